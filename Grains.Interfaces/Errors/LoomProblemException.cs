@@ -1,0 +1,48 @@
+namespace Loom.Errors;
+
+/// <summary>
+/// A domain failure that the gateway turns into an RFC 9457 problem: grains throw it, Orleans carries it
+/// to the caller, and the gateway maps <see cref="Status"/> to the HTTP status. Nothing in it is a stack trace.
+/// </summary>
+[GenerateSerializer, Alias("loom.LoomProblemException")]
+public sealed class LoomProblemException : Exception
+{
+    public LoomProblemException(int status, string code, string title, string detail,
+        Dictionary<string, string[]>? errors = null, int? retryAfterSeconds = null)
+        : base(detail)
+    {
+        Status = status;
+        Code = code;
+        Title = title;
+        Detail = detail;
+        Errors = errors;
+        RetryAfterSeconds = retryAfterSeconds;
+    }
+
+    [Id(0)] public int Status { get; }
+    [Id(1)] public string Code { get; }
+    [Id(2)] public string Title { get; }
+    [Id(3)] public string Detail { get; }
+    [Id(4)] public Dictionary<string, string[]>? Errors { get; }
+    [Id(5)] public int? RetryAfterSeconds { get; }
+}
+
+/// <summary>Factory methods so every grain says the same thing for the same failure.</summary>
+public static class Problems
+{
+    public static LoomProblemException NotFound(string what, string id) =>
+        new(404, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} '{id}' exists (or it is not yours).");
+
+    public static LoomProblemException Conflict(string code, string detail) =>
+        new(409, code, "Conflict", detail);
+
+    public static LoomProblemException Invalid(string field, string message) =>
+        new(400, "validation_failed", "Invalid request", message,
+            new Dictionary<string, string[]> { [field] = [message] });
+
+    public static LoomProblemException Unprocessable(string code, string detail, Dictionary<string, string[]>? errors = null) =>
+        new(422, code, "Unprocessable content", detail, errors);
+
+    public static LoomProblemException TooMany(string code, string detail, int retryAfterSeconds) =>
+        new(429, code, "Too many requests", detail, retryAfterSeconds: retryAfterSeconds);
+}

@@ -1,0 +1,63 @@
+namespace Loom.Llm;
+
+public enum LlmRole { System, User, Assistant }
+
+[GenerateSerializer, Alias("loom.LlmMessage")]
+public sealed record LlmMessage
+{
+    [Id(0)] public required LlmRole Role { get; init; }
+    [Id(1)] public required string Content { get; init; }
+}
+
+/// <summary>A narration request: the assembled prompt plus the resolved settings.</summary>
+[GenerateSerializer, Alias("loom.LlmRequest")]
+public sealed record LlmRequest
+{
+    [Id(0)] public required string Provider { get; init; }
+    [Id(1)] public required string Model { get; init; }
+    [Id(2)] public double? Temperature { get; init; }
+    [Id(3)] public int? MaxTokens { get; init; }
+    [Id(4)] public List<LlmMessage> Messages { get; init; } = [];
+    /// <summary>For logs and tracing only; never sent to the provider.</summary>
+    [Id(5)] public string? SessionId { get; init; }
+}
+
+/// <summary>A streamed piece of the answer. The last chunk has <see cref="Final"/> set and carries usage.</summary>
+[GenerateSerializer, Alias("loom.LlmChunk")]
+public sealed record LlmChunk
+{
+    [Id(0)] public string Text { get; init; } = "";
+    [Id(1)] public bool Final { get; init; }
+    [Id(2)] public long? PromptTokens { get; init; }
+    [Id(3)] public long? CompletionTokens { get; init; }
+    [Id(4)] public long? CachedTokens { get; init; }
+    [Id(5)] public bool UsageEstimated { get; init; }
+    [Id(6)] public string? Provider { get; init; }
+    [Id(7)] public string? Model { get; init; }
+    [Id(8)] public string? FinishReason { get; init; }
+}
+
+/// <summary>A failed LLM call, classified so the session can record it and the resilience layer can decide.</summary>
+[GenerateSerializer, Alias("loom.LlmCallException")]
+public sealed class LlmCallException : Exception
+{
+    public LlmCallException(string code, string message, bool transient) : base(message)
+    {
+        Code = code;
+        Transient = transient;
+    }
+
+    /// <summary>e.g. llm_unauthorized, llm_rate_limited, llm_unavailable, llm_timeout, llm_bad_request, llm_stream_broken.</summary>
+    [Id(0)] public string Code { get; }
+    [Id(1)] public bool Transient { get; }
+}
+
+/// <summary>
+/// Runs LLM calls (I/O bound) as a reentrant stateless worker on the calling silo. Streams the answer so the
+/// session can publish narration as it arrives; cancellation flows through to the provider call.
+/// </summary>
+public interface ILlmGrain : IGrainWithIntegerKey
+{
+    [ResponseTimeout("00:05:00")]
+    IAsyncEnumerable<LlmChunk> Stream(LlmRequest request, CancellationToken cancellationToken = default);
+}

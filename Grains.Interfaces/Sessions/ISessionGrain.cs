@@ -1,0 +1,47 @@
+using Loom.Events;
+using Loom.Turns;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// One play session (key: sessionId). Owns its durable turn queue and timeline; turns run one at a time,
+/// in order, from a background pump on the grain's scheduler. Every call names the caller: another owner's
+/// session answers 404, exactly like an unknown one.
+/// </summary>
+public interface ISessionGrain : IGrainWithStringKey
+{
+    Task<SessionInfo> Create(SessionSpec spec);
+
+    [AlwaysInterleave] Task<SessionInfo> GetInfo(string ownerId);
+
+    Task<SessionInfo> Update(string ownerId, SessionPatch patch);
+
+    /// <summary>Archives, or erases every record of the session when <paramref name="permanent"/>.</summary>
+    Task Delete(string ownerId, bool permanent);
+
+    /// <summary>Durably queues a turn, then answers (status queued). The same idempotency key answers the first turn again.</summary>
+    Task<TurnView> Submit(string ownerId, TurnSubmission submission);
+
+    [AlwaysInterleave] Task<TurnView> GetTurn(string ownerId, string turnId);
+
+    [AlwaysInterleave] Task<TurnList> ListTurns(string ownerId, TurnQuery query);
+
+    /// <summary>Answers when the turn is completed or failed, or with its current state at the timeout.</summary>
+    [AlwaysInterleave, ResponseTimeout("00:02:30")]
+    Task<TurnView> WaitForTurn(string ownerId, string turnId, TimeSpan timeout);
+
+    /// <summary>Live events after <paramref name="lastEventId"/> (replayed from a bounded buffer), then new ones.
+    /// Yields a heartbeat at least every 15 s so idle enumerators are not dropped.</summary>
+    IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, CancellationToken cancellationToken = default);
+
+    /// <summary>Activates the session and resumes its queue (used by the reminder and after restarts).</summary>
+    Task Wake();
+}
+
+/// <summary>An owner's index of sessions (key: ownerId).</summary>
+public interface IOwnerGrain : IGrainWithStringKey
+{
+    Task Add(OwnedSession session);
+    Task Remove(string sessionId);
+    [ReadOnly] Task<List<OwnedSession>> List();
+}

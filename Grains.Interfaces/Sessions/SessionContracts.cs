@@ -1,0 +1,87 @@
+namespace Loom.Sessions;
+
+public enum SessionStatus { Active, Paused, Completed, Archived }
+
+/// <summary>Narrator settings of a session (API: llm on create). Nulls mean "the configured default".</summary>
+[GenerateSerializer, Alias("loom.LlmSettings")]
+public sealed record LlmSettings
+{
+    [Id(0)] public string? Provider { get; init; }
+    [Id(1)] public string? Model { get; init; }
+    [Id(2)] public double? Temperature { get; init; }
+    [Id(3)] public int? MaxTokens { get; init; }
+}
+
+/// <summary>Token and cost counters (per turn and per session).</summary>
+[GenerateSerializer, Alias("loom.Usage")]
+public sealed record Usage
+{
+    [Id(0)] public long PromptTokens { get; init; }
+    [Id(1)] public long CompletionTokens { get; init; }
+    [Id(2)] public decimal CostUsd { get; init; }
+    [Id(3)] public long CachedTokens { get; init; }
+    /// <summary>True when the numbers come from our tokenizer because the provider reported none.</summary>
+    [Id(4)] public bool Estimated { get; init; }
+
+    public static Usage Zero { get; } = new();
+
+    public Usage Add(Usage other) => this with
+    {
+        PromptTokens = PromptTokens + other.PromptTokens,
+        CompletionTokens = CompletionTokens + other.CompletionTokens,
+        CostUsd = CostUsd + other.CostUsd,
+        CachedTokens = CachedTokens + other.CachedTokens,
+        Estimated = Estimated || other.Estimated,
+    };
+}
+
+[GenerateSerializer, Alias("loom.LlmRef")]
+public sealed record LlmRef
+{
+    [Id(0)] public required string Provider { get; init; }
+    [Id(1)] public required string Model { get; init; }
+}
+
+/// <summary>API: Session.</summary>
+[GenerateSerializer, Alias("loom.SessionInfo")]
+public sealed record SessionInfo
+{
+    [Id(0)] public required string SessionId { get; init; }
+    [Id(1)] public required string Name { get; init; }
+    [Id(2)] public required string WorldId { get; init; }
+    [Id(3)] public int CanonVersion { get; init; }
+    [Id(4)] public SessionStatus Status { get; init; }
+    [Id(5)] public DateTime CreatedAt { get; init; }
+    [Id(6)] public DateTime UpdatedAt { get; init; }
+    [Id(7)] public int TurnCount { get; init; }
+    [Id(8)] public int PendingTurns { get; init; }
+    [Id(9)] public DateTime? LastTurnAt { get; init; }
+    [Id(10)] public required LlmRef Llm { get; init; }
+    [Id(11)] public Usage Usage { get; init; } = Usage.Zero;
+}
+
+/// <summary>What creating a session needs (the gateway fills <see cref="OwnerId"/> from the caller).</summary>
+[GenerateSerializer, Alias("loom.SessionSpec")]
+public sealed record SessionSpec
+{
+    [Id(0)] public required string OwnerId { get; init; }
+    [Id(1)] public required string WorldId { get; init; }
+    [Id(2)] public string? Name { get; init; }
+    [Id(3)] public int? CanonVersion { get; init; }
+    [Id(4)] public LlmSettings? Llm { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.SessionPatch")]
+public sealed record SessionPatch
+{
+    [Id(0)] public string? Name { get; init; }
+    [Id(1)] public SessionStatus? Status { get; init; }
+}
+
+/// <summary>Entry of an owner's session index.</summary>
+[GenerateSerializer, Alias("loom.OwnedSession")]
+public sealed record OwnedSession
+{
+    [Id(0)] public required string SessionId { get; init; }
+    [Id(1)] public DateTime CreatedAt { get; init; }
+}

@@ -1,0 +1,74 @@
+using Loom.Memory;
+using Loom.Sessions;
+
+namespace Loom.Turns;
+
+public enum TurnStatus { Queued, Running, Completed, Failed, Retconned }
+
+/// <summary>An inline out-of-story marker found in the input: ooc, edit, retcon, tone, intent, meta.</summary>
+[GenerateSerializer, Alias("loom.Intervention")]
+public sealed record Intervention
+{
+    [Id(0)] public required string Type { get; init; }
+    [Id(1)] public required string Content { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.TurnError")]
+public sealed record TurnError
+{
+    [Id(0)] public required string Code { get; init; }
+    [Id(1)] public required string Message { get; init; }
+}
+
+/// <summary>API: Turn.</summary>
+[GenerateSerializer, Alias("loom.TurnView")]
+public sealed record TurnView
+{
+    [Id(0)] public required string TurnId { get; init; }
+    [Id(1)] public int Seq { get; init; }
+    [Id(2)] public required string Input { get; init; }
+    [Id(3)] public TurnStatus Status { get; init; }
+    [Id(4)] public string Narrative { get; init; } = "";
+    [Id(5)] public List<Intervention> Interventions { get; init; } = [];
+    [Id(6)] public List<MemoryOp> MemoryUpdates { get; init; } = [];
+    [Id(7)] public Usage Usage { get; init; } = Usage.Zero;
+    [Id(8)] public string? Provider { get; init; }
+    [Id(9)] public string? Model { get; init; }
+    [Id(10)] public DateTime CreatedAt { get; init; }
+    [Id(11)] public DateTime? StartedAt { get; init; }
+    [Id(12)] public DateTime? CompletedAt { get; init; }
+    [Id(13)] public long? LatencyMs { get; init; }
+    [Id(14)] public TurnError? Error { get; init; }
+    /// <summary>The in-fiction text that reached the narrator (input without markers).</summary>
+    [Id(15)] public string StoryInput { get; init; } = "";
+    /// <summary>Entity ids retrieved into this turn's prompt.</summary>
+    [Id(16)] public List<string> MemoryUsed { get; init; } = [];
+    /// <summary>Non-fatal notes (e.g. a malformed memory block was skipped).</summary>
+    [Id(17)] public List<string> Warnings { get; init; } = [];
+    /// <summary>An out-of-character answer from the narrator, kept apart from the story.</summary>
+    [Id(18)] public string? OocReply { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.TurnSubmission")]
+public sealed record TurnSubmission
+{
+    [Id(0)] public required string Input { get; init; }
+    [Id(1)] public string? IdempotencyKey { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.TurnQuery")]
+public sealed record TurnQuery
+{
+    /// <summary>Only turns with seq greater than this (live timeline order).</summary>
+    [Id(0)] public int? AfterSeq { get; init; }
+    [Id(1)] public int Limit { get; init; } = 50;
+    [Id(2)] public bool IncludeRetconned { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.TurnList")]
+public sealed record TurnList
+{
+    [Id(0)] public List<TurnView> Items { get; init; } = [];
+    /// <summary>Cursor for the next page (the last seq returned), null at the end.</summary>
+    [Id(1)] public string? Next { get; init; }
+}

@@ -1,0 +1,1 @@
+Console.WriteLine("LOOM load tests");
