@@ -63,6 +63,8 @@ public sealed record TurnQuery
     [Id(0)] public int? AfterSeq { get; init; }
     [Id(1)] public int Limit { get; init; } = 50;
     [Id(2)] public bool IncludeRetconned { get; init; }
+    /// <summary>Journal-position cursor used when listing every turn (includeRetconned).</summary>
+    [Id(3)] public long? AfterOrdinal { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnList")]

@@ -28,7 +28,7 @@ public sealed record CanonSection
     [Id(1)] public required SectionType Type { get; init; }
     [Id(2)] public required string File { get; init; }
     /// <summary>The section's Markdown, verbatim (heading included). Not part of the API's Section shape.</summary>
-    [Id(3)] public string Content { get; init; } = "";
+    [Id(3), System.Text.Json.Serialization.JsonIgnore] public string Content { get; init; } = "";
     [Id(4)] public int Line { get; init; }
 }
 

@@ -1,0 +1,14 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+
+namespace Loom.Gateway.Endpoints;
+
+public static class OperationsEndpoints
+{
+    public static IEndpointRouteBuilder MapOperationsEndpoints(this IEndpointRouteBuilder app)
+    {
+        // Liveness: the process answers. Readiness: the cluster answers.
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).WithTags("Operations");
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).WithTags("Operations");
+        return app;
+    }
+}

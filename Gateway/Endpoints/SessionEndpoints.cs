@@ -1,0 +1,96 @@
+using System.Security.Cryptography;
+using Loom.Errors;
+using Loom.Gateway.Auth;
+using Loom.Gateway.Http;
+using Loom.Sessions;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Loom.Gateway.Endpoints;
+
+public static class SessionEndpoints
+{
+    public static IEndpointRouteBuilder MapSessionEndpoints(this IEndpointRouteBuilder app)
+    {
+        var sessions = app.MapGroup("/api/sessions").WithTags("Sessions");
+
+        sessions.MapPost("/", async (CreateSessionBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            var owner = callers.Resolve(http);
+            if (string.IsNullOrWhiteSpace(body.WorldId)) throw Problems.Invalid("worldId", "worldId is required.");
+            var sessionId = NewSessionId();
+            var info = await grains.GetGrain<ISessionGrain>(sessionId).Create(new SessionSpec
+            {
+                OwnerId = owner,
+                WorldId = body.WorldId,
+                Name = body.Name,
+                CanonVersion = body.CanonVersion,
+                Llm = body.Llm,
+            });
+            return TypedResults.Created($"/api/sessions/{sessionId}", info);
+        }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
+
+        sessions.MapGet("/", ListAsync);
+
+        sessions.MapGet("/{sessionId}", async (string sessionId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(callers.Resolve(http))))
+            .ProducesProblem(404);
+
+        sessions.MapPatch("/{sessionId}", async (string sessionId, PatchSessionBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            if (body.Status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed.");
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId)
+                .Update(callers.Resolve(http), new SessionPatch { Name = body.Name, Status = body.Status }));
+        }).ProducesProblem(400).ProducesProblem(404);
+
+        sessions.MapDelete("/{sessionId}", async (string sessionId, bool? permanent, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            await grains.GetGrain<ISessionGrain>(sessionId).Delete(callers.Resolve(http), permanent ?? false);
+            return TypedResults.NoContent();
+        }).ProducesProblem(404);
+
+        return app;
+    }
+
+    private static async Task<Ok<Page<SessionInfo>>> ListAsync(
+        string? status, int? limit, string? after, HttpContext http, CallerResolver callers, IGrainFactory grains)
+    {
+        var owner = callers.Resolve(http);
+        var take = Paging.Limit(limit);
+        SessionStatus? wanted = null;
+        if (!string.IsNullOrEmpty(status))
+        {
+            if (!Enum.TryParse<SessionStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
+                throw Problems.Invalid("status", "status must be one of active, paused, completed, archived.");
+            wanted = parsed;
+        }
+
+        // Newest first; the cursor is the last session id returned.
+        var owned = (await grains.GetGrain<IOwnerGrain>(owner).List()).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId).ToList();
+        var start = 0;
+        if (!string.IsNullOrEmpty(after))
+        {
+            var index = owned.FindIndex(s => s.SessionId == after);
+            if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
+            start = index + 1;
+        }
+
+        var items = new List<SessionInfo>(take);
+        var lastConsumed = start - 1;
+        const int Batch = 32;
+        for (var offset = start; offset < owned.Count && items.Count < take; offset += Batch)
+        {
+            var batch = owned.Skip(offset).Take(Batch).ToList();
+            var infos = await Task.WhenAll(batch.Select(s => grains.GetGrain<ISessionGrain>(s.SessionId).GetInfo(owner)));
+            for (var i = 0; i < infos.Length && items.Count < take; i++)
+            {
+                lastConsumed = offset + i;
+                if (wanted is null || infos[i].Status == wanted) items.Add(infos[i]);
+            }
+        }
+        var next = items.Count == take && lastConsumed < owned.Count - 1 ? items[^1].SessionId : null;
+        return TypedResults.Ok(new Page<SessionInfo>(items, next));
+    }
+
+    /// <summary>Opaque, URL-safe, unguessable: 20 characters of base32 from 100 random bits.</summary>
+    private static string NewSessionId() => "s" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 20);
+}

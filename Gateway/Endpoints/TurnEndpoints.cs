@@ -1,0 +1,68 @@
+using Loom.Errors;
+using Loom.Gateway.Auth;
+using Loom.Gateway.Http;
+using Loom.Sessions;
+using Loom.Turns;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Loom.Gateway.Endpoints;
+
+public static class TurnEndpoints
+{
+    private const int DefaultWaitSeconds = 30;
+    private const int MaxWaitSeconds = 120;
+
+    public static IEndpointRouteBuilder MapTurnEndpoints(this IEndpointRouteBuilder app)
+    {
+        var turns = app.MapGroup("/api/sessions/{sessionId}/turns").WithTags("Turns");
+
+        turns.MapPost("/", SubmitAsync)
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429);
+
+        turns.MapGet("/", async (string sessionId, string? after, int? limit, bool? includeRetconned,
+            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            var query = new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false };
+            if (!string.IsNullOrEmpty(after))
+            {
+                if (after.StartsWith('o') && long.TryParse(after.AsSpan(1), out var ordinal) && ordinal >= 0)
+                    query = query with { AfterOrdinal = ordinal };
+                else if (int.TryParse(after, out var seq) && seq >= 0)
+                    query = query with { AfterSeq = seq };
+                else
+                    throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
+            }
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(callers.Resolve(http), query));
+        }).ProducesProblem(400).ProducesProblem(404);
+
+        turns.MapGet("/{turnId}", async (string sessionId, string turnId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(callers.Resolve(http), turnId)))
+            .ProducesProblem(404);
+
+        return app;
+    }
+
+    private static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> SubmitAsync(
+        string sessionId, SubmitTurnBody body, bool? wait, int? timeout,
+        HttpContext http, CallerResolver callers, IGrainFactory grains)
+    {
+        var owner = callers.Resolve(http);
+        if (body.Input is null) throw Problems.Invalid("input", "input is required.");
+        var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
+        if (key is not null && (key.Length is 0 or > 200 || key.Any(c => c < 0x21 || c > 0x7e)))
+        {
+            throw Problems.Invalid("Idempotency-Key", "Idempotency-Key must be 1 to 200 visible ASCII characters.");
+        }
+        if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
+
+        var session = grains.GetGrain<ISessionGrain>(sessionId);
+        var turn = await session.Submit(owner, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
+        var location = $"/api/sessions/{sessionId}/turns/{turn.TurnId}";
+        if (wait == true)
+        {
+            turn = await session.WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
+            if (turn.Status is TurnStatus.Completed or TurnStatus.Failed or TurnStatus.Retconned) return TypedResults.Ok(turn);
+        }
+        return TypedResults.Accepted(location, turn);
+    }
+}

@@ -1,0 +1,86 @@
+using Loom.Errors;
+using Loom.Gateway.Http;
+using Loom.Worlds;
+using Loom.Canon;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Loom.Gateway.Endpoints;
+
+public static class WorldEndpoints
+{
+    public static IEndpointRouteBuilder MapWorldEndpoints(this IEndpointRouteBuilder app)
+    {
+        var worlds = app.MapGroup("/api/worlds").WithTags("Worlds");
+
+        worlds.MapGet("/", async (IGrainFactory grains) =>
+            TypedResults.Ok(new ItemList<WorldInfo>(await grains.GetGrain<IWorldCatalogGrain>(0).List())));
+
+        worlds.MapPut("/{worldId}", PublishAsync)
+            .Accepts<PublishWorldBody>("application/json", "text/markdown")
+            .ProducesProblem(422).ProducesProblem(400).ProducesProblem(415);
+
+        worlds.MapGet("/{worldId}", async (string worldId, IGrainFactory grains) =>
+            await grains.GetGrain<IWorldGrain>(worldId).GetInfo() is { } world
+                ? TypedResults.Ok(world)
+                : throw Problems.NotFound("World", worldId))
+            .ProducesProblem(404);
+
+        worlds.MapGet("/{worldId}/canon", async (string worldId, int? version, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<IWorldGrain>(worldId).GetCanon(version, includeFiles: true)))
+            .ProducesProblem(404);
+
+        worlds.MapGet("/{worldId}/diff", async (string worldId, int? from, int? to, IGrainFactory grains) =>
+        {
+            var world = grains.GetGrain<IWorldGrain>(worldId);
+            var info = await world.GetInfo() ?? throw Problems.NotFound("World", worldId);
+            var toVersion = to ?? info.LatestVersion;
+            var fromVersion = from ?? Math.Max(1, toVersion - 1);
+            return TypedResults.Ok(await world.Diff(fromVersion, toVersion));
+        }).ProducesProblem(404);
+
+        app.MapPost("/api/canon/validate", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+            TypedResults.Ok(await grains.GetGrain<ICanonToolsGrain>(0).Validate(await ReadSubmissionAsync(request, "canon.md", ct))))
+            .WithTags("Worlds")
+            .Accepts<PublishWorldBody>("application/json", "text/markdown")
+            .ProducesProblem(400).ProducesProblem(415);
+
+        return app;
+    }
+
+    private static async Task<Results<Created<CanonVersion>, Ok<CanonVersion>>> PublishAsync(
+        string worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct)
+    {
+        var submission = await ReadSubmissionAsync(request, $"{worldId}.md", ct);
+        var result = await grains.GetGrain<IWorldGrain>(worldId).Publish(submission);
+        return result.Created
+            ? TypedResults.Created($"/api/worlds/{worldId}", result.Canon)
+            : TypedResults.Ok(result.Canon);
+    }
+
+    /// <summary>A JSON body <c>{ title?, files }</c> or one raw Markdown file (title from <c>?title=</c>).</summary>
+    private static async Task<CanonSubmission> ReadSubmissionAsync(HttpRequest request, string singleFileName, CancellationToken ct)
+    {
+        var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        if (request.HasJsonContentType())
+        {
+            var body = await request.ReadFromJsonAsync<PublishWorldBody>(ct)
+                ?? throw Problems.Invalid("body", "The body must be a JSON object { title?, files }.");
+            if (body.Files is null || body.Files.Count == 0) throw Problems.Invalid("files", "files must name at least one Markdown file.");
+            if (body.Files.Any(f => f.Value is null)) throw Problems.Invalid("files", "Every file needs Markdown text.");
+            return new CanonSubmission { Title = body.Title, Files = new Dictionary<string, string>(body.Files, StringComparer.Ordinal) };
+        }
+        if (mediaType is "text/markdown" or "text/x-markdown" or "text/plain")
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, ct);
+            if (!CanonText.TryDecodeUtf8(buffer.ToArray(), out var text, out var issue))
+            {
+                throw Problems.Unprocessable("invalid_canon", issue!.Message,
+                    new Dictionary<string, string[]> { [$"files/{singleFileName}"] = [issue.Message] });
+            }
+            return new CanonSubmission { Title = request.Query["title"].FirstOrDefault(), Files = new() { [singleFileName] = text } };
+        }
+        throw new LoomProblemException(415, "unsupported_media_type", "Unsupported media type",
+            "Send canon as application/json ({ title?, files: { \"name.md\": \"markdown\" } }) or as one text/markdown file.");
+    }
+}

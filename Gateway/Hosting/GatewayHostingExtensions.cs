@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Loom.Gateway.Auth;
+using Loom.Gateway.Http;
+using Loom.Silo.Health;
+using Loom.Silo.Hosting;
+using Orleans.Configuration;
+using StackExchange.Redis;
+
+namespace Loom.Gateway.Hosting;
+
+public static class GatewayHostingExtensions
+{
+    /// <summary>Embedded mode co-hosts a silo in this process; redis mode is a pure Orleans client of the cluster.</summary>
+    public static WebApplicationBuilder AddLoomGateway(this WebApplicationBuilder builder)
+    {
+        var cluster = LoomClusterOptions.From(builder.Configuration);
+        if (cluster.Mode == ClusterMode.Embedded)
+        {
+            builder.AddLoomSilo();
+        }
+        else
+        {
+            builder.Services.AddSingleton(cluster);
+            builder.UseOrleansClient(client =>
+            {
+                client.Configure<ClusterOptions>(o =>
+                {
+                    o.ClusterId = cluster.ClusterId;
+                    o.ServiceId = cluster.ServiceId;
+                });
+                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!));
+                // Long LLM turns are awaited through ?wait=true: the gateway hop must outlast them.
+                client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.CallDeadlineSeconds));
+            });
+            builder.Services.AddHealthChecks().AddCheck<ClusterReadyCheck>("cluster", tags: ["ready"]);
+        }
+
+        builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section));
+        builder.Services.AddSingleton<CallerResolver>();
+
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+        });
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddOpenApi();
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 2 * 1024 * 1024);
+        return builder;
+    }
+}

@@ -1,0 +1,18 @@
+using Loom.Sessions;
+
+namespace Loom.Gateway.Http;
+
+/// <summary>Request bodies of the HTTP API (responses are the grain contracts themselves).</summary>
+public sealed record PublishWorldBody(string? Title, Dictionary<string, string>? Files);
+
+public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm);
+
+public sealed record PatchSessionBody(string? Name, SessionStatus? Status);
+
+public sealed record SubmitTurnBody(string? Input);
+
+/// <summary>The list envelope: <c>{ items, next }</c>.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
+
+/// <summary><c>{ items }</c> without a cursor.</summary>
+public sealed record ItemList<T>(IReadOnlyList<T> Items);

@@ -1,0 +1,18 @@
+using Loom.Prompt;
+using Loom.Sessions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Loom;
+
+public static class LoomEngineServiceCollectionExtensions
+{
+    /// <summary>Registers what the grains need (options validated at start-up, narrators, prompt assembly).</summary>
+    public static IServiceCollection AddLoomEngine(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<PromptAssembler>();
+        services.AddSingleton<ILlmSettingsResolver, PendingLlmSettingsResolver>();
+        return services;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Threading.Channels;
+using Loom.Events;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// Fan-out of a session's live events to its watchers, with a bounded replay buffer for Last-Event-ID.
+/// Ids are numeric and keep increasing across activations (they start from the activation's clock), so a
+/// client can always tell "newer". Events are not durable: turns are, and a reconnecting page re-reads them.
+/// </summary>
+public sealed class SessionEventHub
+{
+    private const int ReplayCapacity = 1024;
+    private readonly Queue<SessionEvent> _replay = new();
+    private readonly List<Channel<SessionEvent>> _watchers = [];
+    private long _next = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+
+    public SessionEvent Publish(SessionEvent draft)
+    {
+        var ev = draft with { Id = (++_next).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (_replay.Count == ReplayCapacity) _replay.Dequeue();
+        _replay.Enqueue(ev);
+        foreach (var watcher in _watchers)
+        {
+            // Bounded per watcher: a stalled client loses its oldest deltas rather than growing memory.
+            watcher.Writer.TryWrite(ev);
+        }
+        return ev;
+    }
+
+    /// <summary>Subscribes; returns the buffered events after <paramref name="lastEventId"/> when it is still
+    /// covered by the buffer, otherwise null (the caller then sends a snapshot instead).</summary>
+    public (Channel<SessionEvent> Channel, List<SessionEvent>? Replay) Subscribe(string? lastEventId)
+    {
+        var channel = Channel.CreateBounded<SessionEvent>(new BoundedChannelOptions(4096)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+        });
+        _watchers.Add(channel);
+
+        List<SessionEvent>? replay = null;
+        if (long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
+            && _replay.TryPeek(out var oldest)
+            && last >= long.Parse(oldest.Id, System.Globalization.CultureInfo.InvariantCulture) - 1)
+        {
+            replay = _replay.Where(e => long.Parse(e.Id, System.Globalization.CultureInfo.InvariantCulture) > last).ToList();
+        }
+        else if (last > 0 && last >= _next)
+        {
+            replay = []; // up to date: nothing was published since
+        }
+        return (channel, replay);
+    }
+
+    public void Unsubscribe(Channel<SessionEvent> channel)
+    {
+        _watchers.Remove(channel);
+        channel.Writer.TryComplete();
+    }
+
+    public void CompleteAll()
+    {
+        foreach (var w in _watchers) w.Writer.TryComplete();
+        _watchers.Clear();
+    }
+}

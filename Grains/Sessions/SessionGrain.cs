@@ -1,0 +1,681 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Loom.Errors;
+using Loom.Events;
+using Loom.Interventions;
+using Loom.Llm;
+using Loom.Prompt;
+using Loom.Turns;
+using Loom.Worlds;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Storage;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// A play session. Requests (submit, reads, watch) are short; the turns themselves run in a background pump
+/// on this activation's scheduler, so reads and submits interleave with a running turn while turns of the
+/// session still run strictly one at a time, in order. A turn is acknowledged only once the header that
+/// queues it is durably written; it is committed by writing its journal record, then the header.
+/// </summary>
+public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
+{
+    private const string PumpReminder = "pump";
+    private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
+
+    private readonly IPersistentState<SessionState> _state;
+    private readonly TurnOptions _options;
+    private readonly PromptAssembler _prompts;
+    private readonly ILlmSettingsResolver _llm;
+    private readonly ILogger<SessionGrain> _logger;
+    private readonly SessionEventHub _events = new();
+    private readonly Dictionary<string, List<TaskCompletionSource<TurnView>>> _waiters = new();
+    private readonly CancellationTokenSource _stopping = new();
+
+    private TurnJournal _journal = null!;
+    private Task? _pump;
+    private CanonVersion? _canon;
+    private List<TurnView>? _recent;
+    /// <summary>Narrative streamed so far for the running turn (for watchers that join mid-turn).</summary>
+    private StringBuilder? _liveNarrative;
+
+    public SessionGrain(
+        [PersistentState("session", "loom")] IPersistentState<SessionState> state,
+        IOptions<TurnOptions> options,
+        PromptAssembler prompts,
+        ILlmSettingsResolver llm,
+        ILogger<SessionGrain> logger)
+    {
+        _state = state;
+        _options = options.Value;
+        _prompts = prompts;
+        _llm = llm;
+        _logger = logger;
+    }
+
+    private SessionState S => _state.State;
+    private string SessionId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom");
+        _journal = new TurnJournal(storage, this.GetGrainId(), _options.RecentTurnsCached * 2);
+        if (S.Exists && S.Pending.Count > 0)
+        {
+            await ReconcileHeadAsync();
+            EnsurePump();
+        }
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _stopping.Cancel();
+        if (_pump is { IsCompleted: false } pump)
+        {
+            // The running turn is not committed; it stays queued and resumes on the next activation.
+            await Task.WhenAny(pump, Task.Delay(Timeout.Infinite, cancellationToken)).ContinueWith(_ => { }, TaskScheduler.Current);
+        }
+        _events.CompleteAll();
+        if (S.Exists && S.Pending.Count == 0 && S.ReminderRegistered)
+        {
+            try
+            {
+                if (await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
+                S.ReminderRegistered = false;
+                await _state.WriteStateAsync();
+            }
+            catch (Exception ex)
+            {
+                LogReminderCleanupFailed(ex, SessionId);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- lifecycle of the session
+
+    public async Task<SessionInfo> Create(SessionSpec spec)
+    {
+        if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+
+        var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(spec.CanonVersion, includeFiles: false);
+        var llm = _llm.Resolve(spec.Llm);
+        var name = spec.Name?.Trim();
+        if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+
+        var now = DateTime.UtcNow;
+        _state.State = new SessionState
+        {
+            Exists = true,
+            OwnerId = spec.OwnerId,
+            Name = string.IsNullOrEmpty(name) ? $"{canon.Title} — {now:yyyy-MM-dd HH:mm}" : name,
+            WorldId = spec.WorldId,
+            CanonVersion = canon.Version,
+            CanonHash = canon.Hash,
+            Status = SessionStatus.Active,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Llm = llm,
+            Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
+        };
+        await WriteHeaderOrRevertAsync();
+        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
+        return Info();
+    }
+
+    public Task<SessionInfo> GetInfo(string ownerId)
+    {
+        Require(ownerId);
+        return Task.FromResult(Info());
+    }
+
+    public async Task<SessionInfo> Update(string ownerId, SessionPatch patch)
+    {
+        Require(ownerId);
+        if (patch.Name is not null)
+        {
+            var name = patch.Name.Trim();
+            if (name.Length is 0 or > 200) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
+            S.Name = name;
+        }
+        if (patch.Status is { } status)
+        {
+            if (status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
+            S.Status = status;
+        }
+        S.UpdatedAt = DateTime.UtcNow;
+        await WriteHeaderOrRevertAsync();
+        if (S.Status == SessionStatus.Active) EnsurePump();
+        return Info();
+    }
+
+    public async Task Delete(string ownerId, bool permanent)
+    {
+        Require(ownerId);
+        if (!permanent)
+        {
+            S.Status = SessionStatus.Archived;
+            S.UpdatedAt = DateTime.UtcNow;
+            await WriteHeaderOrRevertAsync();
+            return;
+        }
+
+        // Erase: stop the pump, remove every journal record, then the header, then the owner's index entry.
+        _stopping.Cancel();
+        if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
+        for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) await _journal.DeleteAsync(ordinal);
+        if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
+        await _state.ClearStateAsync();
+        _state.State = new SessionState();
+        await GrainFactory.GetGrain<IOwnerGrain>(ownerId).Remove(SessionId);
+        FailWaiters();
+        _events.CompleteAll();
+        DeactivateOnIdle();
+    }
+
+    public Task Wake()
+    {
+        if (S.Exists) EnsurePump();
+        return Task.CompletedTask;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != PumpReminder) return;
+        if (S.Exists && S.Pending.Count > 0)
+        {
+            EnsurePump();
+            return;
+        }
+        if (await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
+        if (S.Exists && S.ReminderRegistered)
+        {
+            S.ReminderRegistered = false;
+            await _state.WriteStateAsync();
+        }
+    }
+
+    // ---------------------------------------------------------------- turns: submit and read
+
+    public async Task<TurnView> Submit(string ownerId, TurnSubmission submission)
+    {
+        Require(ownerId);
+        var key = submission.IdempotencyKey;
+        if (key is not null && S.RecentKeys.FirstOrDefault(k => k.Key == key) is { } seen)
+        {
+            return await FindTurnAsync(seen.TurnId) ?? throw Problems.NotFound("Turn", seen.TurnId);
+        }
+        if (S.Status != SessionStatus.Active)
+        {
+            throw Problems.Conflict("session_not_active", $"The session is {S.Status.ToString().ToLowerInvariant()}; set it active to play.");
+        }
+        var input = submission.Input;
+        if (string.IsNullOrWhiteSpace(input)) throw Problems.Invalid("input", "input must not be empty.");
+        if (input.Length > _options.MaxInputChars)
+        {
+            throw Problems.Invalid("input", $"input must be at most {_options.MaxInputChars} characters (got {input.Length}).");
+        }
+        if (S.Pending.Count >= _options.MaxPending)
+        {
+            throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);
+        }
+
+        var parsed = InterventionParser.Parse(input);
+        var ordinal = S.NextOrdinal;
+        var now = DateTime.UtcNow;
+        var record = new TurnRecord
+        {
+            Ordinal = ordinal,
+            IdempotencyKey = key,
+            Turn = new TurnView
+            {
+                TurnId = TurnIds.New(ordinal),
+                Seq = S.LastSeq + 1,
+                Input = input,
+                StoryInput = parsed.StoryText,
+                Interventions = parsed.Interventions,
+                Status = TurnStatus.Queued,
+                Provider = S.Llm.Provider,
+                Model = S.Llm.Model,
+                CreatedAt = now,
+            },
+        };
+
+        if (!S.ReminderRegistered)
+        {
+            // Guards the queue against silo loss: the reminder reactivates the session elsewhere.
+            await this.RegisterOrUpdateReminder(PumpReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
+            S.ReminderRegistered = true;
+        }
+        S.NextOrdinal = ordinal + 1;
+        S.LastSeq = record.Turn.Seq;
+        S.Pending.Add(record);
+        if (key is not null)
+        {
+            S.RecentKeys.Add(new IdempotencyEntry { Key = key, TurnId = record.Turn.TurnId });
+            if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
+        }
+        S.UpdatedAt = now;
+        await WriteHeaderOrRevertAsync();
+
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
+        EnsurePump();
+        return record.Turn;
+    }
+
+    public async Task<TurnView> GetTurn(string ownerId, string turnId)
+    {
+        Require(ownerId);
+        return await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+    }
+
+    public async Task<TurnList> ListTurns(string ownerId, TurnQuery query)
+    {
+        Require(ownerId);
+        var limit = Math.Clamp(query.Limit, 1, 200);
+        var items = new List<TurnView>(limit);
+        string? next = null;
+
+        if (!query.IncludeRetconned)
+        {
+            var from = Math.Max(1, (query.AfterSeq ?? 0) + 1);
+            var to = Math.Min(S.LastSeq, from + limit - 1);
+            var committedUpTo = S.LastSeq - S.Pending.Count;
+            var stored = await _journal.ReadManyAsync(Enumerable.Range(from, Math.Max(0, Math.Min(to, committedUpTo) - from + 1)).Select(OrdinalOfSeq));
+            items.AddRange(stored.Select(r => r.Turn));
+            items.AddRange(S.Pending.Where(p => p.Turn.Seq >= from && p.Turn.Seq <= to).Select(CurrentView));
+            if (to < S.LastSeq) next = to.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        else
+        {
+            // Every turn ever made, in journal order; the cursor is a journal position ("o{ordinal}").
+            var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
+            var start = query.AfterOrdinal is { } after ? after + 1 : 0;
+            var ordinal = start;
+            for (; ordinal < S.NextOrdinal && items.Count < limit; ordinal++)
+            {
+                var turn = ordinal >= firstPending
+                    ? S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null
+                    : (await _journal.ReadAsync(ordinal))?.Turn;
+                if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
+            }
+            if (ordinal < S.NextOrdinal) next = $"o{ordinal - 1}";
+        }
+        return new TurnList { Items = items, Next = next };
+    }
+
+    public async Task<TurnView> WaitForTurn(string ownerId, string turnId, TimeSpan timeout)
+    {
+        Require(ownerId);
+        var turn = await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+        if (IsFinished(turn.Status) || timeout <= TimeSpan.Zero) return turn;
+
+        var waiter = new TaskCompletionSource<TurnView>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_waiters.TryGetValue(turnId, out var list)) _waiters[turnId] = list = [];
+        list.Add(waiter);
+        var finished = await Task.WhenAny(waiter.Task, Task.Delay(timeout));
+        if (finished == waiter.Task) return await waiter.Task;
+        list.Remove(waiter);
+        if (list.Count == 0) _waiters.Remove(turnId);
+        return await FindTurnAsync(turnId) ?? turn;
+    }
+
+    public async IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        Require(ownerId);
+        var (channel, replay) = _events.Subscribe(lastEventId);
+        try
+        {
+            // First item at once: the caller learns the owner check passed before it commits to a stream.
+            yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
+            foreach (var ev in replay ?? Snapshot()) yield return ev;
+
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(HeartbeatEvery);
+                bool more;
+                try
+                {
+                    more = await channel.Reader.WaitToReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    more = true;
+                }
+                if (!more) yield break;
+                if (!channel.Reader.TryPeek(out _))
+                {
+                    yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
+                    continue;
+                }
+                while (channel.Reader.TryRead(out var ev)) yield return ev;
+            }
+        }
+        finally
+        {
+            _events.Unsubscribe(channel);
+        }
+    }
+
+    // ---------------------------------------------------------------- the pump
+
+    private void EnsurePump()
+    {
+        if (_pump is { IsCompleted: false } || _stopping.IsCancellationRequested) return;
+        if (S.Pending.Count == 0 || S.Status != SessionStatus.Active) return;
+        _pump = PumpAsync();
+    }
+
+    private async Task PumpAsync()
+    {
+        // Yield first so the request that started the pump answers before the first turn runs.
+        await Task.Yield();
+        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
+        {
+            var queued = S.Pending[0];
+            TurnRecord finished;
+            try
+            {
+                finished = await RunTurnAsync(queued);
+            }
+            catch (OperationCanceledException)
+            {
+                // Deactivating: the turn stays queued and runs again on the next activation.
+                S.Pending[0] = queued;
+                return;
+            }
+            try
+            {
+                // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
+                await CommitAsync(finished);
+            }
+            catch (InconsistentStateException ex)
+            {
+                // Another activation wrote this session: ours is stale. Step aside; the survivor carries on.
+                LogStaleActivation(ex, SessionId);
+                DeactivateOnIdle();
+                return;
+            }
+            catch (OperationCanceledException)
+            {
+                S.Pending[0] = queued;
+                return;
+            }
+        }
+    }
+
+    private async Task<TurnRecord> RunTurnAsync(TurnRecord record)
+    {
+        var started = DateTime.UtcNow;
+        var running = record with { Turn = record.Turn with { Status = TurnStatus.Running, StartedAt = started } };
+        S.Pending[0] = running;
+        _liveNarrative = new StringBuilder();
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
+        var clock = Stopwatch.StartNew();
+
+        try
+        {
+            var canon = _canon ??= await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetCanon(S.CanonVersion, includeFiles: true);
+            var history = await RecentTurnsAsync();
+            var prompt = _prompts.Assemble(new PromptRequest
+            {
+                Canon = canon,
+                History = history,
+                Context = "",
+                Input = running.Turn.StoryInput,
+            });
+            var request = new LlmRequest
+            {
+                Provider = S.Llm.Provider!,
+                Model = S.Llm.Model!,
+                Temperature = S.Llm.Temperature,
+                MaxTokens = S.Llm.MaxTokens,
+                Messages = prompt.Messages,
+                SessionId = SessionId,
+            };
+
+            var answer = new StringBuilder();
+            LlmChunk? final = null;
+            await foreach (var chunk in GrainFactory.GetGrain<ILlmGrain>(0).Stream(request, _stopping.Token))
+            {
+                if (chunk.Text.Length > 0)
+                {
+                    answer.Append(chunk.Text);
+                    _liveNarrative.Append(chunk.Text);
+                    Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = running.Turn.TurnId, Text = chunk.Text });
+                }
+                if (chunk.Final) final = chunk;
+            }
+
+            var usage = new Usage
+            {
+                PromptTokens = final?.PromptTokens ?? prompt.PromptTokens,
+                CompletionTokens = final?.CompletionTokens ?? 0,
+                CachedTokens = final?.CachedTokens ?? 0,
+                Estimated = final?.UsageEstimated ?? true,
+            };
+            var done = DateTime.UtcNow;
+            return running with
+            {
+                Turn = running.Turn with
+                {
+                    Status = TurnStatus.Completed,
+                    Narrative = answer.ToString().Trim(),
+                    Usage = usage,
+                    Provider = final?.Provider ?? S.Llm.Provider,
+                    Model = final?.Model ?? S.Llm.Model,
+                    CompletedAt = done,
+                    LatencyMs = clock.ElapsedMilliseconds,
+                },
+            };
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
+            var error = ex switch
+            {
+                LlmCallException llm => new TurnError { Code = llm.Code, Message = llm.Message },
+                LoomProblemException problem => new TurnError { Code = problem.Code, Message = problem.Detail },
+                _ => new TurnError { Code = "turn_failed", Message = "The narrator could not produce this turn." },
+            };
+            if (ex is not LlmCallException) LogTurnFault(ex, SessionId, running.Turn.TurnId);
+            return running with
+            {
+                Turn = running.Turn with
+                {
+                    Status = TurnStatus.Failed,
+                    Narrative = "",
+                    Error = error,
+                    CompletedAt = DateTime.UtcNow,
+                    LatencyMs = clock.ElapsedMilliseconds,
+                },
+            };
+        }
+        finally
+        {
+            _liveNarrative = null;
+        }
+    }
+
+    /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
+    private async Task CommitAsync(TurnRecord finished)
+    {
+        await RetryStorageAsync(() => _journal.WriteAsync(finished));
+        ApplyCommitted(finished);
+        await RetryStorageAsync(() => _state.WriteStateAsync());
+
+        var turn = finished.Turn;
+        Publish(new SessionEvent
+        {
+            Id = "",
+            Type = turn.Status == TurnStatus.Completed ? SessionEventTypes.TurnCompleted : SessionEventTypes.TurnFailed,
+            TurnId = turn.TurnId,
+            Turn = turn,
+        });
+        if (_waiters.Remove(turn.TurnId, out var waiters)) foreach (var w in waiters) w.TrySetResult(turn);
+    }
+
+    private void ApplyCommitted(TurnRecord finished)
+    {
+        var turn = finished.Turn;
+        S.Pending.RemoveAll(p => p.Ordinal == finished.Ordinal);
+        if (turn.Status == TurnStatus.Completed)
+        {
+            S.TurnCount++;
+            S.Usage = S.Usage.Add(turn.Usage);
+            _recent?.Add(turn);
+            if (_recent is { Count: > 0 } recent && recent.Count > _options.RecentTurnsCached) recent.RemoveAt(0);
+        }
+        S.LastTurnAt = turn.CompletedAt;
+        S.UpdatedAt = DateTime.UtcNow;
+    }
+
+    /// <summary>After a crash between the journal write and the header write, the head of the queue may already
+    /// be committed: finish the commit instead of running the turn twice.</summary>
+    private async Task ReconcileHeadAsync()
+    {
+        var head = S.Pending[0];
+        if (await _journal.ReadAsync(head.Ordinal) is { } stored && IsFinished(stored.Turn.Status))
+        {
+            ApplyCommitted(stored);
+            await _state.WriteStateAsync();
+        }
+        else if (head.Turn.Status == TurnStatus.Running)
+        {
+            S.Pending[0] = head with { Turn = head.Turn with { Status = TurnStatus.Queued, StartedAt = null } };
+        }
+    }
+
+    /// <summary>Retries a storage write (e.g. while PostgreSQL restarts) until it lands or the activation stops.</summary>
+    private async Task RetryStorageAsync(Func<Task> write)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (Exception ex) when (ex is not InconsistentStateException)
+            {
+                if (_stopping.IsCancellationRequested) throw new OperationCanceledException("Deactivating", ex);
+                LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void Require(string ownerId)
+    {
+        if (!S.Exists || !string.Equals(S.OwnerId, ownerId, StringComparison.Ordinal))
+        {
+            throw Problems.NotFound("Session", SessionId);
+        }
+    }
+
+    private SessionInfo Info() => new()
+    {
+        SessionId = SessionId,
+        Name = S.Name,
+        WorldId = S.WorldId,
+        CanonVersion = S.CanonVersion,
+        Status = S.Status,
+        CreatedAt = S.CreatedAt,
+        UpdatedAt = S.UpdatedAt,
+        TurnCount = S.TurnCount,
+        PendingTurns = S.Pending.Count,
+        LastTurnAt = S.LastTurnAt,
+        Llm = new LlmRef { Provider = S.Llm.Provider ?? "", Model = S.Llm.Model ?? "" },
+        Usage = S.Usage,
+    };
+
+    private async Task WriteHeaderOrRevertAsync()
+    {
+        try
+        {
+            await _state.WriteStateAsync();
+        }
+        catch
+        {
+            // Never keep in memory what storage did not accept: reload the durable truth, then report.
+            try { await _state.ReadStateAsync(); } catch (Exception reload) { LogReloadFailed(reload, SessionId); }
+            throw;
+        }
+    }
+
+    private long OrdinalOfSeq(int seq)
+    {
+        var segment = S.Segments.Last(s => s.StartSeq <= seq);
+        return segment.StartOrdinal + (seq - segment.StartSeq);
+    }
+
+    private async Task<TurnView?> FindTurnAsync(string turnId)
+    {
+        if (!TurnIds.TryGetOrdinal(turnId, out var ordinal) || ordinal >= S.NextOrdinal) return null;
+        if (S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } pending)
+        {
+            return pending.Turn.TurnId == turnId ? CurrentView(pending) : null;
+        }
+        var stored = await _journal.ReadAsync(ordinal);
+        return stored?.Turn.TurnId == turnId ? stored.Turn : null;
+    }
+
+    /// <summary>The pending turn as a reader sees it now (the running one with the narrative streamed so far).</summary>
+    private TurnView CurrentView(TurnRecord pending) =>
+        pending.Turn.Status == TurnStatus.Running && _liveNarrative is { } live
+            ? pending.Turn with { Narrative = live.ToString() }
+            : pending.Turn;
+
+    private async Task<List<TurnView>> RecentTurnsAsync()
+    {
+        if (_recent is not null) return _recent;
+        var committedUpTo = S.LastSeq - S.Pending.Count;
+        var from = Math.Max(1, committedUpTo - _options.RecentTurnsCached + 1);
+        var records = await _journal.ReadManyAsync(Enumerable.Range(from, Math.Max(0, committedUpTo - from + 1)).Select(OrdinalOfSeq));
+        _recent = records.Select(r => r.Turn).Where(t => t.Status == TurnStatus.Completed).ToList();
+        return _recent;
+    }
+
+    private IEnumerable<SessionEvent> Snapshot()
+    {
+        foreach (var pending in S.Pending)
+        {
+            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
+            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = CurrentView(pending) };
+        }
+    }
+
+    private void Publish(SessionEvent draft) => _events.Publish(draft);
+
+    private void FailWaiters()
+    {
+        foreach (var list in _waiters.Values)
+            foreach (var w in list)
+                w.TrySetException(Problems.NotFound("Session", SessionId));
+        _waiters.Clear();
+    }
+
+    private static bool IsFinished(TurnStatus status) => status is TurnStatus.Completed or TurnStatus.Failed or TurnStatus.Retconned;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: stale activation, deactivating")]
+    private partial void LogStaleActivation(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: turn {TurnId} failed")]
+    private partial void LogTurnFault(Exception ex, string sessionId, string turnId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: storage write failed, retrying in {DelayMs} ms")]
+    private partial void LogStorageRetry(Exception ex, string sessionId, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: could not reload state after a failed write")]
+    private partial void LogReloadFailed(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: reminder cleanup failed")]
+    private partial void LogReminderCleanupFailed(Exception ex, string sessionId);
+}

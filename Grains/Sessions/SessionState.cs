@@ -1,0 +1,63 @@
+using Loom.Sessions;
+using Loom.Turns;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// The session's header record. Its size is bounded: committed turns live in the journal (one record each),
+/// and only the pending queue and a bounded window of idempotency keys are kept here.
+/// </summary>
+[GenerateSerializer, Alias("loom.SessionState")]
+public sealed class SessionState
+{
+    [Id(0)] public bool Exists { get; set; }
+    [Id(1)] public string OwnerId { get; set; } = "";
+    [Id(2)] public string Name { get; set; } = "";
+    [Id(3)] public string WorldId { get; set; } = "";
+    [Id(4)] public int CanonVersion { get; set; }
+    [Id(5)] public string CanonHash { get; set; } = "";
+    [Id(6)] public SessionStatus Status { get; set; }
+    [Id(7)] public DateTime CreatedAt { get; set; }
+    [Id(8)] public DateTime UpdatedAt { get; set; }
+    [Id(9)] public DateTime? LastTurnAt { get; set; }
+    [Id(10)] public LlmSettings Llm { get; set; } = new();
+    [Id(11)] public Usage Usage { get; set; } = Usage.Zero;
+    /// <summary>Seq of the newest turn on the live timeline (queued, running or finished).</summary>
+    [Id(12)] public int LastSeq { get; set; }
+    /// <summary>Completed turns on the live timeline.</summary>
+    [Id(13)] public int TurnCount { get; set; }
+    /// <summary>Journal position the next submitted turn gets; never reused, so turn ids are unique for ever.</summary>
+    [Id(14)] public long NextOrdinal { get; set; }
+    /// <summary>Queued and running turns, oldest first (bounded by Loom:Turns:MaxPending).</summary>
+    [Id(15)] public List<TurnRecord> Pending { get; set; } = [];
+    /// <summary>Most recent idempotency keys (bounded window), newest last.</summary>
+    [Id(16)] public List<IdempotencyEntry> RecentKeys { get; set; } = [];
+    /// <summary>Maps live seqs to journal ordinals; a rollback starts a new segment.</summary>
+    [Id(17)] public List<TimelineSegment> Segments { get; set; } = [];
+    /// <summary>True while a reminder guards the pending queue against silo loss.</summary>
+    [Id(18)] public bool ReminderRegistered { get; set; }
+}
+
+/// <summary>A turn as stored: the API view plus what only the engine needs.</summary>
+[GenerateSerializer, Alias("loom.TurnRecord")]
+public sealed record TurnRecord
+{
+    [Id(0)] public long Ordinal { get; init; }
+    [Id(1)] public required TurnView Turn { get; init; }
+    [Id(2)] public string? IdempotencyKey { get; init; }
+}
+
+[GenerateSerializer, Alias("loom.IdempotencyEntry")]
+public sealed record IdempotencyEntry
+{
+    [Id(0)] public required string Key { get; init; }
+    [Id(1)] public required string TurnId { get; init; }
+}
+
+/// <summary>Live turns from <see cref="StartSeq"/> on sit at consecutive ordinals from <see cref="StartOrdinal"/>.</summary>
+[GenerateSerializer, Alias("loom.TimelineSegment")]
+public sealed record TimelineSegment
+{
+    [Id(0)] public int StartSeq { get; init; }
+    [Id(1)] public long StartOrdinal { get; init; }
+}

@@ -1,0 +1,55 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Silo.Hosting;
+
+public enum ClusterMode { Embedded, Redis }
+
+/// <summary>Cluster shape (section <c>Loom:Cluster</c>). Embedded is one process; redis is a real cluster.</summary>
+public sealed class LoomClusterOptions : IValidatableObject
+{
+    public const string Section = "Loom:Cluster";
+
+    public ClusterMode Mode { get; set; } = ClusterMode.Embedded;
+    [Required, RegularExpression("^[A-Za-z0-9._-]{1,64}$")] public string ClusterId { get; set; } = "loom";
+    [Required, RegularExpression("^[A-Za-z0-9._-]{1,64}$")] public string ServiceId { get; set; } = "loom";
+    public string? RedisConnectionString { get; set; }
+    [Range(1, 65535)] public int SiloPort { get; set; } = 11111;
+    [Range(1, 65535)] public int GatewayPort { get; set; } = 30000;
+    /// <summary>Address other silos reach this one at; falls back to POD_IP. Never a Service address.</summary>
+    public string? AdvertisedAddress { get; set; }
+    /// <summary>Falls back to POD_NAME, then the machine name.</summary>
+    public string? SiloName { get; set; }
+    /// <summary>How long a gateway waits for the cluster before answering 503.</summary>
+    [Range(1, 600)] public int CallDeadlineSeconds { get; set; } = 150;
+    /// <summary>Budget for graceful shutdown (deactivate grains, flush state) on SIGTERM.</summary>
+    [Range(1, 600)] public int ShutdownTimeoutSeconds { get; set; } = 30;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Mode == ClusterMode.Redis && string.IsNullOrWhiteSpace(RedisConnectionString))
+        {
+            yield return new ValidationResult(
+                "Loom:Cluster:Mode is 'redis' but Loom:Cluster:RedisConnectionString (env Loom__Cluster__RedisConnectionString) is empty.",
+                [nameof(RedisConnectionString)]);
+        }
+        if (!string.IsNullOrWhiteSpace(AdvertisedAddress) && !IPAddress.TryParse(AdvertisedAddress, out _))
+        {
+            yield return new ValidationResult($"Loom:Cluster:AdvertisedAddress '{AdvertisedAddress}' is not an IP address.", [nameof(AdvertisedAddress)]);
+        }
+    }
+
+    public static LoomClusterOptions From(IConfiguration configuration)
+    {
+        var options = configuration.GetSection(Section).Get<LoomClusterOptions>() ?? new LoomClusterOptions();
+        options.AdvertisedAddress ??= Environment.GetEnvironmentVariable("POD_IP");
+        options.SiloName ??= Environment.GetEnvironmentVariable("POD_NAME");
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new OptionsValidationException(Section, typeof(LoomClusterOptions), results.Select(r => r.ErrorMessage ?? "invalid"));
+        }
+        return options;
+    }
+}
