@@ -1,0 +1,198 @@
+using System.Security.Cryptography;
+using System.Text;
+using Loom.Canon;
+using Loom.Errors;
+using Microsoft.Extensions.Logging;
+
+namespace Loom.Worlds;
+
+/// <summary>One world (key: worldId) and its immutable canon versions 1, 2, ...</summary>
+public sealed class WorldGrain(
+    [PersistentState("world", "loom")] IPersistentState<WorldState> state,
+    ILogger<WorldGrain> logger) : Grain, IWorldGrain
+{
+    // Materialised versions (sections with text), built on first read; versions never change once stored.
+    private readonly Dictionary<int, CanonVersion> _summaries = [];
+    private readonly Dictionary<int, CanonVersion> _withFiles = [];
+
+    private string WorldId => this.GetPrimaryKeyString();
+
+    public async Task<PublishResult> Publish(CanonSubmission submission)
+    {
+        if (!WorldIds.IsValid(WorldId))
+        {
+            throw Problems.Invalid("worldId", "worldId must match [a-z0-9][a-z0-9-]{0,63}.");
+        }
+
+        var parsed = CanonParser.Parse(submission);
+        var validation = parsed.Validation;
+        if (!validation.Valid)
+        {
+            throw Problems.Unprocessable("invalid_canon",
+                $"The canon has {validation.Errors.Count} error(s); nothing was stored.", ToProblemErrors(validation.Errors));
+        }
+
+        var files = submission.Files.ToDictionary(f => f.Key, f => CanonText.NormalizeNewlines(f.Value ?? ""), StringComparer.Ordinal);
+        var hash = CanonHasher.Compute(files);
+        var versions = state.State.Versions;
+        if (versions.Count > 0 && versions[^1].Hash == hash)
+        {
+            // Re-upsert so a catalog update lost after an earlier write is repaired by simply publishing again.
+            await UpsertCatalog();
+            return new PublishResult { Canon = Summary(versions[^1]), Created = false };
+        }
+
+        var stored = new StoredCanonVersion
+        {
+            Version = versions.Count + 1,
+            Hash = hash,
+            Title = validation.Title ?? WorldId,
+            Metadata = validation.Metadata,
+            Warnings = validation.Warnings,
+            CreatedAt = DateTime.UtcNow,
+        };
+
+        var newBlobs = new List<string>();
+        foreach (var (name, text) in files)
+        {
+            var key = BlobKey(text);
+            stored.Files[name] = key;
+            if (state.State.Blobs.TryAdd(key, text))
+            {
+                newBlobs.Add(key);
+            }
+        }
+
+        for (var i = 0; i < validation.Sections.Count; i++)
+        {
+            var section = validation.Sections[i];
+            var span = parsed.Spans[i];
+            stored.Sections.Add(new StoredSection
+            {
+                Name = section.Name, Type = section.Type, File = section.File, Line = section.Line,
+                Start = span.Start, Length = span.Length,
+            });
+        }
+
+        versions.Add(stored);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Leave memory as storage has it: a failed publish must not be visible to later reads.
+            versions.RemoveAt(versions.Count - 1);
+            newBlobs.ForEach(key => state.State.Blobs.Remove(key));
+            throw;
+        }
+
+        logger.LogInformation("World {WorldId} published canon v{Version} ({Hash}, {Files} files, {Sections} sections)",
+            WorldId, stored.Version, hash, files.Count, stored.Sections.Count);
+
+        await UpsertCatalog();
+        return new PublishResult { Canon = Summary(stored), Created = stored.Version == 1 };
+    }
+
+    public Task<WorldInfo?> GetInfo() => Task.FromResult(state.State.Versions.Count == 0 ? null : Info());
+
+    public Task<CanonVersion> GetCanon(int? version, bool includeFiles)
+    {
+        var stored = Find(version);
+        return Task.FromResult(includeFiles ? WithFiles(stored) : Summary(stored));
+    }
+
+    public Task<CanonDiff> Diff(int from, int to)
+    {
+        var a = Find(from);
+        var b = Find(to);
+        return Task.FromResult(new CanonDiff { From = from, To = to, Files = CanonDiffer.Diff(FileTexts(a), FileTexts(b)) });
+    }
+
+    private StoredCanonVersion Find(int? version)
+    {
+        var versions = state.State.Versions;
+        if (versions.Count == 0)
+        {
+            throw Problems.NotFound("World", WorldId);
+        }
+
+        if (version is null)
+        {
+            return versions[^1];
+        }
+
+        // Versions are 1..n with no gaps, so the number is the index.
+        if (version < 1 || version > versions.Count)
+        {
+            throw Problems.NotFound("Canon version", $"{WorldId} v{version}");
+        }
+
+        return versions[version.Value - 1];
+    }
+
+    private WorldInfo Info()
+    {
+        var versions = state.State.Versions;
+        return new WorldInfo
+        {
+            WorldId = WorldId,
+            Title = versions[^1].Title,
+            LatestVersion = versions[^1].Version,
+            Versions = versions.Select(v => new WorldVersionRef { Version = v.Version, CreatedAt = v.CreatedAt, Hash = v.Hash }).ToList(),
+            UpdatedAt = versions[^1].CreatedAt,
+        };
+    }
+
+    private Task UpsertCatalog() => GrainFactory.GetGrain<IWorldCatalogGrain>(0).Upsert(Info());
+
+    private CanonVersion Summary(StoredCanonVersion stored)
+    {
+        if (!_summaries.TryGetValue(stored.Version, out var canon))
+        {
+            canon = new CanonVersion
+            {
+                WorldId = WorldId,
+                Version = stored.Version,
+                Hash = stored.Hash,
+                Title = stored.Title,
+                Metadata = stored.Metadata,
+                Sections = stored.Sections.Select(s => new CanonSection
+                {
+                    Name = s.Name, Type = s.Type, File = s.File, Line = s.Line,
+                    Content = state.State.Blobs[stored.Files[s.File]].Substring(s.Start, s.Length),
+                }).ToList(),
+                Warnings = stored.Warnings,
+                CreatedAt = stored.CreatedAt,
+            };
+            _summaries[stored.Version] = canon;
+        }
+
+        return canon;
+    }
+
+    private CanonVersion WithFiles(StoredCanonVersion stored)
+    {
+        if (!_withFiles.TryGetValue(stored.Version, out var canon))
+        {
+            canon = Summary(stored) with { Files = FileTexts(stored) };
+            _withFiles[stored.Version] = canon;
+        }
+
+        return canon;
+    }
+
+    private Dictionary<string, string> FileTexts(StoredCanonVersion stored) =>
+        stored.Files.ToDictionary(f => f.Key, f => state.State.Blobs[f.Value], StringComparer.Ordinal);
+
+    private static string BlobKey(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>API validation errors: "files/&lt;name&gt;" for an issue in a file, "canon" for the whole canon.</summary>
+    internal static Dictionary<string, string[]> ToProblemErrors(IEnumerable<CanonIssue> issues) =>
+        issues
+            .GroupBy(i => i.File is null ? "canon" : "files/" + i.File, StringComparer.Ordinal)
+            .ToDictionary(
+                g => g.Key,
+                g => g.Select(i => i.Line is { } line ? $"line {line}: {i.Message} [{i.Code}]" : $"{i.Message} [{i.Code}]").ToArray(),
+                StringComparer.Ordinal);
+}
