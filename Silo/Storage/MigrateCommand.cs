@@ -1,0 +1,62 @@
+using System.Data.Common;
+using Loom.Storage.Migrations;
+using Microsoft.Extensions.Configuration;
+
+namespace Loom.Storage;
+
+/// <summary>
+/// <c>Loom.Silo migrate</c>: brings the configured database (Loom:Storage) to this build's schema and exits.
+/// The only way PostgreSQL tables are created or changed; safe to run repeatedly and from several places at once.
+/// </summary>
+public static class MigrateCommand
+{
+    public const int Success = 0;
+    public const int InvalidConfiguration = 2;
+    public const int DatabaseUnreachable = 3;
+    public const int MigrationRefused = 4;
+
+    /// <summary>Runs the migration, reporting on the console; returns the process exit code.</summary>
+    public static Task<int> RunAsync(IConfiguration configuration, CancellationToken cancellationToken) =>
+        RunAsync(configuration, Console.Out, Console.Error, cancellationToken);
+
+    public static async Task<int> RunAsync(IConfiguration configuration, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        var options = new StorageOptions();
+        configuration.GetSection(StorageOptions.SectionName).Bind(options);
+        var validation = new StorageOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            foreach (var failure in validation.Failures ?? [])
+            {
+                await error.WriteLineAsync($"migrate: {failure}");
+            }
+            return InvalidConfiguration;
+        }
+
+        var database = StorageDatabase.From(options);
+        var migrator = SchemaMigrator.Create(database);
+        try
+        {
+            var applied = await migrator.MigrateAsync(cancellationToken);
+            foreach (var script in applied)
+            {
+                await output.WriteLineAsync($"migrate: applied {script.Id}");
+            }
+            await output.WriteLineAsync(applied.Count == 0
+                ? $"migrate: {database.Describe()} is up to date at version {migrator.TargetVersion}."
+                : $"migrate: {database.Describe()} is now at version {migrator.TargetVersion}.");
+            return Success;
+        }
+        catch (SchemaMigrationException ex)
+        {
+            await error.WriteLineAsync($"migrate: {ex.Message}");
+            return MigrationRefused;
+        }
+        catch (DbException ex)
+        {
+            await error.WriteLineAsync($"migrate: cannot use {database.Describe()}: {ex.Message}");
+            return DatabaseUnreachable;
+        }
+    }
+}

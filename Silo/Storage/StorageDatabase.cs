@@ -1,0 +1,95 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Loom.Storage;
+
+/// <summary>
+/// The one database behind grain state and reminders: which ADO.NET invariant Orleans must use, the effective
+/// connection string, and connections for the migrator.
+/// </summary>
+public sealed class StorageDatabase
+{
+    /// <summary>
+    /// Orleans' name for SQLite. Orleans 10.4.2 maps "System.Data.SQLite" to Microsoft.Data.Sqlite's factory;
+    /// the string "Microsoft.Data.Sqlite" is NOT a recognised invariant in either the grain storage or the
+    /// reminders provider ("invariant name not supported").
+    /// </summary>
+    public const string SqliteInvariant = "System.Data.SQLite";
+
+    public const string PostgresInvariant = "Npgsql";
+
+    private StorageDatabase(StorageProviderKind kind, string connectionString, string? sqliteFile)
+    {
+        Kind = kind;
+        ConnectionString = connectionString;
+        SqliteFile = sqliteFile;
+    }
+
+    public StorageProviderKind Kind { get; }
+
+    public string Invariant => Kind == StorageProviderKind.Sqlite ? SqliteInvariant : PostgresInvariant;
+
+    public string ConnectionString { get; }
+
+    /// <summary>Absolute path of the SQLite file (null for PostgreSQL).</summary>
+    public string? SqliteFile { get; }
+
+    public static StorageDatabase From(StorageOptions options)
+    {
+        if (options.Kind == StorageProviderKind.Sqlite)
+        {
+            var file = Path.GetFullPath(options.SqlitePath);
+            var sqlite = new SqliteConnectionStringBuilder
+            {
+                DataSource = file,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Cache = SqliteCacheMode.Private,
+                Pooling = true,
+                // Microsoft.Data.Sqlite retries SQLITE_BUSY until the command timeout: this is the busy timeout
+                // that lets several connections (and silos) share one WAL file.
+                DefaultTimeout = 30,
+            };
+            return new StorageDatabase(StorageProviderKind.Sqlite, sqlite.ToString(), file);
+        }
+
+        var npgsql = new NpgsqlConnectionStringBuilder(options.ConnectionString)
+        {
+            MaxPoolSize = options.MaxPoolSize,
+        };
+        if (npgsql.MinPoolSize > npgsql.MaxPoolSize)
+        {
+            npgsql.MinPoolSize = npgsql.MaxPoolSize;
+        }
+        if (string.IsNullOrEmpty(npgsql.ApplicationName))
+        {
+            npgsql.ApplicationName = "loom";
+        }
+        return new StorageDatabase(StorageProviderKind.Postgres, npgsql.ToString(), null);
+    }
+
+    /// <summary>Creates the SQLite file's directory (a no-op for PostgreSQL).</summary>
+    public void EnsureDirectory()
+    {
+        var directory = SqliteFile is null ? null : Path.GetDirectoryName(SqliteFile);
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+
+    public DbConnection CreateConnection() => Kind == StorageProviderKind.Sqlite
+        ? new SqliteConnection(ConnectionString)
+        : new NpgsqlConnection(ConnectionString);
+
+    /// <summary>A description safe for logs and error messages (no password).</summary>
+    public string Describe()
+    {
+        if (Kind == StorageProviderKind.Sqlite)
+        {
+            return $"SQLite file '{SqliteFile}'";
+        }
+        var b = new NpgsqlConnectionStringBuilder(ConnectionString);
+        return $"PostgreSQL database '{b.Database}' on {b.Host}:{b.Port} as '{b.Username}'";
+    }
+}

@@ -1,0 +1,33 @@
+namespace Loom.Storage;
+
+/// <summary>Settings bound from <c>Loom:Storage</c>; validated at start-up by <see cref="StorageOptionsValidator"/>.</summary>
+public sealed class StorageOptions
+{
+    public const string SectionName = "Loom:Storage";
+
+    /// <summary>"sqlite" (embedded, local file, migrated automatically) or "postgres" (migrated by the migrate command).</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>SQLite database file; relative paths resolve against the working directory. Its directory is created.</summary>
+    public string SqlitePath { get; set; } = "data/loom.db";
+
+    /// <summary>Npgsql connection string (postgres only).</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Npgsql pool cap per silo process. The default pool (100) lets two busy silos exhaust PostgreSQL's default
+    /// max_connections (100); 20 leaves room for several silos plus operators. Overrides the connection string's value.
+    /// </summary>
+    public int MaxPoolSize { get; set; } = 20;
+
+    internal StorageProviderKind Kind =>
+        string.Equals(Provider?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase)
+            ? StorageProviderKind.Postgres
+            : StorageProviderKind.Sqlite;
+}
+
+public enum StorageProviderKind
+{
+    Sqlite,
+    Postgres,
+}

@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Loom.Storage;
+
+/// <summary>Rejects unusable storage settings at start-up with messages that name the configuration key.</summary>
+public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StorageOptions options)
+    {
+        var failures = new List<string>();
+        var provider = options.Provider?.Trim() ?? "";
+
+        if (!string.Equals(provider, "sqlite", StringComparison.OrdinalIgnoreCase) &&
+            !string.Equals(provider, "postgres", StringComparison.OrdinalIgnoreCase))
+        {
+            failures.Add($"Loom:Storage:Provider must be 'sqlite' or 'postgres' (got '{options.Provider}').");
+        }
+        else if (options.Kind == StorageProviderKind.Sqlite)
+        {
+            if (string.IsNullOrWhiteSpace(options.SqlitePath))
+            {
+                failures.Add("Loom:Storage:SqlitePath must name the SQLite database file (default 'data/loom.db').");
+            }
+            else if (options.SqlitePath.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+            {
+                failures.Add($"Loom:Storage:SqlitePath '{options.SqlitePath}' is not a valid path.");
+            }
+        }
+        else
+        {
+            if (string.IsNullOrWhiteSpace(options.ConnectionString))
+            {
+                failures.Add("Loom:Storage:ConnectionString is required when Loom:Storage:Provider is 'postgres' " +
+                             "(e.g. 'Host=db;Database=loom;Username=loom;Password=...').");
+            }
+            else
+            {
+                try
+                {
+                    var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+                    if (string.IsNullOrWhiteSpace(builder.Host))
+                    {
+                        failures.Add("Loom:Storage:ConnectionString has no Host.");
+                    }
+                }
+                catch (ArgumentException ex)
+                {
+                    // The message names the bad keyword; the connection string itself (with its password) is not echoed.
+                    failures.Add($"Loom:Storage:ConnectionString is not a valid Npgsql connection string: {ex.Message}");
+                }
+            }
+        }
+
+        if (options.MaxPoolSize is < 1 or > 1000)
+        {
+            failures.Add($"Loom:Storage:MaxPoolSize must be between 1 and 1000 (got {options.MaxPoolSize}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

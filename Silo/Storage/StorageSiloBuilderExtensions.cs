@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Loom.Storage;
+
+public static class StorageSiloBuilderExtensions
+{
+    /// <summary>Name of the grain storage provider: <c>[PersistentState("...", "loom")]</c>.</summary>
+    public const string ProviderName = "loom";
+
+    /// <summary>
+    /// Registers grain storage "loom" (ADO.NET, Orleans binary serializer) and ADO.NET reminders on the database
+    /// configured under <c>Loom:Storage</c>, plus the start-up schema gate (SQLite: migrate; PostgreSQL: verify).
+    /// </summary>
+    public static ISiloBuilder AddLoomStorage(this ISiloBuilder builder, IConfiguration configuration)
+    {
+        var services = builder.Services;
+        services.AddOptions<StorageOptions>()
+            .Bind(configuration.GetSection(StorageOptions.SectionName))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageSchemaGate>();
+
+        builder.AddAdoNetGrainStorage(ProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer>(
+            (storage, loom, serializer) =>
+            {
+                var database = StorageDatabase.From(loom.Value);
+                storage.Invariant = database.Invariant;
+                storage.ConnectionString = database.ConnectionString;
+                // Orleans' binary format: rows follow [Id]/[Alias], so renaming a type or namespace keeps them readable.
+                storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+
+        builder.UseAdoNetReminderService(o => o.Configure<IOptions<StorageOptions>>((reminders, loom) =>
+        {
+            var database = StorageDatabase.From(loom.Value);
+            reminders.Invariant = database.Invariant;
+            reminders.ConnectionString = database.ConnectionString;
+        }));
+
+        // Npgsql exceptions reach callers as "no codec" errors unless their namespace is allowed.
+        services.AddOptions<ExceptionSerializationOptions>().Configure<IOptions<StorageOptions>>((exceptions, loom) =>
+        {
+            if (loom.Value.Kind == StorageProviderKind.Postgres &&
+                !exceptions.SupportedNamespacePrefixes.Contains("Npgsql"))
+            {
+                exceptions.SupportedNamespacePrefixes.Add("Npgsql");
+            }
+        });
+
+        return builder;
+    }
+}
