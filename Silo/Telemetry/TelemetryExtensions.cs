@@ -19,7 +19,7 @@ public static class TelemetryExtensions
     /// <summary>The standard OpenTelemetry variable; when set, traces (and metrics) are also pushed over OTLP.</summary>
     public const string OtlpEndpointKey = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
-    public const string MetricsPath = "/metrics";
+    public const string MetricsPath = OperationalEndpoints.Metrics;
 
     /// <summary>Meters exported besides LOOM's own: Orleans, ASP.NET Core/Kestrel, HttpClient, the runtime (GC, CPU, memory).</summary>
     public static IReadOnlyList<string> ExportedMeters { get; } =
@@ -97,5 +97,5 @@ public static class TelemetryExtensions
     }
 
     private static bool IsOperationalPath(Microsoft.AspNetCore.Http.PathString path) =>
-        path.StartsWithSegments(MetricsPath) || path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
+        path.StartsWithSegments(MetricsPath) || path.StartsWithSegments(OperationalEndpoints.Healthz) || path.StartsWithSegments(OperationalEndpoints.Readyz);
 }
