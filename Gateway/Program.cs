@@ -1,5 +1,6 @@
 using Loom.Gateway.Endpoints;
 using Loom.Gateway.Hosting;
+using Loom.Silo.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLoomGateway();
@@ -18,6 +19,7 @@ app.UseSwaggerUI(o =>
     o.DocumentTitle = "LOOM API reference";
 });
 app.MapOperationsEndpoints();
+app.MapLoomMetrics();
 app.MapWorldEndpoints();
 app.MapSessionEndpoints();
 app.MapTurnEndpoints();

@@ -1,5 +1,6 @@
 using Loom.Prompt;
 using Loom.Sessions;
+using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -11,6 +12,7 @@ public static class LoomEngineServiceCollectionExtensions
     public static IServiceCollection AddLoomEngine(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddLoomMetrics();
         services.AddSingleton<PromptAssembler>();
         services.AddSingleton<ILlmSettingsResolver, PendingLlmSettingsResolver>();
         return services;

@@ -4,6 +4,7 @@ using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
 using Loom.Silo.Health;
 using Loom.Silo.Hosting;
+using Loom.Silo.Telemetry;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
@@ -29,6 +30,7 @@ public static class GatewayHostingExtensions
                     o.ClusterId = cluster.ClusterId;
                     o.ServiceId = cluster.ServiceId;
                 });
+                client.AddLoomTracing();
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!));
                 // Long LLM turns are awaited through ?wait=true: the gateway hop must outlast them.
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.CallDeadlineSeconds));
@@ -36,6 +38,7 @@ public static class GatewayHostingExtensions
             builder.Services.AddHealthChecks().AddCheck<ClusterReadyCheck>("cluster", tags: ["ready"]);
         }
 
+        builder.AddLoomTelemetry(cluster.Mode == ClusterMode.Embedded ? "loom" : "loom-gateway");
         builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section));
         builder.Services.AddSingleton<CallerResolver>();
 

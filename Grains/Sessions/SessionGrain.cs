@@ -6,6 +6,7 @@ using Loom.Events;
 using Loom.Interventions;
 using Loom.Llm;
 using Loom.Prompt;
+using Loom.Telemetry;
 using Loom.Turns;
 using Loom.Worlds;
 using Microsoft.Extensions.DependencyInjection;
@@ -30,6 +31,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly TurnOptions _options;
     private readonly PromptAssembler _prompts;
     private readonly ILlmSettingsResolver _llm;
+    private readonly LoomMetrics _metrics;
     private readonly ILogger<SessionGrain> _logger;
     private readonly SessionEventHub _events = new();
     private readonly Dictionary<string, List<TaskCompletionSource<TurnView>>> _waiters = new();
@@ -47,12 +49,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         IOptions<TurnOptions> options,
         PromptAssembler prompts,
         ILlmSettingsResolver llm,
+        LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
         _state = state;
         _options = options.Value;
         _prompts = prompts;
         _llm = llm;
+        _metrics = metrics;
         _logger = logger;
     }
 
@@ -61,6 +65,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _metrics.SessionActivated();
         var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom");
         _journal = new TurnJournal(storage, this.GetGrainId(), _options.RecentTurnsCached * 2);
         if (S.Exists && S.Pending.Count > 0)
@@ -72,6 +77,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        _metrics.SessionDeactivated();
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump)
         {
@@ -122,6 +128,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         };
         await WriteHeaderOrRevertAsync();
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
+        _metrics.SessionCreated();
         return Info();
     }
 
@@ -415,6 +422,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _liveNarrative = new StringBuilder();
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
         var clock = Stopwatch.StartNew();
+        _metrics.Stage("queue_wait", (started - record.Turn.CreatedAt).TotalSeconds);
 
         try
         {
@@ -427,6 +435,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Context = "",
                 Input = running.Turn.StoryInput,
             });
+            _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
+            var llmStarted = clock.Elapsed;
+            var firstToken = true;
             var request = new LlmRequest
             {
                 Provider = S.Llm.Provider!,
@@ -443,6 +454,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             {
                 if (chunk.Text.Length > 0)
                 {
+                    if (firstToken)
+                    {
+                        firstToken = false;
+                        _metrics.Stage("llm_first_token", (clock.Elapsed - llmStarted).TotalSeconds);
+                    }
                     answer.Append(chunk.Text);
                     _liveNarrative.Append(chunk.Text);
                     Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = running.Turn.TurnId, Text = chunk.Text });
@@ -450,6 +466,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 if (chunk.Final) final = chunk;
             }
 
+            _metrics.Stage("llm_total", (clock.Elapsed - llmStarted).TotalSeconds);
             var usage = new Usage
             {
                 PromptTokens = final?.PromptTokens ?? prompt.PromptTokens,
@@ -503,11 +520,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
     private async Task CommitAsync(TurnRecord finished)
     {
+        var commitStarted = Stopwatch.GetTimestamp();
         await RetryStorageAsync(() => _journal.WriteAsync(finished));
         ApplyCommitted(finished);
         await RetryStorageAsync(() => _state.WriteStateAsync());
+        _metrics.StageSince("commit", commitStarted);
 
         var turn = finished.Turn;
+        RecordTurnMetrics(turn);
         Publish(new SessionEvent
         {
             Id = "",
@@ -517,6 +537,25 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         });
         if (_waiters.Remove(turn.TurnId, out var waiters)) foreach (var w in waiters) w.TrySetResult(turn);
     }
+
+    private void RecordTurnMetrics(TurnView turn)
+    {
+        var provider = turn.Provider ?? "unknown";
+        var status = turn.Status == TurnStatus.Completed ? "completed" : "failed";
+        _metrics.TurnProcessed(status, provider, SessionType, (turn.LatencyMs ?? 0) / 1000.0);
+        if (turn.Status == TurnStatus.Completed)
+        {
+            _metrics.Tokens(provider, turn.Model ?? "unknown", turn.Usage.PromptTokens + turn.Usage.CompletionTokens);
+            if (turn.Usage.CostUsd > 0) _metrics.Cost(turn.Usage.CostUsd);
+        }
+        else
+        {
+            _metrics.Error(turn.Error?.Code ?? "turn_failed", "llm");
+        }
+    }
+
+    /// <summary>Bounded label for metrics: how the session came to be.</summary>
+    private const string SessionType = "story";
 
     private void ApplyCommitted(TurnRecord finished)
     {

@@ -4,14 +4,7 @@ using Loom.Sessions;
 using Loom.Turns;
 using Loom.Worlds;
 
-namespace Loom.Interventions
-{
-    public sealed record ParsedInput(string StoryText, List<Intervention> Interventions);
-    public static class InterventionParser
-    {
-        public static ParsedInput Parse(string input) => new(input.Trim(), []);
-    }
-}
+
 
 namespace Loom.Prompt
 {
@@ -39,21 +32,6 @@ namespace Loom.Sessions
     }
 }
 
-namespace Loom.Worlds
-{
-    public static class ExampleWorlds
-    {
-        public static Task SeedAsync(IGrainFactory grains, CancellationToken ct) => Task.CompletedTask;
-    }
-}
 
-namespace Loom.Canon
-{
-    public static class CanonText
-    {
-        public static bool TryDecodeUtf8(ReadOnlySpan<byte> bytes, out string text, out Loom.Worlds.CanonIssue? issue)
-        {
-            text = System.Text.Encoding.UTF8.GetString(bytes); issue = null; return true;
-        }
-    }
-}
+
+

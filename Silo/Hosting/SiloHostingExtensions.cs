@@ -1,6 +1,7 @@
 using System.Net;
 using Loom.Silo.Health;
-using Loom.Silo.Storage;
+using Loom.Silo.Telemetry;
+using Loom.Storage;
 using Loom.Worlds;
 using Orleans.Configuration;
 using StackExchange.Redis;
@@ -38,6 +39,7 @@ public static class SiloHostingExtensions
             }
 
             silo.AddLoomStorage(builder.Configuration);
+            silo.AddLoomTracing();
             silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15));
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
