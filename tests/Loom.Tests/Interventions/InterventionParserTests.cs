@@ -154,6 +154,18 @@ public class InterventionParserTests
     }
 
     [Fact]
+    public void Inputs_full_of_unclosed_openers_stay_text()
+    {
+        // Matched with one stack pass; a rescan per opener would be quadratic on an 8,000-character input.
+        var input = new string('(', 4000) + string.Concat(Enumerable.Repeat("[EDIT:", 600));
+
+        var parsed = InterventionParser.Parse(input);
+
+        Assert.Equal(input, parsed.StoryText);
+        Assert.Empty(parsed.Interventions);
+    }
+
+    [Fact]
     public void Crlf_is_normalised() =>
         Assert.Equal("a\nb", InterventionParser.Parse("a\r\n[TONE: x]\r\nb").StoryText);
 }
