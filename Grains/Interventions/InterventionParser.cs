@@ -175,7 +175,7 @@ public static class InterventionParser
                 if (i + 1 < s.Length && IsOpenParen(s[i + 1]))
                 {
                     // ((…)): the whole inside is the note; a leading "OOC:" inside is redundant and dropped.
-                    var close = FindDoubleClose(i + 2);
+                    var close = FindDoubleClose(i);
                     if (close < 0)
                     {
                         return false;
@@ -200,7 +200,7 @@ public static class InterventionParser
                     return false;
                 }
 
-                var closing = FindClose(afterColon, IsOpenParen, IsCloseParen);
+                var closing = ParenMatch[i];
                 if (closing < 0)
                 {
                     return false;
@@ -222,7 +222,7 @@ public static class InterventionParser
                         continue;
                     }
 
-                    var closing = FindClose(afterColon, ch => ch == '[', ch => ch == ']');
+                    var closing = BracketMatch[i];
                     if (closing < 0)
                     {
                         return false;
@@ -261,54 +261,40 @@ public static class InterventionParser
             return p < text.Length && text[p] is ':' or '：' ? p + 1 : -1;
         }
 
-        /// <summary>Index of the closer that balances an opener just before <paramref name="from"/>, else -1.</summary>
-        private int FindClose(int from, Func<char, bool> isOpen, Func<char, bool> isClose)
+        /// <summary>
+        /// For every opener, the index of the closer that balances it (-1 if none), computed once with a stack so
+        /// that inputs full of unclosed openers cost linear time rather than a rescan per opener.
+        /// </summary>
+        private static int[] MatchPairs(string text, Func<char, bool> isOpen, Func<char, bool> isClose)
         {
-            var depth = 0;
-            for (var j = from; j < s.Length; j++)
+            var match = new int[text.Length];
+            Array.Fill(match, -1);
+            var open = new Stack<int>();
+            for (var j = 0; j < text.Length; j++)
             {
-                if (isOpen(s[j]))
+                if (isOpen(text[j]))
                 {
-                    depth++;
+                    open.Push(j);
                 }
-                else if (isClose(s[j]))
+                else if (isClose(text[j]) && open.Count > 0)
                 {
-                    if (depth == 0)
-                    {
-                        return j;
-                    }
-
-                    depth--;
+                    match[open.Pop()] = j;
                 }
             }
 
-            return -1;
+            return match;
         }
 
-        /// <summary>Index of "))" closing a "((" at depth zero; a lone ")" there means this is just nested parentheses.</summary>
-        private int FindDoubleClose(int from)
-        {
-            var depth = 0;
-            for (var j = from; j < s.Length; j++)
-            {
-                if (IsOpenParen(s[j]))
-                {
-                    depth++;
-                }
-                else if (IsCloseParen(s[j]))
-                {
-                    if (depth > 0)
-                    {
-                        depth--;
-                    }
-                    else
-                    {
-                        return j + 1 < s.Length && IsCloseParen(s[j + 1]) ? j : -1;
-                    }
-                }
-            }
+        private int[] ParenMatch => _parenMatch ??= MatchPairs(s, IsOpenParen, IsCloseParen);
+        private int[] BracketMatch => _bracketMatch ??= MatchPairs(s, c => c == '[', c => c == ']');
+        private int[]? _parenMatch;
+        private int[]? _bracketMatch;
 
-            return -1;
+        /// <summary>Index of the "))" closing the "((" at <paramref name="open"/>; -1 when the inner ")" is single (plain nesting).</summary>
+        private int FindDoubleClose(int open)
+        {
+            var inner = ParenMatch[open + 1];
+            return inner >= 0 && inner + 1 < s.Length && IsCloseParen(s[inner + 1]) ? inner : -1;
         }
 
         /// <summary>

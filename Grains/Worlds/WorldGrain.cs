@@ -14,6 +14,9 @@ public sealed class WorldGrain(
     // Materialised versions (sections with text), built on first read; versions never change once stored.
     private readonly Dictionary<int, CanonVersion> _summaries = [];
     private readonly Dictionary<int, CanonVersion> _withFiles = [];
+    // Diffs of large canons cost seconds (Myers on tens of thousands of lines); keep the last few.
+    private readonly Dictionary<(int From, int To), CanonDiff> _diffs = [];
+    private const int MaxCachedDiffs = 16;
 
     private string WorldId => this.GetPrimaryKeyString();
 
@@ -106,7 +109,18 @@ public sealed class WorldGrain(
     {
         var a = Find(from);
         var b = Find(to);
-        return Task.FromResult(new CanonDiff { From = from, To = to, Files = CanonDiffer.Diff(FileTexts(a), FileTexts(b)) });
+        if (!_diffs.TryGetValue((from, to), out var diff))
+        {
+            diff = new CanonDiff { From = from, To = to, Files = CanonDiffer.Diff(FileTexts(a), FileTexts(b)) };
+            if (_diffs.Count >= MaxCachedDiffs)
+            {
+                _diffs.Clear();
+            }
+
+            _diffs[(from, to)] = diff;
+        }
+
+        return Task.FromResult(diff);
     }
 
     private StoredCanonVersion Find(int? version)
