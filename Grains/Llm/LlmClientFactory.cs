@@ -1,0 +1,67 @@
+using System.Collections.Concurrent;
+using Loom.Errors;
+using Loom.Llm.Offline;
+using Loom.Llm.OpenAi;
+using Loom.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Llm;
+
+/// <summary>
+/// Builds provider clients lazily and keeps them for the process: the SDK clients pool HTTP connections
+/// and are thread-safe, so one per provider serves every concurrent turn.
+/// </summary>
+internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCounter tokenCounter) : ILlmClientFactory, IDisposable
+{
+    private readonly LlmOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, Lazy<IChatClient>> _clients = new(StringComparer.Ordinal);
+
+    public string DefaultProvider => _options.Provider;
+
+    public bool IsKnown(string provider) => IsImplemented(provider) && _options.Resolve(provider) is not null;
+
+    public string DefaultModel(string provider) => ResolveOrThrow(provider).Model;
+
+    public IChatClient GetClient(string provider)
+    {
+        var settings = ResolveOrThrow(provider);
+        return _clients.GetOrAdd(provider, _ => new Lazy<IChatClient>(() => Create(settings))).Value;
+    }
+
+    public void Dispose()
+    {
+        foreach (var client in _clients.Values.Where(c => c.IsValueCreated))
+        {
+            client.Value.Dispose();
+        }
+    }
+
+    private LlmProviderSettings ResolveOrThrow(string provider)
+    {
+        if (!LlmProviders.IsSupported(provider))
+        {
+            throw Problems.Unprocessable("llm_provider_unknown",
+                $"LLM provider '{provider}' is not supported; use one of: {string.Join(", ", LlmProviders.All)}.",
+                new() { ["llm.provider"] = [$"Unknown provider '{provider}'."] });
+        }
+
+        if (!IsImplemented(provider) || _options.Resolve(provider) is not { } settings)
+        {
+            throw Problems.Unprocessable("llm_provider_unknown",
+                $"LLM provider '{provider}' is not configured on this server (see Loom:Llm:Providers:{provider}).",
+                new() { ["llm.provider"] = [$"Provider '{provider}' is not configured."] });
+        }
+
+        return settings;
+    }
+
+    private static bool IsImplemented(string provider) => provider is LlmProviders.Offline or LlmProviders.OpenAi;
+
+    private IChatClient Create(LlmProviderSettings settings) => settings.Provider switch
+    {
+        LlmProviders.Offline => new OfflineNarrator(tokenCounter, TimeSpan.FromMilliseconds(_options.Offline.ChunkDelayMs)),
+        LlmProviders.OpenAi => new OpenAiChatClient(settings, _options.RequestTimeout),
+        _ => throw new InvalidOperationException($"No client for provider '{settings.Provider}'."),
+    };
+}

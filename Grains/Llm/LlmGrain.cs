@@ -1,0 +1,25 @@
+using System.Runtime.CompilerServices;
+
+namespace Loom.Llm;
+
+/// <summary>
+/// Hosts narration calls on the calling silo. Calls are I/O bound, so one reentrant activation serves many
+/// at once. Exactly one activation per key: Orleans routes each MoveNext of a streamed answer as a separate
+/// call, and with several workers under one key it can land on an activation that does not hold the
+/// enumerator (EnumerationAbortedException, seen with 12 concurrent streams). Callers spread load over keys
+/// with <see cref="LlmGrainKeys.For"/> instead.
+/// </summary>
+[StatelessWorker(maxLocalWorkers: 1)]
+[Reentrant]
+public sealed class LlmGrain(LlmStreamer streamer) : Grain, ILlmGrain
+{
+    public async IAsyncEnumerable<LlmChunk> Stream(LlmRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await foreach (var chunk in streamer.StreamAsync(request, cancellationToken))
+        {
+            yield return chunk;
+        }
+    }
+}

@@ -1,0 +1,35 @@
+namespace Loom.Llm;
+
+/// <summary>The narrator providers LOOM knows, and the model each uses when none is configured.</summary>
+public static class LlmProviders
+{
+    public const string Offline = "offline";
+    public const string OpenAi = "openai";
+    public const string Anthropic = "anthropic";
+    public const string Ollama = "ollama";
+
+    public const string OfflineModel = "loom-offline-1";
+
+    public static IReadOnlyList<string> All { get; } = [Offline, OpenAi, Anthropic, Ollama];
+
+    public static bool IsSupported(string? provider) =>
+        provider is not null && All.Contains(provider, StringComparer.Ordinal);
+
+    /// <summary>Small, cheap defaults: a narrator turn rarely needs a frontier model.</summary>
+    public static string DefaultModel(string provider) => provider switch
+    {
+        Offline => OfflineModel,
+        OpenAi => "gpt-4o-mini",
+        Anthropic => "claude-3-5-haiku-latest",
+        Ollama => "llama3.2",
+        _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown LLM provider."),
+    };
+
+    /// <summary>The environment variable each hosted provider's key may come from.</summary>
+    public static string? ApiKeyEnvironmentVariable(string provider) => provider switch
+    {
+        OpenAi => "OPENAI_API_KEY",
+        Anthropic => "ANTHROPIC_API_KEY",
+        _ => null,
+    };
+}

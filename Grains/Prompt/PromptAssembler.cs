@@ -1,0 +1,228 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Loom.Errors;
+using Loom.Llm;
+using Loom.Text;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Prompt;
+
+/// <summary>
+/// Builds the narration prompt: [system: role + memory protocol + canon verbatim] [system: context]
+/// [recent turns] [player input]. The first message depends only on the canon version, so providers can
+/// cache it across turns and sessions. Narrative-blind: canon and context are placed, never interpreted.
+/// </summary>
+public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCounter tokenCounter)
+{
+    /// <summary>Approximate chat-format overhead per message (role markers and separators), as OpenAI documents it.</summary>
+    internal const int MessageOverheadTokens = 4;
+
+    private const int MaxCachedSystemPrompts = 256;
+
+    private readonly PromptOptions _options = options.Value;
+
+    // Counting a large canon on every turn is the assembler's main cost; the text repeats per canon version.
+    private readonly ConcurrentDictionary<string, int> _systemTokenCache = new(StringComparer.Ordinal);
+
+    public AssembledPrompt Assemble(PromptRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        var system = BuildSystemMessage(request.CanonFiles);
+        var systemTokens = CountSystem(system);
+        var inputTokens = Cost(request.Input);
+        var fixedTokens = systemTokens + inputTokens;
+        if (fixedTokens > _options.MaxPromptTokens)
+        {
+            throw Problems.Unprocessable("prompt_too_large",
+                $"The canon and the input need {fixedTokens} tokens, more than Loom:Prompt:MaxPromptTokens ({_options.MaxPromptTokens}).");
+        }
+
+        var contextBudget = Math.Min(_options.MemoryTokens, _options.MaxPromptTokens - fixedTokens);
+        var (context, truncated) = BuildContext(request, contextBudget);
+        var contextTokens = context.Length == 0 ? 0 : Cost(context);
+
+        var historyBudget = Math.Min(_options.HistoryTokens, _options.MaxPromptTokens - fixedTokens - contextTokens);
+        var history = SelectHistory(request.History, historyBudget, out var historyTokens);
+
+        var messages = new List<LlmMessage>(3 + history.Count * 2)
+        {
+            new() { Role = LlmRole.System, Content = system },
+        };
+        if (context.Length > 0)
+        {
+            messages.Add(new LlmMessage { Role = LlmRole.System, Content = context });
+        }
+
+        foreach (var turn in history)
+        {
+            messages.Add(new LlmMessage { Role = LlmRole.User, Content = turn.Input });
+            messages.Add(new LlmMessage { Role = LlmRole.Assistant, Content = turn.Narrative });
+        }
+
+        messages.Add(new LlmMessage { Role = LlmRole.User, Content = request.Input });
+
+        var usableTurns = request.History.Count(IsUsable);
+        return new AssembledPrompt
+        {
+            Messages = messages,
+            PromptTokens = fixedTokens + contextTokens + historyTokens,
+            HistoryTurnsIncluded = history.Count,
+            HistoryTurnsOmitted = usableTurns - history.Count,
+            SystemTokens = systemTokens,
+            ContextTokens = contextTokens,
+            ContextTruncated = truncated,
+        };
+    }
+
+    /// <summary>Role, protocol and the canon files verbatim in ordinal file-name order: nothing per turn.</summary>
+    public static string BuildSystemMessage(IReadOnlyDictionary<string, string> canonFiles)
+    {
+        var builder = new StringBuilder();
+        builder.Append(NarratorInstructions.Role.Trim()).Append("\n\n");
+        builder.Append(NarratorInstructions.MemoryProtocol.Trim()).Append("\n\n");
+        builder.Append(NarratorFormat.CanonHeader).Append('\n');
+        foreach (var (name, content) in canonFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+        {
+            builder.Append(NarratorFormat.CanonFileHeader(name)).Append('\n');
+            builder.Append(content);
+            if (!content.EndsWith('\n'))
+            {
+                builder.Append('\n');
+            }
+        }
+
+        builder.Append(NarratorFormat.CanonFooter);
+        return builder.ToString();
+    }
+
+    private int CountSystem(string system)
+    {
+        if (_systemTokenCache.TryGetValue(system, out var cached))
+        {
+            return cached;
+        }
+
+        var tokens = Cost(system);
+        if (_systemTokenCache.Count >= MaxCachedSystemPrompts)
+        {
+            _systemTokenCache.Clear(); // crude bound; canon versions in use at once are few
+        }
+
+        _systemTokenCache[system] = tokens;
+        return tokens;
+    }
+
+    private int Cost(string text) => tokenCounter.Count(text) + MessageOverheadTokens;
+
+    /// <summary>
+    /// Tone and intent are short and always kept; then summaries keep their newest lines and memory its first
+    /// (most relevant) lines, while the budget lasts.
+    /// </summary>
+    private (string Text, bool Truncated) BuildContext(PromptRequest request, int budget)
+    {
+        var sections = new List<(string Heading, string Body)>();
+        if (!string.IsNullOrWhiteSpace(request.Tone))
+        {
+            sections.Add(("Tone for this part of the story", request.Tone.Trim()));
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.Intent))
+        {
+            sections.Add(("The player's intent", request.Intent.Trim()));
+        }
+
+        var fixedText = Render(sections);
+        var used = fixedText.Length == 0 ? MessageOverheadTokens : Cost(fixedText);
+        var truncated = false;
+
+        if (!string.IsNullOrWhiteSpace(request.Summaries))
+        {
+            var lines = Lines(request.Summaries);
+            var kept = KeepWithin(lines.AsEnumerable().Reverse(), budget - used - HeadingCost, ref truncated);
+            kept.Reverse();
+            if (kept.Count > 0)
+            {
+                sections.Add(("The story so far", string.Join('\n', kept)));
+                used = Cost(Render(sections));
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.Memory))
+        {
+            var kept = KeepWithin(Lines(request.Memory), budget - used - HeadingCost, ref truncated);
+            if (kept.Count > 0)
+            {
+                sections.Add(("What the world remembers", string.Join('\n', kept)));
+            }
+        }
+
+        var text = Render(sections);
+        // Headings and joins are estimated above; drop whole sections from the end if the estimate was short.
+        while (text.Length > 0 && Cost(text) > budget)
+        {
+            sections.RemoveAt(sections.Count - 1);
+            truncated = true;
+            text = Render(sections);
+        }
+
+        return (text, truncated);
+    }
+
+    private const int HeadingCost = 12;
+
+    private List<string> KeepWithin(IEnumerable<string> lines, int budget, ref bool truncated)
+    {
+        var kept = new List<string>();
+        var used = 0;
+        foreach (var line in lines)
+        {
+            var cost = tokenCounter.Count(line) + 1;
+            if (used + cost > budget)
+            {
+                truncated = true;
+                break;
+            }
+
+            kept.Add(line);
+            used += cost;
+        }
+
+        return kept;
+    }
+
+    private static List<string> Lines(string text) =>
+        text.Replace("\r\n", "\n").Split('\n').Where(l => l.Trim().Length > 0).ToList();
+
+    private static string Render(List<(string Heading, string Body)> sections) =>
+        string.Join("\n\n", sections.Select(s => $"## {s.Heading}\n{s.Body}"));
+
+    /// <summary>Newest turns that fit the budget, returned in chronological order; a turn goes in whole or not at all.</summary>
+    private List<PromptTurn> SelectHistory(IReadOnlyList<PromptTurn> turns, int budget, out int tokens)
+    {
+        var picked = new List<PromptTurn>();
+        tokens = 0;
+        for (var i = turns.Count - 1; i >= 0; i--)
+        {
+            var turn = turns[i];
+            if (!IsUsable(turn))
+            {
+                continue; // a turn without narrative (failed) would leave two user messages in a row
+            }
+
+            var cost = Cost(turn.Input) + Cost(turn.Narrative);
+            if (tokens + cost > budget)
+            {
+                break;
+            }
+
+            picked.Add(turn);
+            tokens += cost;
+        }
+
+        picked.Reverse();
+        return picked;
+    }
+
+    private static bool IsUsable(PromptTurn turn) => !string.IsNullOrWhiteSpace(turn.Narrative);
+}
