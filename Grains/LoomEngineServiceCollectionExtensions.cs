@@ -1,4 +1,3 @@
-using Loom.Prompt;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
@@ -13,8 +12,8 @@ public static class LoomEngineServiceCollectionExtensions
     {
         services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddLoomMetrics();
-        services.AddSingleton<PromptAssembler>();
-        services.AddSingleton<ILlmSettingsResolver, PendingLlmSettingsResolver>();
+        services.AddLoomLlm(configuration);
+        services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         return services;
     }
 }

@@ -430,9 +430,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             var history = await RecentTurnsAsync();
             var prompt = _prompts.Assemble(new PromptRequest
             {
-                Canon = canon,
-                History = history,
-                Context = "",
+                CanonFiles = canon.Files ?? [],
+                History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
                 Input = running.Turn.StoryInput,
             });
             _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
