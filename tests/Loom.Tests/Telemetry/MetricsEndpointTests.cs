@@ -162,3 +162,23 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     private static string LoomLines(string text) =>
         string.Join('\n', text.Split('\n').Where(l => l.StartsWith("loom_", StringComparison.Ordinal)).Take(80));
 }
+
+public sealed class TelemetryRegistrationTests
+{
+    [Fact]
+    // A gateway co-hosting a silo may call AddLoomTelemetry from both setups: that must not double any series.
+    public async Task Adding_telemetry_twice_exports_each_series_once()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddLoomTelemetry("loom-tests").AddLoomTelemetry("loom-tests");
+        await using var app = builder.Build();
+        app.MapLoomMetrics();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) };
+
+        var text = await http.GetStringAsync(TelemetryExtensions.MetricsPath);
+        Assert.Single(Regex.Matches(text, @"^loom_memory_limit_bytes(\{[^}]*\})? ", RegexOptions.Multiline));
+    }
+}

@@ -1,0 +1,178 @@
+using System.Text.RegularExpressions;
+using Loom.Silo.Telemetry;
+using YamlDotNet.RepresentationModel;
+
+namespace Loom.Tests.Helm;
+
+/// <summary>
+/// The chart, the Dockerfiles and the code agree: configuration keys (from /work/shared decisions), ports,
+/// probe paths. A renamed key or moved port in one place fails here rather than in a cluster.
+/// </summary>
+public sealed partial class DeploymentContractTests
+{
+    /// <summary>The configuration keys the team agreed on (shared decisions), in environment form.</summary>
+    private static readonly string[] AgreedKeys =
+    [
+        "Loom:Cluster:Mode", "Loom:Cluster:ClusterId", "Loom:Cluster:ServiceId", "Loom:Cluster:RedisConnectionString",
+        "Loom:Cluster:SiloPort", "Loom:Cluster:GatewayPort", "Loom:Cluster:AdvertisedAddress", "Loom:Cluster:SiloName",
+        "Loom:Storage:Provider", "Loom:Storage:SqlitePath", "Loom:Storage:ConnectionString", "Loom:Storage:MaxPoolSize",
+        "Loom:Llm:Provider", "Loom:Llm:Endpoint", "Loom:Llm:ApiKey", "Loom:Llm:Model",
+        "Loom:Turns:MaxInputChars", "Loom:Turns:MaxPending",
+    ];
+
+    /// <summary>Platform variables the hosts read besides Loom:*.</summary>
+    private static readonly string[] PlatformVariables =
+    [
+        "ASPNETCORE_URLS", TelemetryExtensions.OtlpEndpointKey, "DOTNET_shutdownTimeoutSeconds", "POD_NAME", "POD_IP", "POD_NAMESPACE",
+    ];
+
+    private static string EnvForm(string key) => key.Replace(":", "__", StringComparison.Ordinal);
+
+    private static YamlMappingNode Container(string template)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(ChartFiles.Destructure(File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template)))));
+        var root = (YamlMappingNode)stream.Documents.First(d => d.RootNode is YamlMappingNode { Children.Count: > 0 }).RootNode;
+        var podSpec = (YamlMappingNode)root["spec"]["template"]["spec"];
+        return (YamlMappingNode)((YamlSequenceNode)podSpec["containers"]).Children[0];
+    }
+
+    /// <summary>Env names set in a template, including those from the helpers it includes.</summary>
+    private static HashSet<string> EnvNames(string template)
+    {
+        var text = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template));
+        var helpers = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "_helpers.tpl"));
+        var names = EnvName().Matches(text).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        foreach (Match include in Include().Matches(text))
+        {
+            var define = Regex.Match(helpers, $@"define ""{Regex.Escape(include.Groups[1].Value)}"".*?\n(.*?)\{{\{{- end -\}}\}}", RegexOptions.Singleline);
+            names.UnionWith(EnvName().Matches(define.Groups[1].Value).Select(m => m.Groups[1].Value));
+        }
+
+        return names;
+    }
+
+    [Theory]
+    [InlineData("silo-deployment.yaml")]
+    [InlineData("gateway-deployment.yaml")]
+    [InlineData("migration-job.yaml")]
+    public void Every_env_var_the_chart_sets_is_one_the_hosts_read(string template)
+    {
+        var allowed = AgreedKeys.Select(EnvForm).Concat(PlatformVariables).ToHashSet(StringComparer.Ordinal);
+        var unknown = EnvNames(template).Where(n => !allowed.Contains(n)).ToList();
+        Assert.True(unknown.Count == 0, $"{template} sets variables nothing reads: {string.Join(", ", unknown)}");
+    }
+
+    [Fact]
+    public void Silo_gets_everything_it_needs_to_join_a_redis_cluster_with_postgres_storage()
+    {
+        var names = EnvNames("silo-deployment.yaml");
+        string[] required =
+        [
+            "Loom:Cluster:Mode", "Loom:Cluster:ClusterId", "Loom:Cluster:ServiceId", "Loom:Cluster:RedisConnectionString",
+            "Loom:Cluster:SiloName", "Loom:Cluster:AdvertisedAddress", "Loom:Cluster:SiloPort", "Loom:Cluster:GatewayPort",
+            "Loom:Storage:Provider", "Loom:Storage:ConnectionString", "Loom:Llm:Provider",
+        ];
+        Assert.All(required.Select(EnvForm), n => Assert.Contains(n, names));
+        Assert.Contains("ASPNETCORE_URLS", names);
+
+        var silo = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml"));
+        // Downward API: the silo advertises its own pod, never a Service address.
+        Assert.Matches(@"name: Loom__Cluster__SiloName\s+value: \$\(POD_NAME\)", silo);
+        Assert.Matches(@"name: Loom__Cluster__AdvertisedAddress\s+value: \$\(POD_IP\)", silo);
+        Assert.Contains("fieldPath: status.podIP", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "_helpers.tpl")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Gateway_is_an_orleans_client_without_storage_or_llm_secrets()
+    {
+        var names = EnvNames("gateway-deployment.yaml");
+        Assert.Contains(EnvForm("Loom:Cluster:RedisConnectionString"), names);
+        Assert.Contains(EnvForm("Loom:Cluster:ClusterId"), names);
+        Assert.DoesNotContain(EnvForm("Loom:Storage:ConnectionString"), names);
+        Assert.DoesNotContain(EnvForm("Loom:Llm:ApiKey"), names);
+    }
+
+    [Fact]
+    public void Default_ports_match_the_code_and_the_dockerfiles()
+    {
+        var values = ChartStructureTests.LoadValues();
+        Assert.Equal(OperationalEndpoints.SiloPort, (int)values["cluster"]!["siloPort"]!);
+        Assert.Equal(OperationalEndpoints.GatewayPort, (int)values["cluster"]!["gatewayPort"]!);
+        Assert.Equal(OperationalEndpoints.SiloHttpPort, (int)values["silo"]!["httpPort"]!);
+        Assert.Equal(OperationalEndpoints.GatewayContainerHttpPort, (int)values["gateway"]!["httpPort"]!);
+
+        var siloDocker = ChartFiles.Read("Silo", "Dockerfile");
+        Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.SiloHttpPort}", siloDocker, StringComparison.Ordinal);
+        Assert.Contains($"EXPOSE {OperationalEndpoints.SiloHttpPort} {OperationalEndpoints.SiloPort} {OperationalEndpoints.GatewayPort}", siloDocker, StringComparison.Ordinal);
+        var gatewayDocker = ChartFiles.Read("Gateway", "Dockerfile");
+        Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
+        Assert.Contains($"EXPOSE {OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
+
+        // The chart derives ASPNETCORE_URLS from the same value as the container port the probes use.
+        Assert.Contains("(int .Values.silo.httpPort)", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml")), StringComparison.Ordinal);
+        Assert.Contains("(int .Values.gateway.httpPort)", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml")), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("silo-deployment.yaml", "startupProbe", OperationalEndpoints.Readyz)]
+    [InlineData("silo-deployment.yaml", "readinessProbe", OperationalEndpoints.Readyz)]
+    [InlineData("silo-deployment.yaml", "livenessProbe", OperationalEndpoints.Healthz)]
+    [InlineData("gateway-deployment.yaml", "readinessProbe", OperationalEndpoints.Readyz)]
+    [InlineData("gateway-deployment.yaml", "livenessProbe", OperationalEndpoints.Healthz)]
+    public void Probes_hit_the_right_path_on_the_http_port(string template, string probe, string path)
+    {
+        var container = Container(template);
+        var get = (YamlMappingNode)container[probe]["httpGet"];
+        Assert.Equal(path, get["path"].ToString());
+        Assert.Equal("http", get["port"].ToString());
+        var ports = ((YamlSequenceNode)container["ports"]).Cast<YamlMappingNode>().Select(p => p["name"].ToString());
+        Assert.Contains("http", ports);
+    }
+
+    [Fact]
+    public void Silo_pod_is_shaped_for_safe_rollouts()
+    {
+        var silo = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml"));
+        Assert.Contains("maxUnavailable: 0", silo, StringComparison.Ordinal);
+        Assert.Contains("terminationGracePeriodSeconds: {{ .Values.silo.terminationGracePeriodSeconds }}", silo, StringComparison.Ordinal);
+        Assert.Contains("fail \"silo.terminationGracePeriodSeconds must be longer", silo, StringComparison.Ordinal);
+        Assert.Contains("mountPath: /tmp", silo, StringComparison.Ordinal);
+
+        var values = ChartStructureTests.LoadValues();
+        Assert.True((int)values["silo"]!["terminationGracePeriodSeconds"]! > (int)values["silo"]!["shutdownTimeoutSeconds"]!);
+        var resources = values["silo"]!["resources"]!;
+        Assert.NotNull(resources["requests"]!["cpu"]);
+        Assert.Null(resources["limits"]!["cpu"]);
+        Assert.NotNull(resources["limits"]!["memory"]);
+        Assert.True((bool)values["podSecurityContext"]!["runAsNonRoot"]!);
+        Assert.True((bool)values["containerSecurityContext"]!["readOnlyRootFilesystem"]!);
+    }
+
+    [Fact]
+    public void Shutdown_budget_variable_reaches_the_host_options()
+    {
+        // The chart sets DOTNET_shutdownTimeoutSeconds; the host reads the key "shutdownTimeoutSeconds".
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(["--shutdownTimeoutSeconds=45"]);
+        using var app = builder.Build();
+        var options = app.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>))
+            as Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>;
+        Assert.Equal(TimeSpan.FromSeconds(45), options!.Value.ShutdownTimeout);
+    }
+
+    [Fact]
+    public void Migration_job_is_a_hook_running_the_silo_image_with_migrate()
+    {
+        var job = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "migration-job.yaml"));
+        Assert.Contains("pre-install,pre-upgrade", job, StringComparison.Ordinal);
+        Assert.Contains("args: [\"migrate\"]", job, StringComparison.Ordinal);
+        Assert.Contains(".Values.silo.image", job, StringComparison.Ordinal);
+    }
+
+    // "- name: X" followed (possibly after template action lines) by "value:" or "valueFrom:".
+    [GeneratedRegex(@"-\s+name:\s+([A-Za-z_][A-Za-z0-9_]*)\s*\n(?:[ \t]*\{\{[^\n]*\}\}[ \t]*\n)*\s+(?:value|valueFrom)\b")]
+    private static partial Regex EnvName();
+
+    [GeneratedRegex(@"include ""(loom\.[A-Za-z]+Env)""")]
+    private static partial Regex Include();
+}
