@@ -73,15 +73,15 @@ public abstract class StorageContractTests : IAsyncLifetime
 
         var a = await ReadAsync(storage, id);
         var b = await ReadAsync(storage, id);
-        a.State.Value = "from-a";
+        a.State!.Value = "from-a";
         await storage.WriteStateAsync(StateName, id, a);
         Assert.Equal("2", a.ETag);
 
-        b.State.Value = "from-b";
+        b.State!.Value = "from-b";
         await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, id, b));
 
         var stored = await ReadAsync(storage, id);
-        Assert.Equal("from-a", stored.State.Value);
+        Assert.Equal("from-a", stored.State!.Value);
         Assert.Equal("2", stored.ETag);
     }
 
@@ -113,7 +113,7 @@ public abstract class StorageContractTests : IAsyncLifetime
 
             Assert.Single(won, x => x);
             var stored = await ReadAsync(storage, id);
-            Assert.Equal(writers[Array.IndexOf(won, true)].State.Value, stored.State.Value);
+            Assert.Equal(writers[Array.IndexOf(won, true)].State!.Value, stored.State!.Value);
             Assert.Equal("1", stored.ETag);
         }
 
@@ -130,7 +130,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         await storage.WriteStateAsync(StateName, id, state);
 
         await ExecuteAsync("DELETE FROM loom_grain_state");
-        state.State.Value = "resurrected";
+        state.State!.Value = "resurrected";
 
         await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, id, state));
         Assert.Equal(0, await CountStateRowsAsync());
@@ -152,16 +152,16 @@ public abstract class StorageContractTests : IAsyncLifetime
 
         var read = await ReadAsync(storage, id);
         Assert.False(read.RecordExists);
-        Assert.Null(read.State.Value);
+        Assert.Null(read.State!.Value);
         Assert.Equal("2", read.ETag);
 
-        stale.State.Value = "stale";
+        stale.State!.Value = "stale";
         await Assert.ThrowsAsync<InconsistentStateException>(() => storage.WriteStateAsync(StateName, id, stale));
 
-        read.State.Value = "fresh";
+        read.State!.Value = "fresh";
         await storage.WriteStateAsync(StateName, id, read);
         Assert.Equal("3", read.ETag);
-        Assert.Equal("fresh", (await ReadAsync(storage, id)).State.Value);
+        Assert.Equal("fresh", (await ReadAsync(storage, id)).State!.Value);
         Assert.Equal(1, await CountStateRowsAsync());
     }
 
@@ -188,7 +188,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         var state = new GrainState<ProbeState>(new ProbeState { Value = "doomed" });
         await storage.WriteStateAsync(StateName, id, state);
         var stale = await ReadAsync(storage, id);
-        state.State.Value = "newer";
+        state.State!.Value = "newer";
         await storage.WriteStateAsync(StateName, id, state);
 
         await Assert.ThrowsAsync<InconsistentStateException>(() => storage.ClearStateAsync(StateName, id, stale));
@@ -237,9 +237,9 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Empty((await table.ReadRows(hash, hash + 1)).Reminders);    // begin is exclusive
         Assert.Single((await table.ReadRows(hash, hash)).Reminders);       // whole ring
 
-        Assert.False(await table.RemoveRow(grain, "tick", etag1));
+        Assert.False(await table.RemoveRow(grain, "tick", etag1!));
         Assert.NotNull(await table.ReadRow(grain, "tick"));
-        Assert.True(await table.RemoveRow(grain, "tick", etag2));
+        Assert.True(await table.RemoveRow(grain, "tick", etag2!));
         Assert.Null(await table.ReadRow(grain, "tick"));
     }
 
