@@ -1,4 +1,6 @@
 using Loom.Storage;
+using Loom.Storage.Migrations;
+using Orleans.TestingHost;
 using Microsoft.Data.Sqlite;
 
 namespace Loom.Tests.Storage;
@@ -36,6 +38,25 @@ public sealed class SqliteStorageTests : StorageContractTests
 
         Assert.Equal("wal", await QueryAsync("PRAGMA journal_mode;"));
         Assert.Equal(2, await ScalarAsync("SELECT COUNT(*) FROM loom_schema_migrations"));
+    }
+
+    [Fact]
+    public async Task Orleans_does_not_accept_Microsoft_Data_Sqlite_as_the_invariant_name()
+    {
+        // Guards StorageDatabase.SqliteInvariant: Orleans 10.4.2 knows SQLite only as "System.Data.SQLite"
+        // (which it maps to Microsoft.Data.Sqlite); the package name itself is rejected at start-up.
+        await SchemaMigrator.Create(Database).MigrateAsync();
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.ConfigureSilo((_, silo) => silo.AddAdoNetGrainStorage("wrong", o =>
+        {
+            o.Invariant = "Microsoft.Data.Sqlite";
+            o.ConnectionString = Database.ConnectionString;
+        }));
+        await using var cluster = builder.Build();
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => cluster.DeployAsync());
+        // Orleans fails on its vendor-constants lookup ("The given key 'Microsoft.Data.Sqlite' was not present").
+        Assert.Contains("'Microsoft.Data.Sqlite'", failure.ToString());
     }
 
     protected override async Task<string> SchemaSnapshotAsync() => (string)(await QueryAsync(
