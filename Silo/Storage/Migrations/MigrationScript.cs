@@ -7,7 +7,8 @@ namespace Loom.Storage.Migrations;
 /// checkout with CRLF does not look like an edited script.</summary>
 public sealed record MigrationScript(int Version, string Name, string Sql)
 {
-    public string Checksum { get; } = ComputeChecksum(Sql);
+    // Computed from Sql on each use (not stored) so that `with { Sql = ... }` copies cannot carry a stale checksum.
+    public string Checksum => ComputeChecksum(Sql);
 
     /// <summary>"0002_reminders": how the script is named in messages and in loom_schema_migrations.</summary>
     public string Id => $"{Version:D4}_{Name}";

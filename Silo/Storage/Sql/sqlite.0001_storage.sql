@@ -28,6 +28,11 @@ CREATE TABLE loom_grain_state (
     PRIMARY KEY (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext)
 ) WITHOUT ROWID;
 
+-- Every writing query starts with PRAGMA synchronous = NORMAL (per connection, no I/O, returns no rows; the
+-- provider's connections cannot be configured otherwise). In WAL mode NORMAL is still safe against a process
+-- crash and never corrupts the file; only the last commits before a power loss may be lost. FULL fsyncs every
+-- commit: measured here 115 writes/s instead of thousands.
+--
 -- Write, all five cases in one INSERT:
 --   no version, no row       -> inserted with version 1
 --   no version, row exists   -> ON CONFLICT, WHERE fails, nothing changes -> NULL (stale first write)
@@ -37,6 +42,7 @@ CREATE TABLE loom_grain_state (
 -- changes() is per connection and the connection is not shared while the command runs, so the second
 -- statement reports exactly what the first did; the new version is always COALESCE(v, 0) + 1.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('WriteToStorageKey', '
+PRAGMA synchronous = NORMAL;
 INSERT INTO loom_grain_state
     (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext, payload, version, modified_at)
 SELECT @ServiceId, @GrainTypeString, @GrainIdN0, @GrainIdN1, COALESCE(@GrainIdExtensionString, ''''),
@@ -64,6 +70,7 @@ WHERE service_id = @ServiceId AND state_name = @GrainTypeString
 
 -- Clear keeps the row (payload NULL, version bumped) so a stale writer is still detected afterwards.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('ClearStorageKey', '
+PRAGMA synchronous = NORMAL;
 UPDATE loom_grain_state
 SET payload = NULL, version = version + 1, modified_at = strftime(''%Y-%m-%dT%H:%M:%fZ'', ''now'')
 WHERE service_id = @ServiceId AND state_name = @GrainTypeString
@@ -76,6 +83,7 @@ SELECT CASE WHEN changes() = 1 THEN @GrainStateVersion + 1 END AS NewGrainStateV
 -- Used instead of ClearStorageKey when DeleteStateOnClear is set. The returned value must differ from the
 -- caller's version (the provider treats "unchanged" as a conflict), hence v + 1.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteStorageKey', '
+PRAGMA synchronous = NORMAL;
 DELETE FROM loom_grain_state
 WHERE service_id = @ServiceId AND state_name = @GrainTypeString
   AND grain_id_n0 = @GrainIdN0 AND grain_id_n1 = @GrainIdN1

@@ -3,6 +3,8 @@
 -- Microsoft.Data.Sqlite's ISO text), @Period (milliseconds), @GrainHash (uniform hash as a signed int),
 -- @BeginHash/@EndHash (ring range, exclusive begin, inclusive end) and @Version (the row's ETag).
 
+-- Writing queries start with PRAGMA synchronous = NORMAL, as in 0001_storage (see there why).
+
 CREATE TABLE loom_reminders (
     service_id     TEXT    NOT NULL,
     grain_id       TEXT    NOT NULL,
@@ -50,6 +52,7 @@ WHERE service_id = @ServiceId AND grain_id = @GrainId AND reminder_name = @Remin
 -- Reminder upserts are last-writer-wins by design (Orleans passes no version); the version still moves so
 -- a later delete with an old ETag fails.
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('UpsertReminderRowKey', '
+PRAGMA synchronous = NORMAL;
 INSERT INTO loom_reminders
     (service_id, grain_id, reminder_name, start_time, period, grain_hash, version)
 VALUES (@ServiceId, @GrainId, @ReminderName, @StartTime, @Period, @GrainHash, 1)
@@ -62,6 +65,7 @@ RETURNING version AS Version;
 ');
 
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowKey', '
+PRAGMA synchronous = NORMAL;
 DELETE FROM loom_reminders
 WHERE service_id = @ServiceId AND grain_id = @GrainId AND reminder_name = @ReminderName
   AND version = @Version;
@@ -69,5 +73,6 @@ SELECT changes() > 0;
 ');
 
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES ('DeleteReminderRowsKey', '
+PRAGMA synchronous = NORMAL;
 DELETE FROM loom_reminders WHERE service_id = @ServiceId;
 ');

@@ -1,0 +1,68 @@
+using Loom.Storage;
+using Loom.Tests.Fixtures;
+
+namespace Loom.Tests.Storage;
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresStorageTests(PostgresServer server) : StorageContractTests
+{
+    private bool _migrated;
+
+    protected override async Task<Dictionary<string, string?>> CreateSettingsAsync() => new()
+    {
+        ["Loom:Storage:Provider"] = "postgres",
+        ["Loom:Storage:ConnectionString"] = await server.CreateDatabaseAsync(),
+        ["Loom:Storage:MaxPoolSize"] = "10",
+    };
+
+    protected override async Task PrepareForSiloAsync()
+    {
+        if (!_migrated)
+        {
+            Assert.Equal(0, await MigrateCommand.RunAsync(Configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+            _migrated = true;
+        }
+    }
+
+    [Fact]
+    public async Task Silo_refuses_to_start_on_an_unmigrated_database_and_creates_nothing()
+    {
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => StorageCluster.StartAsync(Configuration, ServiceId));
+
+        var messages = string.Join("\n", Flatten(failure).Select(e => e.Message));
+        Assert.Contains("run the migrate command", messages);
+        Assert.Contains("is at version 0, this build needs 2", messages);
+        Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'"));
+    }
+
+    [Fact]
+    public void Pool_is_capped_by_MaxPoolSize()
+    {
+        Assert.Contains("Maximum Pool Size=10", Database.ConnectionString);
+        Assert.Equal("Npgsql", Database.Invariant);
+    }
+
+    protected override async Task<string> SchemaSnapshotAsync() =>
+        (string?)await QueryAsync("""
+            SELECT string_agg(table_name || '.' || column_name || ':' || data_type, '|' ORDER BY table_name, column_name)
+            FROM information_schema.columns WHERE table_schema = 'public'
+            """) + "#" +
+        (string?)await QueryAsync("""
+            SELECT string_agg(version || name || applied_at::text || checksum, '|' ORDER BY version) FROM loom_schema_migrations
+            """);
+
+    private static IEnumerable<Exception> Flatten(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Flatten))
+                {
+                    yield return inner;
+                }
+            }
+        }
+    }
+}
