@@ -29,6 +29,7 @@ public static class Durations
     public static string FormatMs(double ms)
     {
         if (double.IsNaN(ms)) return "n/a";
+        if (ms == 0) return "0 ms";
         if (ms < 1) return string.Create(CultureInfo.InvariantCulture, $"{ms * 1000:0} µs");
         if (ms < 1000) return string.Create(CultureInfo.InvariantCulture, $"{ms:0.0} ms");
         return string.Create(CultureInfo.InvariantCulture, $"{ms / 1000:0.00} s");

@@ -119,13 +119,15 @@ public sealed class ScenarioRun
 
     public static string Describe(LoadSimulation simulation) => simulation switch
     {
-        LoadSimulation.ConstantConcurrency c => $"constant concurrency: {c.Users} users"
+        LoadSimulation.ConstantConcurrency c => $"constant concurrency: {Users(c.Users)}"
             + (c.IterationsPerUser is { } k ? $" × {k} iterations" : "")
             + (c.Duration is { } d ? $" for up to {Durations.Format(d)}" : ""),
-        LoadSimulation.RampingConcurrency r => $"ramping concurrency: {r.FromUsers} → {r.ToUsers} users over {Durations.Format(r.Duration)}",
+        LoadSimulation.RampingConcurrency r => $"ramping concurrency: {r.FromUsers} → {Users(r.ToUsers)} over {Durations.Format(r.Duration)}",
         LoadSimulation.InjectionRate i => string.Create(CultureInfo.InvariantCulture, $"injection rate: {i.PerSecond:0.##}/s for {Durations.Format(i.Duration)} (at most {i.MaxConcurrency} in flight)"),
         _ => simulation.ToString(),
     };
+
+    private static string Users(int n) => n == 1 ? "1 user" : $"{n} users";
 
     private string StatusLine(string scenario, string phase, TimeSpan elapsed, LoadRunner runner, StepRecorder steps)
     {
