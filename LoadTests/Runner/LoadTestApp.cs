@@ -103,6 +103,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                 CommandLine = "dotnet run --project LoadTests -c Release -- " + string.Join(' ', args),
             };
 
+            await WarmUpAsync(run, ct);
             var interrupted = false;
             foreach (var name in options.Scenarios)
             {
@@ -151,6 +152,28 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             Child = null;
             if (fake is not null) await fake.DisposeAsync();
             try { if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// A few unmeasured calls first, so JIT compilation and first grain activations do not land in the first
+    /// measured phase. Failures are ignored here: the scenarios will report them.
+    /// </summary>
+    private async Task WarmUpAsync(ScenarioRun run, CancellationToken ct)
+    {
+        stdout.WriteLine("Warming up (unmeasured): a world, 20 sessions, reads.");
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(60));
+            var world = await run.CreateWorldAsync("warmup", limit.Token);
+            var ids = await run.CreateSessionsAsync(world, 20, "warmup", limit.Token);
+            await Task.WhenAll(ids.Select(id => run.Client.GetSessionAsync(id, limit.Token)));
+            await run.Client.ValidateCanonAsync(CanonSamples.SmallWorld(), limit.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            stdout.WriteLine($"Warm-up incomplete ({e.GetType().Name}: {e.Message}); continuing.");
         }
     }
 

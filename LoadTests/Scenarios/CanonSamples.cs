@@ -29,18 +29,22 @@ public static class CanonSamples
         var sb = new StringBuilder(bytes + 512);
         sb.Append(SmallWorld()["world.md"]).Append('\n');
         // The padding is ASCII, so its byte count is its length: no re-encoding of the whole text per section.
+        // The result is exactly `bytes` long (when that exceeds the base world), so "1 MB" stays within a 1 MiB file limit.
         var size = Encoding.UTF8.GetByteCount(sb.ToString());
-        var n = 0;
-        while (size < bytes)
+        var section = new StringBuilder();
+        for (var n = 1; ; n++)
         {
-            n++;
-            var before = sb.Length;
-            sb.Append("\n# Lore ").Append(n).Append("\n\n");
+            section.Clear();
+            section.Append("\n# Lore ").Append(n).Append("\n\n");
             for (var p = 0; p < 4; p++)
-                sb.Append("District ").Append(n).Append(" keeps its own customs: lanterns are hung at dusk, debts are settled at the tide mark, ")
-                  .Append("and strangers are asked their name twice before they are served. Paragraph ").Append(p + 1).Append(".\n\n");
-            size += sb.Length - before;
+                section.Append("District ").Append(n).Append(" keeps its own customs: lanterns are hung at dusk, debts are settled at the tide mark, ")
+                       .Append("and strangers are asked their name twice before they are served. Paragraph ").Append(p + 1).Append(".\n\n");
+            if (size + section.Length > bytes) break;
+            sb.Append(section);
+            size += section.Length;
         }
+        const string filler = "salt rope tide lantern ";
+        for (; size < bytes; size++) sb.Append(size == bytes - 1 ? '\n' : filler[size % filler.Length]);
         return new Dictionary<string, string> { ["world.md"] = sb.ToString() };
     }
 }

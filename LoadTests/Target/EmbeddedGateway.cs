@@ -51,7 +51,8 @@ public sealed class EmbeddedGateway : ILoomTarget
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = options.WorkDirectory,
+            // The gateway's content root (appsettings.json, wwwroot) is its own folder, as for any `dotnet X.dll` deployment.
+            WorkingDirectory = Path.GetDirectoryName(options.GatewayDll)!,
         };
         psi.ArgumentList.Add(options.GatewayDll);
         psi.ArgumentList.Add("--urls");

@@ -6,6 +6,7 @@ using Loom.LoadTests.FakeLlm;
 
 namespace Loom.Tests.LoadTests;
 
+[Collection(TimingCollection.Name)]
 public class FakeLlmServerTests
 {
     private const string ChatBody = """{"model":"fake-model","stream":STREAM,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You narrate."},{"role":"user","content":"I open the door."}]}""";

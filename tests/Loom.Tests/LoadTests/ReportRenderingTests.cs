@@ -97,3 +97,19 @@ public class ReportRenderingTests
 
     private static int CountCells(string line) => line.Replace("\\|", "", StringComparison.Ordinal).Count(c => c == '|') - 1;
 }
+
+public class CanonSampleTests
+{
+    [Theory]
+    [InlineData(1024)]
+    [InlineData(10 * 1024)]
+    [InlineData(1024 * 1024)]
+    public void Generated_canon_has_exactly_the_requested_size_and_the_required_sections(int bytes)
+    {
+        var text = Loom.LoadTests.Scenarios.CanonSamples.OfSize(bytes)["world.md"];
+
+        Assert.Equal(bytes, System.Text.Encoding.UTF8.GetByteCount(text));
+        Assert.Contains("# World", text);
+        Assert.Contains("# Tone", text);
+    }
+}
