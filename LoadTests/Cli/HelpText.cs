@@ -1,0 +1,38 @@
+using System.Text;
+using Loom.LoadTests.Scenarios;
+
+namespace Loom.LoadTests.Cli;
+
+public static class HelpText
+{
+    public static string Render()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("LOOM load tests: scenarios against the HTTP API of a LOOM gateway.");
+        sb.AppendLine();
+        sb.AppendLine("Usage: dotnet run --project LoadTests -c Release -- <scenario|all>... [options]");
+        sb.AppendLine();
+        sb.AppendLine("Scenarios ('all' runs every one except smoke):");
+        foreach (var s in ScenarioCatalog.Scenarios) sb.AppendLine($"  {s.Name,-16} {s.Description}");
+        sb.AppendLine();
+        sb.AppendLine("Options:");
+        sb.AppendLine("  --target URL        use a running gateway (loopback only) instead of starting one");
+        sb.AppendLine("  --target-pid N      with --target: the gateway's pid, to report its CPU and RSS");
+        sb.AppendLine("  --gateway-dll PATH  gateway to start (default <repo>/Gateway/bin/Release/net10.0/Loom.Gateway.dll, built if missing)");
+        sb.AppendLine("  --llm fake|offline  embedded gateway's LLM: our fake OpenAI server (default) or the offline narrator (default for smoke)");
+        sb.AppendLine("  --latency 1.5s      fake LLM: time from request to last token (L)");
+        sb.AppendLine("  --ttft 200ms        fake LLM: time to first token (default min(200ms, L))");
+        sb.AppendLine("  --token-rate N      fake LLM: tokens per second (overrides L for pacing)");
+        sb.AppendLine("  --users N           concurrent users (scenario default otherwise)");
+        sb.AppendLine("  --turns N           turns per session / iterations (scenario default otherwise)");
+        sb.AppendLine("  --duration 30s      cap per phase (overhead: length of the throughput phase)");
+        sb.AppendLine("  --levels 1,3,5      turn-scheduler concurrencies (default 1,3,5,10,20; add 100,1000)");
+        sb.AppendLine("  --out DIR           report folder (default LoadTests/reports/<timestamp>)");
+        sb.AppendLine("  --api-key KEY       bearer key for a target that requires one");
+        sb.AppendLine("  --ready-timeout 90s how long to wait for GET /readyz");
+        sb.AppendLine("  --strict            every target becomes a gate (non-zero exit when missed)");
+        sb.AppendLine();
+        sb.AppendLine("Exit codes: 0 ok, 1 a gate failed, 2 bad command line, 3 target could not be started or reached, 130 interrupted.");
+        return sb.ToString();
+    }
+}

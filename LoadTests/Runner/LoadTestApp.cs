@@ -1,0 +1,204 @@
+using System.Text;
+using Loom.LoadTests.Cli;
+using Loom.LoadTests.Client;
+using Loom.LoadTests.FakeLlm;
+using Loom.LoadTests.Monitoring;
+using Loom.LoadTests.Reporting;
+using Loom.LoadTests.Scenarios;
+using Loom.LoadTests.Target;
+
+namespace Loom.LoadTests.Runner;
+
+/// <summary>Parses the command line, brings up the fake LLM and the target, runs the scenarios and writes the reports.</summary>
+public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPlaceProgress)
+{
+    public const int ExitOk = 0, ExitGateFailed = 1, ExitUsage = 2, ExitTargetFailed = 3, ExitInterrupted = 130;
+
+    /// <summary>The child gateway, so a SIGTERM handler can kill it even while the run is mid-flight.</summary>
+    public EmbeddedGateway? Child { get; private set; }
+
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken ct)
+    {
+        var parsed = CliParser.Parse(args, ScenarioCatalog.Names, ScenarioCatalog.AllNames);
+        if (parsed.ShowHelp)
+        {
+            stdout.Write(HelpText.Render());
+            return ExitOk;
+        }
+        if (parsed.Options is not { } options)
+        {
+            stderr.WriteLine($"error: {parsed.Error}");
+            return ExitUsage;
+        }
+
+        var started = DateTimeOffset.UtcNow;
+        var root = RepoPaths.FindRoot();
+        var outDir = Path.GetFullPath(options.OutDirectory ?? RepoPaths.DefaultReportsDir(root, started));
+        Directory.CreateDirectory(outDir);
+        var workDir = Path.Combine(Path.GetTempPath(), "loom-loadtests-" + Guid.NewGuid().ToString("N")[..8]);
+
+        FakeLlmServer? fake = null;
+        ILoomTarget? target = null;
+        ProcessSampler? targetSampler = null, selfSampler = null;
+        try
+        {
+            LlmMode? embeddedLlm = null;
+            if (options.Target is null)
+            {
+                embeddedLlm = options.EffectiveLlm;
+                if (embeddedLlm == LlmMode.Fake)
+                {
+                    var behaviour = FakeLlmBehaviour.ForLatency(options.Latency);
+                    fake = await FakeLlmServer.StartAsync(behaviour with
+                    {
+                        TimeToFirstToken = options.TimeToFirstToken is { } t && t < options.Latency ? t : behaviour.TimeToFirstToken,
+                        TokensPerSecond = options.TokensPerSecond,
+                    }, ct);
+                    stdout.WriteLine($"Fake LLM listening at {fake.BaseAddress}");
+                }
+                var dll = options.GatewayDll ?? (root is null ? null : RepoPaths.DefaultGatewayDll(root));
+                if (dll is null)
+                {
+                    stderr.WriteLine("error: cannot find the repository (Loom.Orleans.sln); pass --gateway-dll or --target");
+                    return ExitUsage;
+                }
+                stdout.WriteLine($"Starting gateway {dll} ...");
+                try
+                {
+                    target = Child = await EmbeddedGateway.StartAsync(new EmbeddedGatewayOptions(Path.GetFullPath(dll), root, embeddedLlm.Value,
+                        fake?.BaseAddress, workDir, Path.Combine(outDir, "gateway.log"), options.ReadyTimeout, options.ApiKey), stdout, ct);
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException)
+                {
+                    stderr.WriteLine($"error: {e.Message}");
+                    return ExitTargetFailed;
+                }
+            }
+            else
+            {
+                target = new ExistingTarget(options.Target, options.TargetPid);
+                if (!await WaitReadyAsync(target.BaseAddress, options, ct))
+                {
+                    stderr.WriteLine($"error: {target.BaseAddress} did not answer GET /readyz with 200 within {options.ReadyTimeout.TotalSeconds:0} s");
+                    return ExitTargetFailed;
+                }
+            }
+            stdout.WriteLine($"Target ready: {target.Description}");
+
+            if (target.ProcessId is { } pid) targetSampler = new ProcessSampler(pid, "target (gateway + silo)");
+            selfSampler = new ProcessSampler(Environment.ProcessId, "runner");
+
+            using var client = new LoomClient(target.BaseAddress, options.ApiKey);
+            var run = new ScenarioRun
+            {
+                Client = client, Options = options, Console = stdout, InPlaceProgress = inPlaceProgress,
+                Fake = fake, EmbeddedLlm = embeddedLlm, TargetSampler = targetSampler, SelfSampler = selfSampler,
+            };
+            var report = new RunReport
+            {
+                Title = $"LOOM load test: {string.Join(", ", options.Scenarios)}",
+                StartedAt = started,
+                Target = target.Description,
+                Llm = run.LlmDescription,
+                CommandLine = "dotnet run --project LoadTests -c Release -- " + string.Join(' ', args),
+            };
+
+            await WarmUpAsync(run, ct);
+            var interrupted = false;
+            foreach (var name in options.Scenarios)
+            {
+                var scenario = ScenarioCatalog.Get(name);
+                var sr = new ScenarioReport(scenario.Name, scenario.Description);
+                report.Scenarios.Add(sr);
+                stdout.WriteLine();
+                stdout.WriteLine($"== {scenario.Name}: {scenario.Description}");
+                try
+                {
+                    await scenario.RunAsync(run, sr, ct);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    sr.Error = "interrupted";
+                    interrupted = true;
+                }
+                catch (Exception e)
+                {
+                    // A scenario that cannot run (setup call failed) is reported; the others still run.
+                    sr.Error = $"{e.GetType().Name}: {e.Message}";
+                }
+                stdout.Write(ScenarioSummary(sr));
+                if (interrupted) break;
+            }
+
+            report.FinishedAt = DateTimeOffset.UtcNow;
+            await File.WriteAllTextAsync(Path.Combine(outDir, "report.md"), MarkdownReportWriter.Render(report), CancellationToken.None);
+            await File.WriteAllTextAsync(Path.Combine(outDir, "report.json"), JsonReportWriter.Render(report), CancellationToken.None);
+            stdout.WriteLine();
+            stdout.WriteLine($"Reports: {Path.Combine(outDir, "report.md")} and report.json");
+            if (fake is not null) stdout.WriteLine($"Fake LLM served {fake.Requests} requests ({fake.StreamedRequests} streamed, {fake.AbortedRequests} aborted, {fake.BadRequests} malformed).");
+            stdout.WriteLine(report.GatesPassed ? "Result: all gates passed." : "Result: A GATE FAILED.");
+            return interrupted ? ExitInterrupted : report.GatesPassed ? ExitOk : ExitGateFailed;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            stderr.WriteLine("interrupted");
+            return ExitInterrupted;
+        }
+        finally
+        {
+            if (targetSampler is not null) await targetSampler.DisposeAsync();
+            if (selfSampler is not null) await selfSampler.DisposeAsync();
+            if (target is not null) await target.DisposeAsync();
+            Child = null;
+            if (fake is not null) await fake.DisposeAsync();
+            try { if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// A few unmeasured calls first, so JIT compilation and first grain activations do not land in the first
+    /// measured phase. Failures are ignored here: the scenarios will report them.
+    /// </summary>
+    private async Task WarmUpAsync(ScenarioRun run, CancellationToken ct)
+    {
+        stdout.WriteLine("Warming up (unmeasured): a world, 20 sessions, reads.");
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(TimeSpan.FromSeconds(60));
+            var world = await run.CreateWorldAsync("warmup", limit.Token);
+            var ids = await run.CreateSessionsAsync(world, 20, "warmup", limit.Token);
+            await Task.WhenAll(ids.Select(id => run.Client.GetSessionAsync(id, limit.Token)));
+            await run.Client.ValidateCanonAsync(CanonSamples.SmallWorld(), limit.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            stdout.WriteLine($"Warm-up incomplete ({e.GetType().Name}: {e.Message}); continuing.");
+        }
+    }
+
+    private static async Task<bool> WaitReadyAsync(Uri baseAddress, CliOptions options, CancellationToken ct)
+    {
+        using var client = new LoomClient(baseAddress, options.ApiKey);
+        var deadline = DateTime.UtcNow + options.ReadyTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (await client.IsReadyAsync(ct)) return true;
+            await Task.Delay(TimeSpan.FromMilliseconds(250), ct);
+        }
+        return false;
+    }
+
+    /// <summary>The scenario's tables and checks, as Markdown, straight to the console.</summary>
+    private static string ScenarioSummary(ScenarioReport s)
+    {
+        var md = new StringBuilder().AppendLine();
+        if (s.Error is not null) md.AppendLine($"!! {s.Name} could not complete: {s.Error}").AppendLine();
+        foreach (var t in s.Tables) MarkdownReportWriter.AppendTable(md, t);
+        if (s.Checks.Count > 0)
+            MarkdownReportWriter.AppendTable(md, new ReportTable("Targets", ["check", "target", "measured", "result"],
+                s.Checks.Select(c => (IReadOnlyList<string>)new[] { c.Name, c.Target, c.Measured, c.Status == CheckStatus.Fail ? (c.Gate ? "FAIL (gate)" : "miss") : c.Status == CheckStatus.Pass ? "pass" : "n/a" }).ToArray()));
+        foreach (var n in s.Notes) md.AppendLine($"> {n}");
+        return md.ToString();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using Loom.LoadTests.Client;
+
+namespace Loom.LoadTests.Target;
+
+public enum LlmMode { Fake, Offline }
+
+public sealed record EmbeddedGatewayOptions(
+    string GatewayDll,
+    string? RepoRoot,
+    LlmMode Llm,
+    Uri? FakeLlmEndpoint,
+    string WorkDirectory,
+    string LogFile,
+    TimeSpan ReadyTimeout,
+    string? ApiKey);
+
+/// <summary>
+/// The whole system (gateway with its embedded silo) as a child process on a free loopback port, with its own
+/// SQLite file, pointed at the fake LLM or the offline narrator. Killed, with its process tree, on dispose.
+/// </summary>
+public sealed class EmbeddedGateway : ILoomTarget
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly Task _pump;
+
+    private EmbeddedGateway(Process process, StreamWriter log, Task pump, Uri baseAddress, string description)
+    {
+        _process = process;
+        _log = log;
+        _pump = pump;
+        BaseAddress = baseAddress;
+        Description = description;
+    }
+
+    public Uri BaseAddress { get; }
+    public int? ProcessId => _process.HasExited ? null : _process.Id;
+    public string Description { get; }
+
+    public static async Task<EmbeddedGateway> StartAsync(EmbeddedGatewayOptions options, TextWriter console, CancellationToken ct)
+    {
+        if (!File.Exists(options.GatewayDll))
+            await BuildGatewayAsync(options, console, ct);
+
+        Directory.CreateDirectory(options.WorkDirectory);
+        var port = Loopback.FreePort();
+        var url = new Uri($"http://127.0.0.1:{port}");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            // The gateway's content root (appsettings.json, wwwroot) is its own folder, as for any `dotnet X.dll` deployment.
+            WorkingDirectory = Path.GetDirectoryName(options.GatewayDll)!,
+        };
+        psi.ArgumentList.Add(options.GatewayDll);
+        psi.ArgumentList.Add("--urls");
+        psi.ArgumentList.Add(url.ToString().TrimEnd('/'));
+        var env = psi.Environment;
+        env["Loom__Storage__Provider"] = "sqlite";
+        env["Loom__Storage__SqlitePath"] = Path.Combine(options.WorkDirectory, "loom.db");
+        env["Loom__Cluster__Mode"] = "embedded";
+        // A fresh cluster id per run keeps a leftover process or database from another run out of the way.
+        env["Loom__Cluster__ClusterId"] = "loadtest-" + Guid.NewGuid().ToString("N")[..8];
+        // Free silo ports too, so two runs (or a dev gateway) on the same machine do not collide.
+        env["Loom__Cluster__SiloPort"] = Loopback.FreePort().ToString();
+        env["Loom__Cluster__GatewayPort"] = Loopback.FreePort().ToString();
+        // Console logging at Information costs measurable CPU under load; the log file keeps warnings and errors.
+        env["Logging__LogLevel__Default"] = "Warning";
+        env["ASPNETCORE_URLS"] = url.ToString().TrimEnd('/');
+        if (options.Llm == LlmMode.Fake)
+        {
+            env["Loom__Llm__Provider"] = "openai";
+            env["Loom__Llm__Endpoint"] = options.FakeLlmEndpoint?.ToString() ?? throw new ArgumentException("fake LLM endpoint required");
+            env["Loom__Llm__ApiKey"] = "fake";
+            env["Loom__Llm__Model"] = "fake-model";
+        }
+        else
+        {
+            env["Loom__Llm__Provider"] = "offline";
+            env["Loom__Llm__Offline__ChunkDelayMs"] = "0";
+        }
+
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
+        var log = new StreamWriter(options.LogFile, append: false) { AutoFlush = true };
+        var pump = Task.WhenAll(PumpAsync(process.StandardOutput, log), PumpAsync(process.StandardError, log));
+        var gateway = new EmbeddedGateway(process, log, pump, url,
+            $"embedded gateway {Path.GetFileName(options.GatewayDll)} (pid {process.Id}) at {url}, LLM {(options.Llm == LlmMode.Fake ? "fake " + options.FakeLlmEndpoint : "offline narrator")}");
+        try
+        {
+            await gateway.WaitReadyAsync(options, ct);
+            return gateway;
+        }
+        catch
+        {
+            await gateway.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WaitReadyAsync(EmbeddedGatewayOptions options, CancellationToken ct)
+    {
+        using var client = new LoomClient(BaseAddress, options.ApiKey);
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < options.ReadyTimeout)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+                throw new InvalidOperationException($"gateway exited with code {_process.ExitCode} before it was ready; see {options.LogFile}");
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            attempt.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                if (await client.IsReadyAsync(attempt.Token)) return;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+        throw new TimeoutException($"gateway not ready (GET /readyz) within {options.ReadyTimeout.TotalSeconds:0} s; see {options.LogFile}");
+    }
+
+    private static async Task BuildGatewayAsync(EmbeddedGatewayOptions options, TextWriter console, CancellationToken ct)
+    {
+        if (options.RepoRoot is null)
+            throw new FileNotFoundException($"gateway not found at {options.GatewayDll} and no repository to build it from");
+        console.WriteLine($"Gateway not built; running: dotnet build Gateway -c Release (in {options.RepoRoot})");
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = options.RepoRoot, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "build", Path.Combine("Gateway", "Gateway.csproj"), "-c", "Release", "-nologo", "-v", "q" }) psi.ArgumentList.Add(a);
+        using var build = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet build");
+        var output = Task.WhenAll(build.StandardOutput.ReadToEndAsync(ct), build.StandardError.ReadToEndAsync(ct));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromMinutes(10));
+        try
+        {
+            await build.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            build.Kill(entireProcessTree: true);
+            throw;
+        }
+        var texts = await output;
+        if (build.ExitCode != 0 || !File.Exists(options.GatewayDll))
+            throw new InvalidOperationException($"dotnet build Gateway failed (exit {build.ExitCode}):\n{texts[0]}{texts[1]}");
+    }
+
+    private static async Task PumpAsync(StreamReader reader, StreamWriter log)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+            lock (log) log.WriteLine(line);
+    }
+
+    /// <summary>Synchronous kill for process-exit handlers, where awaiting is not possible.</summary>
+    public void KillNow()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await _process.WaitForExitAsync(wait.Token);
+        }
+        catch (InvalidOperationException) { }
+        catch (OperationCanceledException) { }
+        try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); } catch (TimeoutException) { }
+        lock (_log) _log.Dispose();
+        _process.Dispose();
+    }
+}

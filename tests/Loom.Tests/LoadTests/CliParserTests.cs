@@ -1,0 +1,94 @@
+using Loom.LoadTests.Cli;
+using Loom.LoadTests.Scenarios;
+using Loom.LoadTests.Target;
+
+namespace Loom.Tests.LoadTests;
+
+public class CliParserTests
+{
+    private static CliParseResult Parse(params string[] args) => CliParser.Parse(args, ScenarioCatalog.Names, ScenarioCatalog.AllNames);
+
+    [Fact]
+    public void Parses_a_scenario_with_options_in_both_forms()
+    {
+        var r = Parse("e2e", "--latency", "1.5s", "--users=100", "--turns", "5", "--duration", "30s", "--llm", "fake",
+            "--out", "/tmp/r", "--levels", "1, 3,100", "--target", "http://127.0.0.1:5080", "--target-pid", "42", "--strict");
+
+        var o = Assert.IsType<CliOptions>(r.Options);
+        Assert.Equal(["e2e"], o.Scenarios);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), o.Latency);
+        Assert.Equal(100, o.Users);
+        Assert.Equal(5, o.Turns);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.Duration);
+        Assert.Equal(LlmMode.Fake, o.Llm);
+        Assert.Equal("/tmp/r", o.OutDirectory);
+        Assert.Equal([1, 3, 100], o.Levels);
+        Assert.Equal(new Uri("http://127.0.0.1:5080"), o.Target);
+        Assert.Equal(42, o.TargetPid);
+        Assert.True(o.Strict);
+    }
+
+    [Fact]
+    public void All_expands_to_every_scenario_but_smoke()
+    {
+        var o = Parse("all").Options!;
+
+        Assert.Equal(ScenarioCatalog.AllNames, o.Scenarios);
+        Assert.DoesNotContain("smoke", o.Scenarios);
+        Assert.Contains("overhead", o.Scenarios);
+        Assert.Equal(LlmMode.Fake, o.EffectiveLlm);
+    }
+
+    [Fact]
+    public void Smoke_defaults_to_the_offline_narrator_unless_told_otherwise()
+    {
+        Assert.Equal(LlmMode.Offline, Parse("smoke").Options!.EffectiveLlm);
+        Assert.Equal(LlmMode.Fake, Parse("smoke", "--llm", "fake").Options!.EffectiveLlm);
+        Assert.Equal(TimeSpan.FromSeconds(1.5), Parse("smoke").Options!.Latency);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("e2e", "--help")]
+    public void Help_is_recognised(params string[] args) => Assert.True(Parse(args).ShowHelp);
+
+    [Theory]
+    [InlineData("unknown scenario", "nope")]
+    [InlineData("name a scenario", "--users", "3")]
+    [InlineData("loopback", "e2e", "--target", "http://10.1.2.3:8080")]
+    [InlineData("loopback", "e2e", "--target", "http://example.com")]
+    [InlineData("absolute", "e2e", "--target", "not a url")]
+    [InlineData("--users must be", "e2e", "--users", "0")]
+    [InlineData("--users must be", "e2e", "--users", "many")]
+    [InlineData("--latency must be", "e2e", "--latency", "soon")]
+    [InlineData("--llm must be", "e2e", "--llm", "gpt")]
+    [InlineData("needs a value", "e2e", "--turns")]
+    [InlineData("unknown option", "e2e", "--frobnicate", "1")]
+    [InlineData("--levels", "e2e", "--levels", "1,x")]
+    [InlineData("--target-pid only", "e2e", "--target-pid", "12")]
+    public void Bad_command_lines_give_a_clear_error(string expected, params string[] args)
+    {
+        var r = Parse(args);
+
+        Assert.Null(r.Options);
+        Assert.Contains(expected, r.Error);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", true)]
+    [InlineData("http://localhost:5080", true)]
+    [InlineData("http://[::1]:5080", true)]
+    [InlineData("http://127.5.6.7", true)]
+    [InlineData("http://192.168.1.10", false)]
+    public void Only_loopback_targets_are_accepted(string url, bool ok) => Assert.Equal(ok, Loopback.IsLoopback(new Uri(url)));
+
+    [Fact]
+    public void Help_lists_every_scenario()
+    {
+        var help = HelpText.Render();
+
+        Assert.All(ScenarioCatalog.Names, n => Assert.Contains(n, help));
+        Assert.Contains("--gateway-dll", help);
+    }
+}

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Loom.LoadTests.FakeLlm;
+
+namespace Loom.Tests.LoadTests;
+
+[Collection(TimingCollection.Name)]
+public class FakeLlmServerTests
+{
+    private const string ChatBody = """{"model":"fake-model","stream":STREAM,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You narrate."},{"role":"user","content":"I open the door."}]}""";
+
+    private static StringContent Body(bool stream) => new(ChatBody.Replace("STREAM", stream ? "true" : "false"), Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Streaming_answer_is_openai_sse_with_usage_and_done()
+    {
+        await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(100), CompletionTokens: 20, Chunks: 4));
+        using var http = new HttpClient();
+        var clock = Stopwatch.StartNew();
+
+        using var response = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), Body(stream: true));
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var events = new List<(TimeSpan At, string Data)>();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (line.Length == 0) continue;
+            Assert.StartsWith("data: ", line);
+            events.Add((clock.Elapsed, line["data: ".Length..]));
+        }
+
+        Assert.Equal("[DONE]", events[^1].Data);
+        var chunks = events.SkipLast(1).Select(e => JsonDocument.Parse(e.Data).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c.GetProperty("object").GetString()));
+        Assert.Equal("assistant", chunks[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+        var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0)
+            .Select(c => c.GetProperty("choices")[0].GetProperty("delta"))
+            .Where(d => d.TryGetProperty("content", out _))
+            .Select(d => d.GetProperty("content").GetString()));
+        Assert.Equal(string.Concat(FakeNarrative.Chunks(20, 4, memoryBlock: true)), text);
+        Assert.EndsWith("```", text);
+        Assert.Contains("```loom-memory\n{\"ops\":[", text);
+        Assert.Contains(chunks, c => c.GetProperty("choices").GetArrayLength() > 0 && c.GetProperty("choices")[0].GetProperty("finish_reason").GetString() == "stop");
+        var usage = chunks[^1].GetProperty("usage");
+        Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
+        Assert.Equal(20, usage.GetProperty("completion_tokens").GetInt32());
+        Assert.True(usage.GetProperty("prompt_tokens").GetInt32() > 0);
+
+        // Timing: first token no earlier than the TTFT, last token no earlier than L (and not absurdly later).
+        Assert.True(events[0].At >= TimeSpan.FromMilliseconds(95), $"first chunk at {events[0].At}");
+        Assert.InRange(events[^1].At, TimeSpan.FromMilliseconds(295), TimeSpan.FromSeconds(3));
+        Assert.Equal(1, server.StreamedRequests);
+    }
+
+    [Fact]
+    public async Task Non_streaming_answer_is_a_chat_completion_after_the_latency()
+    {
+        await using var server = await FakeLlmServer.StartAsync(FakeLlmBehaviour.ForLatency(TimeSpan.FromMilliseconds(150)));
+        using var http = new HttpClient();
+        var clock = Stopwatch.StartNew();
+
+        using var response = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), Body(stream: false));
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(145));
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = doc.RootElement;
+        Assert.Equal("chat.completion", root.GetProperty("object").GetString());
+        Assert.Equal("fake-model", root.GetProperty("model").GetString());
+        Assert.Equal("stop", root.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.StartsWith("The harbour lamps", root.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(48, root.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task Latency_can_be_changed_while_running_and_malformed_requests_get_400()
+    {
+        await using var server = await FakeLlmServer.StartAsync(FakeLlmBehaviour.ForLatency(TimeSpan.FromSeconds(5)));
+        server.Behaviour = FakeLlmBehaviour.ForLatency(TimeSpan.Zero);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+
+        using var ok = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), Body(stream: true));
+        using var bad = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), new StringContent("{\"model\":1}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        Assert.EndsWith("data: [DONE]\n\n", await ok.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal(1, server.BadRequests);
+        Assert.True(IPAddress.IsLoopback(IPAddress.Parse(server.BaseAddress.Host)));
+    }
+
+    [Fact]
+    public void Chunk_schedule_spreads_chunks_between_first_token_and_latency()
+    {
+        var b = new FakeLlmBehaviour(TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(300), CompletionTokens: 40, Chunks: 5);
+
+        Assert.Equal(TimeSpan.FromMilliseconds(300), b.ChunkDueAt(0));
+        Assert.Equal(TimeSpan.FromMilliseconds(600), b.ChunkDueAt(1));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), b.ChunkDueAt(4));
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), b.TotalTime);
+
+        var paced = b with { TokensPerSecond = 80 }; // 8 tokens per chunk → 100 ms per chunk
+        Assert.Equal(TimeSpan.FromMilliseconds(700), paced.ChunkDueAt(4));
+
+        var instant = FakeLlmBehaviour.ForLatency(TimeSpan.Zero);
+        Assert.Equal(TimeSpan.Zero, instant.TotalTime);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), FakeLlmBehaviour.ForLatency(TimeSpan.FromSeconds(1.5)).TimeToFirstToken);
+    }
+
+    [Fact]
+    public void Narrative_chunks_cover_the_requested_token_count()
+    {
+        var chunks = FakeNarrative.Chunks(10, 3, memoryBlock: false);
+
+        Assert.Equal(3, chunks.Count);
+        Assert.Equal(10, string.Concat(chunks).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+}

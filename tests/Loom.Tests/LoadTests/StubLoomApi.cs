@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Loom.Tests.LoadTests;
+
+/// <summary>
+/// A tiny in-memory stand-in for the LOOM HTTP API (only what the load scenarios call), on 127.0.0.1:0, so the
+/// runner can be tested end to end without the real gateway.
+/// </summary>
+internal sealed class StubLoomApi : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, StubSession> _sessions = new();
+
+    private StubLoomApi(WebApplication app) => _app = app;
+
+    public Uri BaseAddress { get; private set; } = null!;
+    public bool FailTurns { get; init; }
+    public bool WithMemory { get; init; }
+    public int TurnsWithoutIdempotencyKey;
+
+    public static async Task<StubLoomApi> StartAsync(bool failTurns = false, bool withMemory = false)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var stub = new StubLoomApi(app) { FailTurns = failTurns, WithMemory = withMemory };
+        stub.Map(app);
+        await app.StartAsync();
+        stub.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        return stub;
+    }
+
+    private void Map(WebApplication app)
+    {
+        app.MapGet("/readyz", () => "ready");
+        app.MapPost("/api/canon/validate", () => Results.Json(new { valid = true, errors = Array.Empty<object>(), warnings = Array.Empty<object>(), sections = Array.Empty<object>() }));
+        app.MapPut("/api/worlds/{worldId}", async (string worldId, HttpRequest request) =>
+        {
+            using var doc = await JsonDocument.ParseAsync(request.Body);
+            return doc.RootElement.TryGetProperty("files", out _)
+                ? Results.Json(new { worldId, version = 1, hash = "h" }, statusCode: 201)
+                : Results.Problem(title: "files missing", statusCode: 400);
+        });
+        app.MapPost("/api/sessions", () =>
+        {
+            var s = new StubSession(Guid.NewGuid().ToString("N"));
+            _sessions[s.Id] = s;
+            return Results.Json(s.ToJson(), statusCode: 201);
+        });
+        app.MapGet("/api/sessions/{id}", (string id) => _sessions.TryGetValue(id, out var s) ? Results.Json(s.ToJson()) : Results.Problem(statusCode: 404));
+        app.MapMethods("/api/sessions/{id}", ["PATCH"], (string id) => _sessions.TryGetValue(id, out var s) ? Results.Json(s.ToJson()) : Results.Problem(statusCode: 404));
+        app.MapPost("/api/sessions/{id}/turns", (string id, HttpRequest request) =>
+        {
+            if (!_sessions.TryGetValue(id, out var s)) return Results.Problem(statusCode: 404);
+            if (string.IsNullOrEmpty(request.Headers["Idempotency-Key"])) Interlocked.Increment(ref TurnsWithoutIdempotencyKey);
+            if (FailTurns) return Results.Problem(title: "cluster unavailable", statusCode: 503);
+            var seq = Interlocked.Increment(ref s.Turns);
+            return Results.Json(new { turnId = Guid.NewGuid().ToString("N"), seq, status = "completed", latencyMs = 1.0, narrative = "ok", error = (object?)null });
+        });
+        app.MapGet("/api/sessions/{id}/turns", (string id) => _sessions.TryGetValue(id, out var s)
+            ? Results.Json(new { items = Enumerable.Range(1, s.Turns).Select(i => new { turnId = $"t{i}", seq = i, status = "completed" }), next = (string?)null })
+            : Results.Problem(statusCode: 404));
+        if (!WithMemory) return;
+        app.MapPut("/api/sessions/{id}/memory/{entityId}", async (string id, string entityId, HttpRequest request) =>
+        {
+            if (!_sessions.TryGetValue(id, out var s)) return Results.Problem(statusCode: 404);
+            using var doc = await JsonDocument.ParseAsync(request.Body);
+            var entity = new { entityId, type = doc.RootElement.GetProperty("type").GetString(), name = doc.RootElement.GetProperty("name").GetString(), content = "c", version = 1 };
+            s.Memory[entityId] = entity;
+            return Results.Json(entity);
+        });
+        app.MapGet("/api/sessions/{id}/memory/{entityId}", (string id, string entityId) =>
+            _sessions.TryGetValue(id, out var s) && s.Memory.TryGetValue(entityId, out var e) ? Results.Json(e) : Results.Problem(statusCode: 404));
+        app.MapPost("/api/sessions/{id}/memory/search", (string id) => _sessions.TryGetValue(id, out var s)
+            ? Results.Json(new { items = s.Memory.Values.Take(5).Select(e => new { entity = e, score = 1.0 }) })
+            : Results.Problem(statusCode: 404));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class StubSession(string id)
+    {
+        public string Id { get; } = id;
+        public int Turns;
+        public ConcurrentDictionary<string, object> Memory { get; } = new();
+        public object ToJson() => new { sessionId = Id, name = "s", status = "active", turnCount = Turns, pendingTurns = 0 };
+    }
+}
