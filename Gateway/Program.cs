@@ -1,5 +1,6 @@
 using Loom.Gateway.Endpoints;
 using Loom.Gateway.Hosting;
+using Loom.Gateway.Http;
 using Loom.Silo.Telemetry;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,7 @@ builder.AddLoomGateway();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseMiddleware<BodySizeLimit>();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 

@@ -6,7 +6,12 @@ public sealed class OwnerState
     [Id(0)] public List<OwnedSession> Sessions { get; set; } = [];
 }
 
-/// <summary>An owner's session index, oldest first. Session details stay in the sessions themselves.</summary>
+/// <summary>
+/// An owner's session index, oldest first. Session details stay in the sessions themselves.
+/// Reentrant: concurrent creates append in memory and Orleans merges their overlapping writes, so a burst of
+/// session creates by one owner does not queue behind one storage write each.
+/// </summary>
+[Reentrant]
 public sealed class OwnerGrain(
     [PersistentState("owner", "loom")] IPersistentState<OwnerState> state) : Grain, IOwnerGrain
 {
