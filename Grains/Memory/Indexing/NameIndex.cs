@@ -1,0 +1,91 @@
+namespace Loom.Memory;
+
+/// <summary>
+/// Lorebook-style activation: a trie over the term sequences of entity names and aliases, scanned across a
+/// text to find every entity it mentions. Matching on terms (not substrings) keeps "Al" from firing inside
+/// "Alley"; CJK names are matched character by character because CJK text has no word breaks.
+/// </summary>
+internal sealed class NameIndex
+{
+    private const int MaxKeyTerms = 8;
+
+    private sealed class Node
+    {
+        public Dictionary<string, Node>? Children;
+        public List<string>? Ids;
+    }
+
+    private readonly Node _root = new();
+
+    public readonly record struct Hit(int Count, int FirstPosition, int LastPosition);
+
+    public void Add(string entityId, IEnumerable<string> names)
+    {
+        foreach (var terms in Keys(names))
+        {
+            var node = _root;
+            foreach (var term in terms)
+            {
+                node.Children ??= new Dictionary<string, Node>(StringComparer.Ordinal);
+                if (!node.Children.TryGetValue(term, out var child)) node.Children[term] = child = new Node();
+                node = child;
+            }
+            node.Ids ??= [];
+            if (!node.Ids.Contains(entityId)) node.Ids.Add(entityId);
+        }
+    }
+
+    public void Remove(string entityId, IEnumerable<string> names)
+    {
+        foreach (var terms in Keys(names))
+        {
+            var node = _root;
+            foreach (var term in terms)
+            {
+                if (node.Children is null || !node.Children.TryGetValue(term, out node)) { node = null; break; }
+            }
+            node?.Ids?.Remove(entityId);
+        }
+    }
+
+    /// <summary>Every entity named in <paramref name="text"/>, with how often and where (term positions).</summary>
+    public Dictionary<string, Hit> Scan(string text)
+    {
+        var hits = new Dictionary<string, Hit>(StringComparer.Ordinal);
+        if (string.IsNullOrEmpty(text) || _root.Children is null) return hits;
+        var terms = TextAnalyzer.KeywordTerms(text);
+        for (var i = 0; i < terms.Count; i++)
+        {
+            var node = _root;
+            for (var j = i; j < terms.Count && j < i + MaxKeyTerms; j++)
+            {
+                if (node.Children is null || !node.Children.TryGetValue(terms[j], out node)) break;
+                if (node.Ids is not { Count: > 0 }) continue;
+                foreach (var id in node.Ids)
+                {
+                    hits[id] = hits.TryGetValue(id, out var hit)
+                        ? hit with { Count = hit.Count + 1, LastPosition = i }
+                        : new Hit(1, i, i);
+                }
+            }
+        }
+        return hits;
+    }
+
+    private static IEnumerable<List<string>> Keys(IEnumerable<string> names)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var terms = TextAnalyzer.KeywordTerms(name);
+            if (terms.Count is 0 or > MaxKeyTerms) continue;
+            if (terms.Count == 1)
+            {
+                // One CJK character or a one-letter or stop word would fire on almost any text.
+                var only = terms[0];
+                if (only.Length < 2 || TextAnalyzer.IsStopWord(only)) continue;
+            }
+            if (seen.Add(string.Join('\u0001', terms))) yield return terms;
+        }
+    }
+}

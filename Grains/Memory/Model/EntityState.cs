@@ -1,0 +1,29 @@
+namespace Loom.Memory;
+
+/// <summary>In-memory bookkeeping of one entity: its history plus what the indexes hold for its current value.</summary>
+internal sealed class EntityState(string id, int shard)
+{
+    public string Id { get; } = id;
+    public int Shard { get; } = shard;
+
+    /// <summary>Oldest first; at most one revision per seq; never starts with a deletion.</summary>
+    public List<EntityRevision> Revisions { get; set; } = [];
+
+    public MemoryEntity? Current => Revisions.Count == 0 ? null : Revisions[^1].Value;
+
+    public int Slot { get; set; } = -1;
+
+    /// <summary>Raw float32 bytes of the embedding of the current value; null while stale.</summary>
+    public byte[]? Vector { get; set; }
+
+    public string? IndexedText { get; set; }
+    public List<string> IndexedNames { get; set; } = [];
+    public List<RelationEdge> Edges { get; set; } = [];
+
+    public MemoryEntity? RenderedValue { get; set; }
+    public string? RenderedLine { get; set; }
+    public int RenderedTokens { get; set; }
+}
+
+/// <summary>An edge as stated by an entity; ends are entity ids or name slugs, resolved when read.</summary>
+internal readonly record struct RelationEdge(string Owner, string Source, string Kind, string Target);

@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+
+namespace Loom.Memory;
+
+/// <summary>
+/// Checks one <see cref="MemoryOp"/> and puts it in normal form (op lower case, trimmed name, derived entityId),
+/// so narrator output, world edits and replays all go through the same rules.
+/// </summary>
+public static partial class MemoryOpNormalizer
+{
+    public const string Upsert = "upsert";
+    public const string Delete = "delete";
+    private const int MaxAttributeKeyChars = 64;
+    private const int MaxAttributeValueChars = 1000;
+
+    public static bool TryNormalize(MemoryOp op, MemoryOptions options, out MemoryOp normalized, out string? error)
+    {
+        normalized = op;
+        error = null;
+        var kind = op.Op?.Trim().ToLowerInvariant();
+        if (kind is not (Upsert or Delete))
+            return Fail($"op must be \"upsert\" or \"delete\", not \"{Shorten(op.Op)}\"", out error);
+        if (!Enum.IsDefined(op.Type))
+            return Fail("type is not a known entity type", out error);
+
+        var name = Whitespace().Replace(op.Name ?? "", " ").Trim();
+        if (name.Length > options.MaxNameChars)
+            return Fail($"name is longer than {options.MaxNameChars} characters", out error);
+
+        string? id;
+        var type = op.Type;
+        if (!string.IsNullOrWhiteSpace(op.EntityId))
+        {
+            id = op.EntityId.Trim();
+            if (!EntityIds.TryParse(id, out var idType))
+                return Fail($"entityId \"{Shorten(id)}\" is not of the form type:name-in-lower-case", out error);
+            if (kind == Upsert && idType != op.Type)
+                return Fail($"entityId \"{id}\" does not match type {EntityIds.TypeName(op.Type)}", out error);
+            type = idType;
+            if (name.Length == 0 && kind == Upsert)
+                return Fail("name is required", out error);
+        }
+        else
+        {
+            if (name.Length == 0) return Fail("name is required", out error);
+            id = EntityIds.For(type, name);
+            if (id is null) return Fail($"name \"{Shorten(name)}\" has no letters or digits", out error);
+        }
+
+        var content = op.Content?.Trim();
+        if (content is { Length: var length } && length > options.MaxContentChars)
+            return Fail($"content is longer than {options.MaxContentChars} characters", out error);
+
+        Dictionary<string, string>? attributes = null;
+        if (op.Attributes is { Count: > 0 })
+        {
+            if (op.Attributes.Count > options.MaxAttributes)
+                return Fail($"more than {options.MaxAttributes} attributes", out error);
+            attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (rawKey, rawValue) in op.Attributes)
+            {
+                var key = rawKey?.Trim() ?? "";
+                if (key.Length is 0 or > MaxAttributeKeyChars)
+                    return Fail($"attribute names must be 1..{MaxAttributeKeyChars} characters", out error);
+                var value = rawValue?.Trim() ?? "";
+                if (value.Length > MaxAttributeValueChars)
+                    return Fail($"attribute \"{key}\" is longer than {MaxAttributeValueChars} characters", out error);
+                attributes[key] = value;
+            }
+        }
+
+        normalized = new MemoryOp
+        {
+            Op = kind,
+            EntityId = id,
+            Type = type,
+            Name = name,
+            Content = kind == Delete ? null : content,
+            Attributes = kind == Delete ? null : attributes,
+        };
+        return true;
+    }
+
+    private static bool Fail(string message, out string? error)
+    {
+        error = message;
+        return false;
+    }
+
+    private static string Shorten(string? text) => text is null ? "" : text.Length <= 40 ? text : text[..40] + "…";
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
+}

@@ -1,0 +1,78 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Loom.Memory;
+
+/// <summary>Renders entities as one compact Markdown line each, grouped by type under "## World memory".</summary>
+internal static partial class MemoryRenderer
+{
+    public const string Heading = "## World memory\n";
+    private const int MaxRenderedAttributes = 6;
+    private const int MaxAttributeValueChars = 60;
+
+    /// <summary>Group order: the story so far and open threads first, plain facts last.</summary>
+    public static readonly EntityType[] GroupOrder =
+    [
+        EntityType.Summary, EntityType.Plotline, EntityType.Character, EntityType.Location, EntityType.Item,
+        EntityType.Relationship, EntityType.Event, EntityType.Fact,
+    ];
+
+    public static string GroupHeading(EntityType type) => type switch
+    {
+        EntityType.Summary => "### Story so far\n",
+        EntityType.Plotline => "### Plotlines\n",
+        EntityType.Character => "### Characters\n",
+        EntityType.Location => "### Locations\n",
+        EntityType.Item => "### Items\n",
+        EntityType.Relationship => "### Relationships\n",
+        EntityType.Event => "### Events\n",
+        _ => "### Facts\n",
+    };
+
+    public static string Line(MemoryEntity entity, int maxContentChars)
+    {
+        var sb = new StringBuilder(128);
+        sb.Append("- **").Append(OneLine(entity.Name)).Append("**");
+        if (entity.Aliases.Count > 0) sb.Append(" (aka ").Append(OneLine(string.Join(", ", entity.Aliases))).Append(')');
+        if (entity.Content.Length > 0)
+        {
+            var limit = entity.Type == EntityType.Summary ? maxContentChars * 3 : maxContentChars;
+            sb.Append(": ").Append(Truncate(OneLine(entity.Content), limit));
+        }
+        var attributes = entity.Attributes
+            .Where(a => entity.Type != EntityType.Summary || a.Key is not ("fromSeq" or "toSeq"))
+            .Take(MaxRenderedAttributes)
+            .Select(a => $"{OneLine(a.Key)}: {Truncate(OneLine(a.Value), MaxAttributeValueChars)}")
+            .ToList();
+        if (attributes.Count > 0) sb.Append(" [").Append(string.Join("; ", attributes)).Append(']');
+        return sb.Append('\n').ToString();
+    }
+
+    public static string Block(IEnumerable<(MemoryEntity Entity, string Line)> selected)
+    {
+        var byType = selected.ToLookup(s => s.Entity.Type);
+        var sb = new StringBuilder(Heading);
+        foreach (var type in GroupOrder)
+        {
+            var group = byType[type].ToList();
+            if (group.Count == 0) continue;
+            // Summaries read as a chronicle; other groups keep their relevance order.
+            if (type == EntityType.Summary) group = group.OrderBy(g => g.Entity.FirstSeq).ThenBy(g => g.Entity.EntityId, StringComparer.Ordinal).ToList();
+            sb.Append(GroupHeading(type));
+            foreach (var (_, line) in group) sb.Append(line);
+        }
+        return sb.ToString();
+    }
+
+    public static string Truncate(string text, int maxChars)
+    {
+        if (text.Length <= maxChars) return text;
+        var cut = text.LastIndexOf(' ', maxChars - 1, Math.Min(maxChars, 40));
+        return (cut > 0 ? text[..cut] : text[..(maxChars - 1)]).TrimEnd() + "…";
+    }
+
+    private static string OneLine(string text) => Spaces().Replace(text, " ").Trim();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Spaces();
+}

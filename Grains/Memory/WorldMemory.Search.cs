@@ -1,0 +1,165 @@
+using Loom.Errors;
+
+namespace Loom.Memory;
+
+public sealed partial class WorldMemory
+{
+    // Reciprocal rank fusion: rank r in a list adds weight / (RrfK + r). K = 60 is the usual choice; it lets
+    // agreement between lists outweigh a single list's top spot.
+    private const double RrfK = 60;
+    private const int CandidateDepth = 40;
+    private const double NameHitBonus = 5;
+
+    /// <summary>
+    /// Searches memory. keyword: BM25 over name, aliases, content and attribute values, plus a bonus for entities
+    /// named in the query; vector: cosine similarity of embeddings; hybrid: reciprocal rank fusion of both.
+    /// </summary>
+    public async Task<IReadOnlyList<ScoredEntity>> SearchAsync(string query, SearchMode mode, int limit, CancellationToken ct = default)
+    {
+        if (string.IsNullOrWhiteSpace(query)) throw Problems.Invalid("query", "query must not be empty.");
+        if (limit < 1) throw Problems.Invalid("limit", "limit must be at least 1.");
+        if (!Enum.IsDefined(mode)) throw Problems.Invalid("mode", "mode must be keyword, vector or hybrid.");
+        var depth = Math.Max(limit, CandidateDepth);
+        List<(EntityState State, double Score)> ranked = mode switch
+        {
+            SearchMode.Keyword => KeywordRanking(query, limit),
+            SearchMode.Vector => await VectorRankingAsync(query, limit, ct),
+            _ => FuseScored([(KeywordRanking(query, depth), 1.0), (await VectorRankingAsync(query, depth, ct), 1.0)]),
+        };
+        return ranked.Take(limit).Select(r => new ScoredEntity { Entity = r.State.Current!, Score = Math.Round(r.Score, 6) }).ToList();
+    }
+
+    /// <summary>
+    /// The memory block for a prompt, never over <paramref name="tokenBudget"/> tokens. Candidates: entities named
+    /// in the input or the recent story (lorebook activation), BM25 and vector matches of the input, neighbours of
+    /// the entities the input names, and the most important recent entities; fused by reciprocal rank fusion,
+    /// then packed greedily and rendered grouped by type.
+    /// </summary>
+    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default)
+    {
+        input ??= "";
+        recentStory ??= "";
+        if (tokenBudget <= 0 || _liveCount == 0) return MemoryRetrieval.Empty;
+
+        var inputHits = _names.Scan(input)
+            .OrderByDescending(h => h.Value.Count).ThenBy(h => h.Value.FirstPosition).ThenBy(h => h.Key, StringComparer.Ordinal)
+            .Select(h => _states[h.Key]).Where(s => s.Current is not null).ToList();
+        // The latest mention in the story matters most, so rank story hits by their last position.
+        var storyHits = _names.Scan(recentStory)
+            .OrderByDescending(h => h.Value.LastPosition).ThenByDescending(h => h.Value.Count).ThenBy(h => h.Key, StringComparer.Ordinal)
+            .Select(h => _states[h.Key]).Where(s => s.Current is not null).ToList();
+        var lexical = input.Length > 0 ? _bm25.Search(input, CandidateDepth, CompareSlots).Select(r => _slots[r.Slot]!).ToList() : [];
+        var semantic = input.Length > 0 ? (await VectorRankingAsync(input, CandidateDepth, ct)).Select(r => r.State).ToList() : [];
+        var neighbours = inputHits.Take(5).SelectMany(s => Relations(s.Id)).Select(r => r.FromId).Concat(
+                inputHits.Take(5).SelectMany(s => Relations(s.Id)).Select(r => r.ToId))
+            .Distinct().Where(id => inputHits.All(s => s.Id != id)).Select(id => _states[id]).ToList();
+        var prior = TopByPrior(12);
+
+        var fused = Fuse([(inputHits, 3.0), (storyHits, 1.0), (lexical, 1.5), (semantic, 1.0), (neighbours, 0.5), (prior, 0.6)]);
+        return Pack(fused.Select(f => f.State), tokenBudget);
+    }
+
+    private MemoryRetrieval Pack(IEnumerable<EntityState> ranked, int tokenBudget)
+    {
+        var used = _tokens.Count(MemoryRenderer.Heading);
+        if (used >= tokenBudget) return MemoryRetrieval.Empty;
+        var selected = new List<EntityState>();
+        var groups = new HashSet<EntityType>();
+        var misses = 0;
+        foreach (var state in ranked)
+        {
+            var entity = state.Current!;
+            var (line, lineTokens) = Rendered(state);
+            var cost = lineTokens + (groups.Contains(entity.Type) ? 0 : _tokens.Count(MemoryRenderer.GroupHeading(entity.Type)));
+            if (used + cost > tokenBudget)
+            {
+                // Smaller entries further down may still fit; stop after a run of misses.
+                if (++misses >= 16) break;
+                continue;
+            }
+            used += cost;
+            groups.Add(entity.Type);
+            selected.Add(state);
+        }
+
+        // Token counts of pieces need not add up exactly; the rendered block's own count is the one that holds.
+        while (selected.Count > 0)
+        {
+            var block = MemoryRenderer.Block(selected.Select(s => (s.Current!, s.RenderedLine!)));
+            var tokens = _tokens.Count(block);
+            if (tokens <= tokenBudget)
+                return new MemoryRetrieval { Block = block, Tokens = tokens, EntityIds = selected.Select(s => s.Id).ToList() };
+            selected.RemoveAt(selected.Count - 1);
+        }
+        return MemoryRetrieval.Empty;
+    }
+
+    private (string Line, int Tokens) Rendered(EntityState state)
+    {
+        if (!ReferenceEquals(state.RenderedValue, state.Current))
+        {
+            state.RenderedLine = MemoryRenderer.Line(state.Current!, _options.MaxRenderedContentChars);
+            state.RenderedTokens = _tokens.Count(state.RenderedLine);
+            state.RenderedValue = state.Current;
+        }
+        return (state.RenderedLine!, state.RenderedTokens);
+    }
+
+    private List<(EntityState State, double Score)> KeywordRanking(string query, int limit)
+    {
+        var scores = new Dictionary<EntityState, double>();
+        foreach (var (slot, score) in _bm25.Search(query, Math.Max(limit, CandidateDepth), CompareSlots)) scores[_slots[slot]!] = score;
+        foreach (var (id, hit) in _names.Scan(query))
+        {
+            var state = _states[id];
+            if (state.Current is null) continue;
+            scores[state] = scores.GetValueOrDefault(state) + NameHitBonus * hit.Count;
+        }
+        return Ordered(scores).Take(limit).ToList();
+    }
+
+    private async Task<List<(EntityState State, double Score)>> VectorRankingAsync(string query, int limit, CancellationToken ct)
+    {
+        await RefreshEmbeddingsAsync(ct);
+        if (_vectors is null) return [];
+        var embeddings = await _embedder.GenerateAsync([query], cancellationToken: ct);
+        var vector = embeddings[0].Vector.ToArray();
+        Normalize(vector);
+        if (vector.Length != _vectors.Dimensions || vector.All(v => v == 0)) return [];
+        return _vectors.Search(vector, limit, CompareSlots)
+            .Where(r => r.Score > 0)
+            .Select(r => (_slots[r.Slot]!, (double)r.Score))
+            .ToList();
+    }
+
+    private static List<(EntityState State, double Score)> Fuse(IEnumerable<(IEnumerable<EntityState> List, double Weight)> lists)
+    {
+        var scores = new Dictionary<EntityState, double>();
+        foreach (var (list, weight) in lists)
+        {
+            var rank = 0;
+            foreach (var state in list) scores[state] = scores.GetValueOrDefault(state) + weight / (RrfK + rank++);
+        }
+        return Ordered(scores);
+    }
+
+    private static List<(EntityState State, double Score)> FuseScored(IEnumerable<(List<(EntityState State, double Score)> List, double Weight)> lists) =>
+        Fuse(lists.Select(l => (l.List.Select(x => x.State), l.Weight)));
+
+    private List<EntityState> TopByPrior(int count) =>
+        _slots.OfType<EntityState>()
+            .Select(s => (State: s, Prior: Prior(s.Current!)))
+            .OrderByDescending(x => x.Prior).ThenBy(x => x.State.Id, StringComparer.Ordinal)
+            .Take(count).Select(x => x.State).ToList();
+
+    /// <summary>Importance and recency in equal parts; recency halves about every 25 turns.</summary>
+    private double Prior(MemoryEntity entity) =>
+        0.5 * entity.Importance + 0.5 / (1 + Math.Max(0, _headSeq - entity.LastSeq) / 25.0);
+
+    private static List<(EntityState State, double Score)> Ordered(Dictionary<EntityState, double> scores) =>
+        scores.Select(p => (State: p.Key, Score: p.Value))
+            .OrderByDescending(p => p.Score).ThenBy(p => p.State.Id, StringComparer.Ordinal)
+            .ToList();
+
+    private int CompareSlots(int a, int b) => string.CompareOrdinal(_slots[a]!.Id, _slots[b]!.Id);
+}

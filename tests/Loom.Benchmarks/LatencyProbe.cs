@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using Loom.Memory;
+using Loom.Text;
+
+namespace Loom.Benchmarks;
+
+/// <summary>
+/// Per-operation latency percentiles (BenchmarkDotNet reports per-iteration statistics, so its P95 is over
+/// iteration means). Runs each operation many times after a warm-up and prints p50/p95/p99/max.
+/// </summary>
+internal static class LatencyProbe
+{
+    public static async Task RunAsync()
+    {
+        var build = Stopwatch.StartNew();
+        var memory = MemoryCorpus.Build();
+        Console.WriteLine($"built {memory.Count} entities in {build.ElapsedMilliseconds} ms");
+        var ids = memory.All().Select(e => e.EntityId).ToArray();
+        var queries = MemoryCorpus.Queries;
+        var i = 0;
+
+        Measure("get by id", 20_000, () => { memory.Get(ids[i++ % ids.Length]); return Task.CompletedTask; });
+        Measure("keyword search", 2_000, () => memory.SearchAsync(queries[i++ % queries.Length], SearchMode.Keyword, 10));
+        Measure("vector search", 2_000, () => memory.SearchAsync(queries[i++ % queries.Length], SearchMode.Vector, 10));
+        Measure("hybrid search", 2_000, () => memory.SearchAsync(queries[i++ % queries.Length], SearchMode.Hybrid, 10));
+        Measure("hybrid retrieval (2,000-token block)", 2_000, () => memory.RetrieveAsync(queries[i++ % queries.Length], MemoryCorpus.RecentStory, 2000));
+
+        var seq = memory.HeadSeq;
+        var writtenShards = new List<int>();
+        var writtenBytes = new List<long>();
+        Measure("store 100 entities (apply + embed + take dirty shards)", 200, async () =>
+        {
+            seq++;
+            var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
+            memory.Apply(ops, seq);
+            await memory.RefreshEmbeddingsAsync();
+            writtenShards.Add(memory.TakeDirtyShards().Count);
+        });
+        Console.WriteLine($"  shards written per 100-entity store: {writtenShards.Average():F1} of {MemoryCorpus.Options.ShardCount}");
+
+        Measure("store 100 entities + serialize dirty shards", 100, async () =>
+        {
+            seq++;
+            var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
+            memory.Apply(ops, seq);
+            await memory.RefreshEmbeddingsAsync();
+            writtenBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
+        });
+        Console.WriteLine($"  bytes serialized per 100-entity store: {writtenBytes.Average() / 1024:F0} KiB");
+
+        var turnBytes = new List<long>();
+        Measure("typical turn: 5 entities + serialize dirty shards", 500, async () =>
+        {
+            seq++;
+            var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
+            memory.Apply(ops, seq);
+            await memory.RefreshEmbeddingsAsync();
+            turnBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
+        });
+        Console.WriteLine($"  bytes serialized per 5-entity turn: {turnBytes.Average() / 1024:F0} KiB (whole memory: " +
+                          $"{memory.AllShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length) / 1024} KiB)");
+
+        var shards = memory.AllShards().ToList();
+        var bytes = shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();
+        var embedder = new HashingEmbeddingGenerator(MemoryCorpus.Options.EmbeddingDimensions);
+        Measure("load from shards (rebuild indexes)", 20, () =>
+        {
+            WorldMemory.Load(shards, MemoryCorpus.Options, TiktokenCounter.Instance, embedder);
+            return Task.CompletedTask;
+        });
+        Measure("load from stored bytes (deserialize + rebuild)", 20, () =>
+        {
+            WorldMemory.Load(bytes.Select(b => MemoryCorpus.Serializer.Deserialize<MemoryShard>(b)), MemoryCorpus.Options, TiktokenCounter.Instance, embedder);
+            return Task.CompletedTask;
+        });
+    }
+
+    private static void Measure(string name, int count, Func<Task> operation)
+    {
+        for (var w = 0; w < Math.Min(count, 200); w++) operation().GetAwaiter().GetResult();
+        var samples = new double[count];
+        for (var k = 0; k < count; k++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            operation().GetAwaiter().GetResult();
+            samples[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(samples);
+        double P(double q) => samples[Math.Min(count - 1, (int)Math.Ceiling(q * count) - 1)];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{name,-58} n={count,6}  p50 {P(0.5),8:F3} ms  p95 {P(0.95),8:F3} ms  p99 {P(0.99),8:F3} ms  max {samples[^1],8:F3} ms"));
+    }
+}

@@ -1,0 +1,65 @@
+using BenchmarkDotNet.Attributes;
+using Loom.Memory;
+using Loom.Text;
+using Microsoft.Extensions.AI;
+
+namespace Loom.Benchmarks;
+
+/// <summary>Issue 4 speed targets on a 10,000-entity memory.</summary>
+[MemoryDiagnoser]
+public class MemoryBenchmarks
+{
+    private WorldMemory _memory = null!;
+    private string[] _ids = null!;
+    private List<MemoryShard> _shards = null!;
+    private byte[][] _shardBytes = null!;
+    private readonly IEmbeddingGenerator<string, Embedding<float>> _embedder = new HashingEmbeddingGenerator(MemoryCorpus.Options.EmbeddingDimensions);
+    private int _next;
+    private int _seq;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _memory = MemoryCorpus.Build();
+        _ids = _memory.All().Select(e => e.EntityId).ToArray();
+        _shards = _memory.AllShards().ToList();
+        _shardBytes = _shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();
+        _seq = _memory.HeadSeq;
+    }
+
+    [Benchmark]
+    public MemoryEntity? GetById() => _memory.Get(_ids[_next++ % _ids.Length]);
+
+    [Benchmark]
+    public Task<IReadOnlyList<ScoredEntity>> KeywordSearch() =>
+        _memory.SearchAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], SearchMode.Keyword, 10);
+
+    [Benchmark]
+    public Task<IReadOnlyList<ScoredEntity>> VectorSearch() =>
+        _memory.SearchAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], SearchMode.Vector, 10);
+
+    [Benchmark]
+    public Task<MemoryRetrieval> HybridRetrieval() =>
+        _memory.RetrieveAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], MemoryCorpus.RecentStory, 2000);
+
+    /// <summary>A turn that writes 100 entities: apply, embed the changed ones, take the dirty shards.</summary>
+    [Benchmark]
+    public async Task<int> Store100Entities()
+    {
+        var seq = ++_seq;
+        var ops = Enumerable.Range(0, 100).Select(i => MemoryCorpus.Entity((seq * 100 + i) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + i)} ({seq})" }).ToList();
+        _memory.Apply(ops, seq);
+        await _memory.RefreshEmbeddingsAsync();
+        return _memory.TakeDirtyShards().Count;
+    }
+
+    /// <summary>Activation: rebuild every index from deserialized shards (vectors reused).</summary>
+    [Benchmark]
+    public int LoadFromShards() => WorldMemory.Load(_shards, MemoryCorpus.Options, TiktokenCounter.Instance, _embedder).Count;
+
+    /// <summary>Activation including the storage serializer's work on the stored bytes.</summary>
+    [Benchmark]
+    public int LoadFromBytes() =>
+        WorldMemory.Load(_shardBytes.Select(b => MemoryCorpus.Serializer.Deserialize<MemoryShard>(b)), MemoryCorpus.Options,
+            TiktokenCounter.Instance, _embedder).Count;
+}

@@ -1,0 +1,101 @@
+using Loom.Memory;
+using Loom.Text;
+using Microsoft.Extensions.AI;
+using static Loom.Tests.Memory.MemoryTestKit;
+
+namespace Loom.Tests.Memory;
+
+public class MemoryShardTests
+{
+    [Fact]
+    public void Only_shards_touched_since_the_last_take_are_dirty()
+    {
+        var memory = NewMemory();
+        memory.Apply(Enumerable.Range(0, 1000).Select(i => Upsert(EntityType.Fact, $"Fact {i}", $"content {i}")).ToList(), 1);
+        var first = memory.TakeDirtyShards();
+        Assert.Equal(64, first.Count);
+        Assert.Equal(1000, first.Sum(s => s.Entities.Count));
+        Assert.Empty(memory.TakeDirtyShards());
+
+        memory.Apply([Upsert(EntityType.Fact, "Fact 42", "changed")], 2);
+        var dirty = Assert.Single(memory.TakeDirtyShards());
+        Assert.Equal(WorldMemory.ShardOf("fact:fact-42", 64), dirty.Index);
+        Assert.Contains(dirty.Entities, e => e.EntityId == "fact:fact-42");
+        Assert.InRange(dirty.Entities.Count, 1, 40); // one shard, not all 1,000 entities
+    }
+
+    [Fact]
+    public void Shard_of_an_id_is_stable()
+    {
+        // Pinned values: a change here would scatter every stored memory over different shards.
+        Assert.Equal(56, WorldMemory.ShardOf("character:mira", 64));
+        Assert.Equal(13, WorldMemory.ShardOf("fact:fact-42", 64));
+        Assert.Equal(37, WorldMemory.ShardOf("location:harbor", 64));
+        var spread = Enumerable.Range(0, 6400).Select(i => WorldMemory.ShardOf($"fact:{i}", 64)).GroupBy(x => x).ToList();
+        Assert.Equal(64, spread.Count);
+        Assert.All(spread, g => Assert.InRange(g.Count(), 60, 140));
+    }
+
+    [Fact]
+    public async Task Load_round_trip_through_the_storage_serializer_restores_memory_without_reembedding()
+    {
+        var memory = NewMemory();
+        for (var seq = 1; seq <= 30; seq++)
+        {
+            memory.Apply([Upsert(EntityType.Character, $"Sailor {seq % 9}", $"hauls rope on turn {seq}"),
+                Upsert(EntityType.Fact, $"Tide {seq}", $"the tide was {(seq % 2 == 0 ? "high" : "low")} on day {seq}")], seq);
+            if (seq % 10 == 0) memory.Apply([Delete($"fact:tide-{seq - 5}")], seq);
+        }
+        await memory.RefreshEmbeddingsAsync();
+        var stored = memory.TakeDirtyShards().Select(RoundTrip).ToList();
+
+        var counting = new CountingEmbedder(new HashingEmbeddingGenerator());
+        var loaded = WorldMemory.Load(stored, new MemoryOptions(), TiktokenCounter.Instance, counting);
+
+        Assert.False(loaded.HasDirtyShards);
+        Assert.Equal(memory.Count, loaded.Count);
+        Assert.Equal(Snapshot(memory), Snapshot(loaded));
+        var expected = await memory.SearchAsync("high tide", SearchMode.Hybrid, 10);
+        var actual = await loaded.SearchAsync("high tide", SearchMode.Hybrid, 10);
+        Assert.Equal(expected.Select(e => (e.Entity.EntityId, e.Score)), actual.Select(e => (e.Entity.EntityId, e.Score)));
+        Assert.Equal(1, counting.Texts); // only the query: stored vectors were reused
+    }
+
+    [Fact]
+    public async Task Vectors_from_another_embedder_are_recomputed_after_load()
+    {
+        var memory = NewMemory(embedder: new HashingEmbeddingGenerator(64));
+        memory.Apply([Upsert(EntityType.Item, "Lantern", "copper"), Upsert(EntityType.Item, "Compass", "brass")], 1);
+        await memory.RefreshEmbeddingsAsync();
+        var counting = new CountingEmbedder(new HashingEmbeddingGenerator(128));
+        var loaded = WorldMemory.Load(memory.TakeDirtyShards(), new MemoryOptions(), TiktokenCounter.Instance, counting);
+        var hits = await loaded.SearchAsync("copper lantern", SearchMode.Vector, 1);
+        Assert.Equal("item:lantern", hits[0].Entity.EntityId);
+        Assert.Equal(3, counting.Texts);
+    }
+
+    [Fact]
+    public void Load_with_a_different_shard_count_reshards_and_marks_everything_dirty()
+    {
+        var memory = NewMemory(Options(o => o.ShardCount = 8));
+        memory.Apply(Enumerable.Range(0, 50).Select(i => Upsert(EntityType.Fact, $"F{i}", "x")).ToList(), 1);
+        var loaded = WorldMemory.Load(memory.TakeDirtyShards(), Options(o => o.ShardCount = 16), TiktokenCounter.Instance, new HashingEmbeddingGenerator());
+        var shards = loaded.TakeDirtyShards();
+        Assert.Equal(16, shards.Count);
+        Assert.Equal(50, shards.Sum(s => s.Entities.Count));
+        Assert.All(shards, s => Assert.All(s.Entities, e => Assert.Equal(s.Index, WorldMemory.ShardOf(e.EntityId, 16))));
+    }
+
+    private sealed class CountingEmbedder(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    {
+        public int Texts { get; private set; }
+
+        public override Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values,
+            EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            var list = values.ToList();
+            Texts += list.Count;
+            return base.GenerateAsync(list, options, cancellationToken);
+        }
+    }
+}
