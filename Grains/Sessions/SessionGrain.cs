@@ -37,7 +37,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly Dictionary<string, List<TaskCompletionSource<TurnView>>> _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
 
-    private TurnJournal _journal = null!;
+    private RecordStore<TurnRecord> _journal = null!;
     private Task? _pump;
     private CanonVersion? _canon;
     private List<TurnView>? _recent;
@@ -67,7 +67,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         _metrics.SessionActivated();
         var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom");
-        _journal = new TurnJournal(storage, this.GetGrainId(), _options.RecentTurnsCached * 2);
+        _journal = new RecordStore<TurnRecord>(storage, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -520,7 +520,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private async Task CommitAsync(TurnRecord finished)
     {
         var commitStarted = Stopwatch.GetTimestamp();
-        await RetryStorageAsync(() => _journal.WriteAsync(finished));
+        await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
         ApplyCommitted(finished);
         await RetryStorageAsync(() => _state.WriteStateAsync());
         _metrics.StageSince("commit", commitStarted);
