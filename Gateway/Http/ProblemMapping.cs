@@ -42,7 +42,12 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             }
             case BadHttpRequestException bad:
             {
-                var detail = bad.InnerException is JsonException json ? $"{bad.Message} {json.Message}" : bad.Message;
+                // Say what is wrong with the body in the client's terms, not the framework's parameter binding.
+                var detail = bad.InnerException is JsonException json
+                    ? $"The body is not valid JSON for this request: {json.Message}"
+                    : bad.Message.Contains("no body was provided", StringComparison.Ordinal)
+                        ? "A JSON body is required."
+                        : bad.Message;
                 var status = bad.StatusCode;
                 var title = status switch
                 {

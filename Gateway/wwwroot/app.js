@@ -5,7 +5,8 @@ const $ = (id) => document.getElementById(id);
 const state = { sessionId: localStorage.getItem("loom.session"), events: null, turns: new Map(), worlds: [] };
 
 async function api(path, options = {}) {
-  const res = await fetch(path, { headers: { "content-type": "application/json", ...(options.headers || {}) }, ...options });
+  // Merge headers last: spreading options after them would drop content-type whenever a caller passes headers.
+  const res = await fetch(path, { ...options, headers: { "content-type": "application/json", ...(options.headers || {}) } });
   if (res.status === 204) return null;
   const body = res.headers.get("content-type")?.includes("json") ? await res.json() : await res.text();
   if (!res.ok) {

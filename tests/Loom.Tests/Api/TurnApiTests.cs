@@ -120,6 +120,12 @@ public sealed class TurnApiTests(LoomAppFactory app) : IClassFixture<LoomAppFact
         await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { text = "wrong field" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await client.PostAsync($"/api/sessions/{sessionId}/turns", new StringContent("{\"input\": ", Encoding.UTF8, "application/json"))
             .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        var noBody = await client.PostAsync($"/api/sessions/{sessionId}/turns", new StringContent("", Encoding.UTF8, "application/json"))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("A JSON body is required.", noBody["detail"]!.GetValue<string>());
+        var wrongShape = await client.PostAsync($"/api/sessions/{sessionId}/turns", new StringContent("[1]", Encoding.UTF8, "application/json"))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.StartsWith("The body is not valid JSON for this request", wrongShape["detail"]!.GetValue<string>());
         await client.PostAsync($"/api/sessions/{sessionId}/turns", new StringContent("input=hi", Encoding.UTF8, "application/x-www-form-urlencoded"))
             .ExpectProblemAsync(HttpStatusCode.UnsupportedMediaType);
         await client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=500", new { input = "hi" }).ExpectProblemAsync(HttpStatusCode.BadRequest);

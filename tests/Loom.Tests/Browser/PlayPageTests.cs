@@ -1,0 +1,70 @@
+using Loom.Tests.Api;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+
+namespace Loom.Tests.Browser;
+
+/// <summary>
+/// The player's page in a real browser (the machine's Chromium) against the real gateway on Kestrel: pick a world,
+/// start a session, send a turn, watch the narration arrive, reload and find the story still there.
+/// </summary>
+public sealed class PlayPageTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task A_player_starts_a_session_plays_a_turn_and_finds_it_after_a_reload()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        app.StartServer();
+        var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ChromiumPath(),
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        await page.GotoAsync(baseUrl);
+
+        // The example worlds are offered; start a story in Ember Vale.
+        await Assertions.Expect(page.Locator("#world option", new() { HasText = "Ember Vale" })).ToHaveCountAsync(1);
+        await page.SelectOptionAsync("#world", "ember-vale");
+        await page.FillAsync("#session-name", "Browser run");
+        await page.ClickAsync("#start");
+        await Assertions.Expect(page.Locator("#session-title")).ToHaveTextAsync("Browser run");
+
+        // Send a turn with Enter; the narration streams into the story and the turn finishes.
+        await page.FillAsync("#input", "I light a lantern and walk to the old mill. (OOC: keep it short)");
+        await page.PressAsync("#input", "Enter");
+        var turn = page.Locator("#story li").First;
+        await Assertions.Expect(turn.Locator(".you")).ToHaveTextAsync("I light a lantern and walk to the old mill.");
+        await Assertions.Expect(turn.Locator(".chip")).ToHaveTextAsync("ooc: keep it short");
+        await Assertions.Expect(turn.Locator(".narrative:not(.streaming)")).ToHaveCountAsync(1);
+        var narrative = await turn.Locator(".narrative").TextContentAsync();
+        Assert.False(string.IsNullOrWhiteSpace(narrative));
+        Assert.DoesNotContain("loom-memory", narrative);
+        await Assertions.Expect(page.Locator("#session-meta")).ToContainTextAsync("1 turn(s)");
+
+        // A reload resumes the same session with its story.
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#session-title")).ToHaveTextAsync("Browser run");
+        await Assertions.Expect(page.Locator("#story li .narrative")).ToHaveTextAsync(narrative!);
+        Assert.Equal("", await page.Locator("#error").TextContentAsync());
+    }
+
+    private static string ChromiumPath()
+    {
+        foreach (var candidate in new[] { Environment.GetEnvironmentVariable("LOOM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" })
+        {
+            if (!string.IsNullOrEmpty(candidate) && File.Exists(candidate)) return candidate;
+        }
+        throw new InvalidOperationException("Chromium is not installed: the test command installs it (apt-get install -y chromium).");
+    }
+}
