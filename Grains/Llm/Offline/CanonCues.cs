@@ -24,6 +24,7 @@ internal static partial class CanonCues
         "is", "are", "was", "be", "do", "does", "never", "always", "only", "also", "then", "so", "what", "who",
         "where", "why", "how", "after", "before", "nothing", "everyone", "someone", "yes", "ok", "note", "rules",
         "players", "player", "narrator", "story", "version", "author", "title", "magic", "people",
+        "places", "factions", "others", "technology", "history", "geography", "overview", "setting",
     };
 
     private static readonly string[] PlaceWords =
@@ -74,7 +75,7 @@ internal static partial class CanonCues
             if (line.StartsWith('#'))
             {
                 // H1s are section headings (World, Tone, ...); deeper headings usually name people and places.
-                if (line.StartsWith("##", StringComparison.Ordinal))
+                if (line.StartsWith("##", StringComparison.Ordinal) && LooksLikeAName(line.TrimStart('#')))
                 {
                     Add(line.TrimStart('#'));
                 }
@@ -106,6 +107,18 @@ internal static partial class CanonCues
         start += NarratorFormat.CanonHeader.Length;
         var end = systemText.IndexOf(NarratorFormat.CanonFooter, start, StringComparison.Ordinal);
         return end < 0 ? systemText[start..] : systemText[start..end];
+    }
+
+    /// <summary>
+    /// "Kilnmouth" and "The Guild of Glass" name something; sentence-case topics such as "Time and the calendar" or
+    /// "Everyday life" do not: a heading of several words needs a capitalised word after its first.
+    /// </summary>
+    private static bool LooksLikeAName(string heading)
+    {
+        var words = Clean(heading).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) return false;
+        if (words.Length == 1) return !NotNames.Contains(words[0]);
+        return words.Skip(1).Any(word => char.IsUpper(word[0]));
     }
 
     private static string Clean(string candidate)
