@@ -88,6 +88,24 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Counters_the_alerts_divide_by_exist_before_any_turn_or_error()
+    {
+        // Nothing recorded: the error-rate alert and the dashboard still get series (at zero), not "no data".
+        var text = await ScrapeUntil(t => t.Contains("loom_cost_usd_total", StringComparison.Ordinal));
+
+        foreach (var (errorType, component) in LoomMetrics.SeededErrors)
+        {
+            Assert.Equal(0, SampleValue(text, PrometheusNames.Errors, $"error_type=\"{errorType}\"", $"component=\"{component}\""));
+        }
+
+        Assert.Equal(0, SampleValue(text, PrometheusNames.TurnsProcessed, "status=\"completed\""));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.TurnsProcessed, "status=\"failed\""));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.CostUsd));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsActive));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsCreated));
+    }
+
+    [Fact]
     public async Task Turn_latency_histogram_has_the_agreed_buckets_and_labels()
     {
         RecordOneOfEach();
