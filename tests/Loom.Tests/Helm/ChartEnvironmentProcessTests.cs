@@ -94,7 +94,12 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
 
         await WaitForStatus(siloClient, OperationalEndpoints.Readyz, HttpStatusCode.OK, StartDeadline, silo);
         Assert.Equal(HttpStatusCode.OK, await Status(siloClient, OperationalEndpoints.Healthz));
-        await AssertAlertMetrics(siloClient);
+        var siloMetrics = await AssertAlertMetrics(siloClient);
+        // Orleans', ASP.NET Core's and the runtime's meters too, including every one the dashboard queries.
+        var platform = DashboardPlatformMetrics();
+        Assert.Contains("orleans_catalog_activations", platform);
+        Assert.All(platform.Append("http_server_request_duration_seconds").Append("dotnet_gc_"),
+            name => Assert.Contains(name, siloMetrics, StringComparison.Ordinal));
 
         // The membership table lists this silo under its pod name at its pod IP (never a Service address).
         var membership = await MembershipText();
@@ -224,7 +229,12 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
         }
     }
 
-    private async Task AssertAlertMetrics(HttpClient client)
+    private static List<string> DashboardPlatformMetrics() =>
+        System.Text.RegularExpressions.Regex.Matches(ChartFiles.Read("helm", "loom", "files", "dashboard.json"),
+                @"\b(?:orleans|dotnet|http|kestrel|aspnetcore)_[a-z_]+")
+            .Select(m => m.Value).Distinct(StringComparer.Ordinal).ToList();
+
+    private async Task<string> AssertAlertMetrics(HttpClient client)
     {
         var text = await client.GetStringAsync(OperationalEndpoints.Metrics);
         string[] fromStart =
@@ -234,6 +244,7 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
         ];
         var missing = fromStart.Where(m => !text.Contains(m, StringComparison.Ordinal)).ToList();
         Assert.True(missing.Count == 0, $"/metrics lacks {string.Join(", ", missing)}\n{Log()}");
+        return text;
     }
 
     /// <summary>Every hash value in the test's own Redis (the Orleans membership table lives there).</summary>
