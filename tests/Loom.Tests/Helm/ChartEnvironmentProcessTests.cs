@@ -67,7 +67,7 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
         };
 
         // 1. The migration Job.
-        var migrateEnv = Pick(storage, ("Loom__Cluster__ServiceId", common["Loom__Cluster__ServiceId"]));
+        var migrateEnv = Pick(storage);
         AssertChartSets("migration-job.yaml", migrateEnv.Keys);
         var migrate = Start("Silo", "Loom.Silo.dll", migrateEnv, "migrate");
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
@@ -144,13 +144,6 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
 
     private static Dictionary<string, string> Pick(params IEnumerable<KeyValuePair<string, string>>[] parts) =>
         parts.SelectMany(p => p).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-
-    private static Dictionary<string, string> Pick(Dictionary<string, string> part, (string Key, string Value) one)
-    {
-        var all = Pick(part);
-        all[one.Key] = one.Value;
-        return all;
-    }
 
     private Process Start(string project, string dll, Dictionary<string, string> env, params string[] args)
     {

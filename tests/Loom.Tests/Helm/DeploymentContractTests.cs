@@ -99,6 +99,13 @@ public sealed partial class DeploymentContractTests
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.SiloHttpPort}", siloDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.SiloHttpPort} {OperationalEndpoints.SiloPort} {OperationalEndpoints.GatewayPort}", siloDocker, StringComparison.Ordinal);
         var gatewayDocker = ChartFiles.Read("Gateway", "Dockerfile");
+        foreach (var docker in new[] { siloDocker, gatewayDocker })
+        {
+            // Small non-root runtime base; the entrypoint never runs as root.
+            Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", docker, StringComparison.Ordinal);
+            Assert.Contains("USER $APP_UID", docker, StringComparison.Ordinal);
+        }
+
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
 
@@ -183,6 +190,17 @@ public sealed partial class DeploymentContractTests
         using var provider = builder.Services.BuildServiceProvider();
         var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>>();
         Assert.Equal(TimeSpan.FromSeconds(budget), options.Value.ShutdownTimeout);
+    }
+
+    [Fact]
+    public void Gateway_grace_period_covers_the_prestop_sleep_and_the_host_stop_budget()
+    {
+        var gateway = ChartStructureTests.LoadValues()["gateway"]!;
+        var budget = new Microsoft.Extensions.Hosting.HostOptions().ShutdownTimeout.TotalSeconds;
+        Assert.Equal(30, budget); // the figure the template's guard adds
+        Assert.True((int)gateway["terminationGracePeriodSeconds"]! > (int)gateway["preStopSleepSeconds"]! + budget);
+        var template = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml"));
+        Assert.Contains("(add (int .Values.gateway.preStopSleepSeconds) 30)", template, StringComparison.Ordinal);
     }
 
     /// <summary>values.schema.json must not accept what the hosts then refuse at start-up ([Range] on the options).</summary>
