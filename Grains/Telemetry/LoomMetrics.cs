@@ -21,7 +21,8 @@ public sealed class LoomMetrics
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
     /// <summary>
-    /// Error series exported at zero from the first scrape (the failure taxonomy turns report), so the
+    /// Error series exported at zero from the first scrape (the failure taxonomy turns report, and the gateway's
+    /// server-side problems), so the
     /// HighErrorRate alert and the dashboard have data before the first error rather than "no data".
     /// </summary>
     public static IReadOnlyList<(string ErrorType, string Component)> SeededErrors { get; } =
@@ -29,7 +30,7 @@ public sealed class LoomMetrics
         (LlmErrorCodes.Unauthorized, "llm"), (LlmErrorCodes.BadRequest, "llm"), (LlmErrorCodes.RateLimited, "llm"),
         (LlmErrorCodes.Unavailable, "llm"), (LlmErrorCodes.Timeout, "llm"), (LlmErrorCodes.Unreachable, "llm"),
         (LlmErrorCodes.StreamBroken, "llm"), (LlmErrorCodes.ProviderUnknown, "llm"), (LlmErrorCodes.Failed, "llm"),
-        ("turn_failed", "llm"),
+        ("turn_failed", "llm"), ("cluster_unavailable", "gateway"), ("internal_error", "gateway"),
     ];
 
     private readonly Histogram<double> _turnDuration;

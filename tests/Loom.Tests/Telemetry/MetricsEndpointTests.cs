@@ -14,6 +14,7 @@ namespace Loom.Tests.Telemetry;
 /// Scrapes a real Kestrel /metrics wired with AddLoomTelemetry and checks the exact Prometheus names the alerts
 /// and the dashboard depend on: the exporter's unit and _total suffix rules must give exactly these names.
 /// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsEndpointTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
@@ -181,6 +182,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         string.Join('\n', text.Split('\n').Where(l => l.StartsWith("loom_", StringComparison.Ordinal)).Take(80));
 }
 
+[Collection(MetricsCollection.Name)]
 public sealed class TelemetryRegistrationTests
 {
     [Fact]
