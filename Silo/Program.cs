@@ -23,6 +23,12 @@ public static class SiloProgram
         }
 
         var builder = WebApplication.CreateBuilder(args);
+        // A "Urls" in appsettings.json would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP),
+        // so the loopback default for a bare `dotnet run` applies only when no URL or port is configured at all.
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        {
+            builder.WebHost.UseUrls($"http://localhost:{OperationalEndpoints.SiloHttpPort}");
+        }
         builder.AddLoomSilo();
         builder.AddLoomTelemetry("loom-silo");
 

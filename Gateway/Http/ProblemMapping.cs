@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Loom.Errors;
+using Loom.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Orleans.Runtime;
@@ -11,7 +12,7 @@ namespace Loom.Gateway.Http;
 /// Turns every failure into RFC 9457 problem+json: domain problems keep their status, cluster trouble is 503
 /// with Retry-After, anything unexpected is a 500 that names a trace id and never a stack trace.
 /// </summary>
-public sealed partial class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger) : IExceptionHandler
+public sealed partial class ProblemMapping(IProblemDetailsService problems, LoomMetrics metrics, ILogger<ProblemMapping> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
@@ -20,6 +21,11 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
         var (problem, retryAfter) = Map(exception);
         if (problem.Status >= 500 && problem.Status != 503) LogUnexpected(exception, context.Request.Path);
         else if (problem.Status == 503) LogUnavailable(exception.GetType().Name, context.Request.Path);
+        // Server-side failures count towards loom_errors_total (and so HighErrorRate); a caller's 4xx does not.
+        if (problem.Status >= 500)
+        {
+            metrics.Error(problem.Extensions.TryGetValue("code", out var code) && code is string text ? text : "internal_error", "gateway");
+        }
 
         if (context.Response.HasStarted) return true;
         context.Response.StatusCode = problem.Status!.Value;

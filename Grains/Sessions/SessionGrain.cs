@@ -39,6 +39,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     private RecordStore<TurnRecord> _journal = null!;
     private Task? _pump;
+    // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
+    private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
     private CanonVersion? _canon;
     private List<TurnView>? _recent;
     /// <summary>Narrative streamed so far for the running turn (for watchers that join mid-turn).</summary>
@@ -268,6 +270,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         await WriteHeaderOrRevertAsync();
 
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
+        if (Activity.Current is { } submitting) _turnTraces[record.Turn.TurnId] = submitting.Context;
         EnsurePump();
         return record.Turn;
     }
@@ -380,13 +383,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         // Yield first so the request that started the pump answers before the first turn runs.
         await Task.Yield();
+        // Each turn's span hangs off the request that submitted it, not off whichever request started the pump.
+        Activity.Current = null;
         while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
         {
             var queued = S.Pending[0];
+            _turnTraces.Remove(queued.Turn.TurnId, out var submittedBy);
+            using var span = LoomTelemetry.StartTurn(submittedBy, SessionId, queued.Turn.TurnId);
             TurnRecord finished;
             try
             {
                 finished = await RunTurnAsync(queued);
+                if (finished.Turn.Status == TurnStatus.Failed) LoomTelemetry.TurnFailed(span, finished.Turn.Error?.Code);
             }
             catch (OperationCanceledException)
             {
@@ -447,6 +455,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 SessionId = SessionId,
             };
 
+            using var llmSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm);
             var answer = new StringBuilder();
             LlmChunk? final = null;
             await foreach (var chunk in GrainFactory.GetGrain<ILlmGrain>(0).Stream(request, _stopping.Token))
@@ -519,6 +528,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
     private async Task CommitAsync(TurnRecord finished)
     {
+        using var commitSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit);
         var commitStarted = Stopwatch.GetTimestamp();
         await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
         ApplyCommitted(finished);

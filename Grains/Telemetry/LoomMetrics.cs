@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Loom.Llm;
 
 namespace Loom.Telemetry;
 
@@ -18,14 +20,31 @@ public sealed class LoomMetrics
     public static IReadOnlyList<double> StageDurationBuckets { get; } =
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
+    /// <summary>
+    /// Error series exported at zero from the first scrape (the failure taxonomy turns report, and the gateway's
+    /// server-side problems), so the
+    /// HighErrorRate alert and the dashboard have data before the first error rather than "no data".
+    /// </summary>
+    public static IReadOnlyList<(string ErrorType, string Component)> SeededErrors { get; } =
+    [
+        (LlmErrorCodes.Unauthorized, "llm"), (LlmErrorCodes.BadRequest, "llm"), (LlmErrorCodes.RateLimited, "llm"),
+        (LlmErrorCodes.Unavailable, "llm"), (LlmErrorCodes.Timeout, "llm"), (LlmErrorCodes.Unreachable, "llm"),
+        (LlmErrorCodes.StreamBroken, "llm"), (LlmErrorCodes.ProviderUnknown, "llm"), (LlmErrorCodes.Failed, "llm"),
+        ("turn_failed", "llm"), ("cluster_unavailable", "gateway"), ("internal_error", "gateway"),
+    ];
+
     private readonly Histogram<double> _turnDuration;
-    private readonly Counter<long> _turnsProcessed;
     private readonly Histogram<double> _stageDuration;
-    private readonly Counter<long> _errors;
-    private readonly UpDownCounter<long> _sessionsActive;
-    private readonly Counter<long> _sessionsCreated;
     private readonly Counter<long> _tokens;
-    private readonly Counter<double> _cost;
+
+    // Counters that must exist at zero from start-up are observable: a measurement of 0 made before the
+    // MeterProvider listens would be dropped, whereas an observed total is reported on every collection.
+    private readonly ConcurrentDictionary<string, long> _turnsProcessed = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string ErrorType, string Component), long> _errors = new();
+    private readonly Lock _costLock = new();
+    private double _costUsd;
+    private long _sessionsActive;
+    private long _sessionsCreated;
 
     private readonly LabelGuard _statuses = new(16);
     private readonly LabelGuard _providers = new(16);
@@ -40,21 +59,35 @@ public sealed class LoomMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(LoomTelemetry.MeterName);
         var resources = new ProcessResources();
+        _turnsProcessed[TurnOutcomes.Completed] = 0;
+        _turnsProcessed[TurnOutcomes.Failed] = 0;
+        foreach (var (errorType, component) in SeededErrors)
+        {
+            _errors[(_errorTypes.Normalize(errorType), _components.Normalize(component))] = 0;
+        }
+
 
         _turnDuration = meter.CreateHistogram("loom_turn_processing_duration", "s",
             "Time from a turn starting to run until it is committed or failed.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TurnDurationBuckets });
-        _turnsProcessed = meter.CreateCounter<long>("loom_turns_processed", null,
-            "Turns finished, by status (completed or failed).");
+        meter.CreateObservableCounter("loom_turns_processed",
+            () => _turnsProcessed.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("status", kv.Key))),
+            null, "Turns finished, by status (completed or failed).");
         _stageDuration = meter.CreateHistogram("loom_turn_stage_duration", "s",
             "Time spent in each stage of a turn: queue_wait, prompt_assembly, llm_first_token, llm_total, commit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageDurationBuckets });
-        _errors = meter.CreateCounter<long>("loom_errors", null, "Errors by type and component.");
-        _sessionsActive = meter.CreateUpDownCounter<long>("loom_sessions_active", null,
+        meter.CreateObservableCounter("loom_errors",
+            () => _errors.Select(kv => new Measurement<long>(kv.Value,
+                new KeyValuePair<string, object?>("error_type", kv.Key.ErrorType),
+                new KeyValuePair<string, object?>("component", kv.Key.Component))),
+            null, "Errors by type and component.");
+        meter.CreateObservableUpDownCounter("loom_sessions_active", () => Interlocked.Read(ref _sessionsActive), null,
             "Session grains active on this process.");
-        _sessionsCreated = meter.CreateCounter<long>("loom_sessions_created", null, "Sessions created.");
+        meter.CreateObservableCounter("loom_sessions_created", () => Interlocked.Read(ref _sessionsCreated), null,
+            "Sessions created.");
         _tokens = meter.CreateCounter<long>("loom_llm_tokens_used", null, "LLM tokens (prompt + completion) by provider and model.");
-        _cost = meter.CreateCounter<double>("loom_cost_usd", null, "Estimated LLM spend in US dollars.");
+        meter.CreateObservableCounter("loom_cost_usd", () => { lock (_costLock) { return _costUsd; } }, null,
+            "Estimated LLM spend in US dollars.");
 
         meter.CreateObservableGauge("loom_memory_usage", () => ProcessResources.MemoryUsageBytes, "By",
             "Resident memory of this process.");
@@ -67,7 +100,7 @@ public sealed class LoomMetrics
     /// <summary>A turn finished (<paramref name="status"/>: <see cref="TurnOutcomes"/>), taking <paramref name="seconds"/> to run.</summary>
     public void TurnProcessed(string status, string provider, string sessionType, double seconds)
     {
-        _turnsProcessed.Add(1, new KeyValuePair<string, object?>("status", _statuses.Normalize(status)));
+        _turnsProcessed.AddOrUpdate(_statuses.Normalize(status), 1, static (_, n) => n + 1);
         _turnDuration.Record(Math.Max(0, seconds),
             new KeyValuePair<string, object?>("session_type", _sessionTypes.Normalize(sessionType)),
             new KeyValuePair<string, object?>("llm_provider", _providers.Normalize(provider)));
@@ -83,16 +116,14 @@ public sealed class LoomMetrics
 
     /// <summary>An error worth alerting on (e.g. type "llm_timeout", component "llm"; type "storage", component "session").</summary>
     public void Error(string errorType, string component) =>
-        _errors.Add(1,
-            new KeyValuePair<string, object?>("error_type", _errorTypes.Normalize(errorType)),
-            new KeyValuePair<string, object?>("component", _components.Normalize(component)));
+        _errors.AddOrUpdate((_errorTypes.Normalize(errorType), _components.Normalize(component)), 1, static (_, n) => n + 1);
 
-    public void SessionCreated() => _sessionsCreated.Add(1);
+    public void SessionCreated() => Interlocked.Increment(ref _sessionsCreated);
 
     /// <summary>Call from the session grain's OnActivateAsync; pair with <see cref="SessionDeactivated"/>.</summary>
-    public void SessionActivated() => _sessionsActive.Add(1);
+    public void SessionActivated() => Interlocked.Increment(ref _sessionsActive);
 
-    public void SessionDeactivated() => _sessionsActive.Add(-1);
+    public void SessionDeactivated() => Interlocked.Decrement(ref _sessionsActive);
 
     public void Tokens(string provider, string model, long count)
     {
@@ -110,7 +141,10 @@ public sealed class LoomMetrics
     {
         if (usd > 0)
         {
-            _cost.Add((double)usd);
+            lock (_costLock)
+            {
+                _costUsd += (double)usd;
+            }
         }
     }
 }

@@ -13,6 +13,35 @@ public static class LoomTelemetry
 
     /// <summary>Spans for the turn pipeline. Static like the BCL's own sources: it costs nothing without a listener.</summary>
     public static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    /// <summary>
+    /// The span of one turn, a child of the request that submitted it (<paramref name="submittedBy"/>, when the
+    /// submission is still known to this activation), so a trace runs HTTP → session grain → LLM → storage.
+    /// </summary>
+    public static Activity? StartTurn(ActivityContext submittedBy, string sessionId, string turnId)
+    {
+        var activity = ActivitySource.StartActivity(TurnSpans.Turn, ActivityKind.Internal, submittedBy);
+        activity?.SetTag(TurnSpans.SessionIdTag, sessionId);
+        activity?.SetTag(TurnSpans.TurnIdTag, turnId);
+        return activity;
+    }
+
+    /// <summary>Marks a turn span failed with the turn's error code (the span's status; no exception is thrown).</summary>
+    public static void TurnFailed(Activity? turn, string? errorCode)
+    {
+        turn?.SetStatus(ActivityStatusCode.Error, errorCode);
+        turn?.SetTag("loom.error_code", errorCode);
+    }
+}
+
+/// <summary>Span names and tags of the turn pipeline (traces may carry ids; metrics never do).</summary>
+public static class TurnSpans
+{
+    public const string Turn = "loom.turn";
+    public const string Llm = "loom.llm";
+    public const string Commit = "loom.commit";
+    public const string SessionIdTag = "loom.session_id";
+    public const string TurnIdTag = "loom.turn_id";
 }
 
 /// <summary>The stages of a turn, as the <c>stage</c> label of <c>loom_turn_stage_duration_seconds</c>.</summary>

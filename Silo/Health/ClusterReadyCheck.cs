@@ -3,8 +3,12 @@ using Orleans.Runtime;
 
 namespace Loom.Silo.Health;
 
-/// <summary>Ready when the cluster answers (at least one active silo) and this process is not shutting down.</summary>
-public sealed class ClusterReadyCheck(IGrainFactory grains, IHostApplicationLifetime lifetime) : IHealthCheck
+/// <summary>
+/// Ready when this process is not shutting down and the cluster answers. On a silo "answers" means this silo
+/// itself is Active in the membership table (the startup probe's "joined the cluster"); on a pure client
+/// (the gateway) it means at least one silo is active.
+/// </summary>
+public sealed class ClusterReadyCheck(IGrainFactory grains, IHostApplicationLifetime lifetime, IServiceProvider services) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -12,6 +16,12 @@ public sealed class ClusterReadyCheck(IGrainFactory grains, IHostApplicationLife
         try
         {
             var hosts = await grains.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true).WaitAsync(TimeSpan.FromSeconds(3), cancellationToken);
+            if (services.GetService<ILocalSiloDetails>() is { } local)
+            {
+                return hosts.TryGetValue(local.SiloAddress, out var status) && status == SiloStatus.Active
+                    ? HealthCheckResult.Healthy($"this silo is active, {hosts.Count} active silo(s)")
+                    : HealthCheckResult.Unhealthy("this silo has not joined the cluster");
+            }
             return hosts.Count > 0
                 ? HealthCheckResult.Healthy($"{hosts.Count} active silo(s)")
                 : HealthCheckResult.Unhealthy("no active silo");

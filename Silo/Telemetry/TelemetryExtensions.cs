@@ -29,12 +29,16 @@ public static class TelemetryExtensions
         "System.Net.Http",
     ];
 
-    /// <summary>Activity sources traced: LOOM's turn pipeline, every Orleans source (grain calls, storage), HttpClient.</summary>
+    /// <summary>
+    /// Activity sources traced: LOOM's turn pipeline, every Orleans source (grain calls), HttpClient (the LLM
+    /// call) and Npgsql (grain storage and the turn journal in PostgreSQL).
+    /// </summary>
     public static IReadOnlyList<string> TracedSources { get; } =
     [
         LoomTelemetry.ActivitySourceName,
         "Microsoft.Orleans.*",
         "System.Net.Http",
+        "Npgsql",
     ];
 
     public static TBuilder AddLoomTelemetry<TBuilder>(this TBuilder builder, string serviceName)
@@ -55,8 +59,18 @@ public static class TelemetryExtensions
             ?? builder.Configuration["POD_NAME"]
             ?? Environment.MachineName;
 
+        // The chart passes the pod's namespace through the downward API; traces then say where they ran.
+        var kubernetesNamespace = builder.Configuration["POD_NAMESPACE"];
+
         var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(serviceName, serviceInstanceId: instanceId))
+            .ConfigureResource(resource =>
+            {
+                resource.AddService(serviceName, serviceInstanceId: instanceId);
+                if (!string.IsNullOrWhiteSpace(kubernetesNamespace))
+                {
+                    resource.AddAttributes([new("k8s.namespace.name", kubernetesNamespace), new("k8s.pod.name", instanceId)]);
+                }
+            })
             .WithMetrics(metrics =>
             {
                 metrics.AddMeter([.. ExportedMeters]);

@@ -1,29 +1,23 @@
 using System.Text.RegularExpressions;
 using Loom.Silo.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using YamlDotNet.RepresentationModel;
 
 namespace Loom.Tests.Helm;
 
 /// <summary>
-/// The chart, the Dockerfiles and the code agree: configuration keys (from /work/shared decisions), ports,
-/// probe paths. A renamed key or moved port in one place fails here rather than in a cluster.
+/// The chart, the Dockerfiles and the code agree: configuration keys (read from the options classes), ports,
+/// probe paths, the shutdown budget. A renamed key or moved port in one place fails here rather than in a cluster.
 /// </summary>
 public sealed partial class DeploymentContractTests
 {
-    /// <summary>The configuration keys the team agreed on (shared decisions), in environment form.</summary>
-    private static readonly string[] AgreedKeys =
+    /// <summary>
+    /// Platform variables the hosts read besides Loom:*: Kestrel's URLs, the OTLP endpoint (TelemetryExtensions),
+    /// POD_NAME/POD_IP (LoomClusterOptions.From) and POD_NAMESPACE (trace resource attributes).
+    /// </summary>
+    internal static readonly string[] PlatformVariables =
     [
-        "Loom:Cluster:Mode", "Loom:Cluster:ClusterId", "Loom:Cluster:ServiceId", "Loom:Cluster:RedisConnectionString",
-        "Loom:Cluster:SiloPort", "Loom:Cluster:GatewayPort", "Loom:Cluster:AdvertisedAddress", "Loom:Cluster:SiloName",
-        "Loom:Storage:Provider", "Loom:Storage:SqlitePath", "Loom:Storage:ConnectionString", "Loom:Storage:MaxPoolSize",
-        "Loom:Llm:Provider", "Loom:Llm:Endpoint", "Loom:Llm:ApiKey", "Loom:Llm:Model",
-        "Loom:Turns:MaxInputChars", "Loom:Turns:MaxPending",
-    ];
-
-    /// <summary>Platform variables the hosts read besides Loom:*.</summary>
-    private static readonly string[] PlatformVariables =
-    [
-        "ASPNETCORE_URLS", TelemetryExtensions.OtlpEndpointKey, "DOTNET_shutdownTimeoutSeconds", "POD_NAME", "POD_IP", "POD_NAMESPACE",
+        "ASPNETCORE_URLS", TelemetryExtensions.OtlpEndpointKey, "POD_NAME", "POD_IP", "POD_NAMESPACE",
     ];
 
     private static string EnvForm(string key) => key.Replace(":", "__", StringComparison.Ordinal);
@@ -38,7 +32,7 @@ public sealed partial class DeploymentContractTests
     }
 
     /// <summary>Env names set in a template, including those from the helpers it includes.</summary>
-    private static HashSet<string> EnvNames(string template)
+    internal static HashSet<string> EnvNames(string template)
     {
         var text = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template));
         var helpers = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "_helpers.tpl"));
@@ -58,8 +52,7 @@ public sealed partial class DeploymentContractTests
     [InlineData("migration-job.yaml")]
     public void Every_env_var_the_chart_sets_is_one_the_hosts_read(string template)
     {
-        var allowed = AgreedKeys.Select(EnvForm).Concat(PlatformVariables).ToHashSet(StringComparer.Ordinal);
-        var unknown = EnvNames(template).Where(n => !allowed.Contains(n)).ToList();
+        var unknown = EnvNames(template).Where(n => !PlatformVariables.Contains(n) && !ConfigurationKeys.IsBound(n)).ToList();
         Assert.True(unknown.Count == 0, $"{template} sets variables nothing reads: {string.Join(", ", unknown)}");
     }
 
@@ -71,7 +64,7 @@ public sealed partial class DeploymentContractTests
         [
             "Loom:Cluster:Mode", "Loom:Cluster:ClusterId", "Loom:Cluster:ServiceId", "Loom:Cluster:RedisConnectionString",
             "Loom:Cluster:SiloName", "Loom:Cluster:AdvertisedAddress", "Loom:Cluster:SiloPort", "Loom:Cluster:GatewayPort",
-            "Loom:Storage:Provider", "Loom:Storage:ConnectionString", "Loom:Llm:Provider",
+            "Loom:Storage:Provider", "Loom:Storage:ConnectionString", "Loom:Llm:Provider", "Loom:Cluster:ShutdownTimeoutSeconds",
         ];
         Assert.All(required.Select(EnvForm), n => Assert.Contains(n, names));
         Assert.Contains("ASPNETCORE_URLS", names);
@@ -106,8 +99,22 @@ public sealed partial class DeploymentContractTests
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.SiloHttpPort}", siloDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.SiloHttpPort} {OperationalEndpoints.SiloPort} {OperationalEndpoints.GatewayPort}", siloDocker, StringComparison.Ordinal);
         var gatewayDocker = ChartFiles.Read("Gateway", "Dockerfile");
+        foreach (var docker in new[] { siloDocker, gatewayDocker })
+        {
+            // Small non-root runtime base; the entrypoint never runs as root.
+            Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", docker, StringComparison.Ordinal);
+            Assert.Contains("USER $APP_UID", docker, StringComparison.Ordinal);
+        }
+
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
+
+        // A "Urls" key in a host's appsettings.json would beat ASPNETCORE_URLS and bind the pod to loopback only.
+        foreach (var host in new[] { "Silo", "Gateway" })
+        {
+            var settings = System.Text.Json.Nodes.JsonNode.Parse(ChartFiles.Read(host, "appsettings.json"))!.AsObject();
+            Assert.DoesNotContain(settings, kv => kv.Key.Equals("urls", StringComparison.OrdinalIgnoreCase));
+        }
 
         // The chart derives ASPNETCORE_URLS from the same value as the container port the probes use.
         Assert.Contains("(int .Values.silo.httpPort)", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml")), StringComparison.Ordinal);
@@ -150,14 +157,69 @@ public sealed partial class DeploymentContractTests
     }
 
     [Fact]
-    public void Shutdown_budget_variable_reaches_the_host_options()
+    public void Options_classes_are_discovered_so_the_env_check_has_teeth()
     {
-        // The chart sets DOTNET_shutdownTimeoutSeconds; the host reads the key "shutdownTimeoutSeconds".
-        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateSlimBuilder(["--shutdownTimeoutSeconds=45"]);
-        using var app = builder.Build();
-        var options = app.Services.GetService(typeof(Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>))
-            as Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>;
-        Assert.Equal(TimeSpan.FromSeconds(45), options!.Value.ShutdownTimeout);
+        Assert.Contains("Loom:Cluster:ShutdownTimeoutSeconds", ConfigurationKeys.All);
+        Assert.Contains("Loom:Storage:ConnectionString", ConfigurationKeys.All);
+        Assert.Contains("Loom:Auth:Keys:*:Sha256", ConfigurationKeys.All);
+        Assert.True(ConfigurationKeys.IsBound("Loom__Turns__MaxPending"));
+        Assert.False(ConfigurationKeys.IsBound("Loom__Auth__ApiKeys__0"));
+        Assert.False(ConfigurationKeys.IsBound("DOTNET_shutdownTimeoutSeconds"));
+    }
+
+    [Fact]
+    public void Silo_shutdown_budget_from_the_chart_reaches_host_options_and_stays_under_the_grace_period()
+    {
+        var values = ChartStructureTests.LoadValues();
+        var budget = (int)values["silo"]!["shutdownTimeoutSeconds"]!;
+        var grace = (int)values["silo"]!["terminationGracePeriodSeconds"]!;
+        Assert.True(grace > budget, $"terminationGracePeriodSeconds {grace} must exceed shutdownTimeoutSeconds {budget}");
+
+        // The chart passes silo.shutdownTimeoutSeconds as this variable...
+        var silo = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml"));
+        Assert.Matches(@"name: Loom__Cluster__ShutdownTimeoutSeconds\s+value: \{\{ \.Values\.silo\.shutdownTimeoutSeconds \| quote \}\}", silo);
+
+        // ...and the real silo composition turns it into the host's stop budget.
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions
+        {
+            Args = [$"--Loom:Cluster:ShutdownTimeoutSeconds={budget}", "--Loom:Cluster:Mode=embedded", "--Loom:Storage:Provider=sqlite",
+                $"--Loom:Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"loom-unused-{Guid.NewGuid():N}.db")}",
+                "--Loom:SeedExampleWorlds=false"],
+        });
+        Loom.Silo.Hosting.SiloHostingExtensions.AddLoomSilo(builder);
+        using var provider = builder.Services.BuildServiceProvider();
+        var options = provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.Extensions.Hosting.HostOptions>>();
+        Assert.Equal(TimeSpan.FromSeconds(budget), options.Value.ShutdownTimeout);
+    }
+
+    [Fact]
+    public void Gateway_grace_period_covers_the_prestop_sleep_and_the_host_stop_budget()
+    {
+        var gateway = ChartStructureTests.LoadValues()["gateway"]!;
+        var budget = new Microsoft.Extensions.Hosting.HostOptions().ShutdownTimeout.TotalSeconds;
+        Assert.Equal(30, budget); // the figure the template's guard adds
+        Assert.True((int)gateway["terminationGracePeriodSeconds"]! > (int)gateway["preStopSleepSeconds"]! + budget);
+        var template = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml"));
+        Assert.Contains("(add (int .Values.gateway.preStopSleepSeconds) 30)", template, StringComparison.Ordinal);
+    }
+
+    /// <summary>values.schema.json must not accept what the hosts then refuse at start-up ([Range] on the options).</summary>
+    [Theory]
+    [InlineData("turns", "maxInputChars", typeof(Loom.Sessions.TurnOptions), "MaxInputChars")]
+    [InlineData("turns", "maxPending", typeof(Loom.Sessions.TurnOptions), "MaxPending")]
+    [InlineData("cluster", "siloPort", typeof(Loom.Silo.Hosting.LoomClusterOptions), "SiloPort")]
+    [InlineData("cluster", "gatewayPort", typeof(Loom.Silo.Hosting.LoomClusterOptions), "GatewayPort")]
+    [InlineData("silo", "shutdownTimeoutSeconds", typeof(Loom.Silo.Hosting.LoomClusterOptions), "ShutdownTimeoutSeconds")]
+    public void Schema_bounds_lie_within_the_options_validation(string section, string value, Type options, string property)
+    {
+        var schema = System.Text.Json.Nodes.JsonNode.Parse(ChartFiles.Read("helm", "loom", "values.schema.json"))!;
+        var node = schema["properties"]![section]!["properties"]![value]!;
+        var range = options.GetProperty(property)!.GetCustomAttributes(typeof(System.ComponentModel.DataAnnotations.RangeAttribute), false)
+            .Cast<System.ComponentModel.DataAnnotations.RangeAttribute>().Single();
+        Assert.True(node["minimum"] is not null && (double)node["minimum"]! >= Convert.ToDouble(range.Minimum),
+            $"{section}.{value}: schema minimum {node["minimum"]} is below the code's {range.Minimum}");
+        Assert.True(node["maximum"] is not null && (double)node["maximum"]! <= Convert.ToDouble(range.Maximum),
+            $"{section}.{value}: schema maximum {node["maximum"]} is above the code's {range.Maximum}");
     }
 
     [Fact]

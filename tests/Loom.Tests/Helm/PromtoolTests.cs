@@ -63,6 +63,15 @@ public sealed partial class PromtoolTests
     }
 
     [Fact]
+    public void The_chart_ships_the_tested_rule_file_and_dashboard_verbatim()
+    {
+        // One rule file for promtool and the PrometheusRule, one dashboard file for import and the ConfigMap.
+        Assert.Contains(".Files.Get \"files/alerts.yaml\"", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "prometheusrule.yaml")), StringComparison.Ordinal);
+        Assert.Contains(".Files.Get \"files/dashboard.json\"", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "dashboard-configmap.yaml")), StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(File.ReadAllText(Path.Combine(ChartFiles.ChartDir, "files", "dashboard.json"))).RootElement.ValueKind);
+    }
+
+    [Fact]
     public void The_seed_alerts_are_all_defined_with_a_five_minute_hold()
     {
         var stream = new YamlStream();

@@ -31,6 +31,10 @@ public sealed class ValuesSchemaTests
         { "silo.image.pullPolicy", "\"Sometimes\"", "NotInEnumeration" },
         { "redis.existingSecret", "\"Not_A_Name\"", "PatternMismatch" },
         { "devPostgres.password", "\"short\"", "StringTooShort" },
+        // Bounds the hosts enforce at start-up (TurnOptions, LoomClusterOptions): refuse them at install instead.
+        { "turns.maxPending", "8", "NumberTooSmall" },
+        { "silo.shutdownTimeoutSeconds", "900", "NumberTooBig" },
+        { "cluster.clusterId", "\"has spaces\"", "PatternMismatch" },
     };
 
     [Theory]

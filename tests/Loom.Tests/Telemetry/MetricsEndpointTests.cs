@@ -14,6 +14,7 @@ namespace Loom.Tests.Telemetry;
 /// Scrapes a real Kestrel /metrics wired with AddLoomTelemetry and checks the exact Prometheus names the alerts
 /// and the dashboard depend on: the exporter's unit and _total suffix rules must give exactly these names.
 /// </summary>
+[Collection(MetricsCollection.Name)]
 public sealed class MetricsEndpointTests : IAsyncLifetime
 {
     private WebApplication _app = null!;
@@ -85,6 +86,24 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
 
         var missing = PrometheusNames.All.Where(name => !HasSeries(text, name)).ToList();
         Assert.True(missing.Count == 0, $"missing from /metrics: {string.Join(", ", missing)}\n{LoomLines(text)}");
+    }
+
+    [Fact]
+    public async Task Counters_the_alerts_divide_by_exist_before_any_turn_or_error()
+    {
+        // Nothing recorded: the error-rate alert and the dashboard still get series (at zero), not "no data".
+        var text = await ScrapeUntil(t => t.Contains("loom_cost_usd_total", StringComparison.Ordinal));
+
+        foreach (var (errorType, component) in LoomMetrics.SeededErrors)
+        {
+            Assert.Equal(0, SampleValue(text, PrometheusNames.Errors, $"error_type=\"{errorType}\"", $"component=\"{component}\""));
+        }
+
+        Assert.Equal(0, SampleValue(text, PrometheusNames.TurnsProcessed, "status=\"completed\""));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.TurnsProcessed, "status=\"failed\""));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.CostUsd));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsActive));
+        Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsCreated));
     }
 
     [Fact]
@@ -163,6 +182,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         string.Join('\n', text.Split('\n').Where(l => l.StartsWith("loom_", StringComparison.Ordinal)).Take(80));
 }
 
+[Collection(MetricsCollection.Name)]
 public sealed class TelemetryRegistrationTests
 {
     [Fact]
