@@ -30,6 +30,11 @@ public static class LlmServiceCollectionExtensions
         services.TryAddSingleton<ILlmClientFactory, LlmClientFactory>();
         services.TryAddSingleton<PromptAssembler>();
         services.TryAddSingleton<LlmStreamer>();
+        services.AddMetrics();
+        services.TryAddSingleton<LlmPricing>();
+        services.TryAddSingleton<LlmRouterMetrics>();
+        services.TryAddSingleton<LlmRouter>();
+        services.AddLlmResiliencePipelines();
         return services;
     }
 

@@ -106,6 +106,19 @@ public sealed partial class LlmStreamer(
             await updates.DisposeAsync();
         }
 
+        if (finishReason == ChatFinishReason.ContentFilter.Value)
+        {
+            // A refusal is an answer about the content: another attempt or provider would only repeat it.
+            LogFailed(request.Provider, model, request.SessionId, LlmErrorCodes.ContentRefused, false, streamStarted, "content filter");
+            throw new LlmCallException(LlmErrorCodes.ContentRefused,
+                $"{request.Provider} declined to write this turn (content policy).", transient: false);
+        }
+
+        if (text.Length == 0)
+        {
+            throw new LlmCallException(LlmErrorCodes.StreamBroken, $"{request.Provider}: the answer was empty.", transient: true);
+        }
+
         var reported = usage is { InputTokenCount: not null } || usage is { OutputTokenCount: not null };
         var promptTokens = reported ? usage!.InputTokenCount : request.Messages.Sum(m => (long)tokenCounter.Count(m.Content));
         var completionTokens = reported ? usage!.OutputTokenCount : tokenCounter.Count(text.ToString());

@@ -27,6 +27,8 @@ public static class TelemetryExtensions
         LoomTelemetry.MeterName,
         "Microsoft.Orleans",
         "System.Net.Http",
+        Loom.Llm.LlmTelemetry.SourceName,
+        Loom.Llm.LlmTelemetry.PollyMeterName,
     ];
 
     /// <summary>Activity sources traced: LOOM's turn pipeline, every Orleans source (grain calls, storage), HttpClient.</summary>
@@ -35,6 +37,7 @@ public static class TelemetryExtensions
         LoomTelemetry.ActivitySourceName,
         "Microsoft.Orleans.*",
         "System.Net.Http",
+        Loom.Llm.LlmTelemetry.SourceName,
     ];
 
     public static TBuilder AddLoomTelemetry<TBuilder>(this TBuilder builder, string serviceName)
