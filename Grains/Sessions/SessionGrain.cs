@@ -228,6 +228,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);
         }
+        await CheckBudgetAsync();
 
         var parsed = InterventionParser.Parse(input);
         var ordinal = S.NextOrdinal;
@@ -394,6 +395,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 S.Pending[0] = queued;
                 return;
             }
+            catch (Exception ex) when (IsDeferrable(ex))
+            {
+                try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
+                continue;
+            }
             try
             {
                 // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
@@ -472,6 +478,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 CompletionTokens = final?.CompletionTokens ?? 0,
                 CachedTokens = final?.CachedTokens ?? 0,
                 Estimated = final?.UsageEstimated ?? true,
+                CostUsd = final?.CostUsd ?? 0m,
             };
             var done = DateTime.UtcNow;
             return running with
@@ -485,10 +492,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     Model = final?.Model ?? S.Llm.Model,
                     CompletedAt = done,
                     LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = final?.Retries ?? 0,
+                    Fallbacks = final?.Fallbacks ?? 0,
                 },
             };
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        catch (Exception ex) when ((ex is not OperationCanceledException || !_stopping.IsCancellationRequested) && !IsDeferrable(ex))
         {
             // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
             var error = ex switch
@@ -507,6 +516,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     Error = error,
                     CompletedAt = DateTime.UtcNow,
                     LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = (ex as LlmCallException)?.Retries ?? 0,
+                    Fallbacks = (ex as LlmCallException)?.Fallbacks ?? 0,
                 },
             };
         }
@@ -535,6 +546,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Turn = turn,
         });
         if (_waiters.Remove(turn.TurnId, out var waiters)) foreach (var w in waiters) w.TrySetResult(turn);
+        await RecordOwnerUsageAsync(turn);
     }
 
     private void RecordTurnMetrics(TurnView turn)
