@@ -34,12 +34,13 @@ public sealed class LlmRouterTests : IAsyncLifetime
         var settings = new Dictionary<string, string?>
         {
             ["Loom:Llm:Provider"] = "offline",
-            ["Loom:Llm:RequestTimeout"] = "00:00:01",
+            // Generous by default: each SDK's first call pays for JIT on a busy machine.
+            ["Loom:Llm:RequestTimeout"] = "00:00:05",
             ["Loom:Llm:Resilience:Fallbacks:0"] = "anthropic",
             ["Loom:Llm:Resilience:Fallbacks:1"] = "ollama",
             ["Loom:Llm:Resilience:MaxRetries"] = "2",
             ["Loom:Llm:Resilience:RetryBaseDelay"] = "00:00:00.050",
-            ["Loom:Llm:Resilience:AttemptTimeout"] = "00:00:01",
+            ["Loom:Llm:Resilience:AttemptTimeout"] = "00:00:05",
             ["Loom:Llm:Resilience:BreakerMinimumThroughput"] = "50",
             ["Loom:Llm:Pricing:openai:stub-model:Input"] = "2.5",
             ["Loom:Llm:Pricing:openai:stub-model:Output"] = "10",
@@ -98,7 +99,15 @@ public sealed class LlmRouterTests : IAsyncLifetime
     [Fact]
     public async Task A_slow_provider_times_out_per_attempt_and_the_chain_moves_on()
     {
-        await using var services = Services(s => s["Loom:Llm:Resilience:MaxRetries"] = "1");
+        await using var services = Services(s =>
+        {
+            s["Loom:Llm:Resilience:MaxRetries"] = "1";
+            s["Loom:Llm:Resilience:AttemptTimeout"] = "00:00:01";
+            s["Loom:Llm:RequestTimeout"] = "00:00:01";
+        });
+        // Warm the SDKs first so only the scripted slowness can hit the 1 s timeout.
+        Assert.Null((await Run(services, "anthropic")).Error);
+        Assert.Null((await Run(services, "ollama")).Error);
         _openai.Default = StubReply.Slow(TimeSpan.FromSeconds(10));
         _anthropic.Default = StubReply.Error(500);
         _ollama.Enqueue(StubReply.Ok("Ollama answers at last."));
@@ -109,7 +118,7 @@ public sealed class LlmRouterTests : IAsyncLifetime
         Assert.Null(error);
         Assert.Equal(("ollama", 2, 2), (chunks[^1].Provider, chunks[^1].Retries, chunks[^1].Fallbacks));
         Assert.Equal(2, _openai.RequestCount);
-        Assert.Equal(2, _anthropic.RequestCount);
+        Assert.Equal(3, _anthropic.RequestCount);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.8), TimeSpan.FromSeconds(8));
     }
 
