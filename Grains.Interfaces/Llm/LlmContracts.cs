@@ -41,6 +41,8 @@ public sealed record LlmChunk
     [Id(10)] public int Retries { get; init; }
     /// <summary>Providers given up on before the one that answered.</summary>
     [Id(11)] public int Fallbacks { get; init; }
+    /// <summary>Served from the response cache (Loom:Llm:Cache): no provider call, no cost.</summary>
+    [Id(12)] public bool CacheHit { get; init; }
 }
 
 /// <summary>A failed LLM call, classified so the session can record it and the resilience layer can decide.</summary>

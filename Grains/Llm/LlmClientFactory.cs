@@ -6,6 +6,8 @@ using Loom.Llm.Ollama;
 using Loom.Llm.OpenAi;
 using Loom.Text;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Loom.Llm;
@@ -14,7 +16,7 @@ namespace Loom.Llm;
 /// Builds provider clients lazily and keeps them for the process: the SDK clients pool HTTP connections
 /// and are thread-safe, so one per provider serves every concurrent turn.
 /// </summary>
-internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCounter tokenCounter) : ILlmClientFactory, IDisposable
+internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCounter tokenCounter, IServiceProvider services) : ILlmClientFactory, IDisposable
 {
     private readonly LlmOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, Lazy<IChatClient>> _clients = new(StringComparer.Ordinal);
@@ -73,7 +75,15 @@ internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCount
             LlmProviders.Ollama => OllamaChatClientFactory.Create(settings),
             _ => throw new InvalidOperationException($"No client for provider '{settings.Provider}'."),
         };
-        return new ChatClientBuilder(inner)
+        var builder = new ChatClientBuilder(inner);
+        if (_options.Cache.Enabled && settings.Provider != LlmProviders.Offline)
+        {
+            // Outermost: a hit never reaches the provider, so it is not a GenAI call either.
+            var cache = services.GetRequiredService<IDistributedCache>();
+            builder.Use(next => new LoomResponseCache(next, cache, _options.Cache, settings));
+        }
+
+        return builder
             .UseOpenTelemetry(sourceName: LlmTelemetry.SourceName, configure: telemetry => telemetry.EnableSensitiveData = false)
             .Build();
     }

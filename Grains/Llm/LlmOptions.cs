@@ -36,6 +36,9 @@ public sealed class LlmOptions
     /// <summary>Fallback chain, retries, breaker and concurrency limits (<c>Loom:Llm:Resilience</c>).</summary>
     public LlmResilienceOptions Resilience { get; set; } = new();
 
+    /// <summary>Optional response cache (<c>Loom:Llm:Cache</c>).</summary>
+    public LlmCacheOptions Cache { get; set; } = new();
+
     /// <summary>USD per million tokens, <c>Loom:Llm:Pricing:&lt;provider&gt;:&lt;model&gt;</c> (model "*" = any other).</summary>
     public Dictionary<string, Dictionary<string, ModelPrice>> Pricing { get; set; } = new(StringComparer.Ordinal);
 

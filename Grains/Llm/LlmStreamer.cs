@@ -51,6 +51,7 @@ public sealed partial class LlmStreamer(
         string? finishReason = null;
         string? reportedModel = null;
         var streamStarted = false;
+        var cacheHit = false;
 
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attempt.CancelAfter(_timeout);
@@ -86,6 +87,7 @@ public sealed partial class LlmStreamer(
                 attempt.CancelAfter(_timeout);
                 reportedModel = update.ModelId ?? reportedModel;
                 finishReason = update.FinishReason?.Value ?? finishReason;
+                cacheHit |= update.AdditionalProperties?.ContainsKey(LoomResponseCache.HitProperty) == true;
                 foreach (var usageContent in update.Contents.OfType<UsageContent>())
                 {
                     usage ??= new UsageDetails();
@@ -135,6 +137,7 @@ public sealed partial class LlmStreamer(
             Provider = request.Provider,
             Model = reportedModel ?? model,
             FinishReason = finishReason,
+            CacheHit = cacheHit,
         };
     }
 

@@ -210,7 +210,8 @@ public sealed partial class LlmRouter(
 
     private LlmChunk Priced(LlmChunk final, int retries, int fallbacks)
     {
-        var cost = pricing.Cost(final.Provider ?? "", final.Model ?? "", final.PromptTokens ?? 0, final.CompletionTokens ?? 0, final.CachedTokens ?? 0);
+        // A cached answer cost nothing this time; its tokens still show what the turn contains.
+        var cost = final.CacheHit ? 0m : pricing.Cost(final.Provider ?? "", final.Model ?? "", final.PromptTokens ?? 0, final.CompletionTokens ?? 0, final.CachedTokens ?? 0);
         metrics.Answered(final.Provider ?? "unknown", retries, fallbacks);
         return final with { CostUsd = cost, Retries = retries, Fallbacks = fallbacks };
     }
