@@ -107,7 +107,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
 
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(spec.CanonVersion, includeFiles: false);
-        var llm = _llm.Resolve(spec.Llm);
+        var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
         var name = spec.Name?.Trim();
         if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
 

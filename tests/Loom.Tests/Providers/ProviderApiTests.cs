@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Loom.Tests.Api;
 using Loom.Tests.Stubs;
 
@@ -131,5 +132,35 @@ public sealed class ProviderApiTests(ProviderAppFixture fixture) : IClassFixture
         Assert.Equal(2 * OpenAiTurnCost, after["total"]!["costUsd"]!.GetValue<decimal>() - before["total"]!["costUsd"]!.GetValue<decimal>());
         Assert.Equal(after["total"]!["costUsd"]!.GetValue<decimal>(), after["day"]!["usage"]!["costUsd"]!.GetValue<decimal>());
         Assert.Equal(DateTime.UtcNow.ToString("yyyy-MM"), after["month"]!["period"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task A_world_can_name_its_default_narrator_and_sessions_still_choose_their_own()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        const string canon = """
+            ---
+            title: Ollama Isle
+            llm.provider: ollama
+            llm.model: island-model
+            ---
+            # World
+            A small island where the tide comes in twice a day and the ferry rarely runs.
+
+            # Tone
+            Quiet, salty, wry.
+            """;
+        await client.PutAsJsonAsync("/api/worlds/ollama-isle", new { files = new Dictionary<string, string> { ["world.md"] = canon } })
+            .ExpectAsync(HttpStatusCode.Created);
+
+        var byWorld = await client.PostJsonAsync("/api/sessions", new { worldId = "ollama-isle" }).ExpectAsync(HttpStatusCode.Created);
+        var own = await client.PostJsonAsync("/api/sessions", new { worldId = "ollama-isle", llm = new { provider = "openai" } }).ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal(("ollama", "island-model"), (byWorld["llm"]!["provider"]!.GetValue<string>(), byWorld["llm"]!["model"]!.GetValue<string>()));
+        Assert.Equal(("openai", "stub-model"), (own["llm"]!["provider"]!.GetValue<string>(), own["llm"]!["model"]!.GetValue<string>()));
+        var turn = await client.PlayAsync(byWorld["sessionId"]!.GetValue<string>(), "I wait for the ferry.");
+        Assert.Equal("ollama", turn["provider"]!.GetValue<string>());
+        Assert.Equal("island-model", fixture.Ollama.Requests.Last().Model);
     }
 }
