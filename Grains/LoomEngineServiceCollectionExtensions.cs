@@ -1,7 +1,9 @@
+using Loom.Budgets;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Loom;
 
@@ -14,6 +16,8 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddLoomMetrics();
         services.AddLoomLlm(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
+        services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
         return services;
     }
 }

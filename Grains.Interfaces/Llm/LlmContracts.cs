@@ -35,21 +35,36 @@ public sealed record LlmChunk
     [Id(6)] public string? Provider { get; init; }
     [Id(7)] public string? Model { get; init; }
     [Id(8)] public string? FinishReason { get; init; }
+    /// <summary>Priced from <c>Loom:Llm:Pricing</c>; 0 when the model has no price.</summary>
+    [Id(9)] public decimal CostUsd { get; init; }
+    /// <summary>Retried attempts (all providers) before this answer started.</summary>
+    [Id(10)] public int Retries { get; init; }
+    /// <summary>Providers given up on before the one that answered.</summary>
+    [Id(11)] public int Fallbacks { get; init; }
+    /// <summary>Served from the response cache (Loom:Llm:Cache): no provider call, no cost.</summary>
+    [Id(12)] public bool CacheHit { get; init; }
 }
 
 /// <summary>A failed LLM call, classified so the session can record it and the resilience layer can decide.</summary>
 [GenerateSerializer, Alias("loom.LlmCallException")]
 public sealed class LlmCallException : Exception
 {
-    public LlmCallException(string code, string message, bool transient) : base(message)
+    public LlmCallException(string code, string message, bool transient, TimeSpan? retryAfter = null) : base(message)
     {
         Code = code;
         Transient = transient;
+        RetryAfter = retryAfter;
     }
 
     /// <summary>e.g. llm_unauthorized, llm_rate_limited, llm_unavailable, llm_timeout, llm_bad_request, llm_stream_broken.</summary>
     [Id(0)] public string Code { get; }
     [Id(1)] public bool Transient { get; }
+    /// <summary>The provider's Retry-After, when it sent one.</summary>
+    [Id(2)] public TimeSpan? RetryAfter { get; }
+    /// <summary>Retried attempts across the fallback chain before this failure.</summary>
+    [Id(3)] public int Retries { get; init; }
+    /// <summary>Providers given up on before the one that failed last.</summary>
+    [Id(4)] public int Fallbacks { get; init; }
 }
 
 /// <summary>

@@ -47,6 +47,10 @@ public sealed record TurnView
     [Id(17)] public List<string> Warnings { get; init; } = [];
     /// <summary>An out-of-character answer from the narrator, kept apart from the story.</summary>
     [Id(18)] public string? OocReply { get; init; }
+    /// <summary>Retried provider attempts before the answer (or failure). High ids leave room for other fields.</summary>
+    [Id(40)] public int Retries { get; init; }
+    /// <summary>Providers given up on before the one that answered (or the failure).</summary>
+    [Id(41)] public int Fallbacks { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnSubmission")]

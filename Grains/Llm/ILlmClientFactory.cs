@@ -15,6 +15,9 @@ public interface ILlmClientFactory
     /// <exception cref="Loom.Errors.LoomProblemException">422 llm_provider_unknown for unknown/unconfigured providers.</exception>
     string DefaultModel(string provider);
 
+    /// <summary>True when sessions may use <paramref name="model"/> with the (known) <paramref name="provider"/>.</summary>
+    bool IsKnownModel(string provider, string model);
+
     /// <exception cref="Loom.Errors.LoomProblemException">422 llm_provider_unknown for unknown/unconfigured providers.</exception>
     IChatClient GetClient(string provider);
 }

@@ -1,9 +1,13 @@
 using System.Collections.Concurrent;
 using Loom.Errors;
+using Loom.Llm.Anthropic;
 using Loom.Llm.Offline;
+using Loom.Llm.Ollama;
 using Loom.Llm.OpenAi;
 using Loom.Text;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Loom.Llm;
@@ -12,7 +16,7 @@ namespace Loom.Llm;
 /// Builds provider clients lazily and keeps them for the process: the SDK clients pool HTTP connections
 /// and are thread-safe, so one per provider serves every concurrent turn.
 /// </summary>
-internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCounter tokenCounter) : ILlmClientFactory, IDisposable
+internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCounter tokenCounter, IServiceProvider services) : ILlmClientFactory, IDisposable
 {
     private readonly LlmOptions _options = options.Value;
     private readonly ConcurrentDictionary<string, Lazy<IChatClient>> _clients = new(StringComparer.Ordinal);
@@ -22,6 +26,8 @@ internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCount
     public bool IsKnown(string provider) => IsImplemented(provider) && _options.Resolve(provider) is not null;
 
     public string DefaultModel(string provider) => ResolveOrThrow(provider).Model;
+
+    public bool IsKnownModel(string provider, string model) => _options.Resolve(provider)?.Allows(model) == true;
 
     public IChatClient GetClient(string provider)
     {
@@ -56,12 +62,29 @@ internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCount
         return settings;
     }
 
-    private static bool IsImplemented(string provider) => provider is LlmProviders.Offline or LlmProviders.OpenAi;
+    private static bool IsImplemented(string provider) => LlmProviders.IsSupported(provider);
 
-    private IChatClient Create(LlmProviderSettings settings) => settings.Provider switch
+    /// <summary>The provider's client under the OpenTelemetry GenAI middleware (spans and token metrics, no content).</summary>
+    private IChatClient Create(LlmProviderSettings settings)
     {
-        LlmProviders.Offline => new OfflineNarrator(tokenCounter, TimeSpan.FromMilliseconds(_options.Offline.ChunkDelayMs)),
-        LlmProviders.OpenAi => new OpenAiChatClient(settings, _options.RequestTimeout),
-        _ => throw new InvalidOperationException($"No client for provider '{settings.Provider}'."),
-    };
+        IChatClient inner = settings.Provider switch
+        {
+            LlmProviders.Offline => new OfflineNarrator(tokenCounter, TimeSpan.FromMilliseconds(_options.Offline.ChunkDelayMs)),
+            LlmProviders.OpenAi => new OpenAiChatClient(settings, _options.RequestTimeout),
+            LlmProviders.Anthropic => AnthropicChatClientFactory.Create(settings, settings.Provider == _options.Provider ? _options.MaxTokens : null),
+            LlmProviders.Ollama => OllamaChatClientFactory.Create(settings),
+            _ => throw new InvalidOperationException($"No client for provider '{settings.Provider}'."),
+        };
+        var builder = new ChatClientBuilder(inner);
+        if (_options.Cache.Enabled && settings.Provider != LlmProviders.Offline)
+        {
+            // Outermost: a hit never reaches the provider, so it is not a GenAI call either.
+            var cache = services.GetRequiredService<IDistributedCache>();
+            builder.Use(next => new LoomResponseCache(next, cache, _options.Cache, settings));
+        }
+
+        return builder
+            .UseOpenTelemetry(sourceName: LlmTelemetry.SourceName, configure: telemetry => telemetry.EnableSensitiveData = false)
+            .Build();
+    }
 }

@@ -8,7 +8,7 @@ namespace Loom.Llm;
 /// <summary>A classified provider failure; <see cref="RetryAfter"/> comes from the provider's Retry-After header.</summary>
 internal sealed record LlmFailure(string Code, string Message, bool Transient, TimeSpan? RetryAfter = null)
 {
-    public LlmCallException ToException() => new(Code, Message, Transient);
+    public LlmCallException ToException() => new(Code, Message, Transient, RetryAfter);
 }
 
 /// <summary>
@@ -19,10 +19,16 @@ internal static partial class LlmErrorClassifier
 {
     public static LlmFailure Classify(Exception exception, string provider, bool streamStarted)
     {
+        // Our handler below the Anthropic/Ollama SDKs knows the real status line, however the SDK wraps it.
+        if (Find<Http.ProviderHttpException>(exception) is { } providerHttp)
+        {
+            return FromStatus((int)providerHttp.StatusCode!.Value, provider, providerHttp.Detail, providerHttp.RetryAfter);
+        }
+
         switch (exception)
         {
             case LlmCallException call:
-                return new LlmFailure(call.Code, call.Message, call.Transient);
+                return new LlmFailure(call.Code, call.Message, call.Transient, call.RetryAfter);
 
             case ClientResultException result when result.Status > 0:
                 return FromStatus(result.Status, provider, Excerpt(result.GetRawResponse()?.Content?.ToString() ?? result.Message),
@@ -45,7 +51,21 @@ internal static partial class LlmErrorClassifier
                     ? new LlmFailure(LlmErrorCodes.StreamBroken, $"{provider}: the answer broke off ({Excerpt(io.Message)}).", true)
                     : new LlmFailure(LlmErrorCodes.Unreachable, $"{provider}: connection failed ({Excerpt(io.Message)}).", true);
 
-            case JsonException or FormatException:
+            case global::Anthropic.Exceptions.AnthropicApiException api:
+                return FromStatus((int)api.StatusCode, provider, Excerpt(api.ResponseBody), null);
+
+            case global::Anthropic.Exceptions.AnthropicIOException io:
+                return streamStarted
+                    ? new LlmFailure(LlmErrorCodes.StreamBroken, $"{provider}: the answer broke off ({Excerpt(io.Message)}).", true)
+                    : new LlmFailure(LlmErrorCodes.Unreachable, $"{provider}: connection failed ({Excerpt(io.Message)}).", true);
+
+            case global::Anthropic.Exceptions.AnthropicException anthropic when anthropic.InnerException is HttpRequestException or IOException:
+                return Classify(anthropic.InnerException, provider, streamStarted);
+
+            case global::Anthropic.Exceptions.AnthropicException anthropic:
+                return new LlmFailure(LlmErrorCodes.StreamBroken, $"{provider}: the answer could not be parsed ({Excerpt(anthropic.Message)}).", true);
+
+            case JsonException or FormatException or InvalidDataException:
                 return new LlmFailure(LlmErrorCodes.StreamBroken, $"{provider}: the answer could not be parsed ({Excerpt(exception.Message)}).", true);
 
             case TimeoutException:
@@ -54,6 +74,19 @@ internal static partial class LlmErrorClassifier
             default:
                 return new LlmFailure(LlmErrorCodes.Failed, $"{provider}: {exception.GetType().Name}: {Excerpt(exception.Message)}", false);
         }
+    }
+
+    private static T? Find<T>(Exception exception) where T : Exception
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is T found)
+            {
+                return found;
+            }
+        }
+
+        return null;
     }
 
     public static LlmFailure Timeout(string provider) =>

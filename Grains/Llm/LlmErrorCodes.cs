@@ -27,6 +27,15 @@ public static class LlmErrorCodes
     /// <summary>The turn's provider is not configured on this silo. Not transient.</summary>
     public const string ProviderUnknown = "llm_provider_unknown";
 
+    /// <summary>The provider declined to write the content (content filter / refusal). Not transient, no fallback.</summary>
+    public const string ContentRefused = "llm_content_refused";
+
+    /// <summary>Every provider in the chain is at its concurrency limit with a full queue: the turn waits and runs later.</summary>
+    public const string Overloaded = "llm_overloaded";
+
+    /// <summary>The provider's circuit breaker is open after repeated failures. Transient.</summary>
+    public const string CircuitOpen = "llm_circuit_open";
+
     /// <summary>Anything else. Not transient.</summary>
     public const string Failed = "llm_failed";
 }

@@ -11,13 +11,13 @@ namespace Loom.Llm;
 /// </summary>
 [StatelessWorker(maxLocalWorkers: 1)]
 [Reentrant]
-public sealed class LlmGrain(LlmStreamer streamer) : Grain, ILlmGrain
+public sealed class LlmGrain(LlmRouter router) : Grain, ILlmGrain
 {
     public async IAsyncEnumerable<LlmChunk> Stream(LlmRequest request,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        await foreach (var chunk in streamer.StreamAsync(request, cancellationToken))
+        await foreach (var chunk in router.StreamAsync(request, cancellationToken))
         {
             yield return chunk;
         }

@@ -21,6 +21,9 @@ public sealed class LlmOptions
     /// <summary>Defaults per provider (<see cref="LlmProviders.DefaultModel"/>).</summary>
     public string? Model { get; set; }
 
+    /// <summary>Models sessions may choose for the default provider; empty = any model name.</summary>
+    public List<string> Models { get; set; } = [];
+
     public double? Temperature { get; set; }
 
     public int? MaxTokens { get; set; }
@@ -29,6 +32,15 @@ public sealed class LlmOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     public OfflineNarratorOptions Offline { get; set; } = new();
+
+    /// <summary>Fallback chain, retries, breaker and concurrency limits (<c>Loom:Llm:Resilience</c>).</summary>
+    public LlmResilienceOptions Resilience { get; set; } = new();
+
+    /// <summary>Optional response cache (<c>Loom:Llm:Cache</c>).</summary>
+    public LlmCacheOptions Cache { get; set; } = new();
+
+    /// <summary>USD per million tokens, <c>Loom:Llm:Pricing:&lt;provider&gt;:&lt;model&gt;</c> (model "*" = any other).</summary>
+    public Dictionary<string, Dictionary<string, ModelPrice>> Pricing { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Settings of providers other than the default, keyed by provider name.</summary>
     public Dictionary<string, LlmProviderOptions> Providers { get; set; } = new(StringComparer.Ordinal);
@@ -47,11 +59,15 @@ public sealed class LlmOptions
         if (provider == LlmProviders.Offline)
         {
             var model = provider == Provider ? Model : Providers.GetValueOrDefault(provider)?.Model;
-            return new LlmProviderSettings(provider, null, null, string.IsNullOrWhiteSpace(model) ? LlmProviders.OfflineModel : model);
+            return new LlmProviderSettings(provider, null, null, string.IsNullOrWhiteSpace(model) ? LlmProviders.OfflineModel : model)
+            {
+                // The built-in narrator has exactly one model.
+                Models = [string.IsNullOrWhiteSpace(model) ? LlmProviders.OfflineModel : model],
+            };
         }
 
         LlmProviderOptions? entry = provider == Provider
-            ? new LlmProviderOptions { Endpoint = Endpoint, ApiKey = ApiKey, Model = Model }
+            ? new LlmProviderOptions { Endpoint = Endpoint, ApiKey = ApiKey, Model = Model, Models = Models }
             : Providers.GetValueOrDefault(provider);
         if (entry is null || !IsUsable(provider, entry))
         {
@@ -62,7 +78,10 @@ public sealed class LlmOptions
             provider,
             string.IsNullOrWhiteSpace(entry.Endpoint) ? null : new Uri(entry.Endpoint, UriKind.Absolute),
             string.IsNullOrWhiteSpace(entry.ApiKey) ? null : entry.ApiKey,
-            string.IsNullOrWhiteSpace(entry.Model) ? LlmProviders.DefaultModel(provider) : entry.Model);
+            string.IsNullOrWhiteSpace(entry.Model) ? LlmProviders.DefaultModel(provider) : entry.Model)
+        {
+            Models = entry.Models,
+        };
     }
 
     /// <summary>Hosted APIs need a key; a keyless OpenAI-compatible server needs its endpoint; Ollama needs nothing.</summary>
@@ -80,6 +99,9 @@ public sealed class LlmProviderOptions
     public string? Endpoint { get; set; }
     public string? ApiKey { get; set; }
     public string? Model { get; set; }
+
+    /// <summary>Models sessions may choose; empty = any model name (the provider decides).</summary>
+    public List<string> Models { get; set; } = [];
 }
 
 /// <summary>Settings of the built-in narrator, <c>Loom:Llm:Offline</c>.</summary>
@@ -92,6 +114,13 @@ public sealed class OfflineNarratorOptions
 /// <summary>Resolved settings of one provider. <see cref="ToString"/> never shows the key.</summary>
 public sealed record LlmProviderSettings(string Provider, Uri? Endpoint, string? ApiKey, string Model)
 {
+    /// <summary>Allowed model names; empty = any.</summary>
+    public IReadOnlyList<string> Models { get; init; } = [];
+
+    /// <summary>True when sessions may use <paramref name="model"/> with this provider.</summary>
+    public bool Allows(string model) =>
+        Models.Count == 0 || model == Model || Models.Contains(model, StringComparer.Ordinal);
+
     public override string ToString() =>
         $"{Provider} model={Model} endpoint={Endpoint?.ToString() ?? "(default)"} key={(ApiKey is null ? "none" : "***")}";
 }

@@ -51,6 +51,7 @@ public sealed partial class LlmStreamer(
         string? finishReason = null;
         string? reportedModel = null;
         var streamStarted = false;
+        var cacheHit = false;
 
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         attempt.CancelAfter(_timeout);
@@ -86,6 +87,7 @@ public sealed partial class LlmStreamer(
                 attempt.CancelAfter(_timeout);
                 reportedModel = update.ModelId ?? reportedModel;
                 finishReason = update.FinishReason?.Value ?? finishReason;
+                cacheHit |= update.AdditionalProperties?.ContainsKey(LoomResponseCache.HitProperty) == true;
                 foreach (var usageContent in update.Contents.OfType<UsageContent>())
                 {
                     usage ??= new UsageDetails();
@@ -106,6 +108,19 @@ public sealed partial class LlmStreamer(
             await updates.DisposeAsync();
         }
 
+        if (finishReason == ChatFinishReason.ContentFilter.Value)
+        {
+            // A refusal is an answer about the content: another attempt or provider would only repeat it.
+            LogFailed(request.Provider, model, request.SessionId, LlmErrorCodes.ContentRefused, false, streamStarted, "content filter");
+            throw new LlmCallException(LlmErrorCodes.ContentRefused,
+                $"{request.Provider} declined to write this turn (content policy).", transient: false);
+        }
+
+        if (text.Length == 0)
+        {
+            throw new LlmCallException(LlmErrorCodes.StreamBroken, $"{request.Provider}: the answer was empty.", transient: true);
+        }
+
         var reported = usage is { InputTokenCount: not null } || usage is { OutputTokenCount: not null };
         var promptTokens = reported ? usage!.InputTokenCount : request.Messages.Sum(m => (long)tokenCounter.Count(m.Content));
         var completionTokens = reported ? usage!.OutputTokenCount : tokenCounter.Count(text.ToString());
@@ -122,6 +137,7 @@ public sealed partial class LlmStreamer(
             Provider = request.Provider,
             Model = reportedModel ?? model,
             FinishReason = finishReason,
+            CacheHit = cacheHit,
         };
     }
 

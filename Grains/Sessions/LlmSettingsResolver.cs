@@ -28,6 +28,12 @@ public sealed class LlmSettingsResolver(ILlmClientFactory factory, IOptions<LlmO
         {
             throw Problems.Invalid("llm.maxTokens", "llm.maxTokens must be between 1 and 64000.");
         }
+        if (requested?.Model is { } wanted && !factory.IsKnownModel(provider, wanted.Trim()))
+        {
+            throw Problems.Unprocessable("llm_model_unknown",
+                $"The model '{wanted.Trim()}' is not offered for provider '{provider}' on this cluster.",
+                new Dictionary<string, string[]> { ["llm.model"] = [$"'{wanted.Trim()}' is not available for '{provider}'."] });
+        }
         var defaults = options.Value;
         return new LlmSettings
         {

@@ -109,7 +109,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
 
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(spec.CanonVersion, includeFiles: false);
-        var llm = _llm.Resolve(spec.Llm);
+        var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
         var name = spec.Name?.Trim();
         if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
 
@@ -230,6 +230,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);
         }
+        await CheckBudgetAsync();
 
         var parsed = InterventionParser.Parse(input);
         var ordinal = S.NextOrdinal;
@@ -402,6 +403,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 S.Pending[0] = queued;
                 return;
             }
+            catch (Exception ex) when (IsDeferrable(ex))
+            {
+                try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
+                continue;
+            }
             try
             {
                 // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
@@ -481,6 +487,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 CompletionTokens = final?.CompletionTokens ?? 0,
                 CachedTokens = final?.CachedTokens ?? 0,
                 Estimated = final?.UsageEstimated ?? true,
+                CostUsd = final?.CostUsd ?? 0m,
             };
             var done = DateTime.UtcNow;
             return running with
@@ -494,10 +501,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     Model = final?.Model ?? S.Llm.Model,
                     CompletedAt = done,
                     LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = final?.Retries ?? 0,
+                    Fallbacks = final?.Fallbacks ?? 0,
                 },
             };
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        catch (Exception ex) when ((ex is not OperationCanceledException || !_stopping.IsCancellationRequested) && !IsDeferrable(ex))
         {
             // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
             var error = ex switch
@@ -516,6 +525,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     Error = error,
                     CompletedAt = DateTime.UtcNow,
                     LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = (ex as LlmCallException)?.Retries ?? 0,
+                    Fallbacks = (ex as LlmCallException)?.Fallbacks ?? 0,
                 },
             };
         }
@@ -545,6 +556,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Turn = turn,
         });
         if (_waiters.Remove(turn.TurnId, out var waiters)) foreach (var w in waiters) w.TrySetResult(turn);
+        await RecordOwnerUsageAsync(turn);
     }
 
     private void RecordTurnMetrics(TurnView turn)

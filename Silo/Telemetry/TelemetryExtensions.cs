@@ -27,6 +27,8 @@ public static class TelemetryExtensions
         LoomTelemetry.MeterName,
         "Microsoft.Orleans",
         "System.Net.Http",
+        Loom.Llm.LlmTelemetry.SourceName,
+        Loom.Llm.LlmTelemetry.PollyMeterName,
     ];
 
     /// <summary>
@@ -39,6 +41,7 @@ public static class TelemetryExtensions
         "Microsoft.Orleans.*",
         "System.Net.Http",
         "Npgsql",
+        Loom.Llm.LlmTelemetry.SourceName,
     ];
 
     public static TBuilder AddLoomTelemetry<TBuilder>(this TBuilder builder, string serviceName)

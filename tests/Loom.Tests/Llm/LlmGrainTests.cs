@@ -20,6 +20,8 @@ public sealed class LlmGrainTests : IAsyncLifetime
             ["Loom:Llm:Provider"] = "offline",
             ["Loom:Llm:Providers:openai:Endpoint"] = _stub.Endpoint.ToString(),
             ["Loom:Llm:Providers:openai:Model"] = "stub-model",
+            // Failures should reach the caller as classified here; retries are covered in LlmRouterTests.
+            ["Loom:Llm:Resilience:MaxRetries"] = "0",
         };
         var builder = new InProcessTestClusterBuilder(1);
         builder.ConfigureSilo((_, silo) =>

@@ -58,6 +58,9 @@ public abstract class LlmStubServer : IAsyncDisposable
     /// <summary>Writes a successful non-streamed answer.</summary>
     protected abstract Task WriteCompleteAsync(HttpContext context, StubReply reply, string model);
 
+    /// <summary>Writes what a provider sends before the first text chunk (e.g. Anthropic's message_start).</summary>
+    protected virtual Task WriteStreamStartAsync(HttpContext context, StubReply reply, string model) => Task.CompletedTask;
+
     /// <summary>Writes one streamed text chunk.</summary>
     protected abstract Task WriteChunkAsync(HttpContext context, string text, string model, bool first);
 
@@ -140,6 +143,7 @@ public abstract class LlmStubServer : IAsyncDisposable
         context.Response.Headers.CacheControl = "no-cache";
         await context.Response.StartAsync(aborted);
         var chunks = Chunk(reply.Text, reply.WordsPerChunk);
+        await WriteStreamStartAsync(context, reply, model);
         for (var i = 0; i < chunks.Count; i++)
         {
             if (reply.Fault == StubFault.ResetMidStream && i == reply.ResetAfterChunks)

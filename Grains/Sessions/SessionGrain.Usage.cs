@@ -1,0 +1,55 @@
+using Loom.Budgets;
+using Loom.Llm;
+using Loom.Turns;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Sessions;
+
+/// <summary>Budgets, owner totals and provider overload handling: kept apart from the turn pipeline.</summary>
+public sealed partial class SessionGrain
+{
+    private BudgetOptions? _budgets;
+    private LlmResilienceOptions? _resilience;
+
+    private BudgetOptions Budgets => _budgets ??= ServiceProvider.GetRequiredService<IOptions<BudgetOptions>>().Value;
+
+    private LlmResilienceOptions Resilience => _resilience ??= ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value.Resilience;
+
+    /// <summary>Refuses (429) a turn that would pass the owner's caps, before it is queued and so before any LLM call.</summary>
+    private Task CheckBudgetAsync() =>
+        Budgets.Enabled ? GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;
+
+    /// <summary>Adds a committed turn to the owner's totals. The turn is already durable, so a failure here is logged, not thrown.</summary>
+    private async Task RecordOwnerUsageAsync(TurnView turn)
+    {
+        if (turn.Status != TurnStatus.Completed) return;
+        try
+        {
+            await GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).Record(turn.TurnId, turn.Usage);
+        }
+        catch (Exception ex)
+        {
+            LogOwnerUsageFailed(ex, SessionId, turn.TurnId);
+        }
+    }
+
+    /// <summary>Every provider was at its concurrency limit with a full queue: the turn stays queued and runs later.</summary>
+    private static bool IsDeferrable(Exception ex) => ex is LlmCallException { Code: LlmErrorCodes.Overloaded };
+
+    private async Task DeferTurnAsync(TurnRecord queued, Exception ex)
+    {
+        S.Pending[0] = queued;
+        var delay = (ex as LlmCallException)?.RetryAfter ?? Resilience.OverloadRetryDelay;
+        LogTurnDeferred(SessionId, queued.Turn.TurnId, delay.TotalMilliseconds);
+        Publish(new Events.SessionEvent { Id = "", Type = Events.SessionEventTypes.TurnQueued, TurnId = queued.Turn.TurnId, Turn = queued.Turn });
+        await Task.Delay(delay, _stopping.Token);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: could not add turn {TurnId} to the owner's usage")]
+    private partial void LogOwnerUsageFailed(Exception ex, string sessionId, string turnId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: narrators overloaded, turn {TurnId} runs again in {DelayMs} ms")]
+    private partial void LogTurnDeferred(string sessionId, string turnId, double delayMs);
+}
