@@ -25,6 +25,7 @@ app.MapLoomMetrics();
 app.MapWorldEndpoints();
 app.MapSessionEndpoints();
 app.MapTurnEndpoints();
+app.MapMemoryEndpoints();
 app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -1,3 +1,4 @@
+using Loom.Memory;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
@@ -13,6 +14,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddLoomMetrics();
         services.AddLoomLlm(configuration);
+        services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         return services;
     }

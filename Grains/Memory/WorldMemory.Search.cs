@@ -33,9 +33,11 @@ public sealed partial class WorldMemory
     /// The memory block for a prompt, never over <paramref name="tokenBudget"/> tokens. Candidates: entities named
     /// in the input or the recent story (lorebook activation), BM25 and vector matches of the input, neighbours of
     /// the entities the input names, and the most important recent entities; fused by reciprocal rank fusion,
-    /// then packed greedily and rendered grouped by type.
+    /// then packed greedily and rendered grouped by type. Entities in <paramref name="exclude"/> (e.g. summaries the
+    /// prompt already carries) are left out.
     /// </summary>
-    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default)
+    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default,
+        IReadOnlySet<string>? exclude = null)
     {
         input ??= "";
         recentStory ??= "";
@@ -56,7 +58,7 @@ public sealed partial class WorldMemory
         var prior = TopByPrior(12);
 
         var fused = Fuse([(inputHits, 3.0), (storyHits, 1.0), (lexical, 1.5), (semantic, 1.0), (neighbours, 0.5), (prior, 0.6)]);
-        return Pack(fused.Select(f => f.State), tokenBudget);
+        return Pack(fused.Select(f => f.State).Where(s => exclude is null || !exclude.Contains(s.Id)), tokenBudget);
     }
 
     private MemoryRetrieval Pack(IEnumerable<EntityState> ranked, int tokenBudget)
