@@ -11,8 +11,11 @@ namespace Loom.Benchmarks;
 /// </summary>
 internal static class LatencyProbe
 {
-    public static async Task RunAsync()
+    private static string? _only;
+
+    public static async Task RunAsync(string? only = null)
     {
+        _only = only;
         var build = Stopwatch.StartNew();
         var memory = MemoryCorpus.Build();
         Console.WriteLine($"built {memory.Count} entities in {build.ElapsedMilliseconds} ms");
@@ -78,6 +81,7 @@ internal static class LatencyProbe
 
     private static void Measure(string name, int count, Func<Task> operation)
     {
+        if (_only is not null && !name.Contains(_only, StringComparison.OrdinalIgnoreCase)) return;
         for (var w = 0; w < Math.Min(count, 200); w++) operation().GetAwaiter().GetResult();
         var samples = new double[count];
         // Wall-clock percentiles suffer when other processes share the cores; process CPU time per operation does
