@@ -26,6 +26,7 @@ app.MapWorldEndpoints();
 app.MapSessionEndpoints();
 app.MapTurnEndpoints();
 app.MapUsageEndpoints();
+app.MapMemoryEndpoints();
 app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -1,4 +1,5 @@
 using Loom.Budgets;
+using Loom.Memory;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +16,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddLoomMetrics();
         services.AddLoomLlm(configuration);
+        services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

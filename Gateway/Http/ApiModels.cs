@@ -11,6 +11,10 @@ public sealed record PatchSessionBody(string? Name, SessionStatus? Status);
 
 public sealed record SubmitTurnBody(string? Input);
 
+public sealed record MemoryEditBody(string? Type, string? Name, string? Content, Dictionary<string, string>? Attributes);
+
+public sealed record MemorySearchBody(string? Query, string? Mode, int? Limit);
+
 /// <summary>The list envelope: <c>{ items, next }</c>.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 

@@ -1,4 +1,5 @@
 using Loom.Events;
+using Loom.Memory;
 using Loom.Turns;
 
 namespace Loom.Sessions;
@@ -36,6 +37,20 @@ public interface ISessionGrain : IGrainWithStringKey
 
     /// <summary>Activates the session and resumes its queue (used by the reminder and after restarts).</summary>
     Task Wake();
+
+    // World memory. Queries answer while a turn runs; edits apply after the last committed turn.
+
+    [AlwaysInterleave] Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query);
+
+    [AlwaysInterleave] Task<MemoryEntity> GetMemory(string ownerId, string entityId);
+
+    [AlwaysInterleave] Task<List<ScoredEntity>> SearchMemory(string ownerId, string query, SearchMode mode, int limit);
+
+    /// <summary>Creates or replaces an entity (a world edit); durable when it answers.</summary>
+    Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit);
+
+    /// <summary>Deletes an entity (404 when there is none); durable when it answers.</summary>
+    Task DeleteMemory(string ownerId, string entityId);
 }
 
 /// <summary>An owner's index of sessions (key: ownerId).</summary>

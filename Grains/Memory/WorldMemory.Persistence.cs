@@ -39,6 +39,13 @@ public sealed partial class WorldMemory
         return result;
     }
 
+    /// <summary>Marks shards dirty again, e.g. after writing what <see cref="TakeDirtyShards"/> returned failed.</summary>
+    public void MarkDirty(IEnumerable<int> shardIndexes)
+    {
+        foreach (var index in shardIndexes)
+            if (index >= 0 && index < _options.ShardCount) _dirtyShards.Add(index);
+    }
+
     /// <summary>Every shard (for a full rewrite, export or fork), without touching the dirty marks.</summary>
     public IReadOnlyList<MemoryShard> AllShards()
     {

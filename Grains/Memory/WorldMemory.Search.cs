@@ -33,9 +33,11 @@ public sealed partial class WorldMemory
     /// The memory block for a prompt, never over <paramref name="tokenBudget"/> tokens. Candidates: entities named
     /// in the input or the recent story (lorebook activation), BM25 and vector matches of the input, neighbours of
     /// the entities the input names, and the most important recent entities; fused by reciprocal rank fusion,
-    /// then packed greedily and rendered grouped by type.
+    /// then packed greedily and rendered grouped by type. Entities in <paramref name="exclude"/> (e.g. summaries the
+    /// prompt already carries) are left out.
     /// </summary>
-    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default)
+    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default,
+        IReadOnlySet<string>? exclude = null)
     {
         input ??= "";
         recentStory ??= "";
@@ -56,7 +58,7 @@ public sealed partial class WorldMemory
         var prior = TopByPrior(12);
 
         var fused = Fuse([(inputHits, 3.0), (storyHits, 1.0), (lexical, 1.5), (semantic, 1.0), (neighbours, 0.5), (prior, 0.6)]);
-        return Pack(fused.Select(f => f.State), tokenBudget);
+        return Pack(fused.Select(f => f.State).Where(s => exclude is null || !exclude.Contains(s.Id)), tokenBudget);
     }
 
     private MemoryRetrieval Pack(IEnumerable<EntityState> ranked, int tokenBudget)
@@ -146,11 +148,24 @@ public sealed partial class WorldMemory
     private static List<(EntityState State, double Score)> FuseScored(IEnumerable<(List<(EntityState State, double Score)> List, double Weight)> lists) =>
         Fuse(lists.Select(l => (l.List.Select(x => x.State), l.Weight)));
 
-    private List<EntityState> TopByPrior(int count) =>
-        _slots.OfType<EntityState>()
-            .Select(s => (State: s, Prior: Prior(s.Current!)))
-            .OrderByDescending(x => x.Prior).ThenBy(x => x.State.Id, StringComparer.Ordinal)
-            .Take(count).Select(x => x.State).ToList();
+    /// <summary>The <paramref name="count"/> entities with the highest prior (a bounded heap, not a sort of all).</summary>
+    private List<EntityState> TopByPrior(int count)
+    {
+        var weaker = Comparer<(double Prior, EntityState State)>.Create((x, y) =>
+            x.Prior != y.Prior ? x.Prior.CompareTo(y.Prior) : string.CompareOrdinal(y.State.Id, x.State.Id));
+        var heap = new PriorityQueue<EntityState, (double Prior, EntityState State)>(count + 1, weaker);
+        foreach (var state in _slots)
+        {
+            if (state?.Current is not { } entity) continue;
+            var candidate = (Prior(entity), state);
+            if (heap.Count < count) heap.Enqueue(state, candidate);
+            else if (heap.TryPeek(out _, out var weakest) && weaker.Compare(candidate, weakest) > 0) heap.EnqueueDequeue(state, candidate);
+        }
+        var result = new List<EntityState>(heap.Count);
+        while (heap.TryDequeue(out var state, out _)) result.Add(state);
+        result.Reverse(); // the heap yields weakest first
+        return result;
+    }
 
     /// <summary>Importance and recency in equal parts; recency halves about every 25 turns.</summary>
     private double Prior(MemoryEntity entity) =>

@@ -5,6 +5,7 @@ using Loom.Errors;
 using Loom.Events;
 using Loom.Interventions;
 using Loom.Llm;
+using Loom.Memory;
 using Loom.Prompt;
 using Loom.Telemetry;
 using Loom.Turns;
@@ -175,6 +176,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
         for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) await _journal.DeleteAsync(ordinal);
+        await DeleteMemoryRowsAsync();
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
         await _state.ClearStateAsync();
         _state.State = new SessionState();
@@ -391,39 +393,46 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             var queued = S.Pending[0];
             _turnTraces.Remove(queued.Turn.TurnId, out var submittedBy);
             using var span = LoomTelemetry.StartTurn(submittedBy, SessionId, queued.Turn.TurnId);
-            TurnRecord finished;
             try
             {
-                finished = await RunTurnAsync(queued);
-                if (finished.Turn.Status == TurnStatus.Failed) LoomTelemetry.TurnFailed(span, finished.Turn.Error?.Code);
+                TurnRecord finished;
+                try
+                {
+                    finished = await RunTurnAsync(queued);
+                    if (finished.Turn.Status == TurnStatus.Failed) LoomTelemetry.TurnFailed(span, finished.Turn.Error?.Code);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Deactivating: the turn stays queued and runs again on the next activation.
+                    S.Pending[0] = queued;
+                    return;
+                }
+                catch (Exception ex) when (IsDeferrable(ex))
+                {
+                    try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
+                    continue;
+                }
+                try
+                {
+                    // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
+                    await CommitAsync(finished);
+                }
+                catch (InconsistentStateException ex)
+                {
+                    // Another activation wrote this session: ours is stale. Step aside; the survivor carries on.
+                    LogStaleActivation(ex, SessionId);
+                    DeactivateOnIdle();
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    S.Pending[0] = queued;
+                    return;
+                }
             }
-            catch (OperationCanceledException)
+            finally
             {
-                // Deactivating: the turn stays queued and runs again on the next activation.
-                S.Pending[0] = queued;
-                return;
-            }
-            catch (Exception ex) when (IsDeferrable(ex))
-            {
-                try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
-                continue;
-            }
-            try
-            {
-                // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
-                await CommitAsync(finished);
-            }
-            catch (InconsistentStateException ex)
-            {
-                // Another activation wrote this session: ours is stale. Step aside; the survivor carries on.
-                LogStaleActivation(ex, SessionId);
-                DeactivateOnIdle();
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                S.Pending[0] = queued;
-                return;
+                MemorySettled();
             }
         }
     }
@@ -437,16 +446,22 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
         var clock = Stopwatch.StartNew();
         _metrics.Stage("queue_wait", (started - record.Turn.CreatedAt).TotalSeconds);
+        WorldMemory? memory = null;
 
         try
         {
             var canon = _canon ??= await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetCanon(S.CanonVersion, includeFiles: true);
-            var history = await RecentTurnsAsync();
+            memory = await MemoryAsync();
+            // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
+            var history = Unsummarized(await RecentTurnsAsync(), memory, MemoryOptions.RecentWindowTurns);
+            var recall = await RecallAsync(memory, running.Turn.StoryInput, history.TakeLast(MemoryOptions.RecentWindowTurns).ToList());
             var prompt = _prompts.Assemble(new PromptRequest
             {
                 CanonFiles = canon.Files ?? [],
                 History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
                 Input = running.Turn.StoryInput,
+                Memory = recall.Memory,
+                Summaries = recall.Summaries,
             });
             _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
             var llmStarted = clock.Elapsed;
@@ -463,6 +478,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
             using var llmSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm);
             var answer = new StringBuilder();
+            // Watchers see the narrative only: the memory block at the end of the answer is held back.
+            var filter = new StreamingNarrativeFilter();
             LlmChunk? final = null;
             await foreach (var chunk in GrainFactory.GetGrain<ILlmGrain>(0).Stream(request, _stopping.Token))
             {
@@ -474,11 +491,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                         _metrics.Stage("llm_first_token", (clock.Elapsed - llmStarted).TotalSeconds);
                     }
                     answer.Append(chunk.Text);
-                    _liveNarrative.Append(chunk.Text);
-                    Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = running.Turn.TurnId, Text = chunk.Text });
+                    Show(filter.Push(chunk.Text));
                 }
                 if (chunk.Final) final = chunk;
             }
+            Show(filter.Complete());
 
             _metrics.Stage("llm_total", (clock.Elapsed - llmStarted).TotalSeconds);
             var usage = new Usage
@@ -489,13 +506,17 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Estimated = final?.UsageEstimated ?? true,
                 CostUsd = final?.CostUsd ?? 0m,
             };
+            var (narrative, applied, warnings) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
             var done = DateTime.UtcNow;
             return running with
             {
                 Turn = running.Turn with
                 {
                     Status = TurnStatus.Completed,
-                    Narrative = answer.ToString().Trim(),
+                    Narrative = narrative,
+                    MemoryUpdates = applied,
+                    MemoryUsed = recall.Used,
+                    Warnings = [.. running.Turn.Warnings, .. warnings],
                     Usage = usage,
                     Provider = final?.Provider ?? S.Llm.Provider,
                     Model = final?.Model ?? S.Llm.Model,
@@ -516,6 +537,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 _ => new TurnError { Code = "turn_failed", Message = "The narrator could not produce this turn." },
             };
             if (ex is not LlmCallException) LogTurnFault(ex, SessionId, running.Turn.TurnId);
+            ForgetTurnMemory(memory, running.Turn.Seq);
             return running with
             {
                 Turn = running.Turn with
@@ -534,6 +556,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             _liveNarrative = null;
         }
+
+        void Show(string text)
+        {
+            if (text.Length == 0) return;
+            _liveNarrative!.Append(text);
+            Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = running.Turn.TurnId, Text = text });
+        }
     }
 
     /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
@@ -541,6 +570,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         using var commitSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit);
         var commitStarted = Stopwatch.GetTimestamp();
+        // Memory first: see SessionGrain.Memory.cs for why this order survives a crash at any point.
+        if (_memoryLoad is { IsCompletedSuccessfully: true } load) await PersistMemoryAsync(await load, retry: true);
         await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
         ApplyCommitted(finished);
         await RetryStorageAsync(() => _state.WriteStateAsync());
@@ -548,6 +579,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
         var turn = finished.Turn;
         RecordTurnMetrics(turn);
+        if (turn.MemoryUpdates.Count > 0)
+            Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, TurnId = turn.TurnId, Memory = turn.MemoryUpdates });
         Publish(new SessionEvent
         {
             Id = "",

@@ -36,6 +36,8 @@ public sealed class SessionState
     [Id(17)] public List<TimelineSegment> Segments { get; set; } = [];
     /// <summary>True while a reminder guards the pending queue against silo loss.</summary>
     [Id(18)] public bool ReminderRegistered { get; set; }
+    /// <summary>Memory shard rows that may exist ("memory.shard.0".."n-1"); survives a change of Loom:Memory:ShardCount.</summary>
+    [Id(19)] public int MemoryShards { get; set; }
 }
 
 /// <summary>A turn as stored: the API view plus what only the engine needs.</summary>

@@ -1,0 +1,82 @@
+using Loom.Errors;
+using Loom.Gateway.Auth;
+using Loom.Gateway.Http;
+using Loom.Memory;
+using Loom.Sessions;
+
+namespace Loom.Gateway.Endpoints;
+
+/// <summary>A session's world memory: list, get, world edits (PUT/DELETE) and search.</summary>
+public static class MemoryEndpoints
+{
+    private const int DefaultSearchLimit = 10;
+    private const int MaxQueryChars = 2000;
+
+    public static IEndpointRouteBuilder MapMemoryEndpoints(this IEndpointRouteBuilder app)
+    {
+        var memory = app.MapGroup("/api/sessions/{sessionId}/memory").WithTags("Memory");
+
+        memory.MapGet("/", async (string sessionId, string? type, string? query, int? limit, string? after,
+            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            if (query is { Length: > MaxQueryChars }) throw Problems.Invalid("query", $"query must be at most {MaxQueryChars} characters.");
+            var filter = new MemoryListQuery
+            {
+                Type = string.IsNullOrEmpty(type) ? null : ParseType(type, "type"),
+                Query = query,
+                Limit = Paging.Limit(limit),
+                After = string.IsNullOrEmpty(after) ? null : after,
+            };
+            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(callers.Resolve(http), filter);
+            return TypedResults.Ok(new Page<MemoryEntity>(page.Items, page.Next));
+        }).ProducesProblem(400).ProducesProblem(404);
+
+        memory.MapGet("/{entityId}", async (string sessionId, string entityId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(callers.Resolve(http), entityId)))
+            .ProducesProblem(404);
+
+        memory.MapPut("/{entityId}", async (string sessionId, string entityId, MemoryEditBody body,
+            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Type)) throw Problems.Invalid("type", "type is required.");
+            var type = ParseType(body.Type, "type");
+            if (string.IsNullOrWhiteSpace(body.Name)) throw Problems.Invalid("name", "name is required.");
+            if (body.Content is null) throw Problems.Invalid("content", "content is required (it may be empty).");
+            var edit = new MemoryEdit { Type = type, Name = body.Name, Content = body.Content, Attributes = body.Attributes };
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(callers.Resolve(http), entityId, edit));
+        }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
+
+        memory.MapDelete("/{entityId}", async (string sessionId, string entityId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(callers.Resolve(http), entityId);
+            return TypedResults.NoContent();
+        }).ProducesProblem(404);
+
+        memory.MapPost("/search", async (string sessionId, MemorySearchBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Query)) throw Problems.Invalid("query", "query is required.");
+            if (body.Query.Length > MaxQueryChars) throw Problems.Invalid("query", $"query must be at most {MaxQueryChars} characters.");
+            var mode = body.Mode switch
+            {
+                null or "" => SearchMode.Hybrid,
+                var m when Enum.TryParse<SearchMode>(m, ignoreCase: true, out var parsed) && !int.TryParse(m, out _) => parsed,
+                _ => throw Problems.Invalid("mode", "mode must be keyword, vector or hybrid."),
+            };
+            var limit = body.Limit switch
+            {
+                null => DefaultSearchLimit,
+                < 1 or > Paging.MaxLimit => throw Problems.Invalid("limit", $"limit must be between 1 and {Paging.MaxLimit}."),
+                var l => l.Value,
+            };
+            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(callers.Resolve(http), body.Query, mode, limit);
+            return TypedResults.Ok(new ItemList<ScoredEntity>(hits));
+        }).ProducesProblem(400).ProducesProblem(404);
+
+        return app;
+    }
+
+    private static EntityType ParseType(string text, string field) =>
+        EntityIds.TryParseType(text, out var type)
+            ? type
+            : throw Problems.Invalid(field, "type must be one of character, location, item, fact, event, plotline, relationship, summary.");
+}

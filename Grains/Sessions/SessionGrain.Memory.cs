@@ -1,0 +1,354 @@
+using System.Globalization;
+using Loom.Errors;
+using Loom.Events;
+using Loom.Memory;
+using Loom.Prompt;
+using Loom.Text;
+using Loom.Turns;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Storage;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// World memory of the session: loaded lazily from its shard rows, fed by each turn's memory block, retrieved into
+/// the next prompts, edited through the API. Crash consistency: a turn writes its dirty shards BEFORE its journal
+/// record and header, so storage may hold memory changes of a turn that never committed, never the reverse; memory
+/// keeps history per seq, so loading rolls it back to the last committed seq and the re-run turn applies again.
+/// </summary>
+public sealed partial class SessionGrain
+{
+    private const string MemoryShardPrefix = "memory.shard";
+
+    /// <summary>Newest summaries the prompt carries verbatim; older ones compete in retrieval like any entity.</summary>
+    private const int PromptSummaries = 2;
+
+    /// <summary>Headings and joins the prompt assembler adds around summaries and memory.</summary>
+    private const int ContextOverheadTokens = 40;
+
+    private readonly SemaphoreSlim _memoryWrites = new(1, 1);
+    private Task<WorldMemory>? _memoryLoad;
+    private RecordStore<MemoryShard>? _shards;
+
+    /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
+    private TaskCompletionSource? _memoryInFlight;
+
+    private WorldMemoryFactory MemoryFactory => ServiceProvider.GetRequiredService<WorldMemoryFactory>();
+
+    private MemoryOptions MemoryOptions => MemoryFactory.Options;
+
+    /// <summary>Seq of the newest committed turn on the live timeline.</summary>
+    private int CommittedSeq => S.LastSeq - S.Pending.Count;
+
+    /// <summary>Shard rows to read or clear: the configured count, or more if an older configuration wrote more.</summary>
+    private int StoredShardCount => Math.Max(S.MemoryShards, MemoryOptions.ShardCount);
+
+    private RecordStore<MemoryShard> Shards => _shards ??= new RecordStore<MemoryShard>(
+        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryShardPrefix,
+        // Every shard stays cached with its ETag, so writing one never needs a read first.
+        cacheSize: Math.Max(StoredShardCount, 1));
+
+    // ---------------------------------------------------------------- API
+
+    public async Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
+    {
+        Require(ownerId);
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 200);
+        var memory = await MemoryAsync();
+        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
+        var next = items.Count > limit ? items[limit - 1].EntityId : null;
+        if (items.Count > limit) items.RemoveAt(limit);
+        return new MemoryPage { Items = items, Next = next };
+    }
+
+    public async Task<MemoryEntity> GetMemory(string ownerId, string entityId)
+    {
+        Require(ownerId);
+        var memory = await MemoryAsync();
+        return memory.Get(entityId) ?? throw Problems.NotFound("Memory entity", entityId);
+    }
+
+    public async Task<List<ScoredEntity>> SearchMemory(string ownerId, string query, SearchMode mode, int limit)
+    {
+        Require(ownerId);
+        var memory = await MemoryAsync();
+        return [.. await memory.SearchAsync(query, mode, Math.Clamp(limit, 1, 200))];
+    }
+
+    public async Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit)
+    {
+        Require(ownerId);
+        ArgumentNullException.ThrowIfNull(edit);
+        if (!EntityIds.TryParse(entityId, out var idType))
+            throw Problems.Invalid("entityId", "entityId must be type:name-in-lower-case, e.g. character:mira.");
+        if (edit.Type != idType)
+            throw Problems.Invalid("type", $"type must be {EntityIds.TypeName(idType)} for entity '{entityId}'.");
+        if (string.IsNullOrWhiteSpace(edit.Name)) throw Problems.Invalid("name", "name must not be empty.");
+
+        var memory = await MemoryAsync();
+        await MemorySettledAsync();
+        var attributes = edit.Attributes;
+        if (attributes is not null && memory.Get(entityId) is { } existing)
+        {
+            // PUT replaces the attribute map: keys it leaves out are removed (an empty value removes a key).
+            attributes = new Dictionary<string, string>(attributes, StringComparer.Ordinal);
+            foreach (var key in existing.Attributes.Keys) attributes.TryAdd(key, "");
+        }
+        var op = new MemoryOp
+        {
+            Op = MemoryOpNormalizer.Upsert,
+            EntityId = entityId,
+            Type = edit.Type,
+            Name = edit.Name,
+            Content = edit.Content,
+            Attributes = attributes,
+        };
+        // Invalid content is refused (422) before anything changes.
+        var applied = memory.Apply([op], EditSeq(memory));
+        await PersistEditAsync(memory, applied);
+        return memory.Get(entityId)!;
+    }
+
+    public async Task DeleteMemory(string ownerId, string entityId)
+    {
+        Require(ownerId);
+        var memory = await MemoryAsync();
+        await MemorySettledAsync();
+        if (memory.Get(entityId) is not { } existing) throw Problems.NotFound("Memory entity", entityId);
+        var applied = memory.Apply(
+            [new MemoryOp { Op = MemoryOpNormalizer.Delete, EntityId = entityId, Type = existing.Type, Name = existing.Name }],
+            EditSeq(memory));
+        await PersistEditAsync(memory, applied);
+    }
+
+    /// <summary>An edit belongs to the state after the last committed turn (rollback to that turn keeps it).</summary>
+    private int EditSeq(WorldMemory memory) => Math.Max(CommittedSeq, memory.HeadSeq);
+
+    private async Task PersistEditAsync(WorldMemory memory, IReadOnlyList<MemoryOp> applied)
+    {
+        await RefreshEmbeddingsQuietlyAsync(memory);
+        var shardRows = S.MemoryShards;
+        await PersistMemoryAsync(memory, retry: false);
+        if (S.MemoryShards != shardRows) await WriteHeaderOrRevertAsync();
+        if (applied.Count > 0)
+            Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, Memory = [.. applied] });
+    }
+
+    private async Task MemorySettledAsync()
+    {
+        while (_memoryInFlight is { } inFlight) await inFlight.Task;
+    }
+
+    private void MemorySettled()
+    {
+        _memoryInFlight?.TrySetResult();
+        _memoryInFlight = null;
+    }
+
+    // ---------------------------------------------------------------- load and store
+
+    /// <summary>The session's memory, loaded on first use (concurrent callers share one load; a failed load is retried).</summary>
+    private async Task<WorldMemory> MemoryAsync()
+    {
+        var load = _memoryLoad ??= LoadMemoryAsync();
+        try
+        {
+            return await load;
+        }
+        catch
+        {
+            if (ReferenceEquals(_memoryLoad, load)) _memoryLoad = null;
+            throw;
+        }
+    }
+
+    private async Task<WorldMemory> LoadMemoryAsync()
+    {
+        if (!S.Exists) return MemoryFactory.Create();
+        var stored = await Shards.ReadManyAsync(Enumerable.Range(0, StoredShardCount).Select(i => (long)i));
+        var memory = MemoryFactory.Load(stored);
+        var committed = CommittedSeq;
+        if (memory.HeadSeq > committed)
+        {
+            // Shards of a turn that died before its journal record: drop its changes; the turn runs again.
+            LogMemoryRolledBack(SessionId, memory.HeadSeq, committed);
+            memory.RollbackTo(committed);
+        }
+        return memory;
+    }
+
+    /// <summary>Writes only the shards changed since the last write (one row each, concurrently).</summary>
+    private async Task PersistMemoryAsync(WorldMemory memory, bool retry)
+    {
+        await _memoryWrites.WaitAsync();
+        try
+        {
+            var dirty = memory.TakeDirtyShards();
+            if (dirty.Count == 0) return;
+            try
+            {
+                await Task.WhenAll(dirty.Select(shard => retry
+                    ? RetryStorageAsync(() => Shards.WriteAsync(shard.Index, shard))
+                    : Shards.WriteAsync(shard.Index, shard)));
+            }
+            catch
+            {
+                // Not durable yet: keep them dirty so the next write carries them.
+                memory.MarkDirty(dirty.Select(d => d.Index));
+                throw;
+            }
+            var count = MemoryOptions.ShardCount;
+            // After a change of ShardCount every shard was rewritten above; rows beyond the new count are stale.
+            for (var i = count; i < S.MemoryShards; i++) await Shards.DeleteAsync(i);
+            S.MemoryShards = count;
+        }
+        finally
+        {
+            _memoryWrites.Release();
+        }
+    }
+
+    private async Task DeleteMemoryRowsAsync()
+    {
+        for (var i = 0; i < StoredShardCount; i++) await Shards.DeleteAsync(i);
+        _memoryLoad = null;
+    }
+
+    // ---------------------------------------------------------------- during a turn
+
+    /// <summary>What a turn's prompt gets from memory: the retrieved block, the newest summaries, and the ids used.</summary>
+    private sealed record Recall(string Memory, string Summaries, List<string> Used);
+
+    /// <summary>Committed turns not yet folded into a summary: the prompt carries them verbatim (at least the window).</summary>
+    private static List<TurnView> Unsummarized(IReadOnlyList<TurnView> recent, WorldMemory memory, int window)
+    {
+        var last = memory.LastSummarizedSeq;
+        var unsummarized = recent.Where(t => t.Seq > last).ToList();
+        return unsummarized.Count >= window ? unsummarized : [.. recent.TakeLast(window)];
+    }
+
+    private async Task<Recall> RecallAsync(WorldMemory memory, string input, IReadOnlyList<TurnView> window)
+    {
+        var summaries = memory.List(EntityType.Summary, null, int.MaxValue)
+            .OrderBy(s => ToSeq(s)).ThenBy(s => s.EntityId, StringComparer.Ordinal)
+            .TakeLast(PromptSummaries)
+            .ToList();
+        var summaryText = string.Join("\n", summaries.Select(s => s.Content.ReplaceLineEndings(" ")).Where(c => c.Length > 0));
+        var tokens = ServiceProvider.GetRequiredService<ITokenCounter>();
+        var contextBudget = ServiceProvider.GetRequiredService<IOptions<PromptOptions>>().Value.MemoryTokens;
+        var budget = Math.Min(MemoryOptions.TokenBudget,
+            contextBudget - ContextOverheadTokens - (summaryText.Length == 0 ? 0 : tokens.Count(summaryText) + summaries.Count));
+        var recentStory = string.Join("\n", window.Select(t => t.StoryInput + "\n" + t.Narrative));
+        var exclude = summaries.Select(s => s.EntityId).ToHashSet(StringComparer.Ordinal);
+        var retrieval = budget > 0
+            ? await memory.RetrieveAsync(input, recentStory, budget, _stopping.Token, exclude)
+            : MemoryRetrieval.Empty;
+        // The assembler puts its own heading over the block.
+        var block = retrieval.Block.StartsWith(MemoryRenderer.Heading, StringComparison.Ordinal)
+            ? retrieval.Block[MemoryRenderer.Heading.Length..]
+            : retrieval.Block;
+        return new Recall(block, summaryText, [.. summaries.Select(s => s.EntityId), .. retrieval.EntityIds]);
+
+        static int ToSeq(MemoryEntity summary) =>
+            summary.Attributes.TryGetValue(RollingSummarizer.ToSeqAttribute, out var to)
+            && int.TryParse(to, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0;
+    }
+
+    /// <summary>
+    /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn
+    /// <paramref name="seq"/>. A broken or missing block never fails the turn: the narrative stays, a warning says why.
+    /// </summary>
+    private async Task<(string Narrative, List<MemoryOp> Applied, List<string> Warnings)> RememberAsync(
+        WorldMemory memory, string answer, int seq)
+    {
+        var warnings = new List<string>();
+        var split = MemoryBlockParser.Split(answer, MemoryOptions);
+        if (split.Warning is not null) warnings.Add(split.Warning);
+        else if (answer.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase) < 0)
+            warnings.Add("memory block: missing; nothing was recorded in memory for this turn");
+
+        _memoryInFlight ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var applied = new List<MemoryOp>();
+        try
+        {
+            applied.AddRange(memory.Apply(split.Ops, seq));
+        }
+        catch (LoomProblemException problem)
+        {
+            warnings.Add($"memory block: {problem.Detail}");
+        }
+        try
+        {
+            if (await DueSummaryAsync(memory, seq) is { } summary) applied.AddRange(memory.Apply([summary], seq));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not worth the narrated turn: the same block is due again after the next turn.
+            LogSummaryFailed(ex, SessionId, seq);
+            warnings.Add("memory: the rolling summary was deferred to a later turn");
+        }
+        if (!await RefreshEmbeddingsQuietlyAsync(memory))
+            warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
+        return (split.Narrative, applied, warnings);
+    }
+
+    /// <summary>Every N turns, the oldest unsummarized block of turns that left the recent window (extractive).</summary>
+    private async Task<MemoryOp?> DueSummaryAsync(WorldMemory memory, int seq)
+    {
+        var summarizer = ServiceProvider.GetRequiredService<RollingSummarizer>();
+        if (summarizer.Due(seq, memory.LastSummarizedSeq) is not { } range) return null;
+        var seqs = Enumerable.Range(range.FromSeq, range.ToSeq - range.FromSeq + 1).Where(s => s <= CommittedSeq);
+        var records = await _journal.ReadManyAsync(seqs.Select(OrdinalOfSeq));
+        var turns = records
+            .Where(r => r.Turn.Status == TurnStatus.Completed)
+            .Select(r => new TurnText(r.Turn.Seq, r.Turn.StoryInput, r.Turn.Narrative))
+            .ToList();
+        return summarizer.CreateOp(range, summarizer.Summarize(turns));
+    }
+
+    /// <summary>Embeds changed entities now so stored shards carry vectors; on failure searches embed them later.</summary>
+    private async Task<bool> RefreshEmbeddingsQuietlyAsync(WorldMemory memory)
+    {
+        try
+        {
+            await memory.RefreshEmbeddingsAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogEmbeddingsFailed(ex, SessionId);
+            return false;
+        }
+    }
+
+    /// <summary>A turn that failed after applying memory must leave no trace in it.</summary>
+    private void ForgetTurnMemory(WorldMemory? memory, int seq)
+    {
+        if (memory is null || memory.HeadSeq < seq) return;
+        try
+        {
+            memory.RollbackTo(seq - 1);
+        }
+        catch (LoomProblemException ex)
+        {
+            // Below the compaction floor (cannot happen with HistoryTurns >= 1): reload the durable state instead.
+            LogMemoryForgetFailed(ex, SessionId, seq);
+            _memoryLoad = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
+    private partial void LogMemoryRolledBack(string sessionId, int headSeq, int committedSeq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: summary after turn {Seq} failed")]
+    private partial void LogSummaryFailed(Exception ex, string sessionId, int seq);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: could not undo memory changes of failed turn {Seq}")]
+    private partial void LogMemoryForgetFailed(Exception ex, string sessionId, int seq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: refreshing memory embeddings failed")]
+    private partial void LogEmbeddingsFailed(Exception ex, string sessionId);
+}

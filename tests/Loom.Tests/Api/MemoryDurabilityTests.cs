@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Http.Json;
+using Loom.Memory;
+using Loom.Sessions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+
+namespace Loom.Tests.Api;
+
+/// <summary>Memory across restarts and crashes, and rolling summaries, through the real API.</summary>
+public sealed class MemoryDurabilityTests
+{
+    [Fact]
+    public async Task Memory_survives_a_restart_and_changes_of_an_uncommitted_turn_are_dropped()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("loom-memory-restart-").FullName;
+        string sessionId;
+        List<string> before;
+        await using (var first = LoomAppFactory.With(dataDirectory, null))
+        {
+            var client = first.Alice();
+            sessionId = await client.CreateSessionAsync();
+            await client.PlayAsync(sessionId, "I light a lantern and walk to the old mill.");
+            await client.PutAsync($"/api/sessions/{sessionId}/memory/fact:the-mill-is-haunted", JsonContent.Create(new
+            {
+                type = "fact", name = "The mill is haunted", content = "A drowned miller walks the mill race at night.",
+            })).ExpectAsync(HttpStatusCode.OK);
+            before = (await client.GetAsync($"/api/sessions/{sessionId}/memory?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!
+                .AsArray().Select(e => $"{e!["entityId"]}@{e["version"]}").ToList();
+
+            // Simulate a crash between writing a turn's shards and its journal record: a shard row holds a change
+            // of turn 2, which never committed.
+            var storage = first.Services.GetRequiredKeyedService<IGrainStorage>("loom");
+            var grainId = first.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId).GetGrainId();
+            var shards = new RecordStore<MemoryShard>(storage, grainId, "memory.shard", 4);
+            const string ghost = "character:the-ghost";
+            var index = WorldMemory.ShardOf(ghost, new MemoryOptions().ShardCount);
+            var shard = await shards.ReadAsync(index) ?? new MemoryShard { Index = index, ShardCount = new MemoryOptions().ShardCount };
+            shard.Entities.Add(new StoredEntity
+            {
+                EntityId = ghost,
+                Revisions = [new EntityRevision { Seq = 2, Value = new MemoryEntity { EntityId = ghost, Type = EntityType.Character, Name = "The ghost", FirstSeq = 2, LastSeq = 2, Version = 1 } }],
+            });
+            await shards.WriteAsync(index, shard);
+        }
+
+        await using var second = LoomAppFactory.With(dataDirectory, null);
+        var again = second.Alice();
+        var after = (await again.GetAsync($"/api/sessions/{sessionId}/memory?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!
+            .AsArray().Select(e => $"{e!["entityId"]}@{e["version"]}").ToList();
+        Assert.Equal(before, after);
+        await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-ghost").ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        // Vectors and indexes came back too: search finds the edited fact by meaning and by keyword.
+        var hits = await again.PostJsonAsync($"/api/sessions/{sessionId}/memory/search", new { query = "drowned miller", mode = "hybrid" })
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("fact:the-mill-is-haunted", hits["items"]![0]!["entity"]!["entityId"]!.GetValue<string>());
+
+        // Play goes on: turn 2 is a real turn now, and the ghost stays gone.
+        var turn = await again.PlayAsync(sessionId, "I listen at the mill door.");
+        Assert.Equal(2, turn["seq"]!.GetValue<int>());
+        await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-ghost").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Turns_leaving_the_window_are_folded_into_summaries_that_reach_the_prompt()
+    {
+        await using var app = LoomAppFactory.With(null, new Dictionary<string, string?>
+        {
+            ["Loom:Memory:SummaryEveryTurns"] = "2",
+            ["Loom:Memory:RecentWindowTurns"] = "1",
+        });
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+        await client.PlayAsync(sessionId, "I trade my knife for a map.");
+        var third = await client.PlayAsync(sessionId, "I follow the map into the hills.");
+
+        // After turn 3, turns 1-2 have left the one-turn window: they are summarized, by turn 3.
+        Assert.Contains(third["memoryUpdates"]!.AsArray(), op => op!["entityId"]!.GetValue<string>() == "summary:turns-1-2");
+        var summary = await client.GetAsync($"/api/sessions/{sessionId}/memory/summary:turns-1-2").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("summary", summary["type"]!.GetValue<string>());
+        Assert.Equal(3, summary["firstSeq"]!.GetValue<int>());
+        Assert.False(string.IsNullOrWhiteSpace(summary["content"]!.GetValue<string>()));
+
+        var fourth = await client.PlayAsync(sessionId, "I make camp under a broken tower.");
+        Assert.Contains("summary:turns-1-2", fourth["memoryUsed"]!.AsArray().Select(n => n!.GetValue<string>()));
+        var fifth = await client.PlayAsync(sessionId, "I wake to the sound of hooves.");
+        Assert.Contains(fifth["memoryUpdates"]!.AsArray(), op => op!["entityId"]!.GetValue<string>() == "summary:turns-3-4");
+        var summaries = await client.GetAsync($"/api/sessions/{sessionId}/memory?type=summary").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(2, summaries["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task Erasing_a_session_erases_its_memory_rows()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I light a lantern and walk to the old mill.");
+        await client.PutAsync($"/api/sessions/{sessionId}/memory/fact:the-mill-is-haunted", JsonContent.Create(new
+        {
+            type = "fact", name = "The mill is haunted", content = "A drowned miller walks the mill race at night.",
+        })).ExpectAsync(HttpStatusCode.OK);
+        var db = Path.Combine(app.DataDirectory, "loom.db");
+        Assert.True(await ShardPayloadsAsync(db, sessionId) > 0);
+
+        var erased = await client.DeleteAsync($"/api/sessions/{sessionId}?permanent=true");
+        Assert.Equal(HttpStatusCode.NoContent, erased.StatusCode);
+        Assert.Equal(0, await ShardPayloadsAsync(db, sessionId));
+        await client.GetAsync($"/api/sessions/{sessionId}/memory").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    private static async Task<long> ShardPayloadsAsync(string dbPath, string sessionId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM loom_grain_state WHERE grain_id_ext = $key AND state_name LIKE 'memory.shard.%' AND payload IS NOT NULL";
+        command.Parameters.AddWithValue("$key", sessionId);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
