@@ -9,7 +9,7 @@ namespace Loom.Tests.Cluster;
 /// N sessions played concurrently through the gateway while a failure is injected: measures how long until every
 /// session is served again, then checks each session's timeline against what the client was told.
 /// </summary>
-public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 8)
+public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 6)
 {
     public static readonly TimeSpan RecoveryBudget = TimeSpan.FromSeconds(30);
     private readonly List<SessionDriver> _drivers = [];

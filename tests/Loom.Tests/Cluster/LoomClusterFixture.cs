@@ -188,6 +188,14 @@ public sealed class LoomClusterFixture : IAsyncLifetime
             _observer.Dispose();
         }
         await Task.WhenAll(AllProcesses.Where(p => p is not null).Select(p => p.StopAsync()));
+        // Keep every process's output next to the test results: the first thing to read when a step fails in CI.
+        var logs = Path.Combine(RepoRoot(), ".ci", "out", "cluster-logs");
+        Directory.CreateDirectory(logs);
+        var n = 0;
+        foreach (var process in AllProcesses.Where(p => p is not null))
+        {
+            await File.WriteAllTextAsync(Path.Combine(logs, $"{n++:00}-{process.Name}.log"), process.Output());
+        }
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();
     }
