@@ -12,6 +12,8 @@ namespace Loom.Tests.Cluster;
 public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 6)
 {
     public static readonly TimeSpan RecoveryBudget = TimeSpan.FromSeconds(30);
+    /// <summary>Bound on the time until turns flow for every session again (served + the turn in flight + one turn).</summary>
+    public static readonly TimeSpan TurnsFlowingBudget = TimeSpan.FromSeconds(60);
     private readonly List<SessionDriver> _drivers = [];
     private readonly List<Task> _running = [];
     private volatile bool _submitting = true;
@@ -26,25 +28,80 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
             _drivers.Add(new SessionDriver(cluster.Http, id, tag));
         }
         foreach (var driver in _drivers) _running.Add(Task.Run(() => driver.RunAsync(() => _submitting)));
+        foreach (var driver in _drivers) _probing.Add(Task.Run(() => ProbeAsync(driver.SessionId)));
         // Warm: every session has finished turns before the failure.
         await cluster.WaitUntilAsync("every session completed 2 turns", TimeSpan.FromSeconds(60),
             () => Task.FromResult(_drivers.All(d => d.Completed >= 2)));
     }
 
-    /// <summary>Time from <paramref name="injectedAt"/> until every session completed a turn submitted after it.</summary>
-    public async Task<TimeSpan> MeasureRecoveryAsync(DateTime injectedAt, TimeSpan within)
+    /// <summary>
+    /// Served: from <paramref name="injectedAt"/> until every session answers reads again for good (the first of at
+    /// least three successful probes after its last failed one). TurnsFlowing: until every session completed a turn
+    /// submitted after the failure (includes the wait for the turn in flight and one turn's latency).
+    /// </summary>
+    public async Task<Recovery> MeasureRecoveryAsync(DateTime injectedAt, TimeSpan within)
     {
-        await cluster.WaitUntilAsync("every session served a turn submitted after the failure", within,
-            () => Task.FromResult(_drivers.All(d => d.FirstCompletionOfTurnSubmittedAfter(injectedAt) is not null)));
-        var last = _drivers.Max(d => d.FirstCompletionOfTurnSubmittedAfter(injectedAt)!.Value);
-        return last - injectedAt;
+        await cluster.WaitUntilAsync("every session answers again and served a turn submitted after the failure", within,
+            () => Task.FromResult(_drivers.All(d => ServedAt(d.SessionId, injectedAt) is not null &&
+                                                    d.FirstCompletionOfTurnSubmittedAfter(injectedAt) is not null)));
+        var served = _drivers.Max(d => ServedAt(d.SessionId, injectedAt)!.Value) - injectedAt;
+        var flowing = _drivers.Max(d => d.FirstCompletionOfTurnSubmittedAfter(injectedAt)!.Value) - injectedAt;
+        var failedProbes = _probes.Values.Sum(list => { lock (list) return list.Count(p => !p.Ok && p.SentAt >= injectedAt); });
+        return new Recovery(served < TimeSpan.Zero ? TimeSpan.Zero : served, flowing, failedProbes);
+    }
+
+    public sealed record Recovery(TimeSpan Served, TimeSpan TurnsFlowing, int FailedProbes)
+    {
+        public override string ToString() =>
+            $"every session answering again after {Served.TotalSeconds:F1} s ({FailedProbes} failed probes), " +
+            $"every session completed a post-failure turn after {TurnsFlowing.TotalSeconds:F1} s";
+    }
+
+    private sealed record Probe(DateTime SentAt, DateTime DoneAt, bool Ok);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, List<Probe>> _probes = new();
+    private readonly List<Task> _probing = [];
+    private volatile bool _probeOn = true;
+
+    /// <summary>Reads the session every 250 ms (5 s timeout each) to see when the cluster serves it.</summary>
+    private async Task ProbeAsync(string sessionId)
+    {
+        var list = _probes.GetOrAdd(sessionId, _ => []);
+        while (_probeOn)
+        {
+            var sentAt = DateTime.UtcNow;
+            bool ok;
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var response = await cluster.Http.GetAsync($"/api/sessions/{sessionId}", cts.Token);
+                ok = response.IsSuccessStatusCode;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                ok = false;
+            }
+            lock (list) list.Add(new Probe(sentAt, DateTime.UtcNow, ok));
+            await Task.Delay(250);
+        }
+    }
+
+    private DateTime? ServedAt(string sessionId, DateTime injectedAt)
+    {
+        if (!_probes.TryGetValue(sessionId, out var list)) return null;
+        List<Probe> after;
+        lock (list) after = list.Where(p => p.SentAt >= injectedAt).ToList();
+        var lastFailure = after.FindLastIndex(p => !p.Ok);
+        var streak = after.Skip(lastFailure + 1).ToList();
+        return streak.Count >= 3 ? streak[0].DoneAt : null;
     }
 
     /// <summary>Stops submitting, lets every accepted turn finish, then checks every timeline.</summary>
     public async Task StopAndVerifyAsync()
     {
         _submitting = false;
-        var all = Task.WhenAll(_running);
+        _probeOn = false;
+        var all = Task.WhenAll(_running.Concat(_probing));
         if (await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(150))) != all)
         {
             Assert.Fail("session drivers did not finish in time");

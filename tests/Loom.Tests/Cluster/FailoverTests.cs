@@ -30,15 +30,25 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         var injectedAt = DateTime.UtcNow;
         victim.KillHard();
 
-        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(45));
-        await Task.Delay(TimeSpan.FromSeconds(2)); // a little steady load after recovery
-        await load.StopAndVerifyAsync();
-        Record($"kill -9 {victim.Name}: every session served again after {recovery.TotalSeconds:F1} s. {load.Summary()}");
-        Assert.True(recovery <= ClusterLoad.RecoveryBudget, $"recovery took {recovery}");
-
-        // Back to three silos for the next failures.
-        await cluster.RestartSiloAsync(victimIndex);
-        cluster.ExpectedDown.Remove(victim);
+        var declaredDead = Task.Run(async () =>
+        {
+            await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount - 1, TimeSpan.FromSeconds(75));
+            return DateTime.UtcNow - injectedAt;
+        });
+        try
+        {
+            var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
+            await Task.Delay(TimeSpan.FromSeconds(2)); // a little steady load after recovery
+            await load.StopAndVerifyAsync();
+            Record($"kill -9 {victim.Name}: declared dead after {(await declaredDead).TotalSeconds:F1} s; {recovery}. {load.Summary()}");
+            AssertRecovered(recovery);
+        }
+        finally
+        {
+            // Back to three silos for the next failures, whatever happened here.
+            await cluster.RestartSiloAsync(victimIndex);
+            cluster.ExpectedDown.Remove(victim);
+        }
     }
 
     [Fact]
@@ -52,11 +62,11 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         await cluster.Postgres.RestartAsync();
         var downtime = watch.Elapsed;
 
-        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(45));
+        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
         await Task.Delay(TimeSpan.FromSeconds(2));
         await load.StopAndVerifyAsync();
-        Record($"PostgreSQL restart ({downtime.TotalSeconds:F1} s down): every session served again after {recovery.TotalSeconds:F1} s. {load.Summary()}");
-        Assert.True(recovery <= ClusterLoad.RecoveryBudget, $"recovery took {recovery}");
+        Record($"PostgreSQL restart ({downtime.TotalSeconds:F1} s down): {recovery}. {load.Summary()}");
+        AssertRecovered(recovery);
     }
 
     [Fact]
@@ -70,11 +80,11 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         await cluster.Redis.RestartAsync();
         var downtime = watch.Elapsed;
 
-        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(45));
+        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
         await Task.Delay(TimeSpan.FromSeconds(2));
         await load.StopAndVerifyAsync();
-        Record($"Redis restart ({downtime.TotalSeconds:F1} s down): every session served again after {recovery.TotalSeconds:F1} s. {load.Summary()}");
-        Assert.True(recovery <= ClusterLoad.RecoveryBudget, $"recovery took {recovery}");
+        Record($"Redis restart ({downtime.TotalSeconds:F1} s down): {recovery}. {load.Summary()}");
+        AssertRecovered(recovery);
         // Membership survived the restart (appendonly): the cluster is still whole.
         await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount, TimeSpan.FromSeconds(30));
     }
@@ -94,13 +104,13 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         Assert.True(exited, $"{victim.Name} still running {budget + TimeSpan.FromSeconds(10)} after SIGTERM.\n{victim.Tail()}");
         Assert.True(exitCode == 0, $"{victim.Name} exited with {exitCode} after SIGTERM.\n{victim.Tail()}");
 
-        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(45));
+        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
         await Task.Delay(TimeSpan.FromSeconds(2));
         await load.StopAndVerifyAsync();
         Record($"SIGTERM {victim.Name}: exited 0 after {took.TotalSeconds:F1} s (budget {budget.TotalSeconds:F0} s); " +
-               $"every session served again after {recovery.TotalSeconds:F1} s. {load.Summary()}");
+               $"{recovery}. {load.Summary()}");
         Assert.True(took <= budget, $"shutdown took {took}, over the {budget} budget");
-        Assert.True(recovery <= ClusterLoad.RecoveryBudget, $"recovery took {recovery}");
+        AssertRecovered(recovery);
     }
 
     [Fact]
@@ -124,7 +134,7 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
             Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{(int)response.StatusCode}: {body}");
             Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
             Assert.NotNull(response.Headers.RetryAfter);
-            Assert.True(took <= deadline + TimeSpan.FromSeconds(3), $"answered after {took}, deadline {deadline}");
+            Assert.True(took <= deadline + TimeSpan.FromSeconds(5), $"answered after {took}, deadline {deadline}");
             Record($"no silo: POST /api/sessions answered 503 (Retry-After {response.Headers.RetryAfter}) in {took.TotalSeconds:F1} s");
         }
 
@@ -145,6 +155,12 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
             Assert.DoesNotContain(cluster.RedisPassword, text);
             Assert.DoesNotContain(cluster.PostgresPassword, text);
         }
+    }
+
+    private static void AssertRecovered(ClusterLoad.Recovery recovery)
+    {
+        Assert.True(recovery.Served <= ClusterLoad.RecoveryBudget, $"cluster served every session again only after {recovery.Served}");
+        Assert.True(recovery.TurnsFlowing <= ClusterLoad.TurnsFlowingBudget, $"turns flowed for every session only after {recovery.TurnsFlowing}");
     }
 
     /// <summary>The running silo holding most of the load's sessions, so the failure hits live sessions.</summary>

@@ -22,6 +22,7 @@ public sealed class LoomProcess(string name, string dll, IReadOnlyDictionary<str
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         info.Environment["DOTNET_NOLOGO"] = "1";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        info.Environment["Logging__Console__TimestampFormat"] = "HH:mm:ss.fff ";
         foreach (var (key, value) in Environment) info.Environment[key] = value;
         Append($"---- start {DateTime.UtcNow:HH:mm:ss.fff}");
         _process = ChildProcesses.Start(info, Append);
