@@ -1,7 +1,11 @@
+using Loom.Gateway.Auth;
 using Loom.Gateway.Endpoints;
 using Loom.Gateway.Hosting;
 using Loom.Gateway.Http;
 using Loom.Silo.Telemetry;
+
+// `Loom.Gateway keys add --owner NAME` makes an API key and exits.
+if (args is ["keys", .. var keyArgs]) return KeysCommand.Run(keyArgs, Console.In, Console.Out, Console.Error);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLoomGateway();
@@ -10,6 +14,7 @@ var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseMiddleware<BodySizeLimit>();
+if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
 app.UseDefaultFiles();
 app.UseStaticFiles();
 
@@ -31,9 +36,12 @@ app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
+    ListenGuard.CheckBoundAddresses(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(),
+        app.Services.GetRequiredService<CallerResolver>(), app.Lifetime, app.Logger);
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
 app.Run();
+return Environment.ExitCode;
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>
 public partial class Program;

@@ -5,7 +5,7 @@ public sealed class AuthOptions
 {
     public const string Section = "Loom:Auth";
 
-    /// <summary>Each entry: the owner id and the hex SHA-256 of the key (see `Loom.Gateway hash-key`).</summary>
+    /// <summary>Each entry: the owner id and the hex SHA-256 of the key (create with `Loom.Gateway keys add --owner NAME`).</summary>
     public List<ApiKeyEntry> Keys { get; set; } = [];
 
     /// <summary>In the embedded single-user mode bound to loopback, requests without a key act as this user.</summary>

@@ -23,6 +23,11 @@ public static class GatewayHostingExtensions
         else
         {
             builder.Services.AddSingleton(cluster);
+            // Start Kestrel alongside the client so /healthz answers while the first connection is retried.
+            builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
+            builder.Services.AddSingleton<ClusterConnection>();
+            builder.Services.AddSingleton<IClientConnectionRetryFilter>(sp => sp.GetRequiredService<ClusterConnection>());
+            builder.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(sp => sp.GetRequiredService<ClusterConnection>());
             builder.UseOrleansClient(client =>
             {
                 client.Configure<ClusterOptions>(o =>
@@ -32,7 +37,8 @@ public static class GatewayHostingExtensions
                 });
                 client.AddLoomTracing();
                 client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!));
-                // Long LLM turns are awaited through ?wait=true: the gateway hop must outlast them.
+                // Bounds every call through the gateway (503 + Retry-After after it); WaitForTurn carries its own longer
+                // [ResponseTimeout] for ?wait=true.
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.CallDeadlineSeconds));
             });
             builder.Services.AddHealthChecks().AddCheck<ClusterReadyCheck>("cluster", tags: ["ready"]);
@@ -40,6 +46,7 @@ public static class GatewayHostingExtensions
 
         builder.AddLoomTelemetry(cluster.Mode == ClusterMode.Embedded ? "loom" : "loom-gateway");
         builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section));
+        ListenGuard.EnsureAuthForConfiguredAddresses(builder.Configuration);
         builder.Services.AddSingleton<CallerResolver>();
 
         builder.Services.ConfigureHttpJsonOptions(o =>

@@ -69,6 +69,9 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, Loom
                 return (new ProblemDetails { Status = 400, Title = "Malformed request", Detail = json.Message, Extensions = { ["code"] = "malformed_json" } }, null);
             case InconsistentStateException:
                 return (Unavailable("The session was being moved between silos; retry the request."), 2);
+            case System.Data.Common.DbException:
+                // The database behind grain state is failing over or restarting; nothing was acknowledged.
+                return (Unavailable("LOOM's storage is not reachable right now; retry shortly."), 2);
             case TimeoutException:
             case SiloUnavailableException:
             case OrleansMessageRejectionException:

@@ -9,7 +9,9 @@ namespace Loom.Llm;
 /// enumerator (EnumerationAbortedException, seen with 12 concurrent streams). Callers spread load over keys
 /// with <see cref="LlmGrainKeys.For"/> instead.
 /// </summary>
-[StatelessWorker(maxLocalWorkers: 1)]
+// removeIdleWorkers: false — proactive idle removal can deactivate the worker between two MoveNext calls of a
+// live stream, which aborts the enumeration (seen under CPU load in the cluster failure tests).
+[StatelessWorker(maxLocalWorkers: 1, removeIdleWorkers: false)]
 [Reentrant]
 public sealed class LlmGrain(LlmRouter router) : Grain, ILlmGrain
 {

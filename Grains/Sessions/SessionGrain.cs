@@ -216,6 +216,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var key = submission.IdempotencyKey;
         if (key is not null && S.RecentKeys.FirstOrDefault(k => k.Key == key) is { } seen)
         {
+            // A retry after an ambiguous write that did commit: make sure the queued turn runs.
+            EnsurePump();
             return await FindTurnAsync(seen.TurnId) ?? throw Problems.NotFound("Turn", seen.TurnId);
         }
         if (S.Status != SessionStatus.Active)
@@ -698,7 +700,17 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         catch
         {
             // Never keep in memory what storage did not accept: reload the durable truth, then report.
-            try { await _state.ReadStateAsync(); } catch (Exception reload) { LogReloadFailed(reload, SessionId); }
+            try
+            {
+                await _state.ReadStateAsync();
+            }
+            catch (Exception reload)
+            {
+                // Memory now holds what storage may not have (e.g. a queued turn and its idempotency key): drop this
+                // activation so the next call reads the durable truth instead of answering from it.
+                LogReloadFailed(reload, SessionId);
+                DeactivateOnIdle();
+            }
             throw;
         }
     }

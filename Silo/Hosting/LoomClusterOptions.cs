@@ -21,8 +21,11 @@ public sealed class LoomClusterOptions : IValidatableObject
     public string? AdvertisedAddress { get; set; }
     /// <summary>Falls back to POD_NAME, then the machine name.</summary>
     public string? SiloName { get; set; }
-    /// <summary>How long a gateway waits for the cluster before answering 503.</summary>
-    [Range(1, 600)] public int CallDeadlineSeconds { get; set; } = 150;
+    /// <summary>
+    /// Gateway (redis mode): the longest a call to the cluster may take before the request answers 503 with
+    /// Retry-After. <c>?wait=true</c> waits are bounded separately (at most 120 s, by the grain method's own timeout).
+    /// </summary>
+    [Range(1, 600)] public int CallDeadlineSeconds { get; set; } = 30;
     /// <summary>Budget for graceful shutdown (deactivate grains, flush state) on SIGTERM.</summary>
     [Range(1, 600)] public int ShutdownTimeoutSeconds { get; set; } = 30;
 

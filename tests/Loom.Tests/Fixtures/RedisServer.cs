@@ -18,8 +18,11 @@ public sealed class RedisServer : IAsyncLifetime
 
     public int Port { get; private set; }
 
+    /// <summary>Optional <c>requirepass</c>, as production Redis runs (and to prove it never reaches a log).</summary>
+    public string? Password { get; init; }
+
     /// <summary>StackExchange.Redis configuration string.</summary>
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => Password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={Password}";
 
     public async Task InitializeAsync()
     {
@@ -49,13 +52,19 @@ public sealed class RedisServer : IAsyncLifetime
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", Port);
         await using var stream = client.GetStream();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        if (Password is not null)
+        {
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"*2\r\n$4\r\nAUTH\r\n${Encoding.UTF8.GetByteCount(Password)}\r\n{Password}\r\n"));
+            var auth = await reader.ReadLineAsync() ?? "";
+            if (auth != "+OK") return auth;
+        }
         var request = new StringBuilder($"*{arguments.Length}\r\n");
         foreach (var argument in arguments)
         {
             request.Append($"${Encoding.UTF8.GetByteCount(argument)}\r\n{argument}\r\n");
         }
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()));
-        using var reader = new StreamReader(stream, Encoding.UTF8);
         var first = await reader.ReadLineAsync() ?? "";
         // Bulk string: return its payload instead of the length line.
         return first.StartsWith('$') && first != "$-1" ? await reader.ReadLineAsync() ?? "" : first;
@@ -92,6 +101,11 @@ public sealed class RedisServer : IAsyncLifetime
                      "--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "no"])
         {
             info.ArgumentList.Add(argument);
+        }
+        if (Password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(Password);
         }
         _process = ChildProcesses.Start(info, line => { lock (_log) { _log.AppendLine(line); } });
 

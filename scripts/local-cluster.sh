@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Runs the production topology on this machine, loopback only, from the Release build output:
+# a throw-away PostgreSQL (migrated with `Loom.Silo migrate`), Redis with appendonly and a password,
+# N silo processes and a gateway in redis mode with one API key.
+#
+#   scripts/local-cluster.sh start [SILOS]   # default 2; prints the gateway URL, the API key and the pids
+#   scripts/local-cluster.sh stop            # SIGTERM everything it started, then removes its directory
+#
+# State lives in ${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}. Needs PostgreSQL binaries (run as user postgres)
+# and redis-server; build first: dotnet build Loom.Orleans.sln -c Release
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}
+SILO_DLL="$ROOT/Silo/bin/Release/net10.0/Loom.Silo.dll"
+GATEWAY_DLL="$ROOT/Gateway/bin/Release/net10.0/Loom.Gateway.dll"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+wait_for() { # what, deadline seconds, command...
+  local what=$1 deadline=$(( $(date +%s) + $2 )); shift 2
+  until "$@" >/dev/null 2>&1; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $what" >&2; return 1; fi
+    sleep 0.3
+  done
+}
+
+start() {
+  local silos=${1:-2}
+  [ -f "$SILO_DLL" ] && [ -f "$GATEWAY_DLL" ] || { echo "build first: dotnet build Loom.Orleans.sln -c Release" >&2; exit 1; }
+  [ -e "$DIR" ] && { echo "$DIR exists: run '$0 stop' first" >&2; exit 1; }
+  mkdir -p "$DIR" && chown postgres:postgres "$DIR"
+
+  local pg_port redis_port gw_port cluster redis_pw key hash
+  pg_port=$(free_port); redis_port=$(free_port); gw_port=$(free_port)
+  cluster="local$(date +%s)"
+  redis_pw=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+
+  runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/pg" -U postgres -A trust -E UTF8 --no-locale >"$DIR/initdb.log"
+  runuser -u postgres -- "$PG_BIN/postgres" -D "$DIR/pg" -p "$pg_port" -k "$DIR" -c listen_addresses=127.0.0.1 >"$DIR/postgres.log" 2>&1 &
+  echo $! >"$DIR/postgres.pid"
+  wait_for postgres 30 runuser -u postgres -- "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$pg_port"
+  runuser -u postgres -- "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE loom" >/dev/null
+
+  redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DIR" --appendonly yes --save "" --requirepass "$redis_pw" >"$DIR/redis.log" 2>&1 &
+  echo $! >"$DIR/redis.pid"
+  wait_for redis 20 sh -c "redis-cli -p $redis_port -a '$redis_pw' --no-auth-warning ping | grep -q PONG"
+
+  export Loom__Cluster__Mode=redis Loom__Cluster__ClusterId="$cluster" Loom__Cluster__ServiceId=loom
+  export Loom__Cluster__RedisConnectionString="127.0.0.1:$redis_port,password=$redis_pw"
+  export Loom__Storage__Provider=postgres Loom__Storage__ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=loom"
+  export Loom__Llm__Provider=offline Loom__Llm__Offline__ChunkDelayMs=${LOOM_CHUNK_DELAY_MS:-0}
+  export Logging__LogLevel__Default=Warning
+
+  (cd "$(dirname "$SILO_DLL")" && dotnet "$SILO_DLL" migrate) >"$DIR/migrate.log" 2>&1 || { cat "$DIR/migrate.log" >&2; exit 1; }
+
+  for i in $(seq 0 $((silos - 1))); do
+    local http_port; http_port=$(free_port)
+    (cd "$(dirname "$SILO_DLL")" && Loom__Cluster__SiloPort=$(free_port) Loom__Cluster__GatewayPort=$(free_port) \
+      Loom__Cluster__AdvertisedAddress=127.0.0.1 Loom__Cluster__SiloName="silo-$i" \
+      exec dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http_port") >"$DIR/silo-$i.log" 2>&1 &
+    echo $! >"$DIR/silo-$i.pid"
+    echo "silo-$i: pid $(cat "$DIR/silo-$i.pid"), health http://127.0.0.1:$http_port/readyz"
+  done
+
+  key=$(cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys add --owner local | grep -o 'loom_[A-Za-z0-9_-]*')
+  hash=$(printf '%s\n' "$key" | (cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys hash))
+  (cd "$(dirname "$GATEWAY_DLL")" && Loom__Auth__Keys__0__Owner=local Loom__Auth__Keys__0__Sha256="$hash" \
+    exec dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gw_port") >"$DIR/gateway.log" 2>&1 &
+  echo $! >"$DIR/gateway.pid"
+  wait_for "the gateway to be ready" 120 curl -fs "http://127.0.0.1:$gw_port/readyz"
+  echo "$key" >"$DIR/api-key"; chmod 600 "$DIR/api-key"
+  echo "gateway: http://127.0.0.1:$gw_port (pid $(cat "$DIR/gateway.pid")); API key in $DIR/api-key"
+}
+
+stop() {
+  [ -d "$DIR" ] || return 0
+  for f in "$DIR"/gateway.pid "$DIR"/silo-*.pid "$DIR"/redis.pid "$DIR"/postgres.pid; do
+    [ -f "$f" ] || continue
+    local pid; pid=$(cat "$f")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$DIR"
+}
+
+case "${1:-}" in
+  start) shift; start "$@" ;;
+  stop) stop ;;
+  *) echo "usage: $0 start [SILOS] | stop" >&2; exit 2 ;;
+esac
