@@ -26,6 +26,7 @@ app.MapWorldEndpoints();
 app.MapSessionEndpoints();
 app.MapTurnEndpoints();
 app.MapMemoryEndpoints();
+app.MapTimelineEndpoints();
 app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>
