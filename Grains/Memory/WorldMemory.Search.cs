@@ -148,11 +148,24 @@ public sealed partial class WorldMemory
     private static List<(EntityState State, double Score)> FuseScored(IEnumerable<(List<(EntityState State, double Score)> List, double Weight)> lists) =>
         Fuse(lists.Select(l => (l.List.Select(x => x.State), l.Weight)));
 
-    private List<EntityState> TopByPrior(int count) =>
-        _slots.OfType<EntityState>()
-            .Select(s => (State: s, Prior: Prior(s.Current!)))
-            .OrderByDescending(x => x.Prior).ThenBy(x => x.State.Id, StringComparer.Ordinal)
-            .Take(count).Select(x => x.State).ToList();
+    /// <summary>The <paramref name="count"/> entities with the highest prior (a bounded heap, not a sort of all).</summary>
+    private List<EntityState> TopByPrior(int count)
+    {
+        var weaker = Comparer<(double Prior, EntityState State)>.Create((x, y) =>
+            x.Prior != y.Prior ? x.Prior.CompareTo(y.Prior) : string.CompareOrdinal(y.State.Id, x.State.Id));
+        var heap = new PriorityQueue<EntityState, (double Prior, EntityState State)>(count + 1, weaker);
+        foreach (var state in _slots)
+        {
+            if (state?.Current is not { } entity) continue;
+            var candidate = (Prior(entity), state);
+            if (heap.Count < count) heap.Enqueue(state, candidate);
+            else if (heap.TryPeek(out _, out var weakest) && weaker.Compare(candidate, weakest) > 0) heap.EnqueueDequeue(state, candidate);
+        }
+        var result = new List<EntityState>(heap.Count);
+        while (heap.TryDequeue(out var state, out _)) result.Add(state);
+        result.Reverse(); // the heap yields weakest first
+        return result;
+    }
 
     /// <summary>Importance and recency in equal parts; recency halves about every 25 turns.</summary>
     private double Prior(MemoryEntity entity) =>

@@ -7,13 +7,13 @@ using Loom.Memory;
 using Loom.Tests.Memory;
 using Loom.Text;
 
-// dotnet run -c Release --project tests/Loom.Benchmarks -- latency     per-operation p50/p95/p99
+// dotnet run -c Release --project tests/Loom.Benchmarks -- latency [name-filter]  per-operation p50/p95/p99 and CPU/op
 // dotnet run -c Release --project tests/Loom.Benchmarks -- fidelity    the 500-turn planted-facts run
 // dotnet run -c Release --project tests/Loom.Benchmarks -- --filter '*' BenchmarkDotNet, short job
 switch (args.FirstOrDefault())
 {
     case "latency":
-        await LatencyProbe.RunAsync();
+        await LatencyProbe.RunAsync(args.ElementAtOrDefault(1));
         break;
     case "fidelity":
         var options = new MemoryOptions();

@@ -81,10 +81,20 @@ internal sealed class Bm25Index
             }
         }
 
-        foreach (var slot in touched) result.Add((slot, _scores[slot]));
-        foreach (var slot in touched) _scores[slot] = 0;
+        // Common terms touch thousands of documents: keep the best `limit` in a min-heap (root = weakest kept,
+        // ties broken by tieBreak so the cut is deterministic) instead of sorting every touched document.
+        var weaker = Comparer<(float Score, int Slot)>.Create((x, y) =>
+            x.Score != y.Score ? x.Score.CompareTo(y.Score) : tieBreak(y.Slot, x.Slot));
+        var heap = new PriorityQueue<int, (float Score, int Slot)>(limit + 1, weaker);
+        foreach (var slot in touched)
+        {
+            var candidate = (_scores[slot], slot);
+            _scores[slot] = 0;
+            if (heap.Count < limit) heap.Enqueue(slot, candidate);
+            else if (heap.TryPeek(out _, out var weakest) && weaker.Compare(candidate, weakest) > 0) heap.EnqueueDequeue(slot, candidate);
+        }
+        while (heap.TryDequeue(out var slot, out var key)) result.Add((slot, key.Score));
         result.Sort((a, b) => b.Item2 != a.Item2 ? b.Item2.CompareTo(a.Item2) : tieBreak(a.Item1, b.Item1));
-        if (result.Count > limit) result.RemoveRange(limit, result.Count - limit);
         return result;
     }
 

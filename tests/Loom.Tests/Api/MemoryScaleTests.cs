@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Net;
+using Loom.Memory;
+using Loom.Sessions;
+using Loom.Tests.Memory;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Xunit.Abstractions;
+
+namespace Loom.Tests.Api;
+
+/// <summary>A session with 10,000 entities in real (SQLite) storage: activation cost and what one turn writes.</summary>
+public sealed class MemoryScaleTests(ITestOutputHelper output)
+{
+    private const int Entities = 10_000;
+
+    [Fact]
+    public async Task A_turn_at_ten_thousand_entities_writes_only_the_shards_it_touched()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+
+        // Seed storage directly (as an import would) before the session first loads its memory.
+        var memory = MemoryTestKit.NewMemory();
+        for (var start = 0; start < Entities; start += 100)
+        {
+            memory.Apply(Enumerable.Range(start, 100).Select(Entity).ToList(), 0);
+        }
+        await memory.RefreshEmbeddingsAsync();
+        var storage = app.Services.GetRequiredKeyedService<IGrainStorage>("loom");
+        var grainId = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId).GetGrainId();
+        var shards = new RecordStore<MemoryShard>(storage, grainId, "memory.shard", 64);
+        foreach (var shard in memory.AllShards()) await shards.WriteAsync(shard.Index, shard);
+
+        var db = Path.Combine(app.DataDirectory, "loom.db");
+        var before = await RowsAsync(db, sessionId);
+        var wholeMemory = before.Where(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal)).Sum(r => r.Value.Bytes);
+
+        // First use loads and indexes all 10,000 entities from storage.
+        var clock = Stopwatch.StartNew();
+        var first = await client.GetAsync($"/api/sessions/{sessionId}/memory/{Uri.EscapeDataString(Entity(1234).EntityId!)}")
+            .ExpectAsync(HttpStatusCode.OK);
+        var activationMs = clock.ElapsedMilliseconds;
+        Assert.Equal(Entity(1234).Name, first["name"]!.GetValue<string>());
+
+        var turn = await client.PlayAsync(sessionId, "I light a lantern and walk to the old mill.");
+        var after = await RowsAsync(db, sessionId);
+        var written = after.Where(r => !before.TryGetValue(r.Key, out var old) || old.Version != r.Value.Version).ToList();
+        var shardRows = written.Where(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal)).ToList();
+        var touched = turn["memoryUpdates"]!.AsArray()
+            .Select(op => WorldMemory.ShardOf(op!["entityId"]!.GetValue<string>(), new MemoryOptions().ShardCount)).Distinct().Count();
+
+        output.WriteLine($"load of {Entities} entities from SQLite on first use: {activationMs} ms (includes the HTTP round trip)");
+        output.WriteLine($"one turn ({turn["memoryUpdates"]!.AsArray().Count} ops) wrote {written.Count} rows, " +
+                         $"{written.Sum(r => r.Value.Bytes) / 1024.0:F0} KiB: {string.Join(", ", written.Select(r => $"{r.Key} {r.Value.Bytes / 1024.0:F0} KiB"))}");
+        output.WriteLine($"whole memory: {before.Count(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal))} shard rows, {wholeMemory / 1024.0:F0} KiB");
+
+        Assert.Equal(touched, shardRows.Count);
+        Assert.True(shardRows.Count <= 8, $"{shardRows.Count} shard rows rewritten");
+        Assert.True(written.Sum(r => r.Value.Bytes) < wholeMemory / 5, "a turn must not rewrite the whole memory");
+        Assert.True(activationMs < 5_000, $"first load took {activationMs} ms");
+    }
+
+    private static MemoryOp Entity(int i)
+    {
+        var type = (EntityType)(i % 7);
+        var name = $"{Words[i % Words.Length]} {Words[(i / 7) % Words.Length]} {i}";
+        return new MemoryOp
+        {
+            Op = "upsert",
+            EntityId = EntityIds.For(type, name),
+            Type = type,
+            Name = name,
+            Content = $"The {Words[(i * 3) % Words.Length]} of the {Words[(i * 5) % Words.Length]} was last seen near the " +
+                      $"{Words[(i * 11) % Words.Length]} after the {Words[(i * 13) % Words.Length]}; nobody has spoken of it since.",
+            Attributes = new Dictionary<string, string> { ["mood"] = Words[(i * 17) % Words.Length] },
+        };
+    }
+
+    private static readonly string[] Words =
+    [
+        "harbor", "lantern", "storm", "ledger", "smuggler", "salt", "bell", "crypt", "tide", "compass", "debt", "letter",
+        "ship", "guild", "knife", "map", "crown", "secret", "promise", "fog", "rope", "market", "chapel", "oath",
+    ];
+
+    private static async Task<Dictionary<string, (long Version, long Bytes)>> RowsAsync(string dbPath, string sessionId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT state_name, version, coalesce(length(payload), 0) FROM loom_grain_state WHERE grain_id_ext = $key";
+        command.Parameters.AddWithValue("$key", sessionId);
+        var rows = new Dictionary<string, (long, long)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) rows[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
+        return rows;
+    }
+}
