@@ -204,4 +204,14 @@ public sealed class InterventionApiTests(LoomAppFactory app) : IClassFixture<Loo
         Assert.All(audit, a => Assert.Equal("character:osk", a["details"]!["entityId"].Str()));
         await app.Bob().GetAsync($"/api/sessions/{id}/audit").ExpectProblemAsync(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_timeline_endpoints()
+    {
+        var openapi = await app.Alice().GetAsync("/openapi/v1.json").ExpectAsync(HttpStatusCode.OK);
+        var paths = openapi["paths"]!.AsObject().Select(p => p.Key).ToList();
+        foreach (var path in new[] { "rollback", "fork", "audit", "export" })
+            Assert.Contains($"/api/sessions/{{sessionId}}/{path}", paths);
+        Assert.Contains("/api/sessions/import", paths);
+    }
 }
