@@ -1,10 +1,15 @@
 using System.Diagnostics;
 using System.Net;
+using Loom.Tests.LoadTests;
 using Xunit.Abstractions;
 
 namespace Loom.Tests.Api;
 
-/// <summary>The note's figure: rolling back a 200-turn session, how long it takes and what it restores.</summary>
+/// <summary>
+/// The note's figure: rolling back a 200-turn session, how long it takes and what it restores. It plays 200 turns
+/// (about 90 s of CPU here), so it runs alone rather than starving timing-sensitive tests running beside it.
+/// </summary>
+[Collection(TimingCollection.Name)]
 public sealed class RollbackFigureTests(TimelineAppFactory app, ITestOutputHelper output) : IClassFixture<TimelineAppFactory>
 {
     [Fact]
