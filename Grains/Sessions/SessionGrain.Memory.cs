@@ -304,7 +304,16 @@ public sealed partial class SessionGrain
         {
             warnings.Add($"memory block: {problem.Detail}");
         }
-        if (await DueSummaryAsync(memory, seq) is { } summary) applied.AddRange(memory.Apply([summary], seq));
+        try
+        {
+            if (await DueSummaryAsync(memory, seq) is { } summary) applied.AddRange(memory.Apply([summary], seq));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not worth the narrated turn: the same block is due again after the next turn.
+            LogSummaryFailed(ex, SessionId, seq);
+            warnings.Add("memory: the rolling summary was deferred to a later turn");
+        }
         if (!await RefreshEmbeddingsQuietlyAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
         return (split.Narrative, applied, warnings, split.Ooc);
@@ -340,13 +349,29 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>A turn that failed after applying memory must leave no trace in it.</summary>
-    private static void ForgetTurnMemory(WorldMemory? memory, int seq)
+    private void ForgetTurnMemory(WorldMemory? memory, int seq)
     {
-        if (memory is not null && memory.HeadSeq >= seq) memory.RollbackTo(seq - 1);
+        if (memory is null || memory.HeadSeq < seq) return;
+        try
+        {
+            memory.RollbackTo(seq - 1);
+        }
+        catch (LoomProblemException ex)
+        {
+            // Below the compaction floor (cannot happen with HistoryTurns >= 1): reload the durable state instead.
+            LogMemoryForgetFailed(ex, SessionId, seq);
+            _memoryLoad = null;
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
     private partial void LogMemoryRolledBack(string sessionId, int headSeq, int committedSeq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: summary after turn {Seq} failed")]
+    private partial void LogSummaryFailed(Exception ex, string sessionId, int seq);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: could not undo memory changes of failed turn {Seq}")]
+    private partial void LogMemoryForgetFailed(Exception ex, string sessionId, int seq);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: refreshing memory embeddings failed")]
     private partial void LogEmbeddingsFailed(Exception ex, string sessionId);

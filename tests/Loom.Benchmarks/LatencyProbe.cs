@@ -40,7 +40,7 @@ internal static class LatencyProbe
             await memory.RefreshEmbeddingsAsync();
             writtenShards.Add(memory.TakeDirtyShards().Count);
         });
-        Console.WriteLine($"  shards written per 100-entity store: {writtenShards.Average():F1} of {MemoryCorpus.Options.ShardCount}");
+        if (writtenShards.Count > 0) Console.WriteLine($"  shards written per 100-entity store: {writtenShards.Average():F1} of {MemoryCorpus.Options.ShardCount}");
 
         Measure("store 100 entities + serialize dirty shards", 100, async () =>
         {
@@ -50,7 +50,7 @@ internal static class LatencyProbe
             await memory.RefreshEmbeddingsAsync();
             writtenBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
         });
-        Console.WriteLine($"  bytes serialized per 100-entity store: {writtenBytes.Average() / 1024:F0} KiB");
+        if (writtenBytes.Count > 0) Console.WriteLine($"  bytes serialized per 100-entity store: {writtenBytes.Average() / 1024:F0} KiB");
 
         var turnBytes = new List<long>();
         Measure("typical turn: 5 entities + serialize dirty shards", 500, async () =>
@@ -61,7 +61,7 @@ internal static class LatencyProbe
             await memory.RefreshEmbeddingsAsync();
             turnBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
         });
-        Console.WriteLine($"  bytes serialized per 5-entity turn: {turnBytes.Average() / 1024:F0} KiB (whole memory: " +
+        if (turnBytes.Count > 0) Console.WriteLine($"  bytes serialized per 5-entity turn: {turnBytes.Average() / 1024:F0} KiB (whole memory: " +
                           $"{memory.AllShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length) / 1024} KiB)");
 
         var shards = memory.AllShards().ToList();

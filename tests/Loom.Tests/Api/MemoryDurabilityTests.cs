@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using Loom.Memory;
 using Loom.Sessions;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
 
@@ -89,5 +90,35 @@ public sealed class MemoryDurabilityTests
         Assert.Contains(fifth["memoryUpdates"]!.AsArray(), op => op!["entityId"]!.GetValue<string>() == "summary:turns-3-4");
         var summaries = await client.GetAsync($"/api/sessions/{sessionId}/memory?type=summary").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(2, summaries["items"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task Erasing_a_session_erases_its_memory_rows()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I light a lantern and walk to the old mill.");
+        await client.PutAsync($"/api/sessions/{sessionId}/memory/fact:the-mill-is-haunted", JsonContent.Create(new
+        {
+            type = "fact", name = "The mill is haunted", content = "A drowned miller walks the mill race at night.",
+        })).ExpectAsync(HttpStatusCode.OK);
+        var db = Path.Combine(app.DataDirectory, "loom.db");
+        Assert.True(await ShardPayloadsAsync(db, sessionId) > 0);
+
+        var erased = await client.DeleteAsync($"/api/sessions/{sessionId}?permanent=true");
+        Assert.Equal(HttpStatusCode.NoContent, erased.StatusCode);
+        Assert.Equal(0, await ShardPayloadsAsync(db, sessionId));
+        await client.GetAsync($"/api/sessions/{sessionId}/memory").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    private static async Task<long> ShardPayloadsAsync(string dbPath, string sessionId)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM loom_grain_state WHERE grain_id_ext = $key AND state_name LIKE 'memory.shard.%' AND payload IS NOT NULL";
+        command.Parameters.AddWithValue("$key", sessionId);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }
