@@ -32,6 +32,7 @@ app.MapSessionEndpoints();
 app.MapTurnEndpoints();
 app.MapUsageEndpoints();
 app.MapMemoryEndpoints();
+app.MapTimelineEndpoints();
 app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -3,6 +3,7 @@ using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
 using Loom.Memory;
 using Loom.Sessions;
+using Loom.Timeline;
 
 namespace Loom.Gateway.Endpoints;
 
@@ -42,15 +43,17 @@ public static class MemoryEndpoints
             var type = ParseType(body.Type, "type");
             if (string.IsNullOrWhiteSpace(body.Name)) throw Problems.Invalid("name", "name is required.");
             if (body.Content is null) throw Problems.Invalid("content", "content is required (it may be empty).");
-            var edit = new MemoryEdit { Type = type, Name = body.Name, Content = body.Content, Attributes = body.Attributes };
+            if (body.Reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
+            var edit = new MemoryEdit { Type = type, Name = body.Name, Content = body.Content, Attributes = body.Attributes, Reason = body.Reason };
             return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(callers.Resolve(http), entityId, edit));
-        }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
+        }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(422);
 
-        memory.MapDelete("/{entityId}", async (string sessionId, string entityId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        memory.MapDelete("/{entityId}", async (string sessionId, string entityId, string? reason, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
         {
-            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(callers.Resolve(http), entityId);
+            if (reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
+            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(callers.Resolve(http), entityId, reason);
             return TypedResults.NoContent();
-        }).ProducesProblem(404);
+        }).ProducesProblem(403).ProducesProblem(404);
 
         memory.MapPost("/search", async (string sessionId, MemorySearchBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
         {

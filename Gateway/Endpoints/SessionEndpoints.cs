@@ -25,6 +25,7 @@ public static class SessionEndpoints
                 Name = body.Name,
                 CanonVersion = body.CanonVersion,
                 Llm = body.Llm,
+                Policy = body.Policy,
             });
             return TypedResults.Created($"/api/sessions/{sessionId}", info);
         }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
@@ -39,7 +40,7 @@ public static class SessionEndpoints
         {
             if (body.Status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed.");
             return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId)
-                .Update(callers.Resolve(http), new SessionPatch { Name = body.Name, Status = body.Status }));
+                .Update(callers.Resolve(http), new SessionPatch { Name = body.Name, Status = body.Status, Policy = body.Policy }));
         }).ProducesProblem(400).ProducesProblem(404);
 
         sessions.MapDelete("/{sessionId}", async (string sessionId, bool? permanent, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
@@ -92,5 +93,5 @@ public static class SessionEndpoints
     }
 
     /// <summary>Opaque, URL-safe, unguessable: 20 characters of base32 from 100 random bits.</summary>
-    private static string NewSessionId() => "s" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 20);
+    internal static string NewSessionId() => "s" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 20);
 }

@@ -1,17 +1,22 @@
 using Loom.Sessions;
+using Loom.Timeline;
 
 namespace Loom.Gateway.Http;
 
 /// <summary>Request bodies of the HTTP API (responses are the grain contracts themselves).</summary>
 public sealed record PublishWorldBody(string? Title, Dictionary<string, string>? Files);
 
-public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm);
+public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm, InterventionPolicy? Policy = null);
 
-public sealed record PatchSessionBody(string? Name, SessionStatus? Status);
+public sealed record PatchSessionBody(string? Name, SessionStatus? Status, InterventionPolicy? Policy = null);
+
+public sealed record RollbackBody(int? ToSeq, string? Reason);
+
+public sealed record ForkBody(int? AtSeq, string? Name, string? Reason);
 
 public sealed record SubmitTurnBody(string? Input);
 
-public sealed record MemoryEditBody(string? Type, string? Name, string? Content, Dictionary<string, string>? Attributes);
+public sealed record MemoryEditBody(string? Type, string? Name, string? Content, Dictionary<string, string>? Attributes, string? Reason = null);
 
 public sealed record MemorySearchBody(string? Query, string? Mode, int? Limit);
 

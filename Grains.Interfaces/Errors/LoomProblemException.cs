@@ -33,6 +33,10 @@ public static class Problems
     public static LoomProblemException NotFound(string what, string id) =>
         new(404, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} '{id}' exists (or it is not yours).");
 
+    /// <summary>The caller may see the session, but an explicit policy forbids the operation.</summary>
+    public static LoomProblemException Forbidden(string code, string detail) =>
+        new(403, code, "Forbidden by policy", detail);
+
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);
 

@@ -9,6 +9,8 @@ public sealed record MemoryEdit
     [Id(2)] public string Content { get; init; } = "";
     /// <summary>Null keeps the entity's attributes; a map replaces them.</summary>
     [Id(3)] public Dictionary<string, string>? Attributes { get; init; }
+    /// <summary>Why (kept in the audit log).</summary>
+    [Id(4)] public string? Reason { get; init; }
 }
 
 /// <summary>Filters of GET .../memory.</summary>

@@ -1,5 +1,6 @@
 using Loom.Events;
 using Loom.Memory;
+using Loom.Timeline;
 using Loom.Turns;
 
 namespace Loom.Sessions;
@@ -50,7 +51,23 @@ public interface ISessionGrain : IGrainWithStringKey
     Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit);
 
     /// <summary>Deletes an entity (404 when there is none); durable when it answers.</summary>
-    Task DeleteMemory(string ownerId, string entityId);
+    Task DeleteMemory(string ownerId, string entityId, string? reason);
+
+    // Timeline. Rollback is refused (409) while turns are pending; fork and export read committed turns only.
+
+    /// <summary>Turns after toSeq become retconned; memory, summaries, tone and vectors return to their state after toSeq.</summary>
+    Task<SessionInfo> Rollback(string ownerId, RollbackRequest request);
+
+    /// <summary>Creates session <see cref="ForkRequest.NewSessionId"/> (same owner) holding turns 1..atSeq and memory as of then.</summary>
+    Task<SessionInfo> Fork(string ownerId, ForkRequest request);
+
+    [AlwaysInterleave] Task<AuditPage> ListAudit(string ownerId, int limit, long? after);
+
+    /// <summary>The whole session: committed turns (retconned included), memory with history, audit.</summary>
+    [AlwaysInterleave] Task<SessionExport> Export(string ownerId);
+
+    /// <summary>Recreates an exported session as this (new, empty) session, owned by <paramref name="ownerId"/>.</summary>
+    Task<SessionInfo> Import(string ownerId, SessionExport export);
 }
 
 /// <summary>An owner's index of sessions (key: ownerId).</summary>

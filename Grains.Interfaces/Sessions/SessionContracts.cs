@@ -1,3 +1,5 @@
+using Loom.Timeline;
+
 namespace Loom.Sessions;
 
 public enum SessionStatus { Active, Paused, Completed, Archived }
@@ -58,6 +60,12 @@ public sealed record SessionInfo
     [Id(9)] public DateTime? LastTurnAt { get; init; }
     [Id(10)] public required LlmRef Llm { get; init; }
     [Id(11)] public Usage Usage { get; init; } = Usage.Zero;
+    /// <summary>The session's own intervention policy (the world's canon may restrict further).</summary>
+    [Id(12)] public InterventionPolicy? Policy { get; init; }
+    /// <summary>Tone in force, set by the latest [TONE] marker on the live timeline.</summary>
+    [Id(13)] public string? Tone { get; init; }
+    /// <summary>"{sessionId}@{seq}" when the session was forked from another.</summary>
+    [Id(14)] public string? ForkedFrom { get; init; }
 }
 
 /// <summary>What creating a session needs (the gateway fills <see cref="OwnerId"/> from the caller).</summary>
@@ -69,6 +77,7 @@ public sealed record SessionSpec
     [Id(2)] public string? Name { get; init; }
     [Id(3)] public int? CanonVersion { get; init; }
     [Id(4)] public LlmSettings? Llm { get; init; }
+    [Id(5)] public InterventionPolicy? Policy { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.SessionPatch")]
@@ -76,6 +85,8 @@ public sealed record SessionPatch
 {
     [Id(0)] public string? Name { get; init; }
     [Id(1)] public SessionStatus? Status { get; init; }
+    /// <summary>Replaces the session's intervention policy when set.</summary>
+    [Id(2)] public InterventionPolicy? Policy { get; init; }
 }
 
 /// <summary>Entry of an owner's session index.</summary>

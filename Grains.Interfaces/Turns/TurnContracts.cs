@@ -11,6 +11,10 @@ public sealed record Intervention
 {
     [Id(0)] public required string Type { get; init; }
     [Id(1)] public required string Content { get; init; }
+    /// <summary>"applied", "refused" or "noted" once the turn ran (null while queued).</summary>
+    [Id(2)] public string? Status { get; init; }
+    /// <summary>Why it was refused, or what it did (e.g. the entities an edit changed).</summary>
+    [Id(3)] public string? Detail { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnError")]

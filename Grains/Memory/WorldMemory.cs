@@ -138,6 +138,19 @@ public sealed partial class WorldMemory
         static bool Contains(string field, string text) => field.Contains(text, StringComparison.CurrentCultureIgnoreCase);
     }
 
+    /// <summary>The live entity a name (or alias) refers to; ties go to the lowest entity type, then the id.</summary>
+    public MemoryEntity? FindByName(string name)
+    {
+        var slug = EntityIds.Slug(name ?? "");
+        return slug.Length > 0 && Resolve(slug) is { } id ? Get(id) : null;
+    }
+
+    /// <summary>Every entity with history (deleted ones too), in id order: for export and fork.</summary>
+    public IReadOnlyList<(string EntityId, MemoryEntity? Current, IReadOnlyList<EntityRevision> Revisions)> AllWithHistory() =>
+        _states.Values.OrderBy(s => s.Id, StringComparer.Ordinal)
+            .Select(s => (s.Id, s.Current, (IReadOnlyList<EntityRevision>)s.Revisions.ToList()))
+            .ToList();
+
     /// <summary>Every live entity (for export), in id order.</summary>
     public IReadOnlyList<MemoryEntity> All() =>
         _states.Values.Select(s => s.Current).OfType<MemoryEntity>().OrderBy(e => e.EntityId, StringComparer.Ordinal).ToList();

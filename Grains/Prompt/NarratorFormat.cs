@@ -15,6 +15,12 @@ public static class NarratorFormat
     /// <summary>A system message starting with this asks for a summary of the user message(s), not narration.</summary>
     public const string SummarizeMarker = "[loom:summarize]";
 
+    /// <summary>Context heading over the player's out-of-character notes (answered only in the block's "ooc" field).</summary>
+    public const string OutOfCharacterHeading = "Out-of-character notes from the player (not part of the story)";
+
+    /// <summary>Context heading over retcons made this turn.</summary>
+    public const string RetconHeading = "Retcons: from now on these facts hold, as if they always had";
+
     /// <summary>Line that precedes the verbatim canon in the system message.</summary>
     public const string CanonHeader = "=== CANON (the world's rules, verbatim) ===";
 

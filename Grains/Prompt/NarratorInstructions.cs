@@ -26,5 +26,7 @@ internal static class NarratorInstructions
         "op" is "upsert" or "delete"; "type" is one of character, location, item, fact, event, plotline,
         relationship, summary. Use names as they appear in the story. Write nothing after the block, and
         never mention it in the narrative. Omit it when nothing changed.
+        If the context holds out-of-character notes from the player, never answer them in the narrative: answer
+        briefly, out of character, in the block's "ooc" field, e.g. {"ops":[],"ooc":"Sure - the story stays grim."}.
         """;
 }

@@ -132,6 +132,16 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             sections.Add(("The player's intent", request.Intent.Trim()));
         }
 
+        if (!string.IsNullOrWhiteSpace(request.Retcons))
+        {
+            sections.Add((NarratorFormat.RetconHeading, request.Retcons.Trim()));
+        }
+
+        if (!string.IsNullOrWhiteSpace(request.OutOfCharacter))
+        {
+            sections.Add((NarratorFormat.OutOfCharacterHeading, request.OutOfCharacter.Trim()));
+        }
+
         var fixedText = Render(sections);
         var used = fixedText.Length == 0 ? MessageOverheadTokens : Cost(fixedText);
         var truncated = false;

@@ -28,6 +28,12 @@ public sealed record PromptRequest
 
     /// <summary>The player's stated intent (e.g. from [INTENT: ...]).</summary>
     public string Intent { get; init; } = "";
+
+    /// <summary>Changes the player made to established facts this turn (from [RETCON: ...]).</summary>
+    public string Retcons { get; init; } = "";
+
+    /// <summary>Out-of-character notes from the player (from (OOC: ...)); never story text.</summary>
+    public string OutOfCharacter { get; init; } = "";
 }
 
 /// <summary>The messages to send and what went into them.</summary>

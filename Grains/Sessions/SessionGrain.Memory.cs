@@ -4,6 +4,7 @@ using Loom.Events;
 using Loom.Memory;
 using Loom.Prompt;
 using Loom.Text;
+using Loom.Timeline;
 using Loom.Turns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -87,6 +88,7 @@ public sealed partial class SessionGrain
         if (edit.Type != idType)
             throw Problems.Invalid("type", $"type must be {EntityIds.TypeName(idType)} for entity '{entityId}'.");
         if (string.IsNullOrWhiteSpace(edit.Name)) throw Problems.Invalid("name", "name must not be empty.");
+        await RequireEditsAllowedAsync();
 
         var memory = await MemoryAsync();
         await MemorySettledAsync();
@@ -107,32 +109,54 @@ public sealed partial class SessionGrain
             Attributes = attributes,
         };
         // Invalid content is refused (422) before anything changes.
-        var applied = memory.Apply([op], EditSeq(memory));
-        await PersistEditAsync(memory, applied);
-        return memory.Get(entityId)!;
+        var seq = EditSeq(memory);
+        var applied = memory.Apply([op], seq);
+        var entity = memory.Get(entityId)!;
+        await PersistEditAsync(memory, applied, Audit("memory.put", edit.Reason, seq, new(StringComparer.Ordinal)
+        {
+            ["entityId"] = entityId,
+            ["type"] = EntityIds.TypeName(edit.Type),
+            ["name"] = entity.Name,
+            ["version"] = entity.Version.ToString(CultureInfo.InvariantCulture),
+        }));
+        return entity;
     }
 
-    public async Task DeleteMemory(string ownerId, string entityId)
+    public async Task DeleteMemory(string ownerId, string entityId, string? reason)
     {
         Require(ownerId);
+        await RequireEditsAllowedAsync();
         var memory = await MemoryAsync();
         await MemorySettledAsync();
         if (memory.Get(entityId) is not { } existing) throw Problems.NotFound("Memory entity", entityId);
+        var seq = EditSeq(memory);
         var applied = memory.Apply(
             [new MemoryOp { Op = MemoryOpNormalizer.Delete, EntityId = entityId, Type = existing.Type, Name = existing.Name }],
-            EditSeq(memory));
-        await PersistEditAsync(memory, applied);
+            seq);
+        await PersistEditAsync(memory, applied, Audit("memory.delete", reason, seq, new(StringComparer.Ordinal)
+        {
+            ["entityId"] = entityId,
+            ["type"] = EntityIds.TypeName(existing.Type),
+            ["name"] = existing.Name,
+        }));
+    }
+
+    /// <summary>World edits through the API follow the same explicit policy as inline markers.</summary>
+    private async Task RequireEditsAllowedAsync()
+    {
+        if (!PolicyOf(await CanonAsync()).InterventionsAllowed)
+            throw Problems.Forbidden("interventions_not_allowed", "World edits are not allowed in this session (interventionsAllowed is false).");
     }
 
     /// <summary>An edit belongs to the state after the last committed turn (rollback to that turn keeps it).</summary>
     private int EditSeq(WorldMemory memory) => Math.Max(CommittedSeq, memory.HeadSeq);
 
-    private async Task PersistEditAsync(WorldMemory memory, IReadOnlyList<MemoryOp> applied)
+    private async Task PersistEditAsync(WorldMemory memory, IReadOnlyList<MemoryOp> applied, AuditEntry audit)
     {
         await RefreshEmbeddingsQuietlyAsync(memory);
-        var shardRows = S.MemoryShards;
         await PersistMemoryAsync(memory, retry: false);
-        if (S.MemoryShards != shardRows) await WriteHeaderOrRevertAsync();
+        await AppendAuditAsync([audit], retry: false);
+        await WriteHeaderOrRevertAsync();
         if (applied.Count > 0)
             Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, Memory = [.. applied] });
     }
@@ -261,7 +285,7 @@ public sealed partial class SessionGrain
     /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn
     /// <paramref name="seq"/>. A broken or missing block never fails the turn: the narrative stays, a warning says why.
     /// </summary>
-    private async Task<(string Narrative, List<MemoryOp> Applied, List<string> Warnings)> RememberAsync(
+    private async Task<(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc)> RememberAsync(
         WorldMemory memory, string answer, int seq)
     {
         var warnings = new List<string>();
@@ -292,7 +316,7 @@ public sealed partial class SessionGrain
         }
         if (!await RefreshEmbeddingsQuietlyAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
-        return (split.Narrative, applied, warnings);
+        return (split.Narrative, applied, warnings, split.Ooc);
     }
 
     /// <summary>Every N turns, the oldest unsummarized block of turns that left the recent window (extractive).</summary>

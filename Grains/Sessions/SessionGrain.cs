@@ -8,6 +8,7 @@ using Loom.Llm;
 using Loom.Memory;
 using Loom.Prompt;
 using Loom.Telemetry;
+using Loom.Timeline;
 using Loom.Turns;
 using Loom.Worlds;
 using Microsoft.Extensions.DependencyInjection;
@@ -113,6 +114,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
         var name = spec.Name?.Trim();
         if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        EffectivePolicy.Validate(spec.Policy);
 
         var now = DateTime.UtcNow;
         _state.State = new SessionState
@@ -128,6 +130,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             UpdatedAt = now,
             Llm = llm,
             Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
+            Policy = spec.Policy,
         };
         await WriteHeaderOrRevertAsync();
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
@@ -155,6 +158,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             if (status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
             S.Status = status;
         }
+        if (patch.Policy is not null)
+        {
+            EffectivePolicy.Validate(patch.Policy);
+            S.Policy = patch.Policy;
+        }
         S.UpdatedAt = DateTime.UtcNow;
         await WriteHeaderOrRevertAsync();
         if (S.Status == SessionStatus.Active) EnsurePump();
@@ -177,6 +185,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
         for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) await _journal.DeleteAsync(ordinal);
         await DeleteMemoryRowsAsync();
+        await DeleteAuditRowsAsync();
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
         await _state.ClearStateAsync();
         _state.State = new SessionState();
@@ -313,7 +322,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             {
                 var turn = ordinal >= firstPending
                     ? S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null
-                    : (await _journal.ReadAsync(ordinal))?.Turn;
+                    : await _journal.ReadAsync(ordinal) is { } stored ? Present(stored) : null;
                 if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
             }
             if (ordinal < S.NextOrdinal) next = $"o{ordinal - 1}";
@@ -452,8 +461,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
         try
         {
-            var canon = _canon ??= await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetCanon(S.CanonVersion, includeFiles: true);
+            var canon = await CanonAsync();
             memory = await MemoryAsync();
+            // Markers act first: an edit is in memory before the narrator is asked.
+            var plan = PlanInterventions(memory, canon, running.Turn);
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var history = Unsummarized(await RecentTurnsAsync(), memory, MemoryOptions.RecentWindowTurns);
             var recall = await RecallAsync(memory, running.Turn.StoryInput, history.TakeLast(MemoryOptions.RecentWindowTurns).ToList());
@@ -464,6 +475,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Input = running.Turn.StoryInput,
                 Memory = recall.Memory,
                 Summaries = recall.Summaries,
+                Tone = plan.Tone ?? CurrentTone ?? "",
+                Intent = plan.Intent,
+                OutOfCharacter = plan.OutOfCharacter,
+                Retcons = plan.Retcons,
             });
             _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
             var llmStarted = clock.Elapsed;
@@ -508,7 +523,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Estimated = final?.UsageEstimated ?? true,
                 CostUsd = final?.CostUsd ?? 0m,
             };
-            var (narrative, applied, warnings) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
+            var (narrative, applied, warnings, ooc) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
             var done = DateTime.UtcNow;
             return running with
             {
@@ -516,7 +531,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 {
                     Status = TurnStatus.Completed,
                     Narrative = narrative,
-                    MemoryUpdates = applied,
+                    Interventions = plan.Interventions,
+                    OocReply = ooc,
+                    MemoryUpdates = [.. plan.Applied, .. applied],
                     MemoryUsed = recall.Used,
                     Warnings = [.. running.Turn.Warnings, .. warnings],
                     Usage = usage,
@@ -575,6 +592,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         // Memory first: see SessionGrain.Memory.cs for why this order survives a crash at any point.
         if (_memoryLoad is { IsCompletedSuccessfully: true } load) await PersistMemoryAsync(await load, retry: true);
         await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
+        await AppendAuditAsync(AuditOf(finished.Turn), retry: true);
         ApplyCommitted(finished);
         await RetryStorageAsync(() => _state.WriteStateAsync());
         _metrics.StageSince("commit", commitStarted);
@@ -621,6 +639,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             S.TurnCount++;
             S.Usage = S.Usage.Add(turn.Usage);
+            if (turn.Interventions.LastOrDefault(i => i.Type == InterventionParser.Tone && i.Status == Applied) is { } tone)
+                S.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone.Content });
             _recent?.Add(turn);
             if (_recent is { Count: > 0 } recent && recent.Count > _options.RecentTurnsCached) recent.RemoveAt(0);
         }
@@ -635,6 +655,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var head = S.Pending[0];
         if (await _journal.ReadAsync(head.Ordinal) is { } stored && IsFinished(stored.Turn.Status))
         {
+            await AppendAuditAsync(AuditOf(stored.Turn), retry: false);
             ApplyCommitted(stored);
             await _state.WriteStateAsync();
         }
@@ -689,7 +710,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         LastTurnAt = S.LastTurnAt,
         Llm = new LlmRef { Provider = S.Llm.Provider ?? "", Model = S.Llm.Model ?? "" },
         Usage = S.Usage,
+        Policy = S.Policy,
+        Tone = CurrentTone,
+        ForkedFrom = S.ForkedFrom,
     };
+
+    /// <summary>A stored turn as readers see it: one that a rollback took off the live timeline is retconned.</summary>
+    private TurnView Present(TurnRecord stored)
+    {
+        var seq = stored.Turn.Seq;
+        var live = seq >= 1 && seq <= S.LastSeq && OrdinalOfSeq(seq) == stored.Ordinal;
+        return live || stored.Turn.Status == TurnStatus.Retconned ? stored.Turn : stored.Turn with { Status = TurnStatus.Retconned };
+    }
 
     private async Task WriteHeaderOrRevertAsync()
     {
@@ -729,7 +761,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             return pending.Turn.TurnId == turnId ? CurrentView(pending) : null;
         }
         var stored = await _journal.ReadAsync(ordinal);
-        return stored?.Turn.TurnId == turnId ? stored.Turn : null;
+        return stored?.Turn.TurnId == turnId ? Present(stored) : null;
     }
 
     /// <summary>The pending turn as a reader sees it now (the running one with the narrative streamed so far).</summary>

@@ -1,4 +1,5 @@
 using Loom.Sessions;
+using Loom.Timeline;
 using Loom.Turns;
 
 namespace Loom.Sessions;
@@ -38,6 +39,13 @@ public sealed class SessionState
     [Id(18)] public bool ReminderRegistered { get; set; }
     /// <summary>Memory shard rows that may exist ("memory.shard.0".."n-1"); survives a change of Loom:Memory:ShardCount.</summary>
     [Id(19)] public int MemoryShards { get; set; }
+    /// <summary>The session's own intervention policy (null: only the world's applies).</summary>
+    [Id(20)] public InterventionPolicy? Policy { get; set; }
+    /// <summary>Tones set on the live timeline, oldest first (a rollback drops those after its seq).</summary>
+    [Id(21)] public List<ToneChange> Tones { get; set; } = [];
+    /// <summary>Position the next audit record gets ("session.audit.{n}", one row each).</summary>
+    [Id(22)] public long NextAudit { get; set; }
+    [Id(23)] public string? ForkedFrom { get; set; }
 }
 
 /// <summary>A turn as stored: the API view plus what only the engine needs.</summary>

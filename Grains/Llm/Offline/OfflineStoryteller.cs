@@ -153,7 +153,7 @@ internal static partial class OfflineStoryteller
             .OfType<CanonName>()
             .Where(n => narrative.Contains(n.Name, StringComparison.Ordinal))
             .ToList();
-        return new OfflineAnswer(narrative, MemoryBlock(action, narrative, mentioned), random);
+        return new OfflineAnswer(narrative, MemoryBlock(action, narrative, mentioned, OocAnswer(systemText)), random);
     }
 
     /// <summary>Extractive: the first sentence of each paragraph, up to five sentences and 600 characters.</summary>
@@ -192,7 +192,23 @@ internal static partial class OfflineStoryteller
             .Replace("{place}", place?.Name ?? "the edge of town", StringComparison.Ordinal);
 
     /// <summary>An event for the turn plus an upsert for each canon name the narration used.</summary>
-    private static string MemoryBlock(PlayerAction action, string narrative, IReadOnlyList<CanonName> mentioned)
+    /// <summary>An out-of-character acknowledgement when the context carries the player's OOC notes, else null.</summary>
+    internal static string? OocAnswer(string systemText)
+    {
+        var heading = "## " + NarratorFormat.OutOfCharacterHeading + "\n";
+        var start = systemText.IndexOf(heading, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        start += heading.Length;
+        var end = systemText.IndexOf("\n\n## ", start, StringComparison.Ordinal);
+        var notes = (end < 0 ? systemText[start..] : systemText[start..end]).Trim();
+        return notes.Length == 0 ? null : $"(Out of character) Noted: \"{Truncate(notes.ReplaceLineEndings(" "), 200)}\". The story continues.";
+    }
+
+    private static string MemoryBlock(PlayerAction action, string narrative, IReadOnlyList<CanonName> mentioned, string? ooc)
     {
         var ops = new List<Dictionary<string, object>>
         {
@@ -218,7 +234,13 @@ internal static partial class OfflineStoryteller
             });
         }
 
-        var json = JsonSerializer.Serialize(new Dictionary<string, object> { ["ops"] = ops }, Json);
+        var block = new Dictionary<string, object> { ["ops"] = ops };
+        if (ooc is not null)
+        {
+            block["ooc"] = ooc;
+        }
+
+        var json = JsonSerializer.Serialize(block, Json);
         return $"{NarratorFormat.MemoryFence}\n{json}\n{NarratorFormat.FenceEnd}";
     }
 

@@ -3,7 +3,11 @@ using System.Text.Json;
 namespace Loom.Memory;
 
 /// <summary>A narrator answer split per the shared memory protocol.</summary>
-public sealed record MemoryBlock(string Narrative, IReadOnlyList<MemoryOp> Ops, string? Warning);
+public sealed record MemoryBlock(string Narrative, IReadOnlyList<MemoryOp> Ops, string? Warning)
+{
+    /// <summary>The narrator's out-of-character answer (the block's "ooc" field), kept apart from the story.</summary>
+    public string? Ooc { get; init; }
+}
 
 /// <summary>
 /// Splits a narrator answer into narrative and memory operations. Protocol: the narrative, then optionally one
@@ -32,13 +36,14 @@ public static class MemoryBlockParser
         if (end >= 0 && answer.AsSpan(end + FenceClose.Length).Trim().Length > 0)
             warnings.Add("text after the memory block was dropped");
 
-        var ops = Parse(body, options, warnings);
+        var ops = Parse(body, options, warnings, out var ooc);
         if (end < 0 && ops.Count == 0 && warnings.Count == 0) warnings.Add("the memory block is not closed");
-        return new MemoryBlock(narrative, ops, warnings.Count == 0 ? null : "memory block: " + string.Join("; ", warnings));
+        return new MemoryBlock(narrative, ops, warnings.Count == 0 ? null : "memory block: " + string.Join("; ", warnings)) { Ooc = ooc };
     }
 
-    private static List<MemoryOp> Parse(string body, MemoryOptions options, List<string> warnings)
+    private static List<MemoryOp> Parse(string body, MemoryOptions options, List<string> warnings, out string? ooc)
     {
+        ooc = null;
         var ops = new List<MemoryOp>();
         if (body.Trim().Length == 0)
         {
@@ -59,6 +64,7 @@ public static class MemoryBlockParser
         using (document)
         {
             var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && Text(root, "ooc") is { } answer && answer.Trim().Length > 0) ooc = answer.Trim();
             var list = root.ValueKind == JsonValueKind.Array ? root
                 : root.ValueKind == JsonValueKind.Object && TryGet(root, "ops", out var o) && o.ValueKind == JsonValueKind.Array ? o
                 : default;
