@@ -60,7 +60,7 @@ public sealed class MemoryScaleTests(ITestOutputHelper output)
         Assert.Equal(touched, shardRows.Count);
         Assert.True(shardRows.Count <= 8, $"{shardRows.Count} shard rows rewritten");
         Assert.True(written.Sum(r => r.Value.Bytes) < wholeMemory / 5, "a turn must not rewrite the whole memory");
-        Assert.True(activationMs < 5_000, $"first load took {activationMs} ms");
+        // The load time is a figure (printed above), not a gate: timings belong to benchmarks, not unit tests.
     }
 
     private static MemoryOp Entity(int i)

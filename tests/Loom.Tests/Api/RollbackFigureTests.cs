@@ -54,6 +54,6 @@ public sealed class RollbackFigureTests(TimelineAppFactory app, ITestOutputHelpe
         output.WriteLine($"played {turns} turns in {play.Elapsed.TotalSeconds:F1} s; rollback {turns}->{k}: {clock.Elapsed.TotalMilliseconds:F0} ms (HTTP round trip)");
         output.WriteLine($"entities with history {entitiesBefore} -> {entitiesAfter}; summaries {summariesBefore} -> {summariesAfter}; " +
                          $"retconned turns {turns - k}; tone 'tone 200' -> '{session["tone"].Str()}'");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"rollback took {clock.Elapsed}");
+        // The rollback time is a figure (printed above), not a gate: timings belong to benchmarks, not unit tests.
     }
 }
