@@ -75,6 +75,10 @@ public sealed class EmbeddedGateway : ILoomTarget
             env["Loom__Llm__Endpoint"] = options.FakeLlmEndpoint?.ToString() ?? throw new ArgumentException("fake LLM endpoint required");
             env["Loom__Llm__ApiKey"] = "fake";
             env["Loom__Llm__Model"] = "fake-model";
+            // The fake LLM takes any number of streams: lift the per-silo provider limit so the 1,000-session
+            // scenarios measure the engine, not the limiter (a real deployment sets it to its provider's limit).
+            env["Loom__Llm__Resilience__MaxConcurrency"] = "2000";
+            env["Loom__Llm__Resilience__QueueLimit"] = "4000";
         }
         else
         {

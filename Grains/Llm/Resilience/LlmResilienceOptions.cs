@@ -31,11 +31,15 @@ public sealed class LlmResilienceOptions
     /// <summary>How long an open breaker refuses calls before it lets one probe through.</summary>
     public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Concurrent calls per provider per silo.</summary>
-    public int MaxConcurrency { get; set; } = 32;
+    /// <summary>
+    /// Concurrent calls per provider per silo. Narration calls are long, I/O-bound streams: at 1.5 s per answer a
+    /// limit of N caps a silo at N / 1.5 turns per second, so the default leaves room for a few hundred players;
+    /// lower it to match the provider account's own concurrency limit.
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 256;
 
     /// <summary>Calls waiting for a slot per provider per silo; beyond it the provider counts as overloaded.</summary>
-    public int QueueLimit { get; set; } = 64;
+    public int QueueLimit { get; set; } = 1024;
 
     /// <summary>When every provider is overloaded the turn stays queued and runs again after this delay.</summary>
     public TimeSpan OverloadRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
