@@ -38,6 +38,14 @@ public sealed partial class SessionGrain
     /// <summary>Every provider was at its concurrency limit with a full queue: the turn stays queued and runs later.</summary>
     private static bool IsDeferrable(Exception ex) => ex is LlmCallException { Code: LlmErrorCodes.Overloaded };
 
+    /// <summary>
+    /// The turn was cut off by the cluster, not failed by the narrator: this activation is stopping, or the LLM
+    /// worker's stream was dropped (its silo shutting down or the enumerator expiring). Such a turn is run again,
+    /// never marked failed, so a graceful drain or a silo loss costs a player nothing.
+    /// </summary>
+    private bool IsInterrupted(Exception ex) =>
+        _stopping.IsCancellationRequested || ex is EnumerationAbortedException;
+
     private async Task DeferTurnAsync(TurnRecord queued, Exception ex)
     {
         S.Pending[0] = queued;

@@ -418,7 +418,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     S.Pending[0] = queued;
                     return;
                 }
-                catch (Exception ex) when (IsDeferrable(ex))
+                catch (Exception ex) when (IsDeferrable(ex) || IsInterrupted(ex))
                 {
                     try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
                     continue;
@@ -546,7 +546,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 },
             };
         }
-        catch (Exception ex) when ((ex is not OperationCanceledException || !_stopping.IsCancellationRequested) && !IsDeferrable(ex))
+        catch (Exception ex) when (IsInterrupted(ex))
+        {
+            // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation).
+            ForgetTurnMemory(memory, running.Turn.Seq);
+            throw;
+        }
+        catch (Exception ex) when (!IsDeferrable(ex))
         {
             // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
             var error = ex switch
