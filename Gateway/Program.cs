@@ -13,6 +13,8 @@ builder.AddLoomGateway();
 var app = builder.Build();
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+// Routing first, so the body limit can see which endpoint a request is for (imports take more).
+app.UseRouting();
 app.UseMiddleware<BodySizeLimit>();
 if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
 app.UseDefaultFiles();

@@ -182,6 +182,25 @@ public sealed class RollbackApiTests(TimelineAppFactory app) : IClassFixture<Tim
     }
 
     [Fact]
+    public async Task Import_takes_bodies_larger_than_the_default_limit()
+    {
+        var client = app.Alice();
+        var id = await PlayAllAsync(client, Inputs.Take(1));
+        var export = await client.ExportAsync(id);
+        // A long story exports to megabytes: pad a real export past the 2 MiB default with a field import ignores.
+        export["padding"] = new string('x', 3 * 1024 * 1024);
+        // A string body has a Content-Length, so the up-front limit check is the one exercised.
+        var body = new System.Net.Http.StringContent(export.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        Assert.True(body.Headers.ContentLength > 3 * 1024 * 1024);
+        var imported = await client.PostAsync("/api/sessions/import", body).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal(export["turns"]!.ToJsonString(), (await client.ExportAsync(imported["sessionId"].Str()))["turns"]!.ToJsonString());
+
+        // Other endpoints keep the 2 MiB limit.
+        var big = new System.Net.Http.StringContent("{\"name\":\"" + new string('x', 3 * 1024 * 1024) + "\"}", System.Text.Encoding.UTF8, "application/json");
+        await client.PatchAsync($"/api/sessions/{id}", big).ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
     public async Task Import_refuses_malformed_or_mismatched_exports()
     {
         var client = app.Bob(); // a user of its own, so the session count below is not disturbed by other tests
