@@ -339,8 +339,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var waiter = new TaskCompletionSource<TurnView>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_waiters.TryGetValue(turnId, out var list)) _waiters[turnId] = list = [];
         list.Add(waiter);
-        var finished = await Task.WhenAny(waiter.Task, Task.Delay(timeout));
-        if (finished == waiter.Task) return await waiter.Task;
+        try
+        {
+            // WaitAsync drops its timer as soon as the turn finishes (a bare Task.Delay would linger for the whole timeout).
+            return await waiter.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+        }
         list.Remove(waiter);
         if (list.Count == 0) _waiters.Remove(turnId);
         return await FindTurnAsync(turnId) ?? turn;
