@@ -77,14 +77,19 @@ async function openSession(sessionId) {
   document.querySelectorAll("#sessions li").forEach((li) => li.classList.remove("current"));
 
   // Whole timeline, page by page, then live events.
+  await loadTurns(sessionId);
+  watch(sessionId);
+  $("input").focus();
+}
+
+async function loadTurns(sessionId) {
   let after = null;
   do {
     const page = await api(`/api/sessions/${encodeURIComponent(sessionId)}/turns?limit=200${after ? `&after=${after}` : ""}`);
+    if (state.sessionId !== sessionId) return;
     page.items.forEach(renderTurn);
     after = page.next;
   } while (after);
-  watch(sessionId);
-  $("input").focus();
 }
 
 function renderHeader(session) {
@@ -109,8 +114,14 @@ function turnElement(turnId) {
   return entry;
 }
 
+// A turn only moves forward: the POST answer (queued) can arrive after the stream already said completed.
+const statusRank = { queued: 0, running: 1, completed: 2, failed: 2, retconned: 3 };
+
 function renderTurn(turn) {
   const e = turnElement(turn.turnId);
+  const rank = statusRank[turn.status] ?? 0;
+  if (e.rank !== undefined && rank < e.rank) return;
+  e.rank = rank;
   e.you.textContent = turn.storyInput || turn.input;
   e.chips.replaceChildren(...(turn.interventions || []).map((i) => {
     const chip = document.createElement("span"); chip.className = "chip"; chip.textContent = `${i.type}: ${i.content}`; return chip;
@@ -137,12 +148,18 @@ function watch(sessionId) {
   source.addEventListener("turn.delta", (ev) => {
     const { turnId, text } = JSON.parse(ev.data);
     const e = turnElement(turnId);
+    if ((e.rank ?? 0) >= statusRank.completed) return;
     e.narrative.textContent += text;
     e.narrative.classList.add("streaming");
     e.li.scrollIntoView({ block: "end" });
   });
-  source.onerror = () => { $("status").textContent = "Reconnecting to the story…"; };
-  source.onopen = () => updateStatus();
+  let lost = false;
+  source.onerror = () => { lost = true; $("status").textContent = "Reconnecting to the story…"; };
+  source.onopen = () => {
+    updateStatus();
+    // Events sent while the connection was down are not replayed: catch up from the timeline.
+    if (lost) { lost = false; loadTurns(sessionId).then(() => refreshHeader(sessionId)).catch(showError); }
+  };
 }
 
 async function refreshHeader(sessionId) {

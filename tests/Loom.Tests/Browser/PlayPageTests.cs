@@ -31,6 +31,8 @@ public sealed class PlayPageTests
         });
         var page = await browser.NewPageAsync();
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        // Expect() has its own 5 s default, too short for a loaded CI machine.
+        Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
         await page.GotoAsync(baseUrl);
 
         // The example worlds are offered; start a story in Ember Vale.
@@ -52,11 +54,51 @@ public sealed class PlayPageTests
         Assert.DoesNotContain("loom-memory", narrative);
         await Assertions.Expect(page.Locator("#session-meta")).ToContainTextAsync("1 turn(s)");
 
+        // The POST's answer (queued) may reach the page after the stream said completed: hold it back until the turn
+        // has finished and check that the page does not fall back to "in progress".
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        await page.RouteAsync("**/api/sessions/*/turns", async route =>
+        {
+            if (route.Request.Method != "POST")
+            {
+                await route.ContinueAsync();
+                return;
+            }
+            var response = await route.FetchAsync();
+            using var queued = System.Text.Json.JsonDocument.Parse(await response.TextAsync());
+            var location = new Uri(new Uri(baseUrl), response.Headers["location"]);
+            await WaitUntilAsync(async () =>
+            {
+                using var current = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(location));
+                return current.RootElement.GetProperty("status").GetString() == "completed";
+            });
+            Assert.Equal("queued", queued.RootElement.GetProperty("status").GetString());
+            await route.FulfillAsync(new() { Response = response });
+        });
+        await page.FillAsync("#input", "I knock on the mill door.");
+        await page.PressAsync("#input", "Enter");
+        var second = page.Locator("#story li").Nth(1);
+        await Assertions.Expect(second.Locator(".you")).ToHaveTextAsync("I knock on the mill door.");
+        await Assertions.Expect(page.Locator("#story li .narrative.streaming")).ToHaveCountAsync(0);
+        Assert.False(string.IsNullOrWhiteSpace(await second.Locator(".narrative").TextContentAsync()));
+        await Assertions.Expect(page.Locator("#status")).ToHaveTextAsync("");
+        await Assertions.Expect(page.Locator("#session-meta")).ToContainTextAsync("2 turn(s)");
+
         // A reload resumes the same session with its story.
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator("#session-title")).ToHaveTextAsync("Browser run");
-        await Assertions.Expect(page.Locator("#story li .narrative")).ToHaveTextAsync(narrative!);
+        await Assertions.Expect(page.Locator("#story li")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#story li .narrative").First).ToHaveTextAsync(narrative!);
         Assert.Equal("", await page.Locator("#error").TextContentAsync());
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        using var deadline = new CancellationTokenSource(Deadline);
+        while (!await condition())
+        {
+            await Task.Delay(50, deadline.Token);
+        }
     }
 
     private static string ChromiumPath()
