@@ -65,9 +65,10 @@ public sealed partial class WorldMemory
         IEmbeddingGenerator<string, Embedding<float>> embedder)
     {
         ArgumentNullException.ThrowIfNull(shards);
-        var memory = new WorldMemory(options, tokens, embedder);
+        var list = shards.ToList();
+        var memory = new WorldMemory(options, tokens, embedder, list.Sum(s => s?.Entities?.Count ?? 0));
         var reshard = false;
-        foreach (var shard in shards)
+        foreach (var shard in list)
         {
             if (shard?.Entities is null) continue;
             reshard |= shard.ShardCount != options.ShardCount;
@@ -79,7 +80,9 @@ public sealed partial class WorldMemory
                 if (memory._states.ContainsKey(stored.EntityId)) continue; // a duplicate from an interrupted reshard
                 var state = memory.AddState(stored.EntityId);
                 reshard |= state.Shard != shard.Index;
-                state.Revisions = stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
+                state.Revisions = InOrder(stored.Revisions)
+                    ? new List<EntityRevision>(stored.Revisions)
+                    : stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
                 memory._headSeq = Math.Max(memory._headSeq, state.Revisions.Count > 0 ? state.Revisions[^1].Seq : 0);
                 memory.AfterChange(state, null);
                 if (state.Current is not null && vectorsUsable && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)
@@ -90,6 +93,15 @@ public sealed partial class WorldMemory
         if (reshard)
             for (var i = 0; i < options.ShardCount; i++) memory._dirtyShards.Add(i);
         return memory;
+    }
+
+    private static bool InOrder(List<EntityRevision> revisions)
+    {
+        for (var i = 0; i < revisions.Count; i++)
+        {
+            if (revisions[i] is null || (i > 0 && revisions[i - 1].Seq >= revisions[i].Seq)) return false;
+        }
+        return true;
     }
 
     /// <summary>
@@ -129,7 +141,7 @@ public sealed partial class WorldMemory
         if (_vectors is null || _vectors.Dimensions != vector.Length)
         {
             if (_vectors is not null) MarkAllStale(); // the embedder changed dimensions: old vectors are useless
-            _vectors = new VectorIndex(vector.Length);
+            _vectors = new VectorIndex(vector.Length, Math.Max(_capacity, _slots.Count));
         }
         _vectors.Set(state.Slot, vector);
         state.Vector = bytes;

@@ -84,16 +84,12 @@ public sealed partial class WorldMemory
             selected.Add(state);
         }
 
-        // Token counts of pieces need not add up exactly; the rendered block's own count is the one that holds.
-        while (selected.Count > 0)
-        {
-            var block = MemoryRenderer.Block(selected.Select(s => (s.Current!, s.RenderedLine!)));
-            var tokens = _tokens.Count(block);
-            if (tokens <= tokenBudget)
-                return new MemoryRetrieval { Block = block, Tokens = tokens, EntityIds = selected.Select(s => s.Id).ToList() };
-            selected.RemoveAt(selected.Count - 1);
-        }
-        return MemoryRetrieval.Empty;
+        if (selected.Count == 0) return MemoryRetrieval.Empty;
+        // Every piece ends with a newline and the tokenizer's pre-split never joins across one, so the block's count
+        // is the sum of its pieces' counts (cached per entity); re-counting a 2,000-token block would cost more than
+        // the rest of retrieval. WorldMemorySearchTests check the sum against a full count.
+        var block = MemoryRenderer.Block(selected.Select(s => (s.Current!, s.RenderedLine!)));
+        return new MemoryRetrieval { Block = block, Tokens = used, EntityIds = selected.Select(s => s.Id).ToList() };
     }
 
     private (string Line, int Tokens) Rendered(EntityState state)
@@ -148,28 +144,43 @@ public sealed partial class WorldMemory
     private static List<(EntityState State, double Score)> FuseScored(IEnumerable<(List<(EntityState State, double Score)> List, double Weight)> lists) =>
         Fuse(lists.Select(l => (l.List.Select(x => x.State), l.Weight)));
 
-    /// <summary>The <paramref name="count"/> entities with the highest prior (a bounded heap, not a sort of all).</summary>
+    /// <summary>
+    /// The <paramref name="count"/> entities with the highest prior, exactly as a full scan would rank them: buckets
+    /// of entities are visited from the newest last turn back, and the walk stops once an entity of the highest
+    /// importance there is, last touched that long ago, would rank below the weakest one kept. Typically a few
+    /// hundred of 10,000 entities are looked at.
+    /// </summary>
     private List<EntityState> TopByPrior(int count)
     {
-        var weaker = Comparer<(double Prior, EntityState State)>.Create((x, y) =>
-            x.Prior != y.Prior ? x.Prior.CompareTo(y.Prior) : string.CompareOrdinal(y.State.Id, x.State.Id));
-        var heap = new PriorityQueue<EntityState, (double Prior, EntityState State)>(count + 1, weaker);
-        foreach (var state in _slots)
+        var weaker = Comparer<(double Prior, int Slot)>.Create((x, y) =>
+            x.Prior != y.Prior ? x.Prior.CompareTo(y.Prior) : string.CompareOrdinal(_slots[y.Slot]!.Id, _slots[x.Slot]!.Id));
+        var heap = new PriorityQueue<int, (double Prior, int Slot)>(count + 1, weaker);
+        var weakest = double.NegativeInfinity;
+        var visited = 0;
+        for (var seq = Math.Max(_maxLastSeq, _headSeq); seq >= 0 && visited < _liveCount; seq--)
         {
-            if (state?.Current is not { } entity) continue;
-            var candidate = (Prior(entity), state);
-            if (heap.Count < count) heap.Enqueue(state, candidate);
-            else if (heap.TryPeek(out _, out var weakest) && weaker.Compare(candidate, weakest) > 0) heap.EnqueueDequeue(state, candidate);
+            if (heap.Count == count && Prior(_maxImportance, seq) < weakest) break;
+            if (!_slotsByLastSeq.TryGetValue(seq, out var bucket)) continue;
+            foreach (var slot in bucket)
+            {
+                visited++;
+                var prior = Prior(_slotImportance[slot], seq);
+                var candidate = (prior, slot);
+                if (heap.Count < count) heap.Enqueue(slot, candidate);
+                else if (prior >= weakest && heap.TryPeek(out _, out var root) && weaker.Compare(candidate, root) > 0) heap.EnqueueDequeue(slot, candidate);
+                else continue;
+                if (heap.Count == count && heap.TryPeek(out _, out var kept)) weakest = kept.Prior;
+            }
         }
         var result = new List<EntityState>(heap.Count);
-        while (heap.TryDequeue(out var state, out _)) result.Add(state);
+        while (heap.TryDequeue(out var slot, out _)) result.Add(_slots[slot]!);
         result.Reverse(); // the heap yields weakest first
         return result;
     }
 
     /// <summary>Importance and recency in equal parts; recency halves about every 25 turns.</summary>
-    private double Prior(MemoryEntity entity) =>
-        0.5 * entity.Importance + 0.5 / (1 + Math.Max(0, _headSeq - entity.LastSeq) / 25.0);
+    private double Prior(double importance, int lastSeq) =>
+        0.5 * importance + 0.5 / (1 + Math.Max(0, _headSeq - lastSeq) / 25.0);
 
     private static List<(EntityState State, double Score)> Ordered(Dictionary<EntityState, double> scores) =>
         scores.Select(p => (State: p.Key, Score: p.Value))

@@ -24,15 +24,24 @@ public sealed partial class WorldMemory
     private readonly IEmbeddingGenerator<string, Embedding<float>> _embedder;
     private readonly string _embeddingModel;
 
-    private readonly Dictionary<string, EntityState> _states = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, EntityState> _states;
     private readonly Dictionary<string, EntityState>[] _shardMembers;
-    private readonly List<EntityState?> _slots = [];
+    private readonly List<EntityState?> _slots;
+    // Importance and last turn per slot, and live slots grouped by last turn: ranking by prior walks back from the
+    // newest turn and stops once even the most important entity could not make the cut (see TopByPrior).
+    private double[] _slotImportance;
+    private int[] _slotLastSeq;
+    private readonly Dictionary<int, HashSet<int>> _slotsByLastSeq = [];
+    private int _maxLastSeq;
+    private double _maxImportance;
+    /// <summary>Entities expected (known when loading): indexes are sized once instead of doubling their way up.</summary>
+    private readonly int _capacity;
     private readonly Stack<int> _freeSlots = new();
     private readonly HashSet<int> _dirtyShards = [];
     private readonly HashSet<EntityState> _staleEmbeddings = [];
 
     private readonly NameIndex _names = new();
-    private readonly Bm25Index _bm25 = new();
+    private readonly Bm25Index _bm25;
     private VectorIndex? _vectors;
     private readonly Dictionary<string, List<string>> _idsByNameSlug = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<RelationEdge>> _edgesByEnd = new(StringComparer.Ordinal);
@@ -41,8 +50,14 @@ public sealed partial class WorldMemory
     private int _floorSeq;
     private int _liveCount;
 
-    private WorldMemory(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder)
+    private WorldMemory(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder, int capacity = 64)
     {
+        _capacity = Math.Max(capacity, 64);
+        _states = new Dictionary<string, EntityState>(_capacity, StringComparer.Ordinal);
+        _slots = new List<EntityState?>(_capacity);
+        _bm25 = new Bm25Index(_capacity);
+        _slotImportance = new double[_capacity];
+        _slotLastSeq = new int[_capacity];
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(embedder);
@@ -303,6 +318,7 @@ public sealed partial class WorldMemory
         else if (old is not null && now is null)
         {
             Unindex(state, old);
+            ClearPrior(state.Slot);
             _bm25.Remove(state.Slot);
             _vectors?.Clear(state.Slot);
             _slots[state.Slot] = null;
@@ -325,8 +341,10 @@ public sealed partial class WorldMemory
             else
             {
                 Unindex(state, old);
+                ClearPrior(state.Slot);
             }
             Index(state, now);
+            SetPrior(state.Slot, now);
             if (old is null || EmbeddingText(old) != EmbeddingText(now))
             {
                 state.Vector = null;
@@ -340,6 +358,28 @@ public sealed partial class WorldMemory
             _states.Remove(state.Id);
             _shardMembers[state.Shard].Remove(state.Id);
         }
+    }
+
+    private void SetPrior(int slot, MemoryEntity entity)
+    {
+        if (slot >= _slotImportance.Length)
+        {
+            var size = Math.Max(slot + 1, _slotImportance.Length * 2);
+            Array.Resize(ref _slotImportance, size);
+            Array.Resize(ref _slotLastSeq, size);
+        }
+        _slotImportance[slot] = entity.Importance;
+        _slotLastSeq[slot] = entity.LastSeq;
+        if (!_slotsByLastSeq.TryGetValue(entity.LastSeq, out var bucket)) _slotsByLastSeq[entity.LastSeq] = bucket = [];
+        bucket.Add(slot);
+        _maxLastSeq = Math.Max(_maxLastSeq, entity.LastSeq);
+        _maxImportance = Math.Max(_maxImportance, entity.Importance);
+    }
+
+    private void ClearPrior(int slot)
+    {
+        var seq = _slotLastSeq[slot];
+        if (_slotsByLastSeq.TryGetValue(seq, out var bucket) && bucket.Remove(slot) && bucket.Count == 0) _slotsByLastSeq.Remove(seq);
     }
 
     private void Index(EntityState state, MemoryEntity entity)

@@ -87,6 +87,8 @@ internal static class LatencyProbe
         // Wall-clock percentiles suffer when other processes share the cores; process CPU time per operation does
         // not (it includes GC and any helper threads, so it is an upper bound of the operation's own CPU).
         var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var gcPause = GC.GetTotalPauseDuration();
+        var allocated = GC.GetTotalAllocatedBytes();
         for (var k = 0; k < count; k++)
         {
             var start = Stopwatch.GetTimestamp();
@@ -94,9 +96,11 @@ internal static class LatencyProbe
             samples[k] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         var cpuPerOp = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / count;
+        var gcPerOp = (GC.GetTotalPauseDuration() - gcPause).TotalMilliseconds / count;
+        var allocatedPerOp = (GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / count;
         Array.Sort(samples);
         double P(double q) => samples[Math.Min(count - 1, (int)Math.Ceiling(q * count) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name,-58} n={count,6}  p50 {P(0.5),8:F3} ms  p95 {P(0.95),8:F3} ms  p99 {P(0.99),8:F3} ms  max {samples[^1],8:F3} ms  cpu/op {cpuPerOp,8:F3} ms"));
+            $"{name,-58} n={count,6}  p50 {P(0.5),8:F3} ms  p95 {P(0.95),8:F3} ms  p99 {P(0.99),8:F3} ms  max {samples[^1],8:F3} ms  cpu/op {cpuPerOp,8:F3} ms  gc pause/op {gcPerOp,6:F3} ms  alloc/op {allocatedPerOp,6:F0} KiB"));
     }
 }

@@ -53,13 +53,18 @@ internal sealed class NameIndex
     {
         var hits = new Dictionary<string, Hit>(StringComparer.Ordinal);
         if (string.IsNullOrEmpty(text) || _root.Children is null) return hits;
-        var terms = TextAnalyzer.KeywordTerms(text);
+        // One lower-cased copy of the text; terms are ranges of it, looked up by span (no string per word).
+        var lower = text.ToLowerInvariant();
+        var terms = new List<(int Start, int Length)>();
+        TextAnalyzer.KeywordTermRanges(lower, terms);
         for (var i = 0; i < terms.Count; i++)
         {
             var node = _root;
             for (var j = i; j < terms.Count && j < i + MaxKeyTerms; j++)
             {
-                if (node.Children is null || !node.Children.TryGetValue(terms[j], out node)) break;
+                if (node.Children is null) break;
+                var (start, length) = terms[j];
+                if (!node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(lower.AsSpan(start, length), out node)) break;
                 if (node.Ids is not { Count: > 0 }) continue;
                 foreach (var id in node.Ids)
                 {

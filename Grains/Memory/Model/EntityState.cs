@@ -3,6 +3,14 @@ namespace Loom.Memory;
 /// <summary>In-memory bookkeeping of one entity: its history plus what the indexes hold for its current value.</summary>
 internal sealed class EntityState(string id, int shard)
 {
+    private static int s_next;
+    // Retrieval keys dictionaries by state; a stored number beats the runtime's object-header hash (which can lock).
+    private readonly int _hash = Interlocked.Increment(ref s_next);
+
+    public override int GetHashCode() => _hash;
+
+    public override bool Equals(object? obj) => ReferenceEquals(this, obj);
+
     public string Id { get; } = id;
     public int Shard { get; } = shard;
 

@@ -131,6 +131,28 @@ public class WorldMemorySearchTests
     }
 
     [Fact]
+    public async Task The_block_token_count_is_the_sum_of_its_pieces_for_any_content()
+    {
+        // Retrieval adds up cached per-line counts instead of re-counting the block: prove that equals a full count
+        // across scripts, punctuation at line ends, aliases, attributes and summaries.
+        var memory = NewMemory();
+        string[] contents =
+        [
+            "她在灯塔下等待，风暴将至。", "ends with a bracket]", "ends with digits 12345", "trailing punctuation!?…",
+            "mixed 中文 and English words", "quotes \"inside\" and 'apostrophes'", "slashes/and/paths/", "   spaced   out   ",
+        ];
+        memory.Apply(Enumerable.Range(0, 160).Select(i => Upsert((EntityType)(i % 8), i % 3 == 0 ? $"灯塔 {i}" : $"Keeper {i}",
+            contents[i % contents.Length] + $" {i}", ("aliases", $"K{i}, 守夜人{i}"), ("mood", i % 2 == 0 ? "calm/" : "wary]"))).ToList(), 1);
+        foreach (var budget in new[] { 60, 300, 900, 2000 })
+        {
+            var retrieval = await memory.RetrieveAsync("灯塔 keeper storm", "Keeper 7 and 灯塔 9 argued.", budget);
+            Assert.NotEmpty(retrieval.EntityIds);
+            Assert.Equal(TiktokenCounter.Instance.Count(retrieval.Block), retrieval.Tokens);
+            Assert.True(retrieval.Tokens <= budget);
+        }
+    }
+
+    [Fact]
     public async Task Retrieval_of_an_empty_memory_is_empty()
     {
         var retrieval = await NewMemory().RetrieveAsync("hello", "", 2000);
