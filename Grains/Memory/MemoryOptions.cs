@@ -35,6 +35,12 @@ public sealed class MemoryOptions
     public int MaxAttributes { get; set; } = 32;
     public int MaxOpsPerBlock { get; set; } = 64;
 
+    /// <summary>
+    /// Writes between shard snapshots: each turn appends a delta row with only the entities it changed, and after
+    /// this many deltas the dirty shards are rewritten and the deltas dropped (1 = rewrite dirty shards every turn).
+    /// </summary>
+    public int DeltasPerSnapshot { get; set; } = 32;
+
     /// <summary>Dimensions of the built-in hashing embedder.</summary>
     public int EmbeddingDimensions { get; set; } = 256;
 
@@ -51,6 +57,7 @@ public sealed class MemoryOptions
         if (MaxContentChars < 1) yield return "Loom:Memory:MaxContentChars must be positive.";
         if (MaxAttributes < 0) yield return "Loom:Memory:MaxAttributes must not be negative.";
         if (MaxOpsPerBlock < 1) yield return "Loom:Memory:MaxOpsPerBlock must be positive.";
+        if (DeltasPerSnapshot is < 1 or > 1024) yield return "Loom:Memory:DeltasPerSnapshot must be 1..1024.";
         if (EmbeddingDimensions is < 16 or > 4096) yield return "Loom:Memory:EmbeddingDimensions must be 16..4096.";
     }
 

@@ -35,5 +35,6 @@ public sealed class WorldMemoryFactory(IOptions<MemoryOptions> options, ITokenCo
 
     public WorldMemory Create() => WorldMemory.Create(options.Value, tokens, embedder);
 
-    public WorldMemory Load(IEnumerable<MemoryShard> shards) => WorldMemory.Load(shards, options.Value, tokens, embedder);
+    public WorldMemory Load(IEnumerable<MemoryShard> shards, IEnumerable<MemoryDelta>? deltas = null) =>
+        WorldMemory.Load(shards, options.Value, tokens, embedder, deltas);
 }

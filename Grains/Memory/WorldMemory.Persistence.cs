@@ -6,26 +6,75 @@ namespace Loom.Memory;
 
 public sealed partial class WorldMemory
 {
-    /// <summary>Shards changed since the last call (by applies, rollbacks, compaction or new embeddings).</summary>
+    /// <summary>Shards changed since the last snapshot (by applies, rollbacks, compaction or new embeddings).</summary>
     public bool HasDirtyShards => _dirtyShards.Count > 0;
 
+    /// <summary>Entities changed since the last delta or snapshot: a write is due.</summary>
+    public bool HasChanges => _changed.Count > 0;
+
+    /// <summary>Set when the stored shards used another shard count: the next write must be a full snapshot.</summary>
+    public bool NeedsSnapshot { get; private set; }
+
     /// <summary>
-    /// Snapshots of the shards changed since the last call, and forgets they were dirty: persist exactly these
-    /// (state name "memory.shard.&lt;Index&gt;"). An empty shard is returned too so its stored row gets emptied.
-    /// The snapshots share no mutable state with the memory, so they may be written while play goes on.
+    /// The entities changed since the last delta or snapshot, as one delta (ids in order; a removed entity has no
+    /// revisions), and forgets they changed. Shards stay dirty: the next snapshot rewrites them.
+    /// </summary>
+    public MemoryDelta TakeChanges()
+    {
+        var entities = new List<StoredEntity>(_changed.Count);
+        foreach (var id in _changed.Order(StringComparer.Ordinal))
+        {
+            entities.Add(_states.TryGetValue(id, out var state)
+                ? Stored(state)
+                : new StoredEntity { EntityId = id, Revisions = [] });
+        }
+        _changed.Clear();
+        return new MemoryDelta { Entities = entities, FloorSeq = _floorSeq, EmbeddingModel = _embeddingModel };
+    }
+
+    /// <summary>Marks a delta's entities changed again, e.g. after writing what <see cref="TakeChanges"/> returned failed.</summary>
+    public void MarkChanged(MemoryDelta delta)
+    {
+        foreach (var entity in delta.Entities) _changed.Add(entity.EntityId);
+    }
+
+    /// <summary>
+    /// Snapshots of the shards changed since the last call, and forgets they were dirty (and that entities changed):
+    /// persist exactly these (state name "memory.shard.&lt;Index&gt;"). An empty shard is returned too so its stored row
+    /// gets emptied. The snapshots share no mutable state with the memory, so they may be written while play goes on.
     /// </summary>
     public IReadOnlyList<MemoryShard> TakeDirtyShards()
     {
-        var result = new List<MemoryShard>(_dirtyShards.Count);
-        foreach (var index in _dirtyShards.Order())
+        var result = Snapshot(_dirtyShards.Order());
+        _dirtyShards.Clear();
+        _changed.Clear();
+        NeedsSnapshot = false;
+        return result;
+    }
+
+    /// <summary>Marks shards dirty again, e.g. after writing what <see cref="TakeDirtyShards"/> returned failed.</summary>
+    public void MarkDirty(IEnumerable<MemoryShard> shards)
+    {
+        foreach (var shard in shards)
+        {
+            if (shard.Index < 0 || shard.Index >= _options.ShardCount) continue;
+            _dirtyShards.Add(shard.Index);
+            foreach (var entity in shard.Entities) _changed.Add(entity.EntityId);
+        }
+    }
+
+    /// <summary>Every shard (for a full rewrite, export or fork), without touching the dirty marks.</summary>
+    public IReadOnlyList<MemoryShard> AllShards() => Snapshot(Enumerable.Range(0, _options.ShardCount));
+
+    private List<MemoryShard> Snapshot(IEnumerable<int> indexes)
+    {
+        var result = new List<MemoryShard>();
+        foreach (var index in indexes)
         {
             var members = _shardMembers[index].Values.ToArray();
             Array.Sort(members, (a, b) => string.CompareOrdinal(a.Id, b.Id));
             var entities = new List<StoredEntity>(members.Length);
-            foreach (var state in members)
-            {
-                entities.Add(new StoredEntity { EntityId = state.Id, Revisions = [.. state.Revisions], Vector = state.Vector });
-            }
+            foreach (var state in members) entities.Add(Stored(state));
             result.Add(new MemoryShard
             {
                 Index = index,
@@ -35,64 +84,95 @@ public sealed partial class WorldMemory
                 EmbeddingModel = _embeddingModel,
             });
         }
-        _dirtyShards.Clear();
         return result;
     }
 
-    /// <summary>Marks shards dirty again, e.g. after writing what <see cref="TakeDirtyShards"/> returned failed.</summary>
-    public void MarkDirty(IEnumerable<int> shardIndexes)
-    {
-        foreach (var index in shardIndexes)
-            if (index >= 0 && index < _options.ShardCount) _dirtyShards.Add(index);
-    }
-
-    /// <summary>Every shard (for a full rewrite, export or fork), without touching the dirty marks.</summary>
-    public IReadOnlyList<MemoryShard> AllShards()
-    {
-        var dirty = _dirtyShards.ToList();
-        for (var i = 0; i < _options.ShardCount; i++) _dirtyShards.Add(i);
-        var all = TakeDirtyShards();
-        foreach (var index in dirty) _dirtyShards.Add(index);
-        return all;
-    }
+    private static StoredEntity Stored(EntityState state) =>
+        new() { EntityId = state.Id, Revisions = [.. state.Revisions], Vector = state.Vector };
 
     /// <summary>
-    /// Rebuilds a memory from stored shards (on activation). Stored vectors are reused when the same embedder made
-    /// them; otherwise entities are re-embedded on the next search. When the shard count changed, every shard comes
-    /// back dirty so the caller rewrites them (and should clear stored shards at or above the new count).
+    /// Rebuilds a memory from stored shards and the deltas written since (on activation), deltas in number order.
+    /// A delta's entity replaces the shard's copy unless that shard row was snapshotted after the delta. Stored
+    /// vectors are reused when the same embedder made them; otherwise entities are re-embedded on the next search.
+    /// When the shard count changed, <see cref="NeedsSnapshot"/> is set and every shard comes back dirty so the
+    /// caller rewrites them (and should clear stored shards at or above the new count).
     /// </summary>
     public static WorldMemory Load(IEnumerable<MemoryShard?> shards, MemoryOptions options, ITokenCounter tokens,
-        IEmbeddingGenerator<string, Embedding<float>> embedder)
+        IEmbeddingGenerator<string, Embedding<float>> embedder, IEnumerable<MemoryDelta>? deltas = null)
     {
         ArgumentNullException.ThrowIfNull(shards);
-        var list = shards.ToList();
-        var memory = new WorldMemory(options, tokens, embedder, list.Sum(s => s?.Entities?.Count ?? 0));
+        var rows = shards.Where(s => s?.Entities is not null).Select(s => s!).ToList();
+        var deltaList = (deltas ?? []).Where(d => d?.Entities is not null).OrderBy(d => d.Number).ToList();
         var reshard = false;
-        foreach (var shard in list)
+        var floor = 0;
+
+        // Latest stored form of each entity: (entity, snapshot mark of the row it came from, embedder of its vector).
+        var latest = new Dictionary<string, (StoredEntity Entity, long Through, string? Model, int Row)>(
+            rows.Sum(r => r.Entities.Count), StringComparer.Ordinal);
+        var rowByIndex = new Dictionary<(int Count, int Index), MemoryShard>();
+        foreach (var row in rows)
         {
-            if (shard?.Entities is null) continue;
-            reshard |= shard.ShardCount != options.ShardCount;
-            memory._floorSeq = Math.Max(memory._floorSeq, shard.FloorSeq);
-            var vectorsUsable = shard.EmbeddingModel == memory._embeddingModel;
-            foreach (var stored in shard.Entities)
+            reshard |= row.ShardCount != options.ShardCount;
+            floor = Math.Max(floor, row.FloorSeq);
+            rowByIndex.TryAdd((row.ShardCount, row.Index), row);
+            foreach (var stored in row.Entities)
             {
-                if (stored?.EntityId is null || stored.Revisions is not { Count: > 0 }) continue;
-                if (memory._states.ContainsKey(stored.EntityId)) continue; // a duplicate from an interrupted reshard
-                var state = memory.AddState(stored.EntityId);
-                reshard |= state.Shard != shard.Index;
-                state.Revisions = InOrder(stored.Revisions)
-                    ? new List<EntityRevision>(stored.Revisions)
-                    : stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
-                memory._headSeq = Math.Max(memory._headSeq, state.Revisions.Count > 0 ? state.Revisions[^1].Seq : 0);
-                memory.AfterChange(state, null);
-                if (state.Current is not null && vectorsUsable && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)
-                    memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), bytes);
+                if (stored?.EntityId is null) continue;
+                // A duplicate comes from an interrupted reshard: the first copy wins.
+                latest.TryAdd(stored.EntityId, (stored, row.ThroughDelta, row.EmbeddingModel, row.Index));
             }
         }
+        foreach (var delta in deltaList)
+        {
+            floor = Math.Max(floor, delta.FloorSeq);
+            foreach (var stored in delta.Entities)
+            {
+                if (stored?.EntityId is null) continue;
+                var through = latest.TryGetValue(stored.EntityId, out var known) ? known.Through : ThroughOfRow(stored.EntityId);
+                if (delta.Number < through) continue; // that shard row was snapshotted later and already has it
+                latest[stored.EntityId] = (stored, through, delta.EmbeddingModel, -1);
+            }
+        }
+
+        var memory = new WorldMemory(options, tokens, embedder, latest.Count);
+        memory._floorSeq = floor;
+        foreach (var (id, (stored, _, model, row)) in latest)
+        {
+            if (stored.Revisions is not { Count: > 0 }) continue;
+            var state = memory.AddState(id);
+            reshard |= row >= 0 && state.Shard != row;
+            state.Revisions = InOrder(stored.Revisions)
+                ? new List<EntityRevision>(stored.Revisions)
+                : stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
+            if (state.Revisions.Count == 0)
+            {
+                memory._states.Remove(id);
+                memory._shardMembers[state.Shard].Remove(id);
+                continue;
+            }
+            memory._headSeq = Math.Max(memory._headSeq, state.Revisions[^1].Seq);
+            memory.AfterChange(state, null);
+            if (state.Current is not null && model == memory._embeddingModel && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)
+                memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), bytes);
+        }
         memory._dirtyShards.Clear();
+        memory._changed.Clear();
         if (reshard)
+        {
+            memory.NeedsSnapshot = true;
             for (var i = 0; i < options.ShardCount; i++) memory._dirtyShards.Add(i);
+        }
         return memory;
+
+        long ThroughOfRow(string entityId)
+        {
+            // An entity no row holds: the row it would live in decides (it may have been dropped in a later snapshot).
+            var index = ShardOf(entityId, options.ShardCount);
+            if (rowByIndex.TryGetValue((options.ShardCount, index), out var row)) return row.ThroughDelta;
+            foreach (var candidate in rows)
+                if (candidate.Index == ShardOf(entityId, candidate.ShardCount)) return candidate.ThroughDelta;
+            return 0;
+        }
     }
 
     private static bool InOrder(List<EntityRevision> revisions)
@@ -132,6 +212,7 @@ public sealed partial class WorldMemory
                 Normalize(vector);
                 UseVector(state, vector, MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
                 _dirtyShards.Add(state.Shard);
+                _changed.Add(state.Id);
             }
         }
     }

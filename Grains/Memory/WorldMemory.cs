@@ -15,7 +15,8 @@ namespace Loom.Memory;
 /// Every change records the turn (seq) that made it, so <see cref="RollbackTo"/> restores the memory exactly as
 /// it stood after any turn that is not older than the compaction floor (see <see cref="MemoryOptions.HistoryTurns"/>).
 /// </para>
-/// Typical turn: <c>Apply</c> → <c>await RefreshEmbeddingsAsync</c> → <c>TakeDirtyShards</c> → write those shards.
+/// Typical turn: <c>Apply</c> → <c>await RefreshEmbeddingsAsync</c> → <c>TakeChanges</c> → write that delta; every so
+/// many turns <c>TakeDirtyShards</c> → rewrite those shards and drop the deltas.
 /// </summary>
 public sealed partial class WorldMemory
 {
@@ -38,6 +39,8 @@ public sealed partial class WorldMemory
     private readonly int _capacity;
     private readonly Stack<int> _freeSlots = new();
     private readonly HashSet<int> _dirtyShards = [];
+    /// <summary>Entities whose stored form changed since the last delta or snapshot (ids; gone ones included).</summary>
+    private readonly HashSet<string> _changed = new(StringComparer.Ordinal);
     private readonly HashSet<EntityState> _staleEmbeddings = [];
 
     private readonly NameIndex _names = new();
@@ -311,6 +314,8 @@ public sealed partial class WorldMemory
         while (state.Revisions.Count > 0 && state.Revisions[0].Value is null) state.Revisions.RemoveAt(0);
         var now = state.Current;
         _dirtyShards.Add(state.Shard);
+        // Compaction only trims history (same value): that waits for the next snapshot instead of a delta.
+        if (!ReferenceEquals(old, now)) _changed.Add(state.Id);
         if (ReferenceEquals(old, now))
         {
             // Nothing to re-index (compaction only).

@@ -54,6 +54,30 @@ public sealed class RecordStore<T>(IGrainStorage storage, GrainId owner, string 
         Remember(number, state);
     }
 
+    /// <summary>
+    /// Writes a record expected not to exist yet without reading it first (one round trip instead of two); if it
+    /// does exist (e.g. left by a write whose caller crashed), its ETag is read and the write repeated.
+    /// </summary>
+    public async Task WriteNewAsync(long number, T record)
+    {
+        if (_cache.ContainsKey(number))
+        {
+            await WriteAsync(number, record);
+            return;
+        }
+        var state = new GrainState<T> { State = record };
+        try
+        {
+            await storage.WriteStateAsync(StateName(number), owner, state);
+        }
+        catch (InconsistentStateException)
+        {
+            await WriteAsync(number, record);
+            return;
+        }
+        Remember(number, state);
+    }
+
     public async Task DeleteAsync(long number)
     {
         var state = _cache.GetValueOrDefault(number);

@@ -14,14 +14,28 @@ using Orleans.Storage;
 namespace Loom.Sessions;
 
 /// <summary>
-/// World memory of the session: loaded lazily from its shard rows, fed by each turn's memory block, retrieved into
-/// the next prompts, edited through the API. Crash consistency: a turn writes its dirty shards BEFORE its journal
-/// record and header, so storage may hold memory changes of a turn that never committed, never the reverse; memory
-/// keeps history per seq, so loading rolls it back to the last committed seq and the re-run turn applies again.
+/// World memory of the session: loaded lazily from its rows, fed by each turn's memory block, retrieved into the next
+/// prompts, edited through the API.
+/// <para>
+/// Storage: shard rows ("memory.shard.i", a stable hash slice of the entities with their history and vectors) plus
+/// delta rows ("memory.delta.n", the entities one write changed). A turn appends one delta, so its write costs what
+/// it changed, not what memory holds; every <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas the dirty shards are
+/// rewritten (each marked with the delta number it includes), then "memory.manifest.0" moves past the old deltas
+/// and they are deleted. Loading reads the manifest, the shards and the deltas from the manifest's mark until the
+/// first missing one; a failure or crash anywhere in that sequence leaves rows that still load to the same memory.
+/// </para>
+/// Crash consistency: a turn writes memory BEFORE its journal record and header, so storage may hold memory changes
+/// of a turn that never committed, never the reverse; memory keeps history per seq, so loading rolls it back to the
+/// last committed seq and the re-run turn applies again.
 /// </summary>
 public sealed partial class SessionGrain
 {
     private const string MemoryShardPrefix = "memory.shard";
+    private const string MemoryDeltaPrefix = "memory.delta";
+    private const string MemoryManifestPrefix = "memory.manifest";
+
+    /// <summary>Delta rows read per round trip when loading.</summary>
+    private const int DeltaReadBatch = 16;
 
     /// <summary>Newest summaries the prompt carries verbatim; older ones compete in retrieval like any entity.</summary>
     private const int PromptSummaries = 2;
@@ -32,6 +46,12 @@ public sealed partial class SessionGrain
     private readonly SemaphoreSlim _memoryWrites = new(1, 1);
     private Task<WorldMemory>? _memoryLoad;
     private RecordStore<MemoryShard>? _shards;
+    private RecordStore<MemoryDelta>? _deltas;
+    private RecordStore<MemoryManifest>? _manifest;
+
+    /// <summary>Live delta rows are numbered [_firstDelta, _nextDelta); known once memory is loaded.</summary>
+    private long _firstDelta;
+    private long _nextDelta;
 
     /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
     private TaskCompletionSource? _memoryInFlight;
@@ -50,6 +70,13 @@ public sealed partial class SessionGrain
         ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryShardPrefix,
         // Every shard stays cached with its ETag, so writing one never needs a read first.
         cacheSize: Math.Max(StoredShardCount, 1));
+
+    private RecordStore<MemoryDelta> Deltas => _deltas ??= new RecordStore<MemoryDelta>(
+        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryDeltaPrefix,
+        cacheSize: DeltaReadBatch);
+
+    private RecordStore<MemoryManifest> Manifest => _manifest ??= new RecordStore<MemoryManifest>(
+        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryManifestPrefix, cacheSize: 1);
 
     // ---------------------------------------------------------------- API
 
@@ -191,43 +218,58 @@ public sealed partial class SessionGrain
 
     private async Task<WorldMemory> LoadMemoryAsync()
     {
-        if (!S.Exists) return MemoryFactory.Create();
-        var stored = await Shards.ReadManyAsync(Enumerable.Range(0, StoredShardCount).Select(i => (long)i));
-        var memory = MemoryFactory.Load(stored);
+        if (!S.Exists)
+        {
+            _firstDelta = _nextDelta = 0;
+            return MemoryFactory.Create();
+        }
+        var manifest = Manifest.ReadAsync(0);
+        var shards = Shards.ReadManyAsync(Enumerable.Range(0, StoredShardCount).Select(i => (long)i));
+        var first = (await manifest)?.FirstDelta ?? 0;
+        var deltas = await ReadDeltasAsync(first);
+        var memory = MemoryFactory.Load(await shards, deltas);
+        _firstDelta = first;
+        _nextDelta = first + deltas.Count;
         var committed = CommittedSeq;
         if (memory.HeadSeq > committed)
         {
-            // Shards of a turn that died before its journal record: drop its changes; the turn runs again.
+            // Rows of a turn that died before its journal record: drop its changes; the turn runs again.
             LogMemoryRolledBack(SessionId, memory.HeadSeq, committed);
             memory.RollbackTo(committed);
         }
         return memory;
     }
 
-    /// <summary>Writes only the shards changed since the last write (one row each, concurrently).</summary>
+    /// <summary>Deltas from <paramref name="first"/> on, up to the first missing one (read a batch at a time).</summary>
+    private async Task<List<MemoryDelta>> ReadDeltasAsync(long first)
+    {
+        var deltas = new List<MemoryDelta>();
+        for (var start = first; ; start += DeltaReadBatch)
+        {
+            var batch = await Task.WhenAll(Enumerable.Range(0, DeltaReadBatch).Select(k => Deltas.ReadAsync(start + k)));
+            for (var k = 0; k < batch.Length; k++)
+            {
+                // A cleared row reads as missing or as an empty default: either ends the run.
+                if (batch[k] is not { } delta || delta.Number != start + k) return deltas;
+                deltas.Add(delta);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Makes memory changes durable: one delta row with the entities changed since the last write, or, when
+    /// <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas have piled up (or the shard count changed), a snapshot of
+    /// the dirty shards that replaces them.
+    /// </summary>
     private async Task PersistMemoryAsync(WorldMemory memory, bool retry)
     {
         await _memoryWrites.WaitAsync();
         try
         {
-            var dirty = memory.TakeDirtyShards();
-            if (dirty.Count == 0) return;
-            try
-            {
-                await Task.WhenAll(dirty.Select(shard => retry
-                    ? RetryStorageAsync(() => Shards.WriteAsync(shard.Index, shard))
-                    : Shards.WriteAsync(shard.Index, shard)));
-            }
-            catch
-            {
-                // Not durable yet: keep them dirty so the next write carries them.
-                memory.MarkDirty(dirty.Select(d => d.Index));
-                throw;
-            }
-            var count = MemoryOptions.ShardCount;
-            // After a change of ShardCount every shard was rewritten above; rows beyond the new count are stale.
-            for (var i = count; i < S.MemoryShards; i++) await Shards.DeleteAsync(i);
-            S.MemoryShards = count;
+            if (memory.NeedsSnapshot || (memory.HasChanges && _nextDelta - _firstDelta >= MemoryOptions.DeltasPerSnapshot))
+                await SnapshotMemoryAsync(memory, retry);
+            else if (memory.HasChanges)
+                await AppendDeltaAsync(memory, retry);
         }
         finally
         {
@@ -235,9 +277,82 @@ public sealed partial class SessionGrain
         }
     }
 
+    private async Task AppendDeltaAsync(WorldMemory memory, bool retry)
+    {
+        var delta = memory.TakeChanges();
+        delta.Number = _nextDelta;
+        try
+        {
+            if (retry) await RetryStorageAsync(() => Deltas.WriteNewAsync(delta.Number, delta));
+            else await Deltas.WriteNewAsync(delta.Number, delta);
+        }
+        catch
+        {
+            // Not durable yet: the next write carries these entities again.
+            memory.MarkChanged(delta);
+            throw;
+        }
+        _nextDelta++;
+    }
+
+    private async Task SnapshotMemoryAsync(WorldMemory memory, bool retry)
+    {
+        var through = _nextDelta;
+        var dirty = memory.TakeDirtyShards();
+        foreach (var shard in dirty) shard.ThroughDelta = through;
+        try
+        {
+            await Task.WhenAll(dirty.Select(shard => retry
+                ? RetryStorageAsync(() => Shards.WriteAsync(shard.Index, shard))
+                : Shards.WriteAsync(shard.Index, shard)));
+            // Until the manifest moves, loading still reads the old deltas; shard rows marked `through` skip them.
+            var manifest = new MemoryManifest { FirstDelta = through };
+            if (retry) await RetryStorageAsync(() => Manifest.WriteAsync(0, manifest));
+            else await Manifest.WriteAsync(0, manifest);
+        }
+        catch
+        {
+            // Not durable yet: keep them dirty so the next write is a snapshot again.
+            memory.MarkDirty(dirty);
+            throw;
+        }
+        var obsolete = _firstDelta;
+        _firstDelta = through;
+        await DeleteDeltasAsync(obsolete, through);
+
+        var count = MemoryOptions.ShardCount;
+        // After a change of ShardCount every shard was rewritten above; rows beyond the new count are stale.
+        for (var i = count; i < S.MemoryShards; i++) await Shards.DeleteAsync(i);
+        S.MemoryShards = count;
+    }
+
+    /// <summary>Deletes delta rows nobody reads any more; a failure only leaves garbage behind, so it is logged, not thrown.</summary>
+    private async Task DeleteDeltasAsync(long from, long to)
+    {
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, (int)(to - from)).Select(k => Deltas.DeleteAsync(from + k)));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogDeltaCleanupFailed(ex, SessionId, from, to);
+        }
+    }
+
     private async Task DeleteMemoryRowsAsync()
     {
         for (var i = 0; i < StoredShardCount; i++) await Shards.DeleteAsync(i);
+        if (_memoryLoad is { IsCompletedSuccessfully: true })
+        {
+            for (var n = _firstDelta; n < _nextDelta; n++) await Deltas.DeleteAsync(n);
+        }
+        else
+        {
+            var first = (await Manifest.ReadAsync(0))?.FirstDelta ?? 0;
+            var count = (await ReadDeltasAsync(first)).Count;
+            for (var n = first; n < first + count; n++) await Deltas.DeleteAsync(n);
+        }
+        await Manifest.DeleteAsync(0);
         _memoryLoad = null;
     }
 
@@ -366,6 +481,9 @@ public sealed partial class SessionGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
     private partial void LogMemoryRolledBack(string sessionId, int headSeq, int committedSeq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: deleting memory deltas {From}..{To} failed; they are no longer read")]
+    private partial void LogDeltaCleanupFailed(Exception ex, string sessionId, long from, long to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: summary after turn {Seq} failed")]
     private partial void LogSummaryFailed(Exception ex, string sessionId, int seq);

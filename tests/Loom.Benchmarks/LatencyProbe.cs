@@ -30,39 +30,53 @@ internal static class LatencyProbe
         Measure("hybrid retrieval (2,000-token block)", 2_000, () => memory.RetrieveAsync(queries[i++ % queries.Length], MemoryCorpus.RecentStory, 2000));
 
         var seq = memory.HeadSeq;
-        var writtenShards = new List<int>();
-        var writtenBytes = new List<long>();
-        Measure("store 100 entities (apply + embed + take dirty shards)", 200, async () =>
+        var deltaEntities = new List<int>();
+        var deltaBytes = new List<long>();
+        Measure("store 100 entities (apply + embed + take delta)", 200, async () =>
         {
             seq++;
             var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
             memory.Apply(ops, seq);
             await memory.RefreshEmbeddingsAsync();
-            writtenShards.Add(memory.TakeDirtyShards().Count);
+            deltaEntities.Add(memory.TakeChanges().Entities.Count);
         });
-        if (writtenShards.Count > 0) Console.WriteLine($"  shards written per 100-entity store: {writtenShards.Average():F1} of {MemoryCorpus.Options.ShardCount}");
+        if (deltaEntities.Count > 0) Console.WriteLine($"  entities per 100-entity delta: {deltaEntities.Average():F1}");
 
-        Measure("store 100 entities + serialize dirty shards", 100, async () =>
+        Measure("store 100 entities + serialize the delta", 100, async () =>
         {
             seq++;
             var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
             memory.Apply(ops, seq);
             await memory.RefreshEmbeddingsAsync();
-            writtenBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
+            deltaBytes.Add(MemoryCorpus.Serializer.SerializeToArray(memory.TakeChanges()).Length);
         });
-        if (writtenBytes.Count > 0) Console.WriteLine($"  bytes serialized per 100-entity store: {writtenBytes.Average() / 1024:F0} KiB");
+        if (deltaBytes.Count > 0) Console.WriteLine($"  bytes serialized per 100-entity delta: {deltaBytes.Average() / 1024:F0} KiB");
 
         var turnBytes = new List<long>();
-        Measure("typical turn: 5 entities + serialize dirty shards", 500, async () =>
+        Measure("typical turn: 5 entities + serialize the delta", 500, async () =>
         {
             seq++;
             var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
             memory.Apply(ops, seq);
             await memory.RefreshEmbeddingsAsync();
-            turnBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
+            turnBytes.Add(MemoryCorpus.Serializer.SerializeToArray(memory.TakeChanges()).Length);
         });
-        if (turnBytes.Count > 0) Console.WriteLine($"  bytes serialized per 5-entity turn: {turnBytes.Average() / 1024:F0} KiB (whole memory: " +
+        if (turnBytes.Count > 0) Console.WriteLine($"  bytes serialized per 5-entity turn: {turnBytes.Average() / 1024:F1} KiB (whole memory: " +
                           $"{memory.AllShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length) / 1024} KiB)");
+
+        var snapshotBytes = new List<long>();
+        Measure("snapshot after 32 typical turns (serialize dirty shards)", 10, async () =>
+        {
+            for (var t = 0; t < 32; t++)
+            {
+                seq++;
+                var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
+                memory.Apply(ops, seq);
+            }
+            await memory.RefreshEmbeddingsAsync();
+            snapshotBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
+        });
+        if (snapshotBytes.Count > 0) Console.WriteLine($"  bytes per snapshot of 32 turns: {snapshotBytes.Average() / 1024:F0} KiB ({snapshotBytes.Average() / 32 / 1024:F0} KiB per turn amortized)");
 
         var shards = memory.AllShards().ToList();
         var bytes = shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();

@@ -42,7 +42,7 @@ public class MemoryBenchmarks
     public Task<MemoryRetrieval> HybridRetrieval() =>
         _memory.RetrieveAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], MemoryCorpus.RecentStory, 2000);
 
-    /// <summary>A turn that writes 100 entities: apply, embed the changed ones, take the dirty shards.</summary>
+    /// <summary>A turn that writes 100 entities: apply, embed the changed ones, take the delta the grain writes.</summary>
     [Benchmark]
     public async Task<int> Store100Entities()
     {
@@ -50,7 +50,7 @@ public class MemoryBenchmarks
         var ops = Enumerable.Range(0, 100).Select(i => MemoryCorpus.Entity((seq * 100 + i) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + i)} ({seq})" }).ToList();
         _memory.Apply(ops, seq);
         await _memory.RefreshEmbeddingsAsync();
-        return _memory.TakeDirtyShards().Count;
+        return _memory.TakeChanges().Entities.Count;
     }
 
     /// <summary>Activation: rebuild every index from deserialized shards (vectors reused).</summary>

@@ -14,6 +14,29 @@ public sealed class MemoryShard
     [Id(3)] public int FloorSeq { get; set; }
     /// <summary>Which embedder made the stored vectors; a different one re-embeds after load.</summary>
     [Id(4)] public string? EmbeddingModel { get; set; }
+    /// <summary>This row already holds every change of memory deltas numbered below this one.</summary>
+    [Id(5)] public long ThroughDelta { get; set; }
+}
+
+/// <summary>
+/// The entities one write changed (state name "memory.delta.&lt;Number&gt;"): a turn appends one small delta instead
+/// of rewriting the shards it touched; every so many deltas the dirty shards are rewritten and the deltas dropped.
+/// An entity with no revisions is one that no longer exists (e.g. its creation was rolled back).
+/// </summary>
+[GenerateSerializer, Alias("loom.MemoryDelta")]
+public sealed class MemoryDelta
+{
+    [Id(0)] public long Number { get; set; }
+    [Id(1)] public List<StoredEntity> Entities { get; set; } = [];
+    [Id(2)] public int FloorSeq { get; set; }
+    [Id(3)] public string? EmbeddingModel { get; set; }
+}
+
+/// <summary>Where a session's live memory deltas start (state name "memory.manifest.0"); moved after each snapshot.</summary>
+[GenerateSerializer, Alias("loom.MemoryManifest")]
+public sealed class MemoryManifest
+{
+    [Id(0)] public long FirstDelta { get; set; }
 }
 
 /// <summary>An entity with its change history (oldest first; the last revision is the current value).</summary>

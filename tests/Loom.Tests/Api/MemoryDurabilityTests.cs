@@ -43,6 +43,16 @@ public sealed class MemoryDurabilityTests
                 Revisions = [new EntityRevision { Seq = 2, Value = new MemoryEntity { EntityId = ghost, Type = EntityType.Character, Name = "The ghost", FirstSeq = 2, LastSeq = 2, Version = 1 } }],
             });
             await shards.WriteAsync(index, shard);
+
+            // And a delta row the same crash left behind (turn 1 and the edit wrote deltas 0 and 1).
+            var deltas = new RecordStore<MemoryDelta>(storage, grainId, "memory.delta", 4);
+            Assert.NotNull(await deltas.ReadAsync(1));
+            const string wraith = "character:the-wraith";
+            await deltas.WriteAsync(2, new MemoryDelta
+            {
+                Number = 2,
+                Entities = [new StoredEntity { EntityId = wraith, Revisions = [new EntityRevision { Seq = 2, Value = new MemoryEntity { EntityId = wraith, Type = EntityType.Character, Name = "The wraith", FirstSeq = 2, LastSeq = 2, Version = 1 } }] }],
+            });
         }
 
         await using var second = LoomAppFactory.With(dataDirectory, null);
@@ -51,6 +61,7 @@ public sealed class MemoryDurabilityTests
             .AsArray().Select(e => $"{e!["entityId"]}@{e["version"]}").ToList();
         Assert.Equal(before, after);
         await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-ghost").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-wraith").ExpectProblemAsync(HttpStatusCode.NotFound);
 
         // Vectors and indexes came back too: search finds the edited fact by meaning and by keyword.
         var hits = await again.PostJsonAsync($"/api/sessions/{sessionId}/memory/search", new { query = "drowned miller", mode = "hybrid" })
@@ -61,6 +72,49 @@ public sealed class MemoryDurabilityTests
         var turn = await again.PlayAsync(sessionId, "I listen at the mill door.");
         Assert.Equal(2, turn["seq"]!.GetValue<int>());
         await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-ghost").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await again.GetAsync($"/api/sessions/{sessionId}/memory/character:the-wraith").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Memory_written_as_deltas_and_snapshots_comes_back_identical_after_restarts()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("loom-memory-deltas-").FullName;
+        var settings = new Dictionary<string, string?> { ["Loom:Memory:DeltasPerSnapshot"] = "3", ["Loom:Memory:SummaryEveryTurns"] = "4" };
+        string sessionId;
+        string expected = "";
+        for (var run = 0; run < 3; run++)
+        {
+            await using var app = LoomAppFactory.With(dataDirectory, settings);
+            var client = app.Alice();
+            if (run == 0)
+            {
+                sessionId = await client.CreateSessionAsync();
+            }
+            else
+            {
+                sessionId = (await client.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]![0]!["sessionId"]!.GetValue<string>();
+                // What the previous run saw, before this run adds anything.
+                Assert.Equal(expected, await MemoryAsync(client, sessionId));
+            }
+            // Five turns (a snapshot lands on a different turn each run), an edit, a delete and a rollback.
+            for (var i = 0; i < 5; i++) await client.PlayAsync(sessionId, $"Run {run}: I walk to the {(i % 2 == 0 ? "mill" : "harbor")} and meet Mira {i}.");
+            await client.PutAsync($"/api/sessions/{sessionId}/memory/fact:run-{run}", JsonContent.Create(new
+            {
+                type = "fact", name = $"Run {run}", content = $"Something happened in run {run}.",
+            })).ExpectAsync(HttpStatusCode.OK);
+            if (run == 1) await client.DeleteAsync($"/api/sessions/{sessionId}/memory/fact:run-0");
+            var session = await client.GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK);
+            await client.PostJsonAsync($"/api/sessions/{sessionId}/rollback",
+                new { toSeq = session["turnCount"]!.GetValue<int>() - 1, reason = "undo the last turn" }).ExpectAsync(HttpStatusCode.OK);
+            expected = await MemoryAsync(client, sessionId);
+        }
+    }
+
+    /// <summary>The session's memory as the export shows it (entities with their full history).</summary>
+    private static async Task<string> MemoryAsync(HttpClient client, string sessionId)
+    {
+        var export = await client.GetAsync($"/api/sessions/{sessionId}/export?format=json").ExpectAsync(HttpStatusCode.OK);
+        return export["memory"]!.ToJsonString();
     }
 
     [Fact]
@@ -117,7 +171,7 @@ public sealed class MemoryDurabilityTests
         await using var connection = new SqliteConnection($"Data Source={dbPath};Mode=ReadOnly");
         await connection.OpenAsync();
         var command = connection.CreateCommand();
-        command.CommandText = "SELECT count(*) FROM loom_grain_state WHERE grain_id_ext = $key AND state_name LIKE 'memory.shard.%' AND payload IS NOT NULL";
+        command.CommandText = "SELECT count(*) FROM loom_grain_state WHERE grain_id_ext = $key AND state_name LIKE 'memory.%' AND payload IS NOT NULL";
         command.Parameters.AddWithValue("$key", sessionId);
         return (long)(await command.ExecuteScalarAsync())!;
     }

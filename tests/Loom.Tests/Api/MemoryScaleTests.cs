@@ -10,15 +10,15 @@ using Xunit.Abstractions;
 
 namespace Loom.Tests.Api;
 
-/// <summary>A session with 10,000 entities in real (SQLite) storage: activation cost and what one turn writes.</summary>
+/// <summary>A session with 10,000 entities in real (SQLite) storage: activation cost and what turns write.</summary>
 public sealed class MemoryScaleTests(ITestOutputHelper output)
 {
     private const int Entities = 10_000;
 
     [Fact]
-    public async Task A_turn_at_ten_thousand_entities_writes_only_the_shards_it_touched()
+    public async Task A_turn_at_ten_thousand_entities_writes_one_small_delta_and_snapshots_touch_only_dirty_shards()
     {
-        await using var app = LoomAppFactory.With(null, null);
+        await using var app = LoomAppFactory.With(null, new Dictionary<string, string?> { ["Loom:Memory:DeltasPerSnapshot"] = "3" });
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
 
@@ -47,21 +47,47 @@ public sealed class MemoryScaleTests(ITestOutputHelper output)
 
         var turn = await client.PlayAsync(sessionId, "I light a lantern and walk to the old mill.");
         var after = await RowsAsync(db, sessionId);
-        var written = after.Where(r => !before.TryGetValue(r.Key, out var old) || old.Version != r.Value.Version).ToList();
-        var shardRows = written.Where(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal)).ToList();
-        var touched = turn["memoryUpdates"]!.AsArray()
-            .Select(op => WorldMemory.ShardOf(op!["entityId"]!.GetValue<string>(), new MemoryOptions().ShardCount)).Distinct().Count();
-
+        var written = Changed(before, after);
         output.WriteLine($"load of {Entities} entities from SQLite on first use: {activationMs} ms (includes the HTTP round trip)");
-        output.WriteLine($"one turn ({turn["memoryUpdates"]!.AsArray().Count} ops) wrote {written.Count} rows, " +
-                         $"{written.Sum(r => r.Value.Bytes) / 1024.0:F0} KiB: {string.Join(", ", written.Select(r => $"{r.Key} {r.Value.Bytes / 1024.0:F0} KiB"))}");
         output.WriteLine($"whole memory: {before.Count(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal))} shard rows, {wholeMemory / 1024.0:F0} KiB");
+        Describe("turn 1", turn, written);
 
-        Assert.Equal(touched, shardRows.Count);
-        Assert.True(shardRows.Count <= 8, $"{shardRows.Count} shard rows rewritten");
-        Assert.True(written.Sum(r => r.Value.Bytes) < wholeMemory / 5, "a turn must not rewrite the whole memory");
+        // The turn appended one delta with what it changed; no shard was rewritten.
+        Assert.DoesNotContain(written, r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal));
+        var delta = Assert.Single(written, r => r.Key.StartsWith("memory.delta.", StringComparison.Ordinal));
+        Assert.Equal("memory.delta.0", delta.Key);
+        Assert.True(written.Sum(r => r.Value.Bytes) < wholeMemory / 100, "a turn must write what it changed, not the memory");
+
+        // Deltas 0-2, then the fourth write is a snapshot: only shards those turns touched are rewritten, the manifest
+        // moves past the deltas and they are emptied.
+        var touched = new HashSet<int>(Touched(turn));
+        for (var i = 2; i <= 4; i++)
+        {
+            var previous = after;
+            var next = await client.PlayAsync(sessionId, $"I search the mill, room {i}.");
+            after = await RowsAsync(db, sessionId);
+            written = Changed(previous, after);
+            Describe($"turn {i}", next, written);
+            touched.UnionWith(Touched(next));
+        }
+        var snapshot = written.Where(r => r.Key.StartsWith("memory.shard.", StringComparison.Ordinal)).ToList();
+        Assert.Equal(touched.Count, snapshot.Count);
+        Assert.All(snapshot, r => Assert.Contains(int.Parse(r.Key["memory.shard.".Length..], System.Globalization.CultureInfo.InvariantCulture), touched));
+        Assert.Contains("memory.manifest.0", written.Select(r => r.Key));
+        Assert.All(after.Where(r => r.Key.StartsWith("memory.delta.", StringComparison.Ordinal)), r => Assert.Equal(0, r.Value.Bytes));
         // The load time is a figure (printed above), not a gate: timings belong to benchmarks, not unit tests.
     }
+
+    private static List<KeyValuePair<string, (long Version, long Bytes)>> Changed(
+        Dictionary<string, (long Version, long Bytes)> before, Dictionary<string, (long Version, long Bytes)> after) =>
+        after.Where(r => !before.TryGetValue(r.Key, out var old) || old.Version != r.Value.Version).OrderBy(r => r.Key, StringComparer.Ordinal).ToList();
+
+    private static IEnumerable<int> Touched(System.Text.Json.Nodes.JsonNode turn) =>
+        turn["memoryUpdates"]!.AsArray().Select(op => WorldMemory.ShardOf(op!["entityId"]!.GetValue<string>(), new MemoryOptions().ShardCount));
+
+    private void Describe(string what, System.Text.Json.Nodes.JsonNode turn, List<KeyValuePair<string, (long Version, long Bytes)>> written) =>
+        output.WriteLine($"{what} ({turn["memoryUpdates"]!.AsArray().Count} ops) wrote {written.Count} rows, " +
+                         $"{written.Sum(r => r.Value.Bytes) / 1024.0:F1} KiB: {string.Join(", ", written.Select(r => $"{r.Key} {r.Value.Bytes / 1024.0:F1} KiB"))}");
 
     private static MemoryOp Entity(int i)
     {
