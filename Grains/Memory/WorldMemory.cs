@@ -330,7 +330,7 @@ public sealed partial class WorldMemory
             _freeSlots.Push(state.Slot);
             state.Slot = -1;
             state.Vector = null;
-            state.IndexedText = null;
+            state.IndexedTextHash = default;
             _staleEmbeddings.Remove(state);
             _liveCount--;
         }
@@ -389,11 +389,13 @@ public sealed partial class WorldMemory
 
     private void Index(EntityState state, MemoryEntity entity)
     {
+        // The indexed text is built in a reused buffer and remembered by a 128-bit hash, not kept as a string per entity.
         var text = IndexText(entity);
-        if (text != state.IndexedText)
+        var hash = System.IO.Hashing.XxHash128.HashToUInt128(MemoryMarshal.AsBytes(text));
+        if (hash != state.IndexedTextHash)
         {
             _bm25.Set(state.Slot, text);
-            state.IndexedText = text;
+            state.IndexedTextHash = hash;
         }
         // Summaries are named "Turns 1-10": activating them by name would be noise.
         state.IndexedNames = entity.Type == EntityType.Summary ? [] : [entity.Name, .. entity.Aliases];
@@ -455,21 +457,26 @@ public sealed partial class WorldMemory
 
     private static List<RelationEdge> EdgesOf(MemoryEntity entity)
     {
-        var edges = new List<RelationEdge>();
+        List<RelationEdge>? edges = null;
         foreach (var (key, value) in entity.Attributes)
         {
-            var kind = key.Trim().ToLowerInvariant();
-            if (!RelationKinds.IsKnown(kind)) continue;
-            foreach (var target in SplitList(value)) edges.Add(new RelationEdge(entity.EntityId, entity.EntityId, kind, EndKey(target)));
+            if (!RelationKinds.TryMatch(key, out var kind)) continue;
+            foreach (var target in SplitList(value)) Add(new RelationEdge(entity.EntityId, entity.EntityId, kind, EndKey(target)));
         }
         if (entity.Type == EntityType.Relationship
             && entity.Attributes.TryGetValue("from", out var from) && entity.Attributes.TryGetValue("to", out var to))
         {
-            var kind = entity.Attributes.TryGetValue("kind", out var k) && RelationKinds.IsKnown(k.Trim().ToLowerInvariant())
-                ? k.Trim().ToLowerInvariant() : RelationKinds.RelatedTo;
-            edges.Add(new RelationEdge(entity.EntityId, EndKey(from), kind, EndKey(to)));
+            var kind = entity.Attributes.TryGetValue("kind", out var k) && RelationKinds.TryMatch(k, out var named) ? named : RelationKinds.RelatedTo;
+            Add(new RelationEdge(entity.EntityId, EndKey(from), kind, EndKey(to)));
         }
-        return edges.Where(e => e.Source.Length > 0 && e.Target.Length > 0).Distinct().ToList();
+        return edges ?? [];
+
+        void Add(RelationEdge edge)
+        {
+            if (edge.Source.Length == 0 || edge.Target.Length == 0) return;
+            edges ??= new List<RelationEdge>(2);
+            if (!edges.Contains(edge)) edges.Add(edge);
+        }
 
         static string EndKey(string text) => EntityIds.TryParse(text.Trim(), out _) ? text.Trim() : EntityIds.Slug(text);
     }
@@ -531,9 +538,13 @@ public sealed partial class WorldMemory
         _ => 0.5,
     };
 
-    private static string IndexText(MemoryEntity entity)
+    private readonly StringBuilder _indexText = new(1024);
+    private char[] _indexTextBuffer = new char[1024];
+
+    /// <summary>The text BM25 indexes for an entity, in a buffer reused until the next call.</summary>
+    private ReadOnlySpan<char> IndexText(MemoryEntity entity)
     {
-        var sb = new StringBuilder(entity.Name.Length * 2 + entity.Content.Length + 64);
+        var sb = _indexText.Clear();
         // The name twice: a query naming an entity should rank it above ones that merely mention it.
         sb.Append(entity.Name).Append(' ').Append(entity.Name).Append(' ');
         foreach (var alias in entity.Aliases) sb.Append(alias).Append(' ');
@@ -543,7 +554,10 @@ public sealed partial class WorldMemory
             if (key is RollingSummarizer.FromSeqAttribute or RollingSummarizer.ToSeqAttribute) continue;
             sb.Append(' ').Append(value);
         }
-        return sb.ToString();
+        if (_indexTextBuffer.Length < sb.Length) _indexTextBuffer = new char[Math.Max(sb.Length, _indexTextBuffer.Length * 2)];
+        sb.CopyTo(0, _indexTextBuffer, sb.Length);
+        if (sb.Capacity > 64 * 1024) sb.Capacity = 1024; // one huge entity should not pin a huge builder
+        return _indexTextBuffer.AsSpan(0, sb.Length);
     }
 
     private static string EmbeddingText(MemoryEntity entity)

@@ -41,7 +41,7 @@ internal sealed class Bm25Index
         Grow(Math.Max(capacity, 1) - 1);
     }
 
-    public void Set(int slot, string text)
+    public void Set(int slot, ReadOnlySpan<char> text)
     {
         Remove(slot);
         Grow(slot);

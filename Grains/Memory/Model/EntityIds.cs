@@ -32,13 +32,14 @@ public static class EntityIds
         var text = name.Normalize(NormalizationForm.FormKC);
         var sb = new StringBuilder(Math.Min(text.Length, MaxSlugChars));
         var dash = false;
+        Span<char> chars = stackalloc char[2];
         foreach (var rune in text.EnumerateRunes())
         {
             if (Rune.IsLetterOrDigit(rune) || Rune.GetUnicodeCategory(rune) is UnicodeCategory.NonSpacingMark)
             {
                 if (dash && sb.Length > 0) sb.Append('-');
                 dash = false;
-                sb.Append(Rune.ToLowerInvariant(rune).ToString());
+                sb.Append(chars[..Rune.ToLowerInvariant(rune).EncodeToUtf16(chars)]);
                 if (sb.Length >= MaxSlugChars) break;
             }
             else

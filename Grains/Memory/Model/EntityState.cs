@@ -24,7 +24,8 @@ internal sealed class EntityState(string id, int shard)
     /// <summary>Raw float32 bytes of the embedding of the current value; null while stale.</summary>
     public byte[]? Vector { get; set; }
 
-    public string? IndexedText { get; set; }
+    /// <summary>Hash of the text BM25 holds for this entity (default: nothing indexed).</summary>
+    public UInt128 IndexedTextHash { get; set; }
     public List<string> IndexedNames { get; set; } = [];
     public List<RelationEdge> Edges { get; set; } = [];
 

@@ -22,4 +22,19 @@ public static class RelationKinds
         { PartOf, CausedBy, LocatedAt, RelatedTo, Owns, Knows, Involves, Precedes };
 
     public static bool IsKnown(string kind) => All.Contains(kind);
+
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> AnyCase =
+        new HashSet<string>(All, StringComparer.OrdinalIgnoreCase).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>The kind an attribute key names, ignoring case and surrounding spaces (no allocation).</summary>
+    public static bool TryMatch(ReadOnlySpan<char> key, out string kind)
+    {
+        if (AnyCase.TryGetValue(key.Trim(), out var found))
+        {
+            kind = found;
+            return true;
+        }
+        kind = "";
+        return false;
+    }
 }
