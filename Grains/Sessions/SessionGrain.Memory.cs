@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text;
 using Loom.Errors;
 using Loom.Events;
+using Loom.Llm;
 using Loom.Memory;
 using Loom.Prompt;
 using Loom.Text;
@@ -400,7 +402,7 @@ public sealed partial class SessionGrain
     /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn
     /// <paramref name="seq"/>. A broken or missing block never fails the turn: the narrative stays, a warning says why.
     /// </summary>
-    private async Task<(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc)> RememberAsync(
+    private async Task<(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage)> RememberAsync(
         WorldMemory memory, string answer, int seq)
     {
         var warnings = new List<string>();
@@ -419,9 +421,15 @@ public sealed partial class SessionGrain
         {
             warnings.Add($"memory block: {problem.Detail}");
         }
+        var summaryUsage = Usage.Zero;
         try
         {
-            if (await DueSummaryAsync(memory, seq) is { } summary) applied.AddRange(memory.Apply([summary], seq));
+            if (await DueSummaryAsync(memory, seq) is { } summary)
+            {
+                applied.AddRange(memory.Apply([summary.Op], seq));
+                summaryUsage = summary.Usage;
+                if (summary.Warning is not null) warnings.Add(summary.Warning);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -431,11 +439,15 @@ public sealed partial class SessionGrain
         }
         if (!await RefreshEmbeddingsQuietlyAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
-        return (split.Narrative, applied, warnings, split.Ooc);
+        return (split.Narrative, applied, warnings, split.Ooc, summaryUsage);
     }
 
-    /// <summary>Every N turns, the oldest unsummarized block of turns that left the recent window (extractive).</summary>
-    private async Task<MemoryOp?> DueSummaryAsync(WorldMemory memory, int seq)
+    /// <summary>
+    /// Every N turns, the oldest unsummarized block of turns that left the recent window, summarized by the session's
+    /// narrator (the offline one summarizes extractively). If the narrator fails, the block is summarized
+    /// extractively and the turn says so: the turns are the source either way, nothing is made up.
+    /// </summary>
+    private async Task<(MemoryOp Op, Usage Usage, string? Warning)?> DueSummaryAsync(WorldMemory memory, int seq)
     {
         var summarizer = ServiceProvider.GetRequiredService<RollingSummarizer>();
         if (summarizer.Due(seq, memory.LastSummarizedSeq) is not { } range) return null;
@@ -445,7 +457,60 @@ public sealed partial class SessionGrain
             .Where(r => r.Turn.Status == TurnStatus.Completed)
             .Select(r => new TurnText(r.Turn.Seq, r.Turn.StoryInput, r.Turn.Narrative))
             .ToList();
-        return summarizer.CreateOp(range, summarizer.Summarize(turns));
+        if (S.Llm.Provider == LlmProviders.Offline || turns.Count == 0)
+            return (summarizer.CreateOp(range, summarizer.Summarize(turns)), Usage.Zero, null);
+
+        string? warning;
+        var usage = Usage.Zero;
+        try
+        {
+            (var text, usage) = await SummarizeWithNarratorAsync(summarizer, turns);
+            if (text.Length > 0) return (summarizer.CreateOp(range, text), usage, null);
+            warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
+        }
+        catch (LlmCallException ex)
+        {
+            warning = $"memory: the narrator could not summarize turns {range.FromSeq}-{range.ToSeq} ({ex.Code}); summarized extractively";
+        }
+        return (summarizer.CreateOp(range, summarizer.Summarize(turns)), usage, warning);
+    }
+
+    private async Task<(string Text, Usage Usage)> SummarizeWithNarratorAsync(RollingSummarizer summarizer, IReadOnlyList<TurnText> turns)
+    {
+        var instruction = summarizer.BuildInstruction(turns);
+        var request = new LlmRequest
+        {
+            Provider = S.Llm.Provider!,
+            Model = S.Llm.Model!,
+            Temperature = S.Llm.Temperature,
+            // Room for the summary the instruction asks for (about four characters a token), not the turn's limit.
+            MaxTokens = Math.Max(64, MemoryOptions.MaxSummaryChars / 3),
+            Messages =
+            [
+                new LlmMessage { Role = LlmRole.System, Content = "You keep the chronicle of an interactive story. Follow the instructions exactly." },
+                new LlmMessage { Role = LlmRole.User, Content = instruction },
+            ],
+            SessionId = SessionId,
+        };
+        var answer = new StringBuilder();
+        LlmChunk? final = null;
+        await foreach (var chunk in GrainFactory.GetGrain<ILlmGrain>(0).Stream(request, _stopping.Token))
+        {
+            answer.Append(chunk.Text);
+            if (chunk.Final) final = chunk;
+        }
+        // A model that answers in the narration format anyway: keep the prose, drop the memory block.
+        var text = MemoryBlockParser.Split(answer.ToString(), MemoryOptions).Narrative.Trim();
+        var tokens = ServiceProvider.GetRequiredService<ITokenCounter>();
+        var usage = new Usage
+        {
+            PromptTokens = final?.PromptTokens ?? tokens.Count(instruction),
+            CompletionTokens = final?.CompletionTokens ?? tokens.Count(text),
+            CachedTokens = final?.CachedTokens ?? 0,
+            Estimated = final?.UsageEstimated ?? true,
+            CostUsd = final?.CostUsd ?? 0m,
+        };
+        return (text, usage);
     }
 
     /// <summary>Embeds changed entities now so stored shards carry vectors; on failure searches embed them later.</summary>

@@ -529,7 +529,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Estimated = final?.UsageEstimated ?? true,
                 CostUsd = final?.CostUsd ?? 0m,
             };
-            var (narrative, applied, warnings, ooc) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
+            var (narrative, applied, warnings, ooc, summaryUsage) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
+            // A summary the narrator wrote during this turn is paid for by this turn.
+            usage = usage.Add(summaryUsage);
             var done = DateTime.UtcNow;
             return running with
             {

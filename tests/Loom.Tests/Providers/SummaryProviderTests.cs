@@ -1,0 +1,75 @@
+using System.Net;
+using Loom.Tests.Api;
+using Loom.Tests.Stubs;
+
+namespace Loom.Tests.Providers;
+
+/// <summary>Summaries every two turns with a one-turn window, so the third turn folds turns 1-2.</summary>
+public sealed class SummaryAppFixture : ProviderAppFixture
+{
+    protected override void Tune(Dictionary<string, string?> settings)
+    {
+        settings["Loom:Memory:SummaryEveryTurns"] = "2";
+        settings["Loom:Memory:RecentWindowTurns"] = "1";
+        // One attempt per provider and no fallback, so a scripted failure reaches the session.
+        settings["Loom:Llm:Resilience:MaxRetries"] = "0";
+        settings.Remove("Loom:Llm:Resilience:Fallbacks:0");
+        settings.Remove("Loom:Llm:Resilience:Fallbacks:1");
+    }
+}
+
+/// <summary>Rolling summaries written by the session's real narrator (an OpenAI-compatible stub on loopback).</summary>
+public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixture<SummaryAppFixture>
+{
+    [Fact]
+    public async Task The_narrator_writes_the_rolling_summary_and_the_turn_pays_for_it()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        fixture.OpenAi.Enqueue(StubReply.Ok("Mira crosses the ford at dawn."), StubReply.Ok("She trades her knife for a map."),
+            StubReply.Ok("The map leads into the hills."),
+            StubReply.Ok("Mira crossed the ford and traded her knife for a map of the hills.", new StubUsage(40, 15)));
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+        await client.PlayAsync(sessionId, "I trade my knife for a map.");
+        var before = fixture.OpenAi.RequestCount;
+
+        var third = await client.PlayAsync(sessionId, "I follow the map into the hills.");
+
+        // Two calls: the narration, then the summary, whose request carries both old turns and asks for a summary.
+        Assert.Equal(2, fixture.OpenAi.RequestCount - before);
+        var request = fixture.OpenAi.Requests.Last();
+        Assert.Contains("Summarize the following turns", request.Body);
+        Assert.Contains("I trade my knife for a map.", request.Body);
+        Assert.Contains("She trades her knife for a map.", request.Body);
+        Assert.DoesNotContain("I follow the map into the hills.", request.Body);
+
+        var summary = await client.GetAsync($"/api/sessions/{sessionId}/memory/summary:turns-1-2").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("Mira crossed the ford and traded her knife for a map of the hills.", summary["content"]!.GetValue<string>());
+        Assert.DoesNotContain(third["warnings"]!.AsArray(), w => w!.GetValue<string>().Contains("summar"));
+        // The turn's usage is its narration (11 + 7) plus the summary (40 + 15).
+        Assert.Equal(11 + 40, third["usage"]!["promptTokens"]!.GetValue<long>());
+        Assert.Equal(7 + 15, third["usage"]!["completionTokens"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public async Task When_the_narrator_cannot_summarize_the_turn_still_completes_with_an_extractive_summary()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        fixture.OpenAi.Enqueue(StubReply.Ok("The bell tower leans over the square."), StubReply.Ok("Crows circle the broken bell."),
+            StubReply.Ok("Night falls on the square."), StubReply.Error(400, "bad request"));
+        await client.PlayAsync(sessionId, "I look at the bell tower.");
+        await client.PlayAsync(sessionId, "I climb the stairs.");
+
+        var third = await client.PlayAsync(sessionId, "I wait for night.");
+
+        Assert.Equal("completed", third["status"]!.GetValue<string>());
+        Assert.Equal("Night falls on the square.", third["narrative"]!.GetValue<string>());
+        Assert.Contains(third["warnings"]!.AsArray(), w => w!.GetValue<string>().Contains("summarized extractively"));
+        var summary = await client.GetAsync($"/api/sessions/{sessionId}/memory/summary:turns-1-2").ExpectAsync(HttpStatusCode.OK);
+        // Extractive: sentences of the turns themselves.
+        Assert.Contains("The bell tower leans over the square.", summary["content"]!.GetValue<string>());
+    }
+}
