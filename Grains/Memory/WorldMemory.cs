@@ -196,6 +196,24 @@ public sealed partial class WorldMemory
         _headSeq = Math.Min(_headSeq, seq);
     }
 
+    /// <summary>
+    /// Puts an entity's history back as <see cref="History"/> returned it (e.g. to undo an edit whose write failed);
+    /// the entity counts as changed, so the next write stores the restored form.
+    /// </summary>
+    public void Restore(string entityId, IReadOnlyList<EntityRevision> revisions)
+    {
+        ArgumentNullException.ThrowIfNull(revisions);
+        if (!_states.TryGetValue(entityId, out var state))
+        {
+            if (revisions.Count == 0) return;
+            state = AddState(entityId);
+        }
+        var old = state.Current;
+        state.Revisions = [.. revisions];
+        AfterChange(state, old);
+        _changed.Add(entityId);
+    }
+
     /// <summary>The highest turn already folded into a summary entity (0 when none).</summary>
     public int LastSummarizedSeq =>
         _states.Values

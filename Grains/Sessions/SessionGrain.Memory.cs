@@ -139,9 +139,10 @@ public sealed partial class SessionGrain
         };
         // Invalid content is refused (422) before anything changes.
         var seq = EditSeq(memory);
+        var previous = memory.History(entityId);
         var applied = memory.Apply([op], seq);
         var entity = memory.Get(entityId)!;
-        await PersistEditAsync(memory, applied, Audit("memory.put", edit.Reason, seq, new(StringComparer.Ordinal)
+        await PersistEditAsync(memory, entityId, previous, applied, Audit("memory.put", edit.Reason, seq, new(StringComparer.Ordinal)
         {
             ["entityId"] = entityId,
             ["type"] = EntityIds.TypeName(edit.Type),
@@ -159,10 +160,11 @@ public sealed partial class SessionGrain
         await MemorySettledAsync();
         if (memory.Get(entityId) is not { } existing) throw Problems.NotFound("Memory entity", entityId);
         var seq = EditSeq(memory);
+        var previous = memory.History(entityId);
         var applied = memory.Apply(
             [new MemoryOp { Op = MemoryOpNormalizer.Delete, EntityId = entityId, Type = existing.Type, Name = existing.Name }],
             seq);
-        await PersistEditAsync(memory, applied, Audit("memory.delete", reason, seq, new(StringComparer.Ordinal)
+        await PersistEditAsync(memory, entityId, previous, applied, Audit("memory.delete", reason, seq, new(StringComparer.Ordinal)
         {
             ["entityId"] = entityId,
             ["type"] = EntityIds.TypeName(existing.Type),
@@ -180,12 +182,25 @@ public sealed partial class SessionGrain
     /// <summary>An edit belongs to the state after the last committed turn (rollback to that turn keeps it).</summary>
     private int EditSeq(WorldMemory memory) => Math.Max(CommittedSeq, memory.HeadSeq);
 
-    private async Task PersistEditAsync(WorldMemory memory, IReadOnlyList<MemoryOp> applied, AuditEntry audit)
+    /// <summary>
+    /// Stores an API edit (memory, audit, header). If any write fails the caller gets the error and the edit is
+    /// undone in the activation too; the next memory write stores the entity as it was before.
+    /// </summary>
+    private async Task PersistEditAsync(WorldMemory memory, string entityId, IReadOnlyList<EntityRevision> previous,
+        IReadOnlyList<MemoryOp> applied, AuditEntry audit)
     {
-        await RefreshEmbeddingsQuietlyAsync(memory);
-        await PersistMemoryAsync(memory, retry: false);
-        await AppendAuditAsync([audit], retry: false);
-        await WriteHeaderOrRevertAsync();
+        try
+        {
+            await RefreshEmbeddingsQuietlyAsync(memory);
+            await PersistMemoryAsync(memory, retry: false);
+            await AppendAuditAsync([audit], retry: false);
+            await WriteHeaderOrRevertAsync();
+        }
+        catch
+        {
+            memory.Restore(entityId, previous);
+            throw;
+        }
         if (applied.Count > 0)
             Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, Memory = [.. applied] });
     }

@@ -110,6 +110,52 @@ public sealed class MemoryDurabilityTests
         }
     }
 
+    [Fact]
+    public async Task An_edit_whose_write_fails_answers_503_and_leaves_no_trace_live_or_after_a_restart()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("loom-memory-edit-fail-").FullName;
+        string sessionId;
+        await using (var app = LoomAppFactory.With(dataDirectory, null))
+        {
+            var client = app.Alice();
+            sessionId = await client.CreateSessionAsync();
+            await PutFactAsync(client, sessionId, "the-bridge", "The bridge stands.").ExpectAsync(HttpStatusCode.OK);
+
+            // Storage goes away under the running session: every write fails, memory is still loaded.
+            var db = Path.Combine(app.DataDirectory, "loom.db");
+            await ExecuteAsync(db, "ALTER TABLE loom_grain_state RENAME TO loom_grain_state_away");
+            await PutFactAsync(client, sessionId, "the-bridge", "The bridge is out.").ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await PutFactAsync(client, sessionId, "the-ferry", "A ferry runs at noon.").ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+            await ExecuteAsync(db, "ALTER TABLE loom_grain_state_away RENAME TO loom_grain_state");
+
+            // Neither failed edit is visible, and the next write does not smuggle them in.
+            var bridge = await client.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-bridge").ExpectAsync(HttpStatusCode.OK);
+            Assert.Equal("The bridge stands.", bridge["content"]!.GetValue<string>());
+            await client.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-ferry").ExpectProblemAsync(HttpStatusCode.NotFound);
+            await PutFactAsync(client, sessionId, "the-mill", "The mill burned.").ExpectAsync(HttpStatusCode.OK);
+        }
+
+        await using var again = LoomAppFactory.With(dataDirectory, null);
+        var restarted = again.Alice();
+        var stored = await restarted.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-bridge").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("The bridge stands.", stored["content"]!.GetValue<string>());
+        Assert.Equal(1, stored["version"]!.GetValue<int>());
+        await restarted.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-ferry").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await restarted.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-mill").ExpectAsync(HttpStatusCode.OK);
+    }
+
+    private static Task<HttpResponseMessage> PutFactAsync(HttpClient client, string sessionId, string slug, string content) =>
+        client.PutAsync($"/api/sessions/{sessionId}/memory/fact:{slug}", JsonContent.Create(new { type = "fact", name = slug.Replace('-', ' '), content }));
+
+    private static async Task ExecuteAsync(string dbPath, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={dbPath}");
+        await connection.OpenAsync();
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     /// <summary>The session's memory as the export shows it (entities with their full history).</summary>
     private static async Task<string> MemoryAsync(HttpClient client, string sessionId)
     {
