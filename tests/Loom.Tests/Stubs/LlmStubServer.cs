@@ -29,6 +29,9 @@ public abstract class LlmStubServer : IAsyncDisposable
     /// <summary>Reply used when the script is empty.</summary>
     public StubReply Default { get; set; } = new();
 
+    /// <summary>Answers a request before the script is consulted when it returns a reply (e.g. summary requests).</summary>
+    public Func<StubRequest, StubReply?>? Responder { get; set; }
+
     public IReadOnlyCollection<StubRequest> Requests => _requests;
 
     public int RequestCount => _requests.Count;
@@ -101,7 +104,7 @@ public abstract class LlmStubServer : IAsyncDisposable
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
         _requests.Enqueue(new StubRequest(context.Request.Path, body, stream, model, headers));
 
-        var reply = _script.TryDequeue(out var scripted) ? scripted : Default;
+        var reply = Responder?.Invoke(_requests.Last()) ?? (_script.TryDequeue(out var scripted) ? scripted : Default);
         if (reply.Delay > TimeSpan.Zero)
         {
             try
