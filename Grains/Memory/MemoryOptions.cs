@@ -39,7 +39,7 @@ public sealed class MemoryOptions
     /// Writes between shard snapshots: each turn appends a delta row with only the entities it changed, and after
     /// this many deltas the dirty shards are rewritten and the deltas dropped (1 = rewrite dirty shards every turn).
     /// </summary>
-    public int DeltasPerSnapshot { get; set; } = 32;
+    public int DeltasPerSnapshot { get; set; } = 128;
 
     /// <summary>Dimensions of the built-in hashing embedder.</summary>
     public int EmbeddingDimensions { get; set; } = 256;

@@ -24,9 +24,22 @@ public sealed partial class WorldMemory
         var entities = new List<StoredEntity>(_changed.Count);
         foreach (var id in _changed.Order(StringComparer.Ordinal))
         {
-            entities.Add(_states.TryGetValue(id, out var state)
+            if (!_states.TryGetValue(id, out var state))
+            {
+                entities.Add(new StoredEntity { EntityId = id, Revisions = [] });
+                continue;
+            }
+            var keep = state.DurableSeq;
+            entities.Add(keep < 0
                 ? Stored(state)
-                : new StoredEntity { EntityId = id, Revisions = [] });
+                : new StoredEntity
+                {
+                    EntityId = id,
+                    KeepThroughSeq = keep,
+                    Revisions = state.Revisions.Where(r => r.Seq > keep).ToList(),
+                    Vector = state.Vector,
+                });
+            state.DurableSeq = state.Revisions[^1].Seq;
         }
         _changed.Clear();
         return new MemoryDelta { Entities = entities, FloorSeq = _floorSeq, EmbeddingModel = _embeddingModel };
@@ -35,7 +48,13 @@ public sealed partial class WorldMemory
     /// <summary>Marks a delta's entities changed again, e.g. after writing what <see cref="TakeChanges"/> returned failed.</summary>
     public void MarkChanged(MemoryDelta delta)
     {
-        foreach (var entity in delta.Entities) _changed.Add(entity.EntityId);
+        foreach (var entity in delta.Entities) Unsaved(entity.EntityId);
+    }
+
+    private void Unsaved(string entityId)
+    {
+        _changed.Add(entityId);
+        if (_states.TryGetValue(entityId, out var state)) state.DurableSeq = -1;
     }
 
     /// <summary>
@@ -46,6 +65,9 @@ public sealed partial class WorldMemory
     public IReadOnlyList<MemoryShard> TakeDirtyShards()
     {
         var result = Snapshot(_dirtyShards.Order());
+        foreach (var shard in result)
+        foreach (var stored in shard.Entities)
+            _states[stored.EntityId].DurableSeq = stored.Revisions[^1].Seq;
         _dirtyShards.Clear();
         _changed.Clear();
         NeedsSnapshot = false;
@@ -59,7 +81,7 @@ public sealed partial class WorldMemory
         {
             if (shard.Index < 0 || shard.Index >= _options.ShardCount) continue;
             _dirtyShards.Add(shard.Index);
-            foreach (var entity in shard.Entities) _changed.Add(entity.EntityId);
+            foreach (var entity in shard.Entities) Unsaved(entity.EntityId);
         }
     }
 
@@ -128,9 +150,17 @@ public sealed partial class WorldMemory
             foreach (var stored in delta.Entities)
             {
                 if (stored?.EntityId is null) continue;
-                var through = latest.TryGetValue(stored.EntityId, out var known) ? known.Through : ThroughOfRow(stored.EntityId);
+                var found = latest.TryGetValue(stored.EntityId, out var known);
+                var through = found ? known.Through : ThroughOfRow(stored.EntityId);
                 if (delta.Number < through) continue; // that shard row was snapshotted later and already has it
-                latest[stored.EntityId] = (stored, through, delta.EmbeddingModel, -1);
+                var entity = stored;
+                if (stored.KeepThroughSeq is { } keep)
+                {
+                    // A patch: the history stored so far up to `keep`, then the revisions the delta carries.
+                    var kept = found ? known.Entity.Revisions.Where(r => r is not null && r.Seq <= keep) : [];
+                    entity = new StoredEntity { EntityId = stored.EntityId, Revisions = [.. kept, .. stored.Revisions], Vector = stored.Vector };
+                }
+                latest[stored.EntityId] = (entity, through, delta.EmbeddingModel, -1);
             }
         }
 
@@ -144,12 +174,16 @@ public sealed partial class WorldMemory
             state.Revisions = InOrder(stored.Revisions)
                 ? new List<EntityRevision>(stored.Revisions)
                 : stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
+            // Rows written before a compaction still hold older history: trim it the way compaction did.
+            if (floor > 0) TrimToFloor(state.Revisions, floor);
+            while (state.Revisions.Count > 0 && state.Revisions[0].Value is null) state.Revisions.RemoveAt(0);
             if (state.Revisions.Count == 0)
             {
                 memory._states.Remove(id);
                 memory._shardMembers[state.Shard].Remove(id);
                 continue;
             }
+            state.DurableSeq = state.Revisions[^1].Seq;
             memory._headSeq = Math.Max(memory._headSeq, state.Revisions[^1].Seq);
             memory.AfterChange(state, null);
             if (state.Current is not null && model == memory._embeddingModel && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)

@@ -191,6 +191,7 @@ public sealed partial class WorldMemory
         {
             var old = state.Current;
             state.Revisions.RemoveAll(r => r.Seq > seq);
+            state.DurableSeq = Math.Min(state.DurableSeq, seq);
             AfterChange(state, old);
         }
         _headSeq = Math.Min(_headSeq, seq);
@@ -210,6 +211,7 @@ public sealed partial class WorldMemory
         }
         var old = state.Current;
         state.Revisions = [.. revisions];
+        state.DurableSeq = -1; // what storage holds for it is uncertain now: store it whole next time
         AfterChange(state, old);
         _changed.Add(entityId);
     }
@@ -320,8 +322,15 @@ public sealed partial class WorldMemory
         var old = state.Current;
         var revision = new EntityRevision { Seq = seq, Value = value };
         // One revision per turn: the state after the turn is all a rollback needs.
-        if (state.Revisions.Count > 0 && state.Revisions[^1].Seq == seq) state.Revisions[^1] = revision;
-        else state.Revisions.Add(revision);
+        if (state.Revisions.Count > 0 && state.Revisions[^1].Seq == seq)
+        {
+            state.Revisions[^1] = revision;
+            state.DurableSeq = Math.Min(state.DurableSeq, seq - 1);
+        }
+        else
+        {
+            state.Revisions.Add(revision);
+        }
         AfterChange(state, old);
     }
 
@@ -603,14 +612,24 @@ public sealed partial class WorldMemory
         if (cutoff - _floorSeq < Math.Max(1, _options.HistoryTurns / 10)) return;
         foreach (var state in _states.Values.ToList())
         {
-            var older = 0;
-            while (older < state.Revisions.Count && state.Revisions[older].Seq <= cutoff) older++;
-            if (older < 2 && !(older == 1 && state.Revisions[0].Value is null)) continue;
-            // Keep the last revision at or below the cutoff: it is the state as of the floor.
-            state.Revisions.RemoveRange(0, older - 1);
+            if (!TrimToFloor(state.Revisions, cutoff)) continue;
             var current = state.Current;
             AfterChange(state, current);
         }
         _floorSeq = cutoff;
+    }
+
+    /// <summary>
+    /// Drops history older than <paramref name="floor"/>, keeping the last revision at or below it (the state as of
+    /// the floor). Loading applies the same rule, so stored rows that predate a compaction load to the same history.
+    /// Returns whether anything was dropped or the history now starts with a deletion.
+    /// </summary>
+    private static bool TrimToFloor(List<EntityRevision> revisions, int floor)
+    {
+        var older = 0;
+        while (older < revisions.Count && revisions[older].Seq <= floor) older++;
+        if (older < 2 && !(older == 1 && revisions[0].Value is null)) return false;
+        revisions.RemoveRange(0, older - 1);
+        return true;
     }
 }

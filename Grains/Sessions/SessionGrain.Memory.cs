@@ -37,7 +37,7 @@ public sealed partial class SessionGrain
     private const string MemoryManifestPrefix = "memory.manifest";
 
     /// <summary>Delta rows read per round trip when loading.</summary>
-    private const int DeltaReadBatch = 16;
+    private const int DeltaReadBatch = 32;
 
     /// <summary>Newest summaries the prompt carries verbatim; older ones compete in retrieval like any entity.</summary>
     private const int PromptSummaries = 2;

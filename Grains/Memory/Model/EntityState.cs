@@ -21,6 +21,12 @@ internal sealed class EntityState(string id, int shard)
 
     public int Slot { get; set; } = -1;
 
+    /// <summary>
+    /// Revisions up to this seq are stored exactly as they are here, so the next delta only needs the ones after it;
+    /// -1 when nothing is known to be stored (the next delta carries the whole history).
+    /// </summary>
+    public int DurableSeq { get; set; } = -1;
+
     /// <summary>Raw float32 bytes of the embedding of the current value; null while stale.</summary>
     public byte[]? Vector { get; set; }
 

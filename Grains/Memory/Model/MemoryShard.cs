@@ -47,6 +47,11 @@ public sealed class StoredEntity
     [Id(1)] public List<EntityRevision> Revisions { get; set; } = [];
     /// <summary>Embedding of the current value as raw little-endian float32 (a byte copy, cheap to store).</summary>
     [Id(2)] public byte[]? Vector { get; set; }
+    /// <summary>
+    /// Set in a delta: the entity's stored revisions up to this seq still hold, and <see cref="Revisions"/> are only
+    /// those after it (so a long-lived entity's history is not rewritten every turn). Null: the whole history.
+    /// </summary>
+    [Id(3)] public int? KeepThroughSeq { get; set; }
 }
 
 /// <summary>The value an entity had after turn <see cref="Seq"/>; null means it was deleted then.</summary>

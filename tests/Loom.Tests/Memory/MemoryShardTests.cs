@@ -86,13 +86,17 @@ public class MemoryShardTests
         Assert.All(shards, s => Assert.All(s.Entities, e => Assert.Equal(s.Index, WorldMemory.ShardOf(e.EntityId, 16))));
     }
 
-    [Fact]
-    public async Task Shards_plus_deltas_load_to_the_same_memory_whatever_the_write_pattern()
+    [Theory]
+    [InlineData(0, 8)]
+    [InlineData(10, 8)]   // compaction every turn or so: rows older than a compaction must load to the same history
+    [InlineData(10, 50)]  // no snapshot at all in 40 turns: everything comes from deltas (patches on patches)
+    public async Task Shards_plus_deltas_load_to_the_same_memory_whatever_the_write_pattern(int historyTurns, int snapshotEvery)
     {
         // Play 40 turns the way the session grain stores them: a delta per turn, a snapshot of the dirty shards every
         // 8 deltas (shards marked with the delta they include). After every turn, loading the stored rows (the old
         // deltas too, as after a crash before their deletion) must give back exactly the live memory.
-        var memory = NewMemory(Options(o => o.ShardCount = 8));
+        var options = Options(o => { o.ShardCount = 8; o.HistoryTurns = historyTurns; });
+        var memory = NewMemory(options);
         var rows = new Dictionary<int, MemoryShard>();
         var deltas = new List<MemoryDelta>();
         long next = 0;
@@ -101,9 +105,9 @@ public class MemoryShardTests
             memory.Apply([Upsert(EntityType.Character, $"Sailor {seq % 7}", $"hauls rope on turn {seq}"),
                 Upsert(EntityType.Fact, $"Tide {seq}", $"the tide on day {seq}")], seq);
             if (seq % 6 == 0) memory.Apply([Delete($"fact:tide-{seq - 3}")], seq);
-            if (seq % 13 == 0) memory.RollbackTo(seq - 2); // rollback removes entities created since: deltas must say so
+            if (seq % 13 == 0 && seq - 2 >= memory.FloorSeq) memory.RollbackTo(seq - 2); // removes entities created since: deltas must say so
             await memory.RefreshEmbeddingsAsync();
-            if (seq % 8 == 0)
+            if (seq % snapshotEvery == 0)
             {
                 foreach (var shard in memory.TakeDirtyShards())
                 {
@@ -118,11 +122,32 @@ public class MemoryShardTests
                 deltas.Add(RoundTrip(delta));
             }
             Assert.False(memory.HasChanges);
-            var loaded = WorldMemory.Load(rows.Values, Options(o => o.ShardCount = 8), TiktokenCounter.Instance, new HashingEmbeddingGenerator(), deltas);
+            var loaded = WorldMemory.Load(rows.Values, options, TiktokenCounter.Instance, new HashingEmbeddingGenerator(), deltas);
             // Compared as JSON: the binary form also records which strings happen to be shared instances.
             Assert.Equal(Picture(memory), Picture(loaded));
             Assert.False(loaded.HasChanges);
         }
+    }
+
+    [Fact]
+    public void A_delta_carries_only_the_revisions_storage_does_not_have()
+    {
+        var memory = NewMemory();
+        for (var seq = 1; seq <= 50; seq++) memory.Apply([Upsert(EntityType.Character, "Mira", $"on turn {seq} Mira did thing {seq}")], seq);
+        Assert.Equal(50, memory.TakeChanges().Entities.Single().Revisions.Count); // never stored: the whole history
+
+        memory.Apply([Upsert(EntityType.Character, "Mira", "turn 51")], 51);
+        var patch = memory.TakeChanges().Entities.Single();
+        Assert.Equal(50, patch.KeepThroughSeq);
+        Assert.Equal([51], patch.Revisions.Select(r => r.Seq));
+
+        memory.Apply([Upsert(EntityType.Character, "Mira", "turn 51, edited again")], 51); // replaces the stored revision 51
+        Assert.Equal("50: 51", Patch(memory.TakeChanges()));
+        memory.RollbackTo(40);
+        Assert.Equal("40: ", Patch(memory.TakeChanges()));
+
+        static string Patch(MemoryDelta delta) =>
+            $"{delta.Entities.Single().KeepThroughSeq}: {string.Join(",", delta.Entities.Single().Revisions.Select(r => r.Seq))}";
     }
 
     [Fact]
