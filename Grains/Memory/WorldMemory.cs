@@ -231,17 +231,23 @@ public sealed partial class WorldMemory
     {
         if (Get(entityId) is not { } entity) return [];
         var result = new HashSet<MemoryRelation>();
+        // Edges an entity states about itself are not indexed under its own id (one set per entity for nothing).
+        Collect(_states[entityId].Edges);
         foreach (var key in EndKeys(entity))
         {
-            if (!_edgesByEnd.TryGetValue(key, out var edges)) continue;
+            if (_edgesByEnd.TryGetValue(key, out var edges)) Collect(edges);
+        }
+        return result.OrderBy(r => r.FromId, StringComparer.Ordinal).ThenBy(r => r.Kind, StringComparer.Ordinal)
+            .ThenBy(r => r.ToId, StringComparer.Ordinal).ToList();
+
+        void Collect(IEnumerable<RelationEdge> edges)
+        {
             foreach (var edge in edges)
             {
                 if (Resolve(edge.Source) is { } from && Resolve(edge.Target) is { } to && from != to && (from == entityId || to == entityId))
                     result.Add(new MemoryRelation(from, edge.Kind, to));
             }
         }
-        return result.OrderBy(r => r.FromId, StringComparer.Ordinal).ThenBy(r => r.Kind, StringComparer.Ordinal)
-            .ThenBy(r => r.ToId, StringComparer.Ordinal).ToList();
     }
 
     private bool ApplyUpsert(MemoryOp op, int seq)
@@ -431,7 +437,7 @@ public sealed partial class WorldMemory
         state.Edges = EdgesOf(entity);
         foreach (var edge in state.Edges)
         {
-            AddToSet(edge.Source, edge);
+            if (edge.Source != edge.Owner) AddToSet(edge.Source, edge);
             AddToSet(edge.Target, edge);
         }
     }
@@ -446,7 +452,7 @@ public sealed partial class WorldMemory
         }
         foreach (var edge in state.Edges)
         {
-            RemoveFromSet(edge.Source, edge);
+            if (edge.Source != edge.Owner) RemoveFromSet(edge.Source, edge);
             RemoveFromSet(edge.Target, edge);
         }
         state.Edges = [];

@@ -65,9 +65,10 @@ internal static class LatencyProbe
                           $"{memory.AllShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length) / 1024} KiB)");
 
         var snapshotBytes = new List<long>();
-        Measure("snapshot after 32 typical turns (serialize dirty shards)", 10, async () =>
+        var every = MemoryCorpus.Options.DeltasPerSnapshot;
+        Measure($"snapshot after {every} typical turns (serialize dirty shards)", 10, async () =>
         {
-            for (var t = 0; t < 32; t++)
+            for (var t = 0; t < every; t++)
             {
                 seq++;
                 var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
@@ -76,7 +77,7 @@ internal static class LatencyProbe
             await memory.RefreshEmbeddingsAsync();
             snapshotBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
         });
-        if (snapshotBytes.Count > 0) Console.WriteLine($"  bytes per snapshot of 32 turns: {snapshotBytes.Average() / 1024:F0} KiB ({snapshotBytes.Average() / 32 / 1024:F0} KiB per turn amortized)");
+        if (snapshotBytes.Count > 0) Console.WriteLine($"  bytes per snapshot of {every} turns: {snapshotBytes.Average() / 1024:F0} KiB ({snapshotBytes.Average() / every / 1024:F0} KiB per turn amortized)");
 
         var shards = memory.AllShards().ToList();
         var bytes = shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();
@@ -115,6 +116,6 @@ internal static class LatencyProbe
         Array.Sort(samples);
         double P(double q) => samples[Math.Min(count - 1, (int)Math.Ceiling(q * count) - 1)];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{name,-58} n={count,6}  p50 {P(0.5),8:F3} ms  p95 {P(0.95),8:F3} ms  p99 {P(0.99),8:F3} ms  max {samples[^1],8:F3} ms  cpu/op {cpuPerOp,8:F3} ms  gc pause/op {gcPerOp,6:F3} ms  alloc/op {allocatedPerOp,6:F0} KiB"));
+            $"{name,-58} n={count,6}  mean {samples.Average(),8:F3} ms  p50 {P(0.5),8:F3} ms  p95 {P(0.95),8:F3} ms  p99 {P(0.99),8:F3} ms  max {samples[^1],8:F3} ms  cpu/op {cpuPerOp,8:F3} ms  gc pause/op {gcPerOp,6:F3} ms  alloc/op {allocatedPerOp,6:F0} KiB"));
     }
 }
