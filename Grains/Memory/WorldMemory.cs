@@ -430,9 +430,7 @@ public sealed partial class WorldMemory
             _bm25.Set(state.Slot, text);
             state.IndexedTextHash = hash;
         }
-        // Summaries are named "Turns 1-10": activating them by name would be noise.
-        state.IndexedNames = entity.Type == EntityType.Summary ? [] : [entity.Name, .. entity.Aliases];
-        _names.Add(state.Id, state.IndexedNames);
+        _names.Add(state.Id, ActivationNames(entity));
         foreach (var slug in NameSlugs(entity)) AddToList(_idsByNameSlug, slug, state.Id);
         state.Edges = EdgesOf(entity);
         foreach (var edge in state.Edges)
@@ -444,8 +442,7 @@ public sealed partial class WorldMemory
 
     private void Unindex(EntityState state, MemoryEntity entity)
     {
-        _names.Remove(state.Id, state.IndexedNames);
-        state.IndexedNames = [];
+        _names.Remove(state.Id, ActivationNames(entity));
         foreach (var slug in NameSlugs(entity))
         {
             if (_idsByNameSlug.TryGetValue(slug, out var ids) && ids.Remove(state.Id) && ids.Count == 0) _idsByNameSlug.Remove(slug);
@@ -475,8 +472,26 @@ public sealed partial class WorldMemory
         if (!list.Contains(id)) list.Add(id);
     }
 
-    private static IEnumerable<string> NameSlugs(MemoryEntity entity) =>
-        new[] { entity.Name }.Concat(entity.Aliases).Select(EntityIds.Slug).Where(s => s.Length > 0).Distinct(StringComparer.Ordinal);
+    /// <summary>Names that activate an entity in text; summaries are named "Turns 1-10", so they have none.</summary>
+    private static IEnumerable<string> ActivationNames(MemoryEntity entity)
+    {
+        if (entity.Type == EntityType.Summary) yield break;
+        yield return entity.Name;
+        foreach (var alias in entity.Aliases) yield return alias;
+    }
+
+    private static IEnumerable<string> NameSlugs(MemoryEntity entity)
+    {
+        var first = EntityIds.Slug(entity.Name);
+        if (first.Length > 0) yield return first;
+        if (entity.Aliases.Count == 0) yield break;
+        var seen = new HashSet<string>(StringComparer.Ordinal) { first };
+        foreach (var alias in entity.Aliases)
+        {
+            var slug = EntityIds.Slug(alias);
+            if (slug.Length > 0 && seen.Add(slug)) yield return slug;
+        }
+    }
 
     private static IEnumerable<string> EndKeys(MemoryEntity entity) => new[] { entity.EntityId }.Concat(NameSlugs(entity));
 
@@ -488,7 +503,7 @@ public sealed partial class WorldMemory
         return ids.OrderBy(id => _states[id].Current!.Type).ThenBy(id => id, StringComparer.Ordinal).First();
     }
 
-    private static List<RelationEdge> EdgesOf(MemoryEntity entity)
+    private static RelationEdge[] EdgesOf(MemoryEntity entity)
     {
         List<RelationEdge>? edges = null;
         foreach (var (key, value) in entity.Attributes)
@@ -502,7 +517,7 @@ public sealed partial class WorldMemory
             var kind = entity.Attributes.TryGetValue("kind", out var k) && RelationKinds.TryMatch(k, out var named) ? named : RelationKinds.RelatedTo;
             Add(new RelationEdge(entity.EntityId, EndKey(from), kind, EndKey(to)));
         }
-        return edges ?? [];
+        return edges is null ? [] : [.. edges];
 
         void Add(RelationEdge edge)
         {

@@ -79,7 +79,8 @@ internal sealed class NameIndex
 
     private static IEnumerable<List<string>> Keys(IEnumerable<string> names)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? seen = null;
+        List<string>? single = null;
         foreach (var name in names)
         {
             var terms = TextAnalyzer.KeywordTerms(name);
@@ -90,6 +91,14 @@ internal sealed class NameIndex
                 var only = terms[0];
                 if (only.Length < 2 || TextAnalyzer.IsStopWord(only)) continue;
             }
+            // Most entities have one name: only a second one needs the duplicate check.
+            if (single is null && seen is null)
+            {
+                single = terms;
+                yield return terms;
+                continue;
+            }
+            seen ??= [string.Join('\u0001', single!)];
             if (seen.Add(string.Join('\u0001', terms))) yield return terms;
         }
     }

@@ -32,8 +32,8 @@ internal sealed class EntityState(string id, int shard)
 
     /// <summary>Hash of the text BM25 holds for this entity (default: nothing indexed).</summary>
     public UInt128 IndexedTextHash { get; set; }
-    public List<string> IndexedNames { get; set; } = [];
-    public List<RelationEdge> Edges { get; set; } = [];
+    /// <summary>Relation edges the current value states (indexed under their far ends).</summary>
+    public RelationEdge[] Edges { get; set; } = [];
 
     public MemoryEntity? RenderedValue { get; set; }
     public string? RenderedLine { get; set; }
