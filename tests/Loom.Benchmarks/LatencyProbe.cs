@@ -29,6 +29,8 @@ internal static class LatencyProbe
         Measure("hybrid search", 2_000, () => memory.SearchAsync(queries[i++ % queries.Length], SearchMode.Hybrid, 10));
         Measure("hybrid retrieval (2,000-token block)", 2_000, () => memory.RetrieveAsync(queries[i++ % queries.Length], MemoryCorpus.RecentStory, 2000));
 
+        MeasureLoad(memory, "the 10k session as built: 1 revision per entity");
+
         var seq = memory.HeadSeq;
         var deltaEntities = new List<int>();
         var deltaBytes = new List<long>();
@@ -79,8 +81,15 @@ internal static class LatencyProbe
         });
         if (snapshotBytes.Count > 0) Console.WriteLine($"  bytes per snapshot of {every} turns: {snapshotBytes.Average() / 1024:F0} KiB ({snapshotBytes.Average() / every / 1024:F0} KiB per turn amortized)");
 
+        MeasureLoad(memory, "after the store probes: ~4 revisions per entity");
+    }
+
+    /// <summary>Activation: rebuild from shard objects, and from the bytes storage holds (deserialize + rebuild).</summary>
+    private static void MeasureLoad(WorldMemory memory, string what)
+    {
         var shards = memory.AllShards().ToList();
         var bytes = shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();
+        Console.WriteLine($"  load, {what}: {bytes.Sum(b => (long)b.Length) / 1024} KiB stored");
         var embedder = new HashingEmbeddingGenerator(MemoryCorpus.Options.EmbeddingDimensions);
         Measure("load from shards (rebuild indexes)", 20, () =>
         {
