@@ -176,15 +176,12 @@ public sealed partial class WorldMemory
                 : stored.Revisions.Where(r => r is not null).OrderBy(r => r.Seq).ToList();
             // Rows written before a compaction still hold older history: trim it the way compaction did.
             if (floor > 0) TrimToFloor(state.Revisions, floor);
-            while (state.Revisions.Count > 0 && state.Revisions[0].Value is null) state.Revisions.RemoveAt(0);
-            if (state.Revisions.Count == 0)
+            if (state.Revisions.Count > 0)
             {
-                memory._states.Remove(id);
-                memory._shardMembers[state.Shard].Remove(id);
-                continue;
+                state.DurableSeq = state.Revisions[^1].Seq;
+                memory._headSeq = Math.Max(memory._headSeq, state.DurableSeq);
             }
-            state.DurableSeq = state.Revisions[^1].Seq;
-            memory._headSeq = Math.Max(memory._headSeq, state.Revisions[^1].Seq);
+            // Drops a leading deletion (and an entity that is nothing else) as it does live.
             memory.AfterChange(state, null);
             if (state.Current is not null && model == memory._embeddingModel && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)
                 memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), bytes);

@@ -31,7 +31,6 @@ public sealed partial class WorldMemory
     // Importance and last turn per slot, and live slots grouped by last turn: ranking by prior walks back from the
     // newest turn and stops once even the most important entity could not make the cut (see TopByPrior).
     private double[] _slotImportance;
-    private int[] _slotLastSeq;
     private readonly Dictionary<int, HashSet<int>> _slotsByLastSeq = [];
     private int _maxLastSeq;
     private double _maxImportance;
@@ -60,7 +59,6 @@ public sealed partial class WorldMemory
         _slots = new List<EntityState?>(_capacity);
         _bm25 = new Bm25Index(_capacity);
         _slotImportance = new double[_capacity];
-        _slotLastSeq = new int[_capacity];
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentNullException.ThrowIfNull(embedder);
@@ -347,16 +345,14 @@ public sealed partial class WorldMemory
         while (state.Revisions.Count > 0 && state.Revisions[0].Value is null) state.Revisions.RemoveAt(0);
         var now = state.Current;
         _dirtyShards.Add(state.Shard);
-        // Compaction only trims history (same value): that waits for the next snapshot instead of a delta.
-        if (!ReferenceEquals(old, now)) _changed.Add(state.Id);
         if (ReferenceEquals(old, now))
         {
-            // Nothing to re-index (compaction only).
+            // Compaction only trims history: nothing to re-index, and the next snapshot stores it (no delta).
         }
-        else if (old is not null && now is null)
+        else if (now is null)
         {
-            Unindex(state, old);
-            ClearPrior(state.Slot);
+            _changed.Add(state.Id);
+            Unindex(state, old!);
             _bm25.Remove(state.Slot);
             _vectors?.Clear(state.Slot);
             _slots[state.Slot] = null;
@@ -367,8 +363,9 @@ public sealed partial class WorldMemory
             _staleEmbeddings.Remove(state);
             _liveCount--;
         }
-        else if (now is not null)
+        else
         {
+            _changed.Add(state.Id);
             if (old is null)
             {
                 state.Slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _slots.Count;
@@ -379,10 +376,8 @@ public sealed partial class WorldMemory
             else
             {
                 Unindex(state, old);
-                ClearPrior(state.Slot);
             }
             Index(state, now);
-            SetPrior(state.Slot, now);
             if (old is null || EmbeddingText(old) != EmbeddingText(now))
             {
                 state.Vector = null;
@@ -400,24 +395,17 @@ public sealed partial class WorldMemory
 
     private void SetPrior(int slot, MemoryEntity entity)
     {
-        if (slot >= _slotImportance.Length)
-        {
-            var size = Math.Max(slot + 1, _slotImportance.Length * 2);
-            Array.Resize(ref _slotImportance, size);
-            Array.Resize(ref _slotLastSeq, size);
-        }
+        if (slot >= _slotImportance.Length) Array.Resize(ref _slotImportance, Math.Max(slot + 1, _slotImportance.Length * 2));
         _slotImportance[slot] = entity.Importance;
-        _slotLastSeq[slot] = entity.LastSeq;
         if (!_slotsByLastSeq.TryGetValue(entity.LastSeq, out var bucket)) _slotsByLastSeq[entity.LastSeq] = bucket = [];
         bucket.Add(slot);
         _maxLastSeq = Math.Max(_maxLastSeq, entity.LastSeq);
         _maxImportance = Math.Max(_maxImportance, entity.Importance);
     }
 
-    private void ClearPrior(int slot)
+    private void ClearPrior(int slot, int lastSeq)
     {
-        var seq = _slotLastSeq[slot];
-        if (_slotsByLastSeq.TryGetValue(seq, out var bucket) && bucket.Remove(slot) && bucket.Count == 0) _slotsByLastSeq.Remove(seq);
+        if (_slotsByLastSeq.TryGetValue(lastSeq, out var bucket) && bucket.Remove(slot) && bucket.Count == 0) _slotsByLastSeq.Remove(lastSeq);
     }
 
     private void Index(EntityState state, MemoryEntity entity)
@@ -438,11 +426,13 @@ public sealed partial class WorldMemory
             if (edge.Source != edge.Owner) AddToSet(edge.Source, edge);
             AddToSet(edge.Target, edge);
         }
+        SetPrior(state.Slot, entity);
     }
 
     private void Unindex(EntityState state, MemoryEntity entity)
     {
         _names.Remove(state.Id, ActivationNames(entity));
+        ClearPrior(state.Slot, entity.LastSeq);
         foreach (var slug in NameSlugs(entity))
         {
             if (_idsByNameSlug.TryGetValue(slug, out var ids) && ids.Remove(state.Id) && ids.Count == 0) _idsByNameSlug.Remove(slug);

@@ -300,8 +300,7 @@ public sealed partial class SessionGrain
         delta.Number = _nextDelta;
         try
         {
-            if (retry) await RetryStorageAsync(() => Deltas.WriteNewAsync(delta.Number, delta));
-            else await Deltas.WriteNewAsync(delta.Number, delta);
+            await StoreAsync(() => Deltas.WriteNewAsync(delta.Number, delta), retry);
         }
         catch
         {
@@ -319,13 +318,9 @@ public sealed partial class SessionGrain
         foreach (var shard in dirty) shard.ThroughDelta = through;
         try
         {
-            await Task.WhenAll(dirty.Select(shard => retry
-                ? RetryStorageAsync(() => Shards.WriteAsync(shard.Index, shard))
-                : Shards.WriteAsync(shard.Index, shard)));
+            await Task.WhenAll(dirty.Select(shard => StoreAsync(() => Shards.WriteAsync(shard.Index, shard), retry)));
             // Until the manifest moves, loading still reads the old deltas; shard rows marked `through` skip them.
-            var manifest = new MemoryManifest { FirstDelta = through };
-            if (retry) await RetryStorageAsync(() => Manifest.WriteAsync(0, manifest));
-            else await Manifest.WriteAsync(0, manifest);
+            await StoreAsync(() => Manifest.WriteAsync(0, new MemoryManifest { FirstDelta = through }), retry);
         }
         catch
         {
@@ -343,12 +338,18 @@ public sealed partial class SessionGrain
         S.MemoryShards = count;
     }
 
+    /// <summary>A turn's writes retry until storage is back; an API edit's fail fast so the caller gets the error.</summary>
+    private Task StoreAsync(Func<Task> write, bool retry) => retry ? RetryStorageAsync(write) : write();
+
+    private Task DeleteDeltaRowsAsync(long from, long to) =>
+        Task.WhenAll(Enumerable.Range(0, (int)(to - from)).Select(k => Deltas.DeleteAsync(from + k)));
+
     /// <summary>Deletes delta rows nobody reads any more; a failure only leaves garbage behind, so it is logged, not thrown.</summary>
     private async Task DeleteDeltasAsync(long from, long to)
     {
         try
         {
-            await Task.WhenAll(Enumerable.Range(0, (int)(to - from)).Select(k => Deltas.DeleteAsync(from + k)));
+            await DeleteDeltaRowsAsync(from, to);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -361,13 +362,13 @@ public sealed partial class SessionGrain
         for (var i = 0; i < StoredShardCount; i++) await Shards.DeleteAsync(i);
         if (_memoryLoad is { IsCompletedSuccessfully: true })
         {
-            for (var n = _firstDelta; n < _nextDelta; n++) await Deltas.DeleteAsync(n);
+            await DeleteDeltaRowsAsync(_firstDelta, _nextDelta);
         }
         else
         {
+            // Not loaded: find the live deltas the way a load would.
             var first = (await Manifest.ReadAsync(0))?.FirstDelta ?? 0;
-            var count = (await ReadDeltasAsync(first)).Count;
-            for (var n = first; n < first + count; n++) await Deltas.DeleteAsync(n);
+            await DeleteDeltaRowsAsync(first, first + (await ReadDeltasAsync(first)).Count);
         }
         await Manifest.DeleteAsync(0);
         _memoryLoad = null;
@@ -517,15 +518,7 @@ public sealed partial class SessionGrain
         // A model that answers in the narration format anyway: keep the prose, drop the memory block.
         var text = MemoryBlockParser.Split(answer.ToString(), MemoryOptions).Narrative.Trim();
         var tokens = ServiceProvider.GetRequiredService<ITokenCounter>();
-        var usage = new Usage
-        {
-            PromptTokens = final?.PromptTokens ?? tokens.Count(instruction),
-            CompletionTokens = final?.CompletionTokens ?? tokens.Count(text),
-            CachedTokens = final?.CachedTokens ?? 0,
-            Estimated = final?.UsageEstimated ?? true,
-            CostUsd = final?.CostUsd ?? 0m,
-        };
-        return (text, usage);
+        return (text, UsageOf(final, tokens.Count(instruction), tokens.Count(text)));
     }
 
     /// <summary>Embeds changed entities now so stored shards carry vectors; on failure searches embed them later.</summary>

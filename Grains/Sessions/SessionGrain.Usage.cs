@@ -17,6 +17,16 @@ public sealed partial class SessionGrain
 
     private LlmResilienceOptions Resilience => _resilience ??= ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value.Resilience;
 
+    /// <summary>An LLM call's usage as the provider reported it in its final chunk, or our estimates (marked) when it did not.</summary>
+    private static Usage UsageOf(LlmChunk? final, long estimatedPromptTokens, long estimatedCompletionTokens) => new()
+    {
+        PromptTokens = final?.PromptTokens ?? estimatedPromptTokens,
+        CompletionTokens = final?.CompletionTokens ?? estimatedCompletionTokens,
+        CachedTokens = final?.CachedTokens ?? 0,
+        Estimated = final?.UsageEstimated ?? true,
+        CostUsd = final?.CostUsd ?? 0m,
+    };
+
     /// <summary>Refuses (429) a turn that would pass the owner's caps, before it is queued and so before any LLM call.</summary>
     private Task CheckBudgetAsync() =>
         Budgets.Enabled ? GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;

@@ -521,14 +521,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Show(filter.Complete());
 
             _metrics.Stage("llm_total", (clock.Elapsed - llmStarted).TotalSeconds);
-            var usage = new Usage
-            {
-                PromptTokens = final?.PromptTokens ?? prompt.PromptTokens,
-                CompletionTokens = final?.CompletionTokens ?? 0,
-                CachedTokens = final?.CachedTokens ?? 0,
-                Estimated = final?.UsageEstimated ?? true,
-                CostUsd = final?.CostUsd ?? 0m,
-            };
+            var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
             var (narrative, applied, warnings, ooc, summaryUsage) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
             // A summary the narrator wrote during this turn is paid for by this turn.
             usage = usage.Add(summaryUsage);

@@ -37,8 +37,7 @@ internal static class LatencyProbe
         Measure("store 100 entities (apply + embed + take delta)", 200, async () =>
         {
             seq++;
-            var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
-            memory.Apply(ops, seq);
+            memory.Apply(Updates(seq, count: 100), seq);
             await memory.RefreshEmbeddingsAsync();
             deltaEntities.Add(memory.TakeChanges().Entities.Count);
         });
@@ -47,8 +46,7 @@ internal static class LatencyProbe
         Measure("store 100 entities + serialize the delta", 100, async () =>
         {
             seq++;
-            var ops = Enumerable.Range(0, 100).Select(k => MemoryCorpus.Entity((seq * 100 + k) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
-            memory.Apply(ops, seq);
+            memory.Apply(Updates(seq, count: 100), seq);
             await memory.RefreshEmbeddingsAsync();
             deltaBytes.Add(MemoryCorpus.Serializer.SerializeToArray(memory.TakeChanges()).Length);
         });
@@ -58,8 +56,7 @@ internal static class LatencyProbe
         Measure("typical turn: 5 entities + serialize the delta", 500, async () =>
         {
             seq++;
-            var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
-            memory.Apply(ops, seq);
+            memory.Apply(Updates(seq, count: 5), seq);
             await memory.RefreshEmbeddingsAsync();
             turnBytes.Add(MemoryCorpus.Serializer.SerializeToArray(memory.TakeChanges()).Length);
         });
@@ -73,8 +70,7 @@ internal static class LatencyProbe
             for (var t = 0; t < every; t++)
             {
                 seq++;
-                var ops = Enumerable.Range(0, 5).Select(k => MemoryCorpus.Entity((seq * 37 + k * 1999) % 10_000) with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" }).ToList();
-                memory.Apply(ops, seq);
+                memory.Apply(Updates(seq, count: 5), seq);
             }
             await memory.RefreshEmbeddingsAsync();
             snapshotBytes.Add(memory.TakeDirtyShards().Sum(s => (long)MemoryCorpus.Serializer.SerializeToArray(s).Length));
@@ -83,6 +79,16 @@ internal static class LatencyProbe
 
         MeasureLoad(memory, "after the store probes: ~4 revisions per entity");
     }
+
+    /// <summary>
+    /// New content for existing entities as turn <paramref name="seq"/> would write it: a block of 100 neighbours, or
+    /// a handful spread over the whole memory like a typical turn.
+    /// </summary>
+    private static List<MemoryOp> Updates(int seq, int count) =>
+        Enumerable.Range(0, count)
+            .Select(k => MemoryCorpus.Entity(count >= 100 ? (seq * 100 + k) % 10_000 : (seq * 37 + k * 1999) % 10_000)
+                with { Content = $"{MemoryCorpus.Sentence(seq + k)} ({seq})" })
+            .ToList();
 
     /// <summary>Activation: rebuild from shard objects, and from the bytes storage holds (deserialize + rebuild).</summary>
     private static void MeasureLoad(WorldMemory memory, string what)

@@ -22,8 +22,6 @@ internal static class TextAnalyzer
 
     private static bool IsWordChar(char c) => char.IsLetterOrDigit(c) && !IsCjk(c);
 
-    public static bool IsStopWord(string word) => StopWords.Contains(word);
-
     public static bool IsStopWord(ReadOnlySpan<char> word) => StopWordLookup.Contains(word);
 
     private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> StopWordLookup =
@@ -89,14 +87,9 @@ internal static class TextAnalyzer
     /// <summary>Plural folding only: enough for "keys"/"key", too little to merge unrelated words.</summary>
     public static string Stem(string word)
     {
-        // Kept in step with Stem(Span) above; the embedder hashes this form.
-        if (word.Length > 4 && word.EndsWith("ies", StringComparison.Ordinal)) return word[..^3] + "y";
-        if (word.Length > 4 && (word.EndsWith("sses", StringComparison.Ordinal) || word.EndsWith("xes", StringComparison.Ordinal)
-                                || word.EndsWith("ches", StringComparison.Ordinal) || word.EndsWith("shes", StringComparison.Ordinal)))
-            return word[..^2];
-        if (word.Length > 3 && word[^1] == 's' && word[^2] is not ('s' or 'u' or 'i') && !char.IsDigit(word[^2]))
-            return word[..^1];
-        return word;
+        var chars = word.ToCharArray();
+        var length = Stem(chars.AsSpan());
+        return chars.AsSpan(0, length).SequenceEqual(word) ? word : new string(chars, 0, length);
     }
 
     private static readonly string[] AsciiChars = Enumerable.Range(0, 128).Select(c => ((char)c).ToString()).ToArray();

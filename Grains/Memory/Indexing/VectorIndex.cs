@@ -47,8 +47,6 @@ internal sealed class VectorIndex
         if (slot < _present.Length) _present[slot] = false;
     }
 
-    public bool Has(int slot) => slot < _present.Length && _present[slot];
-
     public List<(int Slot, float Score)> Search(ReadOnlySpan<float> query, int limit, Comparison<int> tieBreak)
     {
         if (limit <= 0 || query.Length != _dimensions) return [];

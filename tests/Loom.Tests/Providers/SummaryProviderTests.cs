@@ -24,10 +24,7 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
     [Fact]
     public async Task The_narrator_writes_the_rolling_summary_and_the_turn_pays_for_it()
     {
-        fixture.Reset();
-        var client = fixture.App.Alice();
-        var sessionId = await client.CreateSessionAsync();
-        fixture.OpenAi.Enqueue(StubReply.Ok("Mira crosses the ford at dawn."), StubReply.Ok("She trades her knife for a map."),
+        var (client, sessionId) = await StartAsync(StubReply.Ok("Mira crosses the ford at dawn."), StubReply.Ok("She trades her knife for a map."),
             StubReply.Ok("The map leads into the hills."),
             StubReply.Ok("Mira crossed the ford and traded her knife for a map of the hills.", new StubUsage(40, 15)));
         await client.PlayAsync(sessionId, "I cross the ford at dawn.");
@@ -55,11 +52,8 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
     [Fact]
     public async Task When_the_narrator_cannot_summarize_the_turn_still_completes_with_an_extractive_summary()
     {
-        fixture.Reset();
-        var client = fixture.App.Alice();
-        var sessionId = await client.CreateSessionAsync();
-        fixture.OpenAi.Enqueue(StubReply.Ok("The bell tower leans over the square."), StubReply.Ok("Crows circle the broken bell."),
-            StubReply.Ok("Night falls on the square."), StubReply.Error(400, "bad request"));
+        var (client, sessionId) = await StartAsync(StubReply.Ok("The bell tower leans over the square."),
+            StubReply.Ok("Crows circle the broken bell."), StubReply.Ok("Night falls on the square."), StubReply.Error(400, "bad request"));
         await client.PlayAsync(sessionId, "I look at the bell tower.");
         await client.PlayAsync(sessionId, "I climb the stairs.");
 
@@ -71,5 +65,15 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
         var summary = await client.GetAsync($"/api/sessions/{sessionId}/memory/summary:turns-1-2").ExpectAsync(HttpStatusCode.OK);
         // Extractive: sentences of the turns themselves.
         Assert.Contains("The bell tower leans over the square.", summary["content"]!.GetValue<string>());
+    }
+
+    /// <summary>A new session of Alice's with the OpenAI stub scripted to answer with <paramref name="replies"/> in order.</summary>
+    private async Task<(HttpClient Client, string SessionId)> StartAsync(params StubReply[] replies)
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        fixture.OpenAi.Enqueue(replies);
+        return (client, sessionId);
     }
 }

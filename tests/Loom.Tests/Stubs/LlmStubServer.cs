@@ -102,9 +102,10 @@ public abstract class LlmStubServer : IAsyncDisposable
         var stream = IsStreaming(json);
         var model = json.ValueKind == JsonValueKind.Object && json.TryGetProperty("model", out var m) ? m.GetString() ?? "" : "";
         var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        _requests.Enqueue(new StubRequest(context.Request.Path, body, stream, model, headers));
+        var request = new StubRequest(context.Request.Path, body, stream, model, headers);
+        _requests.Enqueue(request);
 
-        var reply = Responder?.Invoke(_requests.Last()) ?? (_script.TryDequeue(out var scripted) ? scripted : Default);
+        var reply = Responder?.Invoke(request) ?? (_script.TryDequeue(out var scripted) ? scripted : Default);
         if (reply.Delay > TimeSpan.Zero)
         {
             try
