@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Loom.Gateway.Auth;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -29,8 +27,8 @@ public class LoomAppFactory : WebApplicationFactory<Program>
         _settings = new Dictionary<string, string?>
         {
             ["Loom:Cluster:Mode"] = "embedded",
-            ["Loom:Cluster:SiloPort"] = FreeTcpPort().ToString(),
-            ["Loom:Cluster:GatewayPort"] = FreeTcpPort().ToString(),
+            ["Loom:Cluster:SiloPort"] = Fixtures.FreePort.Next().ToString(),
+            ["Loom:Cluster:GatewayPort"] = Fixtures.FreePort.Next().ToString(),
             ["Loom:Cluster:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Loom:Storage:Provider"] = "sqlite",
             ["Loom:Storage:SqlitePath"] = Path.Combine(DataDirectory, "loom.db"),
@@ -62,11 +60,4 @@ public class LoomAppFactory : WebApplicationFactory<Program>
 
     public HttpClient Alice() => ClientFor(AliceKey);
     public HttpClient Bob() => ClientFor(BobKey);
-
-    public static int FreeTcpPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
