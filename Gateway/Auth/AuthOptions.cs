@@ -18,4 +18,6 @@ public sealed class ApiKeyEntry
 {
     public string Owner { get; set; } = "";
     public string Sha256 { get; set; } = "";
+    /// <summary>Roles of this key (admin, author, player, viewer); none configured means author + player.</summary>
+    public List<string> Roles { get; set; } = [];
 }

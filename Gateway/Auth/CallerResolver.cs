@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Loom.Errors;
+using Loom.Security;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -11,7 +12,7 @@ namespace Loom.Gateway.Auth;
 /// <summary>Who is calling: the owner behind a Bearer API key, or the local user in loopback-only mode.</summary>
 public sealed class CallerResolver
 {
-    private readonly Dictionary<string, string> _ownersByHash;
+    private readonly Dictionary<string, Caller> _callersByHash;
     private readonly AuthOptions _options;
     private readonly IServer _server;
     private bool? _loopbackOnly;
@@ -20,17 +21,24 @@ public sealed class CallerResolver
     {
         _options = options.Value;
         _server = server;
-        _ownersByHash = _options.Keys
+        _callersByHash = _options.Keys
             .Where(k => !string.IsNullOrWhiteSpace(k.Sha256) && !string.IsNullOrWhiteSpace(k.Owner))
-            .ToDictionary(k => k.Sha256.Trim().ToLowerInvariant(), k => k.Owner.Trim(), StringComparer.Ordinal);
+            .ToDictionary(k => k.Sha256.Trim().ToLowerInvariant(), k => new Caller
+            {
+                OwnerId = k.Owner.Trim(),
+                Roles = (k.Roles.Count > 0 ? k.Roles : LoomRoles.DefaultForConfiguredKey).ToArray(),
+            }, StringComparer.Ordinal);
     }
 
-    public bool HasKeys => _ownersByHash.Count > 0;
+    public bool HasKeys => _callersByHash.Count > 0;
 
     public static string Hash(string apiKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));
 
     /// <summary>The owner id for this request; 401 problem when credentials are missing or wrong.</summary>
-    public string Resolve(HttpContext context)
+    public string Resolve(HttpContext context) => ResolveCaller(context).OwnerId;
+
+    /// <summary>The caller (owner and roles); the local user of the loopback-only mode holds every role.</summary>
+    public Caller ResolveCaller(HttpContext context)
     {
         var header = context.Request.Headers.Authorization.ToString();
         if (!string.IsNullOrEmpty(header))
@@ -38,10 +46,10 @@ public sealed class CallerResolver
             const string scheme = "Bearer ";
             if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) throw Unauthorized("Use 'Authorization: Bearer <api-key>'.");
             var key = header[scheme.Length..].Trim();
-            if (key.Length > 0 && _ownersByHash.TryGetValue(Hash(key), out var owner)) return owner;
+            if (key.Length > 0 && _callersByHash.TryGetValue(Hash(key), out var caller)) return caller;
             throw Unauthorized("The API key is not valid.");
         }
-        if (_options.AllowAnonymousOnLoopback && IsLoopbackOnly()) return _options.LocalUser;
+        if (_options.AllowAnonymousOnLoopback && IsLoopbackOnly()) return new Caller { OwnerId = _options.LocalUser, Roles = [.. LoomRoles.All] };
         throw Unauthorized("An API key is required: 'Authorization: Bearer <api-key>'.");
     }
 
