@@ -52,9 +52,13 @@ public sealed partial class WorldMemory
     private int _floorSeq;
     private int _liveCount;
 
-    private WorldMemory(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder, int capacity = 64)
+    // A new session knows a handful of entities; indexes start small (the vector matrix alone is capacity × dimensions
+    // floats, 64 KiB at 64 × 256) and double as they fill. A load presizes them to what it reads.
+    private const int InitialCapacity = 8;
+
+    private WorldMemory(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder, int capacity = InitialCapacity)
     {
-        _capacity = Math.Max(capacity, 64);
+        _capacity = Math.Max(capacity, InitialCapacity);
         _states = new Dictionary<string, EntityState>(_capacity, StringComparer.Ordinal);
         _slots = new List<EntityState?>(_capacity);
         _bm25 = new Bm25Index(_capacity);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Loom.Errors;
 using Loom.Llm;
@@ -24,12 +25,23 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     // Counting a large canon on every turn is the assembler's main cost; the text repeats per canon version.
     private readonly ConcurrentDictionary<string, int> _systemTokenCache = new(StringComparer.Ordinal);
 
+    // A session passes the same canon dictionary and the same history strings turn after turn: the system message is
+    // built and counted once per canon instance, and each earlier turn's text is counted once, not on every later turn.
+    // Weak keys: entries live exactly as long as the activation holds the canon or the turn.
+    private readonly ConditionalWeakTable<IReadOnlyDictionary<string, string>, SystemMessage> _systemByCanon = new();
+    private readonly ConditionalWeakTable<string, StrongBox<int>> _textCosts = new();
+
+    private sealed record SystemMessage(string Text, int Tokens);
+
     public AssembledPrompt Assemble(PromptRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
 
-        var system = BuildSystemMessage(request.CanonFiles);
-        var systemTokens = CountSystem(system);
+        var (system, systemTokens) = _systemByCanon.GetValue(request.CanonFiles, files =>
+        {
+            var text = BuildSystemMessage(files);
+            return new SystemMessage(text, CountSystem(text));
+        });
         var inputTokens = Cost(request.Input);
         var fixedTokens = systemTokens + inputTokens;
         if (fixedTokens > _options.MaxPromptTokens)
@@ -114,6 +126,8 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     }
 
     private int Cost(string text) => tokenCounter.Count(text) + MessageOverheadTokens;
+
+    private int CachedCost(string text) => _textCosts.GetValue(text, t => new StrongBox<int>(Cost(t))).Value;
 
     /// <summary>
     /// Tone and intent are short and always kept; then summaries keep their newest lines and memory its first
@@ -220,7 +234,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
                 continue; // a turn without narrative (failed) would leave two user messages in a row
             }
 
-            var cost = Cost(turn.Input) + Cost(turn.Narrative);
+            var cost = CachedCost(turn.Input) + CachedCost(turn.Narrative);
             if (tokens + cost > budget)
             {
                 break;
