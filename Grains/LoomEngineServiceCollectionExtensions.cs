@@ -2,6 +2,7 @@ using Loom.Budgets;
 using Loom.Memory;
 using Loom.Sessions;
 using Loom.Telemetry;
+using Loom.Worlds;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,6 +19,8 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddLoomLlm(configuration);
         services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
+        services.AddOptions<CanonCacheOptions>().Bind(configuration.GetSection(CanonCacheOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<CanonCache>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         return services;

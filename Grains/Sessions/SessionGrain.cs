@@ -32,6 +32,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly IPersistentState<SessionState> _state;
     private readonly TurnOptions _options;
     private readonly PromptAssembler _prompts;
+    private readonly CanonCache _canons;
     private readonly ILlmSettingsResolver _llm;
     private readonly LoomMetrics _metrics;
     private readonly ILogger<SessionGrain> _logger;
@@ -52,6 +53,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         [PersistentState("session", "loom")] IPersistentState<SessionState> state,
         IOptions<TurnOptions> options,
         PromptAssembler prompts,
+        CanonCache canons,
         ILlmSettingsResolver llm,
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
@@ -59,6 +61,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _state = state;
         _options = options.Value;
         _prompts = prompts;
+        _canons = canons;
         _llm = llm;
         _metrics = metrics;
         _logger = logger;
@@ -133,6 +136,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Policy = spec.Policy,
         };
         await WriteHeaderOrRevertAsync();
+        // A new session's memory is empty: its first turn need not read ~100 memory rows that cannot exist yet.
+        _memoryLoad = Task.FromResult(MemoryFactory.Create());
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
         _metrics.SessionCreated();
         return Info();
