@@ -93,7 +93,7 @@ public sealed partial class WorldMemory
         var result = new List<MemoryShard>();
         foreach (var index in indexes)
         {
-            var members = _shardMembers[index].Values.ToArray();
+            var members = _shardMembers[index]?.Values.ToArray() ?? [];
             Array.Sort(members, (a, b) => string.CompareOrdinal(a.Id, b.Id));
             var entities = new List<StoredEntity>(members.Length);
             foreach (var state in members) entities.Add(Stored(state));

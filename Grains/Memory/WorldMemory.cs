@@ -26,7 +26,8 @@ public sealed partial class WorldMemory
     private readonly string _embeddingModel;
 
     private readonly Dictionary<string, EntityState> _states;
-    private readonly Dictionary<string, EntityState>[] _shardMembers;
+    // Created on first use: most sessions touch a few of the 64 shards, and an empty dictionary each is ~80 bytes × 64.
+    private readonly Dictionary<string, EntityState>?[] _shardMembers;
     private readonly List<EntityState?> _slots;
     // Importance and last turn per slot, and live slots grouped by last turn: ranking by prior walks back from the
     // newest turn and stops once even the most important entity could not make the cut (see TopByPrior).
@@ -72,8 +73,7 @@ public sealed partial class WorldMemory
         _embedder = embedder;
         var metadata = embedder.GetService<EmbeddingGeneratorMetadata>();
         _embeddingModel = $"{metadata?.ProviderName ?? embedder.GetType().Name}/{metadata?.DefaultModelId}/{metadata?.DefaultModelDimensions}";
-        _shardMembers = new Dictionary<string, EntityState>[options.ShardCount];
-        for (var i = 0; i < _shardMembers.Length; i++) _shardMembers[i] = new Dictionary<string, EntityState>(StringComparer.Ordinal);
+        _shardMembers = new Dictionary<string, EntityState>?[options.ShardCount];
     }
 
     public static WorldMemory Create(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder) =>
@@ -321,7 +321,7 @@ public sealed partial class WorldMemory
     {
         var state = new EntityState(id, ShardOf(id, _options.ShardCount));
         _states[id] = state;
-        _shardMembers[state.Shard][id] = state;
+        (_shardMembers[state.Shard] ??= new Dictionary<string, EntityState>(StringComparer.Ordinal))[id] = state;
         return state;
     }
 
@@ -393,7 +393,7 @@ public sealed partial class WorldMemory
         if (state.Revisions.Count == 0)
         {
             _states.Remove(state.Id);
-            _shardMembers[state.Shard].Remove(state.Id);
+            _shardMembers[state.Shard]?.Remove(state.Id);
         }
     }
 
