@@ -37,6 +37,7 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
         ["unknown charset"] = (() => Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json; charset=no-such-charset"), HttpStatusCode.UnsupportedMediaType),
         ["non-UTF-8 charset"] = (() => Post("/api/canon/validate", "# World\n", "text/markdown; charset=iso-8859-1"), HttpStatusCode.UnsupportedMediaType),
         ["SSE on an unknown session"] = (() => new(HttpMethod.Get, "/api/sessions/no-such-session/events"), HttpStatusCode.NotFound),
+        ["SSE with a wrong API key"] = (() => new(HttpMethod.Get, "/api/sessions/s1/events") { Headers = { Authorization = new("Bearer", "not-a-key") } }, HttpStatusCode.Unauthorized),
         ["wrong API key"] = (() => new(HttpMethod.Get, "/api/sessions") { Headers = { Authorization = new("Bearer", "not-a-key") } }, HttpStatusCode.Unauthorized),
     };
 
