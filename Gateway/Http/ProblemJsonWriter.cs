@@ -9,7 +9,8 @@ namespace Loom.Gateway.Http;
 /// The one place an error answer is written: always <c>application/problem+json</c> with type, title, status, detail,
 /// code and traceId, whatever the request's Accept says. The framework's own writer negotiates on Accept and gives up
 /// for an EventSource (<c>text/event-stream</c>) or a browser (<c>text/html</c>); an error body must never depend on that.
-/// Registered first, so the exception handler, status code pages and TypedResults.Problem all end here.
+/// The exception handler and status code pages call it directly; it is also the first IProblemDetailsWriter, so anything
+/// that goes through IProblemDetailsService (TypedResults.Problem, the framework's fallbacks) ends here too.
 /// </summary>
 public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
 {

@@ -72,8 +72,13 @@ public static partial class RequestProblems
             var where = json.LineNumber is { } line ? $" near line {line + 1}, position {(json.BytePositionInLine ?? 0) + 1}" : "";
             reason = field is null ? $"it is malformed{where}" : $"it is malformed or has the wrong shape in {field}{where}";
         }
-        var problem = Problem(400, "malformed_json", "Malformed request", $"{NotJson}: {reason}.");
-        if (field is not null) problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [reason + "."] };
+        var problem = field is null
+            ? new ProblemDetails()
+            : new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [reason + "."] });
+        problem.Status = 400;
+        problem.Title = "Malformed request";
+        problem.Detail = $"{NotJson}: {reason}.";
+        problem.Extensions["code"] = "malformed_json";
         return problem;
     }
 
