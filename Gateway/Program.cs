@@ -11,10 +11,11 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddLoomGateway();
 
 var app = builder.Build();
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+app.UseLoomSecurityHeaders();
+app.UseLoomProblems();
 // Routing first, so the body limit can see which endpoint a request is for (imports take more).
 app.UseRouting();
+app.UseLoomCors();
 app.UseMiddleware<BodySizeLimit>();
 if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
 app.UseDefaultFiles();

@@ -31,6 +31,7 @@ public static class SiloProgram
         }
         builder.AddLoomSilo();
         builder.AddLoomTelemetry("loom-silo");
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
 
         var app = builder.Build();
         // Liveness is local only; readiness means this silo is part of an answering cluster and not shutting down.

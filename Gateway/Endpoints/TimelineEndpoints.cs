@@ -65,7 +65,7 @@ public static class TimelineEndpoints
             var newId = SessionEndpoints.NewSessionId();
             var info = await grains.GetGrain<ISessionGrain>(newId).Import(owner, body);
             return TypedResults.Created($"/api/sessions/{newId}", info);
-        }).WithTags("Timeline").WithMetadata(new BodyLimit(BodySizeLimit.MaxImportBytes))
+        }).WithTags("Timeline").WithImportBodyLimit()
           .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422);
 
         return app;

@@ -54,10 +54,9 @@ public static class GatewayHostingExtensions
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.AddProblemDetails();
-        builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddLoomProblems();
         builder.Services.AddOpenApi();
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = BodySizeLimit.MaxBytes);
+        builder.AddLoomTransport();
         return builder;
     }
 }

@@ -9,16 +9,20 @@ using Orleans.Storage;
 namespace Loom.Gateway.Http;
 
 /// <summary>
-/// Turns every failure into RFC 9457 problem+json: domain problems keep their status, cluster trouble is 503
-/// with Retry-After, anything unexpected is a 500 that names a trace id and never a stack trace.
+/// Turns every failure into RFC 9457 problem+json through <see cref="ProblemJsonWriter"/>: domain problems keep their
+/// status, the framework's binding and body errors are told in the client's terms, cluster trouble is 503 with
+/// Retry-After, anything unexpected is a 500 that names a trace id and never a stack trace. It is both the exception
+/// handler and the developer page's only filter, so in Development (the README's <c>dotnet run</c>) an error that
+/// escapes the handler still answers problem+json, never the developer exception page.
 /// </summary>
-public sealed partial class ProblemMapping(IProblemDetailsService problems, LoomMetrics metrics, ILogger<ProblemMapping> logger) : IExceptionHandler
+public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics metrics, ILogger<ProblemMapping> logger)
+    : IExceptionHandler, IDeveloperPageExceptionFilter
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested) return true;
 
-        var (problem, retryAfter) = Map(exception);
+        var (problem, retryAfter) = Map(exception, context);
         if (problem.Status >= 500 && problem.Status != 503) LogUnexpected(exception, context.Request.Path);
         else if (problem.Status == 503) LogUnavailable(exception.GetType().Name, context.Request.Path);
         // Server-side failures count towards loom_errors_total (and so HighErrorRate); a caller's 4xx does not.
@@ -28,13 +32,23 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, Loom
         }
 
         if (context.Response.HasStarted) return true;
-        context.Response.StatusCode = problem.Status!.Value;
         if (retryAfter is { } seconds) context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        problem.Extensions["traceId"] = context.TraceIdentifier;
-        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+        await writer.WriteAsync(context, problem);
+        return true;
     }
 
-    public static (ProblemDetails Problem, int? RetryAfter) Map(Exception exception)
+    /// <summary>Replaces the developer exception page (HTML or text with the stack trace) with the same problem+json.</summary>
+    async Task IDeveloperPageExceptionFilter.HandleExceptionAsync(ErrorContext errorContext, Func<ErrorContext, Task> next)
+    {
+        var context = errorContext.HttpContext;
+        if (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+        }
+        await TryHandleAsync(context, errorContext.Exception, context.RequestAborted);
+    }
+
+    public static (ProblemDetails Problem, int? RetryAfter) Map(Exception exception, HttpContext? context = null)
     {
         switch (exception)
         {
@@ -47,26 +61,9 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, Loom
                 return (problem, p.RetryAfterSeconds);
             }
             case BadHttpRequestException bad:
-            {
-                // Say what is wrong with the body in the client's terms, not the framework's parameter binding.
-                var detail = bad.InnerException is JsonException json
-                    ? $"The body is not valid JSON for this request: {json.Message}"
-                    : bad.Message.Contains("no body was provided", StringComparison.Ordinal)
-                        ? "A JSON body is required."
-                        : bad.Message;
-                var status = bad.StatusCode;
-                var title = status switch
-                {
-                    413 => "Request body too large",
-                    415 => "Unsupported media type",
-                    _ => "Malformed request",
-                };
-                var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
-                problem.Extensions["code"] = status switch { 413 => "body_too_large", 415 => "unsupported_media_type", _ => "malformed_request" };
-                return (problem, null);
-            }
+                return (RequestProblems.FromBadRequest(bad, EndpointOf(context), context?.RequestServices.GetService<HttpLimitsOptions>()), null);
             case JsonException json:
-                return (new ProblemDetails { Status = 400, Title = "Malformed request", Detail = json.Message, Extensions = { ["code"] = "malformed_json" } }, null);
+                return (RequestProblems.FromJson(json, EndpointOf(context)), null);
             case InconsistentStateException:
                 return (Unavailable("The session was being moved between silos; retry the request."), 2);
             case System.Data.Common.DbException:
@@ -78,14 +75,13 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, Loom
             case OrleansException:
                 return (Unavailable("The LOOM cluster is not reachable right now; retry shortly."), 5);
             default:
-                return (new ProblemDetails
-                {
-                    Status = 500,
-                    Title = "Internal error",
-                    Detail = "Something went wrong on our side. The request changed nothing you can see; it is safe to retry.",
-                    Extensions = { ["code"] = "internal_error" },
-                }, null);
+                // The writer fills title, detail and code for a 500; nothing of the exception goes out.
+                return (new ProblemDetails { Status = 500, Title = "Internal error" }, null);
         }
+
+        // The exception handler clears the endpoint before handlers run; its feature keeps the one that failed.
+        static Endpoint? EndpointOf(HttpContext? context) =>
+            context?.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context?.GetEndpoint();
 
         static ProblemDetails Unavailable(string detail) =>
             new() { Status = 503, Title = "Service unavailable", Detail = detail, Extensions = { ["code"] = "cluster_unavailable" } };

@@ -101,7 +101,7 @@ public sealed class PlayPageTests
         }
     }
 
-    private static string ChromiumPath()
+    internal static string ChromiumPath()
     {
         foreach (var candidate in new[] { Environment.GetEnvironmentVariable("LOOM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" })
         {

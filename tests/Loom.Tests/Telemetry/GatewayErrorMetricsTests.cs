@@ -23,8 +23,7 @@ public sealed class GatewayErrorMetricsTests
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.AddLoomTelemetry("loom-tests");
-        builder.Services.AddProblemDetails();
-        builder.Services.AddExceptionHandler<ProblemMapping>();
+        builder.Services.AddLoomProblems();
         await using var app = builder.Build();
         app.UseExceptionHandler();
         app.MapGet("/unavailable", string () => throw new SiloUnavailableException());

@@ -1,0 +1,45 @@
+using Microsoft.Net.Http.Headers;
+
+namespace Loom.Gateway.Http;
+
+/// <summary>
+/// Cross-origin access (<c>Loom:Cors</c>): off unless origins are listed (<c>Loom:Cors:Origins:0</c> = <c>https://app.example</c>).
+/// A listed origin may call the API with a Bearer key (no cookies: credentials mode stays off), send JSON, an
+/// Idempotency-Key and Last-Event-ID, and read Location, Retry-After and WWW-Authenticate.
+/// </summary>
+public sealed class CorsSettings
+{
+    public const string Section = "Loom:Cors";
+
+    public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+    public static readonly string[] RequestHeaders =
+        [HeaderNames.Authorization, HeaderNames.ContentType, HeaderNames.Accept, "Idempotency-Key", "Last-Event-ID", "X-Loom-Session"];
+
+    public static readonly string[] ExposedHeaders = [HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate];
+
+    public List<string> Origins { get; set; } = [];
+
+    /// <summary>How long a browser may cache a preflight answer.</summary>
+    public int MaxAgeSeconds { get; set; } = 600;
+
+    /// <summary>The configured origins, normalised (<c>scheme://host[:port]</c>); a wildcard or a path is a startup error.</summary>
+    public static CorsSettings From(IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(Section).Get<CorsSettings>() ?? new CorsSettings();
+        settings.Origins = settings.Origins.Where(o => !string.IsNullOrWhiteSpace(o)).Select(Normalise).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        return settings;
+    }
+
+    private static string Normalise(string origin)
+    {
+        var text = origin.Trim().TrimEnd('/');
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            || uri.AbsolutePath != "/" || uri.Query.Length > 0 || text.Contains('*', StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"{Section}:Origins holds '{origin}': each entry must be one origin such as https://app.example or http://localhost:3000 (no wildcard, no path).");
+        }
+        return uri.GetLeftPart(UriPartial.Authority);
+    }
+}
