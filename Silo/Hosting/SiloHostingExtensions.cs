@@ -40,7 +40,11 @@ public static class SiloHostingExtensions
 
             silo.AddLoomStorage(builder.Configuration);
             silo.AddLoomTracing();
-            silo.Configure<GrainCollectionOptions>(o => o.CollectionAge = TimeSpan.FromMinutes(15));
+            silo.Configure<GrainCollectionOptions>(o =>
+            {
+                o.CollectionAge = TimeSpan.FromMinutes(15);
+                o.ClassSpecificCollectionAge[typeof(Loom.Sessions.SessionGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
+            });
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
         });
