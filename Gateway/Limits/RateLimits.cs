@@ -72,9 +72,11 @@ public static class RateLimits
         var http = rejected.HttpContext;
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var limits = Limits(http);
-        var detail = http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == LoomPolicies.Turns && limits.TurnsPerMinute > 0
-            ? $"Too many requests: the limits are {limits.RequestsPerSecond} requests per second per API key and {limits.TurnsPerMinute} turns per minute per owner. Retry after {seconds} s."
-            : $"Too many requests: the limit is {limits.RequestsPerSecond} requests per second per API key. Retry after {seconds} s.";
+        var rules = new List<string>();
+        if (limits.RequestsPerSecond > 0) rules.Add($"{limits.RequestsPerSecond} requests per second per API key");
+        if (limits.TurnsPerMinute > 0 && http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == LoomPolicies.Turns)
+            rules.Add($"{limits.TurnsPerMinute} turns per minute per owner");
+        var detail = $"Too many requests: the limits are {string.Join(" and ", rules)}. Retry after {seconds} s.";
         await AuthProblems.WriteAsync(http, StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests", detail);
     }
 }
