@@ -27,6 +27,8 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Probes and scrapes never wait on the key store (which may be the cluster that is down).
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null) return AuthenticateResult.NoResult();
         var header = Request.Headers.Authorization;
         if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
         {

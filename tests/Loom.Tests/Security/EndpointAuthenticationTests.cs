@@ -71,7 +71,9 @@ public sealed partial class EndpointAuthenticationTests(SecurityAppFactory app) 
         Assert.Contains("LOOM", await anonymous.GetStringAsync("/"));
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/app.js")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/docs/index.html")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/openapi/v1.json")).StatusCode);
+        var openapi = await anonymous.GetAsync("/openapi/v1.json").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("bearer", openapi["components"]?["securitySchemes"]?["apiKey"]?["scheme"]?.GetValue<string>());
+        Assert.Contains("/api/admin/keys", openapi["paths"]!.AsObject().Select(p => p.Key));
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/metrics")).StatusCode);
     }
 
