@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Loom.Errors;
+using Microsoft.Extensions.Logging;
 
 namespace Loom.Security;
 
@@ -24,10 +25,11 @@ public sealed class ApiKeyIndexState
 /// The list of database keys (key 0). Admin operations are rare, so one activation serialises them; the keys'
 /// details live in their own grains, which authentication reads directly.
 /// </summary>
-public sealed class ApiKeyIndexGrain(
+public sealed partial class ApiKeyIndexGrain(
     [PersistentState("apikeyindex", "loom")] IPersistentState<ApiKeyIndexState> state,
     IGrainFactory grains,
-    TimeProvider clock) : Grain, IApiKeyIndexGrain
+    TimeProvider clock,
+    ILogger<ApiKeyIndexGrain> logger) : Grain, IApiKeyIndexGrain
 {
     /// <summary>Bounds this grain's state (revoked keys stay listed for audit).</summary>
     public const int MaxKeys = 10_000;
@@ -56,6 +58,7 @@ public sealed class ApiKeyIndexGrain(
             await key.Forget();
             throw;
         }
+        LogCreated(keyId, info.Owner, string.Join(",", info.Roles), draft.CreatedBy);
         return info;
     }
 
@@ -86,6 +89,7 @@ public sealed class ApiKeyIndexGrain(
         var entry = Find(keyId);
         var info = await grains.GetGrain<IApiKeyGrain>(entry.Sha256).Revoke();
         if (entry.RevokedAt is not null || info?.RevokedAt is null) return;
+        LogRevoked(keyId, entry.Owner);
         var index = state.State.Keys.IndexOf(entry);
         state.State.Keys[index] = entry with { RevokedAt = info.RevokedAt };
         try
@@ -132,4 +136,11 @@ public sealed class ApiKeyIndexGrain(
         }
         return roles.Distinct(StringComparer.Ordinal).ToArray();
     }
+
+    // Key management is rare and security-relevant: always logged (ids and owners only, never a key or hash).
+    [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} created for {Owner} with roles {Roles} by {CreatedBy}")]
+    private partial void LogCreated(string keyId, string owner, string roles, string createdBy);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API key {KeyId} of {Owner} revoked")]
+    private partial void LogRevoked(string keyId, string owner);
 }
