@@ -91,7 +91,8 @@ public static class KeysCommand
         }
 
         using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
-        http.BaseAddress = baseUri;
+        // Relative paths below keep a path base (https://host/loom/).
+        http.BaseAddress = baseUri.AbsoluteUri.EndsWith('/') ? baseUri : new Uri(baseUri.AbsoluteUri + "/");
         http.Timeout = TimeSpan.FromSeconds(30);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminKey.Trim());
         try
@@ -134,7 +135,7 @@ public static class KeysCommand
             }
             expires = parsed;
         }
-        using var response = await http.PostAsJsonAsync("/api/admin/keys",
+        using var response = await http.PostAsJsonAsync("api/admin/keys",
             new { owner, roles, name = Option(args, "--name"), expiresAt = expires }, ct);
         if (!response.IsSuccessStatusCode) return await ReportAsync(response, "create", error, ct);
         var created = await response.Content.ReadFromJsonAsync<JsonObject>(ct);
@@ -153,7 +154,7 @@ public static class KeysCommand
         output.WriteLine($"{"KEY-ID",-18} {"PREFIX",-13} {"OWNER",-20} {"ROLES",-28} {"CREATED",-20} {"LAST-USED",-20} {"EXPIRES",-20} {"STATE",-8} NAME");
         do
         {
-            var query = "/api/admin/keys?limit=200" + (owner is null ? "" : "&owner=" + Uri.EscapeDataString(owner))
+            var query = "api/admin/keys?limit=200" + (owner is null ? "" : "&owner=" + Uri.EscapeDataString(owner))
                         + (after is null ? "" : "&after=" + Uri.EscapeDataString(after));
             using var response = await http.GetAsync(query, ct);
             if (!response.IsSuccessStatusCode) return await ReportAsync(response, "list", error, ct);
@@ -179,7 +180,7 @@ public static class KeysCommand
             error.WriteLine("keys revoke: name the KEY-ID to revoke (see 'keys list').");
             return Usage;
         }
-        using var response = await http.DeleteAsync("/api/admin/keys/" + Uri.EscapeDataString(keyId), ct);
+        using var response = await http.DeleteAsync("api/admin/keys/" + Uri.EscapeDataString(keyId), ct);
         if (!response.IsSuccessStatusCode) return await ReportAsync(response, "revoke", error, ct);
         output.WriteLine($"Revoked {keyId}; every gateway refuses it within seconds.");
         return Success;
