@@ -4,8 +4,8 @@ using Loom.Gateway.Hosting;
 using Loom.Gateway.Http;
 using Loom.Silo.Telemetry;
 
-// `Loom.Gateway keys add --owner NAME` makes an API key and exits.
-if (args is ["keys", .. var keyArgs]) return KeysCommand.Run(keyArgs, Console.In, Console.Out, Console.Error);
+// `Loom.Gateway keys add|hash|create|list|revoke ...` manages API keys and exits.
+if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, Console.In, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLoomGateway();
@@ -18,16 +18,21 @@ app.UseRouting();
 app.UseLoomCors();
 app.UseMiddleware<BodySizeLimit>();
 if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
+// The page, its files and the API reference are public: served before authentication runs.
 app.UseDefaultFiles();
 app.UseStaticFiles();
-
-app.MapOpenApi();
 app.UseSwaggerUI(o =>
 {
     o.RoutePrefix = "docs";
     o.SwaggerEndpoint("/openapi/v1.json", "LOOM API v1");
     o.DocumentTitle = "LOOM API reference";
 });
+// Every endpoint after this needs a caller (fallback policy) unless it says AllowAnonymous; then rate limits per key.
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseRateLimiter();
+
+app.MapOpenApi().AllowAnonymous();
 app.MapOperationsEndpoints();
 app.MapLoomMetrics();
 app.MapWorldEndpoints();
@@ -37,11 +42,12 @@ app.MapUsageEndpoints();
 app.MapMemoryEndpoints();
 app.MapTimelineEndpoints();
 app.MapEventStream();
+app.MapAdminKeyEndpoints();
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {
     ListenGuard.CheckBoundAddresses(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>(),
-        app.Services.GetRequiredService<CallerResolver>(), app.Lifetime, app.Logger);
+        app.Services.GetRequiredService<ConfigApiKeyLookup>(), app.Lifetime, app.Logger);
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
 app.Run();

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
-using Loom.Errors;
 using Loom.Security;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -9,55 +8,45 @@ using Microsoft.Extensions.Options;
 
 namespace Loom.Gateway.Auth;
 
-/// <summary>Who is calling: the owner behind a Bearer API key, or the local user in loopback-only mode.</summary>
-public sealed class CallerResolver
+/// <summary>
+/// Who holds a key, across every key source (configuration first, then the database), and when a request without
+/// a key is the local user: only while no source has a usable key and the server listens on loopback only.
+/// Used by <see cref="ApiKeyAuthenticationHandler"/>; endpoints learn the caller from <see cref="CallerAccess.GetCaller"/>.
+/// </summary>
+public sealed class CallerResolver(IEnumerable<IApiKeyLookup> lookups, IOptions<AuthOptions> options, IServer server)
 {
-    private readonly Dictionary<string, Caller> _callersByHash;
-    private readonly AuthOptions _options;
-    private readonly IServer _server;
+    private readonly IApiKeyLookup[] _lookups = lookups.ToArray();
+    private readonly AuthOptions _options = options.Value;
     private bool? _loopbackOnly;
-
-    public CallerResolver(IOptions<AuthOptions> options, IServer server)
-    {
-        _options = options.Value;
-        _server = server;
-        _callersByHash = _options.Keys
-            .Where(k => !string.IsNullOrWhiteSpace(k.Sha256) && !string.IsNullOrWhiteSpace(k.Owner))
-            .ToDictionary(k => k.Sha256.Trim().ToLowerInvariant(), k => new Caller
-            {
-                OwnerId = k.Owner.Trim(),
-                Roles = (k.Roles.Count > 0 ? k.Roles : LoomRoles.DefaultForConfiguredKey).ToArray(),
-            }, StringComparer.Ordinal);
-    }
-
-    public bool HasKeys => _callersByHash.Count > 0;
 
     public static string Hash(string apiKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));
 
-    /// <summary>The owner id for this request; 401 problem when credentials are missing or wrong.</summary>
-    public string Resolve(HttpContext context) => ResolveCaller(context).OwnerId;
-
-    /// <summary>The caller (owner and roles); the local user of the loopback-only mode holds every role.</summary>
-    public Caller ResolveCaller(HttpContext context)
+    /// <summary>The caller behind a key hash, or null when no source knows it as a usable key.</summary>
+    public async ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken)
     {
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!string.IsNullOrEmpty(header))
+        foreach (var lookup in _lookups)
         {
-            const string scheme = "Bearer ";
-            if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) throw Unauthorized("Use 'Authorization: Bearer <api-key>'.");
-            var key = header[scheme.Length..].Trim();
-            if (key.Length > 0 && _callersByHash.TryGetValue(Hash(key), out var caller)) return caller;
-            throw Unauthorized("The API key is not valid.");
+            if (await lookup.FindAsync(keySha256Hex, cancellationToken) is { } caller) return caller;
         }
-        if (_options.AllowAnonymousOnLoopback && IsLoopbackOnly()) return new Caller { OwnerId = _options.LocalUser, Roles = [.. LoomRoles.All] };
-        throw Unauthorized("An API key is required: 'Authorization: Bearer <api-key>'.");
+        return null;
+    }
+
+    /// <summary>The local user (every role) when anonymous access is allowed for this request; otherwise null.</summary>
+    public async ValueTask<Caller?> LocalUserAsync(CancellationToken cancellationToken)
+    {
+        if (!_options.AllowAnonymousOnLoopback || !IsLoopbackOnly()) return null;
+        foreach (var lookup in _lookups)
+        {
+            if (await lookup.HasActiveKeysAsync(cancellationToken)) return null;
+        }
+        return new Caller { OwnerId = _options.LocalUser, Roles = [.. LoomRoles.All] };
     }
 
     /// <summary>True when every address the server listens on is loopback (the single-user embedded mode).</summary>
     public bool IsLoopbackOnly()
     {
         if (_loopbackOnly is { } known) return known;
-        var addresses = _server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
         if (addresses is null || addresses.Count == 0) return false;
         var result = addresses.All(IsLoopbackAddress);
         _loopbackOnly = result;
@@ -70,6 +59,4 @@ public sealed class CallerResolver
         if (uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)) return true;
         return IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
     }
-
-    private static LoomProblemException Unauthorized(string detail) => new(401, "unauthorized", "Unauthorized", detail);
 }

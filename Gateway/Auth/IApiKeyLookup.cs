@@ -10,4 +10,7 @@ namespace Loom.Gateway.Auth;
 public interface IApiKeyLookup
 {
     ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken);
+
+    /// <summary>True when this source holds a usable key: then a request without a key is never the anonymous local user.</summary>
+    ValueTask<bool> HasActiveKeysAsync(CancellationToken cancellationToken);
 }

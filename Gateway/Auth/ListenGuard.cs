@@ -44,10 +44,10 @@ public static class ListenGuard
     }
 
     /// <summary>After Kestrel binds: stops the host when it listens beyond loopback without keys.</summary>
-    public static void CheckBoundAddresses(IServer server, CallerResolver callers, IHostApplicationLifetime lifetime, ILogger logger)
+    public static void CheckBoundAddresses(IServer server, ConfigApiKeyLookup configKeys, IHostApplicationLifetime lifetime, ILogger logger)
     {
         var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
-        if (addresses is null || addresses.Count == 0 || callers.HasKeys) return;
+        if (addresses is null || addresses.Count == 0 || configKeys.HasKeys) return;
         var exposed = addresses.Where(a => !CallerResolver.IsLoopbackAddress(a)).ToList();
         if (exposed.Count == 0) return;
         logger.LogCritical("{Message}", Refusal(exposed).Message);

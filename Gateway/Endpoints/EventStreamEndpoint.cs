@@ -18,15 +18,16 @@ public static partial class EventStreamEndpoint
     {
         app.MapGet("/api/sessions/{sessionId}/events", StreamAsync)
             .WithTags("Turns")
+            .RequireRoles(LoomPolicies.Play)
             .Produces(200, contentType: "text/event-stream")
             .ProducesProblem(404);
         return app;
     }
 
-    private static async Task StreamAsync(string sessionId, HttpContext http, CallerResolver callers, IGrainFactory grains,
+    private static async Task StreamAsync(string sessionId, HttpContext http, IGrainFactory grains,
         IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var owner = callers.Resolve(http);
+        var owner = http.GetCaller().OwnerId;
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? http.Request.Query["lastEventId"].FirstOrDefault();
         var session = grains.GetGrain<ISessionGrain>(sessionId);
         var logger = loggers.CreateLogger("Loom.Gateway.Events");

@@ -15,10 +15,10 @@ public static class MemoryEndpoints
 
     public static IEndpointRouteBuilder MapMemoryEndpoints(this IEndpointRouteBuilder app)
     {
-        var memory = app.MapGroup("/api/sessions/{sessionId}/memory").WithTags("Memory");
+        var memory = app.MapGroup("/api/sessions/{sessionId}/memory").WithTags("Memory").RequireRoles(LoomPolicies.Play);
 
         memory.MapGet("/", async (string sessionId, string? type, string? query, int? limit, string? after,
-            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            HttpContext http, IGrainFactory grains) =>
         {
             if (query is { Length: > MaxQueryChars }) throw Problems.Invalid("query", $"query must be at most {MaxQueryChars} characters.");
             var filter = new MemoryListQuery
@@ -28,16 +28,16 @@ public static class MemoryEndpoints
                 Limit = Paging.Limit(limit),
                 After = string.IsNullOrEmpty(after) ? null : after,
             };
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(callers.Resolve(http), filter);
+            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(http.GetCaller().OwnerId, filter);
             return TypedResults.Ok(new Page<MemoryEntity>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
-        memory.MapGet("/{entityId}", async (string sessionId, string entityId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(callers.Resolve(http), entityId)))
+        memory.MapGet("/{entityId}", async (string sessionId, string entityId, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(http.GetCaller().OwnerId, entityId)))
             .ProducesProblem(404);
 
         memory.MapPut("/{entityId}", async (string sessionId, string entityId, MemoryEditBody body,
-            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            HttpContext http, IGrainFactory grains) =>
         {
             if (string.IsNullOrWhiteSpace(body.Type)) throw Problems.Invalid("type", "type is required.");
             var type = ParseType(body.Type, "type");
@@ -45,17 +45,17 @@ public static class MemoryEndpoints
             if (body.Content is null) throw Problems.Invalid("content", "content is required (it may be empty).");
             if (body.Reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
             var edit = new MemoryEdit { Type = type, Name = body.Name, Content = body.Content, Attributes = body.Attributes, Reason = body.Reason };
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(callers.Resolve(http), entityId, edit));
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(http.GetCaller().OwnerId, entityId, edit));
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(422);
 
-        memory.MapDelete("/{entityId}", async (string sessionId, string entityId, string? reason, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        memory.MapDelete("/{entityId}", async (string sessionId, string entityId, string? reason, HttpContext http, IGrainFactory grains) =>
         {
             if (reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
-            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(callers.Resolve(http), entityId, reason);
+            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(http.GetCaller().OwnerId, entityId, reason);
             return TypedResults.NoContent();
         }).ProducesProblem(403).ProducesProblem(404);
 
-        memory.MapPost("/search", async (string sessionId, MemorySearchBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        memory.MapPost("/search", async (string sessionId, MemorySearchBody body, HttpContext http, IGrainFactory grains) =>
         {
             if (string.IsNullOrWhiteSpace(body.Query)) throw Problems.Invalid("query", "query is required.");
             if (body.Query.Length > MaxQueryChars) throw Problems.Invalid("query", $"query must be at most {MaxQueryChars} characters.");
@@ -71,9 +71,9 @@ public static class MemoryEndpoints
                 < 1 or > Paging.MaxLimit => throw Problems.Invalid("limit", $"limit must be between 1 and {Paging.MaxLimit}."),
                 var l => l.Value,
             };
-            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(callers.Resolve(http), body.Query, mode, limit);
+            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(http.GetCaller().OwnerId, body.Query, mode, limit);
             return TypedResults.Ok(new ItemList<ScoredEntity>(hits));
-        }).ProducesProblem(400).ProducesProblem(404);
+        }).ReadsOnly().ProducesProblem(400).ProducesProblem(404);
 
         return app;
     }

@@ -11,11 +11,11 @@ public static class SessionEndpoints
 {
     public static IEndpointRouteBuilder MapSessionEndpoints(this IEndpointRouteBuilder app)
     {
-        var sessions = app.MapGroup("/api/sessions").WithTags("Sessions");
+        var sessions = app.MapGroup("/api/sessions").WithTags("Sessions").RequireRoles(LoomPolicies.Play);
 
-        sessions.MapPost("/", async (CreateSessionBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        sessions.MapPost("/", async (CreateSessionBody body, HttpContext http, IGrainFactory grains) =>
         {
-            var owner = callers.Resolve(http);
+            var owner = http.GetCaller().OwnerId;
             if (string.IsNullOrWhiteSpace(body.WorldId)) throw Problems.Invalid("worldId", "worldId is required.");
             var sessionId = NewSessionId();
             var info = await grains.GetGrain<ISessionGrain>(sessionId).Create(new SessionSpec
@@ -32,20 +32,20 @@ public static class SessionEndpoints
 
         sessions.MapGet("/", ListAsync);
 
-        sessions.MapGet("/{sessionId}", async (string sessionId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(callers.Resolve(http))))
+        sessions.MapGet("/{sessionId}", async (string sessionId, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(http.GetCaller().OwnerId)))
             .ProducesProblem(404);
 
-        sessions.MapPatch("/{sessionId}", async (string sessionId, PatchSessionBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        sessions.MapPatch("/{sessionId}", async (string sessionId, PatchSessionBody body, HttpContext http, IGrainFactory grains) =>
         {
             if (body.Status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed.");
             return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId)
-                .Update(callers.Resolve(http), new SessionPatch { Name = body.Name, Status = body.Status, Policy = body.Policy }));
+                .Update(http.GetCaller().OwnerId, new SessionPatch { Name = body.Name, Status = body.Status, Policy = body.Policy }));
         }).ProducesProblem(400).ProducesProblem(404);
 
-        sessions.MapDelete("/{sessionId}", async (string sessionId, bool? permanent, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        sessions.MapDelete("/{sessionId}", async (string sessionId, bool? permanent, HttpContext http, IGrainFactory grains) =>
         {
-            await grains.GetGrain<ISessionGrain>(sessionId).Delete(callers.Resolve(http), permanent ?? false);
+            await grains.GetGrain<ISessionGrain>(sessionId).Delete(http.GetCaller().OwnerId, permanent ?? false);
             return TypedResults.NoContent();
         }).ProducesProblem(404);
 
@@ -53,9 +53,9 @@ public static class SessionEndpoints
     }
 
     private static async Task<Ok<Page<SessionInfo>>> ListAsync(
-        string? status, int? limit, string? after, HttpContext http, CallerResolver callers, IGrainFactory grains)
+        string? status, int? limit, string? after, HttpContext http, IGrainFactory grains)
     {
-        var owner = callers.Resolve(http);
+        var owner = http.GetCaller().OwnerId;
         var take = Paging.Limit(limit);
         SessionStatus? wanted = null;
         if (!string.IsNullOrEmpty(status))

@@ -12,27 +12,27 @@ public static class TimelineEndpoints
 {
     public static IEndpointRouteBuilder MapTimelineEndpoints(this IEndpointRouteBuilder app)
     {
-        var session = app.MapGroup("/api/sessions/{sessionId}").WithTags("Timeline");
+        var session = app.MapGroup("/api/sessions/{sessionId}").WithTags("Timeline").RequireRoles(LoomPolicies.Play);
 
-        session.MapPost("/rollback", async (string sessionId, RollbackBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        session.MapPost("/rollback", async (string sessionId, RollbackBody body, HttpContext http, IGrainFactory grains) =>
         {
             if (body.ToSeq is not { } toSeq) throw Problems.Invalid("toSeq", "toSeq is required.");
             if (toSeq < 0) throw Problems.Invalid("toSeq", "toSeq must not be negative.");
             return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId)
-                .Rollback(callers.Resolve(http), new RollbackRequest { ToSeq = toSeq, Reason = body.Reason }));
+                .Rollback(http.GetCaller().OwnerId, new RollbackRequest { ToSeq = toSeq, Reason = body.Reason }));
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
-        session.MapPost("/fork", async (string sessionId, ForkBody body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        session.MapPost("/fork", async (string sessionId, ForkBody body, HttpContext http, IGrainFactory grains) =>
         {
             if (body.AtSeq is not { } atSeq) throw Problems.Invalid("atSeq", "atSeq is required.");
             if (atSeq < 0) throw Problems.Invalid("atSeq", "atSeq must not be negative.");
             var newId = SessionEndpoints.NewSessionId();
-            var info = await grains.GetGrain<ISessionGrain>(sessionId).Fork(callers.Resolve(http),
+            var info = await grains.GetGrain<ISessionGrain>(sessionId).Fork(http.GetCaller().OwnerId,
                 new ForkRequest { AtSeq = atSeq, Name = body.Name, Reason = body.Reason, NewSessionId = newId });
             return TypedResults.Created($"/api/sessions/{newId}", info);
         }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
 
-        session.MapGet("/audit", async (string sessionId, int? limit, string? after, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        session.MapGet("/audit", async (string sessionId, int? limit, string? after, HttpContext http, IGrainFactory grains) =>
         {
             long? cursor = null;
             if (!string.IsNullOrEmpty(after))
@@ -41,11 +41,11 @@ public static class TimelineEndpoints
                     throw Problems.Invalid("after", "after must be a cursor from a previous page.");
                 cursor = position;
             }
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListAudit(callers.Resolve(http), Paging.Limit(limit), cursor);
+            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListAudit(http.GetCaller().OwnerId, Paging.Limit(limit), cursor);
             return TypedResults.Ok(new Page<AuditEntry>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
-        session.MapGet("/export", async (string sessionId, string? format, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        session.MapGet("/export", async (string sessionId, string? format, HttpContext http, IGrainFactory grains) =>
         {
             var markdown = format?.ToLowerInvariant() switch
             {
@@ -53,19 +53,19 @@ public static class TimelineEndpoints
                 "markdown" or "md" => true,
                 _ => throw Problems.Invalid("format", "format must be json or markdown."),
             };
-            var export = await grains.GetGrain<ISessionGrain>(sessionId).Export(callers.Resolve(http));
+            var export = await grains.GetGrain<ISessionGrain>(sessionId).Export(http.GetCaller().OwnerId);
             return markdown
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);
         }).Produces<SessionExport>().ProducesProblem(400).ProducesProblem(404);
 
-        app.MapPost("/api/sessions/import", async (SessionExport body, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+        app.MapPost("/api/sessions/import", async (SessionExport body, HttpContext http, IGrainFactory grains) =>
         {
-            var owner = callers.Resolve(http);
+            var owner = http.GetCaller().OwnerId;
             var newId = SessionEndpoints.NewSessionId();
             var info = await grains.GetGrain<ISessionGrain>(newId).Import(owner, body);
             return TypedResults.Created($"/api/sessions/{newId}", info);
-        }).WithTags("Timeline").WithImportBodyLimit()
+        }).WithTags("Timeline").RequireRoles(LoomPolicies.Play).WithImportBodyLimit()
           .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422);
 
         return app;

@@ -14,13 +14,14 @@ public static class TurnEndpoints
 
     public static IEndpointRouteBuilder MapTurnEndpoints(this IEndpointRouteBuilder app)
     {
-        var turns = app.MapGroup("/api/sessions/{sessionId}/turns").WithTags("Turns");
+        var turns = app.MapGroup("/api/sessions/{sessionId}/turns").WithTags("Turns").RequireRoles(LoomPolicies.Play);
 
         turns.MapPost("/", SubmitAsync)
+            .RequireRateLimiting(LoomPolicies.Turns)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429);
 
         turns.MapGet("/", async (string sessionId, string? after, int? limit, bool? includeRetconned,
-            HttpContext http, CallerResolver callers, IGrainFactory grains) =>
+            HttpContext http, IGrainFactory grains) =>
         {
             var query = new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false };
             if (!string.IsNullOrEmpty(after))
@@ -32,11 +33,11 @@ public static class TurnEndpoints
                 else
                     throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
             }
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(callers.Resolve(http), query));
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(http.GetCaller().OwnerId, query));
         }).ProducesProblem(400).ProducesProblem(404);
 
-        turns.MapGet("/{turnId}", async (string sessionId, string turnId, HttpContext http, CallerResolver callers, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(callers.Resolve(http), turnId)))
+        turns.MapGet("/{turnId}", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(http.GetCaller().OwnerId, turnId)))
             .ProducesProblem(404);
 
         return app;
@@ -44,9 +45,9 @@ public static class TurnEndpoints
 
     private static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> SubmitAsync(
         string sessionId, SubmitTurnBody body, bool? wait, int? timeout,
-        HttpContext http, CallerResolver callers, IGrainFactory grains)
+        HttpContext http, IGrainFactory grains)
     {
-        var owner = callers.Resolve(http);
+        var owner = http.GetCaller().OwnerId;
         if (body.Input is null) throw Problems.Invalid("input", "input is required.");
         var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
         if (key is not null && (key.Length is 0 or > 200 || key.Any(c => c < 0x21 || c > 0x7e)))

@@ -8,9 +8,10 @@ public static class UsageEndpoints
     /// <summary><c>GET /api/usage</c>: the caller's LLM tokens and cost, all time and in the current budget day/month.</summary>
     public static IEndpointRouteBuilder MapUsageEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/usage", async (HttpContext http, CallerResolver callers, IGrainFactory grains) =>
-                TypedResults.Ok(await grains.GetGrain<IOwnerUsageGrain>(callers.Resolve(http)).Get()))
+        app.MapGet("/api/usage", async (HttpContext http, IGrainFactory grains) =>
+                TypedResults.Ok(await grains.GetGrain<IOwnerUsageGrain>(http.GetCaller().OwnerId).Get()))
             .WithTags("Usage")
+            .RequireRoles(LoomPolicies.Read)
             .ProducesProblem(401);
         return app;
     }

@@ -1,4 +1,5 @@
 using Loom.Errors;
+using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
 using Loom.Worlds;
 using Loom.Canon;
@@ -10,7 +11,7 @@ public static class WorldEndpoints
 {
     public static IEndpointRouteBuilder MapWorldEndpoints(this IEndpointRouteBuilder app)
     {
-        var worlds = app.MapGroup("/api/worlds").WithTags("Worlds");
+        var worlds = app.MapGroup("/api/worlds").WithTags("Worlds").RequireRoles(LoomPolicies.Author);
 
         worlds.MapGet("/", async (IGrainFactory grains) =>
             TypedResults.Ok(new ItemList<WorldInfo>(await grains.GetGrain<IWorldCatalogGrain>(0).List())));
@@ -41,6 +42,8 @@ public static class WorldEndpoints
         app.MapPost("/api/canon/validate", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
             TypedResults.Ok(await grains.GetGrain<ICanonToolsGrain>(0).Validate(await ReadSubmissionAsync(request, "canon.md", ct))))
             .WithTags("Worlds")
+            .RequireRoles(LoomPolicies.Author)
+            .ReadsOnly()
             .Accepts<PublishWorldBody>("application/json", "text/markdown")
             .ProducesProblem(400).ProducesProblem(415);
 

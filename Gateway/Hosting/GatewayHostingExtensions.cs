@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
+using Loom.Gateway.Limits;
 using Loom.Silo.Health;
 using Loom.Silo.Hosting;
 using Loom.Silo.Telemetry;
@@ -45,9 +46,9 @@ public static class GatewayHostingExtensions
         }
 
         builder.AddLoomTelemetry(cluster.Mode == ClusterMode.Embedded ? "loom" : "loom-gateway");
-        builder.Services.AddOptions<AuthOptions>().Bind(builder.Configuration.GetSection(AuthOptions.Section));
         ListenGuard.EnsureAuthForConfiguredAddresses(builder.Configuration);
-        builder.Services.AddSingleton<CallerResolver>();
+        builder.Services.AddLoomAuth(builder.Configuration);
+        builder.Services.AddLoomRateLimits(builder.Configuration);
 
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
@@ -55,7 +56,7 @@ public static class GatewayHostingExtensions
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddLoomProblems();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
         builder.AddLoomTransport();
         return builder;
     }

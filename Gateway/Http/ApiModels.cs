@@ -25,3 +25,14 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? Next);
 
 /// <summary><c>{ items }</c> without a cursor.</summary>
 public sealed record ItemList<T>(IReadOnlyList<T> Items);
+
+public sealed record CreateKeyBody(string? Owner, string[]? Roles, string? Name, DateTimeOffset? ExpiresAt);
+
+/// <summary>A new database key: its record and, this once, the key itself.</summary>
+public sealed record CreatedKey(
+    string KeyId, string Key, string Prefix, string Owner, string[] Roles, string? Name,
+    DateTimeOffset CreatedAt, string? CreatedBy, DateTimeOffset? ExpiresAt)
+{
+    public static CreatedKey From(Loom.Security.ApiKeyInfo info, string key) =>
+        new(info.KeyId, key, info.Prefix, info.Owner, info.Roles, info.Name, info.CreatedAt, info.CreatedBy, info.ExpiresAt);
+}

@@ -21,7 +21,10 @@ public class LoomAppFactory : WebApplicationFactory<Program>
     /// <summary>For tests that need their own data directory or settings (not a class fixture).</summary>
     public static LoomAppFactory With(string? dataDirectory, IDictionary<string, string?>? extra) => new(dataDirectory, extra);
 
-    protected LoomAppFactory(string? dataDirectory, IDictionary<string, string?>? extra)
+    /// <summary>No configured keys: on a loopback server, requests without a key are the local user (the README's run).</summary>
+    public static LoomAppFactory WithoutKeys(IDictionary<string, string?>? extra = null) => new(null, extra, apiKeys: false);
+
+    protected LoomAppFactory(string? dataDirectory, IDictionary<string, string?>? extra, bool apiKeys = true)
     {
         DataDirectory = dataDirectory ?? Directory.CreateTempSubdirectory("loom-api-").FullName;
         _settings = new Dictionary<string, string?>
@@ -39,6 +42,7 @@ public class LoomAppFactory : WebApplicationFactory<Program>
             ["Loom:Auth:Keys:1:Owner"] = "bob",
             ["Loom:Auth:Keys:1:Sha256"] = CallerResolver.Hash(BobKey),
         };
+        if (!apiKeys) foreach (var key in _settings.Keys.Where(k => k.StartsWith("Loom:Auth:Keys:", StringComparison.Ordinal)).ToList()) _settings.Remove(key);
         if (extra is not null) foreach (var (k, v) in extra) _settings[k] = v;
     }
 

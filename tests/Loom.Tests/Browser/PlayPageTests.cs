@@ -17,7 +17,8 @@ public sealed class PlayPageTests
     [Fact]
     public async Task A_player_starts_a_session_plays_a_turn_and_finds_it_after_a_reload()
     {
-        await using var app = LoomAppFactory.With(null, null);
+        // The page sends no key: it is the single-user loopback mode.
+        await using var app = LoomAppFactory.WithoutKeys();
         app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
         app.StartServer();
         var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -1,0 +1,83 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Loom.Security;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Gateway.Auth;
+
+/// <summary>
+/// The API-key scheme: <c>Authorization: Bearer &lt;key&gt;</c>, checked against every key source by its SHA-256.
+/// Without a key the request is anonymous, unless <see cref="CallerResolver.LocalUserAsync"/> makes it the local
+/// user. Challenges answer 401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750), forbids 403; both problem+json.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CallerResolver callers)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    /// <summary>Names the key a request used (a hash prefix, or "local"): what request rate limits partition by.</summary>
+    public const string KeyClaim = "loom:key";
+    public const string LocalKey = "local";
+
+    private const string ErrorItem = "bearer-error";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        // Probes and scrapes never wait on the key store (which may be the cluster that is down).
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAllowAnonymous>() is not null) return AuthenticateResult.NoResult();
+        var header = Request.Headers.Authorization;
+        if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
+        {
+            return await callers.LocalUserAsync(Context.RequestAborted) is { } local
+                ? Success(local, LocalKey)
+                : AuthenticateResult.NoResult();
+        }
+        if (header.Count > 1 || !AuthenticationHeaderValue.TryParse(header[0], out var value)
+            || !value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(value.Parameter))
+        {
+            return Failure("invalid_request", "Send one header 'Authorization: Bearer <api-key>'.");
+        }
+        var hash = CallerResolver.Hash(value.Parameter.Trim());
+        return await callers.FindAsync(hash, Context.RequestAborted) is { } caller
+            ? Success(caller, hash[..16])
+            : Failure("invalid_token", "The API key is not valid: unknown, revoked or expired.");
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var result = await HandleAuthenticateOnceSafeAsync();
+        string? error = null;
+        result.Properties?.Items.TryGetValue(ErrorItem, out error);
+        var detail = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api-key>'.";
+        Response.Headers.WWWAuthenticate = error is null
+            ? "Bearer"
+            : $"Bearer error=\"{error}\", error_description=\"{detail.Replace("\"", "'", StringComparison.Ordinal)}\"";
+        await AuthProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", detail);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        var needed = Context.GetEndpoint()?.Metadata.GetOrderedMetadata<IAuthorizeData>()
+            .Select(a => a.Policy).OfType<string>().Select(LoomPolicies.Describe).Distinct().ToList() ?? [];
+        var held = string.Join(", ", Context.User.FindAll(ClaimTypes.Role).Select(c => c.Value));
+        var detail = needed.Count > 0
+            ? $"This API key may not do this: it needs {string.Join(" and ", needed)}; the key has the roles: {held}."
+            : $"This API key may not do this (its roles: {held}).";
+        return AuthProblems.WriteAsync(Context, StatusCodes.Status403Forbidden, "forbidden", "Forbidden", detail);
+    }
+
+    private AuthenticateResult Success(Caller caller, string keyId)
+    {
+        var claims = new List<Claim> { new(ClaimTypes.Name, caller.OwnerId), new(KeyClaim, keyId) };
+        claims.AddRange(caller.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    private static AuthenticateResult Failure(string error, string message) =>
+        AuthenticateResult.Fail(message, new AuthenticationProperties(new Dictionary<string, string?> { [ErrorItem] = error }));
+}

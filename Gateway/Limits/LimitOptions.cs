@@ -1,0 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Loom.Gateway.Limits;
+
+/// <summary>
+/// Request rate limits (section <c>Loom:Limits</c>), enforced per gateway process. 0 turns a limit off. The
+/// anonymous local user of the loopback-only mode is never limited (it is the machine's only user).
+/// </summary>
+public sealed class LimitOptions
+{
+    public const string Section = "Loom:Limits";
+
+    /// <summary>Sustained requests per second per API key (token bucket); 0 = no limit.</summary>
+    [Range(0, 1_000_000)] public int RequestsPerSecond { get; set; } = 1000;
+
+    /// <summary>Requests a key may send at once above the sustained rate (the bucket's size); 0 = RequestsPerSecond.</summary>
+    [Range(0, 10_000_000)] public int RequestBurst { get; set; } = 2000;
+
+    /// <summary>Turn submissions per minute per owner (all the owner's keys and sessions together); 0 = no limit.</summary>
+    [Range(0, 1_000_000)] public int TurnsPerMinute { get; set; }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Loom.Gateway.Auth;
+using Loom.Security;
+using Loom.Tests.Api;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Tests.Security;
+
+/// <summary>A request without a key is the local user only while no key exists anywhere and the server listens on loopback only.</summary>
+public sealed class LoopbackAnonymousTests
+{
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", false, false, true, true)]
+    [InlineData("http://localhost:5080", false, false, true, true)]
+    [InlineData("http://[::1]:5080", false, false, true, true)]
+    [InlineData("http://127.0.0.1:5080", true, false, true, false)] // a configured key
+    [InlineData("http://127.0.0.1:5080", false, true, true, false)] // a database key
+    [InlineData("http://127.0.0.1:5080", false, false, false, false)] // turned off
+    [InlineData("http://0.0.0.0:5080", false, false, true, false)]
+    [InlineData("http://127.0.0.1:5080;http://10.0.0.5:5080", false, false, true, false)]
+    [InlineData("", false, false, true, false)] // no address known (a test server): never anonymous
+    public async Task The_local_user_exists_only_without_any_key_on_loopback_only(
+        string addresses, bool configKey, bool databaseKey, bool allow, bool expected)
+    {
+        var options = Options.Create(new AuthOptions { AllowAnonymousOnLoopback = allow });
+        var resolver = new CallerResolver(
+            [new FixedLookup(configKey), new FixedLookup(databaseKey)], options,
+            new AddressServer(addresses.Split(';', StringSplitOptions.RemoveEmptyEntries)));
+
+        var local = await resolver.LocalUserAsync(CancellationToken.None);
+
+        Assert.Equal(expected, local is not null);
+        if (local is not null)
+        {
+            Assert.Equal("local", local.OwnerId);
+            Assert.Equal(LoomRoles.All.Order(), local.Roles.Order());
+        }
+    }
+
+    [Fact]
+    public async Task On_loopback_without_keys_the_local_user_bootstraps_a_database_key_which_ends_anonymous_access()
+    {
+        await using var app = LoomAppFactory.WithoutKeys();
+        var baseUrl = StartKestrel(app);
+        using var anonymous = new HttpClient { BaseAddress = baseUrl };
+
+        await anonymous.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK);
+        var created = await anonymous.PostJsonAsync("/api/admin/keys", new { owner = "ops", roles = new[] { "admin" } }).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal("local", created["createdBy"]!.GetValue<string>());
+
+        // From now on a key exists: a request without one is refused (within the key cache time).
+        await DatabaseKeyTests.WaitForStatusAsync(anonymous, "/api/sessions", HttpStatusCode.Unauthorized);
+        using var ops = new HttpClient { BaseAddress = baseUrl };
+        ops.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", created["key"]!.GetValue<string>());
+        await ops.GetAsync("/api/admin/keys").ExpectAsync(HttpStatusCode.OK);
+
+        // Revoking the last key brings the single-user mode back.
+        await ops.DeleteAsync($"/api/admin/keys/{created["keyId"]}").ExpectAsync(HttpStatusCode.NoContent);
+        await DatabaseKeyTests.WaitForStatusAsync(anonymous, "/api/sessions", HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task On_loopback_with_configured_keys_a_request_without_a_key_is_401()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        using var anonymous = new HttpClient { BaseAddress = StartKestrel(app) };
+        var response = await anonymous.GetAsync("/api/sessions");
+        await Task.FromResult(response).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    private static Uri StartKestrel(LoomAppFactory app)
+    {
+        app.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        app.StartServer();
+        return new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    private sealed class FixedLookup(bool hasKeys) : IApiKeyLookup
+    {
+        public ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken) => ValueTask.FromResult<Caller?>(null);
+        public ValueTask<bool> HasActiveKeysAsync(CancellationToken cancellationToken) => ValueTask.FromResult(hasKeys);
+    }
+
+    private sealed class AddressServer : IServer
+    {
+        public AddressServer(IEnumerable<string> addresses)
+        {
+            var feature = new ServerAddressesFeature();
+            foreach (var address in addresses) feature.Addresses.Add(address);
+            Features.Set<IServerAddressesFeature>(feature);
+        }
+
+        public IFeatureCollection Features { get; } = new FeatureCollection();
+        public Task StartAsync<TContext>(IHttpApplication<TContext> application, CancellationToken cancellationToken) where TContext : notnull => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public void Dispose() { }
+    }
+}

@@ -1,0 +1,35 @@
+using Loom.Gateway.Auth;
+using Loom.Tests.Api;
+
+namespace Loom.Tests.Security;
+
+/// <summary>The gateway with one configured key per role besides alice and bob (author + player by default).</summary>
+public sealed class SecurityAppFactory() : LoomAppFactory(null, Keys())
+{
+    public const string ViewerKey = "viewer-test-key";
+    public const string PlayerKey = "player-test-key";
+    public const string AuthorKey = "author-test-key";
+    public const string AdminKey = "admin-test-key";
+
+    public HttpClient Viewer() => ClientFor(ViewerKey);
+    public HttpClient Player() => ClientFor(PlayerKey);
+    public HttpClient Author() => ClientFor(AuthorKey);
+    public HttpClient Admin() => ClientFor(AdminKey);
+
+    private static Dictionary<string, string?> Keys()
+    {
+        var settings = new Dictionary<string, string?>();
+        var index = 2; // 0 and 1 are alice and bob
+        foreach (var (owner, key, role) in new[]
+                 {
+                     ("vera", ViewerKey, "viewer"), ("pat", PlayerKey, "player"), ("ann", AuthorKey, "author"), ("root", AdminKey, "admin"),
+                 })
+        {
+            settings[$"Loom:Auth:Keys:{index}:Owner"] = owner;
+            settings[$"Loom:Auth:Keys:{index}:Sha256"] = CallerResolver.Hash(key);
+            settings[$"Loom:Auth:Keys:{index}:Roles:0"] = role;
+            index++;
+        }
+        return settings;
+    }
+}
