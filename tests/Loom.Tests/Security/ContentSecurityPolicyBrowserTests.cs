@@ -8,7 +8,10 @@ namespace Loom.Tests.Security;
 /// and the API reference (Swagger UI) work in a real browser (the machine's Chromium) with no CSP violation, and the
 /// page refuses to be framed.
 /// </summary>
-public sealed class ContentSecurityPolicyBrowserTests(ErrorMatrixApp app) : IClassFixture<ErrorMatrixApp>
+/// <summary>The page as the README's default run serves it: loopback, no API keys (the local user).</summary>
+public sealed class KeylessKestrelApp() : KestrelLoomApp(apiKeys: false);
+
+public sealed class ContentSecurityPolicyBrowserTests(KeylessKestrelApp app) : IClassFixture<KeylessKestrelApp>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 

@@ -11,8 +11,8 @@ namespace Loom.Tests.Security;
 /// body limits and rejections are part of what these tests check, and the in-memory test server has none of them.
 /// <paramref name="configure"/> runs after the usual test set-up (environment, extra services).
 /// </summary>
-public class KestrelLoomApp(IDictionary<string, string?>? settings = null, Action<IWebHostBuilder>? configure = null)
-    : LoomAppFactory(dataDirectory: null, settings)
+public class KestrelLoomApp(IDictionary<string, string?>? settings = null, Action<IWebHostBuilder>? configure = null, bool apiKeys = true)
+    : LoomAppFactory(dataDirectory: null, settings, apiKeys)
 {
     private Uri? _baseAddress;
 
