@@ -18,7 +18,7 @@ public static class HtmlReportWriter
         h3{font-size:16px;margin:20px 0 6px}h4{font-size:14px;margin:14px 0 4px}
         table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;white-space:nowrap}
         th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-        .pass{color:#1a7f37;font-weight:600}.miss,.fail{color:#c62828;font-weight:600}.na{color:#888}
+        td.t{text-align:left}.pass{color:#1a7f37;font-weight:600}.miss,.fail{color:#c62828;font-weight:600}.na{color:#888}
         .meta td{text-align:left;border:none;padding:1px 12px 1px 0}.note{color:#555;border-left:3px solid #ccc;padding-left:8px;margin:4px 0}
         .charts{display:flex;flex-wrap:wrap;gap:10px}.chart{background:#fff;border:1px solid #eee}
         .ct{font:600 13px system-ui,sans-serif;fill:#222}.ax{font:11px system-ui,sans-serif;fill:#444}.cl{font:12px system-ui,sans-serif;fill:#222}
@@ -45,7 +45,7 @@ public static class HtmlReportWriter
         {
             h.Append("<h2>Targets</h2>");
             Table(h, ["scenario", "check", "bound", "target", "measured", "result"],
-                allChecks.Select(x => (IReadOnlyList<string>)[x.Name, x.c.Name, x.c.Bound, x.c.Target, x.c.Measured, x.c.Verdict]).ToArray(), resultColumn: 5);
+                allChecks.Select(x => (IReadOnlyList<string>)[x.Name, x.c.Name, x.c.Bound, x.c.Target, x.c.Measured, x.c.Verdict]).ToArray(), resultColumn: 5, textColumns: 2);
             h.Append(SvgChart.Targets("Measured beside target and bound", allChecks.Select(x => x.c).ToArray()));
         }
 
@@ -97,8 +97,9 @@ public static class HtmlReportWriter
             h.Append(SvgChart.Line("Latency over time (p50 solid, p95 dashed)", "seconds into the phase", "ms",
                 timed.SelectMany(s => new[]
                 {
-                    new ChartSeries($"{s.Step} p50", s.Timeline.Select(t => ((double)t.Second, t.P50Ms)).ToArray()),
-                    new ChartSeries($"{s.Step} p95", s.Timeline.Select(t => ((double)t.Second, t.P95Ms)).ToArray(), Dashed: true),
+                    // Seconds without a success have no latency: skipped, so the line joins the seconds that do.
+                    new ChartSeries($"{s.Step} p50", s.Timeline.Where(t => t.Ok > 0).Select(t => ((double)t.Second, t.P50Ms)).ToArray()),
+                    new ChartSeries($"{s.Step} p95", s.Timeline.Where(t => t.Ok > 0).Select(t => ((double)t.Second, t.P95Ms)).ToArray(), Dashed: true),
                 }).Take(SvgChart.Palette.Count).ToArray()));
             h.Append(SvgChart.Line("Throughput over time", "seconds into the phase", "calls / s",
                 timed.SelectMany(s => s.Fail > 0
@@ -133,7 +134,8 @@ public static class HtmlReportWriter
         return series;
     }
 
-    private static void Table(StringBuilder h, IReadOnlyList<string> columns, IReadOnlyList<IReadOnlyList<string>> rows, int resultColumn = -1)
+    /// <param name="textColumns">Leading columns of text (names), aligned left; the figures after them align right.</param>
+    private static void Table(StringBuilder h, IReadOnlyList<string> columns, IReadOnlyList<IReadOnlyList<string>> rows, int resultColumn = -1, int textColumns = 1)
     {
         h.Append("<table><thead><tr>");
         foreach (var c in columns) h.Append($"<th>{E(c)}</th>");
@@ -144,7 +146,8 @@ public static class HtmlReportWriter
             for (var i = 0; i < columns.Count; i++)
             {
                 var cell = i < row.Count ? row[i] : "";
-                var css = i == resultColumn ? cell switch { "pass" => " class=\"pass\"", "miss" => " class=\"miss\"", "FAIL (gate)" => " class=\"fail\"", _ => " class=\"na\"" } : "";
+                var css = i == resultColumn ? cell switch { "pass" => " class=\"pass\"", "miss" => " class=\"miss\"", "FAIL (gate)" => " class=\"fail\"", _ => " class=\"na\"" }
+                    : i > 0 && i < textColumns ? " class=\"t\"" : "";
                 h.Append($"<td{css}>{E(cell)}</td>");
             }
             h.Append("</tr>");
