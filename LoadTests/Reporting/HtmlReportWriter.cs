@@ -84,10 +84,7 @@ public static class HtmlReportWriter
          .Append(p.HitHardLimit ? ", stopped at the time limit" : "").Append("</summary>");
         var table = MarkdownReportWriter.StepTable(p.Steps);
         Table(h, table.Columns, table.Rows);
-        var usage = new List<IReadOnlyList<string>>();
-        foreach (var u in p.TargetProcesses.Count > 1 ? [.. p.TargetProcesses, p.Target!] : new[] { p.Target }.Concat([p.Runner]))
-            if (u is not null) usage.Add(MarkdownReportWriter.UsageRow(u));
-        if (p.TargetProcesses.Count > 1 && p.Runner is not null) usage.Add(MarkdownReportWriter.UsageRow(p.Runner));
+        var usage = MarkdownReportWriter.UsageRows(p);
         if (usage.Count > 0) Table(h, MarkdownReportWriter.UsageColumns, usage);
 
         h.Append("<div class=\"charts\">");

@@ -51,10 +51,15 @@ public static class MarkdownReportWriter
                       + (p.IterationsCrashed > 0 ? $", {p.IterationsCrashed} crashed" : "")
                       + (p.HitHardLimit ? ", stopped at the time limit" : "")).AppendLine();
         AppendTable(md, StepTable(p.Steps));
-        var usage = new List<IReadOnlyList<string>>();
-        foreach (var u in p.TargetProcesses.Count > 1 ? [.. p.TargetProcesses, p.Target, p.Runner] : new[] { p.Target, p.Runner })
-            if (u is not null) usage.Add(UsageRow(u));
+        var usage = UsageRows(p);
         if (usage.Count > 0) AppendTable(md, new ReportTable("", UsageColumns, usage));
+    }
+
+    /// <summary>Each watched process when there are several, then the target (their sum) and the runner.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> UsageRows(PhaseReport p)
+    {
+        IEnumerable<Monitoring.ProcessUsage?> usages = p.TargetProcesses.Count > 1 ? [.. p.TargetProcesses, p.Target, p.Runner] : [p.Target, p.Runner];
+        return usages.OfType<Monitoring.ProcessUsage>().Select(UsageRow).ToArray();
     }
 
     public static readonly IReadOnlyList<string> UsageColumns = ["process", "CPU (of one core)", "CPU (of machine)", "CPU time", "peak RSS", "RSS at end"];

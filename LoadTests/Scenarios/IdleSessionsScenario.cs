@@ -17,13 +17,13 @@ public sealed class IdleSessionsScenario : ILoadScenario
     public const int DefaultSessions = 10_000;
     public const int DefaultTurns = 2;
     public static readonly TimeSpan DefaultDuration = TimeSpan.FromMinutes(5);
-    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(20);
+    public static readonly TimeSpan DefaultIdleTimeout = TimeSpan.FromMinutes(30);
 
     public string Name => "idle-sessions";
 
     public string Description =>
         $"N sessions (default {DefaultSessions:N0}) created evenly over --duration (default 5 m), each playing --turns (default {DefaultTurns}) at L; "
-        + "then waits (--idle-timeout, default 20 m) for the active-session gauge to fall: errors, RSS and GC heap before / after play / after idle collection, memory per idle activation.";
+        + "then waits (--idle-timeout, default 30 m) for the active-session gauge to fall: errors, RSS and GC heap before / after play / after idle collection, memory per idle activation.";
 
     public async Task RunAsync(ScenarioRun run, ScenarioReport report, CancellationToken ct)
     {
@@ -36,8 +36,7 @@ public sealed class IdleSessionsScenario : ILoadScenario
         var world = await run.CreateWorldAsync("idle", ct);
 
         var before = await ReadMemoryAsync(run, ct);
-        var rate = sessions / Math.Max(duration.TotalSeconds, 0.001);
-        var play = await run.RunPhaseAsync(report, $"{sessions:N0} sessions × {turns} turns", new InjectionRate(rate, duration, sessions), async (u, steps) =>
+        var play = await run.RunPhaseAsync(report, $"{sessions:N0} sessions × {turns} turns", Simulation(sessions, duration), async (u, steps) =>
         {
             var created = await steps.RunAsync("create", c => run.Client.CreateSessionAsync(world, $"idle-{u.Iteration}", c), u.Cancellation);
             if (!created.IsOk) return;
@@ -92,6 +91,13 @@ public sealed class IdleSessionsScenario : ILoadScenario
         report.Notes.Add("Memory per idle activation = (after play − before) ÷ sessions, for RSS (what the OS sees) and for the GC heap after its last collection (what the sessions hold). "
                          + "Collection is the silo's own idle deactivation (its collection age); the runner only waits for it, polling loom_sessions_active on every watched process's /metrics.");
     }
+
+    /// <summary>
+    /// Exactly <paramref name="sessions"/> session starts spread evenly over <paramref name="duration"/>; nothing is
+    /// dropped (every session may be in flight at once), and the phase's hard limit bounds a target that falls behind.
+    /// </summary>
+    public static InjectionRate Simulation(int sessions, TimeSpan duration) =>
+        new(sessions / Math.Max(duration.TotalSeconds, 0.001), duration, sessions);
 
     private sealed record MemoryReading(double RssMb, double? GcHeapBytes, double? ActiveSessions);
 

@@ -150,6 +150,25 @@ public class ReportComputationTests
     }
 
     [Theory]
+    [InlineData(10_000, 300)]
+    [InlineData(1_000, 120)]
+    [InlineData(3, 1)]
+    public void Idle_sessions_start_exactly_the_sessions_asked_for(int sessions, int seconds)
+    {
+        var simulation = IdleSessionsScenario.Simulation(sessions, TimeSpan.FromSeconds(seconds));
+
+        simulation.Validate();
+        Assert.Equal(sessions, simulation.TotalIterations);
+        Assert.Equal(sessions, simulation.MaxConcurrency); // none dropped
+    }
+
+    [Theory]
+    [InlineData(1_140_000, "19 min")]
+    [InlineData(90_000, "90.00 s")]
+    [InlineData(1.5, "1.5 ms")]
+    public void Durations_print_in_the_unit_that_reads_best(double ms, string expected) => Assert.Equal(expected, Loom.LoadTests.Core.Durations.FormatMs(ms));
+
+    [Theory]
     [InlineData(0L, "0 B")]
     [InlineData(1536L, "1.5 KB")]
     [InlineData(5L * 1024 * 1024, "5.00 MB")]
