@@ -79,6 +79,9 @@ public sealed class ProcessSampler : IAsyncDisposable
                 lock (_gate)
                 {
                     var seconds = Stopwatch.GetElapsedTime(_lastAt, at).TotalSeconds;
+                    // After a stall the timer can fire twice in a row: CPU ticks are 10 ms apart, so a few ms between
+                    // readings would read as thousands of %. Such a reading is skipped; the next one spans both.
+                    if (seconds < interval.TotalSeconds / 2) continue;
                     var cpu = new double[now.Length];
                     for (var i = 0; i < now.Length; i++)
                         cpu[i] = now[i] is { } n && _last[i] is { } prev && seconds > 0

@@ -13,7 +13,7 @@ public sealed record ChartSeries(string Name, IReadOnlyList<(double X, double Y)
 /// </summary>
 public static class SvgChart
 {
-    private const int Width = 640, Height = 260, Left = 64, Right = 16, Top = 28, Bottom = 44;
+    private const int Width = 640, Height = 270, Left = 64, Right = 16, Top = 44, Bottom = 44;
 
     public static readonly IReadOnlyList<string> Palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 
@@ -152,8 +152,9 @@ public static class SvgChart
         {
             var w = 18 + names[i].Length * 6.2;
             x -= w;
-            svg.Append($"<rect x=\"{F(x)}\" y=\"8\" width=\"10\" height=\"10\" fill=\"{Palette[i % Palette.Count]}\"/>")
-               .Append($"<text x=\"{F(x + 13)}\" y=\"17\" class=\"ax\">{E(names[i])}</text>");
+            // The legend has its own line under the title, so long series names never cover it.
+            svg.Append($"<rect x=\"{F(x)}\" y=\"23\" width=\"10\" height=\"10\" fill=\"{Palette[i % Palette.Count]}\"/>")
+               .Append($"<text x=\"{F(x + 13)}\" y=\"32\" class=\"ax\">{E(names[i])}</text>");
         }
     }
 
