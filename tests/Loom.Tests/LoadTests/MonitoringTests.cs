@@ -66,6 +66,15 @@ public class MonitoringTests
         Assert.Equal(expected is null ? null : new Uri(expected), ProcessUrls.FromCommandLine(args));
 
     [Fact]
+    public void Ports_for_child_processes_are_never_handed_out_twice_and_stay_out_of_the_ephemeral_range()
+    {
+        var ports = Enumerable.Range(0, 50).Select(_ => Loopback.FreePort()).ToArray();
+
+        Assert.Equal(ports.Length, ports.Distinct().Count());
+        Assert.All(ports, p => Assert.InRange(p, 12_000, 19_999));
+    }
+
+    [Fact]
     public void A_local_cluster_folder_names_the_gateway_and_every_silo()
     {
         var dir = Path.Combine(Path.GetTempPath(), "loom-lc-" + Guid.NewGuid().ToString("N")[..8]);
