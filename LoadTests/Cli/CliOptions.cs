@@ -7,7 +7,17 @@ public sealed record CliOptions
 {
     public required IReadOnlyList<string> Scenarios { get; init; }
     public Uri? Target { get; init; }
-    public int? TargetPid { get; init; }
+    /// <summary>LOOM processes to watch (CPU, RSS, /metrics): <c>--target-pid</c>, given once per process.</summary>
+    public IReadOnlyList<int> TargetPids { get; init; } = [];
+
+    /// <summary>A cluster started by scripts/local-cluster.sh: its folder gives the pids, the gateway URL and the API key.</summary>
+    public string? ClusterDirectory { get; init; }
+
+    /// <summary>idle-sessions: how long to wait for the target's active-session gauge to fall after play.</summary>
+    public TimeSpan? IdleTimeout { get; init; }
+
+    /// <summary>Extra environment for the embedded gateway (<c>--gateway-env KEY=VALUE</c>), e.g. a shorter collection age.</summary>
+    public IReadOnlyDictionary<string, string> GatewayEnvironment { get; init; } = new Dictionary<string, string>();
     public LlmMode? Llm { get; init; }
     public TimeSpan Latency { get; init; } = TimeSpan.FromSeconds(1.5);
     public TimeSpan? TimeToFirstToken { get; init; }

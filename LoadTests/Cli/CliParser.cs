@@ -16,6 +16,8 @@ public static class CliParser
     public static CliParseResult Parse(IReadOnlyList<string> args, IReadOnlyCollection<string> knownScenarios, IReadOnlyList<string> allScenarios)
     {
         var scenarios = new List<string>();
+        var pids = new List<int>();
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
         var o = new CliOptions { Scenarios = scenarios };
         for (var i = 0; i < args.Count; i++)
         {
@@ -51,7 +53,14 @@ public static class CliParser
                         error = "--target must be a loopback address (127.0.0.1, ::1 or localhost): the runner never loads other machines";
                     else o = o with { Target = uri };
                     break;
-                case "--target-pid": error = Int(value, 1, int.MaxValue, name, v => o = o with { TargetPid = v }); break;
+                case "--target-pid": error = Int(value, 1, int.MaxValue, name, v => { if (!pids.Contains(v)) pids.Add(v); }); break;
+                case "--cluster-dir": o = o with { ClusterDirectory = value }; break;
+                case "--idle-timeout": error = Duration(value, TimeSpan.FromHours(2), name, v => o = o with { IdleTimeout = v }); break;
+                case "--gateway-env":
+                    var at = value.IndexOf('=');
+                    if (at <= 0) error = "--gateway-env must be KEY=VALUE (environment form, e.g. Loom__Sessions__CollectionAge=00:01:00)";
+                    else env[value[..at]] = value[(at + 1)..];
+                    break;
                 case "--llm":
                     switch (value.ToLowerInvariant())
                     {
@@ -91,8 +100,13 @@ public static class CliParser
         }
 
         if (scenarios.Count == 0) return CliParseResult.Fail("name a scenario or 'all' (try --help)");
-        if (o.TargetPid is not null && o.Target is null) return CliParseResult.Fail("--target-pid only makes sense with --target");
-        if (o.Target is not null && o.GatewayDll is not null) return CliParseResult.Fail("--gateway-dll starts an embedded gateway; it cannot be combined with --target");
+        o = o with { TargetPids = pids, GatewayEnvironment = env };
+        if (pids.Count > 0 && o.Target is null) return CliParseResult.Fail("--target-pid only makes sense with --target");
+        if (o.ClusterDirectory is not null && (o.Target is not null || pids.Count > 0))
+            return CliParseResult.Fail("--cluster-dir finds the gateway and the pids itself; it cannot be combined with --target or --target-pid");
+        var existing = o.Target is not null || o.ClusterDirectory is not null;
+        if (existing && o.GatewayDll is not null) return CliParseResult.Fail("--gateway-dll starts an embedded gateway; it cannot be combined with --target or --cluster-dir");
+        if (existing && env.Count > 0) return CliParseResult.Fail("--gateway-env configures the embedded gateway; it cannot be combined with --target or --cluster-dir");
         return new CliParseResult(o, null, false);
     }
 

@@ -17,7 +17,11 @@ public static class HelpText
         sb.AppendLine();
         sb.AppendLine("Options:");
         sb.AppendLine("  --target URL        use a running gateway (loopback only) instead of starting one");
-        sb.AppendLine("  --target-pid N      with --target: the gateway's pid, to report its CPU and RSS");
+        sb.AppendLine("  --target-pid N      with --target: a LOOM process to watch (CPU, RSS, /metrics); repeat for every silo");
+        sb.AppendLine("  --cluster-dir DIR   a cluster from scripts/local-cluster.sh (default dir /tmp/loom-local-cluster): gateway URL,");
+        sb.AppendLine("                      API key and every LOOM pid (gateway + silos) are read from it");
+        sb.AppendLine("  --gateway-env K=V   extra environment for the embedded gateway (repeatable)");
+        sb.AppendLine("  --idle-timeout 30m  idle-sessions: how long to wait for the active-session gauge to fall after play");
         sb.AppendLine("  --gateway-dll PATH  gateway to start (default <repo>/Gateway/bin/Release/net10.0/Loom.Gateway.dll, built if missing)");
         sb.AppendLine("  --llm fake|offline  embedded gateway's LLM: our fake OpenAI server (default) or the offline narrator (default for smoke)");
         sb.AppendLine("  --latency 1.5s      fake LLM: time from request to last token (L)");

@@ -22,7 +22,7 @@ public sealed class LoomClient : IDisposable
             UseProxy = false,
         };
         // Turns wait up to 120 s on the server; give the hop a margin beyond that.
-        _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(150) };
+        _http = new HttpClient(new TrafficHandler(handler)) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(150) };
         if (!string.IsNullOrEmpty(apiKey)) _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     }
 
@@ -36,6 +36,14 @@ public sealed class LoomClient : IDisposable
             return response.StatusCode == HttpStatusCode.OK;
         }
         catch (HttpRequestException) { return false; }
+    }
+
+    /// <summary>A plain-text GET of an absolute URL (a process's /metrics); throws on non-success.</summary>
+    public async Task<string> GetTextAsync(Uri url, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(url, ct);
+        await EnsureSuccessAsync(response, "GET", url.AbsolutePath, ct);
+        return await response.Content.ReadAsStringAsync(ct);
     }
 
     public Task<CanonVersionInfo> PutWorldAsync(string worldId, IReadOnlyDictionary<string, string> files, CancellationToken ct) =>

@@ -32,6 +32,7 @@ public static class Durations
         if (ms == 0) return "0 ms";
         if (ms < 1) return string.Create(CultureInfo.InvariantCulture, $"{ms * 1000:0} µs");
         if (ms < 1000) return string.Create(CultureInfo.InvariantCulture, $"{ms:0.0} ms");
+        if (ms >= 120_000) return string.Create(CultureInfo.InvariantCulture, $"{ms / 60_000:0.#} min");
         return string.Create(CultureInfo.InvariantCulture, $"{ms / 1000:0.00} s");
     }
 

@@ -36,7 +36,8 @@ public abstract record LoadSimulation
     public sealed record InjectionRate(double PerSecond, TimeSpan Duration, int MaxConcurrency) : LoadSimulation
     {
         public override int MaxUsers => MaxConcurrency;
-        public long TotalIterations => (long)Math.Ceiling(PerSecond * Duration.TotalSeconds);
+        // The epsilon keeps floating-point noise (1000 / 120 × 120 = 1000.0000000001) from adding an iteration.
+        public long TotalIterations => (long)Math.Ceiling(PerSecond * Duration.TotalSeconds - 1e-9);
     }
 
     public void Validate()

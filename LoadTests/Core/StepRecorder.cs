@@ -3,6 +3,8 @@ namespace Loom.LoadTests.Core;
 /// <summary>The steps of one phase, in the order they were first used.</summary>
 public sealed class StepRecorder
 {
+    /// <summary>Every step's timeline counts seconds from here: the recorder is made when its phase starts.</summary>
+    private readonly long _origin = System.Diagnostics.Stopwatch.GetTimestamp();
     private readonly List<StepStats> _ordered = [];
     private readonly Dictionary<string, StepStats> _byName = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
@@ -15,7 +17,7 @@ public sealed class StepRecorder
             {
                 if (!_byName.TryGetValue(name, out var stats))
                 {
-                    stats = new StepStats(name);
+                    stats = new StepStats(name, _origin);
                     _byName.Add(name, stats);
                     _ordered.Add(stats);
                 }

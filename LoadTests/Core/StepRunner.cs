@@ -17,6 +17,9 @@ public static class StepRunner
     public static async Task<StepOutcome<T>> RunAsync<T>(StepStats stats, Func<CancellationToken, Task<T>> action, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
+        // The HTTP handler attributes status codes and bytes to the step whose call it carries.
+        var outer = StepTraffic.Current;
+        StepTraffic.Current = stats;
         try
         {
             var value = await action(ct);
@@ -38,6 +41,10 @@ public static class StepRunner
             var kind = ErrorKinds.Classify(e);
             stats.RecordFail(kind);
             return new StepOutcome<T>(StepStatus.Failed, default, kind);
+        }
+        finally
+        {
+            StepTraffic.Current = outer;
         }
     }
 }

@@ -1,6 +1,9 @@
 namespace Loom.LoadTests.Core;
 
-/// <summary>Immutable figures of one step over one phase. Latencies are of successful calls, in ms.</summary>
+/// <summary>
+/// Immutable figures of one step over one phase (NBomber's step statistics). Latencies are of successful calls, in ms;
+/// bytes are HTTP payloads (bodies) sent and received by the step.
+/// </summary>
 public sealed record StepSummary(
     string Step,
     long Count,
@@ -16,6 +19,22 @@ public sealed record StepSummary(
     double ElapsedSeconds,
     IReadOnlyDictionary<string, long> Errors)
 {
+    public double MinMs { get; init; } = double.NaN;
+
+    /// <summary>Population standard deviation of the successful latencies.</summary>
+    public double StdDevMs { get; init; } = double.NaN;
+
+    public long BytesSent { get; init; }
+
+    public long BytesReceived { get; init; }
+
+    /// <summary>HTTP status codes of every exchange the step made ("none" when the call got no answer).</summary>
+    public IReadOnlyDictionary<string, long> StatusCodes { get; init; } = new Dictionary<string, long>();
+
+    public IReadOnlyList<TimelinePoint> Timeline { get; init; } = [];
+
+    public IReadOnlyList<HistogramBucket> Histogram { get; init; } = [];
+
     /// <summary>Calls finished per second (ok + failed).</summary>
     public double Rps => ElapsedSeconds > 0 ? (Ok + Fail) / ElapsedSeconds : 0;
 

@@ -20,6 +20,18 @@ public static class Cells
     public static string Mb(double mb) =>
         double.IsNaN(mb) ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{mb:0} MB");
 
+    public static string Seconds(double s) =>
+        double.IsNaN(s) ? "n/a" : string.Create(CultureInfo.InvariantCulture, $"{s:0.00} s");
+
+    /// <summary>Transferred bytes: "0 B", "12.3 KB", "4.56 MB" (1 KB = 1,024 B).</summary>
+    public static string DataSize(long bytes) => bytes switch
+    {
+        >= 1024L * 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024 * 1024):0.00} GB"),
+        >= 1024 * 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.00} MB"),
+        >= 1024 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024.0:0.0} KB"),
+        _ => $"{bytes} B",
+    };
+
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
     public static string Bytes(int n) => n switch

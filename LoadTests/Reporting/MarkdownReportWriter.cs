@@ -23,8 +23,8 @@ public static class MarkdownReportWriter
             foreach (var t in s.Tables) AppendTable(md, t);
             if (s.Checks.Count > 0)
             {
-                AppendTable(md, new ReportTable("Targets", ["check", "target", "measured", "result"],
-                    s.Checks.Select(c => (IReadOnlyList<string>)new[] { c.Name, c.Target, c.Measured, Verdict(c) }).ToArray()));
+                AppendTable(md, new ReportTable("Targets", ["check", "bound", "target", "measured", "result"],
+                    s.Checks.Select(c => (IReadOnlyList<string>)new[] { c.Name, c.Bound, c.Target, c.Measured, Verdict(c) }).ToArray()));
             }
             foreach (var n in s.Notes) md.AppendLine($"> {n}").AppendLine();
             if (s.Phases.Count > 0)
@@ -51,19 +51,31 @@ public static class MarkdownReportWriter
                       + (p.IterationsCrashed > 0 ? $", {p.IterationsCrashed} crashed" : "")
                       + (p.HitHardLimit ? ", stopped at the time limit" : "")).AppendLine();
         AppendTable(md, StepTable(p.Steps));
-        var usage = new List<IReadOnlyList<string>>();
-        foreach (var u in new[] { p.Target, p.Runner })
-            if (u is not null)
-                usage.Add(new[] { u.Process, Cells.CpuPercent(u.CpuPercent), Cells.CpuPercent(u.MachineCpuPercent), Cells.Mb(u.PeakRssMb), Cells.Mb(u.EndRssMb) });
-        if (usage.Count > 0) AppendTable(md, new ReportTable("", ["process", "CPU (of one core)", "CPU (of machine)", "peak RSS", "RSS at end"], usage));
+        var usage = UsageRows(p);
+        if (usage.Count > 0) AppendTable(md, new ReportTable("", UsageColumns, usage));
     }
 
+    /// <summary>Each watched process when there are several, then the target (their sum) and the runner.</summary>
+    public static IReadOnlyList<IReadOnlyList<string>> UsageRows(PhaseReport p)
+    {
+        IEnumerable<Monitoring.ProcessUsage?> usages = p.TargetProcesses.Count > 1 ? [.. p.TargetProcesses, p.Target, p.Runner] : [p.Target, p.Runner];
+        return usages.OfType<Monitoring.ProcessUsage>().Select(UsageRow).ToArray();
+    }
+
+    public static readonly IReadOnlyList<string> UsageColumns = ["process", "CPU (of one core)", "CPU (of machine)", "CPU time", "peak RSS", "RSS at end"];
+
+    public static IReadOnlyList<string> UsageRow(Monitoring.ProcessUsage u) =>
+        [u.Process, Cells.CpuPercent(u.CpuPercent), Cells.CpuPercent(u.MachineCpuPercent), Cells.Seconds(u.CpuSeconds), Cells.Mb(u.PeakRssMb), Cells.Mb(u.EndRssMb)];
+
+    /// <summary>NBomber's step statistics: counts, RPS, latency spread, data transfer and status codes.</summary>
     public static ReportTable StepTable(IReadOnlyList<StepSummary> steps) => new("",
-        ["step", "count", "ok", "fail", "avg", "p50", "p75", "p95", "p99", "max", "RPS", "ok/s", "errors"],
+        ["step", "count", "ok", "fail", "RPS", "ok/s", "min", "mean", "max", "p50", "p75", "p95", "p99", "std dev", "sent", "received", "status codes", "errors"],
         steps.Select(s => s.IsNotAvailable
-            ? (IReadOnlyList<string>)new[] { s.Step, Cells.Count(s.Count), "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "endpoint not available" }
-            : new[] { s.Step, Cells.Count(s.Count), Cells.Count(s.Ok), Cells.Count(s.Fail), Cells.Ms(s.MeanMs), Cells.Ms(s.P50Ms), Cells.Ms(s.P75Ms),
-               Cells.Ms(s.P95Ms), Cells.Ms(s.P99Ms), Cells.Ms(s.MaxMs), Cells.Rate(s.Rps), Cells.Rate(s.OkPerSecond), Cells.Errors(s.Errors) }).ToArray());
+            ? (IReadOnlyList<string>)[s.Step, Cells.Count(s.Count), "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a",
+                Cells.DataSize(s.BytesSent), Cells.DataSize(s.BytesReceived), Cells.Errors(s.StatusCodes), "endpoint not available"]
+            : [s.Step, Cells.Count(s.Count), Cells.Count(s.Ok), Cells.Count(s.Fail), Cells.Rate(s.Rps), Cells.Rate(s.OkPerSecond),
+               Cells.Ms(s.MinMs), Cells.Ms(s.MeanMs), Cells.Ms(s.MaxMs), Cells.Ms(s.P50Ms), Cells.Ms(s.P75Ms), Cells.Ms(s.P95Ms), Cells.Ms(s.P99Ms),
+               Cells.Ms(s.StdDevMs), Cells.DataSize(s.BytesSent), Cells.DataSize(s.BytesReceived), Cells.Errors(s.StatusCodes), Cells.Errors(s.Errors)]).ToArray());
 
     public static void AppendTable(StringBuilder md, ReportTable table)
     {

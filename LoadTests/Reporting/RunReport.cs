@@ -6,26 +6,46 @@ namespace Loom.LoadTests.Reporting;
 public enum CheckStatus { Pass, Fail, NotAvailable }
 
 /// <summary>
-/// One comparison against a figure we promised. A <see cref="Gate"/> failing makes the run exit non-zero (smoke, or
-/// any target under --strict); other targets are printed for the record.
+/// One comparison against a figure we promised, printed beside its physical <see cref="Bound"/> (the best any engine
+/// could do under the same load, e.g. users / L for TPS, or "–" when none applies). A <see cref="Gate"/> failing makes
+/// the run exit non-zero (smoke, or any target under --strict); other targets are printed for the record. The raw
+/// numbers are kept for the charts (NaN when not measured or not numeric).
 /// </summary>
 public sealed record CheckResult(string Name, string Target, string Measured, CheckStatus Status, bool Gate)
 {
-    public static CheckResult AtMost(string name, double measured, double limit, Func<double, string> format, bool gate = false) =>
-        new(name, "≤ " + format(limit), format(measured),
-            double.IsNaN(measured) ? CheckStatus.NotAvailable : measured <= limit ? CheckStatus.Pass : CheckStatus.Fail, gate);
+    public string Bound { get; init; } = "–";
+    public double MeasuredValue { get; init; } = double.NaN;
+    public double TargetValue { get; init; } = double.NaN;
+    public double BoundValue { get; init; } = double.NaN;
 
-    public static CheckResult AtLeast(string name, double measured, double limit, Func<double, string> format, bool gate = false) =>
-        new(name, "≥ " + format(limit), format(measured),
-            double.IsNaN(measured) ? CheckStatus.NotAvailable : measured >= limit ? CheckStatus.Pass : CheckStatus.Fail, gate);
+    /// <summary>"ms", "TPS", "MB", ...: the unit the three values share, for the chart's axis.</summary>
+    public string Unit { get; init; } = "";
+
+    public static CheckResult AtMost(string name, double measured, double limit, Func<double, string> format, bool gate = false, double bound = double.NaN, string unit = "") =>
+        new(name, "≤ " + format(limit), format(measured), Judge(measured, m => m <= limit), gate)
+        { Bound = double.IsNaN(bound) ? "–" : format(bound), MeasuredValue = measured, TargetValue = limit, BoundValue = bound, Unit = unit };
+
+    public static CheckResult AtLeast(string name, double measured, double limit, Func<double, string> format, bool gate = false, double bound = double.NaN, string unit = "") =>
+        new(name, "≥ " + format(limit), format(measured), Judge(measured, m => m >= limit), gate)
+        { Bound = double.IsNaN(bound) ? "–" : format(bound), MeasuredValue = measured, TargetValue = limit, BoundValue = bound, Unit = unit };
 
     public static CheckResult NotApplicable(string name, string target, string why) => new(name, target, why, CheckStatus.NotAvailable, false);
+
+    private static CheckStatus Judge(double measured, Func<double, bool> passes) =>
+        double.IsNaN(measured) ? CheckStatus.NotAvailable : passes(measured) ? CheckStatus.Pass : CheckStatus.Fail;
+
+    public string Verdict => Status switch
+    {
+        CheckStatus.Pass => "pass",
+        CheckStatus.Fail => Gate ? "FAIL (gate)" : "miss",
+        _ => "n/a",
+    };
 }
 
 /// <summary>A table as it appears in the report: header cells and rows of already formatted cells.</summary>
 public sealed record ReportTable(string Title, IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows);
 
-/// <summary>Raw figures of one measured phase: every step plus CPU/RSS of the target and of the runner.</summary>
+/// <summary>Raw figures of one measured phase: every step plus CPU/RSS of the target (summed over its processes) and of the runner.</summary>
 public sealed record PhaseReport(
     string Name,
     string Simulation,
@@ -37,7 +57,14 @@ public sealed record PhaseReport(
     bool HitHardLimit,
     IReadOnlyList<StepSummary> Steps,
     ProcessUsage? Target,
-    ProcessUsage? Runner);
+    ProcessUsage? Runner)
+{
+    /// <summary>Each watched LOOM process (one for the embedded gateway, several for a cluster); <see cref="Target"/> is their sum.</summary>
+    public IReadOnlyList<ProcessUsage> TargetProcesses { get; init; } = [];
+
+    /// <summary>CPU and RSS of the watched processes, about once a second, in <see cref="TargetProcesses"/> order.</summary>
+    public IReadOnlyList<ResourceSample> TargetTimeline { get; init; } = [];
+}
 
 public sealed class ScenarioReport(string name, string description)
 {

@@ -43,7 +43,32 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
         try
         {
             LlmMode? embeddedLlm = null;
-            if (options.Target is null)
+            if (options.ClusterDirectory is not null)
+            {
+                LocalCluster cluster;
+                try
+                {
+                    cluster = LocalCluster.Read(options.ClusterDirectory);
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException)
+                {
+                    stderr.WriteLine($"error: {e.Message}");
+                    return ExitTargetFailed;
+                }
+                if (!Loopback.IsLoopback(cluster.Gateway))
+                {
+                    stderr.WriteLine($"error: the cluster's gateway {cluster.Gateway} is not on loopback");
+                    return ExitUsage;
+                }
+                options = options with { Target = cluster.Gateway, ApiKey = options.ApiKey ?? cluster.ApiKey };
+                target = new ExistingTarget(cluster.Gateway, cluster.Processes, $"local cluster ({options.ClusterDirectory})");
+                if (!await WaitReadyAsync(target.BaseAddress, options, ct))
+                {
+                    stderr.WriteLine($"error: {target.BaseAddress} did not answer GET /readyz with 200 within {options.ReadyTimeout.TotalSeconds:0} s");
+                    return ExitTargetFailed;
+                }
+            }
+            else if (options.Target is null)
             {
                 embeddedLlm = options.EffectiveLlm;
                 if (embeddedLlm == LlmMode.Fake)
@@ -66,7 +91,8 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                 try
                 {
                     target = Child = await EmbeddedGateway.StartAsync(new EmbeddedGatewayOptions(Path.GetFullPath(dll), root, embeddedLlm.Value,
-                        fake?.BaseAddress, workDir, Path.Combine(outDir, "gateway.log"), options.ReadyTimeout, options.ApiKey), stdout, ct);
+                        fake?.BaseAddress, workDir, Path.Combine(outDir, "gateway.log"), options.ReadyTimeout, options.ApiKey)
+                    { ExtraEnvironment = options.GatewayEnvironment }, stdout, ct);
                 }
                 catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException)
                 {
@@ -76,7 +102,8 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             }
             else
             {
-                target = new ExistingTarget(options.Target, options.TargetPid);
+                target = new ExistingTarget(options.Target, options.TargetPids
+                    .Select((pid, i) => new WatchedProcess(pid, options.TargetPids.Count == 1 ? "target" : $"process {i + 1}")).ToArray());
                 if (!await WaitReadyAsync(target.BaseAddress, options, ct))
                 {
                     stderr.WriteLine($"error: {target.BaseAddress} did not answer GET /readyz with 200 within {options.ReadyTimeout.TotalSeconds:0} s");
@@ -85,7 +112,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             }
             stdout.WriteLine($"Target ready: {target.Description}");
 
-            if (target.ProcessId is { } pid) targetSampler = new ProcessSampler(pid, "target (gateway + silo)");
+            if (target.Processes.Count > 0) targetSampler = new ProcessSampler(target.Processes, "LOOM");
             selfSampler = new ProcessSampler(Environment.ProcessId, "runner");
 
             using var client = new LoomClient(target.BaseAddress, options.ApiKey);
@@ -93,6 +120,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             {
                 Client = client, Options = options, Console = stdout, InPlaceProgress = inPlaceProgress,
                 Fake = fake, EmbeddedLlm = embeddedLlm, TargetSampler = targetSampler, SelfSampler = selfSampler,
+                Metrics = new TargetMetrics(client, target.Processes.Select(p => ProcessUrls.Read(p.Pid)).OfType<Uri>().Distinct().ToArray()),
             };
             var report = new RunReport
             {
@@ -133,8 +161,9 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             report.FinishedAt = DateTimeOffset.UtcNow;
             await File.WriteAllTextAsync(Path.Combine(outDir, "report.md"), MarkdownReportWriter.Render(report), CancellationToken.None);
             await File.WriteAllTextAsync(Path.Combine(outDir, "report.json"), JsonReportWriter.Render(report), CancellationToken.None);
+            await File.WriteAllTextAsync(Path.Combine(outDir, "report.html"), HtmlReportWriter.Render(report), CancellationToken.None);
             stdout.WriteLine();
-            stdout.WriteLine($"Reports: {Path.Combine(outDir, "report.md")} and report.json");
+            stdout.WriteLine($"Reports: {Path.Combine(outDir, "report.md")}, report.json and report.html");
             if (fake is not null) stdout.WriteLine($"Fake LLM served {fake.Requests} requests ({fake.StreamedRequests} streamed, {fake.AbortedRequests} aborted, {fake.BadRequests} malformed).");
             stdout.WriteLine(report.GatesPassed ? "Result: all gates passed." : "Result: A GATE FAILED.");
             return interrupted ? ExitInterrupted : report.GatesPassed ? ExitOk : ExitGateFailed;
@@ -196,8 +225,8 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
         if (s.Error is not null) md.AppendLine($"!! {s.Name} could not complete: {s.Error}").AppendLine();
         foreach (var t in s.Tables) MarkdownReportWriter.AppendTable(md, t);
         if (s.Checks.Count > 0)
-            MarkdownReportWriter.AppendTable(md, new ReportTable("Targets", ["check", "target", "measured", "result"],
-                s.Checks.Select(c => (IReadOnlyList<string>)new[] { c.Name, c.Target, c.Measured, c.Status == CheckStatus.Fail ? (c.Gate ? "FAIL (gate)" : "miss") : c.Status == CheckStatus.Pass ? "pass" : "n/a" }).ToArray()));
+            MarkdownReportWriter.AppendTable(md, new ReportTable("Targets", ["check", "bound", "target", "measured", "result"],
+                s.Checks.Select(c => (IReadOnlyList<string>)new[] { c.Name, c.Bound, c.Target, c.Measured, c.Verdict }).ToArray()));
         foreach (var n in s.Notes) md.AppendLine($"> {n}");
         return md.ToString();
     }

@@ -9,8 +9,10 @@ public static class ScenarioCatalog
         new TurnSchedulerScenario(),
         new WorldMemoryScenario(),
         new RulesScenario(),
-        new E2eScenario(),
+        new E2eScenario("e2e", new E2eTargets(100, Targets.Tps100Users, Targets.P95Over100UsersMs, Targets.Rss100UsersMb), singleSessionFirst: true),
+        new E2eScenario("e2e-1000", new E2eTargets(1000, Targets.Tps1000Sessions, Targets.P95Over1000SessionsMs, Targets.Rss1000SessionsMb), singleSessionFirst: false),
         new OverheadScenario(),
+        new IdleSessionsScenario(),
         new SmokeScenario(),
     ];
 

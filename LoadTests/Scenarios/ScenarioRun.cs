@@ -27,6 +27,9 @@ public sealed class ScenarioRun
     public ProcessSampler? TargetSampler { get; init; }
     public ProcessSampler? SelfSampler { get; init; }
 
+    /// <summary>The target's /metrics (gauges /proc cannot see: active sessions, GC heap).</summary>
+    public required TargetMetrics Metrics { get; init; }
+
     /// <summary>Short id unique to this run, so world ids and session names never collide with an earlier run's.</summary>
     public string RunTag { get; init; } = DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
 
@@ -99,9 +102,14 @@ public sealed class ScenarioRun
         {
             result = await runner.RunAsync(ct);
         }
+        var target = targetWindow?.End();
         var summary = new PhaseReport(phase, Describe(simulation), result.Elapsed.TotalSeconds, result.IterationsCompleted,
             result.IterationsDropped, result.IterationsCrashed, result.PeakConcurrency, result.HitHardLimit,
-            steps.Summarise(result.Elapsed), targetWindow?.End(), selfWindow?.End());
+            steps.Summarise(result.Elapsed), target?.Total, selfWindow?.End()?.Total)
+        {
+            TargetProcesses = target?.Each ?? [],
+            TargetTimeline = target?.Timeline ?? [],
+        };
         report.Phases.Add(summary);
         if (result.HitHardLimit) report.Notes.Add($"Phase '{phase}' was stopped at its time limit ({limit.TotalSeconds:0} s); its figures cover the part that ran.");
         if (result.IterationsCrashed > 0) report.Notes.Add($"Phase '{phase}': {result.IterationsCrashed} iterations ended with an unexpected exception (a runner bug, not a target error).");

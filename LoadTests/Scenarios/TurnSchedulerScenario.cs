@@ -42,7 +42,7 @@ public sealed class TurnSchedulerScenario : ILoadScenario
             });
             AddCheck(report, run, c, latency, t);
         }
-        rows.Add(new[] { "seed (Python scheduler)", "–", "–", "–", SeedFigures.SeedTurnScheduler, "–", "96 %", "–", "–" });
+        rows.Add(new[] { $"{PythonLoomFigures.Label} (its scheduler)", "–", "–", "–", PythonLoomFigures.TurnScheduler, "–", "96 %", "–", "–" });
         report.Tables.Add(new ReportTable($"Turn scheduler (LLM latency {Durations.Format(latency)})",
             ["concurrency", "turns ok", "avg time", "p95", "TPS", "ideal c/L", "error rate", "target CPU", "target"], rows));
         report.Notes.Add("Target CPU is of one core (200 % = both cores of a 2-core machine).");
@@ -52,17 +52,17 @@ public sealed class TurnSchedulerScenario : ILoadScenario
 
     private static string TargetFor(int c, TimeSpan latency) => (c, AtOnePointFive(latency)) switch
     {
-        (100, true) => $"≥ {SeedFigures.TargetTps100Users} TPS",
-        (1000, true) => $"≥ {SeedFigures.TargetTps1000Sessions} TPS",
+        (100, true) => $"≥ {Targets.Tps100Users} TPS",
+        (1000, true) => $"≥ {Targets.Tps1000Sessions} TPS",
         _ => "–",
     };
 
     private static void AddCheck(ScenarioReport report, ScenarioRun run, int c, TimeSpan latency, StepSummary? t)
     {
-        var target = c switch { 100 => SeedFigures.TargetTps100Users, 1000 => SeedFigures.TargetTps1000Sessions, _ => double.NaN };
+        var target = c switch { 100 => Targets.Tps100Users, 1000 => Targets.Tps1000Sessions, _ => double.NaN };
         if (double.IsNaN(target)) return;
         report.Checks.Add(AtOnePointFive(latency)
-            ? CheckResult.AtLeast($"TPS at concurrency {c}, L = 1.5 s", t?.OkPerSecond ?? double.NaN, target, Cells.Rate, run.Options.Strict)
+            ? CheckResult.AtLeast($"TPS at concurrency {c}, L = 1.5 s", t?.OkPerSecond ?? double.NaN, target, Cells.Rate, run.Options.Strict, c / latency.TotalSeconds, "turns/s")
             : CheckResult.NotApplicable($"TPS at concurrency {c}, L = 1.5 s", $"≥ {Cells.Rate(target)}", $"ran at L = {Durations.Format(latency)}"));
     }
 }

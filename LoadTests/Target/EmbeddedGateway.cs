@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Loom.LoadTests.Client;
+using Loom.LoadTests.Monitoring;
 
 namespace Loom.LoadTests.Target;
 
@@ -13,7 +14,11 @@ public sealed record EmbeddedGatewayOptions(
     string WorkDirectory,
     string LogFile,
     TimeSpan ReadyTimeout,
-    string? ApiKey);
+    string? ApiKey)
+{
+    /// <summary>Environment added last, so it can override the runner's own settings (<c>--gateway-env</c>).</summary>
+    public IReadOnlyDictionary<string, string> ExtraEnvironment { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// The whole system (gateway with its embedded silo) as a child process on a free loopback port, with its own
@@ -35,7 +40,7 @@ public sealed class EmbeddedGateway : ILoomTarget
     }
 
     public Uri BaseAddress { get; }
-    public int? ProcessId => _process.HasExited ? null : _process.Id;
+    public IReadOnlyList<WatchedProcess> Processes => _process.HasExited ? [] : [new WatchedProcess(_process.Id, "gateway + silo")];
     public string Description { get; }
 
     public static async Task<EmbeddedGateway> StartAsync(EmbeddedGatewayOptions options, TextWriter console, CancellationToken ct)
@@ -85,6 +90,8 @@ public sealed class EmbeddedGateway : ILoomTarget
             env["Loom__Llm__Provider"] = "offline";
             env["Loom__Llm__Offline__ChunkDelayMs"] = "0";
         }
+
+        foreach (var (key, value) in options.ExtraEnvironment) env[key] = value;
 
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
         var log = new StreamWriter(options.LogFile, append: false) { AutoFlush = true };

@@ -24,8 +24,48 @@ public class CliParserTests
         Assert.Equal("/tmp/r", o.OutDirectory);
         Assert.Equal([1, 3, 100], o.Levels);
         Assert.Equal(new Uri("http://127.0.0.1:5080"), o.Target);
-        Assert.Equal(42, o.TargetPid);
+        Assert.Equal([42], o.TargetPids);
         Assert.True(o.Strict);
+    }
+
+    [Fact]
+    public void Target_pid_may_be_given_once_per_process()
+    {
+        var o = Parse("overhead", "--target", "http://127.0.0.1:5080", "--target-pid", "10", "--target-pid=11", "--target-pid", "10").Options!;
+
+        Assert.Equal([10, 11], o.TargetPids);
+    }
+
+    [Fact]
+    public void Idle_sessions_options_are_parsed()
+    {
+        var o = Parse("idle-sessions", "--users", "10000", "--turns", "2", "--duration", "5m", "--idle-timeout", "20m",
+            "--gateway-env", "Loom__Sessions__CollectionAge=00:01:00", "--gateway-env=A=b=c").Options!;
+
+        Assert.Equal(["idle-sessions"], o.Scenarios);
+        Assert.Equal(10_000, o.Users);
+        Assert.Equal(TimeSpan.FromMinutes(5), o.Duration);
+        Assert.Equal(TimeSpan.FromMinutes(20), o.IdleTimeout);
+        Assert.Equal("00:01:00", o.GatewayEnvironment["Loom__Sessions__CollectionAge"]);
+        Assert.Equal("b=c", o.GatewayEnvironment["A"]); // only the first '=' separates the key
+    }
+
+    [Fact]
+    public void A_cluster_directory_stands_alone()
+    {
+        Assert.Equal("/tmp/c", Parse("overhead", "--cluster-dir", "/tmp/c").Options!.ClusterDirectory);
+        Assert.Contains("--cluster-dir", Parse("overhead", "--cluster-dir", "/tmp/c", "--target", "http://127.0.0.1:1").Error);
+        Assert.Contains("--gateway-env", Parse("overhead", "--cluster-dir", "/tmp/c", "--gateway-env", "A=1").Error);
+        Assert.Contains("KEY=VALUE", Parse("overhead", "--gateway-env", "novalue").Error);
+        Assert.Contains("--idle-timeout", Parse("idle-sessions", "--idle-timeout", "soon").Error);
+    }
+
+    [Fact]
+    public void All_runs_every_issue_11_workload()
+    {
+        var o = Parse("all").Options!;
+
+        Assert.Equal(["session-manager", "turn-scheduler", "world-memory", "rules", "e2e", "e2e-1000", "overhead", "idle-sessions"], o.Scenarios);
     }
 
     [Fact]

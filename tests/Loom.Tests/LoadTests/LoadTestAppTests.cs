@@ -49,7 +49,7 @@ public sealed class LoadTestAppTests : IDisposable
     [Fact]
     public async Task Every_scenario_runs_to_completion_with_small_numbers()
     {
-        await using var stub = await StubLoomApi.StartAsync(withMemory: true);
+        await using var stub = await StubLoomApi.StartAsync(withMemory: true, withMetrics: true);
 
         var (code, stdout, stderr) = await RunAsync("all", "--target", stub.BaseAddress.ToString(),
             "--users", "3", "--turns", "2", "--duration", "1s", "--levels", "1,2", "--latency", "0");
@@ -57,7 +57,7 @@ public sealed class LoadTestAppTests : IDisposable
         Assert.True(code == LoadTestApp.ExitOk, $"exit {code}\n{stdout}\n{stderr}");
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "report.json")));
         var scenarios = json.RootElement.GetProperty("scenarios").EnumerateArray().ToList();
-        Assert.Equal(6, scenarios.Count);
+        Assert.Equal(8, scenarios.Count);
         Assert.All(scenarios, s =>
         {
             Assert.True(s.GetProperty("error").ValueKind == JsonValueKind.Null, $"{s.GetProperty("name")}: {s.GetProperty("error")}");
@@ -66,7 +66,11 @@ public sealed class LoadTestAppTests : IDisposable
         });
         var md = await File.ReadAllTextAsync(Path.Combine(_out, "report.md"));
         Assert.Contains("| vector search |", md);
-        Assert.Contains("seed (Python scheduler)", md);
+        Assert.Contains("Python LOOM measured (its scheduler)", md);
+        Assert.Contains("| active sessions (gauge) | 0 | 0 | 0 | – |", md); // the stub's /metrics: collection seen at once
+        var html = await File.ReadAllTextAsync(Path.Combine(_out, "report.html"));
+        Assert.Contains("<svg", html);
+        Assert.Contains("idle-sessions", html);
     }
 
     [Fact]

@@ -33,9 +33,12 @@ public class ProcStatTests
         var x = 0.0;
         while (DateTime.UtcNow < deadline) x += Math.Sqrt(x + 1); // burn some CPU
 
-        var usage = window.End();
+        var group = window.End();
 
-        Assert.NotNull(usage);
+        Assert.NotNull(group);
+        var usage = group.Total;
+        Assert.Equal("self", Assert.Single(group.Each).Process);
+        Assert.True(usage.CpuSeconds >= 0);
         Assert.True(x > 0);
         Assert.True(usage.PeakRssMb > 10, $"rss {usage.PeakRssMb}");
         Assert.True(usage.ProcessPeakRssMb >= usage.EndRssMb);

@@ -25,15 +25,16 @@ internal sealed class StubLoomApi : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = null!;
     public bool FailTurns { get; init; }
     public bool WithMemory { get; init; }
+    public bool WithMetrics { get; init; }
     public int TurnsWithoutIdempotencyKey;
 
-    public static async Task<StubLoomApi> StartAsync(bool failTurns = false, bool withMemory = false)
+    public static async Task<StubLoomApi> StartAsync(bool failTurns = false, bool withMemory = false, bool withMetrics = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         var app = builder.Build();
-        var stub = new StubLoomApi(app) { FailTurns = failTurns, WithMemory = withMemory };
+        var stub = new StubLoomApi(app) { FailTurns = failTurns, WithMemory = withMemory, WithMetrics = withMetrics };
         stub.Map(app);
         await app.StartAsync();
         stub.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
@@ -70,6 +71,14 @@ internal sealed class StubLoomApi : IAsyncDisposable
         app.MapGet("/api/sessions/{id}/turns", (string id) => _sessions.TryGetValue(id, out var s)
             ? Results.Json(new { items = Enumerable.Range(1, s.Turns).Select(i => new { turnId = $"t{i}", seq = i, status = "completed" }), next = (string?)null })
             : Results.Problem(statusCode: 404));
+        if (WithMetrics)
+        {
+            // Sessions are "collected" as soon as they are idle: the gauge always reads 0.
+            app.MapGet("/metrics", () => Results.Text(
+                "# TYPE loom_sessions_active gauge\nloom_sessions_active{otel_scope_name=\"Loom\"} 0\n" +
+                "# TYPE dotnet_gc_last_collection_heap_size_bytes gauge\ndotnet_gc_last_collection_heap_size_bytes{gc_heap_generation=\"gen0\"} 1048576\n",
+                "text/plain; version=0.0.4"));
+        }
         if (!WithMemory) return;
         app.MapPut("/api/sessions/{id}/memory/{entityId}", async (string id, string entityId, HttpRequest request) =>
         {

@@ -1,0 +1,97 @@
+using Loom.LoadTests.Monitoring;
+using Loom.LoadTests.Target;
+
+namespace Loom.Tests.LoadTests;
+
+public class MonitoringTests
+{
+    private const string Scrape = """
+        # HELP loom_sessions_active Session grains active on this process.
+        # TYPE loom_sessions_active gauge
+        loom_sessions_active{otel_scope_name="Loom"} 1200
+        loom_sessions_active_total 99
+        loom_sessions_active{otel_scope_name="Loom",silo="b"} 34 1733212800000
+        dotnet_gc_last_collection_heap_size_bytes{gc_heap_generation="gen0"} 1.5e6
+        dotnet_gc_last_collection_heap_size_bytes{gc_heap_generation="loh"} 500000
+        """;
+
+    [Fact]
+    public void Prometheus_samples_of_a_metric_are_summed_over_labels_only()
+    {
+        Assert.Equal(1234, PrometheusText.Sum(Scrape, "loom_sessions_active"));
+        Assert.Equal(2_000_000, PrometheusText.Sum(Scrape, "dotnet_gc_last_collection_heap_size_bytes"));
+        Assert.Null(PrometheusText.Sum(Scrape, "loom_turns_processed"));
+    }
+
+    [Fact]
+    public async Task Gauge_wait_stops_when_the_gauge_falls()
+    {
+        var readings = new Queue<double?>([1000, 400, 5, 0]);
+
+        var r = await GaugeWait.UntilAtMostAsync(_ => Task.FromResult(readings.Dequeue()), 10, TimeSpan.FromMinutes(1), TimeSpan.Zero, CancellationToken.None);
+
+        Assert.True(r.Reached);
+        Assert.Equal(5, r.LastValue);
+        Assert.Equal(3, r.Polls);
+    }
+
+    [Fact]
+    public async Task Gauge_wait_gives_up_at_its_deadline()
+    {
+        var polls = 0;
+
+        var r = await GaugeWait.UntilAtMostAsync(_ => { polls++; return Task.FromResult<double?>(1000); }, 10, TimeSpan.Zero, TimeSpan.FromHours(1), CancellationToken.None);
+
+        Assert.False(r.Reached);
+        Assert.Equal(1000, r.LastValue);
+        Assert.Equal(1, polls); // a zero deadline reads once and never sleeps for the hour-long poll
+    }
+
+    [Fact]
+    public async Task Gauge_wait_does_not_wait_for_a_gauge_it_cannot_read()
+    {
+        var r = await GaugeWait.UntilAtMostAsync(_ => Task.FromResult<double?>(null), 10, TimeSpan.FromHours(1), TimeSpan.FromHours(1), CancellationToken.None);
+
+        Assert.False(r.Reached);
+        Assert.Null(r.LastValue);
+        Assert.Equal(1, r.Polls);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080", "dotnet", "Loom.Gateway.dll", "--urls", "http://127.0.0.1:5080")]
+    [InlineData("http://127.0.0.1:7000", "dotnet", "Loom.Silo.dll", "--urls=http://127.0.0.1:7000;http://127.0.0.1:7001")]
+    [InlineData("http://127.0.0.1:8080", "dotnet", "x.dll", "--urls", "http://*:8080")]
+    [InlineData(null, "dotnet", "Loom.Silo.dll", "migrate")]
+    public void A_process_url_comes_from_its_urls_argument(string? expected, params string[] args) =>
+        Assert.Equal(expected is null ? null : new Uri(expected), ProcessUrls.FromCommandLine(args));
+
+    [Fact]
+    public void Ports_for_child_processes_are_never_handed_out_twice_and_stay_out_of_the_ephemeral_range()
+    {
+        var ports = Enumerable.Range(0, 50).Select(_ => Loopback.FreePort()).ToArray();
+
+        Assert.Equal(ports.Length, ports.Distinct().Count());
+        Assert.All(ports, p => Assert.InRange(p, 12_000, 19_999));
+    }
+
+    [Fact]
+    public void A_local_cluster_folder_names_the_gateway_and_every_silo()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "loom-lc-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            Assert.Throws<FileNotFoundException>(() => LocalCluster.Read(dir)); // no gateway.pid
+            // This test process stands in for the gateway: it runs, but has no --urls, which the reader must say.
+            File.WriteAllText(Path.Combine(dir, "gateway.pid"), Environment.ProcessId + "\n");
+            File.WriteAllText(Path.Combine(dir, "silo-0.pid"), "4242\n");
+            var e = Assert.Throws<InvalidOperationException>(() => LocalCluster.Read(dir));
+            Assert.Contains("--urls", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        Assert.Throws<FileNotFoundException>(() => LocalCluster.Read(dir));
+    }
+}
