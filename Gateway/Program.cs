@@ -35,6 +35,7 @@ app.MapTurnEndpoints();
 app.MapUsageEndpoints();
 app.MapMemoryEndpoints();
 app.MapTimelineEndpoints();
+app.MapAdminSessionEndpoints();
 app.MapEventStream();
 
 app.Lifetime.ApplicationStarted.Register(() =>

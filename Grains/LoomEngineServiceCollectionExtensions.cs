@@ -1,5 +1,6 @@
 using Loom.Budgets;
 using Loom.Memory;
+using Loom.Quotas;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
@@ -19,6 +20,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

@@ -26,7 +26,7 @@ public sealed partial class SessionGrain
     private string? CurrentTone => S.Tones.Count > 0 ? S.Tones[^1].Tone : null;
 
     private async Task<CanonVersion> CanonAsync() =>
-        _canon ??= await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetCanon(S.CanonVersion, includeFiles: true);
+        _canon ??= await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetPinnedCanon(S.CanonVersion, includeFiles: true);
 
     private EffectivePolicy PolicyOf(CanonVersion canon) => EffectivePolicy.Combine(canon.Metadata, S.Policy);
 
