@@ -86,8 +86,9 @@ public interface IOwnerGrain : IGrainWithStringKey
     /// <summary>A session's stored bytes (see <c>QuotaOptions</c>); sent after commits without waiting, so no turn waits on the owner.</summary>
     [OneWay] Task ReportStoredBytes(string sessionId, long bytes);
 
-    /// <summary>The owner's stored bytes as last reported by its sessions.</summary>
-    [ReadOnly] Task<long> StoredBytes();
+    /// <summary>The owner's stored bytes as last reported by its sessions, leaving out <paramref name="exceptSessionId"/>
+    /// (a session asking adds its own current figure).</summary>
+    [ReadOnly] Task<long> StoredBytes(string? exceptSessionId);
 
     /// <summary>Throws 429 <c>quota_sessions</c> or <c>quota_storage</c> when one more session would pass a quota.</summary>
     [ReadOnly] Task CheckCreateQuota();

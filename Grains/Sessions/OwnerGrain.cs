@@ -53,7 +53,8 @@ public sealed class OwnerGrain(
         return Task.CompletedTask;
     }
 
-    public Task<long> StoredBytes() => Task.FromResult(Total());
+    public Task<long> StoredBytes(string? exceptSessionId) =>
+        Task.FromResult(Total() - (exceptSessionId is not null && state.State.StoredBytes.TryGetValue(exceptSessionId, out var own) ? own : 0));
 
     public Task CheckCreateQuota()
     {

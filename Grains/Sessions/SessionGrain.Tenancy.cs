@@ -22,7 +22,9 @@ public sealed partial class SessionGrain
     private const int JournalBatch = 64;
 
     private long _reportedBytes = -1;
+    private IGrainTimer? _reportLater;
     private DateTime _reportedAt;
+    /// <summary>Stored bytes of the owner's other sessions, as last read.</summary>
     private long _ownerBytes;
     private DateTime _ownerBytesAt;
 
@@ -48,8 +50,8 @@ public sealed partial class SessionGrain
             : GrainFactory.GetGrain<IOwnerGrain>(ownerId).CheckCreateQuota();
 
     /// <summary>
-    /// Refuses a turn once the owner's stored bytes reach the quota, judged by the owner's last known total (read at
-    /// most every <see cref="OwnerBytesFresh"/>) plus this session's growth not reported yet; no owner-wide write.
+    /// Refuses a turn once the owner's stored bytes reach the quota: the other sessions' last known total (read at most
+    /// every <see cref="OwnerBytesFresh"/>) plus this session's own current figure; no owner-wide write.
     /// </summary>
     private async Task CheckStorageQuotaAsync()
     {
@@ -57,10 +59,10 @@ public sealed partial class SessionGrain
         var now = DateTime.UtcNow;
         if (now - _ownerBytesAt > OwnerBytesFresh)
         {
-            _ownerBytes = await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).StoredBytes();
+            _ownerBytes = await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).StoredBytes(SessionId);
             _ownerBytesAt = now;
         }
-        var total = _ownerBytes + Math.Max(0, S.StoredBytes - Math.Max(0, _reportedBytes));
+        var total = _ownerBytes + S.StoredBytes;
         if (total >= max)
         {
             throw QuotaCodes.Exceeded(QuotaCodes.Storage,
@@ -68,12 +70,23 @@ public sealed partial class SessionGrain
         }
     }
 
-    /// <summary>Sends this session's stored bytes to its owner without waiting (one-way), when they changed.</summary>
+    /// <summary>Sends this session's stored bytes to its owner without waiting (one-way), when they changed; a change
+    /// inside the throttle window is sent by a one-shot timer at the window's end, so the owner's figure settles.</summary>
     private void ReportStoredBytes(bool force)
     {
         if (!S.Exists || S.StoredBytes == _reportedBytes) return;
         var now = DateTime.UtcNow;
-        if (!force && now - _reportedAt < ReportBytesEvery) return;
+        if (!force && now - _reportedAt < ReportBytesEvery)
+        {
+            _reportLater ??= this.RegisterGrainTimer(_ =>
+            {
+                _reportLater?.Dispose();
+                _reportLater = null;
+                ReportStoredBytes(force: true);
+                return Task.CompletedTask;
+            }, _reportedAt + ReportBytesEvery - now, Timeout.InfiniteTimeSpan);
+            return;
+        }
         try
         {
             // A one-way call completes at once; the owner folds the figure in on its own time.
