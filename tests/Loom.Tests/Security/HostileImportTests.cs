@@ -4,6 +4,7 @@ using Loom.Sessions;
 using Loom.Tests.Api;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Storage;
+using Xunit.Abstractions;
 
 namespace Loom.Tests.Security;
 
@@ -13,7 +14,7 @@ namespace Loom.Tests.Security;
 /// exports and deletes at the cost of what it holds. Deadlines are generous: they catch walks of two million
 /// journal slots (tens of seconds), not milliseconds.
 /// </summary>
-public sealed class HostileImportTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+public sealed class HostileImportTests(LoomAppFactory app, ITestOutputHelper output) : IClassFixture<LoomAppFactory>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
 
@@ -54,11 +55,13 @@ public sealed class HostileImportTests(LoomAppFactory app) : IClassFixture<LoomA
 
         foreach (var (name, body, code) in hostile)
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var import = alice.PostJsonAsync("/api/sessions/import", body).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
             // The owner's other sessions answer meanwhile.
             var list = alice.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK);
             var turns = alice.GetAsync($"/api/sessions/{played}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK);
             await Task.WhenAll(import, list, turns).WaitAsync(Deadline);
+            output.WriteLine($"{name}: 422 {(await import)["code"]} in {clock.ElapsedMilliseconds} ms (with the owner's list and a turn page alongside)");
             Assert.True((await import)["code"]!.GetValue<string>() == code, $"{name}: {(await import).ToJsonString()}");
             Assert.Equal(2, (await turns)["items"]!.AsArray().Count);
         }
@@ -96,14 +99,20 @@ public sealed class HostileImportTests(LoomAppFactory app) : IClassFixture<LoomA
             },
         });
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var page = await alice.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true&limit=200")
             .ExpectAsync(HttpStatusCode.OK).WaitAsync(Deadline);
+        output.WriteLine($"turn page with retconned turns: {clock.ElapsedMilliseconds} ms");
         Assert.Empty(page["items"]!.AsArray());
         Assert.Null(page["next"]);
+        clock.Restart();
         var exported = await alice.ExportAsync(sessionId).WaitAsync(Deadline);
+        output.WriteLine($"export: {clock.ElapsedMilliseconds} ms");
         Assert.Equal(0, exported["timeline"]!["nextOrdinal"]!.GetValue<long>());
         Assert.Empty(exported["turns"]!.AsArray());
+        clock.Restart();
         await alice.DeleteAsync($"/api/sessions/{sessionId}?permanent=true").ExpectAsync(HttpStatusCode.NoContent).WaitAsync(Deadline);
+        output.WriteLine($"permanent delete: {clock.ElapsedMilliseconds} ms");
         await alice.GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
     }
 }
