@@ -126,6 +126,24 @@ public sealed partial class SessionGrain
         return records;
     }
 
+    /// <summary>Live turns 1..<paramref name="toSeq"/>, a batch at a time, up to the first missing one (as above: what
+    /// the session holds bounds the walk, not what <see cref="SessionState.LastSeq"/> claims).</summary>
+    private async Task<List<TurnRecord>> LiveTurnsAsync(int toSeq)
+    {
+        var records = new List<TurnRecord>(Math.Min(toSeq, JournalBatch));
+        for (var from = 1; from <= toSeq; from += JournalBatch)
+        {
+            var batch = Enumerable.Range(from, Math.Min(JournalBatch, toSeq - from + 1)).Select(OrdinalOfSeq).ToList();
+            var read = await Task.WhenAll(batch.Select(_journal.ReadAsync));
+            foreach (var record in read)
+            {
+                if (record is null) return records;
+                records.Add(record);
+            }
+        }
+        return records;
+    }
+
     /// <summary>
     /// Erases journal records: finds the journal's end as <see cref="CommittedJournalAsync"/> does, then deletes from the
     /// top down, so a delete interrupted half-way leaves a shorter journal (still without gaps) for the retry.

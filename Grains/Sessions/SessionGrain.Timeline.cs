@@ -41,7 +41,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
 
         var clock = Stopwatch.StartNew();
         var fromSeq = S.LastSeq;
-        var kept = await _journal.ReadManyAsync(Enumerable.Range(1, toSeq).Select(OrdinalOfSeq));
+        var kept = await LiveTurnsAsync(toSeq);
         var restoredTone = S.Tones.LastOrDefault(t => t.Seq <= toSeq)?.Tone;
         await AppendAuditAsync([Audit("rollback", reason, toSeq, new(StringComparer.Ordinal)
         {
@@ -89,7 +89,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
         var copy = MemoryFactory.Load(memory.AllShards());
         copy.RollbackTo(atSeq);
         await CheckCreateQuotaAsync(S.OwnerId);
-        var records = await _journal.ReadManyAsync(Enumerable.Range(1, atSeq).Select(OrdinalOfSeq));
+        var records = await LiveTurnsAsync(atSeq);
         // Only the live turns up to atSeq move, packed at ordinals 0..atSeq-1 under new ids.
         var turns = records.Select((r, i) => new TurnRecord { Ordinal = i, Turn = r.Turn with { TurnId = TurnIds.New(i) } }).ToList();
         var now = DateTime.UtcNow;
