@@ -20,6 +20,8 @@ public sealed partial class SessionGrain
     /// <summary>How long a session trusts the owner's stored-bytes total before asking again (only with a storage quota).</summary>
     private static readonly TimeSpan OwnerBytesFresh = TimeSpan.FromSeconds(30);
     private const int JournalBatch = 64;
+    /// <summary>Longest a support read waits for a running turn's commit (well inside the call's response timeout).</summary>
+    private static readonly TimeSpan SupportReadWait = TimeSpan.FromSeconds(20);
 
     private long _reportedBytes = -1;
     private IGrainTimer? _reportLater;
@@ -34,13 +36,36 @@ public sealed partial class SessionGrain
         if (!admin.IsAdmin) throw new LoomProblemException(403, "forbidden", "Forbidden", "Support reads need the admin role.");
         if (!S.Exists) throw Problems.NotFound("Session", SessionId);
         var why = CheckReason(reason);
-        // The read is audited before it answers; if the audit cannot be written, nothing is read.
+        // The read is audited before it answers; if the audit cannot be written, nothing is read. A turn being
+        // committed appends its own audit rows at the next position, so wait for it (one turn at most).
+        await RunningTurnCommittedAsync();
         await MemorySettledAsync();
         await AppendAuditAsync([Audit("admin.read", why, CommittedSeq, new(StringComparer.Ordinal) { ["scope"] = "metadata" })
             with { Actor = admin.OwnerId }], retry: false);
         await WriteHeaderOrRevertAsync();
         LogSupportRead(SessionId, admin.OwnerId, why ?? "");
         return new AdminSessionView { OwnerId = S.OwnerId, Session = Info() };
+    }
+
+    /// <summary>Waits (bounded) until no turn is between narration and commit; the pump resolves the waiter after the commit.</summary>
+    private async Task RunningTurnCommittedAsync()
+    {
+        var deadline = DateTime.UtcNow + SupportReadWait;
+        while (S.Pending is [{ Turn.Status: TurnStatus.Running } running, ..] && DateTime.UtcNow < deadline)
+        {
+            var waiter = new TaskCompletionSource<TurnView>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_waiters.TryGetValue(running.Turn.TurnId, out var list)) _waiters[running.Turn.TurnId] = list = [];
+            list.Add(waiter);
+            try
+            {
+                await waiter.Task.WaitAsync(TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks)));
+            }
+            catch (TimeoutException)
+            {
+                list.Remove(waiter);
+                throw Problems.Conflict("turn_running", "A turn is being committed; retry the support read in a moment.");
+            }
+        }
     }
 
     /// <summary>One grain call to the owner, and only when a session or storage quota is configured.</summary>
