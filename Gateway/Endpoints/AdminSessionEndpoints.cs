@@ -18,7 +18,7 @@ public static class AdminSessionEndpoints
             .AddEndpointFilter(async (context, next) =>
                 context.HttpContext.GetCaller().IsAdmin
                     ? await next(context)
-                    : throw new LoomProblemException(403, "forbidden", "Forbidden", "This route needs the admin role."));
+                    : throw Problems.NotPermitted("This route needs the admin role."));
 
         admin.MapGet("/", async (string? owner, string? reason, int? limit, string? after, HttpContext http, IGrainFactory grains) =>
         {

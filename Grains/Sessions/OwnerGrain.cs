@@ -76,7 +76,7 @@ public sealed class OwnerGrain(
     public async Task<AdminSessionPage> ReadForSupport(Caller admin, string? reason, int limit, string? after)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        if (!admin.IsAdmin) throw new LoomProblemException(403, "forbidden", "Forbidden", "Support reads need the admin role.");
+        if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
         limit = Math.Clamp(limit, 1, 200);
         // Newest first; the cursor is the last session id returned.
         var owned = state.State.Sessions.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();

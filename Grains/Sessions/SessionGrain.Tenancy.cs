@@ -33,7 +33,7 @@ public sealed partial class SessionGrain
     public async Task<AdminSessionView> ReadForSupport(Caller admin, string? reason)
     {
         ArgumentNullException.ThrowIfNull(admin);
-        if (!admin.IsAdmin) throw new LoomProblemException(403, "forbidden", "Forbidden", "Support reads need the admin role.");
+        if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
         if (!S.Exists) throw Problems.NotFound("Session", SessionId);
         var why = CheckReason(reason);
         // The read is audited before it answers; if the audit cannot be written, nothing is read. A turn being

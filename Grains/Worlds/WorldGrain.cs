@@ -177,7 +177,7 @@ public sealed class WorldGrain(
         RequireSee(caller);
         if (!WorldAccess.CanManage(Owner, caller))
         {
-            throw new LoomProblemException(403, "forbidden", "Forbidden",
+            throw Problems.NotPermitted(
                 Owner == Caller.SystemOwner
                     ? $"World '{WorldId}' belongs to the system; only admins can change it. Publish your own copy under another world id."
                     : $"World '{WorldId}' belongs to another owner; only its owner or an admin can change it.");
