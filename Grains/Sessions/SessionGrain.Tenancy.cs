@@ -99,8 +99,8 @@ public sealed partial class SessionGrain
     /// inside the throttle window is sent by a one-shot timer at the window's end, so the owner's figure settles.</summary>
     private void ReportStoredBytes(bool force)
     {
-        // Nothing new to say (a session that never stored turn text has nothing to report at all).
-        if (!S.Exists || S.StoredBytes == Math.Max(0, _reportedBytes)) return;
+        // Only a storage quota reads the figures; nothing new to say (or never any text) means nothing to send.
+        if (_quotas.MaxStoredBytes is null || !S.Exists || S.StoredBytes == Math.Max(0, _reportedBytes)) return;
         var now = DateTime.UtcNow;
         if (!force && now - _reportedAt < ReportBytesEvery)
         {
