@@ -41,6 +41,7 @@ app.MapTurnEndpoints();
 app.MapUsageEndpoints();
 app.MapMemoryEndpoints();
 app.MapTimelineEndpoints();
+app.MapAdminSessionEndpoints();
 app.MapEventStream();
 app.MapAdminKeyEndpoints();
 

@@ -1,5 +1,6 @@
 using Loom.Budgets;
 using Loom.Memory;
+using Loom.Quotas;
 using Loom.Sessions;
 using Loom.Telemetry;
 using Loom.Worlds;
@@ -22,6 +23,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddOptions<CanonCacheOptions>().Bind(configuration.GetSection(CanonCacheOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CanonCache>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         return services;
     }

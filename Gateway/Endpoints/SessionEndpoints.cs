@@ -15,12 +15,13 @@ public static class SessionEndpoints
 
         sessions.MapPost("/", async (CreateSessionBody body, HttpContext http, IGrainFactory grains) =>
         {
-            var owner = http.GetCaller().OwnerId;
+            var caller = http.GetCaller();
             if (string.IsNullOrWhiteSpace(body.WorldId)) throw Problems.Invalid("worldId", "worldId is required.");
             var sessionId = NewSessionId();
             var info = await grains.GetGrain<ISessionGrain>(sessionId).Create(new SessionSpec
             {
-                OwnerId = owner,
+                OwnerId = caller.OwnerId,
+                Caller = caller,
                 WorldId = body.WorldId,
                 Name = body.Name,
                 CanonVersion = body.CanonVersion,
@@ -28,7 +29,7 @@ public static class SessionEndpoints
                 Policy = body.Policy,
             });
             return TypedResults.Created($"/api/sessions/{sessionId}", info);
-        }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422);
+        }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429);
 
         sessions.MapGet("/", ListAsync);
 

@@ -13,34 +13,39 @@ public static class WorldEndpoints
     {
         var worlds = app.MapGroup("/api/worlds").WithTags("Worlds").RequireRoles(LoomPolicies.Author);
 
-        worlds.MapGet("/", async (IGrainFactory grains) =>
-            TypedResults.Ok(new ItemList<WorldInfo>(await grains.GetGrain<IWorldCatalogGrain>(0).List())));
+        worlds.MapGet("/", async (HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(new ItemList<WorldInfo>(await grains.GetGrain<IWorldCatalogGrain>(0).List(http.GetCaller()))));
 
         worlds.MapPut("/{worldId}", PublishAsync)
             .Accepts<PublishWorldBody>("application/json", "text/markdown")
-            .ProducesProblem(422).ProducesProblem(400).ProducesProblem(415);
+            .ProducesProblem(422).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(415).ProducesProblem(429);
 
-        worlds.MapGet("/{worldId}", async (string worldId, IGrainFactory grains) =>
-            await grains.GetGrain<IWorldGrain>(worldId).GetInfo() is { } world
+        worlds.MapPatch("/{worldId}", async (string worldId, WorldAccessBody body, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<IWorldGrain>(worldId).SetAccess(http.GetCaller(), body.ToChange())))
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
+
+        worlds.MapGet("/{worldId}", async (string worldId, HttpContext http, IGrainFactory grains) =>
+            await grains.GetGrain<IWorldGrain>(worldId).GetInfo(http.GetCaller()) is { } world
                 ? TypedResults.Ok(world)
                 : throw Problems.NotFound("World", worldId))
             .ProducesProblem(404);
 
-        worlds.MapGet("/{worldId}/canon", async (string worldId, int? version, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<IWorldGrain>(worldId).GetCanon(version, includeFiles: true)))
+        worlds.MapGet("/{worldId}/canon", async (string worldId, int? version, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<IWorldGrain>(worldId).GetCanon(http.GetCaller(), version, includeFiles: true)))
             .ProducesProblem(404);
 
-        worlds.MapGet("/{worldId}/diff", async (string worldId, int? from, int? to, IGrainFactory grains) =>
+        worlds.MapGet("/{worldId}/diff", async (string worldId, int? from, int? to, HttpContext http, IGrainFactory grains) =>
         {
+            var caller = http.GetCaller();
             var world = grains.GetGrain<IWorldGrain>(worldId);
-            var info = await world.GetInfo() ?? throw Problems.NotFound("World", worldId);
+            var info = await world.GetInfo(caller) ?? throw Problems.NotFound("World", worldId);
             var toVersion = to ?? info.LatestVersion;
             var fromVersion = from ?? Math.Max(1, toVersion - 1);
-            return TypedResults.Ok(await world.Diff(fromVersion, toVersion));
+            return TypedResults.Ok(await world.Diff(caller, fromVersion, toVersion));
         }).ProducesProblem(404);
 
         app.MapPost("/api/canon/validate", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
-            TypedResults.Ok(await grains.GetGrain<ICanonToolsGrain>(0).Validate(await ReadSubmissionAsync(request, "canon.md", ct))))
+            TypedResults.Ok(await grains.GetGrain<ICanonToolsGrain>(0).Validate((await ReadSubmissionAsync(request, "canon.md", ct)).Submission)))
             .WithTags("Worlds")
             .RequireRoles(LoomPolicies.Author)
             .ReadsOnly()
@@ -53,15 +58,18 @@ public static class WorldEndpoints
     private static async Task<Results<Created<CanonVersion>, Ok<CanonVersion>>> PublishAsync(
         string worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct)
     {
-        var submission = await ReadSubmissionAsync(request, $"{worldId}.md", ct);
-        var result = await grains.GetGrain<IWorldGrain>(worldId).Publish(submission);
+        var caller = request.HttpContext.GetCaller();
+        var (submission, access) = await ReadSubmissionAsync(request, $"{worldId}.md", ct);
+        var result = await grains.GetGrain<IWorldGrain>(worldId).Publish(caller, submission, access);
         return result.Created
             ? TypedResults.Created($"/api/worlds/{worldId}", result.Canon)
             : TypedResults.Ok(result.Canon);
     }
 
-    /// <summary>A JSON body <c>{ title?, files }</c> or one raw Markdown file (title from <c>?title=</c>).</summary>
-    private static async Task<CanonSubmission> ReadSubmissionAsync(HttpRequest request, string singleFileName, CancellationToken ct)
+    /// <summary>A JSON body <c>{ title?, files, visibility?, sharedWith? }</c> or one raw Markdown file (title and
+    /// visibility from <c>?title=</c> and <c>?visibility=</c>).</summary>
+    private static async Task<(CanonSubmission Submission, WorldAccessChange? Access)> ReadSubmissionAsync(
+        HttpRequest request, string singleFileName, CancellationToken ct)
     {
         var mediaType = request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
         if (request.HasJsonContentType())
@@ -70,7 +78,9 @@ public static class WorldEndpoints
                 ?? throw Problems.Invalid("body", "The body must be a JSON object { title?, files }.");
             if (body.Files is null || body.Files.Count == 0) throw Problems.Invalid("files", "files must name at least one Markdown file.");
             if (body.Files.Any(f => f.Value is null)) throw Problems.Invalid("files", "Every file needs Markdown text.");
-            return new CanonSubmission { Title = body.Title, Files = new Dictionary<string, string>(body.Files, StringComparer.Ordinal) };
+            var change = new WorldAccessBody(body.Visibility, body.SharedWith).ToChange();
+            return (new CanonSubmission { Title = body.Title, Files = new Dictionary<string, string>(body.Files, StringComparer.Ordinal) },
+                change.IsEmpty ? null : change);
         }
         if (mediaType is "text/markdown" or "text/x-markdown" or "text/plain")
         {
@@ -81,7 +91,9 @@ public static class WorldEndpoints
                 throw Problems.Unprocessable("invalid_canon", issue!.Message,
                     new Dictionary<string, string[]> { [$"files/{singleFileName}"] = [issue.Message] });
             }
-            return new CanonSubmission { Title = request.Query["title"].FirstOrDefault(), Files = new() { [singleFileName] = text } };
+            var visibility = request.Query["visibility"].FirstOrDefault();
+            return (new CanonSubmission { Title = request.Query["title"].FirstOrDefault(), Files = new() { [singleFileName] = text } },
+                string.IsNullOrEmpty(visibility) ? null : new WorldAccessBody(visibility, null).ToChange());
         }
         throw new LoomProblemException(415, "unsupported_media_type", "Unsupported media type",
             "Send canon as application/json ({ title?, files: { \"name.md\": \"markdown\" } }) or as one text/markdown file.");

@@ -1,10 +1,28 @@
+using Loom.Errors;
 using Loom.Sessions;
+using Loom.Worlds;
 using Loom.Timeline;
 
 namespace Loom.Gateway.Http;
 
 /// <summary>Request bodies of the HTTP API (responses are the grain contracts themselves).</summary>
-public sealed record PublishWorldBody(string? Title, Dictionary<string, string>? Files);
+public sealed record PublishWorldBody(string? Title, Dictionary<string, string>? Files, string? Visibility = null, List<string?>? SharedWith = null);
+
+/// <summary>PATCH /api/worlds/{id}: <c>{ visibility?, sharedWith? }</c>.</summary>
+public sealed record WorldAccessBody(string? Visibility, List<string?>? SharedWith)
+{
+    public WorldAccessChange ToChange() => new()
+    {
+        Visibility = Visibility switch
+        {
+            null => null,
+            "public" => WorldVisibility.Public,
+            "private" => WorldVisibility.Private,
+            _ => throw Problems.Invalid("visibility", "visibility must be public or private."),
+        },
+        SharedWith = SharedWith?.Select(s => s ?? "").ToList(),
+    };
+}
 
 public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm, InterventionPolicy? Policy = null);
 

@@ -37,6 +37,10 @@ public static class Problems
     public static LoomProblemException Forbidden(string code, string detail) =>
         new(403, code, "Forbidden by policy", detail);
 
+    /// <summary>The caller may see the resource but their owner id or roles do not allow this (code <c>forbidden</c>).</summary>
+    public static LoomProblemException NotPermitted(string detail) =>
+        new(403, "forbidden", "Forbidden", detail);
+
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);
 

@@ -1,5 +1,6 @@
 using Loom.Events;
 using Loom.Memory;
+using Loom.Security;
 using Loom.Timeline;
 using Loom.Turns;
 
@@ -66,14 +67,39 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>The whole session: committed turns (retconned included), memory with history, audit.</summary>
     [AlwaysInterleave] Task<SessionExport> Export(string ownerId);
 
-    /// <summary>Recreates an exported session as this (new, empty) session, owned by <paramref name="ownerId"/>.</summary>
+    /// <summary>Recreates an exported session as this (new, empty) session, owned by <paramref name="ownerId"/>.
+    /// The export is checked against its own content first (counters, ordinals, sizes): a lie is 422, fast.</summary>
     Task<SessionInfo> Import(string ownerId, SessionExport export);
+
+    /// <summary>Support read for an admin (403 otherwise): the metadata only, and never silently — the read is
+    /// appended to this session's audit log (who, when, why) before it answers.</summary>
+    Task<AdminSessionView> ReadForSupport(Caller admin, string? reason);
 }
 
-/// <summary>An owner's index of sessions (key: ownerId).</summary>
+/// <summary>An owner's index of sessions (key: ownerId), with the last stored size each session reported.</summary>
 public interface IOwnerGrain : IGrainWithStringKey
 {
     Task Add(OwnedSession session);
     Task Remove(string sessionId);
     [ReadOnly] Task<List<OwnedSession>> List();
+
+    /// <summary>A session's stored bytes (see <c>QuotaOptions</c>); sent after commits without waiting, so no turn waits on the owner.</summary>
+    [OneWay] Task ReportStoredBytes(string sessionId, long bytes);
+
+    /// <summary>The owner's stored bytes as last reported by its sessions, leaving out <paramref name="exceptSessionId"/>
+    /// (a session asking adds its own current figure).</summary>
+    [ReadOnly] Task<long> StoredBytes(string? exceptSessionId);
+
+    /// <summary>Throws 429 <c>quota_sessions</c> or <c>quota_storage</c> when one more session would pass a quota.</summary>
+    [ReadOnly] Task CheckCreateQuota();
+
+    /// <summary>Admin: metadata of this owner's sessions, newest first, each read audited in its session.</summary>
+    Task<AdminSessionPage> ReadForSupport(Caller admin, string? reason, int limit, string? after);
+}
+
+[GenerateSerializer, Alias("loom.AdminSessionPage")]
+public sealed record AdminSessionPage
+{
+    [Id(0)] public List<AdminSessionView> Items { get; init; } = [];
+    [Id(1)] public string? Next { get; init; }
 }

@@ -1,3 +1,4 @@
+using Loom.Security;
 using Loom.Timeline;
 
 namespace Loom.Sessions;
@@ -78,6 +79,8 @@ public sealed record SessionSpec
     [Id(3)] public int? CanonVersion { get; init; }
     [Id(4)] public LlmSettings? Llm { get; init; }
     [Id(5)] public InterventionPolicy? Policy { get; init; }
+    /// <summary>Who creates the session (decides whether the world is playable); null acts as <see cref="OwnerId"/> without roles.</summary>
+    [Id(6)] public Caller? Caller { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.SessionPatch")]
@@ -95,4 +98,12 @@ public sealed record OwnedSession
 {
     [Id(0)] public required string SessionId { get; init; }
     [Id(1)] public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>API (admin): a session's metadata with its owner, as support reads it. Every such read is audited.</summary>
+[GenerateSerializer, Alias("loom.AdminSessionView")]
+public sealed record AdminSessionView
+{
+    [Id(0)] public required string OwnerId { get; init; }
+    [Id(1)] public required SessionInfo Session { get; init; }
 }

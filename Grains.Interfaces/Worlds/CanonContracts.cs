@@ -1,3 +1,5 @@
+using Loom.Security;
+
 namespace Loom.Worlds;
 
 /// <summary>The canon files an author submits: file name to Markdown text.</summary>
@@ -79,6 +81,25 @@ public sealed record WorldInfo
     [Id(2)] public int LatestVersion { get; init; }
     [Id(3)] public List<WorldVersionRef> Versions { get; init; } = [];
     [Id(4)] public DateTime UpdatedAt { get; init; }
+    /// <summary>The owner id of the world's first publisher; <see cref="Caller.SystemOwner"/> for the examples and legacy worlds.</summary>
+    [Id(5)] public string Owner { get; init; } = Caller.SystemOwner;
+    [Id(6)] public WorldVisibility Visibility { get; init; }
+    /// <summary>Owner ids a private world is shared with; shown only to its owner and admins (null for everyone else).</summary>
+    [Id(7)] public List<string>? SharedWith { get; init; }
+}
+
+/// <summary>Who may see and play a world: everyone, or its owner, those it is shared with, and admins.</summary>
+public enum WorldVisibility { Public, Private }
+
+/// <summary>A change of a world's visibility or share list (null fields stay as they are).</summary>
+[GenerateSerializer, Alias("loom.WorldAccessChange")]
+public sealed record WorldAccessChange
+{
+    [Id(0)] public WorldVisibility? Visibility { get; init; }
+    /// <summary>Replaces the whole share list (owner ids).</summary>
+    [Id(1)] public List<string>? SharedWith { get; init; }
+
+    public bool IsEmpty => Visibility is null && SharedWith is null;
 }
 
 /// <summary>Outcome of a publish: the version, and whether the world was new (201) or not (200).</summary>

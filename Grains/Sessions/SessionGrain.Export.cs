@@ -1,6 +1,7 @@
 using System.Globalization;
 using Loom.Errors;
 using Loom.Memory;
+using Loom.Security;
 using Loom.Timeline;
 using Loom.Turns;
 using Loom.Worlds;
@@ -18,7 +19,6 @@ public sealed partial class SessionGrain
     {
         Require(ownerId);
         var committed = CommittedSeq;
-        var pending = S.Pending.Select(p => p.Ordinal).ToHashSet();
         var memory = await MemoryAsync();
         // Snapshot now (synchronously): a running turn may change memory at the next await.
         var entities = ExportMemory(memory, committed);
@@ -33,10 +33,14 @@ public sealed partial class SessionGrain
             Policy = S.Policy,
             MemoryFloorSeq = floor,
         };
-        var ordinals = Range(0, timeline.NextOrdinal).Where(o => !pending.Contains(o)).ToList();
-        var turns = new List<TurnView>(ordinals.Count);
-        foreach (var batch in ordinals.Chunk(64))
-            turns.AddRange((await _journal.ReadManyAsync(batch)).Select(Present));
+        // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
+        var turns = (await CommittedJournalAsync(timeline.NextOrdinal)).Select(Present).ToList();
+        if (turns.Count < timeline.NextOrdinal)
+        {
+            // The header claims more than the journal holds (a session imported before imports were checked):
+            // export what is there rather than walk the claim.
+            timeline = timeline with { NextOrdinal = turns.Count };
+        }
         return new SessionExport
         {
             Session = header with { PendingTurns = 0 },
@@ -71,8 +75,18 @@ public sealed partial class SessionGrain
             throw Problems.Invalid("format", $"format must be \"{SessionExport.FormatV1}\".");
         if (export.Session is null || export.Canon is null || export.Timeline is null)
             throw Problems.Invalid("session", "session, canon and timeline are required.");
+        // Counters and sizes against the export's own content first: linear in the body, before any storage call.
+        ImportGuard.Check(export, new ImportLimits
+        {
+            MaxInputChars = _options.MaxInputChars,
+            MaxContentChars = Math.Max(MemoryOptions.MaxContentChars, MemoryOptions.MaxSummaryChars),
+            MaxNameChars = MemoryOptions.MaxNameChars,
+            MaxAttributes = MemoryOptions.MaxAttributes,
+        });
 
-        var canon = await GrainFactory.GetGrain<IWorldGrain>(export.Canon.WorldId).GetCanon(export.Canon.Version, includeFiles: false);
+        // The importer must be able to play the world (404 like an unknown world otherwise).
+        var canon = await GrainFactory.GetGrain<IWorldGrain>(export.Canon.WorldId)
+            .GetCanon(new Caller { OwnerId = ownerId }, export.Canon.Version, includeFiles: false);
         if (canon.Version != export.Canon.Version || canon.Hash != export.Canon.Hash)
             throw Problems.Unprocessable("canon_mismatch",
                 $"World '{export.Canon.WorldId}' version {export.Canon.Version} has hash {canon.Hash}, not {export.Canon.Hash}; publish the same canon first.",
@@ -80,6 +94,7 @@ public sealed partial class SessionGrain
 
         var timeline = export.Timeline;
         var records = ImportTurns(export.Turns ?? [], timeline);
+        await CheckCreateQuotaAsync(ownerId);
         var shards = ImportMemory(export.Memory ?? [], timeline);
         var llm = export.Llm ?? new LlmSettings { Provider = export.Session.Llm?.Provider, Model = export.Session.Llm?.Model };
         var seed = new SessionSeed

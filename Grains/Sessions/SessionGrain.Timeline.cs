@@ -41,7 +41,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
 
         var clock = Stopwatch.StartNew();
         var fromSeq = S.LastSeq;
-        var kept = await _journal.ReadManyAsync(Enumerable.Range(1, toSeq).Select(OrdinalOfSeq));
+        var kept = await LiveTurnsAsync(toSeq);
         var restoredTone = S.Tones.LastOrDefault(t => t.Seq <= toSeq)?.Tone;
         await AppendAuditAsync([Audit("rollback", reason, toSeq, new(StringComparer.Ordinal)
         {
@@ -88,7 +88,8 @@ public sealed partial class SessionGrain : ISessionSeedGrain
         // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
         var copy = MemoryFactory.Load(memory.AllShards());
         copy.RollbackTo(atSeq);
-        var records = await _journal.ReadManyAsync(Enumerable.Range(1, atSeq).Select(OrdinalOfSeq));
+        await CheckCreateQuotaAsync(S.OwnerId);
+        var records = await LiveTurnsAsync(atSeq);
         // Only the live turns up to atSeq move, packed at ordinals 0..atSeq-1 under new ids.
         var turns = records.Select((r, i) => new TurnRecord { Ordinal = i, Turn = r.Turn with { TurnId = TurnIds.New(i) } }).ToList();
         var now = DateTime.UtcNow;
@@ -161,6 +162,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
             Policy = timeline.Policy,
             MemoryShards = MemoryOptions.ShardCount,
             ForkedFrom = seed.ForkedFrom,
+            StoredBytes = seed.Turns.Sum(r => StoredBytesOf(r.Turn)),
         };
         await AppendAuditAsync([.. seed.Audit, creation with { Actor = seed.OwnerId }], retry: false);
         try
@@ -175,6 +177,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
         _memoryLoad = null;
         _recent = null;
         await GrainFactory.GetGrain<IOwnerGrain>(seed.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = seed.CreatedAt });
+        ReportStoredBytes(force: true);
         _metrics.SessionCreated();
         return Info();
     }

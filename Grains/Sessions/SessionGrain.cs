@@ -7,6 +7,8 @@ using Loom.Interventions;
 using Loom.Llm;
 using Loom.Memory;
 using Loom.Prompt;
+using Loom.Quotas;
+using Loom.Security;
 using Loom.Telemetry;
 using Loom.Timeline;
 using Loom.Turns;
@@ -31,6 +33,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     private readonly IPersistentState<SessionState> _state;
     private readonly TurnOptions _options;
+    private readonly QuotaOptions _quotas;
     private readonly PromptAssembler _prompts;
     private readonly CanonCache _canons;
     private readonly ILlmSettingsResolver _llm;
@@ -52,6 +55,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     public SessionGrain(
         [PersistentState("session", "loom")] IPersistentState<SessionState> state,
         IOptions<TurnOptions> options,
+        IOptions<QuotaOptions> quotas,
         PromptAssembler prompts,
         CanonCache canons,
         ILlmSettingsResolver llm,
@@ -60,6 +64,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         _state = state;
         _options = options.Value;
+        _quotas = quotas.Value;
         _prompts = prompts;
         _canons = canons;
         _llm = llm;
@@ -86,6 +91,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         _metrics.SessionDeactivated();
         _stopping.Cancel();
+        ReportStoredBytes(force: true);
         if (_pump is { IsCompleted: false } pump)
         {
             // The running turn is not committed; it stays queued and resumes on the next activation.
@@ -113,7 +119,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
 
-        var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(spec.CanonVersion, includeFiles: false);
+        // The world must be playable by the caller (404 like an unknown world otherwise); the session then pins its version.
+        var caller = spec.Caller ?? new Caller { OwnerId = spec.OwnerId };
+        var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
+        await CheckCreateQuotaAsync(spec.OwnerId);
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
         var name = spec.Name?.Trim();
         if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
@@ -188,7 +197,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         // Erase: stop the pump, remove every journal record, then the header, then the owner's index entry.
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
-        for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) await _journal.DeleteAsync(ordinal);
+        await DeleteJournalAsync();
         await DeleteMemoryRowsAsync();
         await DeleteAuditRowsAsync();
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
@@ -249,6 +258,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);
         }
         await CheckBudgetAsync();
+        await CheckStorageQuotaAsync();
 
         var parsed = InterventionParser.Parse(input);
         var ordinal = S.NextOrdinal;
@@ -320,14 +330,28 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         else
         {
             // Every turn ever made, in journal order; the cursor is a journal position ("o{ordinal}").
+            // A page reads at most `limit` journal positions, so its cost is its size whatever the header's counters
+            // say; a missing committed record is the journal's end (journals have no gaps).
             var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
-            var start = query.AfterOrdinal is { } after ? after + 1 : 0;
+            var start = Math.Max(0, query.AfterOrdinal is { } after ? after + 1 : 0);
+            var end = Math.Min(S.NextOrdinal, start + limit);
             var ordinal = start;
-            for (; ordinal < S.NextOrdinal && items.Count < limit; ordinal++)
+            for (; ordinal < end; ordinal++)
             {
-                var turn = ordinal >= firstPending
-                    ? S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null
-                    : await _journal.ReadAsync(ordinal) is { } stored ? Present(stored) : null;
+                TurnView? turn;
+                if (ordinal >= firstPending)
+                {
+                    turn = S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null;
+                }
+                else if (await _journal.ReadAsync(ordinal) is { } stored)
+                {
+                    turn = Present(stored);
+                }
+                else
+                {
+                    ordinal = firstPending - 1;
+                    continue;
+                }
                 if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
             }
             if (ordinal < S.NextOrdinal) next = $"o{ordinal - 1}";
@@ -658,6 +682,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
         S.LastTurnAt = turn.CompletedAt;
         S.UpdatedAt = DateTime.UtcNow;
+        S.StoredBytes += StoredBytesOf(turn);
+        ReportStoredBytes(force: false);
     }
 
     /// <summary>After a crash between the journal write and the header write, the head of the queue may already

@@ -46,6 +46,8 @@ public sealed class SessionState
     /// <summary>Position the next audit record gets ("session.audit.{n}", one row each).</summary>
     [Id(22)] public long NextAudit { get; set; }
     [Id(23)] public string? ForkedFrom { get; set; }
+    /// <summary>UTF-8 bytes of turn text this session stores (input, narrative, OOC reply of every committed turn; see QuotaOptions).</summary>
+    [Id(24)] public long StoredBytes { get; set; }
 }
 
 /// <summary>A turn as stored: the API view plus what only the engine needs.</summary>

@@ -28,7 +28,7 @@ public sealed class CanonCache(IGrainFactory grains, IOptions<CanonCacheOptions>
     {
         var key = (worldId, version);
         if (_cache.TryGetValue(key, out CanonVersion? cached) && cached is not null) return cached;
-        var canon = await grains.GetGrain<IWorldGrain>(worldId).GetCanon(version, includeFiles: true);
+        var canon = await grains.GetGrain<IWorldGrain>(worldId).GetPinnedCanon(version, includeFiles: true);
         var size = 2L * (canon.Files?.Sum(f => (long)f.Key.Length + f.Value.Length) ?? 0) + 1024;
         // Two sessions may load one version at once; either copy is correct and the later one simply replaces the first.
         _cache.Set(key, canon, new MemoryCacheEntryOptions { Size = size, SlidingExpiration = TimeSpan.FromMinutes(30) });

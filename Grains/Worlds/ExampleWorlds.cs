@@ -1,5 +1,6 @@
 using System.Reflection;
 using Loom.Canon;
+using Loom.Security;
 
 namespace Loom.Worlds;
 
@@ -14,7 +15,7 @@ public static class ExampleWorlds
     public static IReadOnlyList<(string WorldId, CanonSubmission Canon)> All => Loaded.Value;
 
     /// <summary>
-    /// Publishes every example world that does not exist yet. Worlds already present are left alone, so an
+    /// Publishes every example world that does not exist yet, owned by <see cref="Caller.SystemOwner"/> and public. Worlds already present are left alone, so an
     /// author's own edits to an example survive restarts; seeding is idempotent and safe from every silo.
     /// </summary>
     public static async Task SeedAsync(IGrainFactory grains, CancellationToken ct)
@@ -23,12 +24,15 @@ public static class ExampleWorlds
         {
             ct.ThrowIfCancellationRequested();
             var world = grains.GetGrain<IWorldGrain>(worldId);
-            if (await world.GetInfo() is null)
+            if (await world.GetInfo(System) is null)
             {
-                await world.Publish(canon);
+                await world.Publish(System, canon, access: null);
             }
         }
     }
+
+    /// <summary>The examples' publisher: they belong to the system, are public, and only admins may change them.</summary>
+    public static Caller System { get; } = new() { OwnerId = Caller.SystemOwner, Roles = [LoomRoles.Admin] };
 
     private static IReadOnlyList<(string, CanonSubmission)> Load()
     {

@@ -1,6 +1,8 @@
+using Loom.Security;
+
 namespace Loom.Worlds;
 
-/// <summary>The list of worlds (key 0). World grains push their summary here after every publish.</summary>
+/// <summary>The list of worlds (key 0). World grains push their summary here after every publish and access change.</summary>
 public sealed class WorldCatalogGrain(
     [PersistentState("worldcatalog", "loom")] IPersistentState<WorldCatalogState> state) : Grain, IWorldCatalogGrain
 {
@@ -8,13 +10,13 @@ public sealed class WorldCatalogGrain(
     {
         var worlds = state.State.Worlds;
         // Calls can arrive out of order (retries); never let an older summary replace a newer one.
-        if (worlds.TryGetValue(world.WorldId, out var known) && known.LatestVersion > world.LatestVersion)
+        if (worlds.TryGetValue(world.WorldId, out var known)
+            && (known.LatestVersion > world.LatestVersion || (known.LatestVersion == world.LatestVersion && known.UpdatedAt > world.UpdatedAt)))
         {
             return;
         }
 
-        if (known is not null && known.LatestVersion == world.LatestVersion && known.Title == world.Title
-            && known.Versions.Count == world.Versions.Count)
+        if (known is not null && Same(known, world))
         {
             // An identical republish: nothing to write.
             return;
@@ -40,6 +42,18 @@ public sealed class WorldCatalogGrain(
         }
     }
 
-    public Task<List<WorldInfo>> List() =>
-        Task.FromResult(state.State.Worlds.Values.OrderBy(w => w.WorldId, StringComparer.Ordinal).ToList());
+    public Task<List<WorldInfo>> List(Caller caller) =>
+        Task.FromResult(state.State.Worlds.Values
+            .Where(w => WorldAccess.CanSee(w, caller))
+            .OrderBy(w => w.WorldId, StringComparer.Ordinal)
+            .Select(w => WorldAccess.ForCaller(w, caller))
+            .ToList());
+
+    public Task<int> CountOwnedBy(string ownerId) =>
+        Task.FromResult(state.State.Worlds.Values.Count(w => string.Equals(w.Owner, ownerId, StringComparison.Ordinal)));
+
+    private static bool Same(WorldInfo a, WorldInfo b) =>
+        a.LatestVersion == b.LatestVersion && a.Title == b.Title && a.Versions.Count == b.Versions.Count
+        && a.UpdatedAt == b.UpdatedAt && a.Owner == b.Owner && a.Visibility == b.Visibility
+        && (a.SharedWith ?? []).SequenceEqual(b.SharedWith ?? [], StringComparer.Ordinal);
 }

@@ -2,13 +2,17 @@ using System.Security.Cryptography;
 using System.Text;
 using Loom.Canon;
 using Loom.Errors;
+using Loom.Quotas;
+using Loom.Security;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Loom.Worlds;
 
-/// <summary>One world (key: worldId) and its immutable canon versions 1, 2, ...</summary>
+/// <summary>One world (key: worldId) and its immutable canon versions 1, 2, ...; see <see cref="WorldAccess"/> for who may do what.</summary>
 public sealed class WorldGrain(
     [PersistentState("world", "loom")] IPersistentState<WorldState> state,
+    IOptions<QuotaOptions> quotas,
     ILogger<WorldGrain> logger) : Grain, IWorldGrain
 {
     // Materialised versions (sections with text), built on first read; versions never change once stored.
@@ -19,13 +23,20 @@ public sealed class WorldGrain(
     private const int MaxCachedDiffs = 16;
 
     private string WorldId => this.GetPrimaryKeyString();
+    private bool Exists => state.State.Versions.Count > 0;
+    private string Owner => state.State.Owner ?? Caller.SystemOwner;
 
-    public async Task<PublishResult> Publish(CanonSubmission submission)
+    public async Task<PublishResult> Publish(Caller caller, CanonSubmission submission, WorldAccessChange? access)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         if (!WorldIds.IsValid(WorldId))
         {
             throw Problems.Invalid("worldId", "worldId must match [a-z0-9][a-z0-9-]{0,63}.");
         }
+
+        // Access before content: a stranger learns nothing about a private world, not even that its canon is invalid.
+        if (Exists) RequireManage(caller);
+        var shares = access?.SharedWith is { } list ? WorldAccess.NormalizeShares(list) : null;
 
         var parsed = CanonParser.Parse(submission);
         var validation = parsed.Validation;
@@ -35,11 +46,14 @@ public sealed class WorldGrain(
                 $"The canon has {validation.Errors.Count} error(s); nothing was stored.", ToProblemErrors(validation.Errors));
         }
 
+        if (!Exists) await RequireWorldQuotaAsync(caller);
+
         var files = submission.Files.ToDictionary(f => f.Key, f => CanonText.NormalizeNewlines(f.Value ?? ""), StringComparer.Ordinal);
         var hash = CanonHasher.Compute(files);
         var versions = state.State.Versions;
         if (versions.Count > 0 && versions[^1].Hash == hash)
         {
+            if (access is { IsEmpty: false }) await ApplyAccessAsync(access.Visibility, shares);
             // Re-upsert so a catalog update lost after an earlier write is repaired by simply publishing again.
             await UpsertCatalog();
             return new PublishResult { Canon = Summary(versions[^1]), Created = false };
@@ -77,6 +91,10 @@ public sealed class WorldGrain(
             });
         }
 
+        var before = (state.State.Owner, state.State.Visibility, state.State.SharedWith);
+        if (stored.Version == 1) state.State.Owner = caller.OwnerId;
+        if (access?.Visibility is { } visibility) state.State.Visibility = visibility;
+        if (shares is not null) state.State.SharedWith = shares;
         versions.Add(stored);
         try
         {
@@ -87,26 +105,47 @@ public sealed class WorldGrain(
             // Leave memory as storage has it: a failed publish must not be visible to later reads.
             versions.RemoveAt(versions.Count - 1);
             newBlobs.ForEach(key => state.State.Blobs.Remove(key));
+            (state.State.Owner, state.State.Visibility, state.State.SharedWith) = before;
             throw;
         }
 
-        logger.LogInformation("World {WorldId} published canon v{Version} ({Hash}, {Files} files, {Sections} sections)",
-            WorldId, stored.Version, hash, files.Count, stored.Sections.Count);
+        logger.LogInformation("World {WorldId} published canon v{Version} ({Hash}, {Files} files, {Sections} sections) by {Owner}",
+            WorldId, stored.Version, hash, files.Count, stored.Sections.Count, caller.OwnerId);
 
         await UpsertCatalog();
         return new PublishResult { Canon = Summary(stored), Created = stored.Version == 1 };
     }
 
-    public Task<WorldInfo?> GetInfo() => Task.FromResult(state.State.Versions.Count == 0 ? null : Info());
+    public async Task<WorldInfo> SetAccess(Caller caller, WorldAccessChange change)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        ArgumentNullException.ThrowIfNull(change);
+        RequireManage(caller);
+        var shares = change.SharedWith is { } list ? WorldAccess.NormalizeShares(list) : null;
+        if (!change.IsEmpty) await ApplyAccessAsync(change.Visibility, shares);
+        await UpsertCatalog();
+        return Info();
+    }
 
-    public Task<CanonVersion> GetCanon(int? version, bool includeFiles)
+    public Task<WorldInfo?> GetInfo(Caller caller) =>
+        Task.FromResult(Exists && CanSee(caller) ? WorldAccess.ForCaller(Info(), caller) : null);
+
+    public Task<CanonVersion> GetCanon(Caller caller, int? version, bool includeFiles)
+    {
+        RequireSee(caller);
+        var stored = Find(version);
+        return Task.FromResult(includeFiles ? WithFiles(stored) : Summary(stored));
+    }
+
+    public Task<CanonVersion> GetPinnedCanon(int version, bool includeFiles)
     {
         var stored = Find(version);
         return Task.FromResult(includeFiles ? WithFiles(stored) : Summary(stored));
     }
 
-    public Task<CanonDiff> Diff(int from, int to)
+    public Task<CanonDiff> Diff(Caller caller, int from, int to)
     {
+        RequireSee(caller);
         var a = Find(from);
         var b = Find(to);
         if (!_diffs.TryGetValue((from, to), out var diff))
@@ -121,6 +160,60 @@ public sealed class WorldGrain(
         }
 
         return Task.FromResult(diff);
+    }
+
+    private bool CanSee(Caller caller) => WorldAccess.CanSee(Owner, state.State.Visibility, state.State.SharedWith, caller);
+
+    /// <summary>404 exactly as for an unknown world when the caller may not see it.</summary>
+    private void RequireSee(Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        if (!Exists || !CanSee(caller)) throw Problems.NotFound("World", WorldId);
+    }
+
+    /// <summary>404 when the caller may not see the world, 403 when they may see but not change it.</summary>
+    private void RequireManage(Caller caller)
+    {
+        RequireSee(caller);
+        if (!WorldAccess.CanManage(Owner, caller))
+        {
+            throw Problems.NotPermitted(
+                Owner == Caller.SystemOwner
+                    ? $"World '{WorldId}' belongs to the system; only admins can change it. Publish your own copy under another world id."
+                    : $"World '{WorldId}' belongs to another owner; only its owner or an admin can change it.");
+        }
+    }
+
+    private async Task RequireWorldQuotaAsync(Caller caller)
+    {
+        if (quotas.Value.MaxWorlds is not { } max || caller.OwnerId == Caller.SystemOwner) return;
+        var owned = await GrainFactory.GetGrain<IWorldCatalogGrain>(0).CountOwnedBy(caller.OwnerId);
+        if (owned >= max)
+        {
+            throw QuotaCodes.Exceeded(QuotaCodes.Worlds, $"Owner '{caller.OwnerId}' already owns {owned} world(s); the quota is {max}.");
+        }
+    }
+
+    private async Task ApplyAccessAsync(WorldVisibility? visibility, List<string>? shares)
+    {
+        var before = (state.State.Visibility, state.State.SharedWith, state.State.AccessChangedAt);
+        if (visibility is { } v) state.State.Visibility = v;
+        if (shares is not null) state.State.SharedWith = shares;
+        if (state.State.Visibility == before.Visibility && state.State.SharedWith.SequenceEqual(before.SharedWith, StringComparer.Ordinal)) return;
+        state.State.AccessChangedAt = DateTime.UtcNow;
+        // A legacy world gets its implicit owner written down with its first access change.
+        state.State.Owner ??= Caller.SystemOwner;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            (state.State.Visibility, state.State.SharedWith, state.State.AccessChangedAt) = before;
+            throw;
+        }
+        logger.LogInformation("World {WorldId} is now {Visibility}, shared with {Shares} owner(s)",
+            WorldId, state.State.Visibility, state.State.SharedWith.Count);
     }
 
     private StoredCanonVersion Find(int? version)
@@ -154,7 +247,10 @@ public sealed class WorldGrain(
             Title = versions[^1].Title,
             LatestVersion = versions[^1].Version,
             Versions = versions.Select(v => new WorldVersionRef { Version = v.Version, CreatedAt = v.CreatedAt, Hash = v.Hash }).ToList(),
-            UpdatedAt = versions[^1].CreatedAt,
+            UpdatedAt = state.State.AccessChangedAt is { } changed && changed > versions[^1].CreatedAt ? changed : versions[^1].CreatedAt,
+            Owner = Owner,
+            Visibility = state.State.Visibility,
+            SharedWith = [.. state.State.SharedWith],
         };
     }
 

@@ -13,6 +13,12 @@ public sealed class WorldState
     [Id(0)] public List<StoredCanonVersion> Versions { get; set; } = [];
     /// <summary>Content hash → LF-normalised file text.</summary>
     [Id(1)] public Dictionary<string, string> Blobs { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>The first publisher's owner id. Null in worlds stored before owners existed: they read as the system's.</summary>
+    [Id(2)] public string? Owner { get; set; }
+    [Id(3)] public WorldVisibility Visibility { get; set; }
+    [Id(4)] public List<string> SharedWith { get; set; } = [];
+    /// <summary>When visibility or sharing last changed (orders catalog updates that add no version).</summary>
+    [Id(5)] public DateTime? AccessChangedAt { get; set; }
 }
 
 [GenerateSerializer, Alias("loom.StoredCanonVersion")]

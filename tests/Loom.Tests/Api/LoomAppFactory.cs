@@ -13,6 +13,9 @@ public class LoomAppFactory : WebApplicationFactory<Program>
 {
     public const string AliceKey = "alice-test-key";
     public const string BobKey = "bob-test-key";
+    public const string CarolKey = "carol-test-key";
+    /// <summary>Owner "ops" with the admin role only.</summary>
+    public const string AdminKey = "ops-admin-test-key";
 
     private readonly Dictionary<string, string?> _settings;
 
@@ -41,6 +44,11 @@ public class LoomAppFactory : WebApplicationFactory<Program>
             ["Loom:Auth:Keys:0:Sha256"] = CallerResolver.Hash(AliceKey),
             ["Loom:Auth:Keys:1:Owner"] = "bob",
             ["Loom:Auth:Keys:1:Sha256"] = CallerResolver.Hash(BobKey),
+            ["Loom:Auth:Keys:2:Owner"] = "carol",
+            ["Loom:Auth:Keys:2:Sha256"] = CallerResolver.Hash(CarolKey),
+            ["Loom:Auth:Keys:3:Owner"] = "ops",
+            ["Loom:Auth:Keys:3:Sha256"] = CallerResolver.Hash(AdminKey),
+            ["Loom:Auth:Keys:3:Roles:0"] = "admin",
         };
         if (!apiKeys) foreach (var key in _settings.Keys.Where(k => k.StartsWith("Loom:Auth:Keys:", StringComparison.Ordinal)).ToList()) _settings.Remove(key);
         if (extra is not null) foreach (var (k, v) in extra) _settings[k] = v;
@@ -64,4 +72,6 @@ public class LoomAppFactory : WebApplicationFactory<Program>
 
     public HttpClient Alice() => ClientFor(AliceKey);
     public HttpClient Bob() => ClientFor(BobKey);
+    public HttpClient Carol() => ClientFor(CarolKey);
+    public HttpClient Admin() => ClientFor(AdminKey);
 }

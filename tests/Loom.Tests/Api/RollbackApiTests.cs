@@ -215,7 +215,8 @@ public sealed class RollbackApiTests(TimelineAppFactory app) : IClassFixture<Tim
         await client.PostJsonAsync("/api/sessions/import", wrongHash).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
         var missingTurn = export.DeepClone();
         missingTurn["turns"] = new JsonArray();
-        await client.PostJsonAsync("/api/sessions/import", missingTurn).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        // Counters that claim more than the export holds are refused as inconsistent (422), before any storage call.
+        await client.PostJsonAsync("/api/sessions/import", missingTurn).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
         await client.PostJsonAsync("/api/sessions/import", new { format = "loom.session.v1" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
 
         var sessions = await client.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK);

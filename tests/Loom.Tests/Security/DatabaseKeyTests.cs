@@ -13,7 +13,7 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     [Fact]
     public async Task A_created_key_works_at_once_is_listed_without_its_secret_and_stops_working_after_revocation()
     {
-        var admin = app.Admin();
+        var admin = app.Root();
         var created = await admin.PostJsonAsync("/api/admin/keys", new { owner = "dora", roles = new[] { "player" }, name = "dora's laptop" })
             .ExpectAsync(HttpStatusCode.Created);
         var key = created["key"]!.GetValue<string>();
@@ -46,7 +46,7 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     [Fact]
     public async Task An_expired_key_is_refused()
     {
-        var admin = app.Admin();
+        var admin = app.Root();
         var created = await admin.PostJsonAsync("/api/admin/keys",
             new { owner = "eve", roles = new[] { "viewer" }, expiresAt = DateTimeOffset.UtcNow.AddSeconds(3) }).ExpectAsync(HttpStatusCode.Created);
         var eve = app.ClientFor(created["key"]!.GetValue<string>());
@@ -64,26 +64,26 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     [InlineData("""{"owner":"ok","roles":"player"}""", 400, null)]
     public async Task Bad_key_requests_get_clear_problems(string body, int status, string? field)
     {
-        var response = await app.Admin().PostAsync("/api/admin/keys", new StringContent(body, Encoding.UTF8, "application/json"));
+        var response = await app.Root().PostAsync("/api/admin/keys", new StringContent(body, Encoding.UTF8, "application/json"));
         var problem = await Task.FromResult(response).ExpectProblemAsync((HttpStatusCode)status);
         if (field is not null) Assert.NotNull(problem["errors"]?[field]);
-        var all = await app.Admin().GetAsync("/api/admin/keys?owner=ok").ExpectAsync(HttpStatusCode.OK);
+        var all = await app.Root().GetAsync("/api/admin/keys?owner=ok").ExpectAsync(HttpStatusCode.OK);
         Assert.Empty(all["items"]!.AsArray());
     }
 
     [Fact]
     public async Task Unknown_keys_and_cursors_are_404_and_400()
     {
-        await app.Admin().GetAsync("/api/admin/keys/knothere").ExpectProblemAsync(HttpStatusCode.NotFound);
-        await app.Admin().DeleteAsync("/api/admin/keys/knothere").ExpectProblemAsync(HttpStatusCode.NotFound);
-        await app.Admin().GetAsync("/api/admin/keys?after=knothere").ExpectProblemAsync(HttpStatusCode.BadRequest);
-        await app.Admin().GetAsync("/api/admin/keys?limit=0").ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await app.Root().GetAsync("/api/admin/keys/knothere").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await app.Root().DeleteAsync("/api/admin/keys/knothere").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await app.Root().GetAsync("/api/admin/keys?after=knothere").ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await app.Root().GetAsync("/api/admin/keys?limit=0").ExpectProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
     public async Task The_list_pages_oldest_first()
     {
-        var admin = app.Admin();
+        var admin = app.Root();
         var ids = new List<string>();
         for (var i = 0; i < 3; i++)
         {
@@ -104,7 +104,7 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     [Fact]
     public async Task Keys_are_hashed_at_rest()
     {
-        var created = await app.Admin().PostJsonAsync("/api/admin/keys", new { owner = "hashed", roles = new[] { "viewer" } }).ExpectAsync(HttpStatusCode.Created);
+        var created = await app.Root().PostJsonAsync("/api/admin/keys", new { owner = "hashed", roles = new[] { "viewer" } }).ExpectAsync(HttpStatusCode.Created);
         var key = created["key"]!.GetValue<string>();
         await app.ClientFor(key).GetAsync("/api/worlds").ExpectAsync(HttpStatusCode.OK);
         var bytes = await ReadSharedAsync(Path.Combine(app.DataDirectory, "loom.db"));
@@ -121,7 +121,7 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     public async Task The_keys_command_creates_lists_and_revokes_through_the_admin_api()
     {
         using var handler = app.Server.CreateHandler();
-        var env = new Dictionary<string, string?> { [KeysCommand.ApiKeyVariable] = SecurityAppFactory.AdminKey, [KeysCommand.UrlVariable] = "http://localhost" };
+        var env = new Dictionary<string, string?> { [KeysCommand.ApiKeyVariable] = SecurityAppFactory.RootKey, [KeysCommand.UrlVariable] = "http://localhost" };
         var (code, output, error) = await KeysAsync(["create", "--owner", "cli-user", "--roles", "player,viewer", "--name", "from the cli"], env, handler);
         Assert.True(code == KeysCommand.Success, error);
         var key = output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("loom_", StringComparison.Ordinal));

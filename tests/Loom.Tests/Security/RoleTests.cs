@@ -48,7 +48,7 @@ public sealed class RoleTests(SecurityAppFactory app) : IClassFixture<SecurityAp
     [Fact]
     public async Task An_admin_holds_every_role()
     {
-        var admin = app.Admin();
+        var admin = app.Root();
         await admin.GetAsync("/api/admin/keys").ExpectAsync(HttpStatusCode.OK);
         await Publish(admin, "admins-world").ExpectAsync(HttpStatusCode.Created);
         await admin.CreateSessionAsync("admins-world");

@@ -9,20 +9,20 @@ public sealed class SecurityAppFactory() : LoomAppFactory(null, Keys())
     public const string ViewerKey = "viewer-test-key";
     public const string PlayerKey = "player-test-key";
     public const string AuthorKey = "author-test-key";
-    public const string AdminKey = "admin-test-key";
+    public const string RootKey = "admin-test-key";
 
     public HttpClient Viewer() => ClientFor(ViewerKey);
     public HttpClient Player() => ClientFor(PlayerKey);
     public HttpClient Author() => ClientFor(AuthorKey);
-    public HttpClient Admin() => ClientFor(AdminKey);
+    public HttpClient Root() => ClientFor(RootKey);
 
     private static Dictionary<string, string?> Keys()
     {
         var settings = new Dictionary<string, string?>();
-        var index = 2; // 0 and 1 are alice and bob
+        var index = 10; // LoomAppFactory configures the first few (alice, bob, carol, ops)
         foreach (var (owner, key, role) in new[]
                  {
-                     ("vera", ViewerKey, "viewer"), ("pat", PlayerKey, "player"), ("ann", AuthorKey, "author"), ("root", AdminKey, "admin"),
+                     ("vera", ViewerKey, "viewer"), ("pat", PlayerKey, "player"), ("ann", AuthorKey, "author"), ("root", RootKey, "admin"),
                  })
         {
             settings[$"Loom:Auth:Keys:{index}:Owner"] = owner;

@@ -42,19 +42,19 @@ public class ExampleWorldsTests(WorldClusterFixture fixture)
         await ExampleWorlds.SeedAsync(fixture.Grains, CancellationToken.None);
         foreach (var (worldId, _) in ExampleWorlds.All)
         {
-            Assert.Equal(1, (await fixture.Grains.GetGrain<IWorldGrain>(worldId).GetInfo())?.LatestVersion);
+            Assert.Equal(1, (await fixture.Grains.GetGrain<IWorldGrain>(worldId).GetInfo(ExampleWorlds.System))?.LatestVersion);
         }
 
-        // An author's later edit must survive a re-seed (seeding would otherwise publish v3 = the original).
+        // An admin's later edit must survive a re-seed (seeding would otherwise publish v3 = the original).
         var (id, canon) = ExampleWorlds.All[0];
         var edited = new CanonSubmission { Files = new(canon.Files) { ["99-notes.md"] = "# Notes\n\nThe author added this later, after seeding." } };
-        await fixture.Grains.GetGrain<IWorldGrain>(id).Publish(edited);
+        await fixture.Grains.GetGrain<IWorldGrain>(id).Publish(ExampleWorlds.System, edited, null);
         await ExampleWorlds.SeedAsync(fixture.Grains, CancellationToken.None);
 
-        Assert.Equal(2, (await fixture.Grains.GetGrain<IWorldGrain>(id).GetInfo())?.LatestVersion);
-        Assert.Equal(1, (await fixture.Grains.GetGrain<IWorldGrain>(ExampleWorlds.All[1].WorldId).GetInfo())?.LatestVersion);
+        Assert.Equal(2, (await fixture.Grains.GetGrain<IWorldGrain>(id).GetInfo(ExampleWorlds.System))?.LatestVersion);
+        Assert.Equal(1, (await fixture.Grains.GetGrain<IWorldGrain>(ExampleWorlds.All[1].WorldId).GetInfo(ExampleWorlds.System))?.LatestVersion);
 
-        var catalog = await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List();
+        var catalog = await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List(ExampleWorlds.System);
         Assert.Contains(catalog, w => w.WorldId == "ember-vale" && w.Title == "Ember Vale");
     }
 }

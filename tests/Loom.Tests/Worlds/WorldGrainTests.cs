@@ -1,4 +1,5 @@
 using Loom.Errors;
+using Loom.Security;
 using Loom.Tests.Canon;
 using Loom.Worlds;
 
@@ -7,6 +8,8 @@ namespace Loom.Tests.Worlds;
 [Collection(WorldClusterCollection.Name)]
 public class WorldGrainTests(WorldClusterFixture fixture)
 {
+    private static readonly Caller Author = new() { OwnerId = "author", Roles = [LoomRoles.Author] };
+
     private static string NewWorldId() => "w-" + Guid.NewGuid().ToString("N")[..12];
 
     private IWorldGrain World(string id) => fixture.Grains.GetGrain<IWorldGrain>(id);
@@ -20,7 +23,7 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     public async Task First_publish_creates_version_one_and_the_world()
     {
         var id = NewWorldId();
-        var result = await World(id).Publish(CanonSamples.Valid());
+        var result = await World(id).Publish(Author, CanonSamples.Valid(), null);
 
         Assert.True(result.Created);
         Assert.Equal((id, 1, "Test Vale"), (result.Canon.WorldId, result.Canon.Version, result.Canon.Title));
@@ -28,7 +31,7 @@ public class WorldGrainTests(WorldClusterFixture fixture)
         Assert.Null(result.Canon.Files);
         Assert.Equal(["World", "Tone"], result.Canon.Sections.Select(s => s.Name));
 
-        var info = await World(id).GetInfo();
+        var info = await World(id).GetInfo(Author);
         Assert.NotNull(info);
         Assert.Equal(1, info.LatestVersion);
         Assert.Equal(result.Canon.Hash, Assert.Single(info.Versions).Hash);
@@ -38,24 +41,24 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     public async Task Later_publishes_append_immutable_versions()
     {
         var id = NewWorldId();
-        var v1 = await World(id).Publish(CanonSamples.Valid());
-        var v2 = await World(id).Publish(WithExtra("# Places\n\nKilnmouth is a walled mining town built around a pithead."));
+        var v1 = await World(id).Publish(Author, CanonSamples.Valid(), null);
+        var v2 = await World(id).Publish(Author, WithExtra("# Places\n\nKilnmouth is a walled mining town built around a pithead."), null);
 
         Assert.False(v2.Created);
         Assert.Equal(2, v2.Canon.Version);
         Assert.NotEqual(v1.Canon.Hash, v2.Canon.Hash);
 
-        var first = await World(id).GetCanon(1, includeFiles: true);
+        var first = await World(id).GetCanon(Author, 1, includeFiles: true);
         Assert.Equal(v1.Canon.Hash, first.Hash);
         Assert.Equal(["world.md"], first.Files!.Keys);
-        var latest = await World(id).GetCanon(null, includeFiles: true);
+        var latest = await World(id).GetCanon(Author, null, includeFiles: true);
         Assert.Equal(2, latest.Version);
         Assert.Equal(["extra.md", "world.md"], latest.Files!.Keys.Order());
         Assert.Equal(CanonSamples.WorldFile, latest.Files["world.md"]);
         // Section text is rebuilt from stored files, exactly as the parser saw it.
         Assert.Equal(CanonParserSections(WithExtra("# Places\n\nKilnmouth is a walled mining town built around a pithead.")),
             latest.Sections.Select(s => (s.Name, s.File, s.Line, s.Content)));
-        Assert.Equal([1, 2], (await World(id).GetInfo())!.Versions.Select(v => v.Version));
+        Assert.Equal([1, 2], (await World(id).GetInfo(Author))!.Versions.Select(v => v.Version));
     }
 
     private static IEnumerable<(string, string, int, string)> CanonParserSections(CanonSubmission submission) =>
@@ -65,14 +68,14 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     public async Task Identical_republish_returns_the_latest_version_unchanged()
     {
         var id = NewWorldId();
-        var first = await World(id).Publish(CanonSamples.Valid());
+        var first = await World(id).Publish(Author, CanonSamples.Valid(), null);
         var crlf = new CanonSubmission { Files = CanonSamples.Files(("world.md", CanonSamples.WorldFile.Replace("\n", "\r\n"))) };
 
-        var again = await World(id).Publish(crlf);
+        var again = await World(id).Publish(Author, crlf, null);
 
         Assert.False(again.Created);
         Assert.Equal((1, first.Canon.Hash), (again.Canon.Version, again.Canon.Hash));
-        Assert.Single((await World(id).GetInfo())!.Versions);
+        Assert.Single((await World(id).GetInfo(Author))!.Versions);
     }
 
     [Fact]
@@ -81,25 +84,25 @@ public class WorldGrainTests(WorldClusterFixture fixture)
         var id = NewWorldId();
         var bad = new CanonSubmission { Files = CanonSamples.Files(("world.md", "# World\n\n# Places\n\nSomething.\n")) };
 
-        var problem = await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(bad));
+        var problem = await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(Author, bad, null));
 
         Assert.Equal((422, "invalid_canon"), (problem.Status, problem.Code));
         Assert.NotNull(problem.Errors);
         Assert.Contains(problem.Errors["files/world.md"], m => m.Contains("empty_section") && m.StartsWith("line 1:"));
         Assert.Contains(problem.Errors["canon"], m => m.Contains("missing_tone_section"));
-        Assert.Null(await World(id).GetInfo());
-        Assert.DoesNotContain(await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List(), w => w.WorldId == id);
+        Assert.Null(await World(id).GetInfo(Author));
+        Assert.DoesNotContain(await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List(Author), w => w.WorldId == id);
     }
 
     [Fact]
     public async Task Invalid_canon_after_a_good_one_leaves_the_world_as_it_was()
     {
         var id = NewWorldId();
-        await World(id).Publish(CanonSamples.Valid());
+        await World(id).Publish(Author, CanonSamples.Valid(), null);
 
-        await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(new CanonSubmission()));
+        await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(Author, new CanonSubmission(), null));
 
-        Assert.Equal(1, (await World(id).GetInfo())!.LatestVersion);
+        Assert.Equal(1, (await World(id).GetInfo(Author))!.LatestVersion);
     }
 
     [Theory]
@@ -109,7 +112,7 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     [InlineData("under_score")]
     public async Task Bad_world_id_is_400(string id)
     {
-        var problem = await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(CanonSamples.Valid()));
+        var problem = await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Publish(Author, CanonSamples.Valid(), null));
 
         Assert.Equal(400, problem.Status);
         Assert.True(problem.Errors!.ContainsKey("worldId"));
@@ -119,23 +122,23 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     public async Task Unknown_world_and_version_are_404()
     {
         var id = NewWorldId();
-        Assert.Null(await World(id).GetInfo());
-        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(null, false))).Status);
+        Assert.Null(await World(id).GetInfo(Author));
+        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, null, false))).Status);
 
-        await World(id).Publish(CanonSamples.Valid());
-        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(2, false))).Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(0, false))).Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Diff(1, 3))).Status);
+        await World(id).Publish(Author, CanonSamples.Valid(), null);
+        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, 2, false))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, 0, false))).Status);
+        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Diff(Author, 1, 3))).Status);
     }
 
     [Fact]
     public async Task Diff_between_versions_reports_each_file()
     {
         var id = NewWorldId();
-        await World(id).Publish(CanonSamples.Valid());
-        await World(id).Publish(WithExtra("# Places\n\nKilnmouth is a walled mining town built around a pithead."));
+        await World(id).Publish(Author, CanonSamples.Valid(), null);
+        await World(id).Publish(Author, WithExtra("# Places\n\nKilnmouth is a walled mining town built around a pithead."), null);
 
-        var diff = await World(id).Diff(1, 2);
+        var diff = await World(id).Diff(Author, 1, 2);
 
         Assert.Equal((1, 2), (diff.From, diff.To));
         Assert.Equal([("extra.md", FileDiffStatus.Added), ("world.md", FileDiffStatus.Unchanged)],
@@ -148,11 +151,11 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     {
         var a = "cat-a-" + Guid.NewGuid().ToString("N")[..8];
         var b = "cat-b-" + Guid.NewGuid().ToString("N")[..8];
-        await World(a).Publish(CanonSamples.Valid());
-        await World(b).Publish(CanonSamples.Valid("Second"));
-        await World(b).Publish(WithExtra("# Places\n\nHearthford is a market town at the ford, loud and friendly."));
+        await World(a).Publish(Author, CanonSamples.Valid(), null);
+        await World(b).Publish(Author, CanonSamples.Valid("Second"), null);
+        await World(b).Publish(Author, WithExtra("# Places\n\nHearthford is a market town at the ford, loud and friendly."), null);
 
-        var list = await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List();
+        var list = await fixture.Grains.GetGrain<IWorldCatalogGrain>(0).List(Author);
 
         var mine = list.Where(w => w.WorldId == a || w.WorldId == b).ToList();
         Assert.Equal([(a, 1, "Test Vale"), (b, 2, "Test Vale")], mine.Select(w => (w.WorldId, w.LatestVersion, w.Title)));
@@ -167,7 +170,7 @@ public class WorldGrainTests(WorldClusterFixture fixture)
         await catalog.Upsert(new WorldInfo { WorldId = id, Title = "new", LatestVersion = 3 });
         await catalog.Upsert(new WorldInfo { WorldId = id, Title = "old", LatestVersion = 2 });
 
-        Assert.Equal("new", (await catalog.List()).Single(w => w.WorldId == id).Title);
+        Assert.Equal("new", (await catalog.List(Author)).Single(w => w.WorldId == id).Title);
     }
 
     [Fact]
