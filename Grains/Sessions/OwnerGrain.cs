@@ -1,6 +1,7 @@
 using Loom.Errors;
 using Loom.Quotas;
 using Loom.Security;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Loom.Sessions;
@@ -16,23 +17,30 @@ public sealed class OwnerState
 /// <summary>
 /// An owner's session index, oldest first, and the stored size each session last reported. Session details stay
 /// in the sessions themselves.
-/// Reentrant: concurrent creates append in memory and Orleans merges their overlapping writes, so a burst of
-/// session creates by one owner does not queue behind one storage write each. Size reports arrive one-way after
-/// commits and are written at most every <see cref="SizeFlushEvery"/>, so turns never wait on this grain.
+/// Nothing on a session's create or turn path waits for this grain's storage: <see cref="Add"/> changes the index in
+/// memory (so the owner's next list already shows the session: read-your-writes) and the row is written within
+/// <see cref="IndexFlushDelay"/>, one write for however many sessions arrived meanwhile; size reports are folded in
+/// within <see cref="SizeFlushEvery"/>. Removal (permanent delete) stays synchronous, so an erased session never
+/// reappears. The cost: a silo that dies within the flush delay of a create loses that index entry (the session
+/// itself is durable and reachable by its id).
 /// </summary>
 [Reentrant]
-public sealed class OwnerGrain(
+public sealed partial class OwnerGrain(
     [PersistentState("owner", "loom")] IPersistentState<OwnerState> state,
-    IOptions<QuotaOptions> quotas) : Grain, IOwnerGrain
+    IOptions<QuotaOptions> quotas,
+    ILogger<OwnerGrain> logger) : Grain, IOwnerGrain
 {
+    private static readonly TimeSpan IndexFlushDelay = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan SizeFlushEvery = TimeSpan.FromSeconds(5);
-    private IGrainTimer? _sizeFlush;
+    private IGrainTimer? _flush;
+    private DateTime _flushDue;
 
-    public async Task Add(OwnedSession session)
+    public Task Add(OwnedSession session)
     {
-        if (state.State.Sessions.Any(s => s.SessionId == session.SessionId)) return;
+        if (state.State.Sessions.Any(s => s.SessionId == session.SessionId)) return Task.CompletedTask;
         state.State.Sessions.Add(session);
-        await state.WriteStateAsync();
+        ScheduleFlush(IndexFlushDelay);
+        return Task.CompletedTask;
     }
 
     public async Task Remove(string sessionId)
@@ -49,7 +57,7 @@ public sealed class OwnerGrain(
         if (!state.State.Sessions.Any(s => s.SessionId == sessionId)) return Task.CompletedTask;
         if (state.State.StoredBytes.TryGetValue(sessionId, out var known) && known == bytes) return Task.CompletedTask;
         state.State.StoredBytes[sessionId] = bytes;
-        _sizeFlush ??= this.RegisterGrainTimer(FlushSizesAsync, SizeFlushEvery, Timeout.InfiniteTimeSpan);
+        ScheduleFlush(SizeFlushEvery);
         return Task.CompletedTask;
     }
 
@@ -111,16 +119,45 @@ public sealed class OwnerGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_sizeFlush is not null) await FlushSizesAsync(cancellationToken);
+        if (_flush is null) return;
+        _flush.Dispose();
+        _flush = null;
+        await state.WriteStateAsync(cancellationToken);
     }
 
     private long Total() => state.State.StoredBytes.Values.Sum();
 
-    private async Task FlushSizesAsync(CancellationToken cancellationToken)
+    /// <summary>Writes the row once within <paramref name="delay"/> (or sooner, if a flush is already due sooner).</summary>
+    private void ScheduleFlush(TimeSpan delay)
     {
-        _sizeFlush?.Dispose();
-        _sizeFlush = null;
-        // Sizes are re-reported after later commits; a lost flush only delays the quota's view.
-        await state.WriteStateAsync(cancellationToken);
+        var due = DateTime.UtcNow + delay;
+        if (_flush is not null && _flushDue <= due) return;
+        _flush?.Dispose();
+        _flushDue = due;
+        _flush = this.RegisterGrainTimer(FlushAsync, delay, Timeout.InfiniteTimeSpan);
     }
+
+    private async Task FlushAsync()
+    {
+        // Not disposed before the write: disposing a timer cancels the token of the callback it is running.
+        var timer = _flush;
+        _flush = null;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // Storage is away: the index stays in memory and the write is tried again.
+            LogFlushFailed(ex, this.GetPrimaryKeyString());
+            ScheduleFlush(IndexFlushDelay * 4);
+        }
+        finally
+        {
+            timer?.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Owner index of {OwnerId} not written; retrying")]
+    private partial void LogFlushFailed(Exception ex, string ownerId);
 }
