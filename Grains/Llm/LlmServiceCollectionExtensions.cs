@@ -26,7 +26,7 @@ public static class LlmServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PromptOptions>, PromptOptionsValidator>());
 
-        services.TryAddSingleton<ITokenCounter>(TiktokenCounter.Instance);
+        services.TryAddSingleton<ITokenCounter>(CachedTokenCounter.Default);
         services.TryAddSingleton<ILlmClientFactory, LlmClientFactory>();
         services.TryAddSingleton<PromptAssembler>();
         services.TryAddSingleton<LlmStreamer>();

@@ -18,7 +18,7 @@ public static class MemoryServiceCollectionExtensions
     {
         services.AddOptions<MemoryOptions>().Bind(configuration.GetSection(MemoryOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
-        services.TryAddSingleton<ITokenCounter>(TiktokenCounter.Instance);
+        services.TryAddSingleton<ITokenCounter>(CachedTokenCounter.Default);
         services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
             new HashingEmbeddingGenerator(sp.GetRequiredService<IOptions<MemoryOptions>>().Value.EmbeddingDimensions));
         services.TryAddSingleton(sp => new RollingSummarizer(sp.GetRequiredService<IOptions<MemoryOptions>>().Value));
