@@ -66,31 +66,8 @@ public static class SessionEndpoints
             wanted = parsed;
         }
 
-        // Newest first; the cursor is the last session id returned.
-        var owned = (await grains.GetGrain<IOwnerGrain>(owner).List()).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId).ToList();
-        var start = 0;
-        if (!string.IsNullOrEmpty(after))
-        {
-            var index = owned.FindIndex(s => s.SessionId == after);
-            if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
-            start = index + 1;
-        }
-
-        var items = new List<SessionInfo>(take);
-        var lastConsumed = start - 1;
-        const int Batch = 32;
-        for (var offset = start; offset < owned.Count && items.Count < take; offset += Batch)
-        {
-            var batch = owned.Skip(offset).Take(Batch).ToList();
-            var infos = await Task.WhenAll(batch.Select(s => grains.GetGrain<ISessionGrain>(s.SessionId).GetInfo(owner)));
-            for (var i = 0; i < infos.Length && items.Count < take; i++)
-            {
-                lastConsumed = offset + i;
-                if (wanted is null || infos[i].Status == wanted) items.Add(infos[i]);
-            }
-        }
-        var next = items.Count == take && lastConsumed < owned.Count - 1 ? items[^1].SessionId : null;
-        return TypedResults.Ok(new Page<SessionInfo>(items, next));
+        var page = await grains.GetGrain<IOwnerGrain>(owner).ListSessions(wanted, take, after);
+        return TypedResults.Ok(new Page<SessionInfo>(page.Items, page.Next));
     }
 
     /// <summary>Opaque, URL-safe, unguessable: 20 characters of base32 from 100 random bits.</summary>

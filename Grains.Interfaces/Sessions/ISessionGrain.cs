@@ -85,6 +85,9 @@ public interface IOwnerGrain : IGrainWithStringKey
     Task Remove(string sessionId);
     [ReadOnly] Task<List<OwnedSession>> List();
 
+    /// <summary>The owner's sessions newest first, <paramref name="status"/> only when given; 400 for a cursor not from this list.</summary>
+    [ReadOnly] Task<SessionPage> ListSessions(SessionStatus? status, int limit, string? after);
+
     /// <summary>A session's stored bytes (see <c>QuotaOptions</c>); sent after commits without waiting, so no turn waits on the owner.</summary>
     [OneWay] Task ReportStoredBytes(string sessionId, long bytes);
 

@@ -100,6 +100,14 @@ public sealed record OwnedSession
     [Id(1)] public DateTime CreatedAt { get; init; }
 }
 
+/// <summary>API: one page of an owner's sessions, newest first; <see cref="Next"/> is the cursor for the next page.</summary>
+[GenerateSerializer, Alias("loom.SessionPage")]
+public sealed record SessionPage
+{
+    [Id(0)] public List<SessionInfo> Items { get; init; } = [];
+    [Id(1)] public string? Next { get; init; }
+}
+
 /// <summary>API (admin): a session's metadata with its owner, as support reads it. Every such read is audited.</summary>
 [GenerateSerializer, Alias("loom.AdminSessionView")]
 public sealed record AdminSessionView

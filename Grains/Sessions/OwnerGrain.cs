@@ -51,6 +51,65 @@ public sealed partial class OwnerGrain(
 
     public Task<List<OwnedSession>> List() => Task.FromResult(state.State.Sessions.ToList());
 
+    public async Task<SessionPage> ListSessions(SessionStatus? status, int limit, string? after)
+    {
+        limit = Math.Clamp(limit, 1, 200);
+        var owner = this.GetPrimaryKeyString();
+        var items = new List<SessionInfo>(limit);
+        string? next = null;
+        // With a status filter, sessions are read a page at a time until the page is full or the index ends.
+        while (true)
+        {
+            var (page, more) = PageOf(after, limit);
+            var infos = await Task.WhenAll(page.Select(s => InfoAsync(s.SessionId)));
+            var consumed = 0;
+            foreach (var info in infos)
+            {
+                consumed++;
+                if (info is null || (status is { } wanted && info.Status != wanted)) continue;
+                items.Add(info);
+                if (items.Count == limit) break;
+            }
+            var last = page.Count > 0 ? page[consumed - 1].SessionId : null;
+            if (items.Count == limit)
+            {
+                next = more is not null || consumed < page.Count ? last : null;
+                break;
+            }
+            if (more is null) break;
+            after = last;
+        }
+        return new SessionPage { Items = items, Next = next };
+
+        async Task<SessionInfo?> InfoAsync(string sessionId)
+        {
+            try
+            {
+                return await GrainFactory.GetGrain<ISessionGrain>(sessionId).GetInfo(owner);
+            }
+            catch (LoomProblemException ex) when (ex.Status == 404)
+            {
+                return null; // erased between the index read and this one
+            }
+        }
+    }
+
+    /// <summary>Index entries newest first after the cursor <paramref name="after"/> (a session id), and the cursor of
+    /// the page after them (null at the end).</summary>
+    private (List<OwnedSession> Page, string? Next) PageOf(string? after, int limit)
+    {
+        var owned = state.State.Sessions.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
+        var start = 0;
+        if (!string.IsNullOrEmpty(after))
+        {
+            var index = owned.FindIndex(s => s.SessionId == after);
+            if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
+            start = index + 1;
+        }
+        var page = owned.Skip(start).Take(limit).ToList();
+        return (page, start + page.Count < owned.Count && page.Count > 0 ? page[^1].SessionId : null);
+    }
+
     public Task ReportStoredBytes(string sessionId, long bytes)
     {
         // A report that overtakes its session's removal (or precedes its Add) is not counted.
@@ -85,23 +144,9 @@ public sealed partial class OwnerGrain(
     {
         ArgumentNullException.ThrowIfNull(admin);
         if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
-        limit = Math.Clamp(limit, 1, 200);
-        // Newest first; the cursor is the last session id returned.
-        var owned = state.State.Sessions.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
-        var start = 0;
-        if (!string.IsNullOrEmpty(after))
-        {
-            var index = owned.FindIndex(s => s.SessionId == after);
-            if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
-            start = index + 1;
-        }
-        var page = owned.Skip(start).Take(limit).ToList();
+        var (page, next) = PageOf(after, Math.Clamp(limit, 1, 200));
         var items = await Task.WhenAll(page.Select(s => ReadOneAsync(s.SessionId)));
-        return new AdminSessionPage
-        {
-            Items = [.. items.OfType<AdminSessionView>()],
-            Next = start + page.Count < owned.Count && page.Count > 0 ? page[^1].SessionId : null,
-        };
+        return new AdminSessionPage { Items = [.. items.OfType<AdminSessionView>()], Next = next };
 
         async Task<AdminSessionView?> ReadOneAsync(string sessionId)
         {

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace Loom.Tests.Api;
+
+/// <summary>The owner's session list pages newest first by cursor, and a status filter fills pages across the index.</summary>
+public sealed class SessionListApiTests
+{
+    [Fact]
+    public async Task Pages_walk_every_session_once_newest_first_and_the_filter_spans_pages()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var client = app.Alice();
+        var created = new List<string>();
+        for (var i = 0; i < 5; i++) created.Add(await client.CreateSessionAsync());
+        // Pause the oldest and the newest: a status page has to look past the active ones between them.
+        foreach (var id in new[] { created[0], created[4] })
+        {
+            await client.PatchAsJsonAsync($"/api/sessions/{id}", new { status = "paused" }).ExpectAsync(HttpStatusCode.OK);
+        }
+
+        var seen = await WalkAsync(client, "/api/sessions?limit=2");
+        created.Reverse();
+        Assert.Equal(created, seen);
+
+        var paused = await WalkAsync(client, "/api/sessions?status=paused&limit=1");
+        Assert.Equal([created[0], created[4]], paused);
+
+        await client.GetAsync("/api/sessions?after=not-a-cursor").ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    private static async Task<List<string>> WalkAsync(HttpClient client, string first)
+    {
+        var ids = new List<string>();
+        string? next = null;
+        for (var pages = 0; pages < 20; pages++)
+        {
+            var page = await client.GetAsync(next is null ? first : $"{first}&after={next}").ExpectAsync(HttpStatusCode.OK);
+            ids.AddRange(page["items"]!.AsArray().Select(s => s!["sessionId"]!.GetValue<string>()));
+            next = page["next"]?.GetValue<string>();
+            if (next is null) return ids;
+        }
+        throw new InvalidOperationException("the list never ended");
+    }
+}
