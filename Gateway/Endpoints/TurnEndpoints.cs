@@ -23,16 +23,8 @@ public static class TurnEndpoints
         turns.MapGet("/", async (string sessionId, string? after, int? limit, bool? includeRetconned,
             HttpContext http, IGrainFactory grains) =>
         {
-            var query = new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false };
-            if (!string.IsNullOrEmpty(after))
-            {
-                if (after.StartsWith('o') && long.TryParse(after.AsSpan(1), out var ordinal) && ordinal >= 0)
-                    query = query with { AfterOrdinal = ordinal };
-                else if (int.TryParse(after, out var seq) && seq >= 0)
-                    query = query with { AfterSeq = seq };
-                else
-                    throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
-            }
+            if (!new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false }.TryAfter(after, out var query))
+                throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
             return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(http.GetCaller().OwnerId, query));
         }).ProducesProblem(400).ProducesProblem(404);
 
@@ -62,7 +54,7 @@ public static class TurnEndpoints
         if (wait == true)
         {
             turn = await session.WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
-            if (turn.Status is TurnStatus.Completed or TurnStatus.Failed or TurnStatus.Retconned) return TypedResults.Ok(turn);
+            if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
         }
         return TypedResults.Accepted(location, turn);
     }

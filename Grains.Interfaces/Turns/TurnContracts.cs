@@ -5,6 +5,12 @@ namespace Loom.Turns;
 
 public enum TurnStatus { Queued, Running, Completed, Failed, Retconned }
 
+public static class TurnStatuses
+{
+    /// <summary>A turn in this status will not change by itself any more (a wait for it can end).</summary>
+    public static bool IsFinished(this TurnStatus status) => status is TurnStatus.Completed or TurnStatus.Failed or TurnStatus.Retconned;
+}
+
 /// <summary>An inline out-of-story marker found in the input: ooc, edit, retcon, tone, intent, meta.</summary>
 [GenerateSerializer, Alias("loom.Intervention")]
 public sealed record Intervention
@@ -73,6 +79,27 @@ public sealed record TurnQuery
     [Id(2)] public bool IncludeRetconned { get; init; }
     /// <summary>Journal-position cursor used when listing every turn (includeRetconned).</summary>
     [Id(3)] public long? AfterOrdinal { get; init; }
+
+    /// <summary>The cursor as the API carries it: a seq number, or "o{ordinal}" from a previous page's <c>next</c>.</summary>
+    public static string OrdinalCursor(long ordinal) => $"o{ordinal}";
+
+    /// <summary>This query continued after <paramref name="after"/> (see <see cref="OrdinalCursor"/>); false when it is neither form.</summary>
+    public bool TryAfter(string? after, out TurnQuery query)
+    {
+        query = this;
+        if (string.IsNullOrEmpty(after)) return true;
+        if (after.StartsWith('o') && long.TryParse(after.AsSpan(1), System.Globalization.NumberStyles.None, null, out var ordinal))
+        {
+            query = this with { AfterOrdinal = ordinal };
+            return true;
+        }
+        if (int.TryParse(after, System.Globalization.NumberStyles.None, null, out var seq))
+        {
+            query = this with { AfterSeq = seq };
+            return true;
+        }
+        return false;
+    }
 }
 
 [GenerateSerializer, Alias("loom.TurnList")]
