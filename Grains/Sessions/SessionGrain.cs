@@ -14,6 +14,7 @@ using Loom.Worlds;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Loom.Storage;
 using Orleans.Storage;
 
 namespace Loom.Sessions;
@@ -22,14 +23,18 @@ namespace Loom.Sessions;
 /// A play session. Requests (submit, reads, watch) are short; the turns themselves run in a background pump
 /// on this activation's scheduler, so reads and submits interleave with a running turn while turns of the
 /// session still run strictly one at a time, in order. A turn is acknowledged only once the header that
-/// queues it is durably written; it is committed by writing its journal record, then the header.
+/// queues it is durably written; it is committed in one transaction: journal record, memory delta, audit entries,
+/// the owner's pending usage and the header together (<see cref="GrainRows{THeader}"/>).
 /// </summary>
 public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 {
     private const string PumpReminder = "pump";
+    /// <summary>The header row's name (the grain storage state name the session has always used).</summary>
+    private const string HeaderRow = "session";
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
 
-    private readonly IPersistentState<SessionState> _state;
+    private readonly IGrainRowStore _rows;
+    private GrainRows<SessionState> _state = null!;
     private readonly TurnOptions _options;
     private readonly PromptAssembler _prompts;
     private readonly ILlmSettingsResolver _llm;
@@ -49,14 +54,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private StringBuilder? _liveNarrative;
 
     public SessionGrain(
-        [PersistentState("session", "loom")] IPersistentState<SessionState> state,
+        IGrainRowStore rows,
         IOptions<TurnOptions> options,
         PromptAssembler prompts,
         ILlmSettingsResolver llm,
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
-        _state = state;
+        _rows = rows;
         _options = options.Value;
         _prompts = prompts;
         _llm = llm;
@@ -70,8 +75,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _metrics.SessionActivated();
-        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom");
-        _journal = new RecordStore<TurnRecord>(storage, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
+        _state = new GrainRows<SessionState>(_rows, this.GetGrainId(), HeaderRow);
+        await _state.ReadHeaderAsync();
+        _journal = new RecordStore<TurnRecord>(_rows, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -95,7 +101,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             {
                 if (await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
                 S.ReminderRegistered = false;
-                await _state.WriteStateAsync();
+                await _state.CommitAsync();
             }
             catch (Exception ex)
             {
@@ -180,14 +186,16 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             return;
         }
 
-        // Erase: stop the pump, remove every journal record, then the header, then the owner's index entry.
+        // Erase: stop the pump, then remove every journal, memory and audit row with the header in one transaction,
+        // then the owner's index entry.
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
-        for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) await _journal.DeleteAsync(ordinal);
-        await DeleteMemoryRowsAsync();
-        await DeleteAuditRowsAsync();
+        var erase = _state.Begin();
+        for (long ordinal = 0; ordinal < S.NextOrdinal; ordinal++) _journal.Delete(erase, ordinal);
+        await StageMemoryEraseAsync(erase);
+        StageAuditErase(erase);
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
-        await _state.ClearStateAsync();
+        await _state.ClearAsync(erase);
         _state.State = new SessionState();
         await GrainFactory.GetGrain<IOwnerGrain>(ownerId).Remove(SessionId);
         FailWaiters();
@@ -213,7 +221,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (S.Exists && S.ReminderRegistered)
         {
             S.ReminderRegistered = false;
-            await _state.WriteStateAsync();
+            await _state.CommitAsync();
         }
     }
 
@@ -591,17 +599,21 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
     }
 
-    /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
+    /// <summary>
+    /// One transaction: memory delta, journal record, audit entries, the owner's pending usage and the header. It is
+    /// retried until it lands; a retry after an ambiguous failure that did land meets a stale version and steps aside.
+    /// </summary>
     private async Task CommitAsync(TurnRecord finished)
     {
         using var commitSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit);
         var commitStarted = Stopwatch.GetTimestamp();
-        // Memory first: see SessionGrain.Memory.cs for why this order survives a crash at any point.
-        if (_memoryLoad is { IsCompletedSuccessfully: true } load) await PersistMemoryAsync(await load, retry: true);
-        await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
-        await AppendAuditAsync(AuditOf(finished.Turn), retry: true);
+        var unit = _state.Begin();
+        if (_memoryLoad is { IsCompletedSuccessfully: true } load) StageMemory(unit, await load);
+        _journal.Put(unit, finished.Ordinal, finished);
+        StageAudit(unit, AuditOf(finished.Turn));
+        StageOwnerUsage(unit, finished.Turn);
         ApplyCommitted(finished);
-        await RetryStorageAsync(() => _state.WriteStateAsync());
+        await RetryStorageAsync(() => _state.CommitAsync(unit));
         _metrics.StageSince("commit", commitStarted);
 
         var turn = finished.Turn;
@@ -655,16 +667,17 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         S.UpdatedAt = DateTime.UtcNow;
     }
 
-    /// <summary>After a crash between the journal write and the header write, the head of the queue may already
-    /// be committed: finish the commit instead of running the turn twice.</summary>
+    /// <summary>Rows written by older builds, which wrote the journal record before the header: after a crash in
+    /// between, the head of the queue may already be committed; finish the commit instead of running the turn twice.</summary>
     private async Task ReconcileHeadAsync()
     {
         var head = S.Pending[0];
         if (await _journal.ReadAsync(head.Ordinal) is { } stored && IsFinished(stored.Turn.Status))
         {
-            await AppendAuditAsync(AuditOf(stored.Turn), retry: false);
+            var unit = _state.Begin();
+            StageAudit(unit, AuditOf(stored.Turn));
             ApplyCommitted(stored);
-            await _state.WriteStateAsync();
+            await _state.CommitAsync(unit);
         }
         else if (head.Turn.Status == TurnStatus.Running)
         {
@@ -730,18 +743,19 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         return live || stored.Turn.Status == TurnStatus.Retconned ? stored.Turn : stored.Turn with { Status = TurnStatus.Retconned };
     }
 
-    private async Task WriteHeaderOrRevertAsync()
+    private async Task WriteHeaderOrRevertAsync(RowUnit? unit = null)
     {
         try
         {
-            await _state.WriteStateAsync();
+            await _state.CommitAsync(unit);
         }
         catch
         {
             // Never keep in memory what storage did not accept: reload the durable truth, then report.
+            if (unit is not null) _state.Abandon(unit);
             try
             {
-                await _state.ReadStateAsync();
+                await _state.ReadHeaderAsync();
             }
             catch (Exception reload)
             {

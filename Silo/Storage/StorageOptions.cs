@@ -20,6 +20,15 @@ public sealed class StorageOptions
     /// </summary>
     public int MaxPoolSize { get; set; } = 20;
 
+    /// <summary>
+    /// Session commits of this silo share transactions: commits queued while one transaction runs go together in
+    /// the next (each caller still waits for its own). False: one transaction per commit.
+    /// </summary>
+    public bool GroupCommit { get; set; } = true;
+
+    /// <summary>Most commits one group transaction takes.</summary>
+    public int GroupCommitMaxBatch { get; set; } = 256;
+
     internal StorageProviderKind Kind =>
         string.Equals(Provider?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase)
             ? StorageProviderKind.Postgres

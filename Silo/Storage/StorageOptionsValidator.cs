@@ -57,6 +57,11 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             failures.Add($"Loom:Storage:MaxPoolSize must be between 1 and 1000 (got {options.MaxPoolSize}).");
         }
 
+        if (options.GroupCommitMaxBatch is < 1 or > 10_000)
+        {
+            failures.Add($"Loom:Storage:GroupCommitMaxBatch must be between 1 and 10000 (got {options.GroupCommitMaxBatch}).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

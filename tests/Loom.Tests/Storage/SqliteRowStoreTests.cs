@@ -1,0 +1,28 @@
+using Microsoft.Data.Sqlite;
+
+namespace Loom.Tests.Storage;
+
+public sealed class SqliteRowStoreTests : RowStoreContractTests
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("loom-rows-").FullName;
+
+    protected override Task<Dictionary<string, string?>> CreateSettingsAsync() => Task.FromResult(new Dictionary<string, string?>
+    {
+        ["Loom:Storage:Provider"] = "sqlite",
+        ["Loom:Storage:SqlitePath"] = Path.Combine(_directory, "loom.db"),
+    });
+
+    protected override Task PrepareForSiloAsync() => Task.CompletedTask;
+
+    protected override Task InstallPoisonTriggerAsync() => ExecuteAsync("""
+        CREATE TRIGGER poison BEFORE INSERT ON loom_grain_state WHEN NEW.state_name = 'poison'
+        BEGIN SELECT RAISE(ABORT, 'poisoned row'); END;
+        """);
+
+    public override Task DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+        return Task.CompletedTask;
+    }
+}
