@@ -1,59 +1,88 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
 namespace Loom.Storage.Rows;
 
 /// <summary>
-/// Silo-local group commit: commits queue here while the previous transaction runs, and the next transaction
-/// takes all of them (up to a cap). Each caller's task completes when its own commit is durable. A transaction that
-/// fails is split: every commit of it is retried alone, so only the commits that fail alone fail.
+/// Silo-local group commit, leader style: a commit that finds no transaction running writes at once on its own
+/// thread (no hand-off, so a lone session pays nothing); commits that arrive while a transaction runs queue up and
+/// go together in the next one (up to a cap), written by a background leader. Each caller's task completes when
+/// its own commit is durable. A transaction that fails is split: every commit of it is retried alone, so only the
+/// commits that fail alone fail.
 /// </summary>
-internal sealed partial class GroupCommitWriter : IAsyncDisposable
+internal sealed partial class GroupCommitWriter(Func<IReadOnlyList<RowCommit>, Task<int?[]>> write, int maxBatch, ILogger logger)
 {
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Func<IReadOnlyList<RowCommit>, Task<int?[]>> _write;
-    private readonly int _maxBatch;
-    private readonly ILogger _logger;
-    private readonly Task _loop;
-
-    public GroupCommitWriter(Func<IReadOnlyList<RowCommit>, Task<int?[]>> write, int maxBatch, ILogger logger)
-    {
-        _write = write;
-        _maxBatch = maxBatch;
-        _logger = logger;
-        _loop = Task.Run(RunAsync);
-    }
+    private readonly Lock _lock = new();
+    private readonly List<Pending> _queue = [];
+    private bool _writing;
 
     /// <summary>The header's new version; null when it was stale (nothing of the commit was written).</summary>
-    public Task<int?> CommitAsync(RowCommit commit)
+    public async Task<int?> CommitAsync(RowCommit commit)
     {
         var pending = new Pending(commit, new TaskCompletionSource<int?>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(GroupCommitWriter));
-        return pending.Done.Task;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        await _loop;
-    }
-
-    private async Task RunAsync()
-    {
-        var batch = new List<Pending>(_maxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        List<Pending>? batch = null;
+        lock (_lock)
         {
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var next)) batch.Add(next);
-            await FlushAsync(batch);
-            batch.Clear();
+            _queue.Add(pending);
+            if (!_writing)
+            {
+                _writing = true;
+                batch = TakeBatch();
+            }
         }
+        if (batch is not null)
+        {
+            await FlushAsync(batch);
+            // Whatever queued meanwhile goes in the next transaction, written in the background: this caller's own
+            // commit is durable and it goes on.
+            HandOff();
+        }
+        return await pending.Done.Task;
+    }
+
+    private void HandOff()
+    {
+        lock (_lock)
+        {
+            if (_queue.Count == 0)
+            {
+                _writing = false;
+                return;
+            }
+        }
+        _ = Task.Run(LeadAsync);
+    }
+
+    private async Task LeadAsync()
+    {
+        while (true)
+        {
+            List<Pending> batch;
+            lock (_lock)
+            {
+                if (_queue.Count == 0)
+                {
+                    _writing = false;
+                    return;
+                }
+                batch = TakeBatch();
+            }
+            await FlushAsync(batch);
+        }
+    }
+
+    private List<Pending> TakeBatch()
+    {
+        var count = Math.Min(_queue.Count, maxBatch);
+        var batch = _queue.GetRange(0, count);
+        _queue.RemoveRange(0, count);
+        return batch;
     }
 
     private async Task FlushAsync(List<Pending> batch)
     {
         try
         {
-            Complete(batch, await _write([.. batch.Select(p => p.Commit)]));
+            Complete(batch, await write([.. batch.Select(p => p.Commit)]));
             return;
         }
         catch (Exception ex) when (batch.Count > 1)
@@ -69,7 +98,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             try
             {
-                Complete([pending], await _write([pending.Commit]));
+                Complete([pending], await write([pending.Commit]));
             }
             catch (Exception ex)
             {

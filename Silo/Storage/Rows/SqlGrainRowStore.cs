@@ -13,7 +13,7 @@ namespace Loom.Storage.Rows;
 /// transaction. With <see cref="StorageOptions.GroupCommit"/> the commits of all grains of this silo share
 /// transactions through a <see cref="GroupCommitWriter"/>.
 /// </summary>
-public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
+public sealed class SqlGrainRowStore : IGrainRowStore
 {
     private readonly StorageDatabase _database;
     private readonly RowSql _sql;
@@ -63,11 +63,6 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 
     public T Deserialize<T>(byte[] payload) =>
         _serializer.Deserialize<T>(new BinaryData(payload)) ?? throw new InvalidDataException($"A stored {typeof(T).Name} row holds no value.");
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_writer is not null) await _writer.DisposeAsync();
-    }
 
     private async Task<List<StoredRow>> ReadAnyAsync(GrainId grain, IReadOnlyList<string> names)
     {

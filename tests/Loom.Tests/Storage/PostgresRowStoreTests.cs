@@ -1,5 +1,6 @@
 using Loom.Storage;
 using Loom.Tests.Fixtures;
+using Npgsql;
 
 namespace Loom.Tests.Storage;
 
@@ -21,6 +22,27 @@ public sealed class PostgresRowStoreTests(PostgresServer server) : RowStoreContr
         {
             Assert.Equal(0, await MigrateCommand.RunAsync(Configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
             _migrated = true;
+        }
+    }
+
+    protected override async Task<IAsyncDisposable> HoldWritesAsync()
+    {
+        var connection = (NpgsqlConnection)Database.CreateConnection();
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE loom_grain_state IN SHARE ROW EXCLUSIVE MODE", connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        return new Held(transaction, connection);
+    }
+
+    private sealed class Held(NpgsqlTransaction transaction, NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await connection.DisposeAsync();
         }
     }
 

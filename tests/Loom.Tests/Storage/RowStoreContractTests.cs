@@ -51,6 +51,9 @@ public abstract class RowStoreContractTests : IAsyncLifetime
         return await StorageCluster.StartAsync(Configuration, ServiceId);
     }
 
+    /// <summary>Blocks every other writer of loom_grain_state until disposed.</summary>
+    protected abstract Task<IAsyncDisposable> HoldWritesAsync();
+
     protected async Task ExecuteAsync(string sql)
     {
         await using var connection = Database.CreateConnection();
@@ -148,27 +151,48 @@ public abstract class RowStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Concurrent_commits_of_many_sessions_share_transactions_and_each_is_durable()
+    public async Task Commits_queued_behind_a_running_transaction_share_the_next_one_and_each_is_durable()
     {
         await using var cluster = await StartClusterAsync();
         var store = cluster.Services.GetRequiredService<SqlGrainRowStore>();
         var transactions = store.Transactions;
+        var ids = Enumerable.Range(0, Sessions).Select(i => GrainId.Create("rows", $"s{i}")).ToList();
 
-        var commits = Enumerable.Range(0, Sessions).Select(i => GrainId.Create("rows", $"s{i}"))
-            .Select(id => store.CommitAsync(Header(store, id, "queued", expected: null, row: "turn.0"))).ToList();
-        Assert.All(await Task.WhenAll(commits), version => Assert.Equal(1, version));
-        var grouped = store.Transactions - transactions;
-        Assert.InRange(grouped, 1, Sessions - 1);
-
-        // Every session's turn, in a second round of commits against version 1.
-        await Task.WhenAll(Enumerable.Range(0, Sessions).Select(i => GrainId.Create("rows", $"s{i}"))
-            .Select(id => store.CommitAsync(Header(store, id, "committed", expected: 1, row: "turn.1"))));
-        for (var i = 0; i < Sessions; i++)
+        // Another writer holds the table: the first commit waits inside its transaction, the rest queue behind it.
+        var holder = await HoldWritesAsync();
+        var entered = 0;
+        var commits = ids.Select(id => Task.Run(() =>
         {
-            var id = GrainId.Create("rows", $"s{i}");
-            Assert.Equal(3, (await store.ReadManyAsync(id, ["probe", "turn.0", "turn.1"])).Count);
-            Assert.Equal(2, (await store.ReadAsync(id, "probe"))!.Version);
+            var commit = store.CommitAsync(Header(store, id, "queued", expected: null, row: "turn.0"));
+            Interlocked.Increment(ref entered);
+            return commit;
+        })).ToList();
+        // Every commit but the waiting leader's has returned to its caller, i.e. is queued.
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref entered) >= Sessions - 1, TimeSpan.FromSeconds(30)), "commits did not queue");
+        await holder.DisposeAsync();
+
+        Assert.All(await Task.WhenAll(commits), version => Assert.Equal(1, version));
+        // The waiting leader's own transaction, then one (rarely two) for everything queued behind it.
+        Assert.InRange(store.Transactions - transactions, 2, 3);
+        foreach (var id in ids)
+        {
+            Assert.Equal(2, (await store.ReadManyAsync(id, ["probe", "turn.0"])).Count);
         }
+    }
+
+    [Fact]
+    public async Task A_lone_commit_is_written_at_once_in_its_own_transaction()
+    {
+        await using var cluster = await StartClusterAsync();
+        var store = cluster.Services.GetRequiredService<SqlGrainRowStore>();
+        var transactions = store.Transactions;
+        var id = GrainId.Create("rows", "lone");
+
+        for (var turn = 0; turn < 5; turn++)
+            await store.CommitAsync(Header(store, id, $"turn {turn}", expected: turn == 0 ? null : turn, row: $"turn.{turn}"));
+
+        Assert.Equal(5, store.Transactions - transactions);
+        Assert.Equal(5, (await store.ReadAsync(id, "probe"))!.Version);
     }
 
     [Fact]
@@ -215,7 +239,7 @@ public abstract class RowStoreContractTests : IAsyncLifetime
         await using var cluster = await StartClusterAsync();
         var options = StorageOptions();
         options.GroupCommit = false;
-        await using var store = new SqlGrainRowStore(Options.Create(options), Options.Create(new ClusterOptions { ServiceId = ServiceId }),
+        var store = new SqlGrainRowStore(Options.Create(options), Options.Create(new ClusterOptions { ServiceId = ServiceId }),
             cluster.Services.GetRequiredService<Serializer>(), NullLogger<SqlGrainRowStore>.Instance);
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(i => store.CommitAsync(Header(store, GrainId.Create("rows", $"alone{i}"), "h", null, "turn.0"))));

@@ -19,6 +19,24 @@ public sealed class SqliteRowStoreTests : RowStoreContractTests
         BEGIN SELECT RAISE(ABORT, 'poisoned row'); END;
         """);
 
+    protected override async Task<IAsyncDisposable> HoldWritesAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "loom.db")};Pooling=False");
+        await connection.OpenAsync();
+        // BEGIN IMMEDIATE: the write lock is taken now and held until the transaction ends (with the connection).
+        var transaction = connection.BeginTransaction(deferred: false);
+        return new Held(transaction, connection);
+    }
+
+    private sealed class Held(SqliteTransaction transaction, SqliteConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
     public override Task DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
