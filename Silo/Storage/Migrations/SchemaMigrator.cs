@@ -15,9 +15,6 @@ public sealed class SchemaMigrator
 {
     private const string HistoryTable = "loom_schema_migrations";
 
-    /// <summary>Page size of a new SQLite file (bytes).</summary>
-    public const int SqlitePageSize = 1024;
-
     // Arbitrary but fixed key ("LOOM") for pg_advisory_xact_lock: one migrator at a time per database.
     private const long PostgresLockKey = 0x4C4F4F4D;
 
@@ -171,10 +168,8 @@ public sealed class SchemaMigrator
     {
         if (_database.Kind == StorageProviderKind.Sqlite)
         {
-            // Page size only takes on a new, empty file (an existing file keeps its own). WAL writes whole pages, and a
-            // turn touches a few rows in different places of the table: 1 KiB pages write about a third of the bytes
-            // per turn that 4 KiB pages do (measured in docs/performance.md), for a slightly deeper tree.
-            await ExecuteAsync(connection, null, $"PRAGMA page_size = {SqlitePageSize};", cancellationToken);
+            // Page size only takes on a new, empty file (an existing file keeps its own): see StorageOptions.SqlitePageSize.
+            await ExecuteAsync(connection, null, $"PRAGMA page_size = {_database.SqlitePageSize};", cancellationToken);
             // WAL lets readers run beside the single writer and persists in the file; it cannot be switched inside
             // a transaction, so it is set here rather than in a script.
             var mode = await ScalarAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
