@@ -231,11 +231,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         Require(ownerId);
         var key = submission.IdempotencyKey;
-        if (key is not null && S.RecentKeys.FirstOrDefault(k => k.Key == key) is { } seen)
+        if (key is not null && await FindByKeyAsync(key) is { } seen)
         {
             // A retry after an ambiguous write that did commit: make sure the queued turn runs.
             EnsurePump();
-            return await FindTurnAsync(seen.TurnId) ?? throw Problems.NotFound("Turn", seen.TurnId);
+            return seen;
         }
         if (S.Status != SessionStatus.Active)
         {
@@ -285,7 +285,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         S.Pending.Add(record);
         if (key is not null)
         {
-            S.RecentKeys.Add(new IdempotencyEntry { Key = key, TurnId = record.Turn.TurnId });
+            S.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = ordinal });
             if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
         }
         S.UpdatedAt = now;
@@ -783,6 +783,31 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
         var stored = await _journal.ReadAsync(ordinal);
         return stored?.Turn.TurnId == turnId ? Present(stored) : null;
+    }
+
+    /// <summary>The turn an idempotency key in the window already made, or null when the key is new.</summary>
+    private async Task<TurnView?> FindByKeyAsync(string key)
+    {
+        var hash = IdempotencyEntry.Hash(key);
+        foreach (var entry in S.RecentKeys)
+        {
+            if (entry.Key is not null)
+            {
+                if (entry.Key != key) continue;
+                return await FindTurnAsync(entry.TurnId!) ?? throw Problems.NotFound("Turn", entry.TurnId!);
+            }
+            if (entry.KeyHash != hash) continue;
+            if (S.Pending.FirstOrDefault(p => p.Ordinal == entry.Ordinal) is { } pending)
+            {
+                if (pending.IdempotencyKey == key) return CurrentView(pending);
+            }
+            else if (await _journal.ReadAsync(entry.Ordinal) is { } stored && stored.IdempotencyKey == key)
+            {
+                return Present(stored);
+            }
+            // Otherwise two keys share 64 bits of their hash: not this one.
+        }
+        return null;
     }
 
     /// <summary>The pending turn as a reader sees it now (the running one with the narrative streamed so far).</summary>
