@@ -11,7 +11,6 @@ using Loom.Telemetry;
 using Loom.Timeline;
 using Loom.Turns;
 using Loom.Worlds;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Loom.Storage;

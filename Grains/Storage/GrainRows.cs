@@ -16,8 +16,6 @@ public sealed class GrainRows<THeader>(IGrainRowStore store, GrainId grain, stri
 
     public GrainId Grain => grain;
 
-    public IGrainRowStore Store => store;
-
     public async Task ReadHeaderAsync()
     {
         var row = await store.ReadAsync(grain, headerName);
@@ -96,8 +94,6 @@ public sealed class RowUnit(IGrainRowStore store, GrainId grain)
     internal List<Action> Committed { get; } = [];
     internal List<Action> Abandoned { get; } = [];
     internal bool IsCommitted { get; set; }
-
-    public bool IsEmpty => Rows.Count == 0;
 
     public void Put<T>(string name, T value) => Rows.Add(new RowWrite(grain, name, store.Serialize(value)));
 
