@@ -42,8 +42,9 @@ public interface IOwnerUsageGrain : IGrainWithStringKey
     [ReadOnly]
     Task CheckBudget();
 
-    /// <summary>Adds a committed turn's usage; idempotent per turn id.</summary>
-    Task Record(string turnId, Usage usage);
+    /// <summary>Adds a committed turn's usage to the totals in memory (no storage write: the turn's own commit holds
+    /// it as a pending usage row, which the owner folds into its stored totals in batches); idempotent per turn key.</summary>
+    Task Record(string turnKey, Usage usage);
 
     [ReadOnly]
     Task<OwnerUsage> Get();

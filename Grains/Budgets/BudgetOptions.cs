@@ -12,6 +12,10 @@ public sealed class BudgetOptions
     [Range(0, long.MaxValue)] public long? DailyTokens { get; set; }
     [Range(0, long.MaxValue)] public long? MonthlyTokens { get; set; }
 
+    /// <summary>How long an owner keeps turns counted in memory before storing its totals (turns are durable in
+    /// their own commits meanwhile, as pending usage rows).</summary>
+    public TimeSpan UsageFlushEvery { get; set; } = TimeSpan.FromSeconds(1);
+
     public bool Enabled => DailyUsd is not null || MonthlyUsd is not null || DailyTokens is not null || MonthlyTokens is not null;
 
     public BudgetLimits ToLimits() => new() { DailyUsd = DailyUsd, MonthlyUsd = MonthlyUsd, DailyTokens = DailyTokens, MonthlyTokens = MonthlyTokens };

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Loom.Errors;
 using Loom.Sessions;
+using Loom.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Loom.Budgets;
@@ -19,15 +20,39 @@ public sealed class OwnerUsageState
 /// <summary>
 /// An owner's usage totals and budget periods. "Would exceed" means: spent so far in the period plus the
 /// period's average turn is over the cap (the first turn of a period is always allowed under a positive cap).
+/// <para>
+/// Nothing here is on a turn's storage path: each turn commits its usage as a pending row under this owner's key,
+/// then tells this grain, which adds it in memory (so budget checks and reads see it at once) and stores its totals
+/// at most once per <see cref="BudgetOptions.UsageFlushEvery"/>, deleting the folded rows in the same transaction. Rows whose
+/// <see cref="Record"/> never arrived are folded on activation and at the next flush.
+/// </para>
 /// </summary>
 public sealed class OwnerUsageGrain(
-    [PersistentState("usage", "loom")] IPersistentState<OwnerUsageState> state,
+    IGrainRowStore rows,
     IOptions<BudgetOptions> budgets,
     TimeProvider clock) : Grain, IOwnerUsageGrain
 {
     private const int RememberedTurns = 512;
+    private const string HeaderRow = "usage";
 
-    private OwnerUsageState S => state.State;
+    private GrainRows<OwnerUsageState> _state = null!;
+    /// <summary>Turn keys counted in memory whose pending rows are not folded into the stored totals yet.</summary>
+    private readonly HashSet<string> _unflushed = new(StringComparer.Ordinal);
+    private IGrainTimer? _flush;
+
+    private OwnerUsageState S => _state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _state = new GrainRows<OwnerUsageState>(rows, this.GetGrainId(), HeaderRow);
+        await _state.ReadHeaderAsync();
+        await FlushAsync();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_unflushed.Count > 0) await FlushAsync();
+    }
 
     public Task CheckBudget()
     {
@@ -45,17 +70,14 @@ public sealed class OwnerUsageGrain(
         return Task.CompletedTask;
     }
 
-    public async Task Record(string turnId, Usage usage)
+    public Task Record(string turnKey, Usage usage)
     {
-        if (S.RecentTurnIds.Contains(turnId)) return;
-        var now = clock.GetUtcNow().UtcDateTime;
-        S.Total = S.Total.Add(usage);
-        S.Turns++;
-        S.Day = Add(Current(S.Day, DayKey(now)), usage);
-        S.Month = Add(Current(S.Month, MonthKey(now)), usage);
-        S.RecentTurnIds.Add(turnId);
-        if (S.RecentTurnIds.Count > RememberedTurns) S.RecentTurnIds.RemoveRange(0, S.RecentTurnIds.Count - RememberedTurns);
-        await state.WriteStateAsync();
+        if (Count(turnKey, usage, clock.GetUtcNow().UtcDateTime))
+        {
+            _unflushed.Add(turnKey);
+            _flush ??= this.RegisterGrainTimer(FlushOnTimerAsync, budgets.Value.UsageFlushEvery, Timeout.InfiniteTimeSpan);
+        }
+        return Task.CompletedTask;
     }
 
     public Task<OwnerUsage> Get()
@@ -70,6 +92,47 @@ public sealed class OwnerUsageGrain(
             Month = Current(S.Month, MonthKey(now)),
             Budget = budgets.Value.ToLimits(),
         });
+    }
+
+    private async Task FlushOnTimerAsync(CancellationToken cancellationToken)
+    {
+        _flush?.Dispose();
+        _flush = null;
+        await FlushAsync();
+    }
+
+    /// <summary>Folds every pending row (counting those no <see cref="Record"/> brought), then stores the totals and
+    /// deletes the folded rows in one transaction. On failure the rows stay and the next flush tries again.</summary>
+    private async Task FlushAsync()
+    {
+        var pending = await rows.ListAsync(_state.Grain, PendingUsage.RowPrefix);
+        var keys = new HashSet<string>(_unflushed, StringComparer.Ordinal);
+        foreach (var row in pending)
+        {
+            var key = row.Name[PendingUsage.RowPrefix.Length..];
+            var usage = rows.Deserialize<PendingUsage>(row.Payload!);
+            Count(key, usage.Usage, usage.At);
+            keys.Add(key);
+        }
+        if (keys.Count == 0) return;
+        var unit = _state.Begin();
+        foreach (var key in keys) unit.Delete(PendingUsage.RowName(key));
+        await _state.CommitAsync(unit);
+        _unflushed.ExceptWith(keys);
+    }
+
+    /// <summary>Adds a turn once: false when this turn key was already counted.</summary>
+    private bool Count(string turnKey, Usage usage, DateTime at)
+    {
+        if (_unflushed.Contains(turnKey) || S.RecentTurnIds.Contains(turnKey)) return false;
+        S.Total = S.Total.Add(usage);
+        S.Turns++;
+        // A row folded after its period ended counts in the totals only, never in (and never resetting) the new period.
+        if (string.CompareOrdinal(DayKey(at), S.Day.Period) >= 0) S.Day = Add(Current(S.Day, DayKey(at)), usage);
+        if (string.CompareOrdinal(MonthKey(at), S.Month.Period) >= 0) S.Month = Add(Current(S.Month, MonthKey(at)), usage);
+        S.RecentTurnIds.Add(turnKey);
+        if (S.RecentTurnIds.Count > RememberedTurns) S.RecentTurnIds.RemoveRange(0, S.RecentTurnIds.Count - RememberedTurns);
+        return true;
     }
 
     private static void Refuse(UsagePeriod period, decimal? usdCap, long? tokenCap, string name, DateTime resetsAt, DateTime now)

@@ -1,99 +1,81 @@
-using Orleans.Storage;
+using Loom.Storage;
 
 namespace Loom.Sessions;
 
 /// <summary>
 /// Numbered records a session keeps beside its header, each in its own storage row ("{prefix}.{n}" under the
-/// session's grain id): committed turns ("session.turn.{ordinal}") and memory shards ("memory.shard.{i}").
-/// Writing one costs the same however many others exist. Only the owning session grain touches them, so
-/// ETags stay consistent without locking; recently used records are cached with their ETags.
+/// session's grain id): committed turns ("session.turn.{ordinal}"), audit entries, memory shards and deltas.
+/// Writing one costs the same however many others exist. Writes are staged in a <see cref="RowUnit"/> and become
+/// durable with the header's commit; recently used and staged records are cached.
 /// </summary>
-public sealed class RecordStore<T>(IGrainStorage storage, GrainId owner, string prefix, int cacheSize) where T : class
+public sealed class RecordStore<T>(IGrainRowStore store, GrainId owner, string prefix, int cacheSize) where T : class
 {
-    private readonly Dictionary<long, GrainState<T>> _cache = new();
+    private readonly Dictionary<long, T?> _cache = new();
     private readonly LinkedList<long> _lru = new();
 
     public string StateName(long number) => $"{prefix}.{number}";
 
     public async Task<T?> ReadAsync(long number)
     {
-        if (_cache.TryGetValue(number, out var cached)) return cached.RecordExists ? cached.State : null;
-        var state = new GrainState<T>();
-        await storage.ReadStateAsync(StateName(number), owner, state);
-        Remember(number, state);
-        return state.RecordExists ? state.State : null;
+        if (_cache.TryGetValue(number, out var cached)) return cached;
+        var row = await store.ReadAsync(owner, StateName(number));
+        var record = row?.Payload is { } payload ? store.Deserialize<T>(payload) : null;
+        Remember(number, record);
+        return record;
     }
 
-    /// <summary>Reads many records concurrently (storage round trips dominate), preserving order, skipping missing ones.</summary>
+    /// <summary>Reads many records in one round trip (cached ones from memory), preserving order, skipping missing ones.</summary>
     public async Task<List<T>> ReadManyAsync(IEnumerable<long> numbers)
     {
-        var results = await Task.WhenAll(numbers.Select(ReadAsync));
-        return results.Where(r => r is not null).Select(r => r!).ToList();
-    }
-
-    public async Task WriteAsync(long number, T record)
-    {
-        if (!_cache.TryGetValue(number, out var state))
+        var wanted = numbers.ToList();
+        var found = new Dictionary<long, T?>();
+        var missing = new List<long>();
+        foreach (var n in wanted)
         {
-            state = new GrainState<T>();
-            // A record may already exist (e.g. a commit retried after a crash): read it to learn its ETag.
-            await storage.ReadStateAsync(StateName(number), owner, state);
+            if (_cache.TryGetValue(n, out var cached)) found[n] = cached;
+            else missing.Add(n);
         }
-        var previous = state.State;
-        state.State = record;
-        try
+        if (missing.Count > 0)
         {
-            await storage.WriteStateAsync(StateName(number), owner, state);
+            var rows = (await store.ReadManyAsync(owner, missing.Select(StateName).ToList())).ToDictionary(r => r.Name, StringComparer.Ordinal);
+            foreach (var n in missing)
+            {
+                var record = rows.TryGetValue(StateName(n), out var row) && row.Payload is { } p ? store.Deserialize<T>(p) : null;
+                found[n] = record;
+                Remember(n, record);
+            }
         }
-        catch
-        {
-            state.State = previous;
-            _cache.Remove(number);
-            throw;
-        }
-        Remember(number, state);
+        return wanted.Select(n => found[n]).Where(r => r is not null).Select(r => r!).ToList();
     }
 
     /// <summary>
-    /// Writes a record expected not to exist yet without reading it first (one round trip instead of two); if it
-    /// does exist (e.g. left by a write whose caller crashed), its ETag is read and the write repeated.
+    /// Stages a write. This activation reads it at once: the header it belongs with may already count it (a turn
+    /// leaves the pending queue as its commit starts), and a read in between must not find the row missing. If the
+    /// unit is abandoned instead, the cached value is dropped.
     /// </summary>
-    public async Task WriteNewAsync(long number, T record)
+    public void Put(RowUnit unit, long number, T record)
     {
-        if (_cache.ContainsKey(number))
-        {
-            await WriteAsync(number, record);
-            return;
-        }
-        var state = new GrainState<T> { State = record };
-        try
-        {
-            await storage.WriteStateAsync(StateName(number), owner, state);
-        }
-        catch (InconsistentStateException)
-        {
-            await WriteAsync(number, record);
-            return;
-        }
-        Remember(number, state);
+        unit.Put(StateName(number), record);
+        Remember(number, record);
+        unit.OnAbandoned(() => Forget(number));
     }
 
-    public async Task DeleteAsync(long number)
+    public void Delete(RowUnit unit, long number)
     {
-        var state = _cache.GetValueOrDefault(number);
-        if (state is null)
-        {
-            state = new GrainState<T>();
-            await storage.ReadStateAsync(StateName(number), owner, state);
-        }
-        if (state.RecordExists) await storage.ClearStateAsync(StateName(number), owner, state);
-        _cache.Remove(number);
+        unit.Delete(StateName(number));
+        Remember(number, null);
+        unit.OnAbandoned(() => Forget(number));
     }
 
-    private void Remember(long number, GrainState<T> state)
+    private void Forget(long number)
     {
-        if (_cache.TryAdd(number, state)) _lru.AddLast(number);
-        else _cache[number] = state;
+        if (_cache.Remove(number)) _lru.Remove(number);
+    }
+
+    private void Remember(long number, T? record)
+    {
+        if (_cache.TryAdd(number, record)) _lru.AddLast(number);
+        else _cache[number] = record;
         while (_cache.Count > cacheSize && _lru.First is { } oldest)
         {
             _lru.RemoveFirst();

@@ -1,13 +1,12 @@
+using Loom.Storage;
 using Loom.Timeline;
-using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
 
 namespace Loom.Sessions;
 
 /// <summary>
 /// The audit log: one storage row per entry ("session.audit.{n}"), so appending costs the same however long the
-/// log is. The header's <see cref="SessionState.NextAudit"/> is the commit point: rows beyond it are leftovers of
-/// an interrupted write and get overwritten.
+/// log is. Entries are committed with the header that advances <see cref="SessionState.NextAudit"/>; rows beyond it
+/// (left by older builds, which wrote them first) are overwritten.
 /// </summary>
 public sealed partial class SessionGrain
 {
@@ -15,7 +14,7 @@ public sealed partial class SessionGrain
     private RecordStore<AuditEntry>? _audit;
 
     private RecordStore<AuditEntry> AuditRows => _audit ??= new RecordStore<AuditEntry>(
-        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), "session.audit", AuditCacheSize);
+        _rows, this.GetGrainId(), "session.audit", AuditCacheSize);
 
     public async Task<AuditPage> ListAudit(string ownerId, int limit, long? after)
     {
@@ -31,22 +30,18 @@ public sealed partial class SessionGrain
         };
     }
 
-    /// <summary>Writes entries after the last committed one; the caller then writes the header.</summary>
-    private async Task AppendAuditAsync(IReadOnlyList<AuditEntry> entries, bool retry)
+    /// <summary>Stages entries after the last one; they become durable with the header that counts them.</summary>
+    private void StageAudit(RowUnit unit, IReadOnlyList<AuditEntry> entries)
     {
-        if (entries.Count == 0) return;
-        var first = S.NextAudit;
-        await Task.WhenAll(entries.Select((entry, i) => retry
-            ? RetryStorageAsync(() => AuditRows.WriteAsync(first + i, entry))
-            : AuditRows.WriteAsync(first + i, entry)));
-        S.NextAudit = first + entries.Count;
+        for (var i = 0; i < entries.Count; i++) AuditRows.Put(unit, S.NextAudit + i, entries[i]);
+        S.NextAudit += entries.Count;
     }
 
     private async Task<List<AuditEntry>> AllAuditAsync() => await AuditRows.ReadManyAsync(Range(0, S.NextAudit));
 
-    private async Task DeleteAuditRowsAsync()
+    private void StageAuditErase(RowUnit unit)
     {
-        for (long i = 0; i < S.NextAudit; i++) await AuditRows.DeleteAsync(i);
+        for (long i = 0; i < S.NextAudit; i++) AuditRows.Delete(unit, i);
     }
 
     private AuditEntry Audit(string action, string? reason, int seq, Dictionary<string, string>? details = null) => new()

@@ -11,7 +11,7 @@ using Loom.Turns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Storage;
+using Loom.Storage;
 
 namespace Loom.Sessions;
 
@@ -23,12 +23,13 @@ namespace Loom.Sessions;
 /// delta rows ("memory.delta.n", the entities one write changed). A turn appends one delta, so its write costs what
 /// it changed, not what memory holds; every <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas the dirty shards are
 /// rewritten (each marked with the delta number it includes), then "memory.manifest.0" moves past the old deltas
-/// and they are deleted. Loading reads the manifest, the shards and the deltas from the manifest's mark until the
-/// first missing one; a failure or crash anywhere in that sequence leaves rows that still load to the same memory.
+/// and they are deleted, all in the commit that stores the changes. Loading reads the manifest, the shards and the
+/// deltas from the manifest's mark until the first missing one.
 /// </para>
-/// Crash consistency: a turn writes memory BEFORE its journal record and header, so storage may hold memory changes
-/// of a turn that never committed, never the reverse; memory keeps history per seq, so loading rolls it back to the
-/// last committed seq and the re-run turn applies again.
+/// Crash consistency: a turn's memory rows commit in the same transaction as its journal record and header. Rows of
+/// an uncommitted turn can still be found (older builds wrote memory first, and a rollback writes the header before
+/// memory); memory keeps history per seq, so loading rolls it back to the last committed seq and the re-run turn
+/// applies again.
 /// </summary>
 public sealed partial class SessionGrain
 {
@@ -45,7 +46,6 @@ public sealed partial class SessionGrain
     /// <summary>Headings and joins the prompt assembler adds around summaries and memory.</summary>
     private const int ContextOverheadTokens = 40;
 
-    private readonly SemaphoreSlim _memoryWrites = new(1, 1);
     private Task<WorldMemory>? _memoryLoad;
     private RecordStore<MemoryShard>? _shards;
     private RecordStore<MemoryDelta>? _deltas;
@@ -69,16 +69,16 @@ public sealed partial class SessionGrain
     private int StoredShardCount => Math.Max(S.MemoryShards, MemoryOptions.ShardCount);
 
     private RecordStore<MemoryShard> Shards => _shards ??= new RecordStore<MemoryShard>(
-        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryShardPrefix,
+        _rows, this.GetGrainId(), MemoryShardPrefix,
         // Every shard stays cached with its ETag, so writing one never needs a read first.
         cacheSize: Math.Max(StoredShardCount, 1));
 
     private RecordStore<MemoryDelta> Deltas => _deltas ??= new RecordStore<MemoryDelta>(
-        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryDeltaPrefix,
+        _rows, this.GetGrainId(), MemoryDeltaPrefix,
         cacheSize: DeltaReadBatch);
 
     private RecordStore<MemoryManifest> Manifest => _manifest ??= new RecordStore<MemoryManifest>(
-        ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom"), this.GetGrainId(), MemoryManifestPrefix, cacheSize: 1);
+        _rows, this.GetGrainId(), MemoryManifestPrefix, cacheSize: 1);
 
     // ---------------------------------------------------------------- API
 
@@ -192,9 +192,10 @@ public sealed partial class SessionGrain
         try
         {
             await RefreshEmbeddingsQuietlyAsync(memory);
-            await PersistMemoryAsync(memory, retry: false);
-            await AppendAuditAsync([audit], retry: false);
-            await WriteHeaderOrRevertAsync();
+            var unit = _state.Begin();
+            StageMemory(unit, memory);
+            StageAudit(unit, [audit]);
+            await WriteHeaderOrRevertAsync(unit);
         }
         catch
         {
@@ -263,114 +264,85 @@ public sealed partial class SessionGrain
         var deltas = new List<MemoryDelta>();
         for (var start = first; ; start += DeltaReadBatch)
         {
-            var batch = await Task.WhenAll(Enumerable.Range(0, DeltaReadBatch).Select(k => Deltas.ReadAsync(start + k)));
-            for (var k = 0; k < batch.Length; k++)
+            // Missing rows are skipped in the answer, so the first gap shows as a number out of step.
+            var batch = await Deltas.ReadManyAsync(Enumerable.Range(0, DeltaReadBatch).Select(k => start + k));
+            for (var k = 0; k < DeltaReadBatch; k++)
             {
-                // A cleared row reads as missing or as an empty default: either ends the run.
-                if (batch[k] is not { } delta || delta.Number != start + k) return deltas;
-                deltas.Add(delta);
+                if (k >= batch.Count || batch[k].Number != start + k) return deltas;
+                deltas.Add(batch[k]);
             }
         }
     }
 
     /// <summary>
-    /// Makes memory changes durable: one delta row with the entities changed since the last write, or, when
-    /// <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas have piled up (or the shard count changed), a snapshot of
-    /// the dirty shards that replaces them.
+    /// Stages memory changes into the unit that commits them (with the header): one delta row with the entities
+    /// changed since the last write, or, when <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas have piled up (or
+    /// the shard count changed), a snapshot of the dirty shards, the manifest past the old deltas and their deletion.
     /// </summary>
-    private async Task PersistMemoryAsync(WorldMemory memory, bool retry)
+    private void StageMemory(RowUnit unit, WorldMemory memory)
     {
-        await _memoryWrites.WaitAsync();
-        try
-        {
-            if (memory.NeedsSnapshot || (memory.HasChanges && _nextDelta - _firstDelta >= MemoryOptions.DeltasPerSnapshot))
-                await SnapshotMemoryAsync(memory, retry);
-            else if (memory.HasChanges)
-                await AppendDeltaAsync(memory, retry);
-        }
-        finally
-        {
-            _memoryWrites.Release();
-        }
+        if (memory.NeedsSnapshot || (memory.HasChanges && _nextDelta - _firstDelta >= MemoryOptions.DeltasPerSnapshot))
+            StageSnapshot(unit, memory);
+        else if (memory.HasChanges)
+            StageDelta(unit, memory);
     }
 
-    private async Task AppendDeltaAsync(WorldMemory memory, bool retry)
+    private void StageDelta(RowUnit unit, WorldMemory memory)
     {
         var delta = memory.TakeChanges();
-        delta.Number = _nextDelta;
-        try
+        delta.Number = _nextDelta++;
+        Deltas.Put(unit, delta.Number, delta);
+        unit.OnAbandoned(() =>
         {
-            await StoreAsync(() => Deltas.WriteNewAsync(delta.Number, delta), retry);
-        }
-        catch
-        {
-            // Not durable yet: the next write carries these entities again.
+            // Not durable: the next write carries these entities again.
             memory.MarkChanged(delta);
-            throw;
-        }
-        _nextDelta++;
+            _nextDelta = delta.Number;
+        });
     }
 
-    private async Task SnapshotMemoryAsync(WorldMemory memory, bool retry)
+    private void StageSnapshot(RowUnit unit, WorldMemory memory)
     {
         var through = _nextDelta;
-        var dirty = memory.TakeDirtyShards();
-        foreach (var shard in dirty) shard.ThroughDelta = through;
-        try
-        {
-            await Task.WhenAll(dirty.Select(shard => StoreAsync(() => Shards.WriteAsync(shard.Index, shard), retry)));
-            // Until the manifest moves, loading still reads the old deltas; shard rows marked `through` skip them.
-            await StoreAsync(() => Manifest.WriteAsync(0, new MemoryManifest { FirstDelta = through }), retry);
-        }
-        catch
-        {
-            // Not durable yet: keep them dirty so the next write is a snapshot again.
-            memory.MarkDirty(dirty);
-            throw;
-        }
         var obsolete = _firstDelta;
-        _firstDelta = through;
-        await DeleteDeltasAsync(obsolete, through);
-
+        var dirty = memory.TakeDirtyShards();
+        foreach (var shard in dirty)
+        {
+            shard.ThroughDelta = through;
+            Shards.Put(unit, shard.Index, shard);
+        }
+        Manifest.Put(unit, 0, new MemoryManifest { FirstDelta = through });
+        for (var n = obsolete; n < through; n++) Deltas.Delete(unit, n);
         var count = MemoryOptions.ShardCount;
         // After a change of ShardCount every shard was rewritten above; rows beyond the new count are stale.
-        for (var i = count; i < S.MemoryShards; i++) await Shards.DeleteAsync(i);
+        for (var i = count; i < S.MemoryShards; i++) Shards.Delete(unit, i);
+        var shardsBefore = S.MemoryShards;
         S.MemoryShards = count;
+        _firstDelta = through;
+        unit.OnAbandoned(() =>
+        {
+            // Not durable: keep them dirty so the next write is a snapshot again.
+            memory.MarkDirty(dirty);
+            _firstDelta = obsolete;
+            S.MemoryShards = shardsBefore;
+        });
     }
 
-    /// <summary>A turn's writes retry until storage is back; an API edit's fail fast so the caller gets the error.</summary>
-    private Task StoreAsync(Func<Task> write, bool retry) => retry ? RetryStorageAsync(write) : write();
-
-    private Task DeleteDeltaRowsAsync(long from, long to) =>
-        Task.WhenAll(Enumerable.Range(0, (int)(to - from)).Select(k => Deltas.DeleteAsync(from + k)));
-
-    /// <summary>Deletes delta rows nobody reads any more; a failure only leaves garbage behind, so it is logged, not thrown.</summary>
-    private async Task DeleteDeltasAsync(long from, long to)
+    private async Task StageMemoryEraseAsync(RowUnit unit)
     {
-        try
-        {
-            await DeleteDeltaRowsAsync(from, to);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogDeltaCleanupFailed(ex, SessionId, from, to);
-        }
-    }
-
-    private async Task DeleteMemoryRowsAsync()
-    {
-        for (var i = 0; i < StoredShardCount; i++) await Shards.DeleteAsync(i);
+        for (var i = 0; i < StoredShardCount; i++) Shards.Delete(unit, i);
+        long first, next;
         if (_memoryLoad is { IsCompletedSuccessfully: true })
         {
-            await DeleteDeltaRowsAsync(_firstDelta, _nextDelta);
+            (first, next) = (_firstDelta, _nextDelta);
         }
         else
         {
             // Not loaded: find the live deltas the way a load would.
-            var first = (await Manifest.ReadAsync(0))?.FirstDelta ?? 0;
-            await DeleteDeltaRowsAsync(first, first + (await ReadDeltasAsync(first)).Count);
+            first = (await Manifest.ReadAsync(0))?.FirstDelta ?? 0;
+            next = first + (await ReadDeltasAsync(first)).Count;
         }
-        await Manifest.DeleteAsync(0);
+        for (var n = first; n < next; n++) Deltas.Delete(unit, n);
+        Manifest.Delete(unit, 0);
         _memoryLoad = null;
     }
 
@@ -554,9 +526,6 @@ public sealed partial class SessionGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
     private partial void LogMemoryRolledBack(string sessionId, int headSeq, int committedSeq);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: deleting memory deltas {From}..{To} failed; they are no longer read")]
-    private partial void LogDeltaCleanupFailed(Exception ex, string sessionId, long from, long to);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: summary after turn {Seq} failed")]
     private partial void LogSummaryFailed(Exception ex, string sessionId, int seq);

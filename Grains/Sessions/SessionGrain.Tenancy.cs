@@ -2,6 +2,7 @@ using System.Text;
 using Loom.Errors;
 using Loom.Quotas;
 using Loom.Security;
+using Loom.Storage;
 using Loom.Timeline;
 using Loom.Turns;
 using Microsoft.Extensions.Logging;
@@ -40,9 +41,10 @@ public sealed partial class SessionGrain
         // committed appends its own audit rows at the next position, so wait for it (one turn at most).
         await RunningTurnCommittedAsync();
         await MemorySettledAsync();
-        await AppendAuditAsync([Audit("admin.read", why, CommittedSeq, new(StringComparer.Ordinal) { ["scope"] = "metadata" })
-            with { Actor = admin.OwnerId }], retry: false);
-        await WriteHeaderOrRevertAsync();
+        var unit = _state.Begin();
+        StageAudit(unit, [Audit("admin.read", why, CommittedSeq, new(StringComparer.Ordinal) { ["scope"] = "metadata" })
+            with { Actor = admin.OwnerId }]);
+        await WriteHeaderOrRevertAsync(unit);
         LogSupportRead(SessionId, admin.OwnerId, why ?? "");
         return new AdminSessionView { OwnerId = S.OwnerId, Session = Info() };
     }
@@ -170,13 +172,13 @@ public sealed partial class SessionGrain
     }
 
     /// <summary>
-    /// Erases journal records: finds the journal's end as <see cref="CommittedJournalAsync"/> does, then deletes from the
-    /// top down, so a delete interrupted half-way leaves a shorter journal (still without gaps) for the retry.
-    /// Pending turns may have a record too (a commit cut off before its header write).
+    /// Stages the erase of every journal record: the pending turns' (a commit cut off before its header may have left
+    /// one) and the committed ones, found as <see cref="CommittedJournalAsync"/> finds them, so the walk costs what the
+    /// session holds even if a header's counter claims more.
     /// </summary>
-    private async Task DeleteJournalAsync()
+    private async Task StageJournalEraseAsync(RowUnit unit)
     {
-        foreach (var pending in S.Pending) await _journal.DeleteAsync(pending.Ordinal);
+        foreach (var pending in S.Pending) _journal.Delete(unit, pending.Ordinal);
         var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
         long end = 0;
         for (long from = 0; from < firstPending && end == from; from += JournalBatch)
@@ -186,7 +188,7 @@ public sealed partial class SessionGrain
             var present = Array.FindIndex(read, r => r is null);
             end = from + (present < 0 ? read.Length : present);
         }
-        for (var ordinal = end - 1; ordinal >= 0; ordinal--) await _journal.DeleteAsync(ordinal);
+        for (long ordinal = 0; ordinal < end; ordinal++) _journal.Delete(unit, ordinal);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: support read by admin {Admin} ({Reason})")]

@@ -43,25 +43,28 @@ public sealed partial class SessionGrain : ISessionSeedGrain
         var fromSeq = S.LastSeq;
         var kept = await LiveTurnsAsync(toSeq);
         var restoredTone = S.Tones.LastOrDefault(t => t.Seq <= toSeq)?.Tone;
-        await AppendAuditAsync([Audit("rollback", reason, toSeq, new(StringComparer.Ordinal)
+        var unit = _state.Begin();
+        StageAudit(unit, [Audit("rollback", reason, toSeq, new(StringComparer.Ordinal)
         {
             ["fromSeq"] = fromSeq.ToString(CultureInfo.InvariantCulture),
             ["toSeq"] = toSeq.ToString(CultureInfo.InvariantCulture),
             ["retconnedTurns"] = (fromSeq - toSeq).ToString(CultureInfo.InvariantCulture),
             ["memoryHeadSeq"] = memory.HeadSeq.ToString(CultureInfo.InvariantCulture),
-        })], retry: false);
+        })]);
 
         S.Segments.Add(new TimelineSegment { StartSeq = toSeq + 1, StartOrdinal = S.NextOrdinal });
         S.LastSeq = toSeq;
         S.TurnCount = kept.Count(r => r.Turn.Status == TurnStatus.Completed);
         S.Tones.RemoveAll(t => t.Seq > toSeq);
         S.UpdatedAt = DateTime.UtcNow;
-        await WriteHeaderOrRevertAsync();
+        await WriteHeaderOrRevertAsync(unit);
         _recent = null;
 
         memory.RollbackTo(toSeq);
         await RefreshEmbeddingsQuietlyAsync(memory);
-        await PersistMemoryAsync(memory, retry: true);
+        var memoryUnit = _state.Begin();
+        StageMemory(memoryUnit, memory);
+        await RetryStorageAsync(() => _state.CommitAsync(memoryUnit));
         LogRolledBack(SessionId, fromSeq, toSeq, clock.ElapsedMilliseconds, restoredTone ?? "");
 
         var info = Info();
@@ -123,20 +126,21 @@ public sealed partial class SessionGrain : ISessionSeedGrain
             ["entitiesCopied"] = seed.MemoryShards.Sum(s => s.Entities.Count).ToString(CultureInfo.InvariantCulture),
         };
         var info = await GrainFactory.GetGrain<ISessionSeedGrain>(request.NewSessionId).Restore(seed, Audit("fork", reason, atSeq, details));
-        await AppendAuditAsync([Audit("fork", reason, atSeq, details)], retry: false);
-        await WriteHeaderOrRevertAsync();
+        var unit = _state.Begin();
+        StageAudit(unit, [Audit("fork", reason, atSeq, details)]);
+        await WriteHeaderOrRevertAsync(unit);
         return info;
     }
 
-    /// <summary>Fills this brand-new session from a seed: rows first, header last (until then the session does not exist).</summary>
+    /// <summary>Fills this brand-new session from a seed: turns, memory, audit and header in one transaction.</summary>
     public async Task<SessionInfo> Restore(SessionSeed seed, AuditEntry creation)
     {
         ArgumentNullException.ThrowIfNull(seed);
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
 
-        foreach (var batch in seed.Turns.Chunk(32))
-            await Task.WhenAll(batch.Select(r => _journal.WriteAsync(r.Ordinal, r)));
-        await Task.WhenAll(seed.MemoryShards.Select(shard => Shards.WriteAsync(shard.Index, shard)));
+        var unit = _state.Begin();
+        foreach (var record in seed.Turns) _journal.Put(unit, record.Ordinal, record);
+        foreach (var shard in seed.MemoryShards) Shards.Put(unit, shard.Index, shard);
 
         var timeline = seed.Timeline;
         var live = seed.Turns.Where(r => IsLive(r, timeline)).Select(r => r.Turn).ToList();
@@ -164,13 +168,14 @@ public sealed partial class SessionGrain : ISessionSeedGrain
             ForkedFrom = seed.ForkedFrom,
             StoredBytes = seed.Turns.Sum(r => StoredBytesOf(r.Turn)),
         };
-        await AppendAuditAsync([.. seed.Audit, creation with { Actor = seed.OwnerId }], retry: false);
+        StageAudit(unit, [.. seed.Audit, creation with { Actor = seed.OwnerId }]);
         try
         {
-            await _state.WriteStateAsync();
+            await _state.CommitAsync(unit);
         }
         catch
         {
+            _state.Abandon(unit);
             _state.State = new SessionState();
             throw;
         }

@@ -1,5 +1,6 @@
 using Loom.Budgets;
 using Loom.Llm;
+using Loom.Storage;
 using Loom.Turns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -31,13 +32,23 @@ public sealed partial class SessionGrain
     private Task CheckBudgetAsync() =>
         Budgets.Enabled ? GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;
 
-    /// <summary>Adds a committed turn to the owner's totals. The turn is already durable, so a failure here is logged, not thrown.</summary>
+    /// <summary>The turn's usage rides in its own commit as a pending row of the owner (folded there in batches).</summary>
+    private void StageOwnerUsage(RowUnit unit, TurnView turn)
+    {
+        if (turn.Status != TurnStatus.Completed) return;
+        var owner = GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).GetGrainId();
+        unit.Put(owner, PendingUsage.RowName(PendingUsage.TurnKey(SessionId, turn.TurnId)),
+            new PendingUsage { Usage = turn.Usage, At = turn.CompletedAt ?? DateTime.UtcNow });
+    }
+
+    /// <summary>Tells the owner at once (in memory, no storage write) so its reads and budget checks include the turn.
+    /// The turn and its usage row are already durable, so a failure here is logged, not thrown: the owner folds the row later.</summary>
     private async Task RecordOwnerUsageAsync(TurnView turn)
     {
         if (turn.Status != TurnStatus.Completed) return;
         try
         {
-            await GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).Record(turn.TurnId, turn.Usage);
+            await GrainFactory.GetGrain<IOwnerUsageGrain>(S.OwnerId).Record(PendingUsage.TurnKey(SessionId, turn.TurnId), turn.Usage);
         }
         catch (Exception ex)
         {

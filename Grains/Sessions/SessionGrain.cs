@@ -13,9 +13,9 @@ using Loom.Telemetry;
 using Loom.Timeline;
 using Loom.Turns;
 using Loom.Worlds;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Loom.Storage;
 using Orleans.Storage;
 
 namespace Loom.Sessions;
@@ -24,14 +24,18 @@ namespace Loom.Sessions;
 /// A play session. Requests (submit, reads, watch) are short; the turns themselves run in a background pump
 /// on this activation's scheduler, so reads and submits interleave with a running turn while turns of the
 /// session still run strictly one at a time, in order. A turn is acknowledged only once the header that
-/// queues it is durably written; it is committed by writing its journal record, then the header.
+/// queues it is durably written; it is committed in one transaction: journal record, memory delta, audit entries,
+/// the owner's pending usage and the header together (<see cref="GrainRows{THeader}"/>).
 /// </summary>
 public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 {
     private const string PumpReminder = "pump";
+    /// <summary>The header row's name (the grain storage state name the session has always used).</summary>
+    private const string HeaderRow = "session";
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
 
-    private readonly IPersistentState<SessionState> _state;
+    private readonly IGrainRowStore _rows;
+    private GrainRows<SessionState> _state = null!;
     private readonly TurnOptions _options;
     private readonly QuotaOptions _quotas;
     private readonly PromptAssembler _prompts;
@@ -53,7 +57,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private StringBuilder? _liveNarrative;
 
     public SessionGrain(
-        [PersistentState("session", "loom")] IPersistentState<SessionState> state,
+        IGrainRowStore rows,
         IOptions<TurnOptions> options,
         IOptions<QuotaOptions> quotas,
         PromptAssembler prompts,
@@ -62,7 +66,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
-        _state = state;
+        _rows = rows;
         _options = options.Value;
         _quotas = quotas.Value;
         _prompts = prompts;
@@ -78,8 +82,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _metrics.SessionActivated();
-        var storage = ServiceProvider.GetRequiredKeyedService<IGrainStorage>("loom");
-        _journal = new RecordStore<TurnRecord>(storage, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
+        _state = new GrainRows<SessionState>(_rows, this.GetGrainId(), HeaderRow);
+        await _state.ReadHeaderAsync();
+        _journal = new RecordStore<TurnRecord>(_rows, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -104,7 +109,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             {
                 if (await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
                 S.ReminderRegistered = false;
-                await _state.WriteStateAsync();
+                await _state.CommitAsync();
             }
             catch (Exception ex)
             {
@@ -194,14 +199,16 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             return;
         }
 
-        // Erase: stop the pump, remove every journal record, then the header, then the owner's index entry.
+        // Erase: stop the pump, then remove every journal, memory and audit row with the header in one transaction,
+        // then the owner's index entry.
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
-        await DeleteJournalAsync();
-        await DeleteMemoryRowsAsync();
-        await DeleteAuditRowsAsync();
+        var erase = _state.Begin();
+        await StageJournalEraseAsync(erase);
+        await StageMemoryEraseAsync(erase);
+        StageAuditErase(erase);
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
-        await _state.ClearStateAsync();
+        await _state.ClearAsync(erase);
         _state.State = new SessionState();
         await GrainFactory.GetGrain<IOwnerGrain>(ownerId).Remove(SessionId);
         FailWaiters();
@@ -227,7 +234,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (S.Exists && S.ReminderRegistered)
         {
             S.ReminderRegistered = false;
-            await _state.WriteStateAsync();
+            await _state.CommitAsync();
         }
     }
 
@@ -237,11 +244,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         Require(ownerId);
         var key = submission.IdempotencyKey;
-        if (key is not null && S.RecentKeys.FirstOrDefault(k => k.Key == key) is { } seen)
+        if (key is not null && await FindByKeyAsync(key) is { } seen)
         {
             // A retry after an ambiguous write that did commit: make sure the queued turn runs.
             EnsurePump();
-            return await FindTurnAsync(seen.TurnId) ?? throw Problems.NotFound("Turn", seen.TurnId);
+            return seen;
         }
         if (S.Status != SessionStatus.Active)
         {
@@ -292,7 +299,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         S.Pending.Add(record);
         if (key is not null)
         {
-            S.RecentKeys.Add(new IdempotencyEntry { Key = key, TurnId = record.Turn.TurnId });
+            S.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = ordinal });
             if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
         }
         S.UpdatedAt = now;
@@ -620,17 +627,21 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
     }
 
-    /// <summary>Journal first, then header: a crash in between is repaired by <see cref="ReconcileHeadAsync"/>.</summary>
+    /// <summary>
+    /// One transaction: memory delta, journal record, audit entries, the owner's pending usage and the header. It is
+    /// retried until it lands; a retry after an ambiguous failure that did land meets a stale version and steps aside.
+    /// </summary>
     private async Task CommitAsync(TurnRecord finished)
     {
         using var commitSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit);
         var commitStarted = Stopwatch.GetTimestamp();
-        // Memory first: see SessionGrain.Memory.cs for why this order survives a crash at any point.
-        if (_memoryLoad is { IsCompletedSuccessfully: true } load) await PersistMemoryAsync(await load, retry: true);
-        await RetryStorageAsync(() => _journal.WriteAsync(finished.Ordinal, finished));
-        await AppendAuditAsync(AuditOf(finished.Turn), retry: true);
+        var unit = _state.Begin();
+        if (_memoryLoad is { IsCompletedSuccessfully: true } load) StageMemory(unit, await load);
+        _journal.Put(unit, finished.Ordinal, finished);
+        StageAudit(unit, AuditOf(finished.Turn));
+        StageOwnerUsage(unit, finished.Turn);
         ApplyCommitted(finished);
-        await RetryStorageAsync(() => _state.WriteStateAsync());
+        await RetryStorageAsync(() => _state.CommitAsync(unit));
         _metrics.StageSince("commit", commitStarted);
 
         var turn = finished.Turn;
@@ -686,16 +697,17 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         ReportStoredBytes(force: false);
     }
 
-    /// <summary>After a crash between the journal write and the header write, the head of the queue may already
-    /// be committed: finish the commit instead of running the turn twice.</summary>
+    /// <summary>Rows written by older builds, which wrote the journal record before the header: after a crash in
+    /// between, the head of the queue may already be committed; finish the commit instead of running the turn twice.</summary>
     private async Task ReconcileHeadAsync()
     {
         var head = S.Pending[0];
         if (await _journal.ReadAsync(head.Ordinal) is { } stored && IsFinished(stored.Turn.Status))
         {
-            await AppendAuditAsync(AuditOf(stored.Turn), retry: false);
+            var unit = _state.Begin();
+            StageAudit(unit, AuditOf(stored.Turn));
             ApplyCommitted(stored);
-            await _state.WriteStateAsync();
+            await _state.CommitAsync(unit);
         }
         else if (head.Turn.Status == TurnStatus.Running)
         {
@@ -761,18 +773,19 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         return live || stored.Turn.Status == TurnStatus.Retconned ? stored.Turn : stored.Turn with { Status = TurnStatus.Retconned };
     }
 
-    private async Task WriteHeaderOrRevertAsync()
+    private async Task WriteHeaderOrRevertAsync(RowUnit? unit = null)
     {
         try
         {
-            await _state.WriteStateAsync();
+            await _state.CommitAsync(unit);
         }
         catch
         {
             // Never keep in memory what storage did not accept: reload the durable truth, then report.
+            if (unit is not null) _state.Abandon(unit);
             try
             {
-                await _state.ReadStateAsync();
+                await _state.ReadHeaderAsync();
             }
             catch (Exception reload)
             {
@@ -800,6 +813,31 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
         var stored = await _journal.ReadAsync(ordinal);
         return stored?.Turn.TurnId == turnId ? Present(stored) : null;
+    }
+
+    /// <summary>The turn an idempotency key in the window already made, or null when the key is new.</summary>
+    private async Task<TurnView?> FindByKeyAsync(string key)
+    {
+        var hash = IdempotencyEntry.Hash(key);
+        foreach (var entry in S.RecentKeys)
+        {
+            if (entry.Key is not null)
+            {
+                if (entry.Key != key) continue;
+                return await FindTurnAsync(entry.TurnId!) ?? throw Problems.NotFound("Turn", entry.TurnId!);
+            }
+            if (entry.KeyHash != hash) continue;
+            if (S.Pending.FirstOrDefault(p => p.Ordinal == entry.Ordinal) is { } pending)
+            {
+                if (pending.IdempotencyKey == key) return CurrentView(pending);
+            }
+            else if (await _journal.ReadAsync(entry.Ordinal) is { } stored && stored.IdempotencyKey == key)
+            {
+                return Present(stored);
+            }
+            // Otherwise two keys share 64 bits of their hash: not this one.
+        }
+        return null;
     }
 
     /// <summary>The pending turn as a reader sees it now (the running one with the narrative streamed so far).</summary>

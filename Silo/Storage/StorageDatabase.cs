@@ -19,8 +19,9 @@ public sealed class StorageDatabase
 
     public const string PostgresInvariant = "Npgsql";
 
-    private StorageDatabase(StorageProviderKind kind, string connectionString, string? sqliteFile)
+    private StorageDatabase(StorageProviderKind kind, string connectionString, string? sqliteFile, int sqlitePageSize = 0)
     {
+        SqlitePageSize = sqlitePageSize;
         Kind = kind;
         ConnectionString = connectionString;
         SqliteFile = sqliteFile;
@@ -31,6 +32,9 @@ public sealed class StorageDatabase
     public string Invariant => Kind == StorageProviderKind.Sqlite ? SqliteInvariant : PostgresInvariant;
 
     public string ConnectionString { get; }
+
+    /// <summary>Page size a new SQLite file is created with (0 for PostgreSQL).</summary>
+    public int SqlitePageSize { get; }
 
     /// <summary>Absolute path of the SQLite file (null for PostgreSQL).</summary>
     public string? SqliteFile { get; }
@@ -50,7 +54,7 @@ public sealed class StorageDatabase
                 // that lets several connections (and silos) share one WAL file.
                 DefaultTimeout = 30,
             };
-            return new StorageDatabase(StorageProviderKind.Sqlite, sqlite.ToString(), file);
+            return new StorageDatabase(StorageProviderKind.Sqlite, sqlite.ToString(), file, options.SqlitePageSize);
         }
 
         var npgsql = new NpgsqlConnectionStringBuilder(options.ConnectionString)

@@ -11,6 +11,13 @@ public sealed class StorageOptions
     /// <summary>SQLite database file; relative paths resolve against the working directory. Its directory is created.</summary>
     public string SqlitePath { get; set; } = "data/loom.db";
 
+    /// <summary>
+    /// Page size (bytes, a power of two from 512 to 65536) of a NEW SQLite file; an existing file keeps its own.
+    /// WAL writes whole pages and a turn's rows sit in different places of the table, so the page size sets most
+    /// of the bytes written per turn (measured in docs/performance.md).
+    /// </summary>
+    public int SqlitePageSize { get; set; } = 1024;
+
     /// <summary>Npgsql connection string (postgres only).</summary>
     public string? ConnectionString { get; set; }
 
@@ -19,6 +26,15 @@ public sealed class StorageOptions
     /// max_connections (100); 20 leaves room for several silos plus operators. Overrides the connection string's value.
     /// </summary>
     public int MaxPoolSize { get; set; } = 20;
+
+    /// <summary>
+    /// Session commits of this silo share transactions: commits queued while one transaction runs go together in
+    /// the next (each caller still waits for its own). False: one transaction per commit.
+    /// </summary>
+    public bool GroupCommit { get; set; } = true;
+
+    /// <summary>Most commits one group transaction takes.</summary>
+    public int GroupCommitMaxBatch { get; set; } = 256;
 
     internal StorageProviderKind Kind =>
         string.Equals(Provider?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase)

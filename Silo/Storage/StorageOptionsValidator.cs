@@ -57,6 +57,16 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             failures.Add($"Loom:Storage:MaxPoolSize must be between 1 and 1000 (got {options.MaxPoolSize}).");
         }
 
+        if (options.SqlitePageSize is < 512 or > 65536 || (options.SqlitePageSize & (options.SqlitePageSize - 1)) != 0)
+        {
+            failures.Add($"Loom:Storage:SqlitePageSize must be a power of two from 512 to 65536 (got {options.SqlitePageSize}).");
+        }
+
+        if (options.GroupCommitMaxBatch is < 1 or > 10_000)
+        {
+            failures.Add($"Loom:Storage:GroupCommitMaxBatch must be between 1 and 10000 (got {options.GroupCommitMaxBatch}).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Loom.Storage.Rows;
 
 namespace Loom.Storage;
 
@@ -13,7 +14,8 @@ public static class StorageSiloBuilderExtensions
     public const string ProviderName = "loom";
 
     /// <summary>
-    /// Registers grain storage "loom" (ADO.NET, Orleans binary serializer) and ADO.NET reminders on the database
+    /// Registers grain storage "loom" (ADO.NET, Orleans binary serializer), the row store that commits session rows in
+    /// one transaction (<see cref="SqlGrainRowStore"/>) and ADO.NET reminders on the database
     /// configured under <c>Loom:Storage</c>, plus the start-up schema gate (SQLite: migrate; PostgreSQL: verify).
     /// </summary>
     public static ISiloBuilder AddLoomStorage(this ISiloBuilder builder, IConfiguration configuration)
@@ -24,6 +26,9 @@ public static class StorageSiloBuilderExtensions
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageSchemaGate>();
+        // Session and owner-usage rows: our own ADO.NET commits (one transaction each, or shared) on the same table.
+        services.AddSingleton<SqlGrainRowStore>();
+        services.AddSingleton<IGrainRowStore>(sp => sp.GetRequiredService<SqlGrainRowStore>());
 
         builder.AddAdoNetGrainStorage(ProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer>(
             (storage, loom, serializer) =>

@@ -168,6 +168,8 @@ public sealed class SchemaMigrator
     {
         if (_database.Kind == StorageProviderKind.Sqlite)
         {
+            // Page size only takes on a new, empty file (an existing file keeps its own): see StorageOptions.SqlitePageSize.
+            await ExecuteAsync(connection, null, $"PRAGMA page_size = {_database.SqlitePageSize};", cancellationToken);
             // WAL lets readers run beside the single writer and persists in the file; it cannot be switched inside
             // a transaction, so it is set here rather than in a script.
             var mode = await ScalarAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);

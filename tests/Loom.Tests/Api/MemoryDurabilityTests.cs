@@ -4,7 +4,8 @@ using Loom.Memory;
 using Loom.Sessions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
+using Loom.Storage;
+using Loom.Tests.Storage;
 
 namespace Loom.Tests.Api;
 
@@ -31,9 +32,9 @@ public sealed class MemoryDurabilityTests
 
             // Simulate a crash between writing a turn's shards and its journal record: a shard row holds a change
             // of turn 2, which never committed.
-            var storage = first.Services.GetRequiredKeyedService<IGrainStorage>("loom");
+            var rows = first.Services.GetRequiredService<IGrainRowStore>();
             var grainId = first.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId).GetGrainId();
-            var shards = new RecordStore<MemoryShard>(storage, grainId, "memory.shard", 4);
+            var shards = new RecordStore<MemoryShard>(rows, grainId, "memory.shard", 4);
             const string ghost = "character:the-ghost";
             var index = WorldMemory.ShardOf(ghost, new MemoryOptions().ShardCount);
             var shard = await shards.ReadAsync(index) ?? new MemoryShard { Index = index, ShardCount = new MemoryOptions().ShardCount };
@@ -42,17 +43,17 @@ public sealed class MemoryDurabilityTests
                 EntityId = ghost,
                 Revisions = [new EntityRevision { Seq = 2, Value = new MemoryEntity { EntityId = ghost, Type = EntityType.Character, Name = "The ghost", FirstSeq = 2, LastSeq = 2, Version = 1 } }],
             });
-            await shards.WriteAsync(index, shard);
+            await rows.PutRowsAsync(grainId, unit => unit.Put(shards.StateName(index), shard));
 
             // And a delta row the same crash left behind (turn 1 and the edit wrote deltas 0 and 1).
-            var deltas = new RecordStore<MemoryDelta>(storage, grainId, "memory.delta", 4);
+            var deltas = new RecordStore<MemoryDelta>(rows, grainId, "memory.delta", 4);
             Assert.NotNull(await deltas.ReadAsync(1));
             const string wraith = "character:the-wraith";
-            await deltas.WriteAsync(2, new MemoryDelta
+            await rows.PutRowsAsync(grainId, unit => unit.Put(deltas.StateName(2), new MemoryDelta
             {
                 Number = 2,
                 Entities = [new StoredEntity { EntityId = wraith, Revisions = [new EntityRevision { Seq = 2, Value = new MemoryEntity { EntityId = wraith, Type = EntityType.Character, Name = "The wraith", FirstSeq = 2, LastSeq = 2, Version = 1 } }] }],
-            });
+            }));
         }
 
         await using var second = LoomAppFactory.With(dataDirectory, null);

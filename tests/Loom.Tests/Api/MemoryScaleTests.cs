@@ -5,7 +5,8 @@ using Loom.Sessions;
 using Loom.Tests.Memory;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Storage;
+using Loom.Storage;
+using Loom.Tests.Storage;
 using Xunit.Abstractions;
 
 namespace Loom.Tests.Api;
@@ -29,10 +30,12 @@ public sealed class MemoryScaleTests(ITestOutputHelper output)
             memory.Apply(Enumerable.Range(start, 100).Select(Entity).ToList(), 0);
         }
         await memory.RefreshEmbeddingsAsync();
-        var storage = app.Services.GetRequiredKeyedService<IGrainStorage>("loom");
+        var rows = app.Services.GetRequiredService<IGrainRowStore>();
         var grainId = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId).GetGrainId();
-        var shards = new RecordStore<MemoryShard>(storage, grainId, "memory.shard", 64);
-        foreach (var shard in memory.AllShards()) await shards.WriteAsync(shard.Index, shard);
+        await rows.PutRowsAsync(grainId, unit =>
+        {
+            foreach (var shard in memory.AllShards()) unit.Put($"memory.shard.{shard.Index}", shard);
+        });
         // The session was created in an activation that knows its memory is empty; load it afresh from what is stored.
         await app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 

@@ -1,0 +1,100 @@
+using System.Data.Common;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Loom.Storage.Rows;
+
+/// <summary>
+/// <see cref="IGrainRowStore"/> on the database behind the "loom" grain storage (SQLite or PostgreSQL), in its
+/// table, keys and payload format (Orleans' binary serializer), with our own ADO.NET code so a commit is one
+/// transaction. With <see cref="StorageOptions.GroupCommit"/> the commits of all grains of this silo share
+/// transactions through a <see cref="GroupCommitWriter"/>.
+/// </summary>
+public sealed class SqlGrainRowStore : IGrainRowStore
+{
+    private readonly StorageDatabase _database;
+    private readonly RowSql _sql;
+    private readonly OrleansGrainStorageSerializer _serializer;
+    private readonly GroupCommitWriter? _writer;
+    private long _transactions;
+    private long _commits;
+
+    public SqlGrainRowStore(IOptions<StorageOptions> options, IOptions<ClusterOptions> cluster, Serializer serializer,
+        ILogger<SqlGrainRowStore> logger)
+    {
+        _database = StorageDatabase.From(options.Value);
+        _sql = RowSql.For(_database, cluster.Value.ServiceId);
+        _serializer = new OrleansGrainStorageSerializer(serializer);
+        if (options.Value.GroupCommit) _writer = new GroupCommitWriter(WriteAsync, options.Value.GroupCommitMaxBatch, logger);
+    }
+
+    /// <summary>Transactions written so far (a group commit counts once).</summary>
+    public long Transactions => Interlocked.Read(ref _transactions);
+
+    /// <summary>Commits made durable so far.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
+
+    /// <summary>A cleared row comes back with no payload: its version still fences the next write.</summary>
+    public async Task<StoredRow?> ReadAsync(GrainId grain, string name) => (await ReadAnyAsync(grain, [name])).FirstOrDefault();
+
+    public async Task<IReadOnlyList<StoredRow>> ReadManyAsync(GrainId grain, IReadOnlyList<string> names)
+    {
+        var rows = await ReadAnyAsync(grain, names);
+        return rows.Where(r => r.Payload is not null).ToList();
+    }
+
+    public async Task<IReadOnlyList<StoredRow>> ListAsync(GrainId grain, string prefix)
+    {
+        await using var connection = await OpenAsync();
+        return await _sql.ListAsync(connection, RowKey.Of(grain), prefix);
+    }
+
+    public async Task<int> CommitAsync(RowCommit commit)
+    {
+        var version = _writer is { } writer ? await writer.CommitAsync(commit) : (await WriteAsync([commit]))[0];
+        return version ?? throw new InconsistentStateException(
+            $"Version conflict: row '{commit.HeaderName}' of {commit.Grain} is no longer at version {commit.ExpectedVersion?.ToString() ?? "(none)"}.");
+    }
+
+    public byte[] Serialize<T>(T value) => _serializer.Serialize(value).ToArray();
+
+    public T Deserialize<T>(byte[] payload) =>
+        _serializer.Deserialize<T>(new BinaryData(payload)) ?? throw new InvalidDataException($"A stored {typeof(T).Name} row holds no value.");
+
+    private async Task<List<StoredRow>> ReadAnyAsync(GrainId grain, IReadOnlyList<string> names)
+    {
+        await using var connection = await OpenAsync();
+        return await _sql.ReadAsync(connection, RowKey.Of(grain), names);
+    }
+
+    /// <summary>One transaction for all <paramref name="commits"/>.</summary>
+    private async Task<int?[]> WriteAsync(IReadOnlyList<RowCommit> commits)
+    {
+        await using var connection = await OpenAsync();
+        await _sql.PrepareWriterAsync(connection);
+        await using var transaction = await connection.BeginTransactionAsync();
+        var results = await _sql.WriteAsync(connection, transaction, commits);
+        await transaction.CommitAsync();
+        Interlocked.Increment(ref _transactions);
+        Interlocked.Add(ref _commits, results.Count(r => r is not null));
+        return results;
+    }
+
+    private async Task<DbConnection> OpenAsync()
+    {
+        var connection = _database.CreateConnection();
+        try
+        {
+            await connection.OpenAsync();
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+}

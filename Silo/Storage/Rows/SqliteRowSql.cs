@@ -1,0 +1,128 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Loom.Storage.Rows;
+
+/// <summary>
+/// SQLite: statements run one after another on the writer's connection (in process, so a statement costs
+/// microseconds); a commit's header goes first and its rows only follow if the header's version matched.
+/// </summary>
+internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
+{
+    private const string Key = "service_id = $svc AND state_name = $name AND grain_id_n0 = $n0 AND grain_id_n1 = $n1 AND grain_id_ext = $ext";
+    private const string Now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+    private const string InsertHeader = $"""
+        INSERT INTO loom_grain_state (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext, payload, version, modified_at)
+        VALUES ($svc, $name, $n0, $n1, $ext, $payload, 1, {Now})
+        ON CONFLICT (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext) DO NOTHING
+        """;
+
+    private const string UpdateHeader = $"""
+        UPDATE loom_grain_state SET payload = $payload, version = version + 1, modified_at = {Now}
+        WHERE {Key} AND version = $version
+        """;
+
+    private const string Upsert = $"""
+        INSERT INTO loom_grain_state (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext, payload, version, modified_at)
+        VALUES ($svc, $name, $n0, $n1, $ext, $payload, 1, {Now})
+        ON CONFLICT (service_id, state_name, grain_id_n0, grain_id_n1, grain_id_ext) DO UPDATE
+            SET payload = excluded.payload, version = loom_grain_state.version + 1, modified_at = excluded.modified_at
+        """;
+
+    private const string Delete = $"DELETE FROM loom_grain_state WHERE {Key}";
+
+    private const string Select = $"SELECT state_name, payload, version FROM loom_grain_state WHERE {Key}";
+
+    // WAL, NORMAL: a commit survives a process crash; only a power loss may take the last ones (see sqlite.0001_storage.sql).
+    public override async Task PrepareWriterAsync(DbConnection connection)
+    {
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = "PRAGMA synchronous = NORMAL";
+        await pragma.ExecuteNonQueryAsync();
+    }
+
+    public override async Task<int?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RowCommit> commits)
+    {
+        var sqlite = (SqliteConnection)connection;
+        var tx = (SqliteTransaction)transaction;
+        using var insertHeader = Command(sqlite, tx, InsertHeader, payload: true);
+        using var updateHeader = Command(sqlite, tx, UpdateHeader, payload: true, version: true);
+        using var upsert = Command(sqlite, tx, Upsert, payload: true);
+        using var delete = Command(sqlite, tx, Delete);
+        var results = new int?[commits.Count];
+        for (var i = 0; i < commits.Count; i++)
+        {
+            var commit = commits[i];
+            if (commit.HeaderName is { } header)
+            {
+                var command = commit.ExpectedVersion is null ? insertHeader : updateHeader;
+                Bind(command, RowKey.Of(commit.Grain), header, commit.HeaderPayload, commit.ExpectedVersion);
+                if (await command.ExecuteNonQueryAsync() != 1) continue;
+                results[i] = (commit.ExpectedVersion ?? 0) + 1;
+            }
+            else
+            {
+                results[i] = 0;
+            }
+            foreach (var row in commit.Rows)
+            {
+                var command = row.Payload is null ? delete : upsert;
+                Bind(command, RowKey.Of(row.Grain), row.Name, row.Payload, null);
+                await command.ExecuteNonQueryAsync();
+            }
+        }
+        return results;
+    }
+
+    public override async Task<List<StoredRow>> ReadAsync(DbConnection connection, RowKey key, IReadOnlyList<string> names)
+    {
+        using var select = Command((SqliteConnection)connection, null, Select);
+        var rows = new List<StoredRow>(names.Count);
+        foreach (var name in names)
+        {
+            Bind(select, key, name, null, null);
+            rows.AddRange(await CollectAsync(select));
+        }
+        return rows;
+    }
+
+    public override async Task<List<StoredRow>> ListAsync(DbConnection connection, RowKey key, string prefix)
+    {
+        using var list = Command((SqliteConnection)connection, null, """
+            SELECT state_name, payload, version FROM loom_grain_state
+            WHERE service_id = $svc AND state_name >= $name AND state_name < $upper
+              AND grain_id_n0 = $n0 AND grain_id_n1 = $n1 AND grain_id_ext = $ext AND payload IS NOT NULL
+            ORDER BY state_name
+            """);
+        Bind(list, key, prefix, null, null);
+        list.Parameters.AddWithValue("$upper", UpperBound(prefix));
+        return await CollectAsync(list);
+    }
+
+    private SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, bool payload = false, bool version = false)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$svc", ServiceId);
+        command.Parameters.Add("$name", SqliteType.Text);
+        command.Parameters.Add("$n0", SqliteType.Integer);
+        command.Parameters.Add("$n1", SqliteType.Integer);
+        command.Parameters.Add("$ext", SqliteType.Text);
+        if (payload) command.Parameters.Add("$payload", SqliteType.Blob);
+        if (version) command.Parameters.Add("$version", SqliteType.Integer);
+        return command;
+    }
+
+    private static void Bind(SqliteCommand command, RowKey key, string name, byte[]? payload, int? version)
+    {
+        var p = command.Parameters;
+        p["$name"].Value = name;
+        p["$n0"].Value = key.N0;
+        p["$n1"].Value = key.N1;
+        p["$ext"].Value = key.Ext;
+        if (p.Contains("$payload")) p["$payload"].Value = (object?)payload ?? DBNull.Value;
+        if (p.Contains("$version")) p["$version"].Value = (object?)version ?? DBNull.Value;
+    }
+}

@@ -1,0 +1,60 @@
+using Loom.Storage;
+using Loom.Tests.Fixtures;
+using Npgsql;
+
+namespace Loom.Tests.Storage;
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresRowStoreTests(PostgresServer server) : RowStoreContractTests
+{
+    private bool _migrated;
+
+    protected override async Task<Dictionary<string, string?>> CreateSettingsAsync() => new()
+    {
+        ["Loom:Storage:Provider"] = "postgres",
+        ["Loom:Storage:ConnectionString"] = await server.CreateDatabaseAsync(),
+        ["Loom:Storage:MaxPoolSize"] = "10",
+    };
+
+    protected override async Task PrepareForSiloAsync()
+    {
+        if (!_migrated)
+        {
+            Assert.Equal(0, await MigrateCommand.RunAsync(Configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+            _migrated = true;
+        }
+    }
+
+    protected override async Task<IAsyncDisposable> HoldWritesAsync()
+    {
+        var connection = (NpgsqlConnection)Database.CreateConnection();
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE loom_grain_state IN SHARE ROW EXCLUSIVE MODE", connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+        return new Held(transaction, connection);
+    }
+
+    private sealed class Held(NpgsqlTransaction transaction, NpgsqlConnection connection) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.RollbackAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    protected override async Task InstallPoisonTriggerAsync()
+    {
+        await ExecuteAsync("""
+            CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.state_name = 'poison' THEN RAISE EXCEPTION 'poisoned row'; END IF;
+                RETURN NEW;
+            END $$;
+            """);
+        await ExecuteAsync("CREATE TRIGGER poison BEFORE INSERT ON loom_grain_state FOR EACH ROW EXECUTE FUNCTION poison()");
+    }
+}
