@@ -361,7 +361,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 }
                 if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
             }
-            if (ordinal < S.NextOrdinal) next = $"o{ordinal - 1}";
+            if (ordinal < S.NextOrdinal) next = TurnQuery.OrdinalCursor(ordinal - 1);
         }
         return new TurnList { Items = items, Next = next };
     }
@@ -370,7 +370,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         Require(ownerId);
         var turn = await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
-        if (IsFinished(turn.Status) || timeout <= TimeSpan.Zero) return turn;
+        if (turn.Status.IsFinished() || timeout <= TimeSpan.Zero) return turn;
 
         var waiter = new TaskCompletionSource<TurnView>(TaskCreationOptions.RunContinuationsAsynchronously);
         if (!_waiters.TryGetValue(turnId, out var list)) _waiters[turnId] = list = [];
@@ -702,7 +702,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private async Task ReconcileHeadAsync()
     {
         var head = S.Pending[0];
-        if (await _journal.ReadAsync(head.Ordinal) is { } stored && IsFinished(stored.Turn.Status))
+        if (await _journal.ReadAsync(head.Ordinal) is { } stored && stored.Turn.Status.IsFinished())
         {
             var unit = _state.Begin();
             StageAudit(unit, AuditOf(stored.Turn));
@@ -874,8 +874,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 w.TrySetException(Problems.NotFound("Session", SessionId));
         _waiters.Clear();
     }
-
-    private static bool IsFinished(TurnStatus status) => status is TurnStatus.Completed or TurnStatus.Failed or TurnStatus.Retconned;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: stale activation, deactivating")]
     private partial void LogStaleActivation(Exception ex, string sessionId);
