@@ -30,9 +30,10 @@ public sealed class LoomClusterOptions : IValidatableObject
     [Range(1, 600)] public int ShutdownTimeoutSeconds { get; set; } = 30;
     /// <summary>
     /// A session nobody has called for this long is deactivated (its memory indexes and cached records freed; the next
-    /// call loads it again). Other grains keep Orleans' default. A session with queued turns stays active while they run.
+    /// call loads it again). Other grains keep Orleans' default. At least 2: Orleans requires an age above its
+    /// one-minute collection quantum.
     /// </summary>
-    [Range(1, 1440)] public int SessionIdleMinutes { get; set; } = 5;
+    [Range(2, 1440)] public int SessionIdleMinutes { get; set; } = 5;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
