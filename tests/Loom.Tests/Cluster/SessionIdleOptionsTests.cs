@@ -7,7 +7,7 @@ namespace Loom.Tests.Cluster;
 public sealed class SessionIdleOptionsTests
 {
     private static LoomClusterOptions From(string? minutes) => LoomClusterOptions.From(new ConfigurationBuilder()
-        .AddInMemoryCollection(new Dictionary<string, string?> { ["Loom:Cluster:SessionIdleMinutes"] = minutes })
+        .AddInMemoryCollection(minutes is null ? [] : new Dictionary<string, string?> { ["Loom:Cluster:SessionIdleMinutes"] = minutes })
         .Build());
 
     [Fact]
