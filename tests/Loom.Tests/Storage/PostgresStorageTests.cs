@@ -6,23 +6,11 @@ namespace Loom.Tests.Storage;
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresStorageTests(PostgresServer server) : StorageContractTests
 {
-    private bool _migrated;
+    private readonly PostgresTestDatabase _database = new(server);
 
-    protected override async Task<Dictionary<string, string?>> CreateSettingsAsync() => new()
-    {
-        ["Loom:Storage:Provider"] = "postgres",
-        ["Loom:Storage:ConnectionString"] = await server.CreateDatabaseAsync(),
-        ["Loom:Storage:MaxPoolSize"] = "10",
-    };
+    protected override Task<Dictionary<string, string?>> CreateSettingsAsync() => _database.SettingsAsync();
 
-    protected override async Task PrepareForSiloAsync()
-    {
-        if (!_migrated)
-        {
-            Assert.Equal(0, await MigrateCommand.RunAsync(Configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
-            _migrated = true;
-        }
-    }
+    protected override Task PrepareForSiloAsync() => _database.MigrateOnceAsync(Configuration);
 
     [Fact]
     public async Task Silo_refuses_to_start_on_an_unmigrated_database_and_creates_nothing()
