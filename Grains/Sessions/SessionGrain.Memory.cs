@@ -8,7 +8,6 @@ using Loom.Prompt;
 using Loom.Text;
 using Loom.Timeline;
 using Loom.Turns;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Loom.Storage;
@@ -58,7 +57,7 @@ public sealed partial class SessionGrain
     /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
     private TaskCompletionSource? _memoryInFlight;
 
-    private WorldMemoryFactory MemoryFactory => ServiceProvider.GetRequiredService<WorldMemoryFactory>();
+    private WorldMemoryFactory MemoryFactory => _memoryFactory;
 
     private MemoryOptions MemoryOptions => MemoryFactory.Options;
 
@@ -366,8 +365,8 @@ public sealed partial class SessionGrain
             .TakeLast(PromptSummaries)
             .ToList();
         var summaryText = string.Join("\n", summaries.Select(s => s.Content.ReplaceLineEndings(" ")).Where(c => c.Length > 0));
-        var tokens = ServiceProvider.GetRequiredService<ITokenCounter>();
-        var contextBudget = ServiceProvider.GetRequiredService<IOptions<PromptOptions>>().Value.MemoryTokens;
+        var tokens = _tokens;
+        var contextBudget = _memoryContextTokens;
         var budget = Math.Min(MemoryOptions.TokenBudget,
             contextBudget - ContextOverheadTokens - (summaryText.Length == 0 ? 0 : tokens.Count(summaryText) + summaries.Count));
         var recentStory = string.Join("\n", window.Select(t => t.StoryInput + "\n" + t.Narrative));
@@ -437,7 +436,7 @@ public sealed partial class SessionGrain
     /// </summary>
     private async Task<(MemoryOp Op, Usage Usage, string? Warning)?> DueSummaryAsync(WorldMemory memory, int seq)
     {
-        var summarizer = ServiceProvider.GetRequiredService<RollingSummarizer>();
+        var summarizer = _summarizer;
         if (summarizer.Due(seq, memory.LastSummarizedSeq) is not { } range) return null;
         var seqs = Enumerable.Range(range.FromSeq, range.ToSeq - range.FromSeq + 1).Where(s => s <= CommittedSeq);
         var records = await _journal.ReadManyAsync(seqs.Select(OrdinalOfSeq));
@@ -489,7 +488,7 @@ public sealed partial class SessionGrain
         }
         // A model that answers in the narration format anyway: keep the prose, drop the memory block.
         var text = MemoryBlockParser.Split(answer.ToString(), MemoryOptions).Narrative.Trim();
-        var tokens = ServiceProvider.GetRequiredService<ITokenCounter>();
+        var tokens = _tokens;
         return (text, UsageOf(final, tokens.Count(instruction), tokens.Count(text)));
     }
 

@@ -2,7 +2,6 @@ using Loom.Budgets;
 using Loom.Llm;
 using Loom.Storage;
 using Loom.Turns;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,12 +10,9 @@ namespace Loom.Sessions;
 /// <summary>Budgets, owner totals and provider overload handling: kept apart from the turn pipeline.</summary>
 public sealed partial class SessionGrain
 {
-    private BudgetOptions? _budgets;
-    private LlmResilienceOptions? _resilience;
+    private BudgetOptions Budgets => _budgets;
 
-    private BudgetOptions Budgets => _budgets ??= ServiceProvider.GetRequiredService<IOptions<BudgetOptions>>().Value;
-
-    private LlmResilienceOptions Resilience => _resilience ??= ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value.Resilience;
+    private LlmResilienceOptions Resilience => _resilience;
 
     /// <summary>An LLM call's usage as the provider reported it in its final chunk, or our estimates (marked) when it did not.</summary>
     private static Usage UsageOf(LlmChunk? final, long estimatedPromptTokens, long estimatedCompletionTokens) => new()

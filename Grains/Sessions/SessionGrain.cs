@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Loom.Errors;
+using Loom.Text;
+using Loom.Budgets;
 using Loom.Events;
 using Loom.Interventions;
 using Loom.Llm;
@@ -41,6 +43,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly PromptAssembler _prompts;
     private readonly CanonCache _canons;
     private readonly ILlmSettingsResolver _llm;
+    private readonly WorldMemoryFactory _memoryFactory;
+    private readonly RollingSummarizer _summarizer;
+    private readonly ITokenCounter _tokens;
+    private readonly int _memoryContextTokens;
+    private readonly BudgetOptions _budgets;
+    private readonly LlmResilienceOptions _resilience;
     private readonly LoomMetrics _metrics;
     private readonly ILogger<SessionGrain> _logger;
     private readonly SessionEventHub _events = new();
@@ -63,6 +71,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         PromptAssembler prompts,
         CanonCache canons,
         ILlmSettingsResolver llm,
+        WorldMemoryFactory memoryFactory,
+        RollingSummarizer summarizer,
+        ITokenCounter tokens,
+        IOptions<PromptOptions> prompt,
+        IOptions<BudgetOptions> budgets,
+        IOptions<LlmOptions> llmOptions,
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
@@ -72,6 +86,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _prompts = prompts;
         _canons = canons;
         _llm = llm;
+        _memoryFactory = memoryFactory;
+        _summarizer = summarizer;
+        _tokens = tokens;
+        _memoryContextTokens = prompt.Value.MemoryTokens;
+        _budgets = budgets.Value;
+        _resilience = llmOptions.Value.Resilience;
         _metrics = metrics;
         _logger = logger;
     }
