@@ -69,6 +69,10 @@ public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics
             case System.Data.Common.DbException:
                 // The database behind grain state is failing over or restarting; nothing was acknowledged.
                 return (Unavailable("LOOM's storage is not reachable right now; retry shortly."), 2);
+            case OperationCanceledException:
+                // Not the client's abort (handled before mapping): Orleans gave up on the call, e.g. "message expired
+                // before placement could complete" while a silo stops. Nothing was acknowledged; retrying is safe.
+                return (Unavailable("The LOOM cluster could not place the call in time (a silo is starting or stopping); retry shortly."), 2);
             case TimeoutException:
             case SiloUnavailableException:
             case OrleansMessageRejectionException:

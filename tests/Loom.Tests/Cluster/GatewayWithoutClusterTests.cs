@@ -74,6 +74,16 @@ public sealed class GatewayWithoutClusterTests
         Assert.DoesNotContain("connection refused", problem.Detail);
     }
 
+    [Fact]
+    public void A_call_the_cluster_gave_up_on_maps_to_503_with_retry_after()
+    {
+        // What a gateway saw while a silo drained on SIGTERM (FailoverTests): Orleans cancels a message it could not place.
+        var (problem, retryAfter) = ProblemMapping.Map(new OperationCanceledException("Message expired before placement could complete for grain session/s1."));
+        Assert.Equal(503, problem.Status);
+        Assert.NotNull(retryAfter);
+        Assert.DoesNotContain("grain", problem.Detail);
+    }
+
     private sealed class AsyncRedis : IAsyncDisposable
     {
         public RedisServer Server { get; } = new();
