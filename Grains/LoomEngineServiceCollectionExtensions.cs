@@ -22,6 +22,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         services.AddOptions<CanonCacheOptions>().Bind(configuration.GetSection(CanonCacheOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CanonCache>();
+        services.AddSingleton<Lore.LorePlanner>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

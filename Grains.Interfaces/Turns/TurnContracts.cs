@@ -61,6 +61,8 @@ public sealed record TurnView
     [Id(40)] public int Retries { get; init; }
     /// <summary>Providers given up on before the one that answered (or the failure).</summary>
     [Id(41)] public int Fallbacks { get; init; }
+    /// <summary>Lore entries placed in this turn's prompt (their timed effects are read back from here).</summary>
+    [Id(60)] public List<LoreFired> Lore { get; init; } = [];
 }
 
 [GenerateSerializer, Alias("loom.TurnSubmission")]

@@ -14,10 +14,13 @@ public static class CanonIssueCodes
     public const string EmptySection = "empty_section";
     public const string MissingWorldSection = "missing_world_section";
     public const string MissingToneSection = "missing_tone_section";
+    public const string InvalidLoreEntry = "invalid_lore_entry";
 
     // Warnings
     public const string MissingVersion = "missing_version";
     public const string MissingAuthor = "missing_author";
     public const string ShortSection = "short_section";
     public const string ContentOutsideSection = "content_outside_section";
+    public const string UnknownLoreSetting = "unknown_lore_setting";
+    public const string LoreNeverFires = "lore_never_fires";
 }

@@ -48,11 +48,12 @@ public static partial class CanonParser
             return Result(null);
         }
 
-        if (files.Count > CanonLimits.MaxFiles)
+        var loreFiles = files.Keys.Count(Lore.LoreFiles.IsLoreFile);
+        if (files.Count - loreFiles > CanonLimits.MaxFiles || loreFiles > CanonLimits.MaxLoreFiles)
         {
             // Stop here: parsing an oversized submission is wasted work and the answer is already "no".
             errors.Add(Issue(CanonIssueCodes.TooManyFiles,
-                $"The canon has {files.Count} files; at most {CanonLimits.MaxFiles} are allowed.", null, null));
+                $"The canon has {files.Count - loreFiles} files and {loreFiles} lore entries; at most {CanonLimits.MaxFiles} files and {CanonLimits.MaxLoreFiles} lore entries are allowed.", null, null));
             return Result(null);
         }
 
@@ -63,7 +64,7 @@ public static partial class CanonParser
             if (!IsValidFileName(name))
             {
                 errors.Add(Issue(CanonIssueCodes.InvalidFileName,
-                    $"File name '{Printable(name)}' is not allowed: use 1-{CanonLimits.MaxFileNameLength} characters from A-Z a-z 0-9 . _ - ending in '.md'.",
+                    $"File name '{Printable(name)}' is not allowed: use 1-{CanonLimits.MaxFileNameLength} characters from A-Z a-z 0-9 . _ - ending in '.md', optionally in the folder 'lore/' or 'card/'.",
                     name, 1));
                 continue;
             }
@@ -90,7 +91,9 @@ public static partial class CanonParser
                 return Result(null);
             }
 
-            ParseFile(name, CanonText.NormalizeNewlines(raw), errors, warnings, sections, spans, metadata);
+            // Lore entries and imported card data are not canon sections: lore is placed by the planner, card data only exported.
+            if (Lore.LoreFiles.IsLoreFile(name)) Lore.LoreFiles.Read(name, CanonText.NormalizeNewlines(raw), errors, warnings);
+            else if (!IsCardFile(name)) ParseFile(name, CanonText.NormalizeNewlines(raw), errors, warnings, sections, spans, metadata);
         }
 
         if (errors.Any(e => e.Code is CanonIssueCodes.InvalidFileName or CanonIssueCodes.InvalidUtf8 or CanonIssueCodes.FileTooLarge) is false)
@@ -110,7 +113,7 @@ public static partial class CanonParser
         }
 
         // Metadata warnings point at the first file's first line: that is where front matter would go.
-        var firstFile = files.Keys.Order(StringComparer.Ordinal).First();
+        var firstFile = files.Keys.Where(IsCanonText).Order(StringComparer.Ordinal).FirstOrDefault() ?? files.Keys.Order(StringComparer.Ordinal).First();
         if (!metadata.TryGetValue("version", out var version) || string.IsNullOrWhiteSpace(version))
         {
             warnings.Add(Issue(CanonIssueCodes.MissingVersion, "No 'version' metadata: add it to the front matter or a Meta section.", firstFile, 1));
@@ -226,6 +229,12 @@ public static partial class CanonParser
         }
     }
 
+    /// <summary>Files whose text is canon (placed verbatim in the system message): top-level files, not <c>lore/</c> or <c>card/</c>.</summary>
+    public static bool IsCanonText(string name) => !name.Contains('/', StringComparison.Ordinal);
+
+    /// <summary><c>card/…</c> files hold what an imported character card carried beyond canon and lore (kept for export).</summary>
+    public static bool IsCardFile(string name) => name.StartsWith("card/", StringComparison.Ordinal);
+
     private static bool IsValidFileName(string name) =>
         name.Length is > 0 and <= CanonLimits.MaxFileNameLength
         && FileName().IsMatch(name)
@@ -243,7 +252,7 @@ public static partial class CanonParser
     private static CanonIssue Issue(string code, string message, string? file, int? line) =>
         new() { Code = code, Message = message, File = file, Line = line };
 
-    [GeneratedRegex(@"^[A-Za-z0-9._-]{1,128}$")]
+    [GeneratedRegex(@"^(?:(?:lore|card)/)?[A-Za-z0-9._-]{1,128}$")]
     private static partial Regex FileName();
 
     [GeneratedRegex(@"\s+")]

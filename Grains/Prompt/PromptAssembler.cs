@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Loom.Errors;
 using Loom.Llm;
+using Loom.Lore;
 using Loom.Text;
 using Microsoft.Extensions.Options;
 
@@ -43,7 +44,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             return new SystemMessage(text, CountSystem(text));
         });
         var inputTokens = Cost(request.Input);
-        var fixedTokens = systemTokens + inputTokens;
+        var fixedTokens = systemTokens + inputTokens + request.Lore.Tokens; // lore: within the prompt budget (issue 13)
         if (fixedTokens > _options.MaxPromptTokens)
         {
             throw Problems.Unprocessable("prompt_too_large",
@@ -73,6 +74,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         }
 
         messages.Add(new LlmMessage { Role = LlmRole.User, Content = request.Input });
+        LorePrompt.Place(messages, request.Lore, contextMessages: context.Length > 0 ? 1 : 0); // lore: positions (issue 13)
 
         var usableTurns = request.History.Count(IsUsable);
         return new AssembledPrompt
@@ -83,6 +85,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             HistoryTurnsOmitted = usableTurns - history.Count,
             SystemTokens = systemTokens,
             ContextTokens = contextTokens,
+            LoreTokens = request.Lore.Tokens,
             ContextTruncated = truncated,
         };
     }
@@ -94,7 +97,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         builder.Append(NarratorInstructions.Role.Trim()).Append("\n\n");
         builder.Append(NarratorInstructions.MemoryProtocol.Trim()).Append("\n\n");
         builder.Append(NarratorFormat.CanonHeader).Append('\n');
-        foreach (var (name, content) in canonFiles.OrderBy(f => f.Key, StringComparer.Ordinal))
+        foreach (var (name, content) in canonFiles.Where(f => Canon.CanonParser.IsCanonText(f.Key)).OrderBy(f => f.Key, StringComparer.Ordinal))
         {
             builder.Append(NarratorFormat.CanonFileHeader(name)).Append('\n');
             builder.Append(content);

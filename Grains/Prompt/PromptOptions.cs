@@ -13,6 +13,9 @@ public sealed class PromptOptions
     /// <summary>Budget for the context message (memory, summaries, tone, intent).</summary>
     public int MemoryTokens { get; set; } = 2000;
 
+    /// <summary>Budget for lore entries (docs/lore.md); a world's <c>loreTokens</c> may lower it, never raise it.</summary>
+    public int LoreTokens { get; set; } = 1000;
+
     /// <summary>Hard ceiling for the whole prompt; history and then context shrink to stay under it.</summary>
     public int MaxPromptTokens { get; set; } = 12000;
 }
@@ -30,6 +33,11 @@ internal sealed class PromptOptionsValidator : IValidateOptions<PromptOptions>
         if (options.MemoryTokens < 0)
         {
             errors.Add("Loom:Prompt:MemoryTokens must be 0 or more.");
+        }
+
+        if (options.LoreTokens < 0)
+        {
+            errors.Add("Loom:Prompt:LoreTokens must be 0 or more.");
         }
 
         if (options.MaxPromptTokens < 256)

@@ -34,6 +34,9 @@ public sealed record PromptRequest
 
     /// <summary>Out-of-character notes from the player (from (OOC: ...)); never story text.</summary>
     public string OutOfCharacter { get; init; } = "";
+
+    /// <summary>Lore chosen for this turn (docs/lore.md), placed verbatim; its tokens are already within its own budget.</summary>
+    public Lore.LorePlacement Lore { get; init; } = Loom.Lore.LorePlacement.None;
 }
 
 /// <summary>The messages to send and what went into them.</summary>
@@ -54,6 +57,9 @@ public sealed record AssembledPrompt
 
     /// <summary>Tokens of the context message (0 when there is none).</summary>
     public int ContextTokens { get; init; }
+
+    /// <summary>Tokens of the lore messages (0 when none).</summary>
+    public int LoreTokens { get; init; }
 
     /// <summary>True when memory or summaries were cut to fit.</summary>
     public bool ContextTruncated { get; init; }

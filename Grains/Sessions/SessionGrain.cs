@@ -42,6 +42,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     private readonly QuotaOptions _quotas;
     private readonly PromptAssembler _prompts;
     private readonly CanonCache _canons;
+    private readonly Lore.LorePlanner _lore; // lore (issue 13)
     private readonly ILlmSettingsResolver _llm;
     private readonly WorldMemoryFactory _memoryFactory;
     private readonly RollingSummarizer _summarizer;
@@ -70,6 +71,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         IOptions<QuotaOptions> quotas,
         PromptAssembler prompts,
         CanonCache canons,
+        Lore.LorePlanner lore,
         ILlmSettingsResolver llm,
         WorldMemoryFactory memoryFactory,
         RollingSummarizer summarizer,
@@ -85,6 +87,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _quotas = quotas.Value;
         _prompts = prompts;
         _canons = canons;
+        _lore = lore;
         _llm = llm;
         _memoryFactory = memoryFactory;
         _summarizer = summarizer;
@@ -530,8 +533,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var history = Unsummarized(await RecentTurnsAsync(), memory, MemoryOptions.RecentWindowTurns);
             var recall = await RecallAsync(memory, running.Turn.StoryInput, history.TakeLast(MemoryOptions.RecentWindowTurns).ToList());
+            // lore (issue 13): timed effects read the recent live turns, not only the unsummarized ones.
+            var lore = _lore.Plan(Lore.LoreBook.Of(canon), Lore.LoreScan.ForTurn(SessionId, running.Turn, await RecentTurnsAsync()));
             var prompt = _prompts.Assemble(new PromptRequest
             {
+                Lore = lore, // lore (issue 13)
                 CanonFiles = canon.Files ?? [],
                 History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
                 Input = running.Turn.StoryInput,
@@ -592,6 +598,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     OocReply = ooc,
                     MemoryUpdates = [.. plan.Applied, .. applied],
                     MemoryUsed = recall.Used,
+                    Lore = lore.Fired, // lore (issue 13)
                     Warnings = [.. running.Turn.Warnings, .. warnings],
                     Usage = usage,
                     Provider = final?.Provider ?? S.Llm.Provider,
