@@ -44,6 +44,25 @@ public static class WorldEndpoints
             return TypedResults.Ok(await world.Diff(caller, fromVersion, toVersion));
         }).ProducesProblem(404);
 
+        // Character cards and lorebooks (docs/lore.md): the body is the file itself (PNG, JSON or CHARX), or one file in a form.
+        worlds.MapPost("/import", async (string? worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        {
+            var data = await ReadImportFileAsync(request, ct);
+            var result = await grains.GetGrain<IWorldPortGrain>(0).Import(request.HttpContext.GetCaller(), data, worldId);
+            return TypedResults.Created($"/api/worlds/{result.WorldId}", result);
+        })
+            .WithImportBodyLimit()
+            .Accepts<byte[]>("image/png", "application/json", "application/zip", "application/octet-stream", "multipart/form-data")
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422).ProducesProblem(429);
+
+        worlds.MapGet("/{worldId}/export", async (string worldId, string? format, int? version, HttpContext http, IGrainFactory grains) =>
+        {
+            var file = await grains.GetGrain<IWorldPortGrain>(0).Export(http.GetCaller(), worldId, version, format ?? "card-v3");
+            return TypedResults.File(file.Content, file.ContentType, file.FileName);
+        })
+            .Produces(200, contentType: "application/json").Produces(200, contentType: "image/png")
+            .ProducesProblem(400).ProducesProblem(404);
+
         app.MapPost("/api/canon/validate", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
             TypedResults.Ok(await grains.GetGrain<ICanonToolsGrain>(0).Validate((await ReadSubmissionAsync(request, "canon.md", ct)).Submission)))
             .WithTags("Worlds")
@@ -64,6 +83,29 @@ public static class WorldEndpoints
         return result.Created
             ? TypedResults.Created($"/api/worlds/{worldId}", result.Canon)
             : TypedResults.Ok(result.Canon);
+    }
+
+    /// <summary>The imported file: the raw body, or the single file of a multipart form; never more than the import limit.</summary>
+    private static async Task<byte[]> ReadImportFileAsync(HttpRequest request, CancellationToken ct)
+    {
+        Stream source = request.Body;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(ct);
+            if (form.Files.Count != 1) throw Problems.Invalid("file", "Send exactly one file (a character card or a lorebook).");
+            source = form.Files[0].OpenReadStream();
+        }
+        await using var _ = source == request.Body ? null : source;
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await source.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > Import.ImportProblems.MaxFileBytes)
+                throw Import.ImportProblems.TooLarge($"A card or lorebook may be at most {Import.ImportProblems.MaxFileBytes} bytes.");
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>A JSON body <c>{ title?, files, visibility?, sharedWith? }</c> or one raw Markdown file (title and

@@ -78,7 +78,7 @@ public static class LoreFiles
         var entry = new LoreEntry
         {
             Id = file,
-            Name = reader.String(values, "name") ?? Path.GetFileNameWithoutExtension(file),
+            Name = reader.String(values, "name") ?? "",
             Content = text[front.BodyStart..].Trim('\n'),
             Keys = reader.Keys(values, "keys"),
             SecondaryKeys = reader.Keys(values, "secondaryKeys"),
@@ -108,8 +108,8 @@ public static class LoreFiles
         if (entry.Sticky + entry.Cooldown > MaxTimedTurns)
             reader.Error("sticky", $"sticky + cooldown is {entry.Sticky + entry.Cooldown}; at most {MaxTimedTurns} turns are allowed.");
         if (entry.Content.Length == 0)
-            errors.Add(Issue(CanonIssueCodes.InvalidLoreEntry, "The lore entry has no text under its front matter.", file, front.BodyLineOffset + 1));
-        if (entry.Keys.Count == 0 && !entry.Constant)
+            warnings.Add(Issue(CanonIssueCodes.LoreNeverFires, "The lore entry has no text under its front matter, so it adds nothing.", file, front.BodyLineOffset + 1));
+        else if (entry.Keys.Count == 0 && !entry.Constant)
             warnings.Add(Issue(CanonIssueCodes.LoreNeverFires, "The entry has no keys and is not constant, so it never fires.", file, 1));
         return reader.Failed ? null : entry;
     }

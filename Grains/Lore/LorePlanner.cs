@@ -53,7 +53,7 @@ public sealed class LorePlanner(IOptions<PromptOptions> options, ITokenCounter t
         var chosen = new List<(LoreEntry Entry, LoreFired Why)>();
         var decided = new HashSet<string>(StringComparer.Ordinal); // activated, or rolled and lost: never reconsidered
         var groupsTaken = new HashSet<string>(StringComparer.Ordinal);
-        var candidates = book.Entries.Where(e => e.Enabled && !timers.IsCoolingDown(e) && !timers.IsDelayed(e)).ToList();
+        var candidates = book.Entries.Where(e => e.Enabled && e.Content.Length > 0 && !timers.IsCoolingDown(e) && !timers.IsDelayed(e)).ToList();
 
         // Sticky entries carry on without a key and without a new roll; then constants; then the chat scan.
         var round = new List<(LoreEntry, LoreFired)>();

@@ -25,7 +25,6 @@ public sealed class LoreFilesTests
 
     [Theory]
     [InlineData("Mira keeps the key.", "invalid_lore_entry")] // no front matter
-    [InlineData("---\nkeys: [Mira]\n---\n", "invalid_lore_entry")] // no text
     [InlineData("---\nkeys: ['/([a-z/']\n---\nText", "invalid_lore_entry")] // bad regex
     [InlineData("---\nkeys: [a]\nprobability: 150\n---\nText", "invalid_lore_entry")]
     [InlineData("---\nkeys: [a]\nposition: somewhere\n---\nText", "invalid_lore_entry")]
