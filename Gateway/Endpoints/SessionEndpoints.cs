@@ -27,6 +27,7 @@ public static class SessionEndpoints
                 CanonVersion = body.CanonVersion,
                 Llm = body.Llm,
                 Policy = body.Policy,
+                Greeting = body.Greeting,
             });
             return TypedResults.Created($"/api/sessions/{sessionId}", info);
         }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(422).ProducesProblem(429);

@@ -24,7 +24,7 @@ public sealed record WorldAccessBody(string? Visibility, List<string?>? SharedWi
     };
 }
 
-public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm, InterventionPolicy? Policy = null);
+public sealed record CreateSessionBody(string? WorldId, string? Name, int? CanonVersion, LlmSettings? Llm, InterventionPolicy? Policy = null, int? Greeting = null);
 
 public sealed record PatchSessionBody(string? Name, SessionStatus? Status, InterventionPolicy? Policy = null);
 

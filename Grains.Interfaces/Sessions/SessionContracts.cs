@@ -67,6 +67,8 @@ public sealed record SessionInfo
     [Id(13)] public string? Tone { get; init; }
     /// <summary>"{sessionId}@{seq}" when the session was forked from another.</summary>
     [Id(14)] public string? ForkedFrom { get; init; }
+    /// <summary>The greeting the story opened with (a character card's first or alternate greeting), if any.</summary>
+    [Id(60)] public string? Opening { get; init; }
 }
 
 /// <summary>What creating a session needs (the gateway fills <see cref="OwnerId"/> from the caller).</summary>
@@ -81,6 +83,8 @@ public sealed record SessionSpec
     [Id(5)] public InterventionPolicy? Policy { get; init; }
     /// <summary>Who creates the session (decides whether the world is playable); null acts as <see cref="OwnerId"/> without roles.</summary>
     [Id(6)] public Caller? Caller { get; init; }
+    /// <summary>Which of the world's greetings opens the story (0 = the first; null = the first when there are any).</summary>
+    [Id(7)] public int? Greeting { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.SessionPatch")]

@@ -86,6 +86,8 @@ public sealed record ExportedTimeline
     [Id(4)] public InterventionPolicy? Policy { get; init; }
     /// <summary>Memory history below this seq was compacted (rollback below it is refused).</summary>
     [Id(5)] public int MemoryFloorSeq { get; init; }
+    /// <summary>The greeting the story opened with (from an imported card), if any.</summary>
+    [Id(60)] public string? Opening { get; init; }
 }
 
 /// <summary>One revision of an entity: its value after turn <see cref="Seq"/> (null: deleted then).</summary>

@@ -68,10 +68,8 @@ public static class CardExport
             if (canon.Metadata.GetValueOrDefault("author") is { Length: > 0 } author) data["creator"] = author;
         }
 
-        var greetings = files.Where(f => f.Key.StartsWith(CardWorld.GreetingPrefix, StringComparison.Ordinal))
-            .OrderBy(f => int.TryParse(f.Key[CardWorld.GreetingPrefix.Length..^3], out var n) ? n : int.MaxValue)
-            .Select(f => f.Value).ToList();
-        if (original is null || !greetings.SequenceEqual(CardWorld.Greetings(original), StringComparer.Ordinal))
+        var greetings = Greetings.Of(files);
+        if (original is null || !greetings.SequenceEqual(CardWorld.Greetings(original).Select(g => CanonText.NormalizeNewlines(g).Trim('\n')), StringComparer.Ordinal))
         {
             data["first_mes"] = greetings.FirstOrDefault() ?? "";
             data["alternate_greetings"] = new JsonArray(greetings.Skip(1).Select(g => (JsonNode?)JsonValue.Create(g)).ToArray());

@@ -44,7 +44,8 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             return new SystemMessage(text, CountSystem(text));
         });
         var inputTokens = Cost(request.Input);
-        var fixedTokens = systemTokens + inputTokens + request.Lore.Tokens; // lore: within the prompt budget (issue 13)
+        var openingTokens = string.IsNullOrEmpty(request.Opening) ? 0 : Cost(request.Opening); // greetings (issue 13)
+        var fixedTokens = systemTokens + inputTokens + request.Lore.Tokens + openingTokens; // lore: within the prompt budget (issue 13)
         if (fixedTokens > _options.MaxPromptTokens)
         {
             throw Problems.Unprocessable("prompt_too_large",
@@ -67,6 +68,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             messages.Add(new LlmMessage { Role = LlmRole.System, Content = context });
         }
 
+        if (openingTokens > 0) messages.Add(new LlmMessage { Role = LlmRole.Assistant, Content = request.Opening! }); // greetings (issue 13)
         foreach (var turn in history)
         {
             messages.Add(new LlmMessage { Role = LlmRole.User, Content = turn.Input });

@@ -35,6 +35,9 @@ public sealed record PromptRequest
     /// <summary>Out-of-character notes from the player (from (OOC: ...)); never story text.</summary>
     public string OutOfCharacter { get; init; } = "";
 
+    /// <summary>A greeting that opened the story, placed as the first narration before the recent turns ("" when none).</summary>
+    public string? Opening { get; init; }
+
     /// <summary>Lore chosen for this turn (docs/lore.md), placed verbatim; its tokens are already within its own budget.</summary>
     public Lore.LorePlacement Lore { get; init; } = Loom.Lore.LorePlacement.None;
 }

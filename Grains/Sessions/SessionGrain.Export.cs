@@ -32,6 +32,7 @@ public sealed partial class SessionGrain
             Tones = [.. S.Tones],
             Policy = S.Policy,
             MemoryFloorSeq = floor,
+            Opening = S.Opening, // greetings (issue 13)
         };
         // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
         var turns = (await CommittedJournalAsync(timeline.NextOrdinal)).Select(Present).ToList();

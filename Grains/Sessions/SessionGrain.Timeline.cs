@@ -113,6 +113,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
                 Tones = S.Tones.Where(t => t.Seq <= atSeq).ToList(),
                 Policy = S.Policy,
                 MemoryFloorSeq = copy.FloorSeq,
+                Opening = S.Opening, // greetings (issue 13)
             },
             CreatedAt = now,
             ForkedFrom = $"{SessionId}@{atSeq}",
@@ -166,6 +167,7 @@ public sealed partial class SessionGrain : ISessionSeedGrain
             Policy = timeline.Policy,
             MemoryShards = MemoryOptions.ShardCount,
             ForkedFrom = seed.ForkedFrom,
+            Opening = timeline.Opening, // greetings (issue 13)
             StoredBytes = seed.Turns.Sum(r => StoredBytesOf(r.Turn)),
         };
         StageAudit(unit, [.. seed.Audit, creation with { Actor = seed.OwnerId }]);

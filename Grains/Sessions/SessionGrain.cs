@@ -155,6 +155,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         var name = spec.Name?.Trim();
         if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
         EffectivePolicy.Validate(spec.Policy);
+        var opening = Loom.Import.Greetings.Pick((await _canons.GetAsync(spec.WorldId, canon.Version)).Files, spec.Greeting); // greetings (issue 13)
 
         var now = DateTime.UtcNow;
         _state.State = new SessionState
@@ -171,6 +172,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Llm = llm,
             Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
             Policy = spec.Policy,
+            Opening = opening, // greetings (issue 13)
         };
         await WriteHeaderOrRevertAsync();
         // A new session's memory is empty: its first turn need not read ~100 memory rows that cannot exist yet.
@@ -538,6 +540,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             var prompt = _prompts.Assemble(new PromptRequest
             {
                 Lore = lore, // lore (issue 13)
+                Opening = history.Count == 0 || history[0].Seq == 1 ? S.Opening : null, // greetings (issue 13): while turn 1 is in view
                 CanonFiles = canon.Files ?? [],
                 History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
                 Input = running.Turn.StoryInput,
@@ -790,6 +793,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         Policy = S.Policy,
         Tone = CurrentTone,
         ForkedFrom = S.ForkedFrom,
+        Opening = S.Opening, // greetings (issue 13)
     };
 
     /// <summary>A stored turn as readers see it: one that a rollback took off the live timeline is retconned.</summary>

@@ -46,6 +46,8 @@ public sealed class SessionState
     /// <summary>Position the next audit record gets ("session.audit.{n}", one row each).</summary>
     [Id(22)] public long NextAudit { get; set; }
     [Id(23)] public string? ForkedFrom { get; set; }
+    /// <summary>The card greeting the story opens with (issue 13); the narrator sees it as the first narration.</summary>
+    [Id(60)] public string? Opening { get; set; }
     /// <summary>UTF-8 bytes of turn text this session stores (input, narrative, OOC reply of every committed turn; see QuotaOptions).</summary>
     [Id(24)] public long StoredBytes { get; set; }
 }

@@ -105,4 +105,36 @@ public sealed class LoreApiTests : IAsyncLifetime
         Assert.NotNull(problem["errors"]!["files/lore/mira.md"]);
         await client.GetAsync("/api/worlds/lore-bad").ExpectProblemAsync(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task A_session_opens_with_the_chosen_greeting_seen_by_the_narrator_as_the_first_narration()
+    {
+        var client = _app.Alice();
+        await client.PutAsJsonAsync("/api/worlds/lore-greet", new
+        {
+            files = new Dictionary<string, string>
+            {
+                ["world.md"] = WorldText,
+                ["card/greeting-0.md"] = "Late ferry again?",
+                ["card/greeting-1.md"] = "Who's there, in the fog?",
+            },
+        }).ExpectAsync(HttpStatusCode.Created);
+        await client.PostJsonAsync("/api/sessions", new { worldId = "lore-greet", greeting = 2 }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        var session = await client.PostJsonAsync("/api/sessions", new { worldId = "lore-greet", greeting = 1, llm = new { provider = "openai" } })
+            .ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal("Who's there, in the fog?", session["opening"]!.GetValue<string>());
+        var sessionId = session["sessionId"]!.GetValue<string>();
+        var before = _stub.RequestCount;
+        await client.PlayAsync(sessionId, "It's me, from the ferry.");
+        var messages = JsonNode.Parse(_stub.Requests.ElementAt(before).Body)!["messages"]!.AsArray();
+        Assert.Equal("assistant", messages[^2]!["role"]!.GetValue<string>());
+        Assert.Equal("Who's there, in the fog?", messages[^2]!["content"]!.GetValue<string>());
+        Assert.Equal("It's me, from the ferry.", messages[^1]!["content"]!.GetValue<string>());
+
+        var fork = await client.PostJsonAsync($"/api/sessions/{sessionId}/fork", new { atSeq = 1 }).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal("Who's there, in the fog?", fork["opening"]!.GetValue<string>());
+        var plain = await client.PostJsonAsync("/api/sessions", new { worldId = "lore-greet" }).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal("Late ferry again?", plain["opening"]!.GetValue<string>());
+    }
 }
