@@ -32,6 +32,11 @@ public static class TurnEndpoints
             TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(http.GetCaller().OwnerId, turnId)))
             .ProducesProblem(404);
 
+        // What went into the turn's prompt and why (docs/lore.md, context viewer).
+        turns.MapGet("/{turnId}/context", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurnContext(http.GetCaller().OwnerId, turnId)))
+            .ProducesProblem(404);
+
         return app;
     }
 

@@ -27,6 +27,9 @@ public interface ISessionGrain : IGrainWithStringKey
 
     [AlwaysInterleave] Task<TurnView> GetTurn(string ownerId, string turnId);
 
+    /// <summary>What went into a turn's prompt and why; 404 <c>context_unavailable</c> for a turn that never reached the narrator.</summary>
+    [AlwaysInterleave] Task<TurnContextView> GetTurnContext(string ownerId, string turnId);
+
     [AlwaysInterleave] Task<TurnList> ListTurns(string ownerId, TurnQuery query);
 
     /// <summary>Answers when the turn is completed or failed, or with its current state at the timeout.</summary>

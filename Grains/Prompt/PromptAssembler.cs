@@ -23,6 +23,9 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
 
     private readonly PromptOptions _options = options.Value;
 
+    /// <summary>The budgets prompts are built to (reported by the context viewer).</summary>
+    public PromptOptions Options => _options;
+
     // Counting a large canon on every turn is the assembler's main cost; the text repeats per canon version.
     private readonly ConcurrentDictionary<string, int> _systemTokenCache = new(StringComparer.Ordinal);
 
@@ -88,6 +91,9 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             SystemTokens = systemTokens,
             ContextTokens = contextTokens,
             LoreTokens = request.Lore.Tokens,
+            HistoryTokens = historyTokens,
+            InputTokens = inputTokens,
+            OpeningTokens = openingTokens,
             ContextTruncated = truncated,
         };
     }

@@ -61,6 +61,11 @@ public sealed record AssembledPrompt
     /// <summary>Tokens of the context message (0 when there is none).</summary>
     public int ContextTokens { get; init; }
 
+    /// <summary>Tokens of the recent turns placed, of the player's input and of the opening greeting.</summary>
+    public int HistoryTokens { get; init; }
+    public int InputTokens { get; init; }
+    public int OpeningTokens { get; init; }
+
     /// <summary>Tokens of the lore messages (0 when none).</summary>
     public int LoreTokens { get; init; }
 

@@ -342,6 +342,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         return await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
     }
 
+    // context viewer (issue 13)
+    public async Task<TurnContextView> GetTurnContext(string ownerId, string turnId)
+    {
+        Require(ownerId);
+        var turn = await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+        var stored = S.Pending.Any(p => p.Turn.TurnId == turnId) || !TurnIds.TryGetOrdinal(turnId, out var ordinal) ? null : await _journal.ReadAsync(ordinal);
+        return stored?.Context is { } context
+            ? new TurnContextView { TurnId = turn.TurnId, Seq = turn.Seq, Status = turn.Status, Context = context }
+            : throw new LoomProblemException(404, "context_unavailable", "Context not available",
+                $"Turn '{turnId}' has no recorded context: it is still queued, failed before its prompt was built, or was played by an older version.");
+    }
+
     public async Task<TurnList> ListTurns(string ownerId, TurnQuery query)
     {
         Require(ownerId);
@@ -611,6 +623,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     Retries = final?.Retries ?? 0,
                     Fallbacks = final?.Fallbacks ?? 0,
                 },
+                Context = TurnContexts.Of(canon, prompt, _prompts.Options, lore, recall.Used, history, running.Turn.StoryInput), // context viewer (issue 13)
             };
         }
         catch (Exception ex) when (IsInterrupted(ex))

@@ -69,7 +69,25 @@ public sealed class LoreApiTests : IAsyncLifetime
         Assert.Equal(["lore/mira.md:key", "lore/fog.md:constant"], LoreOf(first).OrderByDescending(x => x).ToArray());
         Assert.Equal("Mira", first["lore"]!.AsArray().Single(f => f!["entry"]!.GetValue<string>() == "lore/mira.md")!["key"]!.GetValue<string>());
 
+        // The context viewer: what went into turn 1's prompt and why.
+        var context = (await client.GetAsync($"/api/sessions/{sessionId}/turns/{first["turnId"]!.GetValue<string>()}/context")
+            .ExpectAsync(HttpStatusCode.OK))["context"]!;
+        Assert.Equal(("lore-e2e", 1), (context["worldId"]!.GetValue<string>(), context["canonVersion"]!.GetValue<int>()));
+        Assert.Equal("Mira", context["lore"]!.AsArray().Single(f => f!["entry"]!.GetValue<string>() == "lore/mira.md")!["key"]!.GetValue<string>());
+        Assert.Equal("I look for Mira on the quay.", context["input"]!.GetValue<string>());
+        var tokens = context["tokens"]!;
+        Assert.InRange(tokens["lore"]!.GetValue<int>(), 10, tokens["loreBudget"]!.GetValue<int>());
+        Assert.Equal(tokens["canon"]!.GetValue<int>() + tokens["lore"]!.GetValue<int>() + tokens["context"]!.GetValue<int>()
+            + tokens["recentTurns"]!.GetValue<int>() + tokens["opening"]!.GetValue<int>() + tokens["input"]!.GetValue<int>(), tokens["total"]!.GetValue<int>());
+        Assert.Empty(context["recentTurns"]!.AsArray());
+        await client.GetAsync($"/api/sessions/{sessionId}/turns/t-nope/context").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await _app.Bob().GetAsync($"/api/sessions/{sessionId}/turns/{first["turnId"]!.GetValue<string>()}/context").ExpectProblemAsync(HttpStatusCode.NotFound);
+
         var second = await client.PlayAsync(sessionId, "I wait by the water.");
+        var secondContext = (await client.GetAsync($"/api/sessions/{sessionId}/turns/{second["turnId"]!.GetValue<string>()}/context")
+            .ExpectAsync(HttpStatusCode.OK))["context"]!;
+        Assert.Equal([1], secondContext["recentTurns"]!.AsArray().Select(n => n!.GetValue<int>()));
+        Assert.Contains(secondContext["lore"]!.AsArray(), f => f!["reason"]!.GetValue<string>() == "sticky");
         Assert.Contains("lore/mira.md:sticky", LoreOf(second));
         Assert.Contains(MiraText, PromptOf(1));
 
