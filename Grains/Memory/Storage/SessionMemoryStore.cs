@@ -40,6 +40,9 @@ public sealed partial class SessionMemoryStore
     private RecordStore<MemoryManifest>? _manifest;
     private Task<WorldMemory>? _load;
 
+    /// <summary>A session created in this activation: its memory has no rows yet, so the first use builds it empty.</summary>
+    private bool _startsEmpty;
+
     /// <summary>Live delta rows are numbered [_firstDelta, _nextDelta); known once memory is loaded.</summary>
     private long _firstDelta;
     private long _nextDelta;
@@ -73,15 +76,23 @@ public sealed partial class SessionMemoryStore
 
     private RecordStore<MemoryManifest> Manifest => _manifest ??= new(_rows, _header.Grain, ManifestPrefix, cacheSize: 1);
 
-    /// <summary>A brand-new session's memory is empty: its first turn need not read rows that cannot exist yet.</summary>
+    /// <summary>
+    /// A brand-new session's memory is empty: its first turn need not read rows that cannot exist yet, and the
+    /// create need not build the (empty) indexes a session that never plays would not use.
+    /// </summary>
     public void StartEmpty()
     {
         _firstDelta = _nextDelta = 0;
-        _load = Task.FromResult(_factory.Create());
+        _startsEmpty = true;
+        _load = null;
     }
 
     /// <summary>Forgets the loaded memory (the next use reloads it from storage).</summary>
-    public void Reset() => _load = null;
+    public void Reset()
+    {
+        _startsEmpty = false;
+        _load = null;
+    }
 
     /// <summary>The loaded memory when it is ready now, without waiting or loading.</summary>
     public WorldMemory? Loaded => _load is { IsCompletedSuccessfully: true } load ? load.Result : null;
@@ -89,7 +100,7 @@ public sealed partial class SessionMemoryStore
     /// <summary>The session's memory, loaded on first use (concurrent callers share one load; a failed load is retried).</summary>
     public async Task<WorldMemory> GetAsync()
     {
-        var load = _load ??= LoadAsync();
+        var load = _load ??= _startsEmpty ? Task.FromResult(_factory.Create()) : LoadAsync();
         try
         {
             return await load;
@@ -137,7 +148,7 @@ public sealed partial class SessionMemoryStore
         {
             // Below the compaction floor (cannot happen with HistoryTurns >= 1): reload the durable state instead.
             LogForgetFailed(ex, SessionId, seq);
-            _load = null;
+            Reset();
         }
     }
 
@@ -280,7 +291,7 @@ public sealed partial class SessionMemoryStore
         }
         for (var n = first; n < next; n++) Deltas.Delete(unit, n);
         Manifest.Delete(unit, 0);
-        _load = null;
+        Reset();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
