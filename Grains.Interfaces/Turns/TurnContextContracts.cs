@@ -4,8 +4,8 @@ namespace Loom.Turns;
 /// API: what went into a turn's prompt and why (<c>GET /api/sessions/{id}/turns/{turnId}/context</c>). Recorded when the
 /// prompt is assembled and stored with the turn, so it is there for every turn that reached the narrator.
 /// </summary>
-[GenerateSerializer, Alias("loom.TurnContext")]
-public sealed record TurnContext
+[GenerateSerializer, Alias("loom.TurnPromptContext")]
+public sealed record TurnPromptContext
 {
     [Id(0)] public required string WorldId { get; init; }
     [Id(1)] public int CanonVersion { get; init; }
@@ -57,5 +57,5 @@ public sealed record TurnContextView
     [Id(0)] public required string TurnId { get; init; }
     [Id(1)] public int Seq { get; init; }
     [Id(2)] public TurnStatus Status { get; init; }
-    [Id(3)] public required TurnContext Context { get; init; }
+    [Id(3)] public required TurnPromptContext Context { get; init; }
 }

@@ -10,12 +10,12 @@ public static class TurnContexts
 {
     private const string SummaryPrefix = "summary:";
 
-    public static TurnContext Of(CanonVersion canon, AssembledPrompt prompt, PromptOptions budgets, LorePlacement lore,
+    public static TurnPromptContext Of(CanonVersion canon, AssembledPrompt prompt, PromptOptions budgets, LorePlacement lore,
         IReadOnlyList<string> memoryUsed, IReadOnlyList<TurnView> history, string input)
     {
         // The assembler keeps the newest usable turns that fit; those are the last ones with a narrative.
         var placed = history.Where(t => !string.IsNullOrWhiteSpace(t.Narrative)).TakeLast(prompt.HistoryTurnsIncluded).Select(t => t.Seq).ToList();
-        return new TurnContext
+        return new TurnPromptContext
         {
             WorldId = canon.WorldId,
             CanonVersion = canon.Version,

@@ -60,7 +60,7 @@ public sealed record TurnRecord
     [Id(1)] public required TurnView Turn { get; init; }
     [Id(2)] public string? IdempotencyKey { get; init; }
     /// <summary>What went into the turn's prompt (context viewer, issue 13); null for turns that never reached the narrator.</summary>
-    [Id(60)] public TurnContext? Context { get; init; }
+    [Id(60)] public TurnPromptContext? Context { get; init; }
 }
 
 /// <summary>

@@ -17,6 +17,11 @@ internal abstract class RowSql(string serviceId)
     /// <summary>Per-connection settings, run once a connection is opened for writing.</summary>
     public virtual Task PrepareWriterAsync(DbConnection connection) => Task.CompletedTask;
 
+    /// <summary>Called for a writer connection that is kept open across transactions: its statements may stay prepared.</summary>
+    public virtual void KeepPrepared(DbConnection connection)
+    {
+    }
+
     /// <summary>
     /// Writes the commits inside <paramref name="transaction"/>. Per commit: its header's new version, or null when
     /// the header's version was stale, in which case none of that commit's rows were written.

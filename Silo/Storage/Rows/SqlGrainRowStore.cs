@@ -13,12 +13,13 @@ namespace Loom.Storage.Rows;
 /// transaction. With <see cref="StorageOptions.GroupCommit"/> the commits of all grains of this silo share
 /// transactions through a <see cref="GroupCommitWriter"/>.
 /// </summary>
-public sealed class SqlGrainRowStore : IGrainRowStore
+public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 {
     private readonly StorageDatabase _database;
     private readonly RowSql _sql;
     private readonly OrleansGrainStorageSerializer _serializer;
     private readonly GroupCommitWriter? _writer;
+    private DbConnection? _writerConnection;
     private long _transactions;
     private long _commits;
 
@@ -73,14 +74,56 @@ public sealed class SqlGrainRowStore : IGrainRowStore
     /// <summary>One transaction for all <paramref name="commits"/>.</summary>
     private async Task<int?[]> WriteAsync(IReadOnlyList<RowCommit> commits)
     {
-        await using var connection = await OpenAsync();
-        await _sql.PrepareWriterAsync(connection);
+        if (_writer is null)
+        {
+            await using var own = await OpenAsync();
+            await _sql.PrepareWriterAsync(own);
+            return await WriteOnAsync(own, commits);
+        }
+        // Group commit writes one transaction at a time, so it keeps one connection with its settings applied and
+        // its statements prepared; a failed transaction drops it (the next one opens a fresh connection).
+        var connection = _writerConnection ??= await OpenWriterAsync();
+        try
+        {
+            return await WriteOnAsync(connection, commits);
+        }
+        catch
+        {
+            _writerConnection = null;
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<DbConnection> OpenWriterAsync()
+    {
+        var connection = await OpenAsync();
+        try
+        {
+            await _sql.PrepareWriterAsync(connection);
+            _sql.KeepPrepared(connection);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<int?[]> WriteOnAsync(DbConnection connection, IReadOnlyList<RowCommit> commits)
+    {
         await using var transaction = await connection.BeginTransactionAsync();
         var results = await _sql.WriteAsync(connection, transaction, commits);
         await transaction.CommitAsync();
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _commits, results.Count(r => r is not null));
         return results;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _writerConnection, null) is { } connection) await connection.DisposeAsync();
     }
 
     private async Task<DbConnection> OpenAsync()

@@ -46,10 +46,49 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
     {
         var sqlite = (SqliteConnection)connection;
         var tx = (SqliteTransaction)transaction;
-        using var insertHeader = Command(sqlite, tx, InsertHeader, payload: true);
-        using var updateHeader = Command(sqlite, tx, UpdateHeader, payload: true, version: true);
-        using var upsert = Command(sqlite, tx, Upsert, payload: true);
-        using var delete = Command(sqlite, tx, Delete);
+        // A kept writer connection keeps its four statements prepared (parsing them was ~2 % of a turn's CPU);
+        // a connection opened for one write gets commands that go with it.
+        var reuse = _kept.TryGetValue(sqlite, out var kept);
+        var commands = kept ?? new WriterCommands(this, sqlite);
+        try
+        {
+            commands.Enlist(tx);
+            return await WriteAsync(commands, commits);
+        }
+        finally
+        {
+            if (!reuse) commands.Dispose();
+        }
+    }
+
+    /// <summary>Keeps <paramref name="connection"/>'s write statements prepared for the connection's lifetime.</summary>
+    public override void KeepPrepared(DbConnection connection) =>
+        _kept.AddOrUpdate((SqliteConnection)connection, new WriterCommands(this, (SqliteConnection)connection));
+
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, WriterCommands> _kept = [];
+
+    private sealed class WriterCommands(SqliteRowSql sql, SqliteConnection connection) : IDisposable
+    {
+        public readonly SqliteCommand InsertHeader = sql.Command(connection, null, SqliteRowSql.InsertHeader, payload: true);
+        public readonly SqliteCommand UpdateHeader = sql.Command(connection, null, SqliteRowSql.UpdateHeader, payload: true, version: true);
+        public readonly SqliteCommand Upsert = sql.Command(connection, null, SqliteRowSql.Upsert, payload: true);
+        public readonly SqliteCommand Delete = sql.Command(connection, null, SqliteRowSql.Delete);
+
+        public void Enlist(SqliteTransaction transaction) =>
+            InsertHeader.Transaction = UpdateHeader.Transaction = Upsert.Transaction = Delete.Transaction = transaction;
+
+        public void Dispose()
+        {
+            InsertHeader.Dispose();
+            UpdateHeader.Dispose();
+            Upsert.Dispose();
+            Delete.Dispose();
+        }
+    }
+
+    private static async Task<int?[]> WriteAsync(WriterCommands c, IReadOnlyList<RowCommit> commits)
+    {
+        var (insertHeader, updateHeader, upsert, delete) = (c.InsertHeader, c.UpdateHeader, c.Upsert, c.Delete);
         var results = new int?[commits.Count];
         for (var i = 0; i < commits.Count; i++)
         {
