@@ -529,7 +529,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             var plan = PlanInterventions(memory, canon, running.Turn);
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var history = Unsummarized(await RecentTurnsAsync(), memory, MemoryOptions.RecentWindowTurns);
+            var recallStarted = Stopwatch.GetTimestamp();
             var recall = await RecallAsync(memory, running.Turn.StoryInput, history.TakeLast(MemoryOptions.RecentWindowTurns).ToList());
+            _metrics.StageSince(TurnStages.MemoryRecall, recallStarted);
             var prompt = _prompts.Assemble(new PromptRequest
             {
                 CanonFiles = canon.Files ?? [],
@@ -688,6 +690,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             _metrics.Tokens(provider, turn.Model ?? "unknown", turn.Usage.PromptTokens + turn.Usage.CompletionTokens);
             if (turn.Usage.CostUsd > 0) _metrics.Cost(turn.Usage.CostUsd);
+            _metrics.TurnCompleted(provider, turn.Model ?? "unknown", turn.Usage.CostUsd, turn.Usage.CompletionTokens, _tokens.Count(turn.Narrative));
         }
         else
         {

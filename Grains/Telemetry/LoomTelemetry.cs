@@ -48,12 +48,13 @@ public static class TurnSpans
 public static class TurnStages
 {
     public const string QueueWait = "queue_wait";
+    public const string MemoryRecall = "memory_recall";
     public const string PromptAssembly = "prompt_assembly";
     public const string LlmFirstToken = "llm_first_token";
     public const string LlmTotal = "llm_total";
     public const string Commit = "commit";
 
-    public static IReadOnlyList<string> All { get; } = [QueueWait, PromptAssembly, LlmFirstToken, LlmTotal, Commit];
+    public static IReadOnlyList<string> All { get; } = [QueueWait, MemoryRecall, PromptAssembly, LlmFirstToken, LlmTotal, Commit];
 }
 
 /// <summary>Values of the <c>status</c> label of <c>loom_turns_processed_total</c>.</summary>
