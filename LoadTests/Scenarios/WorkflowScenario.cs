@@ -43,11 +43,6 @@ public sealed class WorkflowScenario : ILoadScenario
     {
         var turns = run.Options.Turns ?? DefaultTurns;
         run.UseLatency(run.Options.Latency, report);
-        if (run.StartGateway is null)
-        {
-            report.Notes.Add("workflow starts one gateway per configuration: it needs the embedded target (not --target or --cluster-dir).");
-            return;
-        }
         var restore = run.Fake?.Behaviour;
         if (run.Fake is { } fake) fake.Behaviour = fake.Behaviour with { CompletionTokens = KpisScenario.NarrativeWords, Chunks = 16 };
         var rows = new List<IReadOnlyList<string>>();
@@ -55,6 +50,11 @@ public sealed class WorkflowScenario : ILoadScenario
         {
             foreach (var configuration in Configurations)
             {
+                if (run.StartGateway is null)
+                {
+                    rows.Add([configuration.Name, configuration.What, "n/a (needs the embedded target)", "", "", "", "", "", ""]);
+                    continue;
+                }
                 if (configuration.Environment(run.Options.PostgresConnection) is not { } environment)
                 {
                     rows.Add([configuration.Name, configuration.What, "n/a (needs --pg)", "", "", "", "", "", ""]);
@@ -70,6 +70,8 @@ public sealed class WorkflowScenario : ILoadScenario
         report.Tables.Add(new ReportTable($"10-turn workflow (1 session × {turns} turns, LLM latency {Core.Durations.Format(run.LlmLatency)})",
             ["configuration", "what", "total time", "mean turn", "turns ok", "peak RSS", "process disk writes", "database written", "payload bytes (storage layer)"],
             rows));
+        if (run.StartGateway is null)
+            report.Notes.Add("workflow starts one gateway per configuration: it needs the embedded target (not --target or --cluster-dir).");
         report.Notes.Add("Process disk writes: /proc/<pid>/io write_bytes of the gateway (for SQLite: its database, WAL and log); database written: "
             + "growth of the SQLite files, or PostgreSQL's WAL bytes + pages written (pg_stat_wal, pg_stat_bgwriter; the whole server); payload: loom_storage_bytes_written_total.");
     }
