@@ -30,9 +30,9 @@ public sealed class PresetValuesTests
 
     [Theory]
     [MemberData(nameof(Presets))]
-    public void A_preset_merged_over_the_defaults_validates_against_the_schema(string tier)
+    public async Task A_preset_merged_over_the_defaults_validates_against_the_schema(string tier)
     {
-        var schema = JsonSchema.FromJsonAsync(ChartFiles.Read("helm", "loom", "values.schema.json")).GetAwaiter().GetResult();
+        var schema = await JsonSchema.FromJsonAsync(ChartFiles.Read("helm", "loom", "values.schema.json"));
 
         var errors = schema.Validate(Merged(tier).ToJsonString());
 
