@@ -65,8 +65,12 @@ public sealed class PresetValuesTests
         // Every silo's pool at the autoscaler's ceiling fits the PostgreSQL the preset's header asks for.
         var connections = (int)v["storage"]!["maxPoolSize"]! * MaxSilos(v);
         Assert.True(connections <= (tier == "enterprise" ? 200 : 100), $"{tier}: {connections} connections at the ceiling");
-        // Every environment entry is a name/value pair for the silo container.
-        Assert.All(v["silo"]!["extraEnv"]!.AsArray(), e => Assert.StartsWith("Loom__", (string)e!["name"]!, StringComparison.Ordinal));
+        // Every environment entry is a setting the silo binds (checked against the options classes, not a list).
+        Assert.All(v["silo"]!["extraEnv"]!.AsArray(), e =>
+        {
+            Assert.True(ConfigurationKeys.IsBound((string)e!["name"]!), $"{tier}: {e["name"]} is not a key any options class binds");
+            Assert.NotNull((string?)e["value"]);
+        });
     }
 
     [Fact]
