@@ -82,7 +82,7 @@ public sealed class LoomMetrics
             () => _turnsProcessed.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("status", kv.Key))),
             null, "Turns finished, by status (completed or failed).");
         _stageDuration = meter.CreateHistogram("loom_turn_stage_duration", "s",
-            "Time spent in each stage of a turn: queue_wait, memory_recall, prompt_assembly (from the turn's start), llm_first_token, llm_total, commit.",
+            "Time spent in each stage of a turn: queue_wait, prompt_assembly, llm_first_token, llm_total, commit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageDurationBuckets });
         meter.CreateObservableCounter("loom_errors",
             () => _errors.Select(kv => new Measurement<long>(kv.Value,

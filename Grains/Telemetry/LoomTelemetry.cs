@@ -47,14 +47,20 @@ public static class TurnSpans
 /// <summary>The stages of a turn, as the <c>stage</c> label of <c>loom_turn_stage_duration_seconds</c>.</summary>
 public static class TurnStages
 {
+    /// <summary>Submit's accept transaction (the header with the queued turn).</summary>
+    public const string Accept = "accept";
     public const string QueueWait = "queue_wait";
+    /// <summary>Canon, memory (loaded on first use), recent turns and retrieval: everything the prompt is built from.</summary>
     public const string MemoryRecall = "memory_recall";
+    /// <summary>Building the messages within the token budget.</summary>
     public const string PromptAssembly = "prompt_assembly";
     public const string LlmFirstToken = "llm_first_token";
     public const string LlmTotal = "llm_total";
+    /// <summary>Extraction from the narrative, memory changes, embeddings and a rolling summary when one is due.</summary>
+    public const string MemoryApply = "memory_apply";
     public const string Commit = "commit";
 
-    public static IReadOnlyList<string> All { get; } = [QueueWait, MemoryRecall, PromptAssembly, LlmFirstToken, LlmTotal, Commit];
+    public static IReadOnlyList<string> All { get; } = [Accept, QueueWait, MemoryRecall, PromptAssembly, LlmFirstToken, LlmTotal, MemoryApply, Commit];
 }
 
 /// <summary>Values of the <c>status</c> label of <c>loom_turns_processed_total</c>.</summary>

@@ -86,9 +86,9 @@ public sealed partial class TurnRunner
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var window = _memoryOptions.RecentWindowTurns;
             var history = Unsummarized(await session.Journal.RecentAsync(), memory, window);
-            var recallStarted = Stopwatch.GetTimestamp();
             var recall = await RecallAsync(session, memory, turn.StoryInput, history.TakeLast(window).ToList());
-            _metrics.StageSince(TurnStages.MemoryRecall, recallStarted);
+            _metrics.Stage(TurnStages.MemoryRecall, clock.Elapsed.TotalSeconds);
+            var assembling = Stopwatch.GetTimestamp();
             var prompt = _prompts.Assemble(new PromptRequest
             {
                 CanonFiles = canon.Files ?? [],
@@ -101,7 +101,7 @@ public sealed partial class TurnRunner
                 OutOfCharacter = plan.OutOfCharacter,
                 Retcons = plan.Retcons,
             });
-            _metrics.Stage(TurnStages.PromptAssembly, clock.Elapsed.TotalSeconds);
+            _metrics.StageSince(TurnStages.PromptAssembly, assembling);
 
             var llmStarted = Stopwatch.GetTimestamp();
             string answer;
@@ -113,7 +113,9 @@ public sealed partial class TurnRunner
             _metrics.StageSince(TurnStages.LlmTotal, llmStarted);
 
             var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
+            var remembering = Stopwatch.GetTimestamp();
             var remembered = await RememberAsync(session, memory, answer, turn.Seq);
+            _metrics.StageSince(TurnStages.MemoryApply, remembering);
             // A summary the narrator wrote during this turn is paid for by this turn.
             usage = usage.Add(remembered.SummaryUsage);
             var provider = final?.Provider ?? s.Llm.Provider;

@@ -130,7 +130,7 @@ public sealed class KpisScenario : ILoadScenario
         report.Tables.Add(new ReportTable("Disk IO during the phase", ["what", "total", "per second", "per turn", "source"], disk));
 
         report.Tables.Add(new ReportTable("Turn stages (mean / p95, from /metrics)", ["stage", "mean", "p95"],
-            new[] { "queue_wait", "memory_recall", "prompt_assembly", "llm_first_token", "llm_total", "commit" }
+            new[] { "accept", "queue_wait", "memory_recall", "prompt_assembly", "llm_first_token", "llm_total", "memory_apply", "commit" }
                 .Select(s => (IReadOnlyList<string>)[s, Cells.Ms(StageMeanMs(s)), Cells.Ms(StageP95Ms(s))]).ToArray()));
 
         report.Notes.Add("CPU is of the whole machine (the seed's < 70 %); the runner shares the machine and its own CPU is in the phase table. "
