@@ -118,6 +118,10 @@ public sealed partial class TurnRunner
             _metrics.StageSince(TurnStages.MemoryApply, remembering);
             // A summary the narrator wrote during this turn is paid for by this turn.
             usage = usage.Add(remembered.SummaryUsage);
+            var provider = final?.Provider ?? s.Llm.Provider;
+            var model = final?.Model ?? s.Llm.Model;
+            // The seed's per-turn KPIs: cost, and the share of billed completion tokens the player gets as narrative.
+            _metrics.TurnCompleted(provider ?? "unknown", model ?? "unknown", usage.CostUsd, usage.CompletionTokens, _tokens.Count(remembered.Narrative));
             return running with
             {
                 Turn = turn with
@@ -130,8 +134,8 @@ public sealed partial class TurnRunner
                     MemoryUsed = recall.Used,
                     Warnings = [.. turn.Warnings, .. remembered.Warnings],
                     Usage = usage,
-                    Provider = final?.Provider ?? s.Llm.Provider,
-                    Model = final?.Model ?? s.Llm.Model,
+                    Provider = provider,
+                    Model = model,
                     CompletedAt = DateTime.UtcNow,
                     LatencyMs = clock.ElapsedMilliseconds,
                     Retries = final?.Retries ?? 0,

@@ -12,6 +12,9 @@ public static class ScenarioCatalog
         new E2eScenario("e2e", new E2eTargets(100, Targets.Tps100Users, Targets.P95Over100UsersMs, Targets.Rss100UsersMb), singleSessionFirst: true),
         new E2eScenario("e2e-1000", new E2eTargets(1000, Targets.Tps1000Sessions, Targets.P95Over1000SessionsMs, Targets.Rss1000SessionsMb), singleSessionFirst: false),
         new OverheadScenario(),
+        new KpisScenario(),
+        new ProvidersScenario(),
+        new WorkflowScenario(),
         new IdleSessionsScenario(),
         new SmokeScenario(),
     ];
