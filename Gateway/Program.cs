@@ -45,6 +45,7 @@ app.MapTimelineEndpoints();
 app.MapAdminSessionEndpoints();
 app.MapEventStream();
 app.MapAdminKeyEndpoints();
+app.MapRoomEndpoints();
 app.MapOpenAiEndpoints();
 
 app.Lifetime.ApplicationStarted.Register(() =>

@@ -91,14 +91,15 @@ public sealed partial class SessionGrain : ISessionSeedGrain
         // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
         var copy = MemoryFactory.Load(memory.AllShards());
         copy.RollbackTo(atSeq);
-        await CheckCreateQuotaAsync(S.OwnerId);
+        var forkOwner = request.NewOwnerId ?? S.OwnerId; // multiplayer hook: a member's fork is theirs alone
+        await CheckCreateQuotaAsync(forkOwner);
         var records = await LiveTurnsAsync(atSeq);
         // Only the live turns up to atSeq move, packed at ordinals 0..atSeq-1 under new ids.
         var turns = records.Select((r, i) => new TurnRecord { Ordinal = i, Turn = r.Turn with { TurnId = TurnIds.New(i) } }).ToList();
         var now = DateTime.UtcNow;
         var seed = new SessionSeed
         {
-            OwnerId = S.OwnerId,
+            OwnerId = forkOwner,
             Name = string.IsNullOrEmpty(name) ? Truncate($"{S.Name} (fork at turn {atSeq})", 200) : name,
             Canon = new CanonRef { WorldId = S.WorldId, Version = S.CanonVersion, Hash = S.CanonHash },
             Llm = S.Llm,

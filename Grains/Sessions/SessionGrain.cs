@@ -294,6 +294,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             Ordinal = ordinal,
             IdempotencyKey = key,
+            Players = submission.Players, // multiplayer hook
             Turn = new TurnView
             {
                 TurnId = TurnIds.New(ordinal),
@@ -305,6 +306,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Provider = S.Llm.Provider,
                 Model = S.Llm.Model,
                 CreatedAt = now,
+                Speaker = submission.Speaker, // multiplayer hook
             },
         };
 
@@ -541,6 +543,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                 Intent = plan.Intent,
                 OutOfCharacter = plan.OutOfCharacter,
                 Retcons = plan.Retcons,
+                Players = running.Players ?? "", // multiplayer hook
             });
             _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
             var llmStarted = clock.Elapsed;
