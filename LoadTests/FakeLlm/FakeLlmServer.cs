@@ -44,6 +44,10 @@ public sealed class FakeLlmServer : IAsyncDisposable
     public long AbortedRequests => Interlocked.Read(ref _aborted);
     public long BadRequests => Interlocked.Read(ref _badRequests);
 
+    /// <summary>Called after each streamed chunk is flushed: the request's last user message, the chunk index and
+    /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
+    public Action<string, int, long>? ChunkWritten { get; set; }
+
     public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -119,6 +123,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                     id, @object = "chat.completion.chunk", created, model = request.Model,
                     choices = new[] { new { index = 0, delta, finish_reason = (string?)null } },
                 }, ct);
+                ChunkWritten?.Invoke(request.LastUserMessage, i, Stopwatch.GetTimestamp());
             }
             await WriteEventAsync(http.Response, new
             {
@@ -160,7 +165,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed record ChatRequest(string Model, bool Stream, int PromptChars)
+    private sealed record ChatRequest(string Model, bool Stream, int PromptChars, string LastUserMessage)
     {
         public static async Task<ChatRequest> ReadAsync(Stream body, CancellationToken ct)
         {
@@ -171,16 +176,18 @@ public sealed class FakeLlmServer : IAsyncDisposable
             var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "fake-model";
             var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
             var chars = 0;
+            var lastUser = "";
             foreach (var message in messages.EnumerateArray())
             {
                 if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("content", out var content)) continue;
+                if (content.ValueKind == JsonValueKind.String && message.TryGetProperty("role", out var role) && role.ValueEquals("user")) lastUser = content.GetString()!;
                 if (content.ValueKind == JsonValueKind.String) chars += content.GetString()!.Length;
                 else if (content.ValueKind == JsonValueKind.Array)
                     foreach (var part in content.EnumerateArray())
                         if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
                             chars += t.GetString()!.Length;
             }
-            return new ChatRequest(model, stream, chars);
+            return new ChatRequest(model, stream, chars, lastUser);
         }
     }
 }
