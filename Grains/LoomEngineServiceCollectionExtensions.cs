@@ -1,8 +1,10 @@
 using Loom.Budgets;
+using Loom.Interventions;
 using Loom.Memory;
 using Loom.Quotas;
 using Loom.Sessions;
 using Loom.Telemetry;
+using Loom.Turns;
 using Loom.Worlds;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,6 +24,9 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         services.AddOptions<CanonCacheOptions>().Bind(configuration.GetSection(CanonCacheOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CanonCache>();
+        // The turn pipeline's stateless parts; the session grain builds its per-activation parts around them.
+        services.AddSingleton<InterventionPlanner>();
+        services.AddSingleton<TurnRunner>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

@@ -6,6 +6,11 @@
 #   scripts/local-cluster.sh start [SILOS]   # default 2; prints the gateway URL, the API key and the pids
 #   scripts/local-cluster.sh stop            # SIGTERM everything it started, then removes its directory
 #
+# The silos narrate offline by default. LOOM_FAKE_LLM=1 points them at an OpenAI-compatible model on a reserved
+# loopback port (written to $DIR/fake-llm-port) that the load runner serves when given --cluster-dir, so cluster
+# runs at a latency L (e.g. e2e at L = 1.5 s) compare with embedded ones. LOOM_LLM_ENDPOINT=URL uses another
+# OpenAI-compatible endpoint instead (with LOOM_LLM_MODEL and LOOM_LLM_API_KEY).
+#
 # State lives in ${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}. Needs PostgreSQL binaries (run as user postgres)
 # and redis-server; build first: dotnet build Loom.Orleans.sln -c Release
 set -euo pipefail
@@ -49,7 +54,17 @@ start() {
   export Loom__Cluster__Mode=redis Loom__Cluster__ClusterId="$cluster" Loom__Cluster__ServiceId=loom
   export Loom__Cluster__RedisConnectionString="127.0.0.1:$redis_port,password=$redis_pw"
   export Loom__Storage__Provider=postgres Loom__Storage__ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=loom"
-  export Loom__Llm__Provider=offline Loom__Llm__Offline__ChunkDelayMs=${LOOM_CHUNK_DELAY_MS:-0}
+  if [ "${LOOM_FAKE_LLM:-0}" = 1 ] && [ -z "${LOOM_LLM_ENDPOINT:-}" ]; then
+    local llm_port; llm_port=$(free_port); echo "$llm_port" >"$DIR/fake-llm-port"
+    LOOM_LLM_ENDPOINT="http://127.0.0.1:$llm_port/v1"
+  fi
+  if [ -n "${LOOM_LLM_ENDPOINT:-}" ]; then
+    # The same limits the load runner gives an embedded gateway: the model, not the client, bounds concurrency.
+    export Loom__Llm__Provider=openai Loom__Llm__Endpoint="$LOOM_LLM_ENDPOINT" Loom__Llm__Model="${LOOM_LLM_MODEL:-fake-model}" \
+      Loom__Llm__ApiKey="${LOOM_LLM_API_KEY:-fake}" Loom__Llm__Resilience__MaxConcurrency=2000 Loom__Llm__Resilience__QueueLimit=4000
+  else
+    export Loom__Llm__Provider=offline Loom__Llm__Offline__ChunkDelayMs=${LOOM_CHUNK_DELAY_MS:-0}
+  fi
   export Logging__LogLevel__Default=Warning
 
   (cd "$(dirname "$SILO_DLL")" && dotnet "$SILO_DLL" migrate) >"$DIR/migrate.log" 2>&1 || { cat "$DIR/migrate.log" >&2; exit 1; }

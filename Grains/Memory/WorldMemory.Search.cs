@@ -88,8 +88,8 @@ public sealed partial class WorldMemory
         // Every piece ends with a newline and the tokenizer's pre-split never joins across one, so the block's count
         // is the sum of its pieces' counts (cached per entity); re-counting a 2,000-token block would cost more than
         // the rest of retrieval. WorldMemorySearchTests check the sum against a full count.
-        var block = MemoryRenderer.Block(selected.Select(s => (s.Current!, s.RenderedLine!)));
-        return new MemoryRetrieval { Block = block, Tokens = used, EntityIds = selected.Select(s => s.Id).ToList() };
+        var body = MemoryRenderer.Body(selected.Select(s => (s.Current!, s.RenderedLine!)));
+        return new MemoryRetrieval { Body = body, Tokens = used, EntityIds = selected.Select(s => s.Id).ToList() };
     }
 
     private (string Line, int Tokens) Rendered(EntityState state)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Loom.Events;
 
@@ -51,6 +52,48 @@ public sealed class SessionEventHub
             replay = []; // up to date: nothing was published since
         }
         return (channel, replay);
+    }
+
+    /// <summary>
+    /// A watcher's stream: a heartbeat at once (the caller learns its checks passed before it commits to a stream),
+    /// then the replay after <paramref name="lastEventId"/> or else <paramref name="snapshot"/>, then live events, with
+    /// a heartbeat whenever <paramref name="heartbeat"/> passes without one.
+    /// </summary>
+    public async IAsyncEnumerable<SessionEvent> WatchAsync(string? lastEventId, Func<IEnumerable<SessionEvent>> snapshot, TimeSpan heartbeat,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (channel, replay) = Subscribe(lastEventId);
+        try
+        {
+            yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
+            foreach (var ev in replay ?? snapshot()) yield return ev;
+
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(heartbeat);
+                bool more;
+                try
+                {
+                    more = await channel.Reader.WaitToReadAsync(wait.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    more = true;
+                }
+                if (!more) yield break;
+                if (!channel.Reader.TryPeek(out _))
+                {
+                    yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
+                    continue;
+                }
+                while (channel.Reader.TryRead(out var ev)) yield return ev;
+            }
+        }
+        finally
+        {
+            Unsubscribe(channel);
+        }
     }
 
     public void Unsubscribe(Channel<SessionEvent> channel)

@@ -1,99 +1,87 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
-using Loom.Errors;
-using Loom.Text;
 using Loom.Budgets;
+using Loom.Errors;
 using Loom.Events;
 using Loom.Interventions;
 using Loom.Llm;
 using Loom.Memory;
-using Loom.Prompt;
 using Loom.Quotas;
 using Loom.Security;
+using Loom.Storage;
 using Loom.Telemetry;
 using Loom.Timeline;
 using Loom.Turns;
 using Loom.Worlds;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Loom.Storage;
 using Orleans.Storage;
 
 namespace Loom.Sessions;
 
 /// <summary>
-/// A play session. Requests (submit, reads, watch) are short; the turns themselves run in a background pump
-/// on this activation's scheduler, so reads and submits interleave with a running turn while turns of the
-/// session still run strictly one at a time, in order. A turn is acknowledged only once the header that
+/// A play session, conducted: this grain keeps the queue, the pump, the commit order and the API; the work is done
+/// by plain classes (<see cref="TurnRunner"/> runs a turn, <see cref="TurnJournal"/> holds the turns,
+/// <see cref="SessionMemoryStore"/> the memory rows, <see cref="SessionAuditLog"/> the audit log,
+/// <see cref="SessionTenancy"/> what the owner is owed). Requests (submit, reads, watch) are short; the turns run in a
+/// background pump on this activation's scheduler, so reads and submits interleave with a running turn while turns
+/// of the session still run strictly one at a time, in order. A turn is acknowledged only once the header that
 /// queues it is durably written; it is committed in one transaction: journal record, memory delta, audit entries,
 /// the owner's pending usage and the header together (<see cref="GrainRows{THeader}"/>).
 /// </summary>
-public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
+public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGrain, IRemindable
 {
     private const string PumpReminder = "pump";
     /// <summary>The header row's name (the grain storage state name the session has always used).</summary>
     private const string HeaderRow = "session";
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
+    /// <summary>Bounded label for metrics: how the session came to be.</summary>
+    private const string SessionType = "story";
 
-    private readonly IGrainRowStore _rows;
-    private GrainRows<SessionState> _state = null!;
+    private readonly GrainRows<SessionState> _state;
+    private readonly TurnJournal _journal;
+    private readonly SessionMemoryStore _memory;
+    private readonly SessionAuditLog _audit;
+    private readonly SessionTenancy _tenancy;
+    private readonly TurnContext _turns;
+    private readonly TurnRunner _runner;
     private readonly TurnOptions _options;
-    private readonly QuotaOptions _quotas;
-    private readonly PromptAssembler _prompts;
-    private readonly CanonCache _canons;
     private readonly ILlmSettingsResolver _llm;
-    private readonly WorldMemoryFactory _memoryFactory;
-    private readonly RollingSummarizer _summarizer;
-    private readonly ITokenCounter _tokens;
-    private readonly int _memoryContextTokens;
-    private readonly BudgetOptions _budgets;
     private readonly LlmResilienceOptions _resilience;
     private readonly LoomMetrics _metrics;
     private readonly ILogger<SessionGrain> _logger;
     private readonly SessionEventHub _events = new();
-    private readonly Dictionary<string, List<TaskCompletionSource<TurnView>>> _waiters = new();
+    private readonly TurnWaiters _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
-
-    private RecordStore<TurnRecord> _journal = null!;
     private Task? _pump;
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
     private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
-    private CanonVersion? _canon;
-    private List<TurnView>? _recent;
-    /// <summary>Narrative streamed so far for the running turn (for watchers that join mid-turn).</summary>
-    private StringBuilder? _liveNarrative;
 
     public SessionGrain(
         IGrainRowStore rows,
-        IOptions<TurnOptions> options,
-        IOptions<QuotaOptions> quotas,
-        PromptAssembler prompts,
+        TurnRunner runner,
         CanonCache canons,
         ILlmSettingsResolver llm,
         WorldMemoryFactory memoryFactory,
-        RollingSummarizer summarizer,
-        ITokenCounter tokens,
-        IOptions<PromptOptions> prompt,
+        IOptions<TurnOptions> options,
+        IOptions<QuotaOptions> quotas,
         IOptions<BudgetOptions> budgets,
         IOptions<LlmOptions> llmOptions,
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
-        _rows = rows;
         _options = options.Value;
-        _quotas = quotas.Value;
-        _prompts = prompts;
-        _canons = canons;
+        _runner = runner;
         _llm = llm;
-        _memoryFactory = memoryFactory;
-        _summarizer = summarizer;
-        _tokens = tokens;
-        _memoryContextTokens = prompt.Value.MemoryTokens;
-        _budgets = budgets.Value;
         _resilience = llmOptions.Value.Resilience;
         _metrics = metrics;
         _logger = logger;
+        _state = new GrainRows<SessionState>(rows, this.GetGrainId(), HeaderRow);
+        _journal = new TurnJournal(rows, _state, _options.RecentTurnsCached);
+        _memory = new SessionMemoryStore(SessionId, rows, _state, memoryFactory, logger);
+        _audit = new SessionAuditLog(rows, _state);
+        _tenancy = new SessionTenancy(this, SessionId, _state, GrainFactory, quotas.Value, budgets.Value, logger);
+        _turns = new TurnContext(SessionId, _state, _journal, _memory, _events, canons, _stopping.Token);
     }
 
     private SessionState S => _state.State;
@@ -102,9 +90,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _metrics.SessionActivated();
-        _state = new GrainRows<SessionState>(_rows, this.GetGrainId(), HeaderRow);
         await _state.ReadHeaderAsync();
-        _journal = new RecordStore<TurnRecord>(_rows, this.GetGrainId(), "session.turn", _options.RecentTurnsCached * 2);
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -116,7 +102,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         _metrics.SessionDeactivated();
         _stopping.Cancel();
-        ReportStoredBytes(force: true);
+        _tenancy.ReportStoredBytes(force: true);
         if (_pump is { IsCompleted: false } pump)
         {
             // The running turn is not committed; it stays queued and resumes on the next activation.
@@ -147,10 +133,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         // The world must be playable by the caller (404 like an unknown world otherwise); the session then pins its version.
         var caller = spec.Caller ?? new Caller { OwnerId = spec.OwnerId };
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
-        await CheckCreateQuotaAsync(spec.OwnerId);
+        await _tenancy.CheckCreateQuotaAsync(spec.OwnerId);
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
         var name = spec.Name?.Trim();
-        if (name is { Length: > 200 }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
         EffectivePolicy.Validate(spec.Policy);
 
         var now = DateTime.UtcNow;
@@ -170,8 +156,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             Policy = spec.Policy,
         };
         await WriteHeaderOrRevertAsync();
-        // A new session's memory is empty: its first turn need not read ~100 memory rows that cannot exist yet.
-        _memoryLoad = Task.FromResult(MemoryFactory.Create());
+        _memory.StartEmpty();
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
         _metrics.SessionCreated();
         return Info();
@@ -189,7 +174,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (patch.Name is not null)
         {
             var name = patch.Name.Trim();
-            if (name.Length is 0 or > 200) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
+            if (name.Length is 0 or > SessionSeeds.MaxNameChars) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
             S.Name = name;
         }
         if (patch.Status is { } status)
@@ -224,14 +209,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
         var erase = _state.Begin();
-        await StageJournalEraseAsync(erase);
-        await StageMemoryEraseAsync(erase);
-        StageAuditErase(erase);
+        await _journal.StageEraseAsync(erase);
+        await _memory.StageEraseAsync(erase);
+        _audit.StageErase(erase);
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
         await _state.ClearAsync(erase);
         _state.State = new SessionState();
         await GrainFactory.GetGrain<IOwnerGrain>(ownerId).Remove(SessionId);
-        FailWaiters();
+        _waiters.FailAll(SessionId);
         _events.CompleteAll();
         DeactivateOnIdle();
     }
@@ -264,7 +249,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     {
         Require(ownerId);
         var key = submission.IdempotencyKey;
-        if (key is not null && await FindByKeyAsync(key) is { } seen)
+        if (key is not null && await _journal.FindByKeyAsync(key) is { } seen)
         {
             // A retry after an ambiguous write that did commit: make sure the queued turn runs.
             EnsurePump();
@@ -284,8 +269,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);
         }
-        await CheckBudgetAsync();
-        await CheckStorageQuotaAsync();
+        await _tenancy.CheckBudgetAsync();
+        await _tenancy.CheckStorageQuotaAsync();
 
         var parsed = InterventionParser.Parse(input);
         var ordinal = S.NextOrdinal;
@@ -336,115 +321,37 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     public async Task<TurnView> GetTurn(string ownerId, string turnId)
     {
         Require(ownerId);
-        return await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+        return await _journal.FindAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
     }
 
-    public async Task<TurnList> ListTurns(string ownerId, TurnQuery query)
+    public Task<TurnList> ListTurns(string ownerId, TurnQuery query)
     {
         Require(ownerId);
-        var limit = Math.Clamp(query.Limit, 1, 200);
-        var items = new List<TurnView>(limit);
-        string? next = null;
-
-        if (!query.IncludeRetconned)
-        {
-            var from = Math.Max(1, (query.AfterSeq ?? 0) + 1);
-            var to = Math.Min(S.LastSeq, from + limit - 1);
-            var committedUpTo = S.LastSeq - S.Pending.Count;
-            var stored = await _journal.ReadManyAsync(Enumerable.Range(from, Math.Max(0, Math.Min(to, committedUpTo) - from + 1)).Select(OrdinalOfSeq));
-            items.AddRange(stored.Select(r => r.Turn));
-            items.AddRange(S.Pending.Where(p => p.Turn.Seq >= from && p.Turn.Seq <= to).Select(CurrentView));
-            if (to < S.LastSeq) next = to.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-        else
-        {
-            // Every turn ever made, in journal order; the cursor is a journal position ("o{ordinal}").
-            // A page reads at most `limit` journal positions, so its cost is its size whatever the header's counters
-            // say; a missing committed record is the journal's end (journals have no gaps).
-            var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
-            var start = Math.Max(0, query.AfterOrdinal is { } after ? after + 1 : 0);
-            var end = Math.Min(S.NextOrdinal, start + limit);
-            var ordinal = start;
-            for (; ordinal < end; ordinal++)
-            {
-                TurnView? turn;
-                if (ordinal >= firstPending)
-                {
-                    turn = S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null;
-                }
-                else if (await _journal.ReadAsync(ordinal) is { } stored)
-                {
-                    turn = Present(stored);
-                }
-                else
-                {
-                    ordinal = firstPending - 1;
-                    continue;
-                }
-                if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
-            }
-            if (ordinal < S.NextOrdinal) next = TurnQuery.OrdinalCursor(ordinal - 1);
-        }
-        return new TurnList { Items = items, Next = next };
+        return _journal.ListAsync(query);
     }
 
     public async Task<TurnView> WaitForTurn(string ownerId, string turnId, TimeSpan timeout)
     {
         Require(ownerId);
-        var turn = await FindTurnAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+        var turn = await _journal.FindAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
         if (turn.Status.IsFinished() || timeout <= TimeSpan.Zero) return turn;
-
-        var waiter = new TaskCompletionSource<TurnView>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_waiters.TryGetValue(turnId, out var list)) _waiters[turnId] = list = [];
-        list.Add(waiter);
-        try
-        {
-            // WaitAsync drops its timer as soon as the turn finishes (a bare Task.Delay would linger for the whole timeout).
-            return await waiter.Task.WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-        }
-        list.Remove(waiter);
-        if (list.Count == 0) _waiters.Remove(turnId);
-        return await FindTurnAsync(turnId) ?? turn;
+        var (finished, done) = await _waiters.WaitAsync(turnId, timeout);
+        return finished ? done! : await _journal.FindAsync(turnId) ?? turn;
     }
 
     public async IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Require(ownerId);
-        var (channel, replay) = _events.Subscribe(lastEventId);
-        try
-        {
-            // First item at once: the caller learns the owner check passed before it commits to a stream.
-            yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
-            foreach (var ev in replay ?? Snapshot()) yield return ev;
+        await foreach (var ev in _events.WatchAsync(lastEventId, Snapshot, HeartbeatEvery, cancellationToken)) yield return ev;
+    }
 
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(HeartbeatEvery);
-                bool more;
-                try
-                {
-                    more = await channel.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    more = true;
-                }
-                if (!more) yield break;
-                if (!channel.Reader.TryPeek(out _))
-                {
-                    yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
-                    continue;
-                }
-                while (channel.Reader.TryRead(out var ev)) yield return ev;
-            }
-        }
-        finally
+    /// <summary>What a watcher that cannot be replayed to sees first: the pending turns as they are now.</summary>
+    private IEnumerable<SessionEvent> Snapshot()
+    {
+        foreach (var pending in S.Pending)
         {
-            _events.Unsubscribe(channel);
+            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
+            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = _journal.CurrentView(pending) };
         }
     }
 
@@ -482,7 +389,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
                     S.Pending[0] = queued;
                     return;
                 }
-                catch (Exception ex) when (IsDeferrable(ex) || IsInterrupted(ex))
+                catch (Exception ex) when (TurnRunner.IsDeferrable(ex) || TurnRunner.IsInterrupted(ex, _stopping.Token))
                 {
                     try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
                     continue;
@@ -507,147 +414,37 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             }
             finally
             {
-                MemorySettled();
+                _memory.Settled();
             }
         }
     }
 
-    private async Task<TurnRecord> RunTurnAsync(TurnRecord record)
+    private async Task<TurnRecord> RunTurnAsync(TurnRecord queued)
     {
         var started = DateTime.UtcNow;
-        var running = record with { Turn = record.Turn with { Status = TurnStatus.Running, StartedAt = started } };
+        var running = queued with { Turn = queued.Turn with { Status = TurnStatus.Running, StartedAt = started } };
         S.Pending[0] = running;
-        _liveNarrative = new StringBuilder();
+        _journal.StartLive();
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
-        var clock = Stopwatch.StartNew();
-        _metrics.Stage("queue_wait", (started - record.Turn.CreatedAt).TotalSeconds);
-        WorldMemory? memory = null;
-
+        _metrics.Stage(TurnStages.QueueWait, (started - queued.Turn.CreatedAt).TotalSeconds);
         try
         {
-            var canon = await CanonAsync();
-            memory = await MemoryAsync();
-            // Markers act first: an edit is in memory before the narrator is asked.
-            var plan = PlanInterventions(memory, canon, running.Turn);
-            // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
-            var history = Unsummarized(await RecentTurnsAsync(), memory, MemoryOptions.RecentWindowTurns);
-            var recall = await RecallAsync(memory, running.Turn.StoryInput, history.TakeLast(MemoryOptions.RecentWindowTurns).ToList());
-            var prompt = _prompts.Assemble(new PromptRequest
-            {
-                CanonFiles = canon.Files ?? [],
-                History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
-                Input = running.Turn.StoryInput,
-                Memory = recall.Memory,
-                Summaries = recall.Summaries,
-                Tone = plan.Tone ?? CurrentTone ?? "",
-                Intent = plan.Intent,
-                OutOfCharacter = plan.OutOfCharacter,
-                Retcons = plan.Retcons,
-                Players = running.Players ?? "", // multiplayer hook
-            });
-            _metrics.Stage("prompt_assembly", clock.Elapsed.TotalSeconds);
-            var llmStarted = clock.Elapsed;
-            var firstToken = true;
-            var request = new LlmRequest
-            {
-                Provider = S.Llm.Provider!,
-                Model = S.Llm.Model!,
-                Temperature = S.Llm.Temperature,
-                MaxTokens = S.Llm.MaxTokens,
-                Messages = prompt.Messages,
-                SessionId = SessionId,
-            };
-
-            using var llmSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm);
-            var answer = new StringBuilder();
-            // Watchers see the narrative only: the memory block at the end of the answer is held back.
-            var filter = new StreamingNarrativeFilter();
-            LlmChunk? final = null;
-            await foreach (var chunk in GrainFactory.GetGrain<ILlmGrain>(0).Stream(request, _stopping.Token))
-            {
-                if (chunk.Text.Length > 0)
-                {
-                    if (firstToken)
-                    {
-                        firstToken = false;
-                        _metrics.Stage("llm_first_token", (clock.Elapsed - llmStarted).TotalSeconds);
-                    }
-                    answer.Append(chunk.Text);
-                    Show(filter.Push(chunk.Text));
-                }
-                if (chunk.Final) final = chunk;
-            }
-            Show(filter.Complete());
-
-            _metrics.Stage("llm_total", (clock.Elapsed - llmStarted).TotalSeconds);
-            var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
-            var (narrative, applied, warnings, ooc, summaryUsage) = await RememberAsync(memory, answer.ToString(), running.Turn.Seq);
-            // A summary the narrator wrote during this turn is paid for by this turn.
-            usage = usage.Add(summaryUsage);
-            var done = DateTime.UtcNow;
-            return running with
-            {
-                Turn = running.Turn with
-                {
-                    Status = TurnStatus.Completed,
-                    Narrative = narrative,
-                    Interventions = plan.Interventions,
-                    OocReply = ooc,
-                    MemoryUpdates = [.. plan.Applied, .. applied],
-                    MemoryUsed = recall.Used,
-                    Warnings = [.. running.Turn.Warnings, .. warnings],
-                    Usage = usage,
-                    Provider = final?.Provider ?? S.Llm.Provider,
-                    Model = final?.Model ?? S.Llm.Model,
-                    CompletedAt = done,
-                    LatencyMs = clock.ElapsedMilliseconds,
-                    Retries = final?.Retries ?? 0,
-                    Fallbacks = final?.Fallbacks ?? 0,
-                },
-            };
-        }
-        catch (Exception ex) when (IsInterrupted(ex))
-        {
-            // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation).
-            ForgetTurnMemory(memory, running.Turn.Seq);
-            throw;
-        }
-        catch (Exception ex) when (!IsDeferrable(ex))
-        {
-            // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
-            var error = ex switch
-            {
-                LlmCallException llm => new TurnError { Code = llm.Code, Message = llm.Message },
-                LoomProblemException problem => new TurnError { Code = problem.Code, Message = problem.Detail },
-                _ => new TurnError { Code = "turn_failed", Message = "The narrator could not produce this turn." },
-            };
-            if (ex is not LlmCallException) LogTurnFault(ex, SessionId, running.Turn.TurnId);
-            ForgetTurnMemory(memory, running.Turn.Seq);
-            return running with
-            {
-                Turn = running.Turn with
-                {
-                    Status = TurnStatus.Failed,
-                    Narrative = "",
-                    Error = error,
-                    CompletedAt = DateTime.UtcNow,
-                    LatencyMs = clock.ElapsedMilliseconds,
-                    Retries = (ex as LlmCallException)?.Retries ?? 0,
-                    Fallbacks = (ex as LlmCallException)?.Fallbacks ?? 0,
-                },
-            };
+            return await _runner.RunAsync(_turns, running);
         }
         finally
         {
-            _liveNarrative = null;
+            _journal.EndLive();
         }
+    }
 
-        void Show(string text)
-        {
-            if (text.Length == 0) return;
-            _liveNarrative!.Append(text);
-            Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = running.Turn.TurnId, Text = text });
-        }
+    /// <summary>Every narrator was overloaded: the turn goes back to the head of the queue and runs again after a pause.</summary>
+    private async Task DeferTurnAsync(TurnRecord queued, Exception ex)
+    {
+        S.Pending[0] = queued;
+        var delay = (ex as LlmCallException)?.RetryAfter ?? _resilience.OverloadRetryDelay;
+        LogTurnDeferred(SessionId, queued.Turn.TurnId, delay.TotalMilliseconds);
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = queued.Turn.TurnId, Turn = queued.Turn });
+        await Task.Delay(delay, _stopping.Token);
     }
 
     /// <summary>
@@ -656,19 +453,21 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
     /// </summary>
     private async Task CommitAsync(TurnRecord finished)
     {
-        using var commitSpan = LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit);
-        var commitStarted = Stopwatch.GetTimestamp();
-        var unit = _state.Begin();
-        if (_memoryLoad is { IsCompletedSuccessfully: true } load) StageMemory(unit, await load);
-        _journal.Put(unit, finished.Ordinal, finished);
-        StageAudit(unit, AuditOf(finished.Turn));
-        StageOwnerUsage(unit, finished.Turn);
-        ApplyCommitted(finished);
-        await RetryStorageAsync(() => _state.CommitAsync(unit));
-        _metrics.StageSince("commit", commitStarted);
-
         var turn = finished.Turn;
-        RecordTurnMetrics(turn);
+        using (LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit))
+        {
+            var commitStarted = Stopwatch.GetTimestamp();
+            var unit = _state.Begin();
+            _memory.StageLoaded(unit);
+            _journal.Put(unit, finished);
+            _audit.Stage(unit, InterventionPlanner.AuditOf(turn, S.OwnerId));
+            _tenancy.StageUsage(unit, turn);
+            ApplyCommitted(finished);
+            await RetryStorageAsync(() => _state.CommitAsync(unit));
+            _metrics.StageSince(TurnStages.Commit, commitStarted);
+        }
+
+        _metrics.TurnCommitted(turn, SessionType);
         if (turn.MemoryUpdates.Count > 0)
             Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, TurnId = turn.TurnId, Memory = turn.MemoryUpdates });
         Publish(new SessionEvent
@@ -678,29 +477,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
             TurnId = turn.TurnId,
             Turn = turn,
         });
-        if (_waiters.Remove(turn.TurnId, out var waiters)) foreach (var w in waiters) w.TrySetResult(turn);
-        await RecordOwnerUsageAsync(turn);
+        _waiters.Finished(turn);
+        await _tenancy.RecordUsageAsync(turn);
     }
 
-    private void RecordTurnMetrics(TurnView turn)
-    {
-        var provider = turn.Provider ?? "unknown";
-        var status = turn.Status == TurnStatus.Completed ? "completed" : "failed";
-        _metrics.TurnProcessed(status, provider, SessionType, (turn.LatencyMs ?? 0) / 1000.0);
-        if (turn.Status == TurnStatus.Completed)
-        {
-            _metrics.Tokens(provider, turn.Model ?? "unknown", turn.Usage.PromptTokens + turn.Usage.CompletionTokens);
-            if (turn.Usage.CostUsd > 0) _metrics.Cost(turn.Usage.CostUsd);
-        }
-        else
-        {
-            _metrics.Error(turn.Error?.Code ?? "turn_failed", "llm");
-        }
-    }
-
-    /// <summary>Bounded label for metrics: how the session came to be.</summary>
-    private const string SessionType = "story";
-
+    /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
     private void ApplyCommitted(TurnRecord finished)
     {
         var turn = finished.Turn;
@@ -709,15 +490,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         {
             S.TurnCount++;
             S.Usage = S.Usage.Add(turn.Usage);
-            if (turn.Interventions.LastOrDefault(i => i.Type == InterventionParser.Tone && i.Status == Applied) is { } tone)
-                S.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone.Content });
-            _recent?.Add(turn);
-            if (_recent is { Count: > 0 } recent && recent.Count > _options.RecentTurnsCached) recent.RemoveAt(0);
+            if (InterventionPlanner.ToneOf(turn) is { } tone) S.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone });
+            _journal.Completed(turn);
         }
         S.LastTurnAt = turn.CompletedAt;
         S.UpdatedAt = DateTime.UtcNow;
-        S.StoredBytes += StoredBytesOf(turn);
-        ReportStoredBytes(force: false);
+        S.StoredBytes += SessionTenancy.StoredBytesOf(turn);
+        _tenancy.ReportStoredBytes(force: false);
     }
 
     /// <summary>Rows written by older builds, which wrote the journal record before the header: after a crash in
@@ -728,7 +507,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         if (await _journal.ReadAsync(head.Ordinal) is { } stored && stored.Turn.Status.IsFinished())
         {
             var unit = _state.Begin();
-            StageAudit(unit, AuditOf(stored.Turn));
+            _audit.Stage(unit, InterventionPlanner.AuditOf(stored.Turn, S.OwnerId));
             ApplyCommitted(stored);
             await _state.CommitAsync(unit);
         }
@@ -769,32 +548,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
     }
 
-    private SessionInfo Info() => new()
-    {
-        SessionId = SessionId,
-        Name = S.Name,
-        WorldId = S.WorldId,
-        CanonVersion = S.CanonVersion,
-        Status = S.Status,
-        CreatedAt = S.CreatedAt,
-        UpdatedAt = S.UpdatedAt,
-        TurnCount = S.TurnCount,
-        PendingTurns = S.Pending.Count,
-        LastTurnAt = S.LastTurnAt,
-        Llm = new LlmRef { Provider = S.Llm.Provider ?? "", Model = S.Llm.Model ?? "" },
-        Usage = S.Usage,
-        Policy = S.Policy,
-        Tone = CurrentTone,
-        ForkedFrom = S.ForkedFrom,
-    };
+    private SessionInfo Info() => S.ToInfo(SessionId);
 
-    /// <summary>A stored turn as readers see it: one that a rollback took off the live timeline is retconned.</summary>
-    private TurnView Present(TurnRecord stored)
-    {
-        var seq = stored.Turn.Seq;
-        var live = seq >= 1 && seq <= S.LastSeq && OrdinalOfSeq(seq) == stored.Ordinal;
-        return live || stored.Turn.Status == TurnStatus.Retconned ? stored.Turn : stored.Turn with { Status = TurnStatus.Retconned };
-    }
+    private void Publish(SessionEvent draft) => _events.Publish(draft);
 
     private async Task WriteHeaderOrRevertAsync(RowUnit? unit = null)
     {
@@ -821,88 +577,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
         }
     }
 
-    private long OrdinalOfSeq(int seq)
-    {
-        var segment = S.Segments.Last(s => s.StartSeq <= seq);
-        return segment.StartOrdinal + (seq - segment.StartSeq);
-    }
-
-    private async Task<TurnView?> FindTurnAsync(string turnId)
-    {
-        if (!TurnIds.TryGetOrdinal(turnId, out var ordinal) || ordinal >= S.NextOrdinal) return null;
-        if (S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } pending)
-        {
-            return pending.Turn.TurnId == turnId ? CurrentView(pending) : null;
-        }
-        var stored = await _journal.ReadAsync(ordinal);
-        return stored?.Turn.TurnId == turnId ? Present(stored) : null;
-    }
-
-    /// <summary>The turn an idempotency key in the window already made, or null when the key is new.</summary>
-    private async Task<TurnView?> FindByKeyAsync(string key)
-    {
-        var hash = IdempotencyEntry.Hash(key);
-        foreach (var entry in S.RecentKeys)
-        {
-            if (entry.Key is not null)
-            {
-                if (entry.Key != key) continue;
-                return await FindTurnAsync(entry.TurnId!) ?? throw Problems.NotFound("Turn", entry.TurnId!);
-            }
-            if (entry.KeyHash != hash) continue;
-            if (S.Pending.FirstOrDefault(p => p.Ordinal == entry.Ordinal) is { } pending)
-            {
-                if (pending.IdempotencyKey == key) return CurrentView(pending);
-            }
-            else if (await _journal.ReadAsync(entry.Ordinal) is { } stored && stored.IdempotencyKey == key)
-            {
-                return Present(stored);
-            }
-            // Otherwise two keys share 64 bits of their hash: not this one.
-        }
-        return null;
-    }
-
-    /// <summary>The pending turn as a reader sees it now (the running one with the narrative streamed so far).</summary>
-    private TurnView CurrentView(TurnRecord pending) =>
-        pending.Turn.Status == TurnStatus.Running && _liveNarrative is { } live
-            ? pending.Turn with { Narrative = live.ToString() }
-            : pending.Turn;
-
-    private async Task<List<TurnView>> RecentTurnsAsync()
-    {
-        if (_recent is not null) return _recent;
-        var committedUpTo = S.LastSeq - S.Pending.Count;
-        var from = Math.Max(1, committedUpTo - _options.RecentTurnsCached + 1);
-        var records = await _journal.ReadManyAsync(Enumerable.Range(from, Math.Max(0, committedUpTo - from + 1)).Select(OrdinalOfSeq));
-        _recent = records.Select(r => r.Turn).Where(t => t.Status == TurnStatus.Completed).ToList();
-        return _recent;
-    }
-
-    private IEnumerable<SessionEvent> Snapshot()
-    {
-        foreach (var pending in S.Pending)
-        {
-            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
-            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = CurrentView(pending) };
-        }
-    }
-
-    private void Publish(SessionEvent draft) => _events.Publish(draft);
-
-    private void FailWaiters()
-    {
-        foreach (var list in _waiters.Values)
-            foreach (var w in list)
-                w.TrySetException(Problems.NotFound("Session", SessionId));
-        _waiters.Clear();
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: stale activation, deactivating")]
     private partial void LogStaleActivation(Exception ex, string sessionId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: turn {TurnId} failed")]
-    private partial void LogTurnFault(Exception ex, string sessionId, string turnId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: storage write failed, retrying in {DelayMs} ms")]
     private partial void LogStorageRetry(Exception ex, string sessionId, double delayMs);
@@ -912,4 +588,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, IRemindable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: reminder cleanup failed")]
     private partial void LogReminderCleanupFailed(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: narrators overloaded, turn {TurnId} runs again in {DelayMs} ms")]
+    private partial void LogTurnDeferred(string sessionId, string turnId, double delayMs);
 }

@@ -107,6 +107,23 @@ public sealed class LoomMetrics
     }
 
     /// <summary>Time spent in one stage of a turn (<paramref name="stage"/>: <see cref="TurnStages"/>).</summary>
+    /// <summary>A committed turn: its outcome and latency, and its tokens and cost or its error.</summary>
+    public void TurnCommitted(Turns.TurnView turn, string sessionType)
+    {
+        var provider = turn.Provider ?? "unknown";
+        var completed = turn.Status == Turns.TurnStatus.Completed;
+        TurnProcessed(completed ? "completed" : "failed", provider, sessionType, (turn.LatencyMs ?? 0) / 1000.0);
+        if (completed)
+        {
+            Tokens(provider, turn.Model ?? "unknown", turn.Usage.PromptTokens + turn.Usage.CompletionTokens);
+            if (turn.Usage.CostUsd > 0) Cost(turn.Usage.CostUsd);
+        }
+        else
+        {
+            Error(turn.Error?.Code ?? "turn_failed", "llm");
+        }
+    }
+
     public void Stage(string stage, double seconds) =>
         _stageDuration.Record(Math.Max(0, seconds), new KeyValuePair<string, object?>("stage", _stages.Normalize(stage)));
 

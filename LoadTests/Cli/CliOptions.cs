@@ -25,6 +25,9 @@ public sealed record CliOptions
     public int? Users { get; init; }
     public int? Turns { get; init; }
     public TimeSpan? Duration { get; init; }
+
+    /// <summary>Unmeasured load before each measured workload (NBomber's warm-up); zero turns it off.</summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(10);
     public IReadOnlyList<int>? Levels { get; init; }
     public string? OutDirectory { get; init; }
     public string? GatewayDll { get; init; }

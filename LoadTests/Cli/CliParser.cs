@@ -79,6 +79,7 @@ public static class CliParser
                 case "--users": error = Int(value, 1, 10_000, name, v => o = o with { Users = v }); break;
                 case "--turns": error = Int(value, 1, 1_000, name, v => o = o with { Turns = v }); break;
                 case "--duration": error = Duration(value, TimeSpan.FromHours(1), name, v => o = o with { Duration = v }); break;
+                case "--warmup": error = Duration(value, TimeSpan.FromMinutes(10), name, v => o = o with { WarmUp = v }); break;
                 case "--ready-timeout": error = Duration(value, TimeSpan.FromMinutes(10), name, v => o = o with { ReadyTimeout = v }); break;
                 case "--levels":
                     var levels = new List<int>();

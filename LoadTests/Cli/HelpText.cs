@@ -30,6 +30,7 @@ public static class HelpText
         sb.AppendLine("  --users N           concurrent users (scenario default otherwise)");
         sb.AppendLine("  --turns N           turns per session / iterations (scenario default otherwise)");
         sb.AppendLine("  --duration 30s      cap per phase (overhead: length of the throughput phase)");
+        sb.AppendLine("  --warmup 10s        unmeasured load before each measured workload (new processes JIT-compile meanwhile); 0 = none");
         sb.AppendLine("  --levels 1,3,5      turn-scheduler concurrencies (default 1,3,5,10,20; add 100,1000)");
         sb.AppendLine("  --out DIR           report folder (default LoadTests/reports/<timestamp>)");
         sb.AppendLine("  --api-key KEY       bearer key for a target that requires one");

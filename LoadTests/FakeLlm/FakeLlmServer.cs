@@ -48,13 +48,14 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
     public Action<string, int, long>? ChunkWritten { get; set; }
 
-    public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default)
+    /// <summary>Starts on <paramref name="port"/> (0: any free loopback port).</summary>
+    public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0);
+            k.Listen(IPAddress.Loopback, port);
             k.Limits.MaxConcurrentConnections = null;
         });
         var app = builder.Build();

@@ -61,6 +61,11 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                     return ExitUsage;
                 }
                 options = options with { Target = cluster.Gateway, ApiKey = options.ApiKey ?? cluster.ApiKey };
+                if (cluster.FakeLlmPort is { } llmPort)
+                {
+                    fake = await StartFakeLlmAsync(options, ct, llmPort);
+                    stdout.WriteLine($"Fake LLM for the cluster's silos listening at {fake.BaseAddress}");
+                }
                 target = new ExistingTarget(cluster.Gateway, cluster.Processes, $"local cluster ({options.ClusterDirectory})");
                 if (!await WaitReadyAsync(target.BaseAddress, options, ct))
                 {
@@ -73,12 +78,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                 embeddedLlm = options.EffectiveLlm;
                 if (embeddedLlm == LlmMode.Fake)
                 {
-                    var behaviour = FakeLlmBehaviour.ForLatency(options.Latency);
-                    fake = await FakeLlmServer.StartAsync(behaviour with
-                    {
-                        TimeToFirstToken = options.TimeToFirstToken is { } t && t < options.Latency ? t : behaviour.TimeToFirstToken,
-                        TokensPerSecond = options.TokensPerSecond,
-                    }, ct);
+                    fake = await StartFakeLlmAsync(options, ct);
                     stdout.WriteLine($"Fake LLM listening at {fake.BaseAddress}");
                 }
                 var dll = options.GatewayDll ?? (root is null ? null : RepoPaths.DefaultGatewayDll(root));
@@ -204,6 +204,16 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
         {
             stdout.WriteLine($"Warm-up incomplete ({e.GetType().Name}: {e.Message}); continuing.");
         }
+    }
+
+    private static Task<FakeLlmServer> StartFakeLlmAsync(CliOptions options, CancellationToken ct, int port = 0)
+    {
+        var behaviour = FakeLlmBehaviour.ForLatency(options.Latency);
+        return FakeLlmServer.StartAsync(behaviour with
+        {
+            TimeToFirstToken = options.TimeToFirstToken is { } t && t < options.Latency ? t : behaviour.TimeToFirstToken,
+            TokensPerSecond = options.TokensPerSecond,
+        }, ct, port);
     }
 
     private static async Task<bool> WaitReadyAsync(Uri baseAddress, CliOptions options, CancellationToken ct)

@@ -31,6 +31,8 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
         run.UseLatency(run.Options.Latency, report);
         var latency = run.LlmLatency;
         var world = await run.CreateWorldAsync(name, ct);
+        // At most 100 warm-up sessions: enough to exercise every path, without inflating the measured phase's memory.
+        await run.WarmUpTurnsAsync(report, world, Math.Min(users, 100), ct);
 
         PhaseResult? one = null;
         if (singleSessionFirst)

@@ -29,6 +29,7 @@ public sealed class OverheadScenario : ILoadScenario
         try
         {
             var world = await run.CreateWorldAsync("overhead", ct);
+            await run.WarmUpTurnsAsync(report, world, users, ct);
             var single = (await run.CreateSessionsAsync(world, 1, "oh-single", ct))[0];
             var sequential = await run.RunPhaseAsync(report, "sequential", new ConstantConcurrency(1, IterationsPerUser: sequentialTurns),
                 (u, steps) => run.SendTurnAsync(steps, "turn", single, u.Iteration, u.Cancellation), ct);

@@ -20,6 +20,8 @@ public sealed class SessionManagerScenario : ILoadScenario
         var users = run.Options.Users ?? 100;
         var world = await run.CreateWorldAsync("sessions", ct);
         var created = new ConcurrentQueue<string>();
+        await run.WarmUpAsync(report, "session creates", Math.Min(users, 10),
+            u => run.Client.CreateSessionAsync(world, $"sm-warm-{u.UserIndex}-{u.Iteration}", u.Cancellation), ct);
 
         var create = await run.RunPhaseAsync(report, "create", new ConstantConcurrency(users, IterationsPerUser: IterationsPerUser), async (u, steps) =>
         {

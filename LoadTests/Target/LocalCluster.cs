@@ -4,9 +4,11 @@ namespace Loom.LoadTests.Target;
 
 /// <summary>
 /// A cluster started by <c>scripts/local-cluster.sh start</c>: its folder holds <c>gateway.pid</c>, <c>silo-N.pid</c>
-/// and <c>api-key</c>; the gateway's URL is the <c>--urls</c> argument on its command line.
+/// and <c>api-key</c>; the gateway's URL is the <c>--urls</c> argument on its command line. A cluster started with
+/// <c>LOOM_FAKE_LLM=1</c> also holds <c>fake-llm-port</c>: its silos call an OpenAI-compatible model there, which the
+/// runner serves (so it controls the latency L as it does for an embedded gateway).
 /// </summary>
-public sealed record LocalCluster(Uri Gateway, IReadOnlyList<WatchedProcess> Processes, string? ApiKey)
+public sealed record LocalCluster(Uri Gateway, IReadOnlyList<WatchedProcess> Processes, string? ApiKey, int? FakeLlmPort = null)
 {
     public const string DefaultDirectory = "/tmp/loom-local-cluster";
 
@@ -22,9 +24,11 @@ public sealed record LocalCluster(Uri Gateway, IReadOnlyList<WatchedProcess> Pro
                   ?? throw new InvalidOperationException($"gateway pid {gatewayPid} is not running or has no --urls argument");
         var keyFile = Path.Combine(directory, "api-key");
         var key = File.Exists(keyFile) ? File.ReadAllText(keyFile).Trim() : null;
-        return new LocalCluster(url, processes, string.IsNullOrEmpty(key) ? null : key);
+        var fakeLlmPort = ReadPid(Path.Combine(directory, "fake-llm-port"));
+        return new LocalCluster(url, processes, string.IsNullOrEmpty(key) ? null : key, fakeLlmPort);
     }
 
+    /// <summary>A positive integer on the file's only line (a pid or a port), or null.</summary>
     private static int? ReadPid(string file) =>
         File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), out var pid) && pid > 0 ? pid : null;
 }

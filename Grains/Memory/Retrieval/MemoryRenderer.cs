@@ -48,10 +48,11 @@ internal static partial class MemoryRenderer
         return sb.Append('\n').ToString();
     }
 
-    public static string Block(IEnumerable<(MemoryEntity Entity, string Line)> selected)
+    /// <summary>The selected lines grouped by type, without the block's own heading.</summary>
+    public static string Body(IEnumerable<(MemoryEntity Entity, string Line)> selected)
     {
         var byType = selected.ToLookup(s => s.Entity.Type);
-        var sb = new StringBuilder(Heading);
+        var sb = new StringBuilder();
         foreach (var type in GroupOrder)
         {
             var group = byType[type].ToList();

@@ -29,6 +29,15 @@ public class CliParserTests
     }
 
     [Fact]
+    public void Warm_up_defaults_to_ten_seconds_and_can_be_turned_off()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(10), Parse("overhead").Options!.WarmUp);
+        Assert.Equal(TimeSpan.Zero, Parse("overhead", "--warmup", "0").Options!.WarmUp);
+        Assert.Equal(TimeSpan.FromSeconds(30), Parse("e2e", "--warmup=30s").Options!.WarmUp);
+        Assert.Contains("--warmup", Parse("e2e", "--warmup", "forever").Error);
+    }
+
+    [Fact]
     public void Target_pid_may_be_given_once_per_process()
     {
         var o = Parse("overhead", "--target", "http://127.0.0.1:5080", "--target-pid", "10", "--target-pid=11", "--target-pid", "10").Options!;

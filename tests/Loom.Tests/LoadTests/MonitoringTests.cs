@@ -94,4 +94,31 @@ public class MonitoringTests
         }
         Assert.Throws<FileNotFoundException>(() => LocalCluster.Read(dir));
     }
+
+    [Fact]
+    public void A_local_cluster_started_with_the_fake_llm_names_its_port()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "loom-lc-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        // A process with a gateway's command line (--urls) stands in for the gateway.
+        using var standIn = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh")
+        {
+            ArgumentList = { "-c", "sleep 60; true", "gateway", "--urls", "http://127.0.0.1:15999" },
+        })!;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "gateway.pid"), standIn.Id + "\n");
+            Assert.Null(LocalCluster.Read(dir).FakeLlmPort); // offline narrator: no port
+
+            File.WriteAllText(Path.Combine(dir, "fake-llm-port"), "38317\n");
+            var cluster = LocalCluster.Read(dir);
+            Assert.Equal(38317, cluster.FakeLlmPort);
+            Assert.Equal(new Uri("http://127.0.0.1:15999"), cluster.Gateway);
+        }
+        finally
+        {
+            standIn.Kill();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -1,0 +1,305 @@
+using Loom.Errors;
+using Loom.Sessions;
+using Loom.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Loom.Memory;
+
+/// <summary>
+/// A session's world memory in its rows, for one activation: loaded lazily, staged into the commit that makes
+/// its changes durable.
+/// <para>
+/// Storage: shard rows ("memory.shard.i", a stable hash slice of the entities with their history and vectors) plus
+/// delta rows ("memory.delta.n", the entities one write changed). A turn appends one delta, so its write costs what
+/// it changed, not what memory holds; every <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas the dirty shards are
+/// rewritten (each marked with the delta number it includes), then "memory.manifest.0" moves past the old deltas
+/// and they are deleted, all in the commit that stores the changes. Loading reads the manifest, the shards and the
+/// deltas from the manifest's mark until the first missing one.
+/// </para>
+/// Crash consistency: a turn's memory rows commit in the same transaction as its journal record and header. Rows of
+/// an uncommitted turn can still be found (older builds wrote memory first, and a rollback writes the header before
+/// memory); memory keeps history per seq, so loading rolls it back to the last committed seq and the re-run turn
+/// applies again.
+/// </summary>
+public sealed partial class SessionMemoryStore
+{
+    private const string ShardPrefix = "memory.shard";
+    private const string DeltaPrefix = "memory.delta";
+    private const string ManifestPrefix = "memory.manifest";
+
+    /// <summary>Delta rows read per round trip when loading.</summary>
+    private const int DeltaReadBatch = 32;
+
+    private readonly GrainRows<SessionState> _header;
+    private readonly WorldMemoryFactory _factory;
+    private readonly ILogger _logger;
+    private readonly IGrainRowStore _rows;
+    private readonly string _sessionId;
+    private RecordStore<MemoryShard>? _shards;
+    private RecordStore<MemoryDelta>? _deltas;
+    private RecordStore<MemoryManifest>? _manifest;
+    private Task<WorldMemory>? _load;
+
+    /// <summary>A session created in this activation: its memory has no rows yet, so the first use builds it empty.</summary>
+    private bool _startsEmpty;
+
+    /// <summary>Live delta rows are numbered [_firstDelta, _nextDelta); known once memory is loaded.</summary>
+    private long _firstDelta;
+    private long _nextDelta;
+
+    /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
+    private TaskCompletionSource? _inFlight;
+
+    public SessionMemoryStore(string sessionId, IGrainRowStore rows, GrainRows<SessionState> header, WorldMemoryFactory factory, ILogger logger)
+    {
+        _sessionId = sessionId;
+        _rows = rows;
+        _header = header;
+        _factory = factory;
+        _logger = logger;
+    }
+
+    public MemoryOptions Options => _factory.Options;
+
+    private SessionState S => _header.State;
+
+    private string SessionId => _sessionId;
+
+    /// <summary>Shard rows to read or clear: the configured count, or more if an older configuration wrote more.</summary>
+    private int StoredShardCount => Math.Max(S.MemoryShards, Options.ShardCount);
+
+    // Every shard stays cached with its ETag, so writing one never needs a read first.
+    private RecordStore<MemoryShard> Shards => _shards ??= new RecordStore<MemoryShard>(
+        _rows, _header.Grain, ShardPrefix, cacheSize: Math.Max(StoredShardCount, 1));
+
+    private RecordStore<MemoryDelta> Deltas => _deltas ??= new(_rows, _header.Grain, DeltaPrefix, cacheSize: DeltaReadBatch);
+
+    private RecordStore<MemoryManifest> Manifest => _manifest ??= new(_rows, _header.Grain, ManifestPrefix, cacheSize: 1);
+
+    /// <summary>
+    /// A brand-new session's memory is empty: its first turn need not read rows that cannot exist yet, and the
+    /// create need not build the (empty) indexes a session that never plays would not use.
+    /// </summary>
+    public void StartEmpty()
+    {
+        _firstDelta = _nextDelta = 0;
+        _startsEmpty = true;
+        _load = null;
+    }
+
+    /// <summary>Forgets the loaded memory (the next use reloads it from storage).</summary>
+    public void Reset()
+    {
+        _startsEmpty = false;
+        _load = null;
+    }
+
+    /// <summary>The loaded memory when it is ready now, without waiting or loading.</summary>
+    public WorldMemory? Loaded => _load is { IsCompletedSuccessfully: true } load ? load.Result : null;
+
+    /// <summary>The session's memory, loaded on first use (concurrent callers share one load; a failed load is retried).</summary>
+    public async Task<WorldMemory> GetAsync()
+    {
+        var load = _load ??= _startsEmpty ? Task.FromResult(_factory.Create()) : LoadAsync();
+        try
+        {
+            return await load;
+        }
+        catch
+        {
+            if (ReferenceEquals(_load, load)) _load = null;
+            throw;
+        }
+    }
+
+    /// <summary>A copy of memory as of <paramref name="seq"/> (e.g. for a fork).</summary>
+    public WorldMemory CopyAsOf(WorldMemory memory, int seq)
+    {
+        var copy = _factory.Load(memory.AllShards());
+        copy.RollbackTo(seq);
+        return copy;
+    }
+
+    // ---------------------------------------------------------------- turn changes in flight
+
+    /// <summary>A turn is changing memory: edits through the API wait until it is committed or forgotten.</summary>
+    public void TurnChanging() => _inFlight ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public async Task SettledAsync()
+    {
+        while (_inFlight is { } inFlight) await inFlight.Task;
+    }
+
+    public void Settled()
+    {
+        _inFlight?.TrySetResult();
+        _inFlight = null;
+    }
+
+    /// <summary>A turn that failed after applying memory must leave no trace in it.</summary>
+    public void ForgetTurn(WorldMemory? memory, int seq)
+    {
+        if (memory is null || memory.HeadSeq < seq) return;
+        try
+        {
+            memory.RollbackTo(seq - 1);
+        }
+        catch (LoomProblemException ex)
+        {
+            // Below the compaction floor (cannot happen with HistoryTurns >= 1): reload the durable state instead.
+            LogForgetFailed(ex, SessionId, seq);
+            Reset();
+        }
+    }
+
+    /// <summary>Embeds changed entities now so stored shards carry vectors; on failure searches embed them later.</summary>
+    public async Task<bool> RefreshEmbeddingsQuietlyAsync(WorldMemory memory)
+    {
+        try
+        {
+            await memory.RefreshEmbeddingsAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogEmbeddingsFailed(ex, SessionId);
+            return false;
+        }
+    }
+
+    // ---------------------------------------------------------------- load and store
+
+    private async Task<WorldMemory> LoadAsync()
+    {
+        if (!S.Exists)
+        {
+            _firstDelta = _nextDelta = 0;
+            return _factory.Create();
+        }
+        var manifest = Manifest.ReadAsync(0);
+        var shards = Shards.ReadManyAsync(Enumerable.Range(0, StoredShardCount).Select(i => (long)i));
+        var first = (await manifest)?.FirstDelta ?? 0;
+        var deltas = await ReadDeltasAsync(first);
+        var memory = _factory.Load(await shards, deltas);
+        _firstDelta = first;
+        _nextDelta = first + deltas.Count;
+        var committed = S.CommittedSeq();
+        if (memory.HeadSeq > committed)
+        {
+            // Rows of a turn that died before its journal record: drop its changes; the turn runs again.
+            LogRolledBack(SessionId, memory.HeadSeq, committed);
+            memory.RollbackTo(committed);
+        }
+        return memory;
+    }
+
+    /// <summary>Deltas from <paramref name="first"/> on, up to the first missing one (read a batch at a time).</summary>
+    private async Task<List<MemoryDelta>> ReadDeltasAsync(long first)
+    {
+        var deltas = new List<MemoryDelta>();
+        for (var start = first; ; start += DeltaReadBatch)
+        {
+            // Missing rows are skipped in the answer, so the first gap shows as a number out of step.
+            var batch = await Deltas.ReadManyAsync(Enumerable.Range(0, DeltaReadBatch).Select(k => start + k));
+            for (var k = 0; k < DeltaReadBatch; k++)
+            {
+                if (k >= batch.Count || batch[k].Number != start + k) return deltas;
+                deltas.Add(batch[k]);
+            }
+        }
+    }
+
+    /// <summary>Stages the loaded memory's changes, if memory is loaded (a turn that never touched memory has none).</summary>
+    public void StageLoaded(RowUnit unit)
+    {
+        if (Loaded is { } memory) Stage(unit, memory);
+    }
+
+    /// <summary>
+    /// Stages memory changes into the unit that commits them (with the header): one delta row with the entities
+    /// changed since the last write, or, when <see cref="MemoryOptions.DeltasPerSnapshot"/> deltas have piled up (or
+    /// the shard count changed), a snapshot of the dirty shards, the manifest past the old deltas and their deletion.
+    /// </summary>
+    public void Stage(RowUnit unit, WorldMemory memory)
+    {
+        if (memory.NeedsSnapshot || (memory.HasChanges && _nextDelta - _firstDelta >= Options.DeltasPerSnapshot))
+            StageSnapshot(unit, memory);
+        else if (memory.HasChanges)
+            StageDelta(unit, memory);
+    }
+
+    /// <summary>Stages the shards of a brand-new session (fork or import), which has no deltas yet.</summary>
+    public void StageShards(RowUnit unit, IEnumerable<MemoryShard> shards)
+    {
+        foreach (var shard in shards) Shards.Put(unit, shard.Index, shard);
+    }
+
+    private void StageDelta(RowUnit unit, WorldMemory memory)
+    {
+        var delta = memory.TakeChanges();
+        delta.Number = _nextDelta++;
+        Deltas.Put(unit, delta.Number, delta);
+        unit.OnAbandoned(() =>
+        {
+            // Not durable: the next write carries these entities again.
+            memory.MarkChanged(delta);
+            _nextDelta = delta.Number;
+        });
+    }
+
+    private void StageSnapshot(RowUnit unit, WorldMemory memory)
+    {
+        var through = _nextDelta;
+        var obsolete = _firstDelta;
+        var dirty = memory.TakeDirtyShards();
+        foreach (var shard in dirty)
+        {
+            shard.ThroughDelta = through;
+            Shards.Put(unit, shard.Index, shard);
+        }
+        Manifest.Put(unit, 0, new MemoryManifest { FirstDelta = through });
+        for (var n = obsolete; n < through; n++) Deltas.Delete(unit, n);
+        var count = Options.ShardCount;
+        // After a change of ShardCount every shard was rewritten above; rows beyond the new count are stale.
+        for (var i = count; i < S.MemoryShards; i++) Shards.Delete(unit, i);
+        var shardsBefore = S.MemoryShards;
+        S.MemoryShards = count;
+        _firstDelta = through;
+        unit.OnAbandoned(() =>
+        {
+            // Not durable: keep them dirty so the next write is a snapshot again.
+            memory.MarkDirty(dirty);
+            _firstDelta = obsolete;
+            S.MemoryShards = shardsBefore;
+        });
+    }
+
+    /// <summary>Stages the deletion of every memory row (shards, live deltas, manifest).</summary>
+    public async Task StageEraseAsync(RowUnit unit)
+    {
+        for (var i = 0; i < StoredShardCount; i++) Shards.Delete(unit, i);
+        long first, next;
+        if (Loaded is not null)
+        {
+            (first, next) = (_firstDelta, _nextDelta);
+        }
+        else
+        {
+            // Not loaded: find the live deltas the way a load would.
+            first = (await Manifest.ReadAsync(0))?.FirstDelta ?? 0;
+            next = first + (await ReadDeltasAsync(first)).Count;
+        }
+        for (var n = first; n < next; n++) Deltas.Delete(unit, n);
+        Manifest.Delete(unit, 0);
+        Reset();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: memory held changes of turn {HeadSeq} beyond committed turn {CommittedSeq}; rolled back")]
+    private partial void LogRolledBack(string sessionId, int headSeq, int committedSeq);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: could not undo memory changes of failed turn {Seq}")]
+    private partial void LogForgetFailed(Exception ex, string sessionId, int seq);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: refreshing memory embeddings failed")]
+    private partial void LogEmbeddingsFailed(Exception ex, string sessionId);
+}

@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using System.Globalization;
+using Loom.Errors;
+using Loom.Events;
+using Loom.Memory;
+using Loom.Security;
+using Loom.Timeline;
+using Loom.Turns;
+using Loom.Worlds;
+using Microsoft.Extensions.Logging;
+
+namespace Loom.Sessions;
+
+/// <summary>
+/// Everything that changes a session besides its turns, each in its place in the commit order: memory edits,
+/// rollback and fork, export and import, the audit log and audited support reads.
+/// <para>
+/// A rollback never rewrites old turns: it starts a new timeline segment in the header, and a stored turn that the
+/// segments no longer map to its seq reads as retconned. The header is written first (the commit point); memory
+/// follows, and a crash in between is repaired on load (memory ahead of the committed seq is rolled back, as after a
+/// crashed turn). Rollback answers 409 while turns are queued or running; fork and export read committed turns only,
+/// so they work while a turn runs.
+/// </para>
+/// </summary>
+public sealed partial class SessionGrain
+{
+    /// <summary>Longest a support read waits for a running turn's commit (well inside the call's response timeout).</summary>
+    private static readonly TimeSpan SupportReadWait = TimeSpan.FromSeconds(20);
+
+    // ---------------------------------------------------------------- memory
+
+    public async Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
+    {
+        Require(ownerId);
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 200);
+        var memory = await _memory.GetAsync();
+        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
+        var next = items.Count > limit ? items[limit - 1].EntityId : null;
+        if (items.Count > limit) items.RemoveAt(limit);
+        return new MemoryPage { Items = items, Next = next };
+    }
+
+    public async Task<MemoryEntity> GetMemory(string ownerId, string entityId)
+    {
+        Require(ownerId);
+        var memory = await _memory.GetAsync();
+        return memory.Get(entityId) ?? throw Problems.NotFound("Memory entity", entityId);
+    }
+
+    public async Task<List<ScoredEntity>> SearchMemory(string ownerId, string query, SearchMode mode, int limit)
+    {
+        Require(ownerId);
+        var memory = await _memory.GetAsync();
+        return [.. await memory.SearchAsync(query, mode, Math.Clamp(limit, 1, 200))];
+    }
+
+    public async Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit)
+    {
+        Require(ownerId);
+        MemoryEdits.Check(entityId, edit);
+        await RequireEditsAllowedAsync();
+        var memory = await _memory.GetAsync();
+        await _memory.SettledAsync();
+        var op = MemoryEdits.Upsert(entityId, edit, memory.Get(entityId));
+        // Invalid content is refused (422) before anything changes.
+        var seq = EditSeq(memory);
+        var previous = memory.History(entityId);
+        var applied = memory.Apply([op], seq);
+        var entity = memory.Get(entityId)!;
+        await PersistEditAsync(memory, entityId, previous, applied,
+            _audit.Entry("memory.put", edit.Reason, seq, MemoryEdits.Details(entity, withVersion: true)));
+        return entity;
+    }
+
+    public async Task DeleteMemory(string ownerId, string entityId, string? reason)
+    {
+        Require(ownerId);
+        await RequireEditsAllowedAsync();
+        var memory = await _memory.GetAsync();
+        await _memory.SettledAsync();
+        if (memory.Get(entityId) is not { } existing) throw Problems.NotFound("Memory entity", entityId);
+        var seq = EditSeq(memory);
+        var previous = memory.History(entityId);
+        var applied = memory.Apply([MemoryEdits.Delete(existing)], seq);
+        await PersistEditAsync(memory, entityId, previous, applied,
+            _audit.Entry("memory.delete", reason, seq, MemoryEdits.Details(existing, withVersion: false)));
+    }
+
+    /// <summary>World edits through the API follow the same explicit policy as inline markers.</summary>
+    private async Task RequireEditsAllowedAsync()
+    {
+        if (!_turns.PolicyOf(await _turns.CanonAsync()).InterventionsAllowed)
+            throw Problems.Forbidden("interventions_not_allowed", "World edits are not allowed in this session (interventionsAllowed is false).");
+    }
+
+    /// <summary>An edit belongs to the state after the last committed turn (rollback to that turn keeps it).</summary>
+    private int EditSeq(WorldMemory memory) => Math.Max(S.CommittedSeq(), memory.HeadSeq);
+
+    /// <summary>
+    /// Stores an API edit (memory, audit, header). If any write fails the caller gets the error and the edit is
+    /// undone in the activation too; the next memory write stores the entity as it was before.
+    /// </summary>
+    private async Task PersistEditAsync(WorldMemory memory, string entityId, IReadOnlyList<EntityRevision> previous,
+        IReadOnlyList<MemoryOp> applied, AuditEntry audit)
+    {
+        try
+        {
+            await _memory.RefreshEmbeddingsQuietlyAsync(memory);
+            var unit = _state.Begin();
+            _memory.Stage(unit, memory);
+            _audit.Stage(unit, audit);
+            await WriteHeaderOrRevertAsync(unit);
+        }
+        catch
+        {
+            memory.Restore(entityId, previous);
+            throw;
+        }
+        if (applied.Count > 0)
+            Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, Memory = [.. applied] });
+    }
+
+    // ---------------------------------------------------------------- rollback and fork
+
+    public async Task<SessionInfo> Rollback(string ownerId, RollbackRequest request)
+    {
+        Require(ownerId);
+        ArgumentNullException.ThrowIfNull(request);
+        var reason = SessionSeeds.CheckReason(request.Reason);
+        var toSeq = request.ToSeq;
+        if (toSeq < 0 || toSeq > S.LastSeq) throw Problems.Invalid("toSeq", $"toSeq must be between 0 and {S.LastSeq}.");
+        var policy = _turns.PolicyOf(await _turns.CanonAsync());
+        if (!policy.RetconAllowed)
+            throw Problems.Forbidden("retcon_not_allowed", "Rollbacks are retcons, and retcons are not allowed in this session.");
+        if (policy.JustificationProblem(reason) is { } why) throw Problems.Invalid("reason", $"reason: {why}.");
+        if (S.Pending.Count > 0)
+            throw Problems.Conflict("turns_pending",
+                $"{S.Pending.Count} turn(s) are queued or running; roll back once they have finished.");
+
+        var memory = await _memory.GetAsync();
+        await _memory.SettledAsync();
+        if (toSeq < memory.FloorSeq)
+            throw Problems.Conflict("memory_history_compacted",
+                $"Memory history before turn {memory.FloorSeq} was compacted; the session cannot be rolled back to turn {toSeq}.");
+
+        var clock = Stopwatch.StartNew();
+        var fromSeq = S.LastSeq;
+        var kept = await _journal.LiveAsync(toSeq);
+        var restoredTone = S.Tones.LastOrDefault(t => t.Seq <= toSeq)?.Tone;
+        var unit = _state.Begin();
+        _audit.Stage(unit, _audit.Entry("rollback", reason, toSeq, new(StringComparer.Ordinal)
+        {
+            ["fromSeq"] = fromSeq.ToString(CultureInfo.InvariantCulture),
+            ["toSeq"] = toSeq.ToString(CultureInfo.InvariantCulture),
+            ["retconnedTurns"] = (fromSeq - toSeq).ToString(CultureInfo.InvariantCulture),
+            ["memoryHeadSeq"] = memory.HeadSeq.ToString(CultureInfo.InvariantCulture),
+        }));
+
+        S.Segments.Add(new TimelineSegment { StartSeq = toSeq + 1, StartOrdinal = S.NextOrdinal });
+        S.LastSeq = toSeq;
+        S.TurnCount = kept.Count(r => r.Turn.Status == TurnStatus.Completed);
+        S.Tones.RemoveAll(t => t.Seq > toSeq);
+        S.UpdatedAt = DateTime.UtcNow;
+        await WriteHeaderOrRevertAsync(unit);
+        _journal.ForgetRecent();
+
+        memory.RollbackTo(toSeq);
+        await _memory.RefreshEmbeddingsQuietlyAsync(memory);
+        var memoryUnit = _state.Begin();
+        _memory.Stage(memoryUnit, memory);
+        await RetryStorageAsync(() => _state.CommitAsync(memoryUnit));
+        LogRolledBack(SessionId, fromSeq, toSeq, clock.ElapsedMilliseconds, restoredTone ?? "");
+
+        var info = Info();
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.SessionRolledBack, Session = info });
+        return info;
+    }
+
+    public async Task<SessionInfo> Fork(string ownerId, ForkRequest request)
+    {
+        Require(ownerId);
+        ArgumentNullException.ThrowIfNull(request);
+        var reason = SessionSeeds.CheckReason(request.Reason);
+        var name = request.Name?.Trim();
+        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var atSeq = request.AtSeq;
+        if (atSeq < 0 || atSeq > S.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {S.LastSeq}.");
+        var committed = S.CommittedSeq();
+        if (atSeq > committed)
+            throw Problems.Conflict("turn_not_committed", $"Turn {atSeq} has not finished yet; fork at or before turn {committed}, or wait.");
+
+        var memory = await _memory.GetAsync();
+        if (atSeq < memory.FloorSeq)
+            throw Problems.Conflict("memory_history_compacted", $"Memory history before turn {memory.FloorSeq} was compacted; cannot fork at turn {atSeq}.");
+        // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
+        var copy = _memory.CopyAsOf(memory, atSeq);
+        var forkOwner = request.NewOwnerId ?? S.OwnerId; // multiplayer hook: a member's fork is theirs alone
+        await _tenancy.CheckCreateQuotaAsync(forkOwner);
+        var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name) with { OwnerId = forkOwner };
+        var details = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["sourceSessionId"] = SessionId,
+            ["forkSessionId"] = request.NewSessionId,
+            ["atSeq"] = atSeq.ToString(CultureInfo.InvariantCulture),
+            ["turnsCopied"] = seed.Turns.Count.ToString(CultureInfo.InvariantCulture),
+            ["entitiesCopied"] = seed.MemoryShards.Sum(s => s.Entities.Count).ToString(CultureInfo.InvariantCulture),
+        };
+        var info = await GrainFactory.GetGrain<ISessionSeedGrain>(request.NewSessionId).Restore(seed, _audit.Entry("fork", reason, atSeq, details));
+        var unit = _state.Begin();
+        _audit.Stage(unit, _audit.Entry("fork", reason, atSeq, details));
+        await WriteHeaderOrRevertAsync(unit);
+        return info;
+    }
+
+    /// <summary>Fills this brand-new session from a seed: turns, memory, audit and header in one transaction.</summary>
+    public async Task<SessionInfo> Restore(SessionSeed seed, AuditEntry creation)
+    {
+        ArgumentNullException.ThrowIfNull(seed);
+        if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+
+        var unit = _state.Begin();
+        foreach (var record in seed.Turns) _journal.Put(unit, record);
+        _memory.StageShards(unit, seed.MemoryShards);
+        _state.State = SessionSeeds.StateOf(seed, _memory.Options.ShardCount);
+        _audit.Stage(unit, [.. seed.Audit, creation with { Actor = seed.OwnerId }]);
+        try
+        {
+            await _state.CommitAsync(unit);
+        }
+        catch
+        {
+            _state.Abandon(unit);
+            _state.State = new SessionState();
+            throw;
+        }
+        _memory.Reset();
+        _journal.ForgetRecent();
+        await GrainFactory.GetGrain<IOwnerGrain>(seed.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = seed.CreatedAt });
+        _tenancy.ReportStoredBytes(force: true);
+        _metrics.SessionCreated();
+        return Info();
+    }
+
+    // ---------------------------------------------------------------- export and import
+
+    public async Task<SessionExport> Export(string ownerId)
+    {
+        Require(ownerId);
+        var committed = S.CommittedSeq();
+        var memory = await _memory.GetAsync();
+        // Snapshot now (synchronously): a running turn may change memory at the next await.
+        var entities = SessionSeeds.ExportMemory(memory, committed);
+        var header = Info();
+        var timeline = SessionSeeds.ExportTimeline(S, committed, memory.FloorSeq);
+        // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
+        var turns = (await _journal.CommittedAsync(timeline.NextOrdinal)).Select(_journal.Present).ToList();
+        if (turns.Count < timeline.NextOrdinal)
+        {
+            // The header claims more than the journal holds (a session imported before imports were checked):
+            // export what is there rather than walk the claim.
+            timeline = timeline with { NextOrdinal = turns.Count };
+        }
+        return new SessionExport
+        {
+            Session = header with { PendingTurns = 0 },
+            Canon = new CanonRef { WorldId = S.WorldId, Version = S.CanonVersion, Hash = S.CanonHash },
+            Turns = turns,
+            Memory = entities,
+            Audit = await _audit.AllAsync(),
+            Timeline = timeline,
+            Llm = S.Llm,
+        };
+    }
+
+    public async Task<SessionInfo> Import(string ownerId, SessionExport export)
+    {
+        if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+        ArgumentNullException.ThrowIfNull(export);
+        if (export.Format != SessionExport.FormatV1)
+            throw Problems.Invalid("format", $"format must be \"{SessionExport.FormatV1}\".");
+        if (export.Session is null || export.Canon is null || export.Timeline is null)
+            throw Problems.Invalid("session", "session, canon and timeline are required.");
+        // Counters and sizes against the export's own content first: linear in the body, before any storage call.
+        var memoryOptions = _memory.Options;
+        ImportGuard.Check(export, new ImportLimits
+        {
+            MaxInputChars = _options.MaxInputChars,
+            MaxContentChars = Math.Max(memoryOptions.MaxContentChars, memoryOptions.MaxSummaryChars),
+            MaxNameChars = memoryOptions.MaxNameChars,
+            MaxAttributes = memoryOptions.MaxAttributes,
+        });
+
+        // The importer must be able to play the world (404 like an unknown world otherwise).
+        var canon = await GrainFactory.GetGrain<IWorldGrain>(export.Canon.WorldId)
+            .GetCanon(new Caller { OwnerId = ownerId }, export.Canon.Version, includeFiles: false);
+        if (canon.Version != export.Canon.Version || canon.Hash != export.Canon.Hash)
+            throw Problems.Unprocessable("canon_mismatch",
+                $"World '{export.Canon.WorldId}' version {export.Canon.Version} has hash {canon.Hash}, not {export.Canon.Hash}; publish the same canon first.",
+                new() { ["canon.hash"] = ["does not match the stored canon version"] });
+
+        var records = SessionSeeds.ImportTurns(export.Turns ?? [], export.Timeline);
+        await _tenancy.CheckCreateQuotaAsync(ownerId);
+        var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, memoryOptions.ShardCount);
+        var llm = export.Llm ?? new LlmSettings { Provider = export.Session.Llm?.Provider, Model = export.Session.Llm?.Model };
+        var seed = SessionSeeds.Import(ownerId, export, records, shards, _llm.Resolve(llm));
+        return await Restore(seed, SessionSeeds.ImportAudit(ownerId, export, records.Count));
+    }
+
+    // ---------------------------------------------------------------- audit
+
+    public Task<AuditPage> ListAudit(string ownerId, int limit, long? after)
+    {
+        Require(ownerId);
+        return _audit.ListAsync(limit, after);
+    }
+
+    public async Task<AdminSessionView> ReadForSupport(Caller admin, string? reason)
+    {
+        ArgumentNullException.ThrowIfNull(admin);
+        if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
+        if (!S.Exists) throw Problems.NotFound("Session", SessionId);
+        var why = SessionSeeds.CheckReason(reason);
+        // The read is audited before it answers; if the audit cannot be written, nothing is read. A turn being
+        // committed appends its own audit rows at the next position, so wait for it (one turn at most).
+        await RunningTurnCommittedAsync();
+        await _memory.SettledAsync();
+        var unit = _state.Begin();
+        _audit.Stage(unit, _audit.Entry("admin.read", why, S.CommittedSeq(), new(StringComparer.Ordinal) { ["scope"] = "metadata" })
+            with { Actor = admin.OwnerId });
+        await WriteHeaderOrRevertAsync(unit);
+        LogSupportRead(SessionId, admin.OwnerId, why ?? "");
+        return new AdminSessionView { OwnerId = S.OwnerId, Session = Info() };
+    }
+
+    /// <summary>Waits (bounded) until no turn is between narration and commit; the pump resolves the waiter after the commit.</summary>
+    private async Task RunningTurnCommittedAsync()
+    {
+        var deadline = DateTime.UtcNow + SupportReadWait;
+        while (S.Pending is [{ Turn.Status: TurnStatus.Running } running, ..] && DateTime.UtcNow < deadline)
+        {
+            var remaining = TimeSpan.FromTicks(Math.Max(0, (deadline - DateTime.UtcNow).Ticks));
+            if (!(await _waiters.WaitAsync(running.Turn.TurnId, remaining)).Finished)
+                throw Problems.Conflict("turn_running", "A turn is being committed; retry the support read in a moment.");
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: rolled back from turn {FromSeq} to {ToSeq} in {ElapsedMs} ms (tone now '{Tone}')")]
+    private partial void LogRolledBack(string sessionId, int fromSeq, int toSeq, long elapsedMs, string tone);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: support read by admin {Admin} ({Reason})")]
+    private partial void LogSupportRead(string sessionId, string admin, string reason);
+}

@@ -1,0 +1,217 @@
+using System.Globalization;
+using Loom.Errors;
+using Loom.Memory;
+using Loom.Quotas;
+using Loom.Sessions;
+using Loom.Turns;
+
+namespace Loom.Timeline;
+
+/// <summary>
+/// How a new session is seeded from another (a fork) or from an export (an import), and the header it starts
+/// with. An export holds committed turns only (queued or running ones are left out, as is any memory change they
+/// made so far), every entity with its whole history, the audit log and the timeline bookkeeping, so an import
+/// recreates the session exactly: same turn ids, seqs and statuses, same memory.
+/// </summary>
+public static class SessionSeeds
+{
+    public const int MaxNameChars = 200;
+
+    public static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+
+    /// <summary>A rollback or fork reason: trimmed, null when blank, refused (400) when too long.</summary>
+    public static string? CheckReason(string? reason)
+    {
+        if (reason is { Length: > TimelineLimits.MaxReasonChars })
+            throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
+        return string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
+    }
+
+    // ---------------------------------------------------------------- fork
+
+    /// <summary>A fork at <paramref name="atSeq"/>: the live turns up to it, packed at ordinals 0..atSeq-1 under new ids.</summary>
+    public static SessionSeed Fork(SessionState s, string sessionId, int atSeq, List<TurnRecord> live, WorldMemory copy, string? name)
+    {
+        var turns = live.Select((r, i) => new TurnRecord { Ordinal = i, Turn = r.Turn with { TurnId = TurnIds.New(i) } }).ToList();
+        return new SessionSeed
+        {
+            OwnerId = s.OwnerId,
+            Name = string.IsNullOrEmpty(name) ? Truncate($"{s.Name} (fork at turn {atSeq})", MaxNameChars) : name,
+            Canon = new CanonRef { WorldId = s.WorldId, Version = s.CanonVersion, Hash = s.CanonHash },
+            Llm = s.Llm,
+            Usage = turns.Aggregate(Usage.Zero, (sum, t) => sum.Add(t.Turn.Usage)),
+            Turns = turns,
+            MemoryShards = copy.AllShards().Where(x => x.Entities.Count > 0).ToList(),
+            Timeline = new ExportedTimeline
+            {
+                LastSeq = atSeq,
+                NextOrdinal = atSeq,
+                Segments = [new ExportedSegment { StartSeq = 1, StartOrdinal = 0 }],
+                Tones = s.Tones.Where(t => t.Seq <= atSeq).ToList(),
+                Policy = s.Policy,
+                MemoryFloorSeq = copy.FloorSeq,
+            },
+            CreatedAt = DateTime.UtcNow,
+            ForkedFrom = $"{sessionId}@{atSeq}",
+        };
+    }
+
+    // ---------------------------------------------------------------- restore
+
+    /// <summary>The header of a session restored from <paramref name="seed"/>.</summary>
+    public static SessionState StateOf(SessionSeed seed, int shardCount)
+    {
+        var timeline = seed.Timeline;
+        var live = seed.Turns.Where(r => IsLive(r, timeline)).Select(r => r.Turn).ToList();
+        return new SessionState
+        {
+            Exists = true,
+            OwnerId = seed.OwnerId,
+            Name = seed.Name,
+            WorldId = seed.Canon.WorldId,
+            CanonVersion = seed.Canon.Version,
+            CanonHash = seed.Canon.Hash,
+            Status = seed.Status,
+            CreatedAt = seed.CreatedAt,
+            UpdatedAt = DateTime.UtcNow,
+            LastTurnAt = live.Where(t => t.CompletedAt is not null).Select(t => t.CompletedAt).Max(),
+            Llm = seed.Llm,
+            Usage = seed.Usage,
+            LastSeq = timeline.LastSeq,
+            TurnCount = live.Count(t => t.Status == TurnStatus.Completed),
+            NextOrdinal = timeline.NextOrdinal,
+            Segments = timeline.Segments.Select(x => new TimelineSegment { StartSeq = x.StartSeq, StartOrdinal = x.StartOrdinal }).ToList(),
+            Tones = [.. timeline.Tones],
+            Policy = timeline.Policy,
+            MemoryShards = shardCount,
+            ForkedFrom = seed.ForkedFrom,
+            StoredBytes = seed.Turns.Sum(r => SessionTenancy.StoredBytesOf(r.Turn)),
+        };
+    }
+
+    private static bool IsLive(TurnRecord record, ExportedTimeline timeline)
+    {
+        var seq = record.Turn.Seq;
+        if (seq < 1 || seq > timeline.LastSeq) return false;
+        var segment = timeline.Segments.Last(s => s.StartSeq <= seq);
+        return segment.StartOrdinal + (seq - segment.StartSeq) == record.Ordinal;
+    }
+
+    // ---------------------------------------------------------------- export
+
+    /// <summary>The timeline an export carries: committed turns only, so it ends before the first pending one.</summary>
+    public static ExportedTimeline ExportTimeline(SessionState s, int committedSeq, int memoryFloorSeq) => new()
+    {
+        LastSeq = committedSeq,
+        NextOrdinal = s.Pending.Count > 0 ? s.Pending[0].Ordinal : s.NextOrdinal,
+        Segments = s.Segments.Select(x => new ExportedSegment { StartSeq = x.StartSeq, StartOrdinal = x.StartOrdinal }).ToList(),
+        Tones = [.. s.Tones],
+        Policy = s.Policy,
+        MemoryFloorSeq = memoryFloorSeq,
+    };
+
+    /// <summary>Entities as of <paramref name="committedSeq"/>, each with its history (leading deletions dropped, as rollback does).</summary>
+    public static List<ExportedEntity> ExportMemory(WorldMemory memory, int committedSeq)
+    {
+        var result = new List<ExportedEntity>();
+        foreach (var (id, _, revisions) in memory.AllWithHistory())
+        {
+            var history = revisions.Where(r => r.Seq <= committedSeq).SkipWhile(r => r.Value is null)
+                .Select(r => new ExportedRevision { Seq = r.Seq, Value = r.Value }).ToList();
+            if (history.Count == 0) continue;
+            result.Add(new ExportedEntity { EntityId = id, Current = history[^1].Value, History = history });
+        }
+        return result;
+    }
+
+    // ---------------------------------------------------------------- import
+
+    /// <summary>The seed of an imported session (turns and shards already checked), owned by the importer.</summary>
+    public static SessionSeed Import(string ownerId, SessionExport export, List<TurnRecord> records, List<MemoryShard> shards, LlmSettings llm) => new()
+    {
+        OwnerId = ownerId,
+        Name = string.IsNullOrWhiteSpace(export.Session.Name) ? "Imported session" : Truncate(export.Session.Name.Trim(), MaxNameChars),
+        Canon = export.Canon!,
+        Llm = llm,
+        Usage = export.Session.Usage ?? Usage.Zero,
+        Turns = records,
+        MemoryShards = shards,
+        Audit = export.Audit ?? [],
+        Timeline = export.Timeline!,
+        Status = export.Session.Status == SessionStatus.Archived ? SessionStatus.Archived : export.Session.Status,
+        CreatedAt = export.Session.CreatedAt == default ? DateTime.UtcNow : export.Session.CreatedAt,
+        ForkedFrom = export.Session.ForkedFrom,
+    };
+
+    /// <summary>The audit entry that opens an imported session's log.</summary>
+    public static AuditEntry ImportAudit(string ownerId, SessionExport export, int turns) => new()
+    {
+        At = DateTime.UtcNow,
+        Actor = ownerId,
+        Action = "import",
+        Seq = export.Timeline!.LastSeq,
+        Details = new(StringComparer.Ordinal)
+        {
+            ["sourceSessionId"] = export.Session.SessionId ?? "",
+            ["turns"] = turns.ToString(CultureInfo.InvariantCulture),
+            ["entities"] = (export.Memory?.Count ?? 0).ToString(CultureInfo.InvariantCulture),
+        },
+    };
+
+    /// <summary>Turns at the journal positions their ids carry; the live timeline must be complete and consistent.</summary>
+    public static List<TurnRecord> ImportTurns(List<TurnView> turns, ExportedTimeline timeline)
+    {
+        if (timeline.LastSeq < 0 || timeline.NextOrdinal < 0)
+            throw Problems.Invalid("timeline", "timeline.lastSeq and timeline.nextOrdinal must not be negative.");
+        if (timeline.Segments is not { Count: > 0 } || timeline.Segments[0].StartSeq != 1 || timeline.Segments[0].StartOrdinal != 0
+            || timeline.Segments.Any(s => s.StartSeq < 1 || s.StartOrdinal < 0 || s.StartOrdinal > timeline.NextOrdinal)
+            || timeline.Segments.Zip(timeline.Segments.Skip(1)).Any(p => p.Second.StartOrdinal < p.First.StartOrdinal))
+            throw Problems.Invalid("timeline.segments", "timeline.segments must start at seq 1, ordinal 0, with ordinals never decreasing.");
+
+        var records = new List<TurnRecord>(turns.Count);
+        var seen = new HashSet<long>();
+        for (var i = 0; i < turns.Count; i++)
+        {
+            var turn = turns[i];
+            if (turn?.TurnId is null || !TurnIds.TryGetOrdinal(turn.TurnId, out var ordinal) || ordinal >= timeline.NextOrdinal || !seen.Add(ordinal))
+                throw Problems.Invalid($"turns[{i}].turnId", "each turn needs a unique turnId from this export.");
+            if (turn.Status is TurnStatus.Queued or TurnStatus.Running || turn.Seq < 1 || turn.Input is null)
+                throw Problems.Invalid($"turns[{i}]", "only finished turns with a seq of 1 or more can be imported.");
+            records.Add(new TurnRecord { Ordinal = ordinal, Turn = turn with { Interventions = turn.Interventions ?? [], MemoryUpdates = turn.MemoryUpdates ?? [] } });
+        }
+        var bySeqOrdinal = records.ToDictionary(r => r.Ordinal);
+        for (var seq = 1; seq <= timeline.LastSeq; seq++)
+        {
+            var segment = timeline.Segments.Last(s => s.StartSeq <= seq);
+            var ordinal = segment.StartOrdinal + (seq - segment.StartSeq);
+            if (!bySeqOrdinal.TryGetValue(ordinal, out var record) || record.Turn.Seq != seq || record.Turn.Status == TurnStatus.Retconned)
+                throw Problems.Invalid("turns", $"the live timeline has no finished turn {seq} where the segments place it.");
+        }
+        return records;
+    }
+
+    /// <summary>Rebuilds memory shards from exported histories (vectors are recomputed on first use).</summary>
+    public static List<MemoryShard> ImportMemory(List<ExportedEntity> entities, ExportedTimeline timeline, int shardCount)
+    {
+        var shards = Enumerable.Range(0, shardCount)
+            .Select(i => new MemoryShard { Index = i, ShardCount = shardCount, FloorSeq = timeline.MemoryFloorSeq })
+            .ToList();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < entities.Count; i++)
+        {
+            var entity = entities[i];
+            var history = entity?.History;
+            if (entity?.EntityId is null || !EntityIds.TryParse(entity.EntityId, out _) || !ids.Add(entity.EntityId)
+                || history is not { Count: > 0 }
+                || history.Zip(history.Skip(1)).Any(p => p.Second.Seq <= p.First.Seq)
+                || history.Any(r => r.Value is not null && r.Value.EntityId != entity.EntityId))
+                throw Problems.Invalid($"memory[{i}]", "each entity needs a valid unique entityId and a history in increasing seq order.");
+            shards[WorldMemory.ShardOf(entity.EntityId, shardCount)].Entities.Add(new StoredEntity
+            {
+                EntityId = entity.EntityId,
+                Revisions = history.Select(r => new EntityRevision { Seq = r.Seq, Value = r.Value }).ToList(),
+            });
+        }
+        return shards.Where(s => s.Entities.Count > 0).ToList();
+    }
+}

@@ -1,0 +1,365 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Loom.Errors;
+using Loom.Events;
+using Loom.Interventions;
+using Loom.Llm;
+using Loom.Memory;
+using Loom.Prompt;
+using Loom.Sessions;
+using Loom.Telemetry;
+using Loom.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Turns;
+
+/// <summary>
+/// Runs one turn: interventions → recall → prompt → narrate → remember, and returns it finished (completed or
+/// failed) for the session to commit. Narration has one path, used by turns (streamed to watchers) and by rolling
+/// summaries (collected). Stateless: everything per session comes in the <see cref="TurnContext"/>.
+/// </summary>
+public sealed partial class TurnRunner
+{
+    /// <summary>Newest summaries the prompt carries verbatim; older ones compete in retrieval like any entity.</summary>
+    private const int PromptSummaries = 2;
+
+    /// <summary>Headings and joins the prompt assembler adds around summaries and memory.</summary>
+    private const int ContextOverheadTokens = 40;
+
+    private readonly IGrainFactory _grains;
+    private readonly PromptAssembler _prompts;
+    private readonly InterventionPlanner _interventions;
+    private readonly RollingSummarizer _summarizer;
+    private readonly ITokenCounter _tokens;
+    private readonly MemoryOptions _memoryOptions;
+    private readonly LoomMetrics _metrics;
+    private readonly ILogger<TurnRunner> _logger;
+    /// <summary>Memory tokens a prompt may carry before summaries: the retrieval budget, capped by the prompt's context budget.</summary>
+    private readonly int _memoryTokens;
+    private readonly int _contextTokens;
+
+    public TurnRunner(IGrainFactory grains, PromptAssembler prompts, InterventionPlanner interventions, RollingSummarizer summarizer,
+        ITokenCounter tokens, IOptions<MemoryOptions> memory, IOptions<PromptOptions> prompt, LoomMetrics metrics, ILogger<TurnRunner> logger)
+    {
+        _grains = grains;
+        _prompts = prompts;
+        _interventions = interventions;
+        _summarizer = summarizer;
+        _tokens = tokens;
+        _memoryOptions = memory.Value;
+        _metrics = metrics;
+        _logger = logger;
+        _memoryTokens = _memoryOptions.TokenBudget;
+        _contextTokens = prompt.Value.MemoryTokens - ContextOverheadTokens;
+    }
+
+    /// <summary>Every provider was at its concurrency limit with a full queue: the turn stays queued and runs later.</summary>
+    public static bool IsDeferrable(Exception ex) => ex is LlmCallException { Code: LlmErrorCodes.Overloaded };
+
+    /// <summary>
+    /// The turn was cut off by the cluster, not failed by the narrator: the activation is stopping, or the LLM
+    /// worker's stream was dropped (its silo shutting down or the enumerator expiring). Such a turn is run again,
+    /// never marked failed, so a graceful drain or a silo loss costs a player nothing.
+    /// </summary>
+    public static bool IsInterrupted(Exception ex, CancellationToken stopping) =>
+        stopping.IsCancellationRequested || ex is EnumerationAbortedException;
+
+    /// <summary>
+    /// Runs <paramref name="running"/> (already marked running and announced). Returns it completed or failed; throws
+    /// when it was interrupted or deferred (it then runs again, and its memory changes are undone).
+    /// </summary>
+    public async Task<TurnRecord> RunAsync(TurnContext session, TurnRecord running)
+    {
+        var clock = Stopwatch.StartNew();
+        var s = session.State;
+        var turn = running.Turn;
+        WorldMemory? memory = null;
+        try
+        {
+            var canon = await session.CanonAsync();
+            memory = await session.Memory.GetAsync();
+            // Markers act first: an edit is in memory before the narrator is asked.
+            if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging();
+            var plan = _interventions.Plan(memory, session.PolicyOf(canon), turn);
+            // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
+            var window = _memoryOptions.RecentWindowTurns;
+            var history = Unsummarized(await session.Journal.RecentAsync(), memory, window);
+            var recall = await RecallAsync(session, memory, turn.StoryInput, history.TakeLast(window).ToList());
+            var prompt = _prompts.Assemble(new PromptRequest
+            {
+                CanonFiles = canon.Files ?? [],
+                History = history.Select(t => new PromptTurn(t.StoryInput, t.Narrative)).ToList(),
+                Input = turn.StoryInput,
+                Memory = recall.Memory,
+                Summaries = recall.Summaries,
+                Tone = plan.Tone ?? s.CurrentTone() ?? "",
+                Intent = plan.Intent,
+                OutOfCharacter = plan.OutOfCharacter,
+                Retcons = plan.Retcons,
+                Players = running.Players ?? "", // multiplayer hook: who plays, in shared sessions
+            });
+            _metrics.Stage(TurnStages.PromptAssembly, clock.Elapsed.TotalSeconds);
+
+            var llmStarted = Stopwatch.GetTimestamp();
+            string answer;
+            LlmChunk? final;
+            using (LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm))
+            {
+                (answer, final) = await NarrateAsync(session, Request(session, prompt.Messages, s.Llm.MaxTokens), turn.TurnId);
+            }
+            _metrics.StageSince(TurnStages.LlmTotal, llmStarted);
+
+            var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
+            var remembered = await RememberAsync(session, memory, answer, turn.Seq);
+            // A summary the narrator wrote during this turn is paid for by this turn.
+            usage = usage.Add(remembered.SummaryUsage);
+            return running with
+            {
+                Turn = turn with
+                {
+                    Status = TurnStatus.Completed,
+                    Narrative = remembered.Narrative,
+                    Interventions = plan.Interventions,
+                    OocReply = remembered.Ooc,
+                    MemoryUpdates = [.. plan.Applied, .. remembered.Applied],
+                    MemoryUsed = recall.Used,
+                    Warnings = [.. turn.Warnings, .. remembered.Warnings],
+                    Usage = usage,
+                    Provider = final?.Provider ?? s.Llm.Provider,
+                    Model = final?.Model ?? s.Llm.Model,
+                    CompletedAt = DateTime.UtcNow,
+                    LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = final?.Retries ?? 0,
+                    Fallbacks = final?.Fallbacks ?? 0,
+                },
+            };
+        }
+        catch (Exception ex) when (IsInterrupted(ex, session.Stopping))
+        {
+            // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation).
+            session.Memory.ForgetTurn(memory, turn.Seq);
+            throw;
+        }
+        catch (Exception ex) when (!IsDeferrable(ex))
+        {
+            // A failed call fails the turn visibly; we never make up a narrative. The session goes on.
+            var error = ex switch
+            {
+                LlmCallException llm => new TurnError { Code = llm.Code, Message = llm.Message },
+                LoomProblemException problem => new TurnError { Code = problem.Code, Message = problem.Detail },
+                _ => new TurnError { Code = "turn_failed", Message = "The narrator could not produce this turn." },
+            };
+            if (ex is not LlmCallException) LogTurnFault(ex, session.SessionId, turn.TurnId);
+            session.Memory.ForgetTurn(memory, turn.Seq);
+            return running with
+            {
+                Turn = turn with
+                {
+                    Status = TurnStatus.Failed,
+                    Narrative = "",
+                    Error = error,
+                    CompletedAt = DateTime.UtcNow,
+                    LatencyMs = clock.ElapsedMilliseconds,
+                    Retries = (ex as LlmCallException)?.Retries ?? 0,
+                    Fallbacks = (ex as LlmCallException)?.Fallbacks ?? 0,
+                },
+            };
+        }
+    }
+
+    // ---------------------------------------------------------------- narrate
+
+    private static LlmRequest Request(TurnContext session, List<LlmMessage> messages, int? maxTokens) => new()
+    {
+        Provider = session.State.Llm.Provider!,
+        Model = session.State.Llm.Model!,
+        Temperature = session.State.Llm.Temperature,
+        MaxTokens = maxTokens,
+        Messages = messages,
+        SessionId = session.SessionId,
+    };
+
+    /// <summary>
+    /// Streams one narrator answer. With <paramref name="liveTurnId"/>, watchers see it as it comes (the narrative
+    /// only: the memory block at the end of the answer is held back) and the first token is timed.
+    /// </summary>
+    private async Task<(string Answer, LlmChunk? Final)> NarrateAsync(TurnContext session, LlmRequest request, string? liveTurnId)
+    {
+        var answer = new StringBuilder();
+        var filter = liveTurnId is null ? null : new StreamingNarrativeFilter();
+        var started = Stopwatch.GetTimestamp();
+        var firstToken = true;
+        LlmChunk? final = null;
+        await foreach (var chunk in _grains.GetGrain<ILlmGrain>(0).Stream(request, session.Stopping))
+        {
+            if (chunk.Text.Length > 0)
+            {
+                answer.Append(chunk.Text);
+                if (filter is not null)
+                {
+                    if (firstToken)
+                    {
+                        firstToken = false;
+                        _metrics.StageSince(TurnStages.LlmFirstToken, started);
+                    }
+                    Show(session, liveTurnId!, filter.Push(chunk.Text));
+                }
+            }
+            if (chunk.Final) final = chunk;
+        }
+        if (filter is not null) Show(session, liveTurnId!, filter.Complete());
+        return (answer.ToString(), final);
+    }
+
+    private static void Show(TurnContext session, string turnId, string text)
+    {
+        if (text.Length == 0) return;
+        session.Journal.AppendLive(text);
+        session.Events.Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnDelta, TurnId = turnId, Text = text });
+    }
+
+    /// <summary>An LLM call's usage as the provider reported it in its final chunk, or our estimates (marked) when it did not.</summary>
+    private static Usage UsageOf(LlmChunk? final, long estimatedPromptTokens, long estimatedCompletionTokens) => new()
+    {
+        PromptTokens = final?.PromptTokens ?? estimatedPromptTokens,
+        CompletionTokens = final?.CompletionTokens ?? estimatedCompletionTokens,
+        CachedTokens = final?.CachedTokens ?? 0,
+        Estimated = final?.UsageEstimated ?? true,
+        CostUsd = final?.CostUsd ?? 0m,
+    };
+
+    // ---------------------------------------------------------------- recall
+
+    /// <summary>What a turn's prompt gets from memory: the retrieved lines, the newest summaries, and the ids used.</summary>
+    private sealed record Recall(string Memory, string Summaries, List<string> Used);
+
+    /// <summary>Committed turns not yet folded into a summary: the prompt carries them verbatim (at least the window).</summary>
+    private static List<TurnView> Unsummarized(IReadOnlyList<TurnView> recent, WorldMemory memory, int window)
+    {
+        var last = memory.LastSummarizedSeq;
+        var unsummarized = recent.Where(t => t.Seq > last).ToList();
+        return unsummarized.Count >= window ? unsummarized : [.. recent.TakeLast(window)];
+    }
+
+    private async Task<Recall> RecallAsync(TurnContext session, WorldMemory memory, string input, IReadOnlyList<TurnView> window)
+    {
+        var summaries = memory.List(EntityType.Summary, null, int.MaxValue)
+            .OrderBy(s => ToSeq(s)).ThenBy(s => s.EntityId, StringComparer.Ordinal)
+            .TakeLast(PromptSummaries)
+            .ToList();
+        var summaryText = string.Join("\n", summaries.Select(s => s.Content.ReplaceLineEndings(" ")).Where(c => c.Length > 0));
+        var budget = Math.Min(_memoryTokens, _contextTokens - (summaryText.Length == 0 ? 0 : _tokens.Count(summaryText) + summaries.Count));
+        var recentStory = string.Join("\n", window.Select(t => t.StoryInput + "\n" + t.Narrative));
+        var exclude = summaries.Select(s => s.EntityId).ToHashSet(StringComparer.Ordinal);
+        var retrieval = budget > 0
+            ? await memory.RetrieveAsync(input, recentStory, budget, session.Stopping, exclude)
+            : MemoryRetrieval.Empty;
+        // The body without a heading: the assembler puts its own heading over it.
+        return new Recall(retrieval.Body, summaryText, [.. summaries.Select(s => s.EntityId), .. retrieval.EntityIds]);
+
+        static int ToSeq(MemoryEntity summary) =>
+            summary.Attributes.TryGetValue(RollingSummarizer.ToSeqAttribute, out var to)
+            && int.TryParse(to, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0;
+    }
+
+    // ---------------------------------------------------------------- remember
+
+    private sealed record Remembered(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage);
+
+    /// <summary>
+    /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn
+    /// <paramref name="seq"/>. A broken or missing block never fails the turn: the narrative stays, a warning says why.
+    /// </summary>
+    private async Task<Remembered> RememberAsync(TurnContext session, WorldMemory memory, string answer, int seq)
+    {
+        var warnings = new List<string>();
+        var split = MemoryBlockParser.Split(answer, _memoryOptions);
+        if (split.Warning is not null) warnings.Add(split.Warning);
+        else if (answer.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase) < 0)
+            warnings.Add("memory block: missing; nothing was recorded in memory for this turn");
+
+        session.Memory.TurnChanging();
+        var applied = new List<MemoryOp>();
+        try
+        {
+            applied.AddRange(memory.Apply(split.Ops, seq));
+        }
+        catch (LoomProblemException problem)
+        {
+            warnings.Add($"memory block: {problem.Detail}");
+        }
+        var summaryUsage = Usage.Zero;
+        try
+        {
+            if (await DueSummaryAsync(session, memory, seq) is { } summary)
+            {
+                applied.AddRange(memory.Apply([summary.Op], seq));
+                summaryUsage = summary.Usage;
+                if (summary.Warning is not null) warnings.Add(summary.Warning);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not worth the narrated turn: the same block is due again after the next turn.
+            LogSummaryFailed(ex, session.SessionId, seq);
+            warnings.Add("memory: the rolling summary was deferred to a later turn");
+        }
+        if (!await session.Memory.RefreshEmbeddingsQuietlyAsync(memory))
+            warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
+        return new Remembered(split.Narrative, applied, warnings, split.Ooc, summaryUsage);
+    }
+
+    /// <summary>
+    /// Every N turns, the oldest unsummarized block of turns that left the recent window, summarized by the session's
+    /// narrator (the offline one summarizes extractively). If the narrator fails, the block is summarized
+    /// extractively and the turn says so: the turns are the source either way, nothing is made up.
+    /// </summary>
+    private async Task<(MemoryOp Op, Usage Usage, string? Warning)?> DueSummaryAsync(TurnContext session, WorldMemory memory, int seq)
+    {
+        if (_summarizer.Due(seq, memory.LastSummarizedSeq) is not { } range) return null;
+        var records = await session.Journal.ReadLiveAsync(Enumerable.Range(range.FromSeq, range.ToSeq - range.FromSeq + 1));
+        var turns = records
+            .Where(r => r.Turn.Status == TurnStatus.Completed)
+            .Select(r => new TurnText(r.Turn.Seq, r.Turn.StoryInput, r.Turn.Narrative))
+            .ToList();
+        if (session.State.Llm.Provider == LlmProviders.Offline || turns.Count == 0)
+            return (_summarizer.CreateOp(range, _summarizer.Summarize(turns)), Usage.Zero, null);
+
+        string? warning;
+        var usage = Usage.Zero;
+        try
+        {
+            (var text, usage) = await SummarizeWithNarratorAsync(session, turns);
+            if (text.Length > 0) return (_summarizer.CreateOp(range, text), usage, null);
+            warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
+        }
+        catch (LlmCallException ex)
+        {
+            warning = $"memory: the narrator could not summarize turns {range.FromSeq}-{range.ToSeq} ({ex.Code}); summarized extractively";
+        }
+        return (_summarizer.CreateOp(range, _summarizer.Summarize(turns)), usage, warning);
+    }
+
+    private async Task<(string Text, Usage Usage)> SummarizeWithNarratorAsync(TurnContext session, IReadOnlyList<TurnText> turns)
+    {
+        var instruction = _summarizer.BuildInstruction(turns);
+        List<LlmMessage> messages =
+        [
+            new LlmMessage { Role = LlmRole.System, Content = "You keep the chronicle of an interactive story. Follow the instructions exactly." },
+            new LlmMessage { Role = LlmRole.User, Content = instruction },
+        ];
+        // Room for the summary the instruction asks for (about four characters a token), not the turn's limit.
+        var (answer, final) = await NarrateAsync(session, Request(session, messages, Math.Max(64, _memoryOptions.MaxSummaryChars / 3)), liveTurnId: null);
+        // A model that answers in the narration format anyway: keep the prose, drop the memory block.
+        var text = MemoryBlockParser.Split(answer, _memoryOptions).Narrative.Trim();
+        return (text, UsageOf(final, _tokens.Count(instruction), _tokens.Count(text)));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: turn {TurnId} failed")]
+    private partial void LogTurnFault(Exception ex, string sessionId, string turnId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: summary after turn {Seq} failed")]
+    private partial void LogSummaryFailed(Exception ex, string sessionId, int seq);
+}
