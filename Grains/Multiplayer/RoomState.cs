@@ -27,7 +27,7 @@ public static class RoomLimits
     public const int MaxRoundTimeoutSeconds = 3600;
     public const int MaxMembers = 32;
     public const int MaxDisplayName = 60;
-    public const int MaxPersona = 2000;
+    public const int MaxPersona = 500;
     public const int MaxChatText = 2000;
     public const int MaxProposals = 32;
     public const int ChatBuffer = 100;
