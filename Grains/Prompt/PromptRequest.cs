@@ -34,6 +34,9 @@ public sealed record PromptRequest
 
     /// <summary>Out-of-character notes from the player (from (OOC: ...)); never story text.</summary>
     public string OutOfCharacter { get; init; } = "";
+
+    /// <summary>Shared sessions: who plays (names and personas); empty in solo play.</summary>
+    public string Players { get; init; } = "";
 }
 
 /// <summary>The messages to send and what went into them.</summary>

@@ -195,8 +195,9 @@ public sealed partial class SessionGrain
             throw Problems.Conflict("memory_history_compacted", $"Memory history before turn {memory.FloorSeq} was compacted; cannot fork at turn {atSeq}.");
         // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
         var copy = _memory.CopyAsOf(memory, atSeq);
-        await _tenancy.CheckCreateQuotaAsync(S.OwnerId);
-        var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name);
+        var forkOwner = request.NewOwnerId ?? S.OwnerId; // multiplayer hook: a member's fork is theirs alone
+        await _tenancy.CheckCreateQuotaAsync(forkOwner);
+        var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name) with { OwnerId = forkOwner };
         var details = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["sourceSessionId"] = SessionId,

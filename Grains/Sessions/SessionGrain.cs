@@ -300,6 +300,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         {
             Ordinal = ordinal,
             IdempotencyKey = key,
+            Players = submission.Players, // multiplayer hook
             Turn = new TurnView
             {
                 TurnId = TurnIds.New(ordinal),
@@ -311,6 +312,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 Provider = S.Llm.Provider,
                 Model = S.Llm.Model,
                 CreatedAt = now,
+                Speaker = submission.Speaker, // multiplayer hook
             },
         };
 

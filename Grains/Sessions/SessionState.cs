@@ -57,6 +57,8 @@ public sealed record TurnRecord
     [Id(0)] public long Ordinal { get; init; }
     [Id(1)] public required TurnView Turn { get; init; }
     [Id(2)] public string? IdempotencyKey { get; init; }
+    /// <summary>Shared sessions: the players block for this turn's prompt (see TurnSubmission.Players).</summary>
+    [Id(3)] public string? Players { get; init; }
 }
 
 /// <summary>

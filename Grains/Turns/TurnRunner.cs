@@ -100,6 +100,7 @@ public sealed partial class TurnRunner
                 Intent = plan.Intent,
                 OutOfCharacter = plan.OutOfCharacter,
                 Retcons = plan.Retcons,
+                Players = running.Players ?? "", // multiplayer hook: who plays, in shared sessions
             });
             _metrics.StageSince(TurnStages.PromptAssembly, assembling);
 

@@ -55,6 +55,10 @@ public sealed class FakeLlmServer : IAsyncDisposable
     public long AbortedRequests => Interlocked.Read(ref _aborted);
     public long BadRequests => Interlocked.Read(ref _badRequests);
 
+    /// <summary>Called after each streamed chunk is flushed: the request's last user message, the chunk index and
+    /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
+    public Action<string, int, long>? ChunkWritten { get; set; }
+
     /// <summary>Starts on <paramref name="port"/> (0: any free loopback port).</summary>
     public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default, int port = 0)
     {
@@ -120,6 +124,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
             {
                 await WaitUntilAsync(arrived, behaviour.ChunkDueAt(i), ct);
                 await WriteFlushedAsync(http.Response, (i == 0 ? writer.Start(usage) : "") + writer.Chunk(chunks[i], i == 0), ct);
+                ChunkWritten?.Invoke(request.LastUserMessage, i, Stopwatch.GetTimestamp());
             }
             await WriteFlushedAsync(http.Response, writer.End(usage), ct);
         }
@@ -148,7 +153,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed record ChatRequest(string Model, bool Stream, int PromptChars, string? PromptText)
+    private sealed record ChatRequest(string Model, bool Stream, int PromptChars, string? PromptText, string LastUserMessage)
     {
         public static async Task<ChatRequest> ReadAsync(Stream body, FakeWireFormat format, bool keepText, CancellationToken ct)
         {
@@ -164,11 +169,14 @@ public sealed class FakeLlmServer : IAsyncDisposable
             // Anthropic carries the system prompt beside the messages.
             var text = keepText ? new StringBuilder() : null;
             var chars = root.TryGetProperty("system", out var system) ? TextChars(system, text) : 0;
+            var lastUser = "";
             foreach (var message in messages.EnumerateArray())
             {
-                if (message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content)) chars += TextChars(content, text);
+                if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("content", out var content)) continue;
+                chars += TextChars(content, text);
+                if (content.ValueKind == JsonValueKind.String && message.TryGetProperty("role", out var role) && role.ValueEquals("user")) lastUser = content.GetString()!;
             }
-            return new ChatRequest(model, stream, chars, text?.ToString());
+            return new ChatRequest(model, stream, chars, text?.ToString(), lastUser);
         }
 
         /// <summary>Characters of a content value: a string, or an array of parts with "text"; appended to <paramref name="text"/> when kept.</summary>
