@@ -43,7 +43,9 @@ public static class SiloHostingExtensions
             silo.Configure<GrainCollectionOptions>(o =>
             {
                 o.CollectionAge = TimeSpan.FromMinutes(15);
+                // A session's room (its members, or nothing for a solo session) lives and goes with the session.
                 o.ClassSpecificCollectionAge[typeof(Loom.Sessions.SessionGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
+                o.ClassSpecificCollectionAge[typeof(Loom.Multiplayer.SessionRoomGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
             });
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
