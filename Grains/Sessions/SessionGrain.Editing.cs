@@ -29,16 +29,10 @@ public sealed partial class SessionGrain
 
     // ---------------------------------------------------------------- memory
 
-    public async Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
+    public Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
     {
         Require(ownerId);
-        ArgumentNullException.ThrowIfNull(query);
-        var limit = Math.Clamp(query.Limit, 1, 200);
-        var memory = await _memory.GetAsync();
-        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
-        var next = items.Count > limit ? items[limit - 1].EntityId : null;
-        if (items.Count > limit) items.RemoveAt(limit);
-        return new MemoryPage { Items = items, Next = next };
+        return _memory.ListAsync(query);
     }
 
     public async Task<MemoryEntity> GetMemory(string ownerId, string entityId)
@@ -169,7 +163,7 @@ public sealed partial class SessionGrain
         await _memory.RefreshEmbeddingsQuietlyAsync(memory);
         var memoryUnit = _state.Begin();
         _memory.Stage(memoryUnit, memory);
-        await RetryStorageAsync(() => _state.CommitAsync(memoryUnit));
+        await _state.CommitUntilDurableAsync(memoryUnit, _stopping.Token, _storageRetrying);
         LogRolledBack(SessionId, fromSeq, toSeq, clock.ElapsedMilliseconds, restoredTone ?? "");
 
         var info = Info();
@@ -197,14 +191,7 @@ public sealed partial class SessionGrain
         var copy = _memory.CopyAsOf(memory, atSeq);
         await _tenancy.CheckCreateQuotaAsync(S.OwnerId);
         var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name);
-        var details = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["sourceSessionId"] = SessionId,
-            ["forkSessionId"] = request.NewSessionId,
-            ["atSeq"] = atSeq.ToString(CultureInfo.InvariantCulture),
-            ["turnsCopied"] = seed.Turns.Count.ToString(CultureInfo.InvariantCulture),
-            ["entitiesCopied"] = seed.MemoryShards.Sum(s => s.Entities.Count).ToString(CultureInfo.InvariantCulture),
-        };
+        var details = SessionSeeds.ForkDetails(SessionId, request.NewSessionId, seed);
         var info = await GrainFactory.GetGrain<ISessionSeedGrain>(request.NewSessionId).Restore(seed, _audit.Entry("fork", reason, atSeq, details));
         var unit = _state.Begin();
         _audit.Stage(unit, _audit.Entry("fork", reason, atSeq, details));
@@ -246,30 +233,7 @@ public sealed partial class SessionGrain
     public async Task<SessionExport> Export(string ownerId)
     {
         Require(ownerId);
-        var committed = S.CommittedSeq();
-        var memory = await _memory.GetAsync();
-        // Snapshot now (synchronously): a running turn may change memory at the next await.
-        var entities = SessionSeeds.ExportMemory(memory, committed);
-        var header = Info();
-        var timeline = SessionSeeds.ExportTimeline(S, committed, memory.FloorSeq);
-        // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
-        var turns = (await _journal.CommittedAsync(timeline.NextOrdinal)).Select(_journal.Present).ToList();
-        if (turns.Count < timeline.NextOrdinal)
-        {
-            // The header claims more than the journal holds (a session imported before imports were checked):
-            // export what is there rather than walk the claim.
-            timeline = timeline with { NextOrdinal = turns.Count };
-        }
-        return new SessionExport
-        {
-            Session = header with { PendingTurns = 0 },
-            Canon = new CanonRef { WorldId = S.WorldId, Version = S.CanonVersion, Hash = S.CanonHash },
-            Turns = turns,
-            Memory = entities,
-            Audit = await _audit.AllAsync(),
-            Timeline = timeline,
-            Llm = S.Llm,
-        };
+        return await SessionSeeds.ExportAsync(S, SessionId, _journal, _memory, _audit);
     }
 
     public async Task<SessionInfo> Import(string ownerId, SessionExport export)
@@ -281,14 +245,7 @@ public sealed partial class SessionGrain
         if (export.Session is null || export.Canon is null || export.Timeline is null)
             throw Problems.Invalid("session", "session, canon and timeline are required.");
         // Counters and sizes against the export's own content first: linear in the body, before any storage call.
-        var memoryOptions = _memory.Options;
-        ImportGuard.Check(export, new ImportLimits
-        {
-            MaxInputChars = _options.MaxInputChars,
-            MaxContentChars = Math.Max(memoryOptions.MaxContentChars, memoryOptions.MaxSummaryChars),
-            MaxNameChars = memoryOptions.MaxNameChars,
-            MaxAttributes = memoryOptions.MaxAttributes,
-        });
+        ImportGuard.Check(export, SessionSeeds.ImportLimits(_options, _memory.Options));
 
         // The importer must be able to play the world (404 like an unknown world otherwise).
         var canon = await GrainFactory.GetGrain<IWorldGrain>(export.Canon.WorldId)
@@ -300,7 +257,7 @@ public sealed partial class SessionGrain
 
         var records = SessionSeeds.ImportTurns(export.Turns ?? [], export.Timeline);
         await _tenancy.CheckCreateQuotaAsync(ownerId);
-        var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, memoryOptions.ShardCount);
+        var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, _memory.Options.ShardCount);
         var llm = export.Llm ?? new LlmSettings { Provider = export.Session.Llm?.Provider, Model = export.Session.Llm?.Model };
         var seed = SessionSeeds.Import(ownerId, export, records, shards, _llm.Resolve(llm));
         return await Restore(seed, SessionSeeds.ImportAudit(ownerId, export, records.Count));

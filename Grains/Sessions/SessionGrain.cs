@@ -56,6 +56,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private Task? _pump;
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
     private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
+    private readonly Action<Exception, TimeSpan> _storageRetrying;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -81,6 +82,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _memory = new SessionMemoryStore(SessionId, rows, _state, memoryFactory, logger);
         _audit = new SessionAuditLog(rows, _state);
         _tenancy = new SessionTenancy(this, SessionId, _state, GrainFactory, quotas.Value, budgets.Value, logger);
+        _storageRetrying = (ex, delay) => LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
         _turns = new TurnContext(SessionId, _state, _journal, _memory, _events, canons, _stopping.Token);
     }
 
@@ -135,29 +137,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
         await _tenancy.CheckCreateQuotaAsync(spec.OwnerId);
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
-        var name = spec.Name?.Trim();
-        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
-        EffectivePolicy.Validate(spec.Policy);
-
-        var now = DateTime.UtcNow;
-        _state.State = new SessionState
-        {
-            Exists = true,
-            OwnerId = spec.OwnerId,
-            Name = string.IsNullOrEmpty(name) ? $"{canon.Title} — {now:yyyy-MM-dd HH:mm}" : name,
-            WorldId = spec.WorldId,
-            CanonVersion = canon.Version,
-            CanonHash = canon.Hash,
-            Status = SessionStatus.Active,
-            CreatedAt = now,
-            UpdatedAt = now,
-            Llm = llm,
-            Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
-            Policy = spec.Policy,
-        };
+        _state.State = SessionSeeds.New(spec, canon, llm);
         await WriteHeaderOrRevertAsync();
         _memory.StartEmpty();
-        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
+        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
         _metrics.SessionCreated();
         return Info();
     }
@@ -272,26 +255,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await _tenancy.CheckBudgetAsync();
         await _tenancy.CheckStorageQuotaAsync();
 
-        var parsed = InterventionParser.Parse(input);
-        var ordinal = S.NextOrdinal;
-        var now = DateTime.UtcNow;
-        var record = new TurnRecord
-        {
-            Ordinal = ordinal,
-            IdempotencyKey = key,
-            Turn = new TurnView
-            {
-                TurnId = TurnIds.New(ordinal),
-                Seq = S.LastSeq + 1,
-                Input = input,
-                StoryInput = parsed.StoryText,
-                Interventions = parsed.Interventions,
-                Status = TurnStatus.Queued,
-                Provider = S.Llm.Provider,
-                Model = S.Llm.Model,
-                CreatedAt = now,
-            },
-        };
+        var record = TurnJournal.Queued(S, input, key);
 
         if (!S.ReminderRegistered)
         {
@@ -299,6 +263,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             await this.RegisterOrUpdateReminder(PumpReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
             S.ReminderRegistered = true;
         }
+        var ordinal = record.Ordinal;
         S.NextOrdinal = ordinal + 1;
         S.LastSeq = record.Turn.Seq;
         S.Pending.Add(record);
@@ -307,7 +272,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             S.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = ordinal });
             if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
         }
-        S.UpdatedAt = now;
+        S.UpdatedAt = record.Turn.CreatedAt;
         await WriteHeaderOrRevertAsync();
 
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
@@ -340,17 +305,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Require(ownerId);
-        await foreach (var ev in _events.WatchAsync(lastEventId, Snapshot, HeartbeatEvery, cancellationToken)) yield return ev;
-    }
-
-    /// <summary>What a watcher that cannot be replayed to sees first: the pending turns as they are now.</summary>
-    private IEnumerable<SessionEvent> Snapshot()
-    {
-        foreach (var pending in S.Pending)
-        {
-            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
-            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = _journal.CurrentView(pending) };
-        }
+        await foreach (var ev in _events.WatchAsync(lastEventId, _journal.Snapshot, HeartbeatEvery, cancellationToken)) yield return ev;
     }
 
     // ---------------------------------------------------------------- the pump
@@ -461,7 +416,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             _audit.Stage(unit, InterventionPlanner.AuditOf(turn, S.OwnerId));
             _tenancy.StageUsage(unit, turn);
             ApplyCommitted(finished);
-            await RetryStorageAsync(() => _state.CommitAsync(unit));
+            await _state.CommitUntilDurableAsync(unit, _stopping.Token, _storageRetrying);
             _metrics.StageSince(TurnStages.Commit, commitStarted);
         }
 
@@ -512,27 +467,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         else if (head.Turn.Status == TurnStatus.Running)
         {
             S.Pending[0] = head with { Turn = head.Turn with { Status = TurnStatus.Queued, StartedAt = null } };
-        }
-    }
-
-    /// <summary>Retries a storage write (e.g. while PostgreSQL restarts) until it lands or the activation stops.</summary>
-    private async Task RetryStorageAsync(Func<Task> write)
-    {
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            try
-            {
-                await write();
-                return;
-            }
-            catch (Exception ex) when (ex is not InconsistentStateException)
-            {
-                if (_stopping.IsCancellationRequested) throw new OperationCanceledException("Deactivating", ex);
-                LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
-                await Task.Delay(delay);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
-            }
         }
     }
 
