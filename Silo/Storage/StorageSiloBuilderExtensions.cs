@@ -10,8 +10,8 @@ namespace Loom.Storage;
 
 public static class StorageSiloBuilderExtensions
 {
-    /// <summary>Name of the grain storage provider: <c>[PersistentState("...", "loom")]</c>.</summary>
-    public const string ProviderName = "loom";
+    /// <summary>Name of the grain storage provider (<see cref="StorageNames.Provider"/>).</summary>
+    public const string ProviderName = StorageNames.Provider;
 
     /// <summary>
     /// Registers grain storage "loom" (ADO.NET, Orleans binary serializer), the row store that commits session rows in
