@@ -367,12 +367,15 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             }
             finally
             {
+                // Readers see the live narrative only on a running turn; by now it is committed, re-queued or deferred.
+                _journal.EndLive();
                 _memory.Settled();
             }
         }
     }
 
-    private async Task<TurnRecord> RunTurnAsync(TurnRecord queued)
+    /// <summary>Marks the head of the queue running, announces it and hands it to the runner (the pump ends its live narrative).</summary>
+    private Task<TurnRecord> RunTurnAsync(TurnRecord queued)
     {
         var started = DateTime.UtcNow;
         var running = queued with { Turn = queued.Turn with { Status = TurnStatus.Running, StartedAt = started } };
@@ -380,14 +383,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _journal.StartLive();
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
         _metrics.Stage(TurnStages.QueueWait, (started - queued.Turn.CreatedAt).TotalSeconds);
-        try
-        {
-            return await _runner.RunAsync(_turns, running);
-        }
-        finally
-        {
-            _journal.EndLive();
-        }
+        return _runner.RunAsync(_turns, running);
     }
 
     /// <summary>Every narrator was overloaded: the turn goes back to the head of the queue and runs again after a pause.</summary>
