@@ -124,13 +124,7 @@ public sealed partial class SessionGrain
         var reason = SessionSeeds.CheckReason(request.Reason);
         var toSeq = request.ToSeq;
         if (toSeq < 0 || toSeq > S.LastSeq) throw Problems.Invalid("toSeq", $"toSeq must be between 0 and {S.LastSeq}.");
-        var policy = _turns.PolicyOf(await _turns.CanonAsync());
-        if (!policy.RetconAllowed)
-            throw Problems.Forbidden("retcon_not_allowed", "Rollbacks are retcons, and retcons are not allowed in this session.");
-        if (policy.JustificationProblem(reason) is { } why) throw Problems.Invalid("reason", $"reason: {why}.");
-        if (S.Pending.Count > 0)
-            throw Problems.Conflict("turns_pending",
-                $"{S.Pending.Count} turn(s) are queued or running; roll back once they have finished.");
+        SessionSeeds.CheckRollback(S, _turns.PolicyOf(await _turns.CanonAsync()), reason);
 
         var memory = await _memory.GetAsync();
         await _memory.SettledAsync();
@@ -175,14 +169,8 @@ public sealed partial class SessionGrain
     {
         Require(ownerId);
         ArgumentNullException.ThrowIfNull(request);
-        var reason = SessionSeeds.CheckReason(request.Reason);
-        var name = request.Name?.Trim();
-        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var (reason, name) = SessionSeeds.CheckFork(S, request);
         var atSeq = request.AtSeq;
-        if (atSeq < 0 || atSeq > S.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {S.LastSeq}.");
-        var committed = S.CommittedSeq();
-        if (atSeq > committed)
-            throw Problems.Conflict("turn_not_committed", $"Turn {atSeq} has not finished yet; fork at or before turn {committed}, or wait.");
 
         var memory = await _memory.GetAsync();
         if (atSeq < memory.FloorSeq)

@@ -154,22 +154,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async Task<SessionInfo> Update(string ownerId, SessionPatch patch)
     {
         Require(ownerId);
-        if (patch.Name is not null)
-        {
-            var name = patch.Name.Trim();
-            if (name.Length is 0 or > SessionSeeds.MaxNameChars) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
-            S.Name = name;
-        }
-        if (patch.Status is { } status)
-        {
-            if (status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
-            S.Status = status;
-        }
-        if (patch.Policy is not null)
-        {
-            EffectivePolicy.Validate(patch.Policy);
-            S.Policy = patch.Policy;
-        }
+        S.Apply(patch);
         S.UpdatedAt = DateTime.UtcNow;
         await WriteHeaderOrRevertAsync();
         if (S.Status == SessionStatus.Active) EnsurePump();
@@ -263,16 +248,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             await this.RegisterOrUpdateReminder(PumpReminder, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(1));
             S.ReminderRegistered = true;
         }
-        var ordinal = record.Ordinal;
-        S.NextOrdinal = ordinal + 1;
-        S.LastSeq = record.Turn.Seq;
-        S.Pending.Add(record);
-        if (key is not null)
-        {
-            S.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = ordinal });
-            if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
-        }
-        S.UpdatedAt = record.Turn.CreatedAt;
+        S.Enqueue(record, _options.IdempotencyWindow);
         await WriteHeaderOrRevertAsync();
 
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
@@ -433,18 +409,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
     private void ApplyCommitted(TurnRecord finished)
     {
-        var turn = finished.Turn;
-        S.Pending.RemoveAll(p => p.Ordinal == finished.Ordinal);
-        if (turn.Status == TurnStatus.Completed)
-        {
-            S.TurnCount++;
-            S.Usage = S.Usage.Add(turn.Usage);
-            if (InterventionPlanner.ToneOf(turn) is { } tone) S.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone });
-            _journal.Completed(turn);
-        }
-        S.LastTurnAt = turn.CompletedAt;
-        S.UpdatedAt = DateTime.UtcNow;
-        S.StoredBytes += SessionTenancy.StoredBytesOf(turn);
+        S.Committed(finished);
+        if (finished.Turn.Status == TurnStatus.Completed) _journal.Completed(finished.Turn);
         _tenancy.ReportStoredBytes(force: false);
     }
 

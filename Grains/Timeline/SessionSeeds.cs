@@ -54,7 +54,33 @@ public static class SessionSeeds
         };
     }
 
-    // ---------------------------------------------------------------- fork
+    // ---------------------------------------------------------------- rollback and fork
+
+    /// <summary>A rollback is a retcon: refused (403) when retcons are off, (400) without a required justification, and
+    /// (409) while turns are queued or running.</summary>
+    public static void CheckRollback(SessionState s, EffectivePolicy policy, string? reason)
+    {
+        if (!policy.RetconAllowed)
+            throw Problems.Forbidden("retcon_not_allowed", "Rollbacks are retcons, and retcons are not allowed in this session.");
+        if (policy.JustificationProblem(reason) is { } why) throw Problems.Invalid("reason", $"reason: {why}.");
+        if (s.Pending.Count > 0)
+            throw Problems.Conflict("turns_pending",
+                $"{s.Pending.Count} turn(s) are queued or running; roll back once they have finished.");
+    }
+
+    /// <summary>A fork's reason and name, checked; it may start only at a committed turn (409 otherwise).</summary>
+    public static (string? Reason, string? Name) CheckFork(SessionState s, ForkRequest request)
+    {
+        var reason = CheckReason(request.Reason);
+        var name = request.Name?.Trim();
+        if (name is { Length: > MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var atSeq = request.AtSeq;
+        if (atSeq < 0 || atSeq > s.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {s.LastSeq}.");
+        var committed = s.CommittedSeq();
+        if (atSeq > committed)
+            throw Problems.Conflict("turn_not_committed", $"Turn {atSeq} has not finished yet; fork at or before turn {committed}, or wait.");
+        return (reason, name);
+    }
 
     /// <summary>A fork at <paramref name="atSeq"/>: the live turns up to it, packed at ordinals 0..atSeq-1 under new ids.</summary>
     public static SessionSeed Fork(SessionState s, string sessionId, int atSeq, List<TurnRecord> live, WorldMemory copy, string? name)
