@@ -274,7 +274,7 @@ public sealed partial class TurnRunner
 
     // ---------------------------------------------------------------- remember
 
-    private sealed record Remembered(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage);
+    private readonly record struct Remembered(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage);
 
     /// <summary>
     /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn

@@ -12,8 +12,8 @@ namespace Loom.Storage;
 
 public static class StorageSiloBuilderExtensions
 {
-    /// <summary>Name of the grain storage provider: <c>[PersistentState("...", "loom")]</c>.</summary>
-    public const string ProviderName = "loom";
+    /// <summary>Name of the grain storage provider (<see cref="StorageNames.Provider"/>).</summary>
+    public const string ProviderName = StorageNames.Provider;
 
     /// <summary>The ADO.NET provider behind <see cref="ProviderName"/>, which grains see through <see cref="MeteredGrainStorage"/>.</summary>
     private const string AdoNetProviderName = "loom.adonet";
