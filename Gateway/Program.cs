@@ -2,6 +2,7 @@ using Loom.Gateway.Auth;
 using Loom.Gateway.Endpoints;
 using Loom.Gateway.Hosting;
 using Loom.Gateway.Http;
+using Loom.Gateway.OpenAi;
 using Loom.Silo.Telemetry;
 
 // `Loom.Gateway keys add|hash|create|list|revoke ...` manages API keys and exits.
@@ -44,6 +45,8 @@ app.MapTimelineEndpoints();
 app.MapAdminSessionEndpoints();
 app.MapEventStream();
 app.MapAdminKeyEndpoints();
+app.MapRoomEndpoints();
+app.MapOpenAiEndpoints();
 
 app.Lifetime.ApplicationStarted.Register(() =>
 {

@@ -30,7 +30,6 @@ public static class SiloProgram
             builder.WebHost.UseUrls($"http://localhost:{OperationalEndpoints.SiloHttpPort}");
         }
         builder.AddLoomSilo();
-        builder.AddLoomTelemetry("loom-silo");
         builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
 
         var app = builder.Build();

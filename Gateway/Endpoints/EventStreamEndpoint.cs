@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Loom.Events;
 using Loom.Gateway.Auth;
+using Loom.Multiplayer;
 using Loom.Sessions;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
@@ -25,55 +26,115 @@ public static partial class EventStreamEndpoint
     }
 
     private static async Task StreamAsync(string sessionId, HttpContext http, IGrainFactory grains,
-        IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+        IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken requestAborted)
     {
-        var owner = http.GetCaller().OwnerId;
+        var caller = http.GetCaller();
+        var access = await grains.AccessAsync(http, sessionId, RoomAction.Read);
+        var owner = access.ActingOwnerId;
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? http.Request.Query["lastEventId"].FirstOrDefault();
         var session = grains.GetGrain<ISessionGrain>(sessionId);
         var logger = loggers.CreateLogger("Loom.Gateway.Events");
+        // Ends both halves of a shared session's stream when either ends (e.g. the member was removed).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+        var cancellationToken = stop.Token;
 
         // The first item is produced at once after the owner check: failing here still answers a proper 404.
         var events = session.Watch(owner, lastEventId, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await events.MoveNextAsync();
+        // A shared session's room (members, presence, side channel) streams on the same connection; while it is
+        // read, this member counts as online.
+        var room = access.Shared ? grains.GetGrain<ISessionRoomGrain>(sessionId).Watch(caller, cancellationToken).GetAsyncEnumerator(cancellationToken) : null;
+        if (room is not null) await room.MoveNextAsync();
 
         var response = http.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
-        await response.WriteAsync(": connected\n\n", cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-
-        while (!cancellationToken.IsCancellationRequested)
+        using var writing = new SemaphoreSlim(1, 1);
+        async Task WriteAsync(string text)
         {
+            await writing.WaitAsync(cancellationToken);
             try
             {
-                while (await events.MoveNextAsync())
+                await response.WriteAsync(text, cancellationToken);
+                await response.Body.FlushAsync(cancellationToken);
+            }
+            finally
+            {
+                writing.Release();
+            }
+        }
+        await WriteAsync(": connected\n\n");
+        var roomPump = room is null ? Task.CompletedTask : PumpRoomAsync(room, WriteAsync, json.Value.SerializerOptions, stop);
+
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
                 {
-                    var ev = events.Current;
-                    if (ev.Type == SessionEventTypes.Heartbeat)
+                    while (await events.MoveNextAsync())
                     {
-                        await response.WriteAsync(": keepalive\n\n", cancellationToken);
+                        var ev = events.Current;
+                        if (ev.Type == SessionEventTypes.Heartbeat)
+                        {
+                            await WriteAsync(": keepalive\n\n");
+                        }
+                        else
+                        {
+                            lastEventId = ev.Id;
+                            await WriteAsync($"id: {ev.Id}\nevent: {ev.Type}\ndata: {JsonSerializer.Serialize(Payload(ev), json.Value.SerializerOptions)}\n\n");
+                        }
                     }
-                    else
-                    {
-                        lastEventId = ev.Id;
-                        await response.WriteAsync($"id: {ev.Id}\nevent: {ev.Type}\ndata: {JsonSerializer.Serialize(Payload(ev), json.Value.SerializerOptions)}\n\n", cancellationToken);
-                    }
-                    await response.Body.FlushAsync(cancellationToken);
+                    return; // the session ended the stream (erased or shutting down)
                 }
-                return; // the session ended the stream (erased or shutting down)
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+                {
+                    LogResubscribe(logger, ex.GetType().Name, sessionId);
+                    await events.DisposeAsync();
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+                    events = session.Watch(owner, lastEventId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await roomPump;
+            await events.DisposeAsync();
+        }
+    }
+
+    /// <summary>Room events carry no <c>id:</c>, so <c>Last-Event-ID</c> keeps resuming the story's own events.</summary>
+    private static async Task PumpRoomAsync(IAsyncEnumerator<RoomEvent> room, Func<string, Task> write, JsonSerializerOptions json, CancellationTokenSource stop)
+    {
+        try
+        {
+            while (await room.MoveNextAsync())
             {
-                LogResubscribe(logger, ex.GetType().Name, sessionId);
-                await events.DisposeAsync();
-                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-                events = session.Watch(owner, lastEventId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                var ev = room.Current;
+                if (ev.Type == RoomEventTypes.Heartbeat) continue;
+                object? payload = ev.Type switch
+                {
+                    RoomEventTypes.Chat => ev.Chat,
+                    RoomEventTypes.Proposal => new { proposal = ev.Proposal, turnId = ev.ProposalOutcome },
+                    _ => ev.Room,
+                };
+                await write($"event: {ev.Type}\ndata: {JsonSerializer.Serialize(payload, json)}\n\n");
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (Exception)
+        {
+            // The room's stream broke or was cancelled: the whole stream ends and the client reconnects (EventSource does).
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await room.DisposeAsync();
         }
     }
 

@@ -5,6 +5,8 @@ using Loom.Memory;
 using Loom.Sessions;
 using Loom.Timeline;
 
+using Loom.Multiplayer;
+
 namespace Loom.Gateway.Endpoints;
 
 /// <summary>A session's world memory: list, get, world edits (PUT/DELETE) and search.</summary>
@@ -28,12 +30,12 @@ public static class MemoryEndpoints
                 Limit = Paging.Limit(limit),
                 After = string.IsNullOrEmpty(after) ? null : after,
             };
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(http.GetCaller().OwnerId, filter);
+            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), filter);
             return TypedResults.Ok(new Page<MemoryEntity>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
         memory.MapGet("/{entityId}", async (string sessionId, string entityId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(http.GetCaller().OwnerId, entityId)))
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), entityId)))
             .ProducesProblem(404);
 
         memory.MapPut("/{entityId}", async (string sessionId, string entityId, MemoryEditBody body,
@@ -45,13 +47,18 @@ public static class MemoryEndpoints
             if (body.Content is null) throw Problems.Invalid("content", "content is required (it may be empty).");
             if (body.Reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
             var edit = new MemoryEdit { Type = type, Name = body.Name, Content = body.Content, Attributes = body.Attributes, Reason = body.Reason };
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(http.GetCaller().OwnerId, entityId, edit));
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.WorldEdit);
+            var entity = await grains.GetGrain<ISessionGrain>(sessionId).PutMemory(access.ActingOwnerId, entityId, edit);
+            await grains.RecordAsync(http, sessionId, access, "memory.put", entityId);
+            return TypedResults.Ok(entity);
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(422);
 
         memory.MapDelete("/{entityId}", async (string sessionId, string entityId, string? reason, HttpContext http, IGrainFactory grains) =>
         {
             if (reason is { Length: > TimelineLimits.MaxReasonChars }) throw Problems.Invalid("reason", $"reason must be at most {TimelineLimits.MaxReasonChars} characters.");
-            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(http.GetCaller().OwnerId, entityId, reason);
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.WorldEdit);
+            await grains.GetGrain<ISessionGrain>(sessionId).DeleteMemory(access.ActingOwnerId, entityId, reason);
+            await grains.RecordAsync(http, sessionId, access, "memory.delete", entityId);
             return TypedResults.NoContent();
         }).ProducesProblem(403).ProducesProblem(404);
 
@@ -71,7 +78,7 @@ public static class MemoryEndpoints
                 < 1 or > Paging.MaxLimit => throw Problems.Invalid("limit", $"limit must be between 1 and {Paging.MaxLimit}."),
                 var l => l.Value,
             };
-            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(http.GetCaller().OwnerId, body.Query, mode, limit);
+            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), body.Query, mode, limit);
             return TypedResults.Ok(new ItemList<ScoredEntity>(hits));
         }).ReadsOnly().ProducesProblem(400).ProducesProblem(404);
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Loom.Errors;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
+using Loom.Multiplayer;
 using Loom.Sessions;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -35,7 +36,7 @@ public static class SessionEndpoints
         sessions.MapGet("/", ListAsync);
 
         sessions.MapGet("/{sessionId}", async (string sessionId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(http.GetCaller().OwnerId)))
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read))))
             .ProducesProblem(404);
 
         sessions.MapPatch("/{sessionId}", async (string sessionId, PatchSessionBody body, HttpContext http, IGrainFactory grains) =>

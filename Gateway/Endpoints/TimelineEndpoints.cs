@@ -2,6 +2,7 @@ using System.Globalization;
 using Loom.Errors;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
+using Loom.Multiplayer;
 using Loom.Sessions;
 using Loom.Timeline;
 
@@ -18,8 +19,11 @@ public static class TimelineEndpoints
         {
             if (body.ToSeq is not { } toSeq) throw Problems.Invalid("toSeq", "toSeq is required.");
             if (toSeq < 0) throw Problems.Invalid("toSeq", "toSeq must not be negative.");
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId)
-                .Rollback(http.GetCaller().OwnerId, new RollbackRequest { ToSeq = toSeq, Reason = body.Reason }));
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.Rollback);
+            var info = await grains.GetGrain<ISessionGrain>(sessionId)
+                .Rollback(access.ActingOwnerId, new RollbackRequest { ToSeq = toSeq, Reason = body.Reason });
+            await grains.RecordAsync(http, sessionId, access, "rollback", $"to turn {toSeq}");
+            return TypedResults.Ok(info);
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapPost("/fork", async (string sessionId, ForkBody body, HttpContext http, IGrainFactory grains) =>
@@ -27,8 +31,11 @@ public static class TimelineEndpoints
             if (body.AtSeq is not { } atSeq) throw Problems.Invalid("atSeq", "atSeq is required.");
             if (atSeq < 0) throw Problems.Invalid("atSeq", "atSeq must not be negative.");
             var newId = SessionEndpoints.NewSessionId();
-            var info = await grains.GetGrain<ISessionGrain>(sessionId).Fork(http.GetCaller().OwnerId,
-                new ForkRequest { AtSeq = atSeq, Name = body.Name, Reason = body.Reason, NewSessionId = newId });
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.Fork);
+            // The fork belongs to whoever forked it, alone: no members, no invites.
+            var info = await grains.GetGrain<ISessionGrain>(sessionId).Fork(access.ActingOwnerId,
+                new ForkRequest { AtSeq = atSeq, Name = body.Name, Reason = body.Reason, NewSessionId = newId, NewOwnerId = http.GetCaller().OwnerId });
+            await grains.RecordAsync(http, sessionId, access, "fork", $"at turn {atSeq} -> {newId}");
             return TypedResults.Created($"/api/sessions/{newId}", info);
         }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
 
@@ -41,7 +48,7 @@ public static class TimelineEndpoints
                     throw Problems.Invalid("after", "after must be a cursor from a previous page.");
                 cursor = position;
             }
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListAudit(http.GetCaller().OwnerId, Paging.Limit(limit), cursor);
+            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListAudit(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), Paging.Limit(limit), cursor);
             return TypedResults.Ok(new Page<AuditEntry>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
@@ -53,7 +60,7 @@ public static class TimelineEndpoints
                 "markdown" or "md" => true,
                 _ => throw Problems.Invalid("format", "format must be json or markdown."),
             };
-            var export = await grains.GetGrain<ISessionGrain>(sessionId).Export(http.GetCaller().OwnerId);
+            var export = await grains.GetGrain<ISessionGrain>(sessionId).Export(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read));
             return markdown
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);

@@ -1,6 +1,7 @@
 using Loom.Errors;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
+using Loom.Multiplayer;
 using Loom.Sessions;
 using Loom.Turns;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,11 +26,11 @@ public static class TurnEndpoints
         {
             if (!new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false }.TryAfter(after, out var query))
                 throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(http.GetCaller().OwnerId, query));
+            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), query));
         }).ProducesProblem(400).ProducesProblem(404);
 
         turns.MapGet("/{turnId}", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(http.GetCaller().OwnerId, turnId)))
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), turnId)))
             .ProducesProblem(404);
 
         // What went into the turn's prompt and why (docs/lore.md, context viewer).
@@ -44,7 +45,7 @@ public static class TurnEndpoints
         string sessionId, SubmitTurnBody body, bool? wait, int? timeout,
         HttpContext http, IGrainFactory grains)
     {
-        var owner = http.GetCaller().OwnerId;
+        var caller = http.GetCaller();
         if (body.Input is null) throw Problems.Invalid("input", "input is required.");
         var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
         if (key is not null && (key.Length is 0 or > 200 || key.Any(c => c < 0x21 || c > 0x7e)))
@@ -53,12 +54,14 @@ public static class TurnEndpoints
         }
         if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
 
-        var session = grains.GetGrain<ISessionGrain>(sessionId);
-        var turn = await session.Submit(owner, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
+        // Through the room: a solo session passes straight on; a shared one checks the member, the turn order, and attributes the input.
+        var room = grains.GetGrain<ISessionRoomGrain>(sessionId);
+        var turn = await room.Submit(caller, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
         var location = $"/api/sessions/{sessionId}/turns/{turn.TurnId}";
         if (wait == true)
         {
-            turn = await session.WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
+            var owner = (await room.Resolve(caller, RoomAction.Read)).ActingOwnerId;
+            turn = await grains.GetGrain<ISessionGrain>(sessionId).WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
             if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
         }
         return TypedResults.Accepted(location, turn);

@@ -3,11 +3,8 @@ using System.Text.Json.Serialization;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
 using Loom.Gateway.Limits;
-using Loom.Silo.Health;
 using Loom.Silo.Hosting;
-using Loom.Silo.Telemetry;
 using Orleans.Configuration;
-using StackExchange.Redis;
 
 namespace Loom.Gateway.Hosting;
 
@@ -16,14 +13,13 @@ public static class GatewayHostingExtensions
     /// <summary>Embedded mode co-hosts a silo in this process; redis mode is a pure Orleans client of the cluster.</summary>
     public static WebApplicationBuilder AddLoomGateway(this WebApplicationBuilder builder)
     {
-        var cluster = LoomClusterOptions.From(builder.Configuration);
+        var cluster = builder.AddLoomHostDefaults(c => c.Mode == ClusterMode.Embedded ? "loom" : "loom-gateway");
         if (cluster.Mode == ClusterMode.Embedded)
         {
             builder.AddLoomSilo();
         }
         else
         {
-            builder.Services.AddSingleton(cluster);
             // Start Kestrel alongside the client so /healthz answers while the first connection is retried.
             builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
             builder.Services.AddSingleton<ClusterConnection>();
@@ -31,21 +27,13 @@ public static class GatewayHostingExtensions
             builder.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(sp => sp.GetRequiredService<ClusterConnection>());
             builder.UseOrleansClient(client =>
             {
-                client.Configure<ClusterOptions>(o =>
-                {
-                    o.ClusterId = cluster.ClusterId;
-                    o.ServiceId = cluster.ServiceId;
-                });
-                client.AddLoomTracing();
-                client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConnectionString!));
+                client.UseLoomCluster(cluster);
                 // Bounds every call through the gateway (503 + Retry-After after it); WaitForTurn carries its own longer
                 // [ResponseTimeout] for ?wait=true.
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.CallDeadlineSeconds));
             });
-            builder.Services.AddHealthChecks().AddCheck<ClusterReadyCheck>("cluster", tags: ["ready"]);
         }
 
-        builder.AddLoomTelemetry(cluster.Mode == ClusterMode.Embedded ? "loom" : "loom-gateway");
         ListenGuard.EnsureAuthForConfiguredAddresses(builder.Configuration);
         builder.Services.AddLoomAuth(builder.Configuration);
         builder.Services.AddLoomRateLimits(builder.Configuration);

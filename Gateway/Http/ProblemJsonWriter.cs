@@ -11,6 +11,7 @@ namespace Loom.Gateway.Http;
 /// for an EventSource (<c>text/event-stream</c>) or a browser (<c>text/html</c>); an error body must never depend on that.
 /// The exception handler and status code pages call it directly; it is also the first IProblemDetailsWriter, so anything
 /// that goes through IProblemDetailsService (TypedResults.Problem, the framework's fallbacks) ends here too.
+/// The one exception is the OpenAI-compatible surface under <c>/v1</c>, whose clients read OpenAI's error shape.
 /// </summary>
 public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
 {
@@ -51,6 +52,7 @@ public sealed class ProblemJsonWriter(IOptions<Microsoft.AspNetCore.Http.Json.Js
         Complete(http, problem);
         var response = http.Response;
         response.StatusCode = problem.Status!.Value;
+        if (OpenAi.OpenAiErrors.Applies(http)) return OpenAi.OpenAiErrors.WriteAsync(http, problem, json.Value);
         return response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions, ContentType, http.RequestAborted);
     }
 

@@ -78,6 +78,7 @@ async function openSession(sessionId) {
 
   // Whole timeline, page by page, then live events.
   await loadTurns(sessionId);
+  await loadRoom(sessionId);
   watch(sessionId);
   $("input").focus();
 }
@@ -145,6 +146,10 @@ function watch(sessionId) {
   const onTurn = (ev) => renderTurn(JSON.parse(ev.data));
   ["turn.queued", "turn.started", "turn.completed", "turn.failed"].forEach((t) => source.addEventListener(t, onTurn));
   source.addEventListener("turn.completed", () => refreshHeader(sessionId));
+  // Shared sessions: members, presence, whose turn and the side chat arrive on the same stream.
+  source.addEventListener("room.members", (ev) => renderRoom(JSON.parse(ev.data)));
+  source.addEventListener("room.turn", (ev) => renderRoom(JSON.parse(ev.data)));
+  source.addEventListener("chat.message", (ev) => renderChat(JSON.parse(ev.data)));
   source.addEventListener("turn.delta", (ev) => {
     const { turnId, text } = JSON.parse(ev.data);
     const e = turnElement(turnId);
@@ -184,6 +189,85 @@ async function sendTurn(event) {
   finally { $("send").disabled = false; $("input").focus(); }
 }
 
+// ---- playing together (docs/multiplayer.md)
+
+async function loadRoom(sessionId) {
+  $("chat-lines").replaceChildren();
+  $("invite-code").textContent = "";
+  try {
+    const room = await api(`/api/sessions/${encodeURIComponent(sessionId)}/room`);
+    if (state.sessionId !== sessionId) return;
+    state.role = room.yourRole;
+    renderRoom(room);
+    if (room.members.length > 1 && room.yourRole !== "spectator") {
+      const { items } = await api(`/api/sessions/${encodeURIComponent(sessionId)}/chat`);
+      items.forEach(renderChat);
+    }
+  } catch { $("together").hidden = true; }
+}
+
+function renderRoom(room) {
+  $("together").hidden = false;
+  $("invite").hidden = state.role !== "owner";
+  $("side-chat").hidden = room.members.length < 2 || state.role === "spectator";
+  $("members").replaceChildren(...room.members.map((m) => {
+    const li = document.createElement("li");
+    li.textContent = `${m.displayName} (${m.role})`;
+    li.dataset.member = m.memberId;
+    li.classList.toggle("online", m.online);
+    li.classList.toggle("turn", room.currentTurn === m.memberId);
+    if (m.persona) li.title = m.persona;
+    return li;
+  }));
+  const current = room.members.find((m) => m.memberId === room.currentTurn);
+  $("whose-turn").textContent = room.mode === "round" && current ? `${current.displayName}'s turn`
+    : room.mode === "host" ? "the owner accepts proposals" : "";
+}
+
+function renderChat(line) {
+  const li = document.createElement("li");
+  const who = document.createElement("span"); who.className = "who"; who.textContent = line.displayName;
+  li.append(who, document.createTextNode(line.text));
+  $("chat-lines").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+async function invite() {
+  showError();
+  try {
+    const created = await api(`/api/sessions/${encodeURIComponent(state.sessionId)}/invites`, { method: "POST", body: JSON.stringify({ role: "player" }) });
+    // A stream opened while the session was solo carries no room events: reconnect to get members, presence and chat.
+    if ($("members").children.length < 2) { await loadRoom(state.sessionId); watch(state.sessionId); }
+    $("invite-code").textContent = `Invite code: ${created.code} (valid until ${new Date(created.expiresAt).toLocaleString()})`;
+    $("invite-code").dataset.code = created.code;
+  } catch (err) { showError(err); }
+}
+
+async function join() {
+  showError();
+  try {
+    const body = { displayName: $("join-name").value.trim() };
+    const persona = $("join-persona").value.trim();
+    if (persona) body.persona = persona;
+    const room = await api(`/api/invites/${encodeURIComponent($("join-code").value.trim())}/join`, { method: "POST", body: JSON.stringify(body) });
+    $("join-code").value = "";
+    await openSession(room.sessionId);
+  } catch (err) { showError(err); }
+}
+
+async function say(event) {
+  event.preventDefault();
+  const text = $("chat-input").value;
+  if (!text.trim() || !state.sessionId) return;
+  try {
+    await api(`/api/sessions/${encodeURIComponent(state.sessionId)}/chat`, { method: "POST", body: JSON.stringify({ text }) });
+    $("chat-input").value = "";
+  } catch (err) { showError(err); }
+}
+
+$("invite").onclick = invite;
+$("join").onclick = join;
+$("chat-form").onsubmit = say;
 $("start").onclick = startSession;
 $("turn-form").onsubmit = sendTurn;
 $("input").addEventListener("keydown", (e) => {

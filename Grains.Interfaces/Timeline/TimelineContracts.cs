@@ -57,6 +57,8 @@ public sealed record ForkRequest
     [Id(2)] public string? Reason { get; init; }
     /// <summary>Id of the new session (made by the gateway).</summary>
     [Id(3)] public required string NewSessionId { get; init; }
+    /// <summary>Shared sessions: the member who forks owns the fork alone (null: the session's owner).</summary>
+    [Id(4)] public string? NewOwnerId { get; init; }
 }
 
 /// <summary>A tone set by a [TONE] marker in turn <see cref="Seq"/>; in force until the next one.</summary>

@@ -61,6 +61,8 @@ public sealed record TurnView
     [Id(40)] public int Retries { get; init; }
     /// <summary>Providers given up on before the one that answered (or the failure).</summary>
     [Id(41)] public int Fallbacks { get; init; }
+    /// <summary>Shared sessions: the member who sent the input (owner id); null in solo play.</summary>
+    [Id(42)] public string? Speaker { get; init; }
     /// <summary>Lore entries placed in this turn's prompt (their timed effects are read back from here).</summary>
     [Id(60)] public List<LoreFired> Lore { get; init; } = [];
 }
@@ -70,6 +72,10 @@ public sealed record TurnSubmission
 {
     [Id(0)] public required string Input { get; init; }
     [Id(1)] public string? IdempotencyKey { get; init; }
+    /// <summary>Shared sessions: the member who sent it (their owner id); the input already starts with their display name.</summary>
+    [Id(2)] public string? Speaker { get; init; }
+    /// <summary>Shared sessions: who plays (names and personas, Markdown) for the narrator's prompt.</summary>
+    [Id(3)] public string? Players { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnQuery")]

@@ -152,6 +152,12 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             sections.Add(("Tone for this part of the story", request.Tone.Trim()));
         }
 
+        if (!string.IsNullOrWhiteSpace(request.Players))
+        {
+            // Several people play: inputs start with the speaker's name, and the narrator should know who they are.
+            sections.Add(("The players (each input starts with the speaker's name)", request.Players.Trim()));
+        }
+
         if (!string.IsNullOrWhiteSpace(request.Intent))
         {
             sections.Add(("The player's intent", request.Intent.Trim()));

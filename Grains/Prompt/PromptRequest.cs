@@ -35,6 +35,9 @@ public sealed record PromptRequest
     /// <summary>Out-of-character notes from the player (from (OOC: ...)); never story text.</summary>
     public string OutOfCharacter { get; init; } = "";
 
+    /// <summary>Shared sessions: who plays (names and personas); empty in solo play.</summary>
+    public string Players { get; init; } = "";
+
     /// <summary>A greeting that opened the story, placed as the first narration before the recent turns ("" when none).</summary>
     public string? Opening { get; init; }
 

@@ -1,4 +1,5 @@
 using Loom.Errors;
+using Loom.Storage;
 
 namespace Loom.Security;
 
@@ -13,7 +14,7 @@ public sealed class ApiKeyState
 /// it on authentication (cached for a few seconds) and touch it at most once a minute.
 /// </summary>
 public sealed class ApiKeyGrain(
-    [PersistentState("apikey", "loom")] IPersistentState<ApiKeyState> state,
+    [PersistentState("apikey", StorageNames.Provider)] IPersistentState<ApiKeyState> state,
     TimeProvider clock) : Grain, IApiKeyGrain
 {
     public async Task<ApiKeyInfo> Create(string keyId, ApiKeyDraft draft)

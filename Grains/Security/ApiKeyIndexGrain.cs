@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Loom.Errors;
+using Loom.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Loom.Security;
@@ -26,7 +27,7 @@ public sealed class ApiKeyIndexState
 /// details live in their own grains, which authentication reads directly.
 /// </summary>
 public sealed partial class ApiKeyIndexGrain(
-    [PersistentState("apikeyindex", "loom")] IPersistentState<ApiKeyIndexState> state,
+    [PersistentState("apikeyindex", StorageNames.Provider)] IPersistentState<ApiKeyIndexState> state,
     IGrainFactory grains,
     TimeProvider clock,
     ILogger<ApiKeyIndexGrain> logger) : Grain, IApiKeyIndexGrain

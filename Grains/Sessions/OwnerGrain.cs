@@ -1,6 +1,7 @@
 using Loom.Errors;
 using Loom.Quotas;
 using Loom.Security;
+using Loom.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -26,7 +27,7 @@ public sealed class OwnerState
 /// </summary>
 [Reentrant]
 public sealed partial class OwnerGrain(
-    [PersistentState("owner", "loom")] IPersistentState<OwnerState> state,
+    [PersistentState("owner", StorageNames.Provider)] IPersistentState<OwnerState> state,
     IOptions<QuotaOptions> quotas,
     ILogger<OwnerGrain> logger) : Grain, IOwnerGrain
 {

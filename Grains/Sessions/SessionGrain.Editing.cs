@@ -29,16 +29,10 @@ public sealed partial class SessionGrain
 
     // ---------------------------------------------------------------- memory
 
-    public async Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
+    public Task<MemoryPage> ListMemory(string ownerId, MemoryListQuery query)
     {
         Require(ownerId);
-        ArgumentNullException.ThrowIfNull(query);
-        var limit = Math.Clamp(query.Limit, 1, 200);
-        var memory = await _memory.GetAsync();
-        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
-        var next = items.Count > limit ? items[limit - 1].EntityId : null;
-        if (items.Count > limit) items.RemoveAt(limit);
-        return new MemoryPage { Items = items, Next = next };
+        return _memory.ListAsync(query);
     }
 
     public async Task<MemoryEntity> GetMemory(string ownerId, string entityId)
@@ -130,13 +124,7 @@ public sealed partial class SessionGrain
         var reason = SessionSeeds.CheckReason(request.Reason);
         var toSeq = request.ToSeq;
         if (toSeq < 0 || toSeq > S.LastSeq) throw Problems.Invalid("toSeq", $"toSeq must be between 0 and {S.LastSeq}.");
-        var policy = _turns.PolicyOf(await _turns.CanonAsync());
-        if (!policy.RetconAllowed)
-            throw Problems.Forbidden("retcon_not_allowed", "Rollbacks are retcons, and retcons are not allowed in this session.");
-        if (policy.JustificationProblem(reason) is { } why) throw Problems.Invalid("reason", $"reason: {why}.");
-        if (S.Pending.Count > 0)
-            throw Problems.Conflict("turns_pending",
-                $"{S.Pending.Count} turn(s) are queued or running; roll back once they have finished.");
+        SessionSeeds.CheckRollback(S, _turns.PolicyOf(await _turns.CanonAsync()), reason);
 
         var memory = await _memory.GetAsync();
         await _memory.SettledAsync();
@@ -169,7 +157,7 @@ public sealed partial class SessionGrain
         await _memory.RefreshEmbeddingsQuietlyAsync(memory);
         var memoryUnit = _state.Begin();
         _memory.Stage(memoryUnit, memory);
-        await RetryStorageAsync(() => _state.CommitAsync(memoryUnit));
+        await _state.CommitUntilDurableAsync(memoryUnit, _stopping.Token, _storageRetrying);
         LogRolledBack(SessionId, fromSeq, toSeq, clock.ElapsedMilliseconds, restoredTone ?? "");
 
         var info = Info();
@@ -181,30 +169,18 @@ public sealed partial class SessionGrain
     {
         Require(ownerId);
         ArgumentNullException.ThrowIfNull(request);
-        var reason = SessionSeeds.CheckReason(request.Reason);
-        var name = request.Name?.Trim();
-        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var (reason, name) = SessionSeeds.CheckFork(S, request);
         var atSeq = request.AtSeq;
-        if (atSeq < 0 || atSeq > S.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {S.LastSeq}.");
-        var committed = S.CommittedSeq();
-        if (atSeq > committed)
-            throw Problems.Conflict("turn_not_committed", $"Turn {atSeq} has not finished yet; fork at or before turn {committed}, or wait.");
 
         var memory = await _memory.GetAsync();
         if (atSeq < memory.FloorSeq)
             throw Problems.Conflict("memory_history_compacted", $"Memory history before turn {memory.FloorSeq} was compacted; cannot fork at turn {atSeq}.");
         // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
         var copy = _memory.CopyAsOf(memory, atSeq);
-        await _tenancy.CheckCreateQuotaAsync(S.OwnerId);
-        var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name);
-        var details = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["sourceSessionId"] = SessionId,
-            ["forkSessionId"] = request.NewSessionId,
-            ["atSeq"] = atSeq.ToString(CultureInfo.InvariantCulture),
-            ["turnsCopied"] = seed.Turns.Count.ToString(CultureInfo.InvariantCulture),
-            ["entitiesCopied"] = seed.MemoryShards.Sum(s => s.Entities.Count).ToString(CultureInfo.InvariantCulture),
-        };
+        var forkOwner = request.NewOwnerId ?? S.OwnerId; // multiplayer hook: a member's fork is theirs alone
+        await _tenancy.CheckCreateQuotaAsync(forkOwner);
+        var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name) with { OwnerId = forkOwner };
+        var details = SessionSeeds.ForkDetails(SessionId, request.NewSessionId, seed);
         var info = await GrainFactory.GetGrain<ISessionSeedGrain>(request.NewSessionId).Restore(seed, _audit.Entry("fork", reason, atSeq, details));
         var unit = _state.Begin();
         _audit.Stage(unit, _audit.Entry("fork", reason, atSeq, details));
@@ -246,30 +222,7 @@ public sealed partial class SessionGrain
     public async Task<SessionExport> Export(string ownerId)
     {
         Require(ownerId);
-        var committed = S.CommittedSeq();
-        var memory = await _memory.GetAsync();
-        // Snapshot now (synchronously): a running turn may change memory at the next await.
-        var entities = SessionSeeds.ExportMemory(memory, committed);
-        var header = Info();
-        var timeline = SessionSeeds.ExportTimeline(S, committed, memory.FloorSeq);
-        // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
-        var turns = (await _journal.CommittedAsync(timeline.NextOrdinal)).Select(_journal.Present).ToList();
-        if (turns.Count < timeline.NextOrdinal)
-        {
-            // The header claims more than the journal holds (a session imported before imports were checked):
-            // export what is there rather than walk the claim.
-            timeline = timeline with { NextOrdinal = turns.Count };
-        }
-        return new SessionExport
-        {
-            Session = header with { PendingTurns = 0 },
-            Canon = new CanonRef { WorldId = S.WorldId, Version = S.CanonVersion, Hash = S.CanonHash },
-            Turns = turns,
-            Memory = entities,
-            Audit = await _audit.AllAsync(),
-            Timeline = timeline,
-            Llm = S.Llm,
-        };
+        return await SessionSeeds.ExportAsync(S, SessionId, _journal, _memory, _audit);
     }
 
     public async Task<SessionInfo> Import(string ownerId, SessionExport export)
@@ -281,14 +234,7 @@ public sealed partial class SessionGrain
         if (export.Session is null || export.Canon is null || export.Timeline is null)
             throw Problems.Invalid("session", "session, canon and timeline are required.");
         // Counters and sizes against the export's own content first: linear in the body, before any storage call.
-        var memoryOptions = _memory.Options;
-        ImportGuard.Check(export, new ImportLimits
-        {
-            MaxInputChars = _options.MaxInputChars,
-            MaxContentChars = Math.Max(memoryOptions.MaxContentChars, memoryOptions.MaxSummaryChars),
-            MaxNameChars = memoryOptions.MaxNameChars,
-            MaxAttributes = memoryOptions.MaxAttributes,
-        });
+        ImportGuard.Check(export, SessionSeeds.ImportLimits(_options, _memory.Options));
 
         // The importer must be able to play the world (404 like an unknown world otherwise).
         var canon = await GrainFactory.GetGrain<IWorldGrain>(export.Canon.WorldId)
@@ -300,7 +246,7 @@ public sealed partial class SessionGrain
 
         var records = SessionSeeds.ImportTurns(export.Turns ?? [], export.Timeline);
         await _tenancy.CheckCreateQuotaAsync(ownerId);
-        var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, memoryOptions.ShardCount);
+        var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, _memory.Options.ShardCount);
         var llm = export.Llm ?? new LlmSettings { Provider = export.Session.Llm?.Provider, Model = export.Session.Llm?.Model };
         var seed = SessionSeeds.Import(ownerId, export, records, shards, _llm.Resolve(llm));
         return await Restore(seed, SessionSeeds.ImportAudit(ownerId, export, records.Count));

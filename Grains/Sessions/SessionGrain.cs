@@ -58,6 +58,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private Task? _reminderRegistration;
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
     private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
+    private readonly Action<Exception, TimeSpan> _storageRetrying;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -83,6 +84,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _memory = new SessionMemoryStore(SessionId, rows, _state, memoryFactory, logger);
         _audit = new SessionAuditLog(rows, _state);
         _tenancy = new SessionTenancy(this, SessionId, _state, GrainFactory, quotas.Value, budgets.Value, logger);
+        _storageRetrying = (ex, delay) => LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
         _turns = new TurnContext(SessionId, _state, _journal, _memory, _events, canons, _stopping.Token);
         _canons = canons; // greetings (issue 13)
     }
@@ -139,31 +141,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
         await _tenancy.CheckCreateQuotaAsync(spec.OwnerId);
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
-        var name = spec.Name?.Trim();
-        if (name is { Length: > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
-        EffectivePolicy.Validate(spec.Policy);
         var opening = Loom.Import.Greetings.Pick((await _canons.GetAsync(spec.WorldId, canon.Version)).Files, spec.Greeting); // greetings (issue 13)
-
-        var now = DateTime.UtcNow;
-        _state.State = new SessionState
-        {
-            Exists = true,
-            OwnerId = spec.OwnerId,
-            Name = string.IsNullOrEmpty(name) ? $"{canon.Title} — {now:yyyy-MM-dd HH:mm}" : name,
-            WorldId = spec.WorldId,
-            CanonVersion = canon.Version,
-            CanonHash = canon.Hash,
-            Status = SessionStatus.Active,
-            CreatedAt = now,
-            UpdatedAt = now,
-            Llm = llm,
-            Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
-            Policy = spec.Policy,
-            Opening = opening, // greetings (issue 13)
-        };
+        _state.State = SessionSeeds.New(spec, canon, llm);
+        _state.State.Opening = opening; // greetings (issue 13)
         await WriteHeaderOrRevertAsync();
         _memory.StartEmpty();
-        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = now });
+        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
         _metrics.SessionCreated();
         return Info();
     }
@@ -177,22 +160,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async Task<SessionInfo> Update(string ownerId, SessionPatch patch)
     {
         Require(ownerId);
-        if (patch.Name is not null)
-        {
-            var name = patch.Name.Trim();
-            if (name.Length is 0 or > SessionSeeds.MaxNameChars) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
-            S.Name = name;
-        }
-        if (patch.Status is { } status)
-        {
-            if (status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
-            S.Status = status;
-        }
-        if (patch.Policy is not null)
-        {
-            EffectivePolicy.Validate(patch.Policy);
-            S.Policy = patch.Policy;
-        }
+        S.Apply(patch);
         S.UpdatedAt = DateTime.UtcNow;
         await WriteHeaderOrRevertAsync();
         if (S.Status == SessionStatus.Active) EnsurePump();
@@ -297,37 +265,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await _tenancy.CheckBudgetAsync();
         await _tenancy.CheckStorageQuotaAsync();
 
-        var parsed = InterventionParser.Parse(input);
-        var ordinal = S.NextOrdinal;
-        var now = DateTime.UtcNow;
-        var record = new TurnRecord
-        {
-            Ordinal = ordinal,
-            IdempotencyKey = key,
-            Turn = new TurnView
-            {
-                TurnId = TurnIds.New(ordinal),
-                Seq = S.LastSeq + 1,
-                Input = input,
-                StoryInput = parsed.StoryText,
-                Interventions = parsed.Interventions,
-                Status = TurnStatus.Queued,
-                Provider = S.Llm.Provider,
-                Model = S.Llm.Model,
-                CreatedAt = now,
-            },
-        };
+        var record = TurnJournal.Queued(S, input, key);
+        // multiplayer hook: who played the turn, and the players block its prompt shows
+        record = record with { Players = submission.Players, Turn = record.Turn with { Speaker = submission.Speaker } };
 
         if (!S.ReminderRegistered && _reminderRegistration is not { IsCompleted: false }) _reminderRegistration = RegisterPumpReminderAsync();
-        S.NextOrdinal = ordinal + 1;
-        S.LastSeq = record.Turn.Seq;
-        S.Pending.Add(record);
-        if (key is not null)
-        {
-            S.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = ordinal });
-            if (S.RecentKeys.Count > _options.IdempotencyWindow) S.RecentKeys.RemoveRange(0, S.RecentKeys.Count - _options.IdempotencyWindow);
-        }
-        S.UpdatedAt = now;
+        S.Enqueue(record, _options.IdempotencyWindow);
         var accepting = Stopwatch.GetTimestamp();
         await WriteHeaderOrRevertAsync();
         _metrics.StageSince(TurnStages.Accept, accepting);
@@ -374,17 +317,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Require(ownerId);
-        await foreach (var ev in _events.WatchAsync(lastEventId, Snapshot, HeartbeatEvery, cancellationToken)) yield return ev;
-    }
-
-    /// <summary>What a watcher that cannot be replayed to sees first: the pending turns as they are now.</summary>
-    private IEnumerable<SessionEvent> Snapshot()
-    {
-        foreach (var pending in S.Pending)
-        {
-            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
-            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = _journal.CurrentView(pending) };
-        }
+        await foreach (var ev in _events.WatchAsync(lastEventId, _journal.Snapshot, HeartbeatEvery, cancellationToken)) yield return ev;
     }
 
     // ---------------------------------------------------------------- the pump
@@ -446,12 +379,15 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             }
             finally
             {
+                // Readers see the live narrative only on a running turn; by now it is committed, re-queued or deferred.
+                _journal.EndLive();
                 _memory.Settled();
             }
         }
     }
 
-    private async Task<TurnRecord> RunTurnAsync(TurnRecord queued)
+    /// <summary>Marks the head of the queue running, announces it and hands it to the runner (the pump ends its live narrative).</summary>
+    private Task<TurnRecord> RunTurnAsync(TurnRecord queued)
     {
         var started = DateTime.UtcNow;
         var running = queued with { Turn = queued.Turn with { Status = TurnStatus.Running, StartedAt = started } };
@@ -459,14 +395,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _journal.StartLive();
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
         _metrics.Stage(TurnStages.QueueWait, (started - queued.Turn.CreatedAt).TotalSeconds);
-        try
-        {
-            return await _runner.RunAsync(_turns, running);
-        }
-        finally
-        {
-            _journal.EndLive();
-        }
+        return _runner.RunAsync(_turns, running);
     }
 
     /// <summary>Every narrator was overloaded: the turn goes back to the head of the queue and runs again after a pause.</summary>
@@ -495,7 +424,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             _audit.Stage(unit, InterventionPlanner.AuditOf(turn, S.OwnerId));
             _tenancy.StageUsage(unit, turn);
             ApplyCommitted(finished);
-            await RetryStorageAsync(() => _state.CommitAsync(unit));
+            await _state.CommitUntilDurableAsync(unit, _stopping.Token, _storageRetrying);
             _metrics.StageSince(TurnStages.Commit, commitStarted);
         }
 
@@ -516,18 +445,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
     private void ApplyCommitted(TurnRecord finished)
     {
-        var turn = finished.Turn;
-        S.Pending.RemoveAll(p => p.Ordinal == finished.Ordinal);
-        if (turn.Status == TurnStatus.Completed)
-        {
-            S.TurnCount++;
-            S.Usage = S.Usage.Add(turn.Usage);
-            if (InterventionPlanner.ToneOf(turn) is { } tone) S.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone });
-            _journal.Completed(turn);
-        }
-        S.LastTurnAt = turn.CompletedAt;
-        S.UpdatedAt = DateTime.UtcNow;
-        S.StoredBytes += SessionTenancy.StoredBytesOf(turn);
+        S.Committed(finished);
+        if (finished.Turn.Status == TurnStatus.Completed) _journal.Completed(finished.Turn);
         _tenancy.ReportStoredBytes(force: false);
     }
 
@@ -546,27 +465,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         else if (head.Turn.Status == TurnStatus.Running)
         {
             S.Pending[0] = head with { Turn = head.Turn with { Status = TurnStatus.Queued, StartedAt = null } };
-        }
-    }
-
-    /// <summary>Retries a storage write (e.g. while PostgreSQL restarts) until it lands or the activation stops.</summary>
-    private async Task RetryStorageAsync(Func<Task> write)
-    {
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (true)
-        {
-            try
-            {
-                await write();
-                return;
-            }
-            catch (Exception ex) when (ex is not InconsistentStateException)
-            {
-                if (_stopping.IsCancellationRequested) throw new OperationCanceledException("Deactivating", ex);
-                LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
-                await Task.Delay(delay);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
-            }
         }
     }
 

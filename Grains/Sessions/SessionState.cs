@@ -59,6 +59,8 @@ public sealed record TurnRecord
     [Id(0)] public long Ordinal { get; init; }
     [Id(1)] public required TurnView Turn { get; init; }
     [Id(2)] public string? IdempotencyKey { get; init; }
+    /// <summary>Shared sessions: the players block for this turn's prompt (see TurnSubmission.Players).</summary>
+    [Id(3)] public string? Players { get; init; }
     /// <summary>What went into the turn's prompt (context viewer, issue 13); null for turns that never reached the narrator.</summary>
     [Id(60)] public TurnPromptContext? Context { get; init; }
 }

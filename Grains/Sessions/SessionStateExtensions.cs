@@ -1,4 +1,7 @@
+using Loom.Errors;
 using Loom.Interventions;
+using Loom.Quotas;
+using Loom.Timeline;
 using Loom.Turns;
 
 namespace Loom.Sessions;
@@ -18,6 +21,48 @@ public static class SessionStateExtensions
 
     /// <summary>Tone in force now (the last one a turn applied), or null.</summary>
     public static string? CurrentTone(this SessionState s) => s.Tones.Count > 0 ? s.Tones[^1].Tone : null;
+
+    /// <summary>Puts a new turn at the end of the queue, and its idempotency key (if any) in the window.</summary>
+    public static void Enqueue(this SessionState s, TurnRecord record, int idempotencyWindow)
+    {
+        s.NextOrdinal = record.Ordinal + 1;
+        s.LastSeq = record.Turn.Seq;
+        s.Pending.Add(record);
+        if (record.IdempotencyKey is { } key)
+        {
+            s.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = record.Ordinal });
+            if (s.RecentKeys.Count > idempotencyWindow) s.RecentKeys.RemoveRange(0, s.RecentKeys.Count - idempotencyWindow);
+        }
+        s.UpdatedAt = record.Turn.CreatedAt;
+    }
+
+    /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
+    public static void Committed(this SessionState s, TurnRecord finished)
+    {
+        var turn = finished.Turn;
+        s.Pending.RemoveAll(p => p.Ordinal == finished.Ordinal);
+        if (turn.Status == TurnStatus.Completed)
+        {
+            s.TurnCount++;
+            s.Usage = s.Usage.Add(turn.Usage);
+            if (InterventionPlanner.ToneOf(turn) is { } tone) s.Tones.Add(new ToneChange { Seq = turn.Seq, Tone = tone });
+        }
+        s.LastTurnAt = turn.CompletedAt;
+        s.UpdatedAt = DateTime.UtcNow;
+        s.StoredBytes += SessionTenancy.StoredBytesOf(turn);
+    }
+
+    /// <summary>Applies a PATCH after checking all of it (400 on a bad field, and then nothing changes).</summary>
+    public static void Apply(this SessionState s, SessionPatch patch)
+    {
+        var name = patch.Name?.Trim();
+        if (name is { Length: 0 or > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
+        if (patch.Status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
+        if (patch.Policy is not null) EffectivePolicy.Validate(patch.Policy);
+        if (name is not null) s.Name = name;
+        if (patch.Status is { } status) s.Status = status;
+        if (patch.Policy is not null) s.Policy = patch.Policy;
+    }
 
     public static SessionInfo ToInfo(this SessionState s, string sessionId) => new()
     {

@@ -28,6 +28,31 @@ public sealed class GrainRows<THeader>(IGrainRowStore store, GrainId grain, stri
     /// <summary>Writes the header with every outstanding unit (a header-only write when <paramref name="unit"/> is null).</summary>
     public Task CommitAsync(RowUnit? unit = null) => CommitCoreAsync(unit, clear: false);
 
+    /// <summary>
+    /// Commits until the write lands (e.g. while PostgreSQL restarts), backing off up to 2 s, or until
+    /// <paramref name="stopping"/> fires (then <see cref="OperationCanceledException"/>). A stale version is not
+    /// retried: a retry after an ambiguous failure that did land meets it, and the caller steps aside.
+    /// </summary>
+    public async Task CommitUntilDurableAsync(RowUnit unit, CancellationToken stopping, Action<Exception, TimeSpan> retrying)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                await CommitAsync(unit);
+                return;
+            }
+            catch (Exception ex) when (ex is not Orleans.Storage.InconsistentStateException)
+            {
+                if (stopping.IsCancellationRequested) throw new OperationCanceledException("Deactivating", ex);
+                retrying(ex, delay);
+                await Task.Delay(delay);
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 2000));
+            }
+        }
+    }
+
     /// <summary>Clears the header (payload NULL, version kept growing) together with the unit's rows.</summary>
     public Task ClearAsync(RowUnit? unit = null) => CommitCoreAsync(unit, clear: true);
 

@@ -20,6 +20,12 @@ public sealed class LoomMetrics
     public static IReadOnlyList<double> StageDurationBuckets { get; } =
         [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
+    /// <summary>Cost per turn buckets (USD) around the seed's target of $0.01 per turn.</summary>
+    public static IReadOnlyList<double> TurnCostBuckets { get; } = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
+
+    /// <summary>Token efficiency buckets (a ratio), fine around the seed's target of 0.8.</summary>
+    public static IReadOnlyList<double> TokenEfficiencyBuckets { get; } = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1];
+
     /// <summary>
     /// Error series exported at zero from the first scrape (the failure taxonomy turns report, and the gateway's
     /// server-side problems), so the
@@ -36,6 +42,8 @@ public sealed class LoomMetrics
     private readonly Histogram<double> _turnDuration;
     private readonly Histogram<double> _stageDuration;
     private readonly Counter<long> _tokens;
+    private readonly Histogram<double> _turnCost;
+    private readonly Histogram<double> _tokenEfficiency;
 
     // Counters that must exist at zero from start-up are observable: a measurement of 0 made before the
     // MeterProvider listens would be dropped, whereas an observed total is reported on every collection.
@@ -86,6 +94,12 @@ public sealed class LoomMetrics
         meter.CreateObservableCounter("loom_sessions_created", () => Interlocked.Read(ref _sessionsCreated), null,
             "Sessions created.");
         _tokens = meter.CreateCounter<long>("loom_llm_tokens_used", null, "LLM tokens (prompt + completion) by provider and model.");
+        _turnCost = meter.CreateHistogram("loom_turn_cost_usd", null,
+            "Estimated LLM cost of each completed turn (its narrator call and any summary written during it), from Loom:Llm:Pricing.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TurnCostBuckets });
+        _tokenEfficiency = meter.CreateHistogram("loom_token_efficiency", null,
+            "Per completed turn: narrative tokens the player got divided by the completion tokens billed for the turn (docs/observability.md).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TokenEfficiencyBuckets });
         meter.CreateObservableCounter("loom_cost_usd", () => { lock (_costLock) { return _costUsd; } }, null,
             "Estimated LLM spend in US dollars.");
 
@@ -152,6 +166,22 @@ public sealed class LoomMetrics
         _tokens.Add(count,
             new KeyValuePair<string, object?>("provider", _providers.Normalize(provider)),
             new KeyValuePair<string, object?>("model", _models.Normalize(model)));
+    }
+
+    /// <summary>
+    /// The per-turn KPIs of a completed turn: its cost (0 when the model has no price), and its token efficiency,
+    /// <paramref name="narrativeTokens"/> ÷ <paramref name="completionTokens"/> capped at 1 (the two may come from
+    /// different tokenizers), skipped when no completion tokens were billed.
+    /// </summary>
+    public void TurnCompleted(string provider, string model, decimal costUsd, long completionTokens, long narrativeTokens)
+    {
+        var providerTag = new KeyValuePair<string, object?>("provider", _providers.Normalize(provider));
+        var modelTag = new KeyValuePair<string, object?>("model", _models.Normalize(model));
+        _turnCost.Record((double)Math.Max(0m, costUsd), providerTag, modelTag);
+        if (completionTokens > 0)
+        {
+            _tokenEfficiency.Record(Math.Clamp((double)Math.Max(0, narrativeTokens) / completionTokens, 0, 1), providerTag, modelTag);
+        }
     }
 
     public void Cost(decimal usd)

@@ -17,10 +17,15 @@ public static class PrometheusNames
     public const string SessionsCreated = "loom_sessions_created_total";
     public const string LlmTokensUsed = "loom_llm_tokens_used_total";
     public const string CostUsd = "loom_cost_usd_total";
+    public const string TurnCostUsd = "loom_turn_cost_usd";
+    public const string TokenEfficiency = "loom_token_efficiency";
+    public const string StorageOperations = "loom_storage_operations_total";
+    public const string StorageBytesWritten = "loom_storage_bytes_written_total";
 
     public static IReadOnlyList<string> All { get; } =
     [
         TurnProcessingDuration, TurnsProcessed, TurnStageDuration, Errors, MemoryUsage, MemoryLimit, CpuUsage,
-        SessionsActive, SessionsCreated, LlmTokensUsed, CostUsd,
+        SessionsActive, SessionsCreated, LlmTokensUsed, CostUsd, TurnCostUsd, TokenEfficiency, StorageOperations,
+        StorageBytesWritten,
     ];
 }

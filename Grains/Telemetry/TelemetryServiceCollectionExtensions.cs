@@ -5,11 +5,12 @@ namespace Loom.Telemetry;
 
 public static class TelemetryServiceCollectionExtensions
 {
-    /// <summary>Registers the process-wide <see cref="LoomMetrics"/> (and the meter factory it needs). Idempotent.</summary>
+    /// <summary>Registers the process-wide <see cref="LoomMetrics"/> and <see cref="StorageMetrics"/> (and the meter factory it needs). Idempotent.</summary>
     public static IServiceCollection AddLoomMetrics(this IServiceCollection services)
     {
         services.AddMetrics();
         services.TryAddSingleton<LoomMetrics>();
+        services.TryAddSingleton<StorageMetrics>();
         return services;
     }
 }

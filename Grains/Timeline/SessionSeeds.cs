@@ -4,6 +4,7 @@ using Loom.Memory;
 using Loom.Quotas;
 using Loom.Sessions;
 using Loom.Turns;
+using Loom.Worlds;
 
 namespace Loom.Timeline;
 
@@ -27,7 +28,59 @@ public static class SessionSeeds
         return string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
     }
 
-    // ---------------------------------------------------------------- fork
+    // ---------------------------------------------------------------- create
+
+    /// <summary>The header of a brand-new session of <paramref name="canon"/> (refused with 400 on a bad name or policy).</summary>
+    public static SessionState New(SessionSpec spec, CanonVersion canon, LlmSettings llm)
+    {
+        var name = spec.Name?.Trim();
+        if (name is { Length: > MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        EffectivePolicy.Validate(spec.Policy);
+        var now = DateTime.UtcNow;
+        return new SessionState
+        {
+            Exists = true,
+            OwnerId = spec.OwnerId,
+            Name = string.IsNullOrEmpty(name) ? $"{canon.Title} — {now:yyyy-MM-dd HH:mm}" : name,
+            WorldId = spec.WorldId,
+            CanonVersion = canon.Version,
+            CanonHash = canon.Hash,
+            Status = SessionStatus.Active,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Llm = llm,
+            Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
+            Policy = spec.Policy,
+        };
+    }
+
+    // ---------------------------------------------------------------- rollback and fork
+
+    /// <summary>A rollback is a retcon: refused (403) when retcons are off, (400) without a required justification, and
+    /// (409) while turns are queued or running.</summary>
+    public static void CheckRollback(SessionState s, EffectivePolicy policy, string? reason)
+    {
+        if (!policy.RetconAllowed)
+            throw Problems.Forbidden("retcon_not_allowed", "Rollbacks are retcons, and retcons are not allowed in this session.");
+        if (policy.JustificationProblem(reason) is { } why) throw Problems.Invalid("reason", $"reason: {why}.");
+        if (s.Pending.Count > 0)
+            throw Problems.Conflict("turns_pending",
+                $"{s.Pending.Count} turn(s) are queued or running; roll back once they have finished.");
+    }
+
+    /// <summary>A fork's reason and name, checked; it may start only at a committed turn (409 otherwise).</summary>
+    public static (string? Reason, string? Name) CheckFork(SessionState s, ForkRequest request)
+    {
+        var reason = CheckReason(request.Reason);
+        var name = request.Name?.Trim();
+        if (name is { Length: > MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var atSeq = request.AtSeq;
+        if (atSeq < 0 || atSeq > s.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {s.LastSeq}.");
+        var committed = s.CommittedSeq();
+        if (atSeq > committed)
+            throw Problems.Conflict("turn_not_committed", $"Turn {atSeq} has not finished yet; fork at or before turn {committed}, or wait.");
+        return (reason, name);
+    }
 
     /// <summary>A fork at <paramref name="atSeq"/>: the live turns up to it, packed at ordinals 0..atSeq-1 under new ids.</summary>
     public static SessionSeed Fork(SessionState s, string sessionId, int atSeq, List<TurnRecord> live, WorldMemory copy, string? name)
@@ -56,6 +109,16 @@ public static class SessionSeeds
             ForkedFrom = $"{sessionId}@{atSeq}",
         };
     }
+
+    /// <summary>Audit details of a fork (written in both sessions' logs).</summary>
+    public static Dictionary<string, string> ForkDetails(string sourceSessionId, string forkSessionId, SessionSeed seed) => new(StringComparer.Ordinal)
+    {
+        ["sourceSessionId"] = sourceSessionId,
+        ["forkSessionId"] = forkSessionId,
+        ["atSeq"] = seed.Timeline.LastSeq.ToString(CultureInfo.InvariantCulture),
+        ["turnsCopied"] = seed.Turns.Count.ToString(CultureInfo.InvariantCulture),
+        ["entitiesCopied"] = seed.MemoryShards.Sum(s => s.Entities.Count).ToString(CultureInfo.InvariantCulture),
+    };
 
     // ---------------------------------------------------------------- restore
 
@@ -101,6 +164,38 @@ public static class SessionSeeds
 
     // ---------------------------------------------------------------- export
 
+    /// <summary>
+    /// A session's export: its committed turns, its memory as of the last committed turn, its audit log and timeline.
+    /// Memory is snapshot synchronously once loaded (a running turn may change it at the next await).
+    /// </summary>
+    public static async Task<SessionExport> ExportAsync(SessionState s, string sessionId, TurnJournal journal, SessionMemoryStore memoryStore,
+        SessionAuditLog audit)
+    {
+        var committed = s.CommittedSeq();
+        var memory = await memoryStore.GetAsync();
+        var entities = ExportMemory(memory, committed);
+        var info = s.ToInfo(sessionId);
+        var timeline = ExportTimeline(s, committed, memory.FloorSeq);
+        // Pending turns sit after every committed one, so the committed journal is [0, timeline.NextOrdinal).
+        var turns = (await journal.CommittedAsync(timeline.NextOrdinal)).Select(journal.Present).ToList();
+        if (turns.Count < timeline.NextOrdinal)
+        {
+            // The header claims more than the journal holds (a session imported before imports were checked):
+            // export what is there rather than walk the claim.
+            timeline = timeline with { NextOrdinal = turns.Count };
+        }
+        return new SessionExport
+        {
+            Session = info with { PendingTurns = 0 },
+            Canon = new CanonRef { WorldId = s.WorldId, Version = s.CanonVersion, Hash = s.CanonHash },
+            Turns = turns,
+            Memory = entities,
+            Audit = await audit.AllAsync(),
+            Timeline = timeline,
+            Llm = s.Llm,
+        };
+    }
+
     /// <summary>The timeline an export carries: committed turns only, so it ends before the first pending one.</summary>
     public static ExportedTimeline ExportTimeline(SessionState s, int committedSeq, int memoryFloorSeq) => new()
     {
@@ -128,6 +223,15 @@ public static class SessionSeeds
     }
 
     // ---------------------------------------------------------------- import
+
+    /// <summary>The sizes an import is checked against: what a session of this engine could have produced.</summary>
+    public static ImportLimits ImportLimits(TurnOptions turns, MemoryOptions memory) => new()
+    {
+        MaxInputChars = turns.MaxInputChars,
+        MaxContentChars = Math.Max(memory.MaxContentChars, memory.MaxSummaryChars),
+        MaxNameChars = memory.MaxNameChars,
+        MaxAttributes = memory.MaxAttributes,
+    };
 
     /// <summary>The seed of an imported session (turns and shards already checked), owned by the importer.</summary>
     public static SessionSeed Import(string ownerId, SessionExport export, List<TurnRecord> records, List<MemoryShard> shards, LlmSettings llm) => new()

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
 using Loom.Errors;
+using Loom.Events;
+using Loom.Interventions;
 using Loom.Sessions;
 using Loom.Storage;
 
@@ -26,6 +28,40 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
     public Task<TurnRecord?> ReadAsync(long ordinal) => _records.ReadAsync(ordinal);
 
     public void Put(RowUnit unit, TurnRecord record) => _records.Put(unit, record.Ordinal, record);
+
+    /// <summary>A new turn for <paramref name="input"/>, to be queued after the last one (markers parsed, not yet applied).</summary>
+    public static TurnRecord Queued(SessionState s, string input, string? idempotencyKey)
+    {
+        var parsed = InterventionParser.Parse(input);
+        var ordinal = s.NextOrdinal;
+        return new TurnRecord
+        {
+            Ordinal = ordinal,
+            IdempotencyKey = idempotencyKey,
+            Turn = new TurnView
+            {
+                TurnId = TurnIds.New(ordinal),
+                Seq = s.LastSeq + 1,
+                Input = input,
+                StoryInput = parsed.StoryText,
+                Interventions = parsed.Interventions,
+                Status = TurnStatus.Queued,
+                Provider = s.Llm.Provider,
+                Model = s.Llm.Model,
+                CreatedAt = DateTime.UtcNow,
+            },
+        };
+    }
+
+    /// <summary>What a watcher that cannot be replayed to sees first: the pending turns as they are now.</summary>
+    public IEnumerable<SessionEvent> Snapshot()
+    {
+        foreach (var pending in S.Pending)
+        {
+            var type = pending.Turn.Status == TurnStatus.Running ? SessionEventTypes.TurnStarted : SessionEventTypes.TurnQueued;
+            yield return new SessionEvent { Id = "", Type = type, TurnId = pending.Turn.TurnId, Turn = CurrentView(pending) };
+        }
+    }
 
     // ---------------------------------------------------------------- the running turn's narrative
 

@@ -108,6 +108,7 @@ public sealed partial class TurnRunner
                 Intent = plan.Intent,
                 OutOfCharacter = plan.OutOfCharacter,
                 Retcons = plan.Retcons,
+                Players = running.Players ?? "", // multiplayer hook: who plays, in shared sessions
             });
             _metrics.StageSince(TurnStages.PromptAssembly, assembling);
 
@@ -126,6 +127,10 @@ public sealed partial class TurnRunner
             _metrics.StageSince(TurnStages.MemoryApply, remembering);
             // A summary the narrator wrote during this turn is paid for by this turn.
             usage = usage.Add(remembered.SummaryUsage);
+            var provider = final?.Provider ?? s.Llm.Provider;
+            var model = final?.Model ?? s.Llm.Model;
+            // The seed's per-turn KPIs: cost, and the share of billed completion tokens the player gets as narrative.
+            _metrics.TurnCompleted(provider ?? "unknown", model ?? "unknown", usage.CostUsd, usage.CompletionTokens, _tokens.Count(remembered.Narrative));
             return running with
             {
                 Turn = turn with
@@ -139,8 +144,8 @@ public sealed partial class TurnRunner
                     Lore = lore.Fired, // lore (issue 13)
                     Warnings = [.. turn.Warnings, .. remembered.Warnings],
                     Usage = usage,
-                    Provider = final?.Provider ?? s.Llm.Provider,
-                    Model = final?.Model ?? s.Llm.Model,
+                    Provider = provider,
+                    Model = model,
                     CompletedAt = DateTime.UtcNow,
                     LatencyMs = clock.ElapsedMilliseconds,
                     Retries = final?.Retries ?? 0,
@@ -279,7 +284,7 @@ public sealed partial class TurnRunner
 
     // ---------------------------------------------------------------- remember
 
-    private sealed record Remembered(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage);
+    private readonly record struct Remembered(string Narrative, List<MemoryOp> Applied, List<string> Warnings, string? Ooc, Usage SummaryUsage);
 
     /// <summary>
     /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn

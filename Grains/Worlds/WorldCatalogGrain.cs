@@ -1,10 +1,11 @@
 using Loom.Security;
+using Loom.Storage;
 
 namespace Loom.Worlds;
 
 /// <summary>The list of worlds (key 0). World grains push their summary here after every publish and access change.</summary>
 public sealed class WorldCatalogGrain(
-    [PersistentState("worldcatalog", "loom")] IPersistentState<WorldCatalogState> state) : Grain, IWorldCatalogGrain
+    [PersistentState("worldcatalog", StorageNames.Provider)] IPersistentState<WorldCatalogState> state) : Grain, IWorldCatalogGrain
 {
     public async Task Upsert(WorldInfo world)
     {

@@ -4,6 +4,7 @@ using Loom.Canon;
 using Loom.Errors;
 using Loom.Quotas;
 using Loom.Security;
+using Loom.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +12,7 @@ namespace Loom.Worlds;
 
 /// <summary>One world (key: worldId) and its immutable canon versions 1, 2, ...; see <see cref="WorldAccess"/> for who may do what.</summary>
 public sealed class WorldGrain(
-    [PersistentState("world", "loom")] IPersistentState<WorldState> state,
+    [PersistentState("world", StorageNames.Provider)] IPersistentState<WorldState> state,
     IOptions<QuotaOptions> quotas,
     ILogger<WorldGrain> logger) : Grain, IWorldGrain
 {

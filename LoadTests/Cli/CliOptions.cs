@@ -35,6 +35,12 @@ public sealed record CliOptions
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
     public bool Strict { get; init; }
 
+    /// <summary>providers: <c>provider:model</c> pairs to measure (<c>--providers</c>); null = the fake's three shapes.</summary>
+    public IReadOnlyList<string>? Providers { get; init; }
+
+    /// <summary>PostgreSQL the target uses (<c>--pg CONNECTION</c>): kpis reads its statistics; workflow runs its production configuration on it.</summary>
+    public string? PostgresConnection { get; init; }
+
     /// <summary>The LLM the embedded gateway uses: as asked, else the offline narrator for smoke, else the fake server.</summary>
     public LlmMode EffectiveLlm => Llm ?? (Scenarios.Count > 0 && Scenarios.All(s => s == "smoke") ? LlmMode.Offline : LlmMode.Fake);
 }

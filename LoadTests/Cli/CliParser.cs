@@ -95,6 +95,13 @@ public static class CliParser
                 case "--out": o = o with { OutDirectory = value }; break;
                 case "--gateway-dll": o = o with { GatewayDll = value }; break;
                 case "--api-key": o = o with { ApiKey = value }; break;
+                case "--pg": o = o with { PostgresConnection = value }; break;
+                case "--providers":
+                    var specs = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (specs.Length == 0 || specs.Any(p => p.IndexOf(':') is <= 0 || p.EndsWith(':')))
+                        error = "--providers must be a comma-separated list of provider:model (e.g. openai:gpt-4o-mini,anthropic:claude-3-5-haiku-latest)";
+                    else o = o with { Providers = specs };
+                    break;
                 default: error = $"unknown option {name} (try --help)"; break;
             }
             if (error is not null) return CliParseResult.Fail(error);

@@ -6,7 +6,10 @@ public sealed record SessionInfo(string SessionId, string? Name, string? Status,
 
 public sealed record TurnError(string? Code, string? Message);
 
-public sealed record TurnInfo(string TurnId, int Seq, string Status, double? LatencyMs, string? Narrative, TurnError? Error);
+public sealed record TurnUsage(long PromptTokens, long CompletionTokens, decimal CostUsd);
+
+public sealed record TurnInfo(string TurnId, int Seq, string Status, double? LatencyMs, string? Narrative, TurnError? Error,
+    TurnUsage? Usage = null, string? Provider = null, string? Model = null);
 
 public sealed record CanonVersionInfo(string WorldId, int Version, string? Hash);
 

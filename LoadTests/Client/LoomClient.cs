@@ -55,6 +55,10 @@ public sealed class LoomClient : IDisposable
     public Task<SessionInfo> CreateSessionAsync(string worldId, string? name, CancellationToken ct) =>
         SendAsync<SessionInfo>(HttpMethod.Post, "/api/sessions", new { worldId, name }, ct);
 
+    /// <summary>A session narrated by <paramref name="provider"/>'s <paramref name="model"/> (the target must have that provider configured).</summary>
+    public Task<SessionInfo> CreateSessionAsync(string worldId, string? name, string provider, string model, CancellationToken ct) =>
+        SendAsync<SessionInfo>(HttpMethod.Post, "/api/sessions", new { worldId, name, llm = new { provider, model } }, ct);
+
     public Task<SessionInfo> GetSessionAsync(string sessionId, CancellationToken ct) =>
         SendAsync<SessionInfo>(HttpMethod.Get, $"/api/sessions/{Uri.EscapeDataString(sessionId)}", null, ct);
 

@@ -3,7 +3,8 @@ namespace Loom.LoadTests.FakeLlm;
 /// <summary>
 /// How the fake model answers. <see cref="Latency"/> is the time from request to the last token; the first chunk is
 /// sent after <see cref="TimeToFirstToken"/> and the rest are spread evenly up to <see cref="Latency"/>. When
-/// <see cref="TokensPerSecond"/> is set it paces the chunks instead and the latency follows from it.
+/// <see cref="TokensPerSecond"/> is set it paces the chunks instead and the latency follows from it. Prompt tokens are
+/// reported as characters ÷ 4 unless <see cref="ExactPromptTokens"/> asks for an o200k count (costs the runner CPU).
 /// </summary>
 public sealed record FakeLlmBehaviour(
     TimeSpan Latency,
@@ -11,7 +12,8 @@ public sealed record FakeLlmBehaviour(
     double? TokensPerSecond = null,
     int CompletionTokens = 48,
     int Chunks = 8,
-    bool IncludeMemoryBlock = true)
+    bool IncludeMemoryBlock = true,
+    bool ExactPromptTokens = false)
 {
     public static FakeLlmBehaviour ForLatency(TimeSpan latency) =>
         new(latency, TimeSpan.FromTicks(Math.Min(latency.Ticks, TimeSpan.FromMilliseconds(200).Ticks)));

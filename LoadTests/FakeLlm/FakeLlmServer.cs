@@ -13,14 +13,16 @@ using Microsoft.Extensions.Logging;
 namespace Loom.LoadTests.FakeLlm;
 
 /// <summary>
-/// An OpenAI-compatible chat completions endpoint on 127.0.0.1 with controllable timing, so turn latency under load
-/// measures the engine and not a real provider. Streams SSE chunks, a usage chunk and <c>[DONE]</c> when asked.
+/// A fake model on 127.0.0.1 with controllable timing, so turn latency under load measures the engine and not a real
+/// provider. It speaks three wire formats (<see cref="FakeWireFormat"/>): OpenAI chat completions (SSE chunks, a usage
+/// chunk, <c>[DONE]</c>), Anthropic messages (typed SSE events) and Ollama chat (newline-delimited JSON), each with
+/// the same narration, timing and usage, so the providers table compares LOOM's provider clients, not the fakes.
 /// </summary>
 public sealed class FakeLlmServer : IAsyncDisposable
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly WebApplication _app;
     private FakeLlmBehaviour _behaviour;
+    private readonly long[] _requestsByFormat = new long[3];
     private long _requests, _streamed, _aborted, _badRequests;
 
     private FakeLlmServer(WebApplication app, FakeLlmBehaviour behaviour)
@@ -29,8 +31,17 @@ public sealed class FakeLlmServer : IAsyncDisposable
         _behaviour = behaviour;
     }
 
-    /// <summary>Base address to configure as the provider endpoint, e.g. http://127.0.0.1:41234/v1.</summary>
+    /// <summary>Base address to configure as the OpenAI-compatible endpoint, e.g. http://127.0.0.1:41234/v1.</summary>
     public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The server's root: the endpoint for the Anthropic (<c>/v1/messages</c>) and Ollama (<c>/api/chat</c>) shapes.</summary>
+    public Uri Root { get; private set; } = null!;
+
+    /// <summary>The endpoint a provider of <paramref name="format"/> is configured with.</summary>
+    public Uri EndpointFor(FakeWireFormat format) => format == FakeWireFormat.OpenAi ? BaseAddress : Root;
+
+    /// <summary>Requests answered in <paramref name="format"/>'s shape.</summary>
+    public long RequestsIn(FakeWireFormat format) => Interlocked.Read(ref _requestsByFormat[(int)format]);
 
     /// <summary>Current behaviour; scenarios switch latency between phases without restarting the target.</summary>
     public FakeLlmBehaviour Behaviour
@@ -44,6 +55,10 @@ public sealed class FakeLlmServer : IAsyncDisposable
     public long AbortedRequests => Interlocked.Read(ref _aborted);
     public long BadRequests => Interlocked.Read(ref _badRequests);
 
+    /// <summary>Called after each streamed chunk is flushed: the request's last user message, the chunk index and
+    /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
+    public Action<string, int, long>? ChunkWritten { get; set; }
+
     /// <summary>Starts on <paramref name="port"/> (0: any free loopback port).</summary>
     public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default, int port = 0)
     {
@@ -56,84 +71,62 @@ public sealed class FakeLlmServer : IAsyncDisposable
         });
         var app = builder.Build();
         var server = new FakeLlmServer(app, behaviour);
-        app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapPost("/v1/chat/completions", (HttpContext http) => server.HandleAsync(http, FakeWireFormat.OpenAi));
+        app.MapPost("/v1/messages", (HttpContext http) => server.HandleAsync(http, FakeWireFormat.Anthropic));
+        app.MapPost("/api/chat", (HttpContext http) => server.HandleAsync(http, FakeWireFormat.Ollama));
         app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake-model", @object = "model", owned_by = "loom-loadtests" } } }));
         await app.StartAsync(ct);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Root = new Uri(address.TrimEnd('/') + "/");
         server.BaseAddress = new Uri(address.TrimEnd('/') + "/v1");
         return server;
     }
 
-    private async Task HandleAsync(HttpContext http)
+    private async Task HandleAsync(HttpContext http, FakeWireFormat format)
     {
         var arrived = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _requests);
+        Interlocked.Increment(ref _requestsByFormat[(int)format]);
         var ct = http.RequestAborted;
         var behaviour = Behaviour;
 
         ChatRequest request;
         try
         {
-            request = await ChatRequest.ReadAsync(http.Request.Body, ct);
+            request = await ChatRequest.ReadAsync(http.Request.Body, format, behaviour.ExactPromptTokens, ct);
         }
         catch (JsonException)
         {
             Interlocked.Increment(ref _badRequests);
             http.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await http.Response.WriteAsJsonAsync(new { error = new { message = "body is not a chat completion request", type = "invalid_request_error" } }, ct);
+            await http.Response.WriteAsJsonAsync(new { error = new { message = "body is not a chat request", type = "invalid_request_error" } }, ct);
             return;
         }
 
-        var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..24];
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var chunks = FakeNarrative.Chunks(behaviour.CompletionTokens, behaviour.EffectiveChunks, behaviour.IncludeMemoryBlock);
-        var usage = new
-        {
-            prompt_tokens = FakeNarrative.EstimateTokens(request.PromptChars),
-            completion_tokens = behaviour.CompletionTokens,
-            total_tokens = FakeNarrative.EstimateTokens(request.PromptChars) + behaviour.CompletionTokens,
-        };
+        var usage = new FakeUsage(request.PromptText is { } prompt ? FakeNarrative.CountPromptTokens(prompt) : FakeNarrative.EstimateTokens(request.PromptChars),
+            FakeNarrative.CountTokens(chunks));
+        var writer = FakeWire.For(format, request.Model);
 
         try
         {
             if (!request.Stream)
             {
                 await WaitUntilAsync(arrived, behaviour.TotalTime, ct);
-                await http.Response.WriteAsJsonAsync(new
-                {
-                    id, @object = "chat.completion", created, model = request.Model,
-                    choices = new[] { new { index = 0, message = new { role = "assistant", content = string.Concat(chunks) }, finish_reason = "stop" } },
-                    usage,
-                }, Json, ct);
+                await http.Response.WriteAsync(writer.Complete(string.Concat(chunks), usage), Encoding.UTF8, ct);
                 return;
             }
 
             Interlocked.Increment(ref _streamed);
-            http.Response.ContentType = "text/event-stream";
+            http.Response.ContentType = writer.StreamContentType;
             http.Response.Headers.CacheControl = "no-cache";
             for (var i = 0; i < chunks.Count; i++)
             {
                 await WaitUntilAsync(arrived, behaviour.ChunkDueAt(i), ct);
-                object delta = i == 0 ? new { role = "assistant", content = chunks[i] } : new { content = chunks[i] };
-                await WriteEventAsync(http.Response, new
-                {
-                    id, @object = "chat.completion.chunk", created, model = request.Model,
-                    choices = new[] { new { index = 0, delta, finish_reason = (string?)null } },
-                }, ct);
+                await WriteFlushedAsync(http.Response, (i == 0 ? writer.Start(usage) : "") + writer.Chunk(chunks[i], i == 0), ct);
+                ChunkWritten?.Invoke(request.LastUserMessage, i, Stopwatch.GetTimestamp());
             }
-            await WriteEventAsync(http.Response, new
-            {
-                id, @object = "chat.completion.chunk", created, model = request.Model,
-                choices = new[] { new { index = 0, delta = new { }, finish_reason = "stop" } },
-            }, ct);
-            // Usage arrives in a final chunk with no choices, as OpenAI sends it for stream_options.include_usage.
-            await WriteEventAsync(http.Response, new
-            {
-                id, @object = "chat.completion.chunk", created, model = request.Model,
-                choices = Array.Empty<object>(), usage,
-            }, ct);
-            await http.Response.WriteAsync("data: [DONE]\n\n", ct);
-            await http.Response.Body.FlushAsync(ct);
+            await WriteFlushedAsync(http.Response, writer.End(usage), ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -141,10 +134,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
         }
     }
 
-    private static async Task WriteEventAsync(HttpResponse response, object payload, CancellationToken ct)
+    private static async Task WriteFlushedAsync(HttpResponse response, string text, CancellationToken ct)
     {
-        var json = JsonSerializer.Serialize(payload, Json);
-        await response.WriteAsync("data: " + json + "\n\n", Encoding.UTF8, ct);
+        await response.WriteAsync(text, Encoding.UTF8, ct);
         await response.Body.FlushAsync(ct);
     }
 
@@ -161,27 +153,50 @@ public sealed class FakeLlmServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed record ChatRequest(string Model, bool Stream, int PromptChars)
+    private sealed record ChatRequest(string Model, bool Stream, int PromptChars, string? PromptText, string LastUserMessage)
     {
-        public static async Task<ChatRequest> ReadAsync(Stream body, CancellationToken ct)
+        public static async Task<ChatRequest> ReadAsync(Stream body, FakeWireFormat format, bool keepText, CancellationToken ct)
         {
             using var doc = await JsonDocument.ParseAsync(body, cancellationToken: ct);
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array)
                 throw new JsonException("messages missing");
             var model = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "fake-model";
-            var stream = root.TryGetProperty("stream", out var s) && s.ValueKind == JsonValueKind.True;
-            var chars = 0;
+            // Ollama streams unless told not to; the others only when asked.
+            var stream = root.TryGetProperty("stream", out var s)
+                ? s.ValueKind == JsonValueKind.True
+                : format == FakeWireFormat.Ollama;
+            // Anthropic carries the system prompt beside the messages.
+            var text = keepText ? new StringBuilder() : null;
+            var chars = root.TryGetProperty("system", out var system) ? TextChars(system, text) : 0;
+            var lastUser = "";
             foreach (var message in messages.EnumerateArray())
             {
                 if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("content", out var content)) continue;
-                if (content.ValueKind == JsonValueKind.String) chars += content.GetString()!.Length;
-                else if (content.ValueKind == JsonValueKind.Array)
-                    foreach (var part in content.EnumerateArray())
-                        if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
-                            chars += t.GetString()!.Length;
+                chars += TextChars(content, text);
+                if (content.ValueKind == JsonValueKind.String && message.TryGetProperty("role", out var role) && role.ValueEquals("user")) lastUser = content.GetString()!;
             }
-            return new ChatRequest(model, stream, chars);
+            return new ChatRequest(model, stream, chars, text?.ToString(), lastUser);
+        }
+
+        /// <summary>Characters of a content value: a string, or an array of parts with "text"; appended to <paramref name="text"/> when kept.</summary>
+        private static int TextChars(JsonElement content, StringBuilder? text)
+        {
+            if (content.ValueKind == JsonValueKind.String)
+            {
+                var s = content.GetString()!;
+                text?.Append(s).Append('\n');
+                return s.Length;
+            }
+            var chars = 0;
+            if (content.ValueKind == JsonValueKind.Array)
+                foreach (var part in content.EnumerateArray())
+                    if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String)
+                    {
+                        text?.Append(t.GetString()).Append('\n');
+                        chars += t.GetString()!.Length;
+                    }
+            return chars;
         }
     }
 }

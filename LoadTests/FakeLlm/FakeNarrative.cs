@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 
 namespace Loom.LoadTests.FakeLlm;
 
@@ -37,6 +39,19 @@ public static class FakeNarrative
         if (memoryBlock) result[^1] += MemoryBlock;
         return result;
     }
+
+    private static readonly Lazy<Tokenizer> O200k = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
+    private static readonly ConcurrentDictionary<string, int> Counted = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Completion tokens of an answer, counted as an OpenAI model of the o200k family (LOOM's own tokenizer) would:
+    /// the narrative and its memory block. Answers are few and repeat, so each distinct one is counted once.
+    /// </summary>
+    public static int CountTokens(IReadOnlyList<string> chunks) =>
+        Counted.GetOrAdd(string.Concat(chunks), text => O200k.Value.CountTokens(text));
+
+    /// <summary>A prompt's tokens as an o200k model would count them (not cached: prompts differ every turn).</summary>
+    public static int CountPromptTokens(string prompt) => O200k.Value.CountTokens(prompt);
 
     /// <summary>Rough prompt size in tokens (about four characters per token), for the usage figures.</summary>
     public static int EstimateTokens(int chars) => Math.Max(1, (chars + 3) / 4);

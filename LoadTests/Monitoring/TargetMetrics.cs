@@ -42,6 +42,22 @@ public sealed class TargetMetrics(LoomClient client, IReadOnlyList<Uri> processU
     }
 
     public Task<double?> ReadSumAsync(string name, CancellationToken ct) => ReadSumAsync([name], ct);
+
+    /// <summary>The exposition of every endpoint that answers (one text per process).</summary>
+    public async Task<IReadOnlyList<string>> ReadTextsAsync(CancellationToken ct)
+    {
+        var texts = new List<string>();
+        foreach (var endpoint in Endpoints)
+        {
+            try
+            {
+                texts.Add(await client.GetTextAsync(new Uri(endpoint, "/metrics"), ct));
+            }
+            catch (HttpRequestException) { }
+            catch (LoomApiException) { }
+        }
+        return texts;
+    }
 }
 
 /// <summary>The few rules of the Prometheus text format needed to read a metric's samples.</summary>

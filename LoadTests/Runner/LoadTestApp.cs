@@ -120,6 +120,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             {
                 Client = client, Options = options, Console = stdout, InPlaceProgress = inPlaceProgress,
                 Fake = fake, EmbeddedLlm = embeddedLlm, TargetSampler = targetSampler, SelfSampler = selfSampler,
+                StartGateway = Child is null ? null : StartAnother(options, root, embeddedLlm!.Value, fake, workDir, outDir),
                 Metrics = new TargetMetrics(client, target.Processes.Select(p => ProcessUrls.Read(p.Pid)).OfType<Uri>().Distinct().ToArray()),
             };
             var report = new RunReport
@@ -183,6 +184,19 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             try { if (Directory.Exists(workDir)) Directory.Delete(workDir, recursive: true); } catch (IOException) { }
         }
     }
+
+    /// <summary>Another embedded gateway like the main one, in its own folder with its own database and log file.</summary>
+    private Func<string, IReadOnlyDictionary<string, string>, CancellationToken, Task<EmbeddedGateway>> StartAnother(
+        CliOptions options, string? root, LlmMode llm, FakeLlmServer? fake, string workDir, string outDir) =>
+        (label, environment, ct) =>
+        {
+            var dll = options.GatewayDll ?? RepoPaths.DefaultGatewayDll(root!);
+            var extra = new Dictionary<string, string>(options.GatewayEnvironment);
+            foreach (var (key, value) in environment) extra[key] = value;
+            return EmbeddedGateway.StartAsync(new EmbeddedGatewayOptions(Path.GetFullPath(dll), root, llm, fake?.BaseAddress,
+                Path.Combine(workDir, label), Path.Combine(outDir, $"gateway-{label}.log"), options.ReadyTimeout, options.ApiKey)
+            { ExtraEnvironment = extra }, stdout, ct);
+        };
 
     /// <summary>
     /// A few unmeasured calls first, so JIT compilation and first grain activations do not land in the first

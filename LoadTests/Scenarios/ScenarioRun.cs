@@ -24,6 +24,12 @@ public sealed class ScenarioRun
     /// <summary>The LLM of the embedded gateway; null for an existing target (whose LLM we do not know).</summary>
     public LlmMode? EmbeddedLlm { get; init; }
 
+    /// <summary>
+    /// Starts another embedded gateway (same build, same fake LLM, its own database) with extra environment, for
+    /// scenarios that compare configurations; null when the target is not ours to start.
+    /// </summary>
+    public Func<string, IReadOnlyDictionary<string, string>, CancellationToken, Task<EmbeddedGateway>>? StartGateway { get; init; }
+
     public ProcessSampler? TargetSampler { get; init; }
     public ProcessSampler? SelfSampler { get; init; }
 

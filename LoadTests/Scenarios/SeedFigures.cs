@@ -51,3 +51,18 @@ public static class Targets
     public const double OverheadP95Ms = 5;
     public const double SessionCreateP95Ms = 20;
 }
+
+/// <summary>The seed's KPI targets (its performance document's KPI list; issue 17), as the kpis scenario checks them.</summary>
+public static class SeedKpis
+{
+    public const double TurnLatencyP95Ms = 5000;
+    public const double LlmLatencyP95Ms = 3000;
+    public const double MemoryRetrievalP95Ms = 100;
+    public const double Tps = 10;
+    public const double ConcurrentSessions = 100;
+    public const double CpuPercentOfMachine = 70;
+    public const double ResidentMemoryMb = 2048;
+    public const double StorageIops = 100;
+    public const double CostPerTurnUsd = 0.01;
+    public const double TokenEfficiency = 0.8;
+}

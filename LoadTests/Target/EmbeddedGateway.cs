@@ -30,8 +30,9 @@ public sealed class EmbeddedGateway : ILoomTarget
     private readonly StreamWriter _log;
     private readonly Task _pump;
 
-    private EmbeddedGateway(Process process, StreamWriter log, Task pump, Uri baseAddress, string description)
+    private EmbeddedGateway(Process process, StreamWriter log, Task pump, Uri baseAddress, string description, string workDirectory)
     {
+        WorkDirectory = workDirectory;
         _process = process;
         _log = log;
         _pump = pump;
@@ -40,6 +41,9 @@ public sealed class EmbeddedGateway : ILoomTarget
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The folder of its SQLite database.</summary>
+    public string WorkDirectory { get; }
     public IReadOnlyList<WatchedProcess> Processes => _process.HasExited ? [] : [new WatchedProcess(_process.Id, "gateway + silo")];
     public string Description { get; }
 
@@ -84,6 +88,9 @@ public sealed class EmbeddedGateway : ILoomTarget
             // scenarios measure the engine, not the limiter (a real deployment sets it to its provider's limit).
             env["Loom__Llm__Resilience__MaxConcurrency"] = "2000";
             env["Loom__Llm__Resilience__QueueLimit"] = "4000";
+            // The same fake as Anthropic and Ollama too (each in its own wire format), all priced: the providers
+            // scenario plays each, and every turn's cost comes from Loom:Llm:Pricing as in production.
+            foreach (var (key, value) in FakeLlm.FakeProviders.Environment(options.FakeLlmEndpoint)) env[key] = value;
         }
         else
         {
@@ -97,7 +104,7 @@ public sealed class EmbeddedGateway : ILoomTarget
         var log = new StreamWriter(options.LogFile, append: false) { AutoFlush = true };
         var pump = Task.WhenAll(PumpAsync(process.StandardOutput, log), PumpAsync(process.StandardError, log));
         var gateway = new EmbeddedGateway(process, log, pump, url,
-            $"embedded gateway {Path.GetFileName(options.GatewayDll)} (pid {process.Id}) at {url}, LLM {(options.Llm == LlmMode.Fake ? "fake " + options.FakeLlmEndpoint : "offline narrator")}");
+            $"embedded gateway {Path.GetFileName(options.GatewayDll)} (pid {process.Id}) at {url}, LLM {(options.Llm == LlmMode.Fake ? "fake " + options.FakeLlmEndpoint : "offline narrator")}", options.WorkDirectory);
         try
         {
             await gateway.WaitReadyAsync(options, ct);

@@ -4,14 +4,19 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Serialization;
 using Orleans.Storage;
+using Loom.Storage.Metering;
 using Loom.Storage.Rows;
+using Loom.Telemetry;
 
 namespace Loom.Storage;
 
 public static class StorageSiloBuilderExtensions
 {
-    /// <summary>Name of the grain storage provider: <c>[PersistentState("...", "loom")]</c>.</summary>
-    public const string ProviderName = "loom";
+    /// <summary>Name of the grain storage provider (<see cref="StorageNames.Provider"/>).</summary>
+    public const string ProviderName = StorageNames.Provider;
+
+    /// <summary>The ADO.NET provider behind <see cref="ProviderName"/>, which grains see through <see cref="MeteredGrainStorage"/>.</summary>
+    private const string AdoNetProviderName = "loom.adonet";
 
     /// <summary>
     /// Registers grain storage "loom" (ADO.NET, Orleans binary serializer), the row store that commits session rows in
@@ -30,15 +35,19 @@ public static class StorageSiloBuilderExtensions
         services.AddSingleton<SqlGrainRowStore>();
         services.AddSingleton<IGrainRowStore>(sp => sp.GetRequiredService<SqlGrainRowStore>());
 
-        builder.AddAdoNetGrainStorage(ProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer>(
-            (storage, loom, serializer) =>
+        services.AddLoomMetrics();
+        builder.AddAdoNetGrainStorage(AdoNetProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer, StorageMetrics>(
+            (storage, loom, serializer, metrics) =>
             {
                 var database = StorageDatabase.From(loom.Value);
                 storage.Invariant = database.Invariant;
                 storage.ConnectionString = database.ConnectionString;
                 // Orleans' binary format: rows follow [Id]/[Alias], so renaming a type or namespace keeps them readable.
-                storage.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+                storage.GrainStorageSerializer = new MeteredGrainStorageSerializer(new OrleansGrainStorageSerializer(serializer), metrics);
             }));
+        // Grains name "loom"; each call they make is counted on its way to the provider (which keeps its own lifecycle).
+        services.AddKeyedSingleton<IGrainStorage>(ProviderName, (sp, _) => new MeteredGrainStorage(
+            sp.GetRequiredKeyedService<IGrainStorage>(AdoNetProviderName), sp.GetRequiredService<StorageMetrics>()));
 
         builder.UseAdoNetReminderService(o => o.Configure<IOptions<StorageOptions>>((reminders, loom) =>
         {

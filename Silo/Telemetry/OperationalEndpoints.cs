@@ -2,7 +2,7 @@ namespace Loom.Silo.Telemetry;
 
 /// <summary>
 /// The operational surface both hosts expose, shared with the Helm chart (probe paths, scrape path, ports).
-/// tests/Loom.Tests/Helm checks the chart and the Dockerfiles against these.
+/// tests/Loom.Tests/Helm checks the chart and the Dockerfile against these.
 /// </summary>
 public static class OperationalEndpoints
 {

@@ -112,6 +112,18 @@ public sealed partial class SessionMemoryStore
         }
     }
 
+    /// <summary>A page of entities in id order (cursor: the last id), filtered by type and text.</summary>
+    public async Task<MemoryPage> ListAsync(MemoryListQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var limit = Math.Clamp(query.Limit, 1, 200);
+        var memory = await GetAsync();
+        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
+        var next = items.Count > limit ? items[limit - 1].EntityId : null;
+        if (items.Count > limit) items.RemoveAt(limit);
+        return new MemoryPage { Items = items, Next = next };
+    }
+
     /// <summary>A copy of memory as of <paramref name="seq"/> (e.g. for a fork).</summary>
     public WorldMemory CopyAsOf(WorldMemory memory, int seq)
     {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Loom.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
@@ -19,13 +20,15 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
     private readonly RowSql _sql;
     private readonly OrleansGrainStorageSerializer _serializer;
     private readonly GroupCommitWriter? _writer;
+    private readonly StorageMetrics _metrics;
     private DbConnection? _writerConnection;
     private long _transactions;
     private long _commits;
 
     public SqlGrainRowStore(IOptions<StorageOptions> options, IOptions<ClusterOptions> cluster, Serializer serializer,
-        ILogger<SqlGrainRowStore> logger)
+        StorageMetrics metrics, ILogger<SqlGrainRowStore> logger)
     {
+        _metrics = metrics;
         _database = StorageDatabase.From(options.Value);
         _sql = RowSql.For(_database, cluster.Value.ServiceId);
         _serializer = new OrleansGrainStorageSerializer(serializer);
@@ -49,6 +52,7 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 
     public async Task<IReadOnlyList<StoredRow>> ListAsync(GrainId grain, string prefix)
     {
+        _metrics.Operation(StorageOperation.List);
         await using var connection = await OpenAsync();
         return await _sql.ListAsync(connection, RowKey.Of(grain), prefix);
     }
@@ -67,6 +71,7 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 
     private async Task<List<StoredRow>> ReadAnyAsync(GrainId grain, IReadOnlyList<string> names)
     {
+        _metrics.Operation(StorageOperation.Read);
         await using var connection = await OpenAsync();
         return await _sql.ReadAsync(connection, RowKey.Of(grain), names);
     }
@@ -118,12 +123,27 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
         await transaction.CommitAsync();
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _commits, results.Count(r => r is not null));
+        _metrics.Operation(StorageOperation.Transaction);
+        _metrics.Written(PayloadBytes(commits, results));
         return results;
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _writerConnection, null) is { } connection) await connection.DisposeAsync();
+    }
+
+    /// <summary>Payload bytes of the commits that landed (a stale commit writes nothing).</summary>
+    private static long PayloadBytes(IReadOnlyList<RowCommit> commits, int?[] results)
+    {
+        long bytes = 0;
+        for (var i = 0; i < commits.Count; i++)
+        {
+            if (results[i] is null) continue;
+            bytes += commits[i].HeaderPayload?.Length ?? 0;
+            foreach (var row in commits[i].Rows) bytes += row.Payload?.Length ?? 0;
+        }
+        return bytes;
     }
 
     private async Task<DbConnection> OpenAsync()

@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace Loom.Tests.Helm;
 
 /// <summary>
-/// The chart, the Dockerfiles and the code agree: configuration keys (read from the options classes), ports,
+/// The chart, the Dockerfile and the code agree: configuration keys (read from the options classes), ports,
 /// probe paths, the shutdown budget. A renamed key or moved port in one place fails here rather than in a cluster.
 /// </summary>
 public sealed partial class DeploymentContractTests
@@ -95,19 +95,25 @@ public sealed partial class DeploymentContractTests
         Assert.Equal(OperationalEndpoints.SiloHttpPort, (int)values["silo"]!["httpPort"]!);
         Assert.Equal(OperationalEndpoints.GatewayContainerHttpPort, (int)values["gateway"]!["httpPort"]!);
 
-        var siloDocker = ChartFiles.Read("Silo", "Dockerfile");
+        // One Dockerfile for both processes: PROJECT (silo|gateway) picks the final stage; both stages share one runtime.
+        var docker = ChartFiles.Read("Dockerfile");
+        Assert.False(File.Exists(Path.Combine(ChartFiles.RepoRoot, "Silo", "Dockerfile")), "Silo/Dockerfile is replaced by ./Dockerfile");
+        Assert.False(File.Exists(Path.Combine(ChartFiles.RepoRoot, "Gateway", "Dockerfile")), "Gateway/Dockerfile is replaced by ./Dockerfile");
+        Assert.Matches(@"(?m)^ARG PROJECT=(silo|gateway)$", docker);
+        Assert.Matches(@"(?m)^FROM \$\{PROJECT\}$", docker);
+        // Small non-root runtime base; the entrypoint never runs as root.
+        var runtime = DockerStage(docker, "FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled");
+        Assert.Contains("USER $APP_UID", runtime, StringComparison.Ordinal);
+
+        var siloDocker = DockerStage(docker, "FROM runtime AS silo");
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.SiloHttpPort}", siloDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.SiloHttpPort} {OperationalEndpoints.SiloPort} {OperationalEndpoints.GatewayPort}", siloDocker, StringComparison.Ordinal);
-        var gatewayDocker = ChartFiles.Read("Gateway", "Dockerfile");
-        foreach (var docker in new[] { siloDocker, gatewayDocker })
-        {
-            // Small non-root runtime base; the entrypoint never runs as root.
-            Assert.Contains("FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", docker, StringComparison.Ordinal);
-            Assert.Contains("USER $APP_UID", docker, StringComparison.Ordinal);
-        }
+        Assert.Contains("ENTRYPOINT [\"dotnet\", \"Loom.Silo.dll\"]", siloDocker, StringComparison.Ordinal);
 
+        var gatewayDocker = DockerStage(docker, "FROM runtime AS gateway");
         Assert.Contains($"ASPNETCORE_URLS=http://+:{OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
         Assert.Contains($"EXPOSE {OperationalEndpoints.GatewayContainerHttpPort}", gatewayDocker, StringComparison.Ordinal);
+        Assert.Contains("ENTRYPOINT [\"dotnet\", \"Loom.Gateway.dll\"]", gatewayDocker, StringComparison.Ordinal);
 
         // A "Urls" key in a host's appsettings.json would beat ASPNETCORE_URLS and bind the pod to loopback only.
         foreach (var host in new[] { "Silo", "Gateway" })
@@ -119,6 +125,15 @@ public sealed partial class DeploymentContractTests
         // The chart derives ASPNETCORE_URLS from the same value as the container port the probes use.
         Assert.Contains("(int .Values.silo.httpPort)", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml")), StringComparison.Ordinal);
         Assert.Contains("(int .Values.gateway.httpPort)", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml")), StringComparison.Ordinal);
+    }
+
+    /// <summary>The lines of one Dockerfile stage: from the <c>FROM</c> line starting with <paramref name="from"/> to the next <c>FROM</c>.</summary>
+    private static string DockerStage(string docker, string from)
+    {
+        var start = docker.IndexOf("\n" + from, StringComparison.Ordinal);
+        Assert.True(start >= 0, $"the Dockerfile has no stage '{from}'");
+        var end = docker.IndexOf("\nFROM ", start + 1, StringComparison.Ordinal);
+        return end < 0 ? docker[start..] : docker[start..end];
     }
 
     [Theory]

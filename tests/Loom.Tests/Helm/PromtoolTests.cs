@@ -52,7 +52,7 @@ public sealed partial class PromtoolTests
     {
         var (exit, output) = await Promtool("check", "rules", AlertsFile);
         Assert.True(exit == 0, output);
-        Assert.Contains("4 rules found", output, StringComparison.Ordinal);
+        Assert.Contains("11 rules found", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -74,15 +74,57 @@ public sealed partial class PromtoolTests
     [Fact]
     public void The_seed_alerts_are_all_defined_with_a_five_minute_hold()
     {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(File.ReadAllText(AlertsFile)));
-        var rules = ((YamlSequenceNode)((YamlMappingNode)stream.Documents[0].RootNode)["groups"])
-            .Cast<YamlMappingNode>()
-            .SelectMany(g => ((YamlSequenceNode)g["rules"]).Cast<YamlMappingNode>())
-            .ToDictionary(r => r["alert"].ToString(), r => r);
+        var rules = Rules().Where(r => r.Group != KpiGroup).ToDictionary(r => r.Rule["alert"].ToString(), r => r.Rule);
 
         Assert.Equal(["HighCPUUsage", "HighErrorRate", "HighMemoryUsage", "HighTurnProcessingLatency"], rules.Keys.Order());
         Assert.All(rules.Values, r => Assert.Equal("5m", r["for"].ToString()));
+    }
+
+    [Fact]
+    public void Each_kpi_target_has_an_info_alert_held_fifteen_minutes()
+    {
+        var kpis = Rules().Where(r => r.Group == KpiGroup).ToDictionary(
+            r => ((YamlMappingNode)r.Rule["labels"])["kpi"].ToString(), r => r.Rule);
+
+        // Turn latency is HighTurnProcessingLatency; TPS and concurrent sessions are capacity targets, not alerts.
+        Assert.Equal(["cost_per_turn", "cpu", "disk_iops", "llm_latency", "memory", "memory_retrieval", "token_efficiency"], kpis.Keys.Order());
+        Assert.All(kpis.Values, r =>
+        {
+            Assert.Equal("15m", r["for"].ToString());
+            Assert.Equal("info", ((YamlMappingNode)r["labels"])["severity"].ToString());
+        });
+    }
+
+    [Fact]
+    public void The_dashboard_draws_every_seed_target_on_its_kpi_row()
+    {
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(ChartFiles.ChartDir, "files", "dashboard.json"))).RootElement;
+        var panels = dashboard.GetProperty("panels").EnumerateArray().ToList();
+        var row = panels.FindIndex(p => p.GetProperty("type").GetString() == "row" && p.GetProperty("title").GetString()!.StartsWith("KPIs", StringComparison.Ordinal));
+        Assert.True(row >= 0, "no KPI row");
+        var kpiPanels = panels.Skip(row + 1).TakeWhile(p => p.GetProperty("type").GetString() != "row").ToList();
+
+        // Each target is a threshold step drawn as a dashed line on its panel.
+        var drawn = kpiPanels
+            .Where(p => p.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("custom").GetProperty("thresholdsStyle").GetProperty("mode").GetString() == "dashed")
+            .SelectMany(p => p.GetProperty("fieldConfig").GetProperty("defaults").GetProperty("thresholds").GetProperty("steps").EnumerateArray())
+            .Where(step => step.GetProperty("value").ValueKind == JsonValueKind.Number)
+            .Select(step => step.GetProperty("value").GetDouble())
+            .ToList();
+        double[] targets = [5, 3, 0.1, 10, 100, 70, 2L * 1024 * 1024 * 1024, 100, 0.01, 0.8];
+        Assert.Equal(targets.Order(), drawn.Order());
+    }
+
+    private const string KpiGroup = "loom.kpis";
+
+    private static List<(string Group, YamlMappingNode Rule)> Rules()
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(AlertsFile)));
+        return ((YamlSequenceNode)((YamlMappingNode)stream.Documents[0].RootNode)["groups"])
+            .Cast<YamlMappingNode>()
+            .SelectMany(g => ((YamlSequenceNode)g["rules"]).Cast<YamlMappingNode>().Select(r => (g["name"].ToString(), r)))
+            .ToList();
     }
 
     [Fact]

@@ -70,11 +70,11 @@ public class CliParserTests
     }
 
     [Fact]
-    public void All_runs_every_issue_11_workload()
+    public void All_runs_every_issue_11_and_issue_17_workload()
     {
         var o = Parse("all").Options!;
 
-        Assert.Equal(["session-manager", "turn-scheduler", "world-memory", "rules", "e2e", "e2e-1000", "overhead", "idle-sessions"], o.Scenarios);
+        Assert.Equal(["session-manager", "turn-scheduler", "world-memory", "rules", "e2e", "e2e-1000", "overhead", "kpis", "providers", "workflow", "idle-sessions"], o.Scenarios);
     }
 
     [Fact]
@@ -139,5 +139,16 @@ public class CliParserTests
 
         Assert.All(ScenarioCatalog.Names, n => Assert.Contains(n, help));
         Assert.Contains("--gateway-dll", help);
+    }
+
+    [Fact]
+    public void Providers_and_pg_are_parsed_and_a_provider_without_a_model_is_refused()
+    {
+        var o = Parse("providers", "--providers", "openai:gpt-4o-mini, anthropic:claude-x", "--pg", "Host=127.0.0.1;Database=loom").Options!;
+
+        Assert.Equal(["openai:gpt-4o-mini", "anthropic:claude-x"], o.Providers);
+        Assert.Equal("Host=127.0.0.1;Database=loom", o.PostgresConnection);
+        Assert.Contains("provider:model", Parse("providers", "--providers", "openai").Error);
+        Assert.Contains("provider:model", Parse("providers", "--providers", "openai:").Error);
     }
 }

@@ -46,7 +46,9 @@ public class FakeLlmServerTests
         Assert.Contains(chunks, c => c.GetProperty("choices").GetArrayLength() > 0 && c.GetProperty("choices")[0].GetProperty("finish_reason").GetString() == "stop");
         var usage = chunks[^1].GetProperty("usage");
         Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
-        Assert.Equal(20, usage.GetProperty("completion_tokens").GetInt32());
+        // Completion tokens are the whole answer's (narrative and memory block) as an o200k model counts them.
+        Assert.Equal(FakeNarrative.CountTokens(FakeNarrative.Chunks(20, 4, memoryBlock: true)), usage.GetProperty("completion_tokens").GetInt32());
+        Assert.InRange(usage.GetProperty("completion_tokens").GetInt32(), 21, 200);
         Assert.True(usage.GetProperty("prompt_tokens").GetInt32() > 0);
 
         // Timing: first token no earlier than the TTFT, last token no earlier than L (and not absurdly later).
@@ -72,7 +74,7 @@ public class FakeLlmServerTests
         Assert.Equal("fake-model", root.GetProperty("model").GetString());
         Assert.Equal("stop", root.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         Assert.StartsWith("The harbour lamps", root.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
-        Assert.Equal(48, root.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal(FakeNarrative.CountTokens(FakeNarrative.Chunks(48, 8, memoryBlock: true)), root.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
     [Fact]
@@ -117,5 +119,52 @@ public class FakeLlmServerTests
 
         Assert.Equal(3, chunks.Count);
         Assert.Equal(10, string.Concat(chunks).Split(' ', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task Anthropic_shape_streams_typed_events_with_usage()
+    {
+        await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(10), CompletionTokens: 12, Chunks: 3));
+        using var http = new HttpClient();
+        const string body = """{"model":"fake-claude","max_tokens":512,"stream":true,"system":"You narrate.","messages":[{"role":"user","content":[{"type":"text","text":"I open the door."}]}]}""";
+
+        using var response = await http.PostAsync(new Uri(server.Root, "v1/messages"), new StringContent(body, Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        var lines = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+        var events = lines.Where(l => l.StartsWith("event: ", StringComparison.Ordinal)).Select(l => l["event: ".Length..]).ToList();
+        Assert.Equal(["message_start", "content_block_start", "content_block_delta", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"], events);
+        var data = lines.Where(l => l.StartsWith("data: ", StringComparison.Ordinal)).Select(l => JsonDocument.Parse(l["data: ".Length..]).RootElement).ToList();
+        var text = string.Concat(data.Where(d => d.GetProperty("type").GetString() == "content_block_delta").Select(d => d.GetProperty("delta").GetProperty("text").GetString()));
+        Assert.Equal(string.Concat(FakeNarrative.Chunks(12, 3, memoryBlock: true)), text);
+        var usage = data.Single(d => d.GetProperty("type").GetString() == "message_delta").GetProperty("usage");
+        Assert.Equal(FakeNarrative.CountTokens(FakeNarrative.Chunks(12, 3, memoryBlock: true)), usage.GetProperty("output_tokens").GetInt32());
+        // The system prompt counts toward the prompt: "You narrate." + "I open the door." is 28 characters, about 7 tokens.
+        Assert.Equal(7, usage.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(1, server.RequestsIn(FakeWireFormat.Anthropic));
+        Assert.Equal(0, server.RequestsIn(FakeWireFormat.OpenAi));
+    }
+
+    [Fact]
+    public async Task Ollama_shape_streams_ndjson_by_default_and_ends_with_counts()
+    {
+        await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(10), CompletionTokens: 12, Chunks: 3));
+        using var http = new HttpClient();
+        const string body = """{"model":"fake-llama","messages":[{"role":"user","content":"I open the door."}]}""";
+
+        using var response = await http.PostAsync(new Uri(server.Root, "api/chat"), new StringContent(body, Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
+        var objects = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement).ToList();
+
+        Assert.All(objects.SkipLast(1), o => Assert.False(o.GetProperty("done").GetBoolean()));
+        var final = objects[^1];
+        Assert.True(final.GetProperty("done").GetBoolean());
+        Assert.Equal(FakeNarrative.CountTokens(FakeNarrative.Chunks(12, 3, memoryBlock: true)), final.GetProperty("eval_count").GetInt32());
+        Assert.Equal(4, final.GetProperty("prompt_eval_count").GetInt32());
+        Assert.Equal(string.Concat(FakeNarrative.Chunks(12, 3, memoryBlock: true)),
+            string.Concat(objects.Select(o => o.GetProperty("message").GetProperty("content").GetString())));
+        Assert.Equal(1, server.RequestsIn(FakeWireFormat.Ollama));
     }
 }

@@ -57,7 +57,7 @@ public sealed class LoadTestAppTests : IDisposable
         Assert.True(code == LoadTestApp.ExitOk, $"exit {code}\n{stdout}\n{stderr}");
         using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "report.json")));
         var scenarios = json.RootElement.GetProperty("scenarios").EnumerateArray().ToList();
-        Assert.Equal(8, scenarios.Count);
+        Assert.Equal(11, scenarios.Count);
         Assert.All(scenarios, s =>
         {
             Assert.True(s.GetProperty("error").ValueKind == JsonValueKind.Null, $"{s.GetProperty("name")}: {s.GetProperty("error")}");

@@ -96,6 +96,35 @@ public class MonitoringTests
     }
 
     [Fact]
+    public void A_snapshot_difference_gives_the_phase_counts_mean_and_quantile_as_promql_would()
+    {
+        // Two processes; the histogram grew by 10 observations: 5 in (0, 0.1], 4 in (0.1, 0.25], 1 above 0.25.
+        var before = MetricsSnapshot.Parse(
+        [
+            "loom_storage_operations_total{operation=\"read\"} 10\nloom_storage_operations_total{operation=\"transaction\"} 4\n"
+            + "s_bucket{stage=\"a\",le=\"0.1\"} 1\ns_bucket{stage=\"a\",le=\"0.25\"} 1\ns_bucket{stage=\"a\",le=\"+Inf\"} 1\ns_sum{stage=\"a\"} 0.05\ns_count{stage=\"a\"} 1\n",
+            "loom_storage_operations_total{operation=\"read\"} 1\n",
+        ]);
+        var after = MetricsSnapshot.Parse(
+        [
+            "loom_storage_operations_total{operation=\"read\"} 20\nloom_storage_operations_total{operation=\"transaction\"} 10\n"
+            + "s_bucket{stage=\"a\",le=\"0.1\"} 6\ns_bucket{stage=\"a\",le=\"0.25\"} 10\ns_bucket{stage=\"a\",le=\"+Inf\"} 11\ns_sum{stage=\"a\"} 1.55\ns_count{stage=\"a\"} 11\n"
+            + "s_bucket{stage=\"b\",le=\"0.1\"} 99\ns_bucket{stage=\"b\",le=\"+Inf\"} 99\n",
+            "loom_storage_operations_total{operation=\"read\"} 3\n",
+        ]);
+
+        Assert.Equal(18, MetricsSnapshot.Delta(before, after, "loom_storage_operations_total"));
+        Assert.Equal(12, MetricsSnapshot.Delta(before, after, "loom_storage_operations_total", "operation=\"read\""));
+        Assert.Equal(0.15, MetricsSnapshot.Mean(before, after, "s", "stage=\"a\""), 6);
+        // Median: rank 5 of 10 is the top of the first bucket; p70: rank 7 is 2/4 of the way through (0.1, 0.25].
+        Assert.Equal(0.1, MetricsSnapshot.Quantile(before, after, "s", 0.5, "stage=\"a\""), 6);
+        Assert.Equal(0.175, MetricsSnapshot.Quantile(before, after, "s", 0.7, "stage=\"a\""), 6);
+        // Above the last finite bucket, the answer is that bucket's bound (histogram_quantile's rule).
+        Assert.Equal(0.25, MetricsSnapshot.Quantile(before, after, "s", 0.99, "stage=\"a\""), 6);
+        Assert.True(double.IsNaN(MetricsSnapshot.Quantile(before, after, "missing", 0.5)));
+    }
+
+    [Fact]
     public void A_local_cluster_started_with_the_fake_llm_names_its_port()
     {
         var dir = Path.Combine(Path.GetTempPath(), "loom-lc-" + Guid.NewGuid().ToString("N")[..8]);

@@ -91,8 +91,11 @@ public sealed partial class EndpointAuthenticationTests(SecurityAppFactory app) 
     {
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{what}: {(int)response.StatusCode} {text}");
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        // The OpenAI-compatible surface answers in OpenAI's error shape (docs/openai-compatible.md); the rest in problem+json.
+        var openAi = response.RequestMessage!.RequestUri!.AbsolutePath.StartsWith("/v1/", StringComparison.Ordinal);
+        Assert.Equal(openAi ? "application/json" : "application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("\"code\":\"unauthorized\"", text);
+        if (openAi) Assert.Equal("authentication_error", System.Text.Json.Nodes.JsonNode.Parse(text)!["error"]!["type"]!.GetValue<string>());
         var challenge = Assert.Single(response.Headers.WwwAuthenticate);
         Assert.Equal("Bearer", challenge.Scheme);
         if (invalidToken) Assert.Contains("error=\"invalid_token\"", challenge.Parameter ?? "");

@@ -1,6 +1,8 @@
 using System.Data.Common;
+using System.Diagnostics.Metrics;
 using Loom.Storage;
 using Loom.Storage.Rows;
+using Loom.Telemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -239,13 +241,21 @@ public abstract class RowStoreContractTests : IAsyncLifetime
         await using var cluster = await StartClusterAsync();
         var options = StorageOptions();
         options.GroupCommit = false;
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new StorageMetrics(meters.GetRequiredService<IMeterFactory>());
         var store = new SqlGrainRowStore(Options.Create(options), Options.Create(new ClusterOptions { ServiceId = ServiceId }),
-            cluster.Services.GetRequiredService<Serializer>(), NullLogger<SqlGrainRowStore>.Instance);
+            cluster.Services.GetRequiredService<Serializer>(), metrics, NullLogger<SqlGrainRowStore>.Instance);
 
-        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => store.CommitAsync(Header(store, GrainId.Create("rows", $"alone{i}"), "h", null, "turn.0"))));
+        var commits = Enumerable.Range(0, 8).Select(i => Header(store, GrainId.Create("rows", $"alone{i}"), "h", null, "turn.0")).ToList();
+        await Task.WhenAll(commits.Select(store.CommitAsync));
+        await store.ReadAsync(commits[0].Grain, "turn.0");
 
         Assert.Equal(8, store.Transactions);
         Assert.Equal(8, store.Commits);
+        // The storage layer's own counters (loom_storage_*): one operation per transaction, every payload byte.
+        Assert.Equal(8, metrics.OperationCount(StorageOperation.Transaction));
+        Assert.Equal(1, metrics.OperationCount(StorageOperation.Read));
+        Assert.Equal(commits.Sum(c => c.HeaderPayload!.Length + c.Rows.Sum(r => r.Payload!.Length)), metrics.BytesWritten);
     }
 
     private static RowWrite Row(IGrainRowStore store, GrainId grain, string name, string value) => new(grain, name, store.Serialize(value));

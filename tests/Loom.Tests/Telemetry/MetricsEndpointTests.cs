@@ -40,6 +40,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
 
     private LoomMetrics Metrics => _app.Services.GetRequiredService<LoomMetrics>();
 
+    private StorageMetrics Storage => _app.Services.GetRequiredService<StorageMetrics>();
+
     private async Task<string> ScrapeUntil(Func<string, bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -76,6 +78,9 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Metrics.SessionActivated();
         Metrics.Tokens("offline", "loom-offline-1", 42);
         Metrics.Cost(0.25m);
+        Metrics.TurnCompleted("openai", "gpt-4o-mini", 0.004m, 200, 180);
+        Storage.Operation(StorageOperation.Transaction);
+        Storage.Written(1234);
     }
 
     [Fact]
@@ -92,6 +97,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     public async Task Counters_the_alerts_divide_by_exist_before_any_turn_or_error()
     {
         // Nothing recorded: the error-rate alert and the dashboard still get series (at zero), not "no data".
+        // A silo creates the storage counters with its storage at start-up; here nothing else would ask for them.
+        _ = Storage;
         var text = await ScrapeUntil(t => t.Contains("loom_cost_usd_total", StringComparison.Ordinal));
 
         foreach (var (errorType, component) in LoomMetrics.SeededErrors)
@@ -104,6 +111,12 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(0, SampleValue(text, PrometheusNames.CostUsd));
         Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsActive));
         Assert.Equal(0, SampleValue(text, PrometheusNames.SessionsCreated));
+        foreach (var operation in StorageMetrics.Operations)
+        {
+            Assert.Equal(0, SampleValue(text, PrometheusNames.StorageOperations, $"operation=\"{operation}\""));
+        }
+
+        Assert.Equal(0, SampleValue(text, PrometheusNames.StorageBytesWritten));
     }
 
     [Fact]
@@ -130,6 +143,13 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.True(SampleValue(text, "loom_errors_total", "error_type=\"llm_timeout\"", "component=\"llm\"") >= 1, LoomLines(text));
         Assert.True(SampleValue(text, "loom_llm_tokens_used_total", "provider=\"offline\"", "model=\"loom-offline-1\"") >= 42, LoomLines(text));
         Assert.True(SampleValue(text, "loom_cost_usd_total") >= 0.25, LoomLines(text));
+        Assert.True(SampleValue(text, "loom_turn_cost_usd_sum", "provider=\"openai\"", "model=\"gpt-4o-mini\"") >= 0.004, LoomLines(text));
+        Assert.True(SampleValue(text, "loom_turn_cost_usd_bucket", "provider=\"openai\"", "le=\"0.005\"") >= 1, LoomLines(text));
+        Assert.Equal(0, SampleValue(text, "loom_turn_cost_usd_bucket", "provider=\"openai\"", "le=\"0.0025\""));
+        Assert.True(SampleValue(text, "loom_token_efficiency_bucket", "provider=\"openai\"", "le=\"0.9\"") >= 1, LoomLines(text));
+        Assert.Equal(0, SampleValue(text, "loom_token_efficiency_bucket", "provider=\"openai\"", "le=\"0.85\""));
+        Assert.True(SampleValue(text, "loom_storage_operations_total", "operation=\"transaction\"") >= 1, LoomLines(text));
+        Assert.True(SampleValue(text, "loom_storage_bytes_written_total") >= 1234, LoomLines(text));
         foreach (var stage in TurnStages.All)
         {
             Assert.True(SampleValue(text, "loom_turn_stage_duration_seconds_count", $"stage=\"{stage}\"") >= 1, LoomLines(text));

@@ -18,6 +18,7 @@ public sealed class TurnMetricsTests(LoomAppFactory app) : IClassFixture<LoomApp
     {
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
+        var before = await client.GetStringAsync(TelemetryExtensions.MetricsPath);
         var turnId = (await client.PlayAsync(sessionId, "I wade across the ford."))["turnId"]!.GetValue<string>();
 
         // The turn's metrics are recorded at commit, just after the waiting request is answered: poll for them.
@@ -27,6 +28,7 @@ public sealed class TurnMetricsTests(LoomAppFactory app) : IClassFixture<LoomApp
         {
             text = await client.GetStringAsync(TelemetryExtensions.MetricsPath);
             if (Sample(text, PrometheusNames.TurnsProcessed, "status=\"completed\"") >= 1 &&
+                Sample(text, PrometheusNames.TokenEfficiency + "_count", "provider=\"offline\"") >= 1 &&
                 TurnStages.All.All(stage => Sample(text, PrometheusNames.TurnStageDuration + "_count", $"stage=\"{stage}\"") >= 1))
             {
                 break;
@@ -46,6 +48,19 @@ public sealed class TurnMetricsTests(LoomAppFactory app) : IClassFixture<LoomApp
         Assert.True(Sample(text, PrometheusNames.SessionsCreated) >= 1, Loom(text));
         Assert.True(Sample(text, PrometheusNames.SessionsActive) >= 1, Loom(text));
         Assert.True(Sample(text, PrometheusNames.LlmTokensUsed, "provider=\"offline\"") > 0, Loom(text));
+
+        // The seed's per-turn KPIs: the offline narrator has no price, so the cost is a recorded zero.
+        Assert.True(Sample(text, PrometheusNames.TurnCostUsd + "_count", "provider=\"offline\"", "model=\"") >= 1, Loom(text));
+        Assert.Equal(0, Sample(text, PrometheusNames.TurnCostUsd + "_sum", "provider=\"offline\""));
+        var efficiency = Sample(text, PrometheusNames.TokenEfficiency + "_sum", "provider=\"offline\"")
+            / Sample(text, PrometheusNames.TokenEfficiency + "_count", "provider=\"offline\"");
+        Assert.InRange(efficiency, 0.01, 1);
+
+        // The storage layer counted the turn's commit (a transaction of the row store) and its bytes.
+        Assert.True(Sample(text, PrometheusNames.StorageOperations, "operation=\"transaction\"")
+            > Sample(before, PrometheusNames.StorageOperations, "operation=\"transaction\""), Loom(text));
+        Assert.True(Sample(text, PrometheusNames.StorageBytesWritten) > Sample(before, PrometheusNames.StorageBytesWritten), Loom(text));
+        Assert.True(Sample(text, PrometheusNames.StorageOperations, "operation=\"read\"") > 0, Loom(text));
 
         // Bounded cardinality: neither the session nor the turn id appears anywhere in the exposition.
         Assert.DoesNotContain(sessionId, text, StringComparison.Ordinal);

@@ -1,0 +1,104 @@
+using Loom.Errors;
+using Loom.Sessions;
+using Loom.Timeline;
+using Loom.Turns;
+
+namespace Loom.Conversations;
+
+/// <summary>
+/// Serializes the requests of one OpenAI-style conversation and turns each into session operations
+/// (see <see cref="ConversationPlanner"/>). Holds no state of its own: the session's timeline is the truth, so a
+/// restart or a move to another silo changes nothing.
+/// </summary>
+public sealed class ConversationGrain : Grain, IConversationGrain
+{
+    private const int PageSize = 200;
+
+    private string SessionId => this.GetPrimaryKeyString();
+
+    public async Task<string> Open(ConversationRequest request)
+    {
+        var owner = OwnerOf(request);
+        var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
+        SessionInfo info;
+        try
+        {
+            info = await session.GetInfo(owner);
+        }
+        catch (LoomProblemException e) when (e.Status == 404)
+        {
+            // First use of this name: the session is the caller's, playing the model's world.
+            try
+            {
+                info = await session.Create(new SessionSpec
+                {
+                    OwnerId = owner,
+                    Caller = request.Caller,
+                    WorldId = request.WorldId,
+                    Name = request.SessionName,
+                });
+            }
+            catch (LoomProblemException unknown) when (unknown.Status == 404)
+            {
+                // An unknown or private world: to an OpenAI client that is an unknown model.
+                throw new LoomProblemException(404, "model_not_found", "Model not found",
+                    $"The model 'loom/{request.WorldId}' does not exist or you cannot play it: GET /v1/models lists yours.");
+            }
+        }
+        if (!string.Equals(info.WorldId, request.WorldId, StringComparison.Ordinal))
+        {
+            throw Problems.Conflict("session_world_mismatch",
+                $"Session '{request.SessionName}' plays loom/{info.WorldId}, not loom/{request.WorldId}: use that model or another session name.");
+        }
+        return SessionId;
+    }
+
+    public async Task<ConversationStep> Continue(ConversationRequest request)
+    {
+        var owner = OwnerOf(request);
+        var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
+        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner));
+
+        if (plan.AttachTurnId is { } attached)
+        {
+            return new ConversationStep { SessionId = SessionId, TurnId = attached, Action = plan.Action };
+        }
+        if (plan.RollbackToSeq is { } toSeq)
+        {
+            // Refused with 403 when the world or session forbids retcons, 409 while other turns are pending.
+            await session.Rollback(owner, new RollbackRequest
+            {
+                ToSeq = toSeq,
+                Reason = plan.Action == ConversationAction.Regenerated
+                    ? "Reply regenerated in an OpenAI-compatible client."
+                    : "Earlier messages edited or removed in an OpenAI-compatible client.",
+            });
+        }
+        var turn = await session.Submit(owner, new TurnSubmission { Input = plan.Input });
+        return new ConversationStep { SessionId = SessionId, TurnId = turn.TurnId, Action = plan.Action, RolledBackToSeq = plan.RollbackToSeq };
+    }
+
+    /// <summary>The caller may only reach the session its own name derives to.</summary>
+    private string OwnerOf(ConversationRequest request)
+    {
+        var owner = request.Caller.OwnerId;
+        if (ConversationIds.SessionId(owner, request.SessionName) != SessionId)
+        {
+            throw Problems.NotFound("Session", request.SessionName);
+        }
+        return owner;
+    }
+
+    private static async Task<List<TurnView>> LiveTurnsAsync(ISessionGrain session, string owner)
+    {
+        var turns = new List<TurnView>();
+        int? after = null;
+        while (true)
+        {
+            var page = await session.ListTurns(owner, new TurnQuery { AfterSeq = after, Limit = PageSize });
+            turns.AddRange(page.Items);
+            if (page.Next is null || page.Items.Count == 0) return turns;
+            after = page.Items[^1].Seq;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Loom.Errors;
+using Loom.Turns;
+
+namespace Loom.Conversations;
+
+/// <summary>What to do with a resent conversation, decided from the session's live timeline.</summary>
+public sealed record ConversationPlan
+{
+    public required ConversationAction Action { get; init; }
+    /// <summary>The user message that becomes (or already is) the turn's input.</summary>
+    public required string Input { get; init; }
+    /// <summary>Roll back to this seq first (Regenerated, Rewound).</summary>
+    public int? RollbackToSeq { get; init; }
+    /// <summary>The queued or running turn that already answers this request (Attached).</summary>
+    public string? AttachTurnId { get; init; }
+}
+
+/// <summary>
+/// Matches an OpenAI-style conversation (user/assistant pairs ending with a user message) against the session's live
+/// turns: the n-th user message is turn n's input and the n-th assistant message its narrative. Pure: no grain calls.
+/// <list type="bullet">
+/// <item>all earlier pairs match and the session has nothing more: a new turn;</item>
+/// <item>... and the newest turn is still queued or running with this input: the same request again (attach);</item>
+/// <item>the client holds fewer pairs than the session: it dropped later turns (regenerate, or an edit that truncated
+/// the conversation), so the session rolls back to the last common turn and plays the input;</item>
+/// <item>an earlier pair differs while later pairs follow it, or the client holds replies LOOM never narrated: the
+/// engine cannot adopt text it did not narrate, so the request is refused (409 <c>conversation_diverged</c>).</item>
+/// </list>
+/// System and developer messages, and assistant messages before the first user message (a front end's greeting), are
+/// not story turns and are ignored.
+/// </summary>
+public static class ConversationPlanner
+{
+    public static ConversationPlan Plan(IReadOnlyList<ConversationMessage> messages, IReadOnlyList<TurnView> liveTurns)
+    {
+        var (pairs, input) = Pairs(messages);
+        // Failed turns never reached the client as a reply; they are not part of the conversation.
+        var narrated = liveTurns.Where(t => t.Status == TurnStatus.Completed).ToList();
+        var pending = liveTurns.Where(t => !t.Status.IsFinished()).ToList();
+
+        var common = 0;
+        while (common < pairs.Count && common < narrated.Count && Same(pairs[common], narrated[common])) common++;
+
+        if (common < pairs.Count)
+        {
+            var position = common < narrated.Count
+                ? $"Reply {common + 1} of the conversation differs from turn {narrated[common].Seq} of the story"
+                : $"The conversation holds {pairs.Count} replies but the story has only {narrated.Count}";
+            throw Problems.Conflict("conversation_diverged",
+                $"{position}. LOOM can rewind the story but cannot adopt text it did not narrate: delete the messages after the " +
+                "last one LOOM wrote (or after the one you edited) and send again, or name a new session.");
+        }
+
+        if (common == narrated.Count)
+        {
+            if (pending.Count > 0 && Normalize(pending[^1].Input) == Normalize(input)
+                && pending[^1].Seq == (narrated.Count > 0 ? narrated[^1].Seq : 0) + 1)
+            {
+                return new ConversationPlan { Action = ConversationAction.Attached, Input = input, AttachTurnId = pending[^1].TurnId };
+            }
+            return new ConversationPlan { Action = ConversationAction.Submitted, Input = input };
+        }
+
+        // The client is behind the story: everything after the last common turn goes (kept as retconned turns).
+        var toSeq = common == 0 ? 0 : narrated[common - 1].Seq;
+        var regenerate = common == narrated.Count - 1 && Normalize(narrated[common].Input) == Normalize(input);
+        return new ConversationPlan
+        {
+            Action = regenerate ? ConversationAction.Regenerated : ConversationAction.Rewound,
+            Input = input,
+            RollbackToSeq = toSeq,
+        };
+    }
+
+    /// <summary>User/assistant pairs before the last user message, and that message.</summary>
+    public static (List<(string User, string Assistant)> Pairs, string Input) Pairs(IReadOnlyList<ConversationMessage> messages)
+    {
+        // Consecutive messages of one role are one message (some front ends split a turn).
+        var story = new List<(string Role, string Text)>();
+        foreach (var m in messages)
+        {
+            if (m.Role is not ("user" or "assistant")) continue;
+            if (story.Count == 0 && m.Role == "assistant") continue; // a greeting before the story starts
+            if (story.Count > 0 && story[^1].Role == m.Role) story[^1] = (m.Role, story[^1].Text + "\n\n" + m.Content);
+            else story.Add((m.Role, m.Content));
+        }
+        if (story.Count == 0 || story[^1].Role != "user")
+        {
+            throw Problems.Invalid("messages", "messages must end with a user message: it is the turn's input.");
+        }
+        var pairs = new List<(string, string)>();
+        for (var i = 0; i + 1 < story.Count; i += 2) pairs.Add((story[i].Text, story[i + 1].Text));
+        return (pairs, story[^1].Text);
+    }
+
+    private static bool Same((string User, string Assistant) pair, TurnView turn) =>
+        Normalize(pair.User) == Normalize(turn.Input) && Normalize(pair.Assistant) == Normalize(turn.Narrative);
+
+    /// <summary>Clients trim and change line endings; neither is an edit.</summary>
+    private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
+}

@@ -1,0 +1,38 @@
+using Loom.Errors;
+using Loom.Security;
+
+namespace Loom.Multiplayer;
+
+[GenerateSerializer, Alias("loom.InviteState")]
+public sealed class InviteState
+{
+    [Id(0)] public string? SessionId { get; set; }
+    [Id(1)] public DateTime ExpiresAt { get; set; }
+}
+
+/// <summary>Finds the session of an invite code, so a joiner needs only the code (the room still checks it).</summary>
+public sealed class InviteGrain(
+    [PersistentState("invite", "loom")] IPersistentState<InviteState> state,
+    TimeProvider clock) : Grain, IInviteGrain
+{
+    public async Task Register(string sessionId, DateTime expiresAt)
+    {
+        state.State = new InviteState { SessionId = sessionId, ExpiresAt = expiresAt };
+        await state.WriteStateAsync();
+    }
+
+    public async Task Revoke()
+    {
+        await state.ClearStateAsync();
+        state.State = new InviteState();
+    }
+
+    public Task<RoomView> Join(Caller caller, string displayName, string? persona)
+    {
+        if (state.State.SessionId is not { } sessionId || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime)
+        {
+            throw Problems.NotFound("Invite", this.GetPrimaryKeyString());
+        }
+        return GrainFactory.GetGrain<ISessionRoomGrain>(sessionId).Join(caller, this.GetPrimaryKeyString(), displayName, persona);
+    }
+}

@@ -1,0 +1,248 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Loom.Tests.Api;
+
+namespace Loom.Tests.Multiplayer;
+
+/// <summary>
+/// Several people in one story through the real gateway: Alice owns the session, Bob and Carol join with their own keys.
+/// Each rule of docs/multiplayer.md has a test: invites, isolation, roles, turn-taking modes, the side channel, per-role
+/// policy with audit, forks, and membership across a restart.
+/// </summary>
+public sealed class MultiplayerTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private static async Task<string> InviteAsync(HttpClient owner, string sessionId, string role = "player")
+    {
+        var invite = await owner.PostJsonAsync($"/api/sessions/{sessionId}/invites", new { role, expiresInMinutes = 60 }).ExpectAsync(HttpStatusCode.Created);
+        Assert.Equal(role, invite["role"]!.GetValue<string>());
+        Assert.True(invite["expiresAt"]!.GetValue<DateTime>() > DateTime.UtcNow.AddMinutes(59));
+        return invite["code"]!.GetValue<string>();
+    }
+
+    private static Task<JsonNode> JoinAsync(HttpClient member, string code, string name, string? persona = null) =>
+        member.PostJsonAsync($"/api/invites/{code}/join", new { displayName = name, persona }).ExpectAsync(HttpStatusCode.OK);
+
+    /// <summary>Alice's new session with Bob joined as "Bran" (a player).</summary>
+    private async Task<string> SharedSessionAsync(string bobRole = "player")
+    {
+        var sessionId = await app.Alice().CreateSessionAsync();
+        await JoinAsync(app.Bob(), await InviteAsync(app.Alice(), sessionId, bobRole), "Bran", "A **hedge knight** with a broken oath.");
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/members/me", new { displayName = "Aria" }).ExpectAsync(HttpStatusCode.OK);
+        return sessionId;
+    }
+
+    [Fact]
+    public async Task A_joined_member_plays_with_attributed_inputs_and_outsiders_see_nothing()
+    {
+        var sessionId = await app.Alice().CreateSessionAsync();
+        // Before joining, Bob is an outsider: exactly like an unknown session.
+        await app.Bob().GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+        var code = await InviteAsync(app.Alice(), sessionId);
+        var room = await JoinAsync(app.Bob(), code, "Bran", "A hedge knight.");
+        Assert.Equal("player", room["yourRole"]!.GetValue<string>());
+
+        var turn = await app.Bob().PlayAsync(sessionId, "I draw my sword.");
+        Assert.Equal("Bran: I draw my sword.", turn["input"]!.GetValue<string>());
+        Assert.Equal("bob", turn["speaker"]!.GetValue<string>());
+        var aliceTurn = await app.Alice().PlayAsync(sessionId, "I raise my lantern.");
+        Assert.Equal("alice: I raise my lantern.", aliceTurn["input"]!.GetValue<string>());
+
+        // Both see the same story; the export carries who said what.
+        Assert.Equal(2, (await app.Bob().TurnsAsync(sessionId)).Count);
+        var export = await app.Bob().ExportAsync(sessionId);
+        Assert.Equal(["Bran: I draw my sword.", "alice: I raise my lantern."], export["turns"]!.AsArray().Select(t => t!["input"]!.GetValue<string>()));
+        var members = await app.Alice().GetAsync($"/api/sessions/{sessionId}/members").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(["alice", "bob"], members["items"]!.AsArray().Select(m => m!["memberId"]!.GetValue<string>()));
+
+        // Carol was never invited: every route answers 404, never 403 (nothing tells her the session exists).
+        var carol = app.Carol();
+        await carol.GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.GetAsync($"/api/sessions/{sessionId}/turns").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.GetAsync($"/api/sessions/{sessionId}/events").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.GetAsync($"/api/sessions/{sessionId}/members").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I sneak in." }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.PostJsonAsync($"/api/sessions/{sessionId}/chat", new { text = "hi" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.PostJsonAsync($"/api/sessions/{sessionId}/invites", new { role = "player" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        // A member cannot invite; an unknown or revoked code joins nobody.
+        await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/invites", new { role = "player" }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        await carol.PostJsonAsync("/api/invites/nosuchcode/join", new { displayName = "Cara" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await app.Alice().DeleteAsync($"/api/sessions/{sessionId}/invites/{code}").ExpectAsync(HttpStatusCode.NoContent);
+        await carol.PostJsonAsync($"/api/invites/{code}/join", new { displayName = "Cara" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Spectators_watch_but_cannot_submit_or_chat_and_the_owner_changes_roles_kicks_and_blocks()
+    {
+        var sessionId = await SharedSessionAsync(bobRole: "spectator");
+        var bob = app.Bob();
+        await bob.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK);
+        await bob.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I shout." }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        await bob.PostJsonAsync($"/api/sessions/{sessionId}/chat", new { text = "psst" }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        // Only the owner changes roles.
+        await bob.PatchAsJsonAsync($"/api/sessions/{sessionId}/members/bob", new { role = "player" }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/members/bob", new { role = "player" }).ExpectAsync(HttpStatusCode.OK);
+        await bob.PlayAsync(sessionId, "I shout.");
+
+        await app.Alice().DeleteAsync($"/api/sessions/{sessionId}/members/bob").ExpectAsync(HttpStatusCode.NoContent);
+        await bob.GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+        // Kicked, not blocked: a new invite lets him back; blocked, no invite does.
+        await JoinAsync(bob, await InviteAsync(app.Alice(), sessionId), "Bran");
+        await app.Alice().DeleteAsync($"/api/sessions/{sessionId}/members/bob?block=true").ExpectAsync(HttpStatusCode.NoContent);
+        await bob.PostJsonAsync($"/api/invites/{await InviteAsync(app.Alice(), sessionId)}/join", new { displayName = "Bran" }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        var audit = await app.Alice().GetAsync($"/api/sessions/{sessionId}/room/audit").ExpectAsync(HttpStatusCode.OK);
+        var actions = audit["items"]!.AsArray().Select(a => a!["action"]!.GetValue<string>()).ToList();
+        Assert.Contains("member.role", actions);
+        Assert.Contains("member.kick", actions);
+        Assert.Contains("member.block", actions);
+    }
+
+    [Fact]
+    public async Task Round_mode_refuses_out_of_turn_inputs_with_409_naming_whose_turn_and_members_may_pass()
+    {
+        var sessionId = await SharedSessionAsync();
+        var room = await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { mode = "round", roundTimeoutSeconds = 0 }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("alice", room["currentTurn"]!.GetValue<string>());
+
+        var early = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "Me first!" }).ExpectProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("not_your_turn", early["code"]!.GetValue<string>());
+        Assert.Contains("Aria", early["detail"]!.GetValue<string>());
+
+        await app.Alice().PlayAsync(sessionId, "I open the gate.");
+        await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "Again." }).ExpectProblemAsync(HttpStatusCode.Conflict);
+        await app.Bob().PlayAsync(sessionId, "I ride through.");
+        // Alice's turn again: she passes, so it is Bob's; Bob cannot pass Alice's turn for her.
+        var passed = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/room/pass", new { }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("bob", passed["currentTurn"]!.GetValue<string>());
+        await app.Bob().PlayAsync(sessionId, "I look back.");
+        await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/room/pass", new { }).ExpectProblemAsync(HttpStatusCode.Conflict);
+
+        // A timeout skips whoever does not play.
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { roundTimeoutSeconds = 1 }).ExpectAsync(HttpStatusCode.OK);
+        await PollRoomAsync(sessionId, r => r["currentTurn"]!.GetValue<string>() == "bob");
+    }
+
+    [Fact]
+    public async Task Host_mode_turns_members_inputs_into_proposals_the_owner_accepts_edits_or_rejects()
+    {
+        var sessionId = await SharedSessionAsync();
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { mode = "host" }).ExpectAsync(HttpStatusCode.OK);
+        var refused = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I attack." }).ExpectProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("host_mode", refused["code"]!.GetValue<string>());
+
+        var first = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/proposals", new { input = "I attack the troll." }).ExpectAsync(HttpStatusCode.Created);
+        var second = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/proposals", new { input = "I flee." }).ExpectAsync(HttpStatusCode.Created);
+        await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/proposals/{first["proposalId"]!.GetValue<string>()}/accept", new { })
+            .ExpectProblemAsync(HttpStatusCode.Forbidden);
+
+        var turn = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/proposals/{first["proposalId"]!.GetValue<string>()}/accept",
+            new { input = "I challenge the troll to a riddle." }).ExpectAsync(HttpStatusCode.Accepted);
+        Assert.Equal("Bran: I challenge the troll to a riddle.", turn["input"]!.GetValue<string>());
+        Assert.Equal("bob", turn["speaker"]!.GetValue<string>());
+        await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/proposals/{second["proposalId"]!.GetValue<string>()}/reject", new { }).ExpectAsync(HttpStatusCode.NoContent);
+        var left = await app.Alice().GetAsync($"/api/sessions/{sessionId}/proposals").ExpectAsync(HttpStatusCode.OK);
+        Assert.Empty(left["items"]!.AsArray());
+        // The host plays directly.
+        await app.Alice().PlayAsync(sessionId, "I watch them.");
+    }
+
+    [Fact]
+    public async Task The_side_channel_and_presence_stream_over_the_same_SSE_connection_and_never_reach_the_story()
+    {
+        var sessionId = await SharedSessionAsync();
+        var bob = app.Bob();
+        Assert.False(await IsOnlineAsync(sessionId, "bob"));
+        using (var response = await bob.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/events"), HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var events = new SseReader(new StreamReader(await response.Content.ReadAsStreamAsync()));
+            await PollMembersAsync(sessionId, m => m.Any(x => x!["memberId"]!.GetValue<string>() == "bob" && x["online"]!.GetValue<bool>()));
+
+            await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/chat", new { text = "brb, pizza" }).ExpectAsync(HttpStatusCode.OK);
+            var chat = (await events.UntilAsync("chat.message", Deadline))[^1];
+            var line = JsonNode.Parse(chat.Data)!;
+            Assert.Equal("brb, pizza", line["text"]!.GetValue<string>());
+            Assert.Equal("Aria", line["displayName"]!.GetValue<string>());
+            Assert.Null(chat.Id); // room events do not move Last-Event-ID
+
+            // The story's own events still arrive on the same connection.
+            await app.Alice().PlayAsync(sessionId, "I order the troops forward.");
+            await events.UntilAsync("turn.completed", Deadline);
+        }
+        await PollMembersAsync(sessionId, m => m.All(x => x!["memberId"]!.GetValue<string>() != "bob" || !x["online"]!.GetValue<bool>()));
+
+        var export = await app.Alice().GetStringAsync($"/api/sessions/{sessionId}/export");
+        Assert.DoesNotContain("pizza", export);
+        var history = await bob.GetAsync($"/api/sessions/{sessionId}/chat").ExpectAsync(HttpStatusCode.OK);
+        Assert.Single(history["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Rollback_fork_and_world_edits_follow_the_role_policy_and_are_audited_with_who_did_them()
+    {
+        var sessionId = await SharedSessionAsync();
+        var bob = app.Bob();
+        await app.Alice().PlayAsync(sessionId, "I light the beacon.");
+        await bob.PlayAsync(sessionId, "I climb down.");
+        // Default: owner only.
+        await bob.RollbackAsync(sessionId, 1, "let's undo that").ExpectProblemAsync(HttpStatusCode.Forbidden);
+        await bob.ForkAsync(sessionId, 1).ExpectProblemAsync(HttpStatusCode.Forbidden);
+        await bob.PutAsJsonAsync($"/api/sessions/{sessionId}/memory/fact:bridge", new { type = "fact", name = "Bridge", content = "The bridge is out." })
+            .ExpectProblemAsync(HttpStatusCode.Forbidden);
+        await bob.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I wait. (OOC: make it rain)" }).ExpectProblemAsync(HttpStatusCode.Forbidden);
+
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/room",
+            new { policy = new { interventions = "player", rollback = "player", fork = "player", worldEdits = "player" } }).ExpectAsync(HttpStatusCode.OK);
+        await bob.RollbackAsync(sessionId, 1, "let's undo that").ExpectAsync(HttpStatusCode.OK);
+        var fork = await bob.ForkAsync(sessionId, 1).ExpectAsync(HttpStatusCode.Created);
+        await bob.PutAsJsonAsync($"/api/sessions/{sessionId}/memory/fact:bridge", new { type = "fact", name = "Bridge", content = "The bridge is out." })
+            .ExpectAsync(HttpStatusCode.OK);
+
+        var audit = (await app.Alice().GetAsync($"/api/sessions/{sessionId}/room/audit").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "bob" && a["action"]!.GetValue<string>() == "rollback");
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "bob" && a["action"]!.GetValue<string>() == "fork");
+        Assert.Contains(audit, a => a!["actor"]!.GetValue<string>() == "bob" && a["action"]!.GetValue<string>() == "memory.put");
+
+        // The fork is Bob's alone: Alice (the original owner) cannot see it, and it has no other members.
+        var forkId = fork["sessionId"]!.GetValue<string>();
+        await bob.GetAsync($"/api/sessions/{forkId}").ExpectAsync(HttpStatusCode.OK);
+        await app.Alice().GetAsync($"/api/sessions/{forkId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+        var forkRoom = await bob.GetAsync($"/api/sessions/{forkId}/room").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(["bob"], forkRoom["members"]!.AsArray().Select(m => m!["memberId"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Membership_survives_a_restart()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("loom-room-restart-").FullName;
+        string sessionId;
+        await using (var first = LoomAppFactory.With(dataDirectory, null))
+        {
+            sessionId = await first.Alice().CreateSessionAsync();
+            var invite = await first.Alice().PostJsonAsync($"/api/sessions/{sessionId}/invites", new { role = "player" }).ExpectAsync(HttpStatusCode.Created);
+            await JoinAsync(first.Bob(), invite["code"]!.GetValue<string>(), "Bran", "A hedge knight.");
+            await first.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { mode = "round" }).ExpectAsync(HttpStatusCode.OK);
+        }
+        await using var second = LoomAppFactory.With(dataDirectory, null);
+        var room = await second.Bob().GetAsync($"/api/sessions/{sessionId}/room").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("round", room["mode"]!.GetValue<string>());
+        var bran = room["members"]!.AsArray().Single(m => m!["memberId"]!.GetValue<string>() == "bob")!;
+        Assert.Equal("A hedge knight.", bran["persona"]!.GetValue<string>());
+        await second.Carol().GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    private async Task<bool> IsOnlineAsync(string sessionId, string memberId)
+    {
+        var members = await app.Alice().GetAsync($"/api/sessions/{sessionId}/members").ExpectAsync(HttpStatusCode.OK);
+        return members["items"]!.AsArray().Single(m => m!["memberId"]!.GetValue<string>() == memberId)!["online"]!.GetValue<bool>();
+    }
+
+    private Task PollMembersAsync(string sessionId, Func<JsonArray, bool> condition) =>
+        app.Alice().PollAsync($"/api/sessions/{sessionId}/members", m => condition(m["items"]!.AsArray()), Deadline);
+
+    private Task PollRoomAsync(string sessionId, Func<JsonNode, bool> condition) =>
+        app.Alice().PollAsync($"/api/sessions/{sessionId}/room", condition, Deadline);
+}

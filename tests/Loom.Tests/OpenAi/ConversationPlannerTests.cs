@@ -1,0 +1,78 @@
+using Loom.Conversations;
+using Loom.Errors;
+using Loom.Turns;
+
+namespace Loom.Tests.OpenAi;
+
+/// <summary>How a resent conversation maps onto the session's live timeline (pure rules, no grains).</summary>
+public sealed class ConversationPlannerTests
+{
+    private static ConversationMessage User(string text) => new() { Role = "user", Content = text };
+    private static ConversationMessage Assistant(string text) => new() { Role = "assistant", Content = text };
+
+    private static TurnView Turn(int seq, string input, string narrative, TurnStatus status = TurnStatus.Completed) =>
+        new() { TurnId = $"t{seq}-{input.Length}", Seq = seq, Input = input, Narrative = narrative, Status = status };
+
+    [Fact]
+    public void A_new_message_after_the_whole_story_is_a_new_turn()
+    {
+        var plan = ConversationPlanner.Plan(
+            [new() { Role = "system", Content = "ignored" }, User("a"), Assistant("A"), User("b")],
+            [Turn(1, "a", "A")]);
+        Assert.Equal(ConversationAction.Submitted, plan.Action);
+        Assert.Equal("b", plan.Input);
+        Assert.Null(plan.RollbackToSeq);
+    }
+
+    [Fact]
+    public void The_same_request_while_its_turn_runs_attaches_to_it()
+    {
+        var running = Turn(2, "b", "", TurnStatus.Running);
+        var plan = ConversationPlanner.Plan([User("a"), Assistant("A"), User("b")], [Turn(1, "a", "A"), running]);
+        Assert.Equal(ConversationAction.Attached, plan.Action);
+        Assert.Equal(running.TurnId, plan.AttachTurnId);
+    }
+
+    [Fact]
+    public void The_story_minus_its_last_reply_is_a_regenerate_and_a_changed_last_message_rewinds()
+    {
+        List<TurnView> story = [Turn(1, "a", "A"), Turn(2, "b", "B")];
+        var regenerate = ConversationPlanner.Plan([User("a"), Assistant("A"), User("b")], story);
+        Assert.Equal(ConversationAction.Regenerated, regenerate.Action);
+        Assert.Equal(1, regenerate.RollbackToSeq);
+
+        var edit = ConversationPlanner.Plan([User("a"), Assistant("A"), User("b, but better")], story);
+        Assert.Equal(ConversationAction.Rewound, edit.Action);
+        Assert.Equal(1, edit.RollbackToSeq);
+
+        var fromStart = ConversationPlanner.Plan([User("something else")], story);
+        Assert.Equal(ConversationAction.Rewound, fromStart.Action);
+        Assert.Equal(0, fromStart.RollbackToSeq);
+    }
+
+    [Fact]
+    public void Greetings_failed_turns_whitespace_and_split_messages_do_not_count_as_changes()
+    {
+        var plan = ConversationPlanner.Plan(
+            [Assistant("Welcome, traveller!"), User("a"), Assistant("  A\r\n"), User("b"), User("c")],
+            [Turn(1, "a", "A"), Turn(2, "x", "", TurnStatus.Failed)]);
+        Assert.Equal(ConversationAction.Submitted, plan.Action);
+        Assert.Equal("b\n\nc", plan.Input);
+    }
+
+    [Fact]
+    public void An_edited_reply_with_messages_after_it_or_replies_LOOM_never_wrote_are_refused()
+    {
+        List<TurnView> story = [Turn(1, "a", "A"), Turn(2, "b", "B")];
+        var edited = Assert.Throws<LoomProblemException>(() =>
+            ConversationPlanner.Plan([User("a"), Assistant("A, rewritten"), User("b"), Assistant("B"), User("c")], story));
+        Assert.Equal((409, "conversation_diverged"), (edited.Status, edited.Code));
+
+        var foreign = Assert.Throws<LoomProblemException>(() =>
+            ConversationPlanner.Plan([User("a"), Assistant("A"), User("b"), Assistant("B"), User("c"), Assistant("C"), User("d")], story));
+        Assert.Equal(409, foreign.Status);
+
+        var noUser = Assert.Throws<LoomProblemException>(() => ConversationPlanner.Plan([User("a"), Assistant("A")], story));
+        Assert.Equal(400, noUser.Status);
+    }
+}
