@@ -1,3 +1,4 @@
+using Loom.LoadTests.Monitoring;
 using Loom.LoadTests.Core;
 using Loom.LoadTests.Reporting;
 using static Loom.LoadTests.Core.LoadSimulation;
@@ -31,12 +32,17 @@ public sealed class OverheadScenario : ILoadScenario
             var world = await run.CreateWorldAsync("overhead", ct);
             await run.WarmUpTurnsAsync(report, world, users, ct);
             var single = (await run.CreateSessionsAsync(world, 1, "oh-single", ct))[0];
+            var m0 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
             var sequential = await run.RunPhaseAsync(report, "sequential", new ConstantConcurrency(1, IterationsPerUser: sequentialTurns),
                 (u, steps) => run.SendTurnAsync(steps, "turn", single, u.Iteration, u.Cancellation), ct);
 
+            var m1 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
             var sessions = await run.CreateSessionsAsync(world, users, "oh", ct);
+            var m2 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
             var load = await run.RunPhaseAsync(report, "throughput", new ConstantConcurrency(users, duration),
                 (u, steps) => run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], u.Iteration, u.Cancellation), ct);
+            var m3 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
+            if (m3.Has(StageHistogram + "_count")) report.Tables.Add(StageBudget(m0, m1, m2, m3, users));
 
             var s = sequential.Step("turn");
             var l = load.Step("turn");
@@ -85,6 +91,25 @@ public sealed class OverheadScenario : ILoadScenario
         {
             run.UseLatency(run.Options.Latency, report);
         }
+    }
+
+    private const string StageHistogram = "loom_turn_stage_duration_seconds";
+
+    /// <summary>The stages of a turn in order, as the engine measures them (llm_total includes llm_first_token).</summary>
+    private static readonly string[] Stages =
+        ["accept", "queue_wait", "memory_recall", "prompt_assembly", "llm_first_token", "llm_total", "memory_apply", "commit"];
+
+    /// <summary>The budget of one turn: each stage's mean (and p95 under load) from the target's own histograms.</summary>
+    private static ReportTable StageBudget(MetricsSnapshot m0, MetricsSnapshot m1, MetricsSnapshot m2, MetricsSnapshot m3, int users)
+    {
+        string Mean(MetricsSnapshot a, MetricsSnapshot b, string stage) => Cells.Ms(MetricsSnapshot.Mean(a, b, StageHistogram, $"stage=\"{stage}\"") * 1000);
+        var rows = Stages.Select(stage => (IReadOnlyList<string>)
+        [
+            stage, Mean(m0, m1, stage), Mean(m2, m3, stage),
+            Cells.Ms(MetricsSnapshot.Quantile(m2, m3, StageHistogram, 0.95, $"stage=\"{stage}\"") * 1000),
+        ]).ToList();
+        return new ReportTable("Turn budget by stage (the engine's loom_turn_stage_duration_seconds)",
+            ["stage", "mean, 1 session", $"mean, {users} sessions", $"p95, {users} sessions (bucket bounds)"], rows);
     }
 
     /// <summary>Process CPU time per successful turn in ms; NaN when either is unknown or no turn succeeded.</summary>
