@@ -1,3 +1,4 @@
+using Loom.LoadTests.Monitoring;
 using Loom.LoadTests.Core;
 using Loom.LoadTests.Reporting;
 using static Loom.LoadTests.Core.LoadSimulation;
@@ -35,17 +36,23 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
         await run.WarmUpTurnsAsync(report, world, Math.Min(users, 100), ct);
 
         PhaseResult? one = null;
+        var m0 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
         if (singleSessionFirst)
         {
             var single = (await run.CreateSessionsAsync(world, 1, $"{name}-single", ct))[0];
             one = await run.RunPhaseAsync(report, "1 session × 10 turns", new ConstantConcurrency(1, run.Options.Duration, 10),
                 (u, steps) => run.SendTurnAsync(steps, "turn", single, u.Iteration, u.Cancellation), ct);
         }
+        var m1 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
 
         // Sessions are made before the clock starts so TPS measures turns, not session creation.
         var sessions = await run.CreateSessionsAsync(world, users, name, ct);
+        var m2 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
         var many = await run.RunPhaseAsync(report, $"{users:N0} users × {turns} turns", new ConstantConcurrency(users, run.Options.Duration, turns),
             (u, steps) => run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], u.Iteration, u.Cancellation), ct);
+        var m3 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
+        if (StageBudget.Table(m0, m1, m2, m3, $"{users:N0} users", singleSessionFirst ? "1 session" : "no light phase") is { } budget)
+            report.Tables.Add(budget);
 
         var applies = users == targets.Users && Math.Abs(latency.TotalMilliseconds - 1500) < 1;
         var tpsBound = latency > TimeSpan.Zero ? users / latency.TotalSeconds : double.NaN;

@@ -42,7 +42,7 @@ public sealed class OverheadScenario : ILoadScenario
             var load = await run.RunPhaseAsync(report, "throughput", new ConstantConcurrency(users, duration),
                 (u, steps) => run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], u.Iteration, u.Cancellation), ct);
             var m3 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
-            if (m3.Has(StageHistogram + "_count")) report.Tables.Add(StageBudget(m0, m1, m2, m3, users));
+            if (StageBudget.Table(m0, m1, m2, m3, $"{users} sessions") is { } budget) report.Tables.Add(budget);
 
             var s = sequential.Step("turn");
             var l = load.Step("turn");
@@ -91,25 +91,6 @@ public sealed class OverheadScenario : ILoadScenario
         {
             run.UseLatency(run.Options.Latency, report);
         }
-    }
-
-    private const string StageHistogram = "loom_turn_stage_duration_seconds";
-
-    /// <summary>The stages of a turn in order, as the engine measures them (llm_total includes llm_first_token).</summary>
-    private static readonly string[] Stages =
-        ["accept", "queue_wait", "memory_recall", "prompt_assembly", "llm_first_token", "llm_total", "memory_apply", "commit"];
-
-    /// <summary>The budget of one turn: each stage's mean (and p95 under load) from the target's own histograms.</summary>
-    private static ReportTable StageBudget(MetricsSnapshot m0, MetricsSnapshot m1, MetricsSnapshot m2, MetricsSnapshot m3, int users)
-    {
-        string Mean(MetricsSnapshot a, MetricsSnapshot b, string stage) => Cells.Ms(MetricsSnapshot.Mean(a, b, StageHistogram, $"stage=\"{stage}\"") * 1000);
-        var rows = Stages.Select(stage => (IReadOnlyList<string>)
-        [
-            stage, Mean(m0, m1, stage), Mean(m2, m3, stage),
-            Cells.Ms(MetricsSnapshot.Quantile(m2, m3, StageHistogram, 0.95, $"stage=\"{stage}\"") * 1000),
-        ]).ToList();
-        return new ReportTable("Turn budget by stage (the engine's loom_turn_stage_duration_seconds)",
-            ["stage", "mean, 1 session", $"mean, {users} sessions", $"p95, {users} sessions (bucket bounds)"], rows);
     }
 
     /// <summary>Process CPU time per successful turn in ms; NaN when either is unknown or no turn succeeded.</summary>
