@@ -34,7 +34,6 @@ public static class StorageSiloBuilderExtensions
         // Session and owner-usage rows: our own ADO.NET commits (one transaction each, or shared) on the same table.
         services.AddSingleton<SqlGrainRowStore>();
         services.AddSingleton<IGrainRowStore>(sp => sp.GetRequiredService<SqlGrainRowStore>());
-        services.AddHostedService<SqliteCheckpointer>();
 
         services.AddLoomMetrics();
         builder.AddAdoNetGrainStorage(AdoNetProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer, StorageMetrics>(

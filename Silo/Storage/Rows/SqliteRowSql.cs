@@ -42,17 +42,6 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
         await pragma.ExecuteNonQueryAsync();
     }
 
-    /// <summary>The kept writer checkpoints nothing itself: <see cref="SqliteCheckpointer"/> does it off the commit path.</summary>
-    public override void KeepPrepared(DbConnection connection)
-    {
-        using (var pragma = ((SqliteConnection)connection).CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA wal_autocheckpoint = 0";
-            pragma.ExecuteNonQuery();
-        }
-        _kept.AddOrUpdate((SqliteConnection)connection, new WriterCommands(this, (SqliteConnection)connection));
-    }
-
     public override async Task<int?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RowCommit> commits)
     {
         var sqlite = (SqliteConnection)connection;
@@ -71,6 +60,10 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
             if (!reuse) commands.Dispose();
         }
     }
+
+    /// <summary>Keeps <paramref name="connection"/>'s write statements prepared for the connection's lifetime.</summary>
+    public override void KeepPrepared(DbConnection connection) =>
+        _kept.AddOrUpdate((SqliteConnection)connection, new WriterCommands(this, (SqliteConnection)connection));
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, WriterCommands> _kept = [];
 
