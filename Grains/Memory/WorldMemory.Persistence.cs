@@ -37,7 +37,7 @@ public sealed partial class WorldMemory
                     EntityId = id,
                     KeepThroughSeq = keep,
                     Revisions = state.Revisions.Where(r => r.Seq > keep).ToList(),
-                    Vector = state.Vector,
+                    Vector = StoredVector(state),
                 });
             state.DurableSeq = state.Revisions[^1].Seq;
         }
@@ -109,8 +109,10 @@ public sealed partial class WorldMemory
         return result;
     }
 
-    private static StoredEntity Stored(EntityState state) =>
-        new() { EntityId = state.Id, Revisions = [.. state.Revisions], Vector = state.Vector };
+    private StoredEntity Stored(EntityState state) =>
+        new() { EntityId = state.Id, Revisions = [.. state.Revisions], Vector = StoredVector(state) };
+
+    private byte[]? StoredVector(EntityState state) => _storeVectors ? state.Vector : null;
 
     /// <summary>
     /// Rebuilds a memory from stored shards and the deltas written since (on activation), deltas in number order.
@@ -184,7 +186,7 @@ public sealed partial class WorldMemory
             // Drops a leading deletion (and an entity that is nothing else) as it does live.
             memory.AfterChange(state, null);
             if (state.Current is not null && model == memory._embeddingModel && stored.Vector is { Length: > 0 } bytes && bytes.Length % sizeof(float) == 0)
-                memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), bytes);
+                memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), memory._storeVectors ? bytes : null);
         }
         memory._dirtyShards.Clear();
         memory._changed.Clear();
@@ -241,14 +243,16 @@ public sealed partial class WorldMemory
                 if (!ReferenceEquals(state.Current, value) || !_staleEmbeddings.Contains(state)) continue;
                 var vector = embeddings[i].Vector.ToArray();
                 Normalize(vector);
-                UseVector(state, vector, MemoryMarshal.AsBytes(vector.AsSpan()).ToArray());
+                // The byte copy is only kept for storing: the index holds the floats.
+                UseVector(state, vector, _storeVectors ? MemoryMarshal.AsBytes(vector.AsSpan()).ToArray() : null);
+                if (!_storeVectors) continue; // recomputed after load: nothing to write
                 _dirtyShards.Add(state.Shard);
                 _changed.Add(state.Id);
             }
         }
     }
 
-    private void UseVector(EntityState state, ReadOnlySpan<float> vector, byte[] bytes)
+    private void UseVector(EntityState state, ReadOnlySpan<float> vector, byte[]? bytes)
     {
         if (_vectors is null || _vectors.Dimensions != vector.Length)
         {

@@ -24,6 +24,9 @@ public sealed partial class WorldMemory
     private readonly ITokenCounter _tokens;
     private readonly IEmbeddingGenerator<string, Embedding<float>> _embedder;
     private readonly string _embeddingModel;
+    // Vectors of the built-in hashing embedder are recomputed in microseconds, so storing them (1 KiB per entity at 256
+    // dimensions, in every delta that touches the entity) costs more than it saves; a remote embedder's are stored.
+    private readonly bool _storeVectors;
 
     private readonly Dictionary<string, EntityState> _states;
     // Created on first use: most sessions touch a few of the 64 shards, and an empty dictionary each is ~80 bytes × 64.
@@ -73,6 +76,7 @@ public sealed partial class WorldMemory
         _embedder = embedder;
         var metadata = embedder.GetService<EmbeddingGeneratorMetadata>();
         _embeddingModel = $"{metadata?.ProviderName ?? embedder.GetType().Name}/{metadata?.DefaultModelId}/{metadata?.DefaultModelDimensions}";
+        _storeVectors = metadata?.ProviderName != HashingEmbeddingGenerator.ProviderName;
         _shardMembers = new Dictionary<string, EntityState>?[options.ShardCount];
     }
 

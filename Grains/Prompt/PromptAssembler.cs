@@ -56,8 +56,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         }
 
         var contextBudget = Math.Min(_options.MemoryTokens, _options.MaxPromptTokens - fixedTokens);
-        var (context, truncated) = BuildContext(request, contextBudget);
-        var contextTokens = context.Length == 0 ? 0 : Cost(context);
+        var (context, contextTokens, truncated) = BuildContext(request, contextBudget);
 
         var historyBudget = Math.Min(_options.HistoryTokens, _options.MaxPromptTokens - fixedTokens - contextTokens);
         var history = SelectHistory(request.History, historyBudget, out var historyTokens);
@@ -142,9 +141,10 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
 
     /// <summary>
     /// Tone and intent are short and always kept; then summaries keep their newest lines and memory its first
-    /// (most relevant) lines, while the budget lasts.
+    /// (most relevant) lines, while the budget lasts. Lines are counted one by one (cached: they repeat turn after
+    /// turn); the whole text, which changes every turn, is tokenized once, and that count is the one reported.
     /// </summary>
-    private (string Text, bool Truncated) BuildContext(PromptRequest request, int budget)
+    private (string Text, int Tokens, bool Truncated) BuildContext(PromptRequest request, int budget)
     {
         var sections = new List<(string Heading, string Body)>();
         if (!string.IsNullOrWhiteSpace(request.Tone))
@@ -180,18 +180,18 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         if (!string.IsNullOrWhiteSpace(request.Summaries))
         {
             var lines = Lines(request.Summaries);
-            var kept = KeepWithin(lines.AsEnumerable().Reverse(), budget - used - HeadingCost, ref truncated);
+            var kept = KeepWithin(lines.AsEnumerable().Reverse(), budget - used - HeadingCost, ref truncated, out var keptTokens);
             kept.Reverse();
             if (kept.Count > 0)
             {
                 sections.Add(("The story so far", string.Join('\n', kept)));
-                used = Cost(Render(sections));
+                used += HeadingCost + keptTokens; // an estimate: the exact count of the whole text is checked below
             }
         }
 
         if (!string.IsNullOrWhiteSpace(request.Memory))
         {
-            var kept = KeepWithin(Lines(request.Memory), budget - used - HeadingCost, ref truncated);
+            var kept = KeepWithin(Lines(request.Memory), budget - used - HeadingCost, ref truncated, out _);
             if (kept.Count > 0)
             {
                 sections.Add(("What the world remembers", string.Join('\n', kept)));
@@ -199,23 +199,25 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         }
 
         var text = Render(sections);
+        var tokens = text.Length == 0 ? 0 : Cost(text);
         // Headings and joins are estimated above; drop whole sections from the end if the estimate was short.
-        while (text.Length > 0 && Cost(text) > budget)
+        while (tokens > budget)
         {
             sections.RemoveAt(sections.Count - 1);
             truncated = true;
             text = Render(sections);
+            tokens = text.Length == 0 ? 0 : Cost(text);
         }
 
-        return (text, truncated);
+        return (text, tokens, truncated);
     }
 
     private const int HeadingCost = 12;
 
-    private List<string> KeepWithin(IEnumerable<string> lines, int budget, ref bool truncated)
+    private List<string> KeepWithin(IEnumerable<string> lines, int budget, ref bool truncated, out int used)
     {
         var kept = new List<string>();
-        var used = 0;
+        used = 0;
         foreach (var line in lines)
         {
             var cost = tokenCounter.Count(line) + 1;

@@ -22,6 +22,9 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
     private const float CjkUnigramWeight = 0.4f;
     private const float CjkBigramWeight = 1.0f;
 
+    /// <summary>The provider name in this embedder's metadata.</summary>
+    public const string ProviderName = "loom-hashing";
+
     private readonly int _dimensions;
     private readonly EmbeddingGeneratorMetadata _metadata;
 
@@ -30,7 +33,7 @@ public sealed class HashingEmbeddingGenerator : IEmbeddingGenerator<string, Embe
         ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 16);
         _dimensions = dimensions;
         ModelId = $"loom-hashing-v1-{dimensions}";
-        _metadata = new EmbeddingGeneratorMetadata("loom-hashing", null, ModelId, dimensions);
+        _metadata = new EmbeddingGeneratorMetadata(ProviderName, null, ModelId, dimensions);
     }
 
     public string ModelId { get; }

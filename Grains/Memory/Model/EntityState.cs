@@ -27,7 +27,7 @@ internal sealed class EntityState(string id, int shard)
     /// </summary>
     public int DurableSeq { get; set; } = -1;
 
-    /// <summary>Raw float32 bytes of the embedding of the current value; null while stale.</summary>
+    /// <summary>Raw float32 bytes of the embedding of the current value, kept only when vectors are stored; null while stale.</summary>
     public byte[]? Vector { get; set; }
 
     /// <summary>Hash of the text BM25 holds for this entity (default: nothing indexed).</summary>

@@ -39,7 +39,8 @@ public class MemoryShardTests
     [Fact]
     public async Task Load_round_trip_through_the_storage_serializer_restores_memory_without_reembedding()
     {
-        var memory = NewMemory();
+        // A remote embedder's vectors are stored with the entities and reused after load.
+        var memory = NewMemory(embedder: new RemoteEmbedder(new HashingEmbeddingGenerator()));
         for (var seq = 1; seq <= 30; seq++)
         {
             memory.Apply([Upsert(EntityType.Character, $"Sailor {seq % 9}", $"hauls rope on turn {seq}"),
@@ -49,7 +50,9 @@ public class MemoryShardTests
         await memory.RefreshEmbeddingsAsync();
         var stored = memory.TakeDirtyShards().Select(RoundTrip).ToList();
 
-        var counting = new CountingEmbedder(new HashingEmbeddingGenerator());
+        Assert.All(stored.SelectMany(s => s.Entities).Where(e => e.Revisions[^1].Value is not null),
+            e => Assert.Equal(256 * sizeof(float), e.Vector?.Length));
+        var counting = new CountingEmbedder(new RemoteEmbedder(new HashingEmbeddingGenerator()));
         var loaded = WorldMemory.Load(stored, new MemoryOptions(), TiktokenCounter.Instance, counting);
 
         Assert.False(loaded.HasDirtyShards);
@@ -59,6 +62,30 @@ public class MemoryShardTests
         var actual = await loaded.SearchAsync("high tide", SearchMode.Hybrid, 10);
         Assert.Equal(expected.Select(e => (e.Entity.EntityId, e.Score)), actual.Select(e => (e.Entity.EntityId, e.Score)));
         Assert.Equal(1, counting.Texts); // only the query: stored vectors were reused
+    }
+
+    [Fact]
+    public async Task The_built_in_embedder_s_vectors_are_not_stored_and_are_recomputed_after_load_without_new_writes()
+    {
+        var memory = NewMemory();
+        for (var seq = 1; seq <= 10; seq++) memory.Apply([Upsert(EntityType.Fact, $"Tide {seq}", $"the tide was high on day {seq}")], seq);
+        await memory.RefreshEmbeddingsAsync();
+        var delta = memory.TakeChanges();
+        var stored = memory.TakeDirtyShards().Select(RoundTrip).ToList();
+        Assert.All(delta.Entities, e => Assert.Null(e.Vector));
+        Assert.All(stored.SelectMany(s => s.Entities), e => Assert.Null(e.Vector));
+
+        var counting = new CountingEmbedder(new HashingEmbeddingGenerator());
+        var loaded = WorldMemory.Load(stored, new MemoryOptions(), TiktokenCounter.Instance, counting);
+        // Every entity with the same score as before (ties may come back in another order).
+        var expected = await memory.SearchAsync("high tide day 3", SearchMode.Vector, 10);
+        var actual = await loaded.SearchAsync("high tide day 3", SearchMode.Vector, 10);
+        Assert.Equal(10, actual.Count);
+        Assert.Equal(expected.Select(e => (e.Entity.EntityId, e.Score)).Order(), actual.Select(e => (e.Entity.EntityId, e.Score)).Order());
+        Assert.Equal(10 + 1, counting.Texts); // every entity re-embedded once, plus the query
+        // Recomputing a vector is not a change: nothing to write after it.
+        Assert.False(loaded.HasDirtyShards);
+        Assert.Empty(loaded.TakeChanges().Entities);
     }
 
     [Fact]
@@ -170,6 +197,15 @@ public class MemoryShardTests
 
     private static string Picture(WorldMemory memory) =>
         System.Text.Json.JsonSerializer.Serialize(memory.AllShards().Select(s => new { s.Index, s.FloorSeq, s.EmbeddingModel, s.Entities }));
+
+    /// <summary>Reports itself as another provider, as a configured remote embedder would.</summary>
+    private sealed class RemoteEmbedder(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
+    {
+        private static readonly EmbeddingGeneratorMetadata Metadata = new("test-remote", null, "remote-256", 256);
+
+        public override object? GetService(Type serviceType, object? serviceKey = null) =>
+            serviceType == typeof(EmbeddingGeneratorMetadata) ? Metadata : base.GetService(serviceType, serviceKey);
+    }
 
     private sealed class CountingEmbedder(IEmbeddingGenerator<string, Embedding<float>> inner) : DelegatingEmbeddingGenerator<string, Embedding<float>>(inner)
     {

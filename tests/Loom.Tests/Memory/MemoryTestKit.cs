@@ -1,5 +1,6 @@
 using Loom.Memory;
 using Loom.Text;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 
@@ -14,7 +15,7 @@ internal static class MemoryTestKit
         return options;
     }
 
-    public static WorldMemory NewMemory(MemoryOptions? options = null, HashingEmbeddingGenerator? embedder = null) =>
+    public static WorldMemory NewMemory(MemoryOptions? options = null, IEmbeddingGenerator<string, Embedding<float>>? embedder = null) =>
         WorldMemory.Create(options ?? Options(), TiktokenCounter.Instance, embedder ?? new HashingEmbeddingGenerator());
 
     public static MemoryOp Upsert(EntityType type, string name, string? content = null, params (string Key, string Value)[] attributes) => new()
