@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Loom.Errors;
+using Loom.Storage;
 using Loom.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -66,9 +67,10 @@ public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics
                 return (RequestProblems.FromJson(json, EndpointOf(context)), null);
             case InconsistentStateException:
                 return (Unavailable("The session was being moved between silos; retry the request."), 2);
-            case System.Data.Common.DbException:
-                // A co-hosted silo's database is failing over or restarting (silos answer Problems.StorageUnavailable).
-                return (Unavailable("LOOM's storage is not reachable right now; retry shortly.", Problems.StorageUnavailableCode), 2);
+            case Exception when StorageFaults.IsOutage(exception):
+                // Silos answer Problems.StorageUnavailable from grain calls; what still arrives raw is a grain that could
+                // not activate because its state could not be read (Orleans wraps the driver's error), or an embedded silo's.
+                return (Unavailable("LOOM's storage is not reachable right now; nothing was saved. Retry shortly.", Problems.StorageUnavailableCode), 2);
             case OperationCanceledException:
                 // Not the client's abort (handled before mapping): Orleans gave up on the call, e.g. "message expired
                 // before placement could complete" while a silo stops. Nothing was acknowledged; retrying is safe.
