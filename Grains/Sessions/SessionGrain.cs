@@ -97,7 +97,15 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _metrics.SessionActivated();
-        await _state.ReadHeaderAsync();
+        try
+        {
+            await _state.ReadHeaderAsync();
+        }
+        catch (Exception ex) when (StorageFaults.IsOutage(ex))
+        {
+            // Named while the cause is known: activation failures reach callers without call filters, SQLSTATE stripped.
+            throw Problems.StorageUnavailable();
+        }
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();

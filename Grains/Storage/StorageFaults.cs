@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using Loom.Errors;
 using Orleans.Storage;
 
 namespace Loom.Storage;
@@ -22,6 +23,9 @@ public static class StorageFaults
             {
                 case InconsistentStateException:
                     return false;
+                // Already named by a silo (a grain's state unreadable at activation, wrapped by Orleans on the way).
+                case LoomProblemException { Code: Problems.StorageUnavailableCode }:
+                    return true;
                 // Npgsql and Microsoft.Data.Sqlite derive from DbException and say themselves whether a retry can
                 // succeed (a refused or dropped connection, a pool timeout, SQLite busy); the gateway needs neither.
                 case DbException db when db.IsTransient || IsUnavailableState(db.SqlState):

@@ -67,6 +67,8 @@ public sealed class StorageOutageTests
         Assert.True(StorageFaults.IsOutage(new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL", "57P01")));
         Assert.True(StorageFaults.IsOutage(new PostgresException("the database system is starting up", "FATAL", "FATAL", "57P03")));
         Assert.False(StorageFaults.IsOutage(new PostgresException("duplicate key value", "ERROR", "ERROR", "23505")));
+        // A grain whose state could not be read at activation: the silo named the cause, Orleans wrapped it.
+        Assert.True(StorageFaults.IsOutage(new OrleansException("Error from storage provider during ReadStateAsync", Problems.StorageUnavailable())));
         Assert.False(StorageFaults.IsOutage(new InconsistentStateException("version conflict", "1", "2")));
         Assert.False(StorageFaults.IsOutage(new InvalidOperationException("a bug")));
     }
