@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Loom.Errors;
+using Loom.Storage;
 using Loom.Telemetry;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -24,7 +25,7 @@ public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics
 
         var (problem, retryAfter) = Map(exception, context);
         if (problem.Status >= 500 && problem.Status != 503) LogUnexpected(exception, context.Request.Path);
-        else if (problem.Status == 503) LogUnavailable(exception.GetType().Name, context.Request.Path);
+        else if (problem.Status == 503) LogUnavailable(problem.Extensions.TryGetValue("code", out var unavailable) ? unavailable as string : null, exception.GetType().Name, context.Request.Path);
         // Server-side failures count towards loom_errors_total (and so HighErrorRate); a caller's 4xx does not.
         if (problem.Status >= 500)
         {
@@ -66,9 +67,10 @@ public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics
                 return (RequestProblems.FromJson(json, EndpointOf(context)), null);
             case InconsistentStateException:
                 return (Unavailable("The session was being moved between silos; retry the request."), 2);
-            case System.Data.Common.DbException:
-                // The database behind grain state is failing over or restarting; nothing was acknowledged.
-                return (Unavailable("LOOM's storage is not reachable right now; retry shortly."), 2);
+            case Exception when StorageFaults.IsOutage(exception):
+                // Silos answer Problems.StorageUnavailable from grain calls; what still arrives raw is a grain that could
+                // not activate because its state could not be read (Orleans wraps the driver's error), or an embedded silo's.
+                return (Unavailable("LOOM's storage is not reachable right now; nothing was saved. Retry shortly.", Problems.StorageUnavailableCode), 2);
             case OperationCanceledException:
                 // Not the client's abort (handled before mapping): Orleans gave up on the call, e.g. "message expired
                 // before placement could complete" while a silo stops. Nothing was acknowledged; retrying is safe.
@@ -87,13 +89,13 @@ public sealed partial class ProblemMapping(ProblemJsonWriter writer, LoomMetrics
         static Endpoint? EndpointOf(HttpContext? context) =>
             context?.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? context?.GetEndpoint();
 
-        static ProblemDetails Unavailable(string detail) =>
-            new() { Status = 503, Title = "Service unavailable", Detail = detail, Extensions = { ["code"] = "cluster_unavailable" } };
+        static ProblemDetails Unavailable(string detail, string code = "cluster_unavailable") =>
+            new() { Status = 503, Title = "Service unavailable", Detail = detail, Extensions = { ["code"] = code } };
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
     private partial void LogUnexpected(Exception ex, string path);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster unavailable ({Kind}) on {Path}")]
-    private partial void LogUnavailable(string kind, string path);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service unavailable: {Code} ({Kind}) on {Path}")]
+    private partial void LogUnavailable(string? code, string kind, string path);
 }

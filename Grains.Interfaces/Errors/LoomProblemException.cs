@@ -53,4 +53,12 @@ public static class Problems
 
     public static LoomProblemException TooMany(string code, string detail, int retryAfterSeconds) =>
         new(429, code, "Too many requests", detail, retryAfterSeconds: retryAfterSeconds);
+
+    /// <summary>The cluster is up but its database is not reachable. Nothing of the request was stored, so retrying is safe.</summary>
+    public static LoomProblemException StorageUnavailable() =>
+        new(503, StorageUnavailableCode, "Service unavailable",
+            "LOOM's storage is not reachable right now; nothing was saved. Retry shortly.", retryAfterSeconds: 2);
+
+    /// <summary>Problem code of <see cref="StorageUnavailable"/> (distinct from the gateway's <c>cluster_unavailable</c>).</summary>
+    public const string StorageUnavailableCode = "storage_unavailable";
 }

@@ -59,6 +59,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
     private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
     private readonly Action<Exception, TimeSpan> _storageRetrying;
+    /// <summary>The turn whose accept (header write) is in flight: queued in memory, not yet acknowledged.</summary>
+    private string? _accepting;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -95,7 +97,15 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _metrics.SessionActivated();
-        await _state.ReadHeaderAsync();
+        try
+        {
+            await _state.ReadHeaderAsync();
+        }
+        catch (Exception ex) when (StorageFaults.IsOutage(ex))
+        {
+            // Named while the cause is known: activation failures reach callers without call filters, SQLSTATE stripped.
+            throw Problems.StorageUnavailable();
+        }
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -144,7 +154,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var opening = Loom.Import.Greetings.Pick((await _canons.GetAsync(spec.WorldId, canon.Version)).Files, spec.Greeting); // greetings (issue 13)
         _state.State = SessionSeeds.New(spec, canon, llm);
         _state.State.Opening = opening; // greetings (issue 13)
-        await WriteHeaderOrRevertAsync();
+        await WriteHeaderOrRevertAsync(undo: () => _state.State = new SessionState());
         _memory.StartEmpty();
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
         _metrics.SessionCreated();
@@ -160,9 +170,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async Task<SessionInfo> Update(string ownerId, SessionPatch patch)
     {
         Require(ownerId);
+        var undo = S.Snapshot();
         S.Apply(patch);
         S.UpdatedAt = DateTime.UtcNow;
-        await WriteHeaderOrRevertAsync();
+        await WriteHeaderOrRevertAsync(undo: undo);
         if (S.Status == SessionStatus.Active) EnsurePump();
         return Info();
     }
@@ -172,9 +183,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         Require(ownerId);
         if (!permanent)
         {
+            var undo = S.Snapshot();
             S.Status = SessionStatus.Archived;
             S.UpdatedAt = DateTime.UtcNow;
-            await WriteHeaderOrRevertAsync();
+            await WriteHeaderOrRevertAsync(undo: undo);
             return;
         }
 
@@ -270,9 +282,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         record = record with { Players = submission.Players, Turn = record.Turn with { Speaker = submission.Speaker } };
 
         if (!S.ReminderRegistered && _reminderRegistration is not { IsCompleted: false }) _reminderRegistration = RegisterPumpReminderAsync();
+        var keysBefore = S.RecentKeys.ToList();
         S.Enqueue(record, _options.IdempotencyWindow);
         var accepting = Stopwatch.GetTimestamp();
-        await WriteHeaderOrRevertAsync();
+        _accepting = record.Turn.TurnId;
+        try
+        {
+            await WriteHeaderOrRevertAsync(undo: () => S.Unqueue(record, keysBefore));
+        }
+        finally
+        {
+            _accepting = null;
+        }
         _metrics.StageSince(TurnStages.Accept, accepting);
 
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
@@ -335,7 +356,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await Task.Yield();
         // Each turn's span hangs off the request that submitted it, not off whichever request started the pump.
         Activity.Current = null;
-        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
+        // A turn whose accept is still being written is not the pump's yet (the submit starts the pump once it lands).
+        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active && S.Pending[0].Turn.TurnId != _accepting)
         {
             var queued = S.Pending[0];
             _turnTraces.Remove(queued.Turn.TurnId, out var submittedBy);
@@ -482,16 +504,29 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     private void Publish(SessionEvent draft) => _events.Publish(draft);
 
-    private async Task WriteHeaderOrRevertAsync(RowUnit? unit = null)
+    /// <summary>
+    /// Writes the header (and <paramref name="unit"/>); on failure memory goes back to what storage holds. When the
+    /// database is unreachable and the caller can take its change back exactly (<paramref name="undo"/>), that is all:
+    /// the activation keeps serving reads from memory and the pump keeps retrying its own commit (a reload would fail,
+    /// and dropping the activation left the session unreadable until the database was back). If such a write did land
+    /// after all, the next commit meets a newer version and the activation steps aside to reload.
+    /// </summary>
+    private async Task WriteHeaderOrRevertAsync(RowUnit? unit = null, Action? undo = null)
     {
         try
         {
             await _state.CommitAsync(unit);
         }
-        catch
+        catch (Exception ex)
         {
             // Never keep in memory what storage did not accept: reload the durable truth, then report.
             if (unit is not null) _state.Abandon(unit);
+            if (undo is not null && StorageFaults.IsOutage(ex))
+            {
+                undo();
+                LogWriteUndone(ex.GetBaseException().Message, SessionId);
+                throw;
+            }
             try
             {
                 await _state.ReadHeaderAsync();
@@ -515,6 +550,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: storage write failed, retrying in {DelayMs} ms")]
     private partial void LogStorageRetry(Exception ex, string sessionId, double delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: storage not reachable, change not saved; still serving from memory ({Reason})")]
+    private partial void LogWriteUndone(string reason, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: could not reload state after a failed write")]
     private partial void LogReloadFailed(Exception ex, string sessionId);

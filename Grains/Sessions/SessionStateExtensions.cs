@@ -36,6 +36,26 @@ public static class SessionStateExtensions
         s.UpdatedAt = record.Turn.CreatedAt;
     }
 
+    /// <summary>
+    /// Takes back an <see cref="Enqueue"/> whose write did not land (storage outage): the turn leaves the queue, its
+    /// ordinal and seq are free again and the key window is as before (<paramref name="keysBefore"/>). Only the
+    /// pump runs beside a submit, and it never touches these fields nor takes a turn still being accepted.
+    /// </summary>
+    public static void Unqueue(this SessionState s, TurnRecord record, List<IdempotencyEntry> keysBefore)
+    {
+        s.Pending.RemoveAll(p => p.Ordinal == record.Ordinal);
+        s.NextOrdinal = record.Ordinal;
+        s.LastSeq = record.Turn.Seq - 1;
+        s.RecentKeys = keysBefore;
+    }
+
+    /// <summary>An undo of what a PATCH or an archive changes (name, status, policy), for a write that did not land.</summary>
+    public static Action Snapshot(this SessionState s)
+    {
+        var (name, status, policy, updatedAt) = (s.Name, s.Status, s.Policy, s.UpdatedAt);
+        return () => (s.Name, s.Status, s.Policy, s.UpdatedAt) = (name, status, policy, updatedAt);
+    }
+
     /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
     public static void Committed(this SessionState s, TurnRecord finished)
     {

@@ -36,7 +36,8 @@ public sealed class LoomMetrics
         (LlmErrorCodes.Unauthorized, "llm"), (LlmErrorCodes.BadRequest, "llm"), (LlmErrorCodes.RateLimited, "llm"),
         (LlmErrorCodes.Unavailable, "llm"), (LlmErrorCodes.Timeout, "llm"), (LlmErrorCodes.Unreachable, "llm"),
         (LlmErrorCodes.StreamBroken, "llm"), (LlmErrorCodes.ProviderUnknown, "llm"), (LlmErrorCodes.Failed, "llm"),
-        ("turn_failed", "llm"), ("cluster_unavailable", "gateway"), ("internal_error", "gateway"),
+        ("turn_failed", "llm"), ("cluster_unavailable", "gateway"), ("storage_unavailable", "gateway"),
+        ("internal_error", "gateway"),
     ];
 
     private readonly Histogram<double> _turnDuration;

@@ -20,6 +20,7 @@ public static class SiloHostingExtensions
         {
             silo.UseLoomCluster(cluster);
             silo.AddLoomStorage(builder.Configuration);
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TokenizerWarmup>();
             silo.Configure<GrainCollectionOptions>(o =>
             {
                 o.CollectionAge = TimeSpan.FromMinutes(15);

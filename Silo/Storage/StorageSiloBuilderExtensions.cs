@@ -56,6 +56,9 @@ public static class StorageSiloBuilderExtensions
             reminders.ConnectionString = database.ConnectionString;
         }));
 
+        // A database outage answers 503 storage_unavailable from every grain, not the driver's exception.
+        builder.AddIncomingGrainCallFilter<StorageOutageFilter>();
+
         // Npgsql exceptions reach callers as "no codec" errors unless their namespace is allowed.
         services.AddOptions<ExceptionSerializationOptions>().Configure<IOptions<StorageOptions>>((exceptions, loom) =>
         {

@@ -1,3 +1,4 @@
+using Loom.Errors;
 using Loom.Telemetry;
 using Orleans.Runtime;
 using Orleans.Storage;
@@ -17,7 +18,7 @@ internal sealed class MeteredGrainStorage(IGrainStorage inner, StorageMetrics me
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         metrics.Operation(StorageOperation.Read);
-        return inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken);
+        return Classified(inner.ReadStateAsync(stateName, grainId, grainState, cancellationToken));
     }
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
@@ -26,7 +27,7 @@ internal sealed class MeteredGrainStorage(IGrainStorage inner, StorageMetrics me
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         metrics.Operation(StorageOperation.Write);
-        return inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken);
+        return Classified(inner.WriteStateAsync(stateName, grainId, grainState, cancellationToken));
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
@@ -35,6 +36,24 @@ internal sealed class MeteredGrainStorage(IGrainStorage inner, StorageMetrics me
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState, CancellationToken cancellationToken)
     {
         metrics.Operation(StorageOperation.Clear);
-        return inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken);
+        return Classified(inner.ClearStateAsync(stateName, grainId, grainState, cancellationToken));
+    }
+
+    /// <summary>
+    /// An unreachable database becomes <see cref="Problems.StorageUnavailable"/> here, below Orleans' storage bridge:
+    /// a grain whose state cannot be read at activation fails before any call filter runs, and the bridge's wrapper
+    /// reaches the caller with only message, type and inner exceptions (a PostgreSQL error's SQLSTATE is lost on the
+    /// way), so the cause is named while it is still known. The provider has already logged the driver's error.
+    /// </summary>
+    private static async Task Classified(Task operation)
+    {
+        try
+        {
+            await operation;
+        }
+        catch (Exception ex) when (StorageFaults.IsOutage(ex))
+        {
+            throw Problems.StorageUnavailable();
+        }
     }
 }

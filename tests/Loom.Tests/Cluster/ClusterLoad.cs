@@ -86,6 +86,19 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         }
     }
 
+    /// <summary>The session reads sent within [from, to): how many, how many failed, and their latencies.</summary>
+    public (int Count, int Failed, List<TimeSpan> Latencies) ProbesBetween(DateTime from, DateTime to)
+    {
+        var probes = _probes.Values.SelectMany(list => { lock (list) return list.Where(p => p.SentAt >= from && p.SentAt < to).ToList(); }).ToList();
+        return (probes.Count, probes.Count(p => !p.Ok), probes.Select(p => p.DoneAt - p.SentAt).Order().ToList());
+    }
+
+    /// <summary>True once every session has been read at least <paramref name="times"/> times since <paramref name="from"/>.</summary>
+    public bool EverySessionReadSince(DateTime from, int times) =>
+        _drivers.All(d => _probes.TryGetValue(d.SessionId, out var list) && CountSince(list, from) >= times);
+
+    private static int CountSince(List<Probe> list, DateTime from) { lock (list) return list.Count(p => p.SentAt >= from); }
+
     private DateTime? ServedAt(string sessionId, DateTime injectedAt)
     {
         if (!_probes.TryGetValue(sessionId, out var list)) return null;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using Loom.Sessions;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
@@ -67,6 +68,111 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         await load.StopAndVerifyAsync();
         Record($"PostgreSQL restart ({downtime.TotalSeconds:F1} s down): {recovery}. {load.Summary()}");
         AssertRecovered(recovery);
+    }
+
+    /// <summary>
+    /// Issue 16: a database outage is not a cluster outage. 40 sessions play while PostgreSQL is stopped: their reads
+    /// (session, turns, memory) keep answering 200 from the activations, a submit answers 503 <c>storage_unavailable</c>
+    /// with Retry-After (never <c>cluster_unavailable</c>) and leaves nothing behind, and once PostgreSQL is back every
+    /// turn that got a 202 completes exactly once and in order.
+    /// </summary>
+    [Fact]
+    public async Task Step2b_postgres_outage_keeps_reads_and_answers_storage_unavailable()
+    {
+        var load = new ClusterLoad(cluster, output, "outage", sessions: OutageSessions);
+        await load.StartAsync();
+        // Idle live sessions that a submit during the outage targets (the drivers wait on their turns in flight then).
+        var idle = new List<string>();
+        for (var i = 0; i < 2; i++) idle.Add(await CreateIdleSessionAsync());
+
+        var stopping = DateTime.UtcNow;
+        await cluster.Postgres.StopServerAsync();
+        var down = DateTime.UtcNow;
+
+        // During the outage: reads from memory, submits and creates refused with the storage code.
+        var submits = new List<(HttpStatusCode Status, string? Code, bool RetryAfter)>();
+        foreach (var id in idle)
+        {
+            submits.Add(await ProblemOfAsync(await SubmitAsync(id, $"outage-{id}")));
+        }
+        var create = await ProblemOfAsync(await cluster.Http.PostAsJsonAsync("/api/sessions", new { worldId = "ember-vale", name = "during outage" }));
+        var otherReads = new List<string>();
+        foreach (var driver in load.Drivers)
+        {
+            foreach (var path in (string[])[$"/api/sessions/{driver.SessionId}/turns?limit=20", $"/api/sessions/{driver.SessionId}/memory"])
+            {
+                using var read = await cluster.Http.GetAsync(path);
+                if (read.StatusCode != HttpStatusCode.OK) otherReads.Add($"GET {path}: {(int)read.StatusCode} {await read.Content.ReadAsStringAsync()}");
+            }
+        }
+        await cluster.WaitUntilAsync("every session was read 3 times during the outage", TimeSpan.FromSeconds(30),
+            () => Task.FromResult(load.EverySessionReadSince(down, 3)));
+        var restarting = DateTime.UtcNow;
+        var (reads, failedReads, latencies) = load.ProbesBetween(down, restarting);
+        await cluster.Postgres.StartServerAsync();
+        var back = DateTime.UtcNow;
+
+        var recovery = await load.MeasureRecoveryAsync(back, TimeSpan.FromSeconds(75));
+        // The refused submits made nothing: the same keys now make exactly one turn each, and it completes.
+        foreach (var id in idle)
+        {
+            await cluster.WaitUntilAsync($"{id} accepts the refused turn again", TimeSpan.FromSeconds(30),
+                async () =>
+                {
+                    using var accepted = await SubmitAsync(id, $"outage-{id}");
+                    return accepted.StatusCode == HttpStatusCode.Accepted;
+                });
+            await cluster.WaitUntilAsync($"{id} completed its one turn", TimeSpan.FromSeconds(60), async () =>
+            {
+                var turns = JsonNode.Parse(await cluster.Http.GetStringAsync($"/api/sessions/{id}/turns?includeRetconned=true"))!["items"]!.AsArray();
+                Assert.Single(turns);
+                return turns[0]!["status"]!.GetValue<string>() == "completed";
+            });
+        }
+        await load.StopAndVerifyAsync();
+
+        var p95 = latencies.Count == 0 ? TimeSpan.Zero : latencies[(int)Math.Ceiling(latencies.Count * 0.95) - 1];
+        var codes = load.Drivers.SelectMany(d => { lock (d.UnavailableCodes) return d.UnavailableCodes.ToList(); })
+            .GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Sum(p => p.Value));
+        Record($"PostgreSQL outage ({(restarting - stopping).TotalSeconds:F1} s stopped, {OutageSessions} sessions): " +
+               $"{reads} session reads during it, {failedReads} failed, p95 {p95.TotalMilliseconds:F0} ms, max {(latencies.Count == 0 ? 0 : latencies[^1].TotalMilliseconds):F0} ms; " +
+               $"submits to idle sessions {string.Join(", ", submits.Select(x => $"{(int)x.Status} {x.Code}"))}; create {(int)create.Status} {create.Code}; " +
+               $"driver 503 codes [{string.Join(", ", codes.Select(p => $"{p.Key}×{p.Value}"))}]; after PostgreSQL was back: {recovery}. {load.Summary()}");
+
+        Assert.True(reads > 0 && failedReads == 0, $"{failedReads} of {reads} session reads failed during the outage");
+        Assert.True(otherReads.Count == 0, string.Join("\n", otherReads.Take(10)));
+        foreach (var refused in submits.Append(create))
+        {
+            Assert.Equal((HttpStatusCode.ServiceUnavailable, "storage_unavailable", true), refused);
+        }
+        Assert.False(codes.ContainsKey("cluster_unavailable"), "a submit was told the cluster is unreachable while only storage was");
+        AssertRecovered(recovery);
+    }
+
+    private const int OutageSessions = 40;
+
+    private async Task<string> CreateIdleSessionAsync()
+    {
+        using var response = await cluster.Http.PostAsJsonAsync("/api/sessions", new { worldId = "ember-vale", name = "idle" });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["sessionId"]!.GetValue<string>();
+    }
+
+    private async Task<HttpResponseMessage> SubmitAsync(string sessionId, string key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/sessions/{sessionId}/turns") { Content = JsonContent.Create(new { input = "I wait out the storm." }) };
+        request.Headers.Add("Idempotency-Key", key);
+        return await cluster.Http.SendAsync(request);
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Code, bool RetryAfter)> ProblemOfAsync(HttpResponseMessage response)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            var code = response.Content.Headers.ContentType?.MediaType == "application/problem+json" ? JsonNode.Parse(body)?["code"]?.GetValue<string>() : body;
+            return (response.StatusCode, code, response.Headers.RetryAfter is not null);
+        }
     }
 
     [Fact]

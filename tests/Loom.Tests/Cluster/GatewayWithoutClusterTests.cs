@@ -68,10 +68,14 @@ public sealed class GatewayWithoutClusterTests
     [Fact]
     public void Database_errors_map_to_503_with_retry_after()
     {
-        var (problem, retryAfter) = ProblemMapping.Map(new Npgsql.NpgsqlException("connection refused"));
+        var refused = new Npgsql.NpgsqlException("Failed to connect to 127.0.0.1:5432",
+            new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused));
+        // As a grain that could not read its state at activation reports it: Orleans' wrapper around the driver's error.
+        var (problem, retryAfter) = ProblemMapping.Map(new OrleansException("Error from storage provider during ReadStateAsync", refused));
         Assert.Equal(503, problem.Status);
+        Assert.Equal("storage_unavailable", problem.Extensions["code"]);
         Assert.NotNull(retryAfter);
-        Assert.DoesNotContain("connection refused", problem.Detail);
+        Assert.DoesNotContain("127.0.0.1", problem.Detail);
     }
 
     [Fact]

@@ -27,6 +27,8 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag)
     public string SessionId { get; } = sessionId;
     public int Retries { get; private set; }
     public Dictionary<int, int> StatusCounts { get; } = [];
+    /// <summary>The problem <c>code</c> of every 503 a submit got, counted.</summary>
+    public Dictionary<string, int> UnavailableCodes { get; } = [];
 
     public IReadOnlyList<AcceptedTurn> Accepted { get { lock (_accepted) return _accepted.ToList(); } }
     public IReadOnlyList<string> Violations { get { lock (_violations) return _violations.ToList(); } }
@@ -84,6 +86,8 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag)
                 {
                     if (response.Headers.RetryAfter is null) Violation("503 without Retry-After");
                     if (response.Content.Headers.ContentType?.MediaType != "application/problem+json") Violation("503 without problem+json");
+                    var code = JsonNode.Parse(await response.Content.ReadAsStringAsync())?["code"]?.GetValue<string>() ?? "";
+                    lock (UnavailableCodes) UnavailableCodes[code] = UnavailableCodes.GetValueOrDefault(code) + 1;
                 }
                 else
                 {

@@ -72,10 +72,19 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>Fast shutdown and start again on the same port and data directory.</summary>
     public async Task RestartAsync()
     {
+        await StopServerAsync();
+        await StartServerAsync();
+    }
+
+    /// <summary>Fast shutdown; the server stays down (an outage) until <see cref="StartServerAsync"/>.</summary>
+    public async Task StopServerAsync()
+    {
         await StopAsync();
         NpgsqlConnection.ClearAllPools();
-        await StartAsync(FindBinDirectory());
     }
+
+    /// <summary>Starts the stopped server again on the same port and data directory; returns once it accepts connections.</summary>
+    public Task StartServerAsync() => StartAsync(FindBinDirectory());
 
     public async Task DisposeAsync()
     {

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Sockets;
+using Loom.Errors;
+using Loom.Gateway.Http;
+using Loom.Storage;
+using Loom.Storage.Rows;
+using Loom.Tests.Api;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace Loom.Tests.Storage;
+
+/// <summary>
+/// Issue 16 in one process: the row store is switched off as a PostgreSQL outage would (Npgsql's "failed to connect").
+/// A live session keeps answering reads from memory, a submit answers 503 <c>storage_unavailable</c> and keeps nothing,
+/// the turn in flight commits once storage is back, and the refused key then makes exactly one turn.
+/// </summary>
+public sealed class StorageOutageTests
+{
+    [Fact]
+    public async Task A_live_session_reads_from_memory_refuses_submits_with_storage_unavailable_and_resumes()
+    {
+        await using var app = new OutageApp();
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+        // The next turn is in flight when storage goes: its narration finishes, its commit waits for storage.
+        var inFlight = (await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I climb the tower." }, "k-2")
+            .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        app.Outage.Down = true;
+
+        foreach (var path in (string[])[$"/api/sessions/{sessionId}", $"/api/sessions/{sessionId}/turns", $"/api/sessions/{sessionId}/memory",
+                     $"/api/sessions/{sessionId}/turns/{inFlight}"])
+        {
+            await client.GetAsync(path).ExpectAsync(HttpStatusCode.OK);
+        }
+        var pending = (await client.GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK))["pendingTurns"]!.GetValue<int>();
+        var refused = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I ring the bell." }, "k-3")
+            .ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(Problems.StorageUnavailableCode, refused["code"]!.GetValue<string>());
+        var session = await client.GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(pending, session["pendingTurns"]!.GetValue<int>()); // the refused turn left nothing behind
+        var retryAfter = (await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I ring the bell." }, "k-3")).Headers.RetryAfter;
+        Assert.NotNull(retryAfter);
+
+        app.Outage.Down = false;
+        await client.PollAsync($"/api/sessions/{sessionId}/turns/{inFlight}", t => t["status"]!.GetValue<string>() == "completed");
+        var third = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I ring the bell." }, "k-3")
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(3, third["seq"]!.GetValue<int>());
+        var turns = (await client.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Equal([1, 2, 3], turns.Select(t => t!["seq"]!.GetValue<int>()));
+        Assert.All(turns, t => Assert.Equal("completed", t!["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void Outages_are_told_by_their_real_cause_and_a_stale_version_never_is_one()
+    {
+        var refused = new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));
+        Assert.True(StorageFaults.IsOutage(refused));
+        // How Orleans' storage bridge hands a provider error to the grain.
+        Assert.True(StorageFaults.IsOutage(new OrleansException("Error from storage provider during WriteState", refused)));
+        Assert.True(StorageFaults.IsOutage(new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL", "57P01")));
+        Assert.True(StorageFaults.IsOutage(new PostgresException("the database system is starting up", "FATAL", "FATAL", "57P03")));
+        Assert.False(StorageFaults.IsOutage(new PostgresException("duplicate key value", "ERROR", "ERROR", "23505")));
+        // A grain whose state could not be read at activation: the silo named the cause, Orleans wrapped it.
+        Assert.True(StorageFaults.IsOutage(new OrleansException("Error from storage provider during ReadStateAsync", Problems.StorageUnavailable())));
+        Assert.False(StorageFaults.IsOutage(new InconsistentStateException("version conflict", "1", "2")));
+        Assert.False(StorageFaults.IsOutage(new InvalidOperationException("a bug")));
+    }
+
+    [Fact]
+    public void The_gateway_answers_storage_unavailable_apart_from_cluster_unavailable()
+    {
+        var (storage, storageRetry) = ProblemMapping.Map(Problems.StorageUnavailable());
+        Assert.Equal((503, "storage_unavailable"), (storage.Status, storage.Extensions["code"] as string));
+        Assert.NotNull(storageRetry);
+        var (cluster, _) = ProblemMapping.Map(new SiloUnavailableException());
+        Assert.Equal((503, "cluster_unavailable"), (cluster.Status, cluster.Extensions["code"] as string));
+    }
+
+    /// <summary>The row store behind every session, switchable to "PostgreSQL is not reachable".</summary>
+    private sealed class OutageSwitch
+    {
+        public volatile bool Down;
+    }
+
+    private sealed class SwitchableRowStore(IGrainRowStore inner, OutageSwitch outage) : IGrainRowStore
+    {
+        public async Task<StoredRow?> ReadAsync(GrainId grain, string name) { ThrowIfDown(); return await inner.ReadAsync(grain, name); }
+        public async Task<IReadOnlyList<StoredRow>> ReadManyAsync(GrainId grain, IReadOnlyList<string> names) { ThrowIfDown(); return await inner.ReadManyAsync(grain, names); }
+        public async Task<IReadOnlyList<StoredRow>> ListAsync(GrainId grain, string prefix) { ThrowIfDown(); return await inner.ListAsync(grain, prefix); }
+        public async Task<int> CommitAsync(RowCommit commit) { ThrowIfDown(); return await inner.CommitAsync(commit); }
+        public byte[] Serialize<T>(T value) => inner.Serialize(value);
+        public T Deserialize<T>(byte[] payload) => inner.Deserialize<T>(payload);
+
+        private void ThrowIfDown()
+        {
+            if (outage.Down) throw new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));
+        }
+    }
+
+    private sealed class OutageApp() : LoomAppFactory(null, new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "20" })
+    {
+        public OutageSwitch Outage => Services.GetRequiredService<OutageSwitch>();
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureTestServices(services =>
+            {
+                services.AddSingleton<OutageSwitch>();
+                services.AddSingleton<IGrainRowStore>(sp => new SwitchableRowStore(sp.GetRequiredService<SqlGrainRowStore>(), sp.GetRequiredService<OutageSwitch>()));
+            });
+        }
+    }
+}
