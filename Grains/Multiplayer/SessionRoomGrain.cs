@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using Loom.Errors;
+using Loom.Events;
 using Loom.Interventions;
 using Loom.Security;
 using Loom.Sessions;
@@ -331,26 +332,9 @@ public sealed class SessionRoomGrain(
         try
         {
             yield return new RoomEvent { Type = RoomEventTypes.Heartbeat };
-            while (!cancellationToken.IsCancellationRequested)
+            await foreach (var ev in channel.Reader.ReadWithHeartbeatsAsync(HeartbeatEvery, () => new RoomEvent { Type = RoomEventTypes.Heartbeat }, cancellationToken))
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(HeartbeatEvery);
-                bool more;
-                try
-                {
-                    more = await channel.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    more = true;
-                }
-                if (!more) yield break;
-                if (!channel.Reader.TryPeek(out _))
-                {
-                    yield return new RoomEvent { Type = RoomEventTypes.Heartbeat };
-                    continue;
-                }
-                while (channel.Reader.TryRead(out var ev)) yield return ev;
+                yield return ev;
             }
         }
         finally

@@ -68,26 +68,9 @@ public sealed class SessionEventHub
             yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
             foreach (var ev in replay ?? snapshot()) yield return ev;
 
-            while (!cancellationToken.IsCancellationRequested)
+            await foreach (var ev in channel.Reader.ReadWithHeartbeatsAsync(heartbeat, () => new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat }, cancellationToken))
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(heartbeat);
-                bool more;
-                try
-                {
-                    more = await channel.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    more = true;
-                }
-                if (!more) yield break;
-                if (!channel.Reader.TryPeek(out _))
-                {
-                    yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
-                    continue;
-                }
-                while (channel.Reader.TryRead(out var ev)) yield return ev;
+                yield return ev;
             }
         }
         finally
