@@ -53,7 +53,7 @@ public static class ConversationPlanner
 
         if (common == narrated.Count)
         {
-            if (pending.Count > 0 && Normalize(pending[^1].Input) == Normalize(input)
+            if (pending.Count > 0 && Normalize(InputOf(pending[^1])) == Normalize(input)
                 && pending[^1].Seq == (narrated.Count > 0 ? narrated[^1].Seq : 0) + 1)
             {
                 return new ConversationPlan { Action = ConversationAction.Attached, Input = input, AttachTurnId = pending[^1].TurnId };
@@ -63,7 +63,7 @@ public static class ConversationPlanner
 
         // The client is behind the story: everything after the last common turn goes (kept as retconned turns).
         var toSeq = common == 0 ? 0 : narrated[common - 1].Seq;
-        var regenerate = common == narrated.Count - 1 && Normalize(narrated[common].Input) == Normalize(input);
+        var regenerate = common == narrated.Count - 1 && Normalize(InputOf(narrated[common])) == Normalize(input);
         return new ConversationPlan
         {
             Action = regenerate ? ConversationAction.Regenerated : ConversationAction.Rewound,
@@ -94,7 +94,12 @@ public static class ConversationPlanner
     }
 
     private static bool Same((string User, string Assistant) pair, TurnView turn) =>
-        Normalize(pair.User) == Normalize(turn.Input) && Normalize(pair.Assistant) == Normalize(turn.Narrative);
+        Normalize(pair.User) == Normalize(InputOf(turn)) && Normalize(pair.Assistant) == Normalize(turn.Narrative);
+
+    /// <summary>What the client sent for a turn: a shared session stores "{displayName}: {input}" for a turn with a speaker
+    /// (display names hold no ':'), and the client never saw that prefix.</summary>
+    public static string InputOf(TurnView turn) =>
+        turn.Speaker is not null && turn.Input.IndexOf(": ", StringComparison.Ordinal) is var at and >= 0 ? turn.Input[(at + 2)..] : turn.Input;
 
     /// <summary>Clients trim and change line endings; neither is an edit.</summary>
     private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();

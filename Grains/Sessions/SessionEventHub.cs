@@ -39,7 +39,17 @@ public sealed class SessionEventHub
             SingleReader = true,
         });
         _watchers.Add(channel);
+        return (channel, ReplayAfter(lastEventId));
+    }
 
+    /// <summary>A late watcher's start (see <see cref="ISessionGrain.Catchup"/>): the replay after <paramref name="lastEventId"/>
+    /// or else the snapshot, and the id of the newest event published so far.</summary>
+    public (List<SessionEvent> Events, string UpTo) Catchup(string? lastEventId, Func<IEnumerable<SessionEvent>> snapshot) =>
+        (ReplayAfter(lastEventId) ?? snapshot().ToList(), _next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The buffered events after <paramref name="lastEventId"/>, or null when the buffer no longer covers it.</summary>
+    private List<SessionEvent>? ReplayAfter(string? lastEventId)
+    {
         List<SessionEvent>? replay = null;
         if (long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
             && _replay.TryPeek(out var oldest)
@@ -51,7 +61,7 @@ public sealed class SessionEventHub
         {
             replay = []; // up to date: nothing was published since
         }
-        return (channel, replay);
+        return replay;
     }
 
     /// <summary>
