@@ -59,7 +59,7 @@ public sealed class ConversationGrain : Grain, IConversationGrain
     {
         var owner = OwnerOf(request);
         var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
-        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner));
+        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner), owner);
 
         if (plan.AttachTurnId is { } attached)
         {
