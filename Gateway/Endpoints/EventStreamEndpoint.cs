@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Loom.Errors;
 using Loom.Events;
 using Loom.Gateway.Auth;
+using Loom.Gateway.Events;
 using Loom.Multiplayer;
 using Loom.Sessions;
 using Microsoft.AspNetCore.Http.Json;
@@ -9,12 +11,14 @@ using Microsoft.Extensions.Options;
 namespace Loom.Gateway.Endpoints;
 
 /// <summary>
-/// Server-sent events for a session. The session grain streams events (IAsyncEnumerable); if that enumeration
-/// is dropped (the grain moved or was deactivated) we resubscribe from the last id we sent, so the browser's
-/// connection survives cluster changes.
+/// Server-sent events for a session. Connections read this process's one feed of the session (<see cref="SessionFeeds"/>),
+/// which resubscribes by itself when the session moves; a connection starts from the session's catch-up (the replay after
+/// <c>Last-Event-ID</c>, or the pending turns), then the feed's live frames after what the catch-up covered.
 /// </summary>
-public static partial class EventStreamEndpoint
+public static class EventStreamEndpoint
 {
+    private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
+
     public static IEndpointRouteBuilder MapEventStream(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/sessions/{sessionId}/events", StreamAsync)
@@ -25,25 +29,47 @@ public static partial class EventStreamEndpoint
         return app;
     }
 
-    private static async Task StreamAsync(string sessionId, HttpContext http, IGrainFactory grains,
-        IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken requestAborted)
+    private static async Task StreamAsync(string sessionId, HttpContext http, IGrainFactory grains, SessionFeeds feeds,
+        IOptions<JsonOptions> json, CancellationToken requestAborted)
     {
         var caller = http.GetCaller();
-        var access = await grains.AccessAsync(http, sessionId, RoomAction.Read);
-        var owner = access.ActingOwnerId;
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? http.Request.Query["lastEventId"].FirstOrDefault();
         var session = grains.GetGrain<ISessionGrain>(sessionId);
-        var logger = loggers.CreateLogger("Loom.Gateway.Events");
+
+        // As the owner first (no room call for a solo session); a member is let in by the room. Failing here still answers 404.
+        async Task<(SessionFeeds.Watcher, SessionCatchup)> OpenAsync(string owner)
+        {
+            var attached = await feeds.AttachAsync(sessionId, owner, requestAborted);
+            try
+            {
+                return (attached, await session.Catchup(owner, lastEventId));
+            }
+            catch
+            {
+                attached.Dispose();
+                throw;
+            }
+        }
+        SessionFeeds.Watcher watcher;
+        SessionCatchup catchup;
+        try
+        {
+            (watcher, catchup) = await OpenAsync(caller.OwnerId);
+        }
+        catch (LoomProblemException e) when (e.IsNotFound("Session"))
+        {
+            var access = await grains.GetGrain<ISessionRoomGrain>(sessionId).Resolve(caller, RoomAction.Read);
+            if (!access.Shared) throw;
+            (watcher, catchup) = await OpenAsync(access.ActingOwnerId);
+        }
+        using var _ = watcher;
+
         // Ends both halves of a shared session's stream when either ends (e.g. the member was removed).
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
         var cancellationToken = stop.Token;
-
-        // The first item is produced at once after the owner check: failing here still answers a proper 404.
-        var events = session.Watch(owner, lastEventId, cancellationToken).GetAsyncEnumerator(cancellationToken);
-        await events.MoveNextAsync();
-        // A shared session's room (members, presence, side channel) streams on the same connection; while it is
-        // read, this member counts as online.
-        var room = access.Shared ? grains.GetGrain<ISessionRoomGrain>(sessionId).Watch(caller, cancellationToken).GetAsyncEnumerator(cancellationToken) : null;
+        // A shared session's room (members, presence, side channel) streams on the same connection; while it is read, this
+        // member counts as online.
+        var room = catchup.Shared ? grains.GetGrain<ISessionRoomGrain>(sessionId).Watch(caller, cancellationToken).GetAsyncEnumerator(cancellationToken) : null;
         if (room is not null) await room.MoveNextAsync();
 
         var response = http.Response;
@@ -64,48 +90,27 @@ public static partial class EventStreamEndpoint
                 writing.Release();
             }
         }
-        await WriteAsync(": connected\n\n");
-        var roomPump = room is null ? Task.CompletedTask : PumpRoomAsync(room, WriteAsync, json.Value.SerializerOptions, stop);
-
+        var serializer = json.Value.SerializerOptions;
+        var roomPump = room is null ? Task.CompletedTask : PumpRoomAsync(room, WriteAsync, serializer, stop);
         try
         {
-            while (!cancellationToken.IsCancellationRequested)
+            await WriteAsync(": connected\n\n");
+            foreach (var ev in catchup.Events) await WriteAsync(SseFrame.Of(ev, serializer).Text);
+            var covered = SseFrame.IdOf(catchup.UpTo);
+            await foreach (var frame in watcher.Frames.ReadWithHeartbeatsAsync(HeartbeatEvery, () => SseFrame.Heartbeat, cancellationToken))
             {
-                try
-                {
-                    while (await events.MoveNextAsync())
-                    {
-                        var ev = events.Current;
-                        if (ev.Type == SessionEventTypes.Heartbeat)
-                        {
-                            await WriteAsync(": keepalive\n\n");
-                        }
-                        else
-                        {
-                            lastEventId = ev.Id;
-                            await WriteAsync($"id: {ev.Id}\nevent: {ev.Type}\ndata: {JsonSerializer.Serialize(Payload(ev), json.Value.SerializerOptions)}\n\n");
-                        }
-                    }
-                    return; // the session ended the stream (erased or shutting down)
-                }
-                catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OperationCanceledException)
-                {
-                    LogResubscribe(logger, ex.GetType().Name, sessionId);
-                    await events.DisposeAsync();
-                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
-                    events = session.Watch(owner, lastEventId, cancellationToken).GetAsyncEnumerator(cancellationToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                if (frame.Id != 0 && frame.Id <= covered) continue; // already in the catch-up
+                await WriteAsync(frame.Text);
             }
+            // The feed ended: the session was erased or shut down; the client reconnects (EventSource does).
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
         }
         finally
         {
             await stop.CancelAsync();
             await roomPump;
-            await events.DisposeAsync();
         }
     }
 
@@ -137,16 +142,4 @@ public static partial class EventStreamEndpoint
             await room.DisposeAsync();
         }
     }
-
-    /// <summary>What each event carries, per the contract.</summary>
-    private static object? Payload(SessionEvent ev) => ev.Type switch
-    {
-        SessionEventTypes.TurnDelta => new { turnId = ev.TurnId, text = ev.Text },
-        SessionEventTypes.MemoryUpdated => new { turnId = ev.TurnId, ops = ev.Memory },
-        SessionEventTypes.SessionRolledBack => ev.Session,
-        _ => ev.Turn,
-    };
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Event stream for {SessionId} interrupted ({Kind}); resubscribing")]
-    private static partial void LogResubscribe(ILogger logger, string kind, string sessionId);
 }

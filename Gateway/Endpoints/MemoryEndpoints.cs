@@ -30,12 +30,12 @@ public static class MemoryEndpoints
                 Limit = Paging.Limit(limit),
                 After = string.IsNullOrEmpty(after) ? null : after,
             };
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), filter);
+            var page = await grains.ReadAsync(http, sessionId, (s, a) => s.ListMemory(a.ActingOwnerId, filter));
             return TypedResults.Ok(new Page<MemoryEntity>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
         memory.MapGet("/{entityId}", async (string sessionId, string entityId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), entityId)))
+            TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.GetMemory(a.ActingOwnerId, entityId))))
             .ProducesProblem(404);
 
         memory.MapPut("/{entityId}", async (string sessionId, string entityId, MemoryEditBody body,
@@ -78,7 +78,7 @@ public static class MemoryEndpoints
                 < 1 or > Paging.MaxLimit => throw Problems.Invalid("limit", $"limit must be between 1 and {Paging.MaxLimit}."),
                 var l => l.Value,
             };
-            var hits = await grains.GetGrain<ISessionGrain>(sessionId).SearchMemory(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), body.Query, mode, limit);
+            var hits = await grains.ReadAsync(http, sessionId, (s, a) => s.SearchMemory(a.ActingOwnerId, body.Query, mode, limit));
             return TypedResults.Ok(new ItemList<ScoredEntity>(hits));
         }).ReadsOnly().ProducesProblem(400).ProducesProblem(404);
 

@@ -36,7 +36,7 @@ public static class SessionEndpoints
         sessions.MapGet("/", ListAsync);
 
         sessions.MapGet("/{sessionId}", async (string sessionId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetInfo(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read))))
+            TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => ReadInfoAsync(s, a))))
             .ProducesProblem(404);
 
         sessions.MapPatch("/{sessionId}", async (string sessionId, PatchSessionBody body, HttpContext http, IGrainFactory grains) =>
@@ -71,6 +71,10 @@ public static class SessionEndpoints
         var page = await grains.GetGrain<IOwnerGrain>(owner).ListSessions(wanted, take, after);
         return TypedResults.Ok(new Page<SessionInfo>(page.Items, page.Next));
     }
+
+    /// <summary>The session as the caller sees it: with their role in it (owner, or a member's).</summary>
+    private static async Task<SessionInfo> ReadInfoAsync(ISessionGrain session, RoomAccess access) =>
+        await session.GetInfo(access.ActingOwnerId) with { Role = access.Role };
 
     /// <summary>Opaque, URL-safe, unguessable: 20 characters of base32 from 100 random bits.</summary>
     internal static string NewSessionId() => "s" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 20);

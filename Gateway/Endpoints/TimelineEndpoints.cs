@@ -48,7 +48,7 @@ public static class TimelineEndpoints
                     throw Problems.Invalid("after", "after must be a cursor from a previous page.");
                 cursor = position;
             }
-            var page = await grains.GetGrain<ISessionGrain>(sessionId).ListAudit(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), Paging.Limit(limit), cursor);
+            var page = await grains.ReadAsync(http, sessionId, (s, a) => s.ListAudit(a.ActingOwnerId, Paging.Limit(limit), cursor));
             return TypedResults.Ok(new Page<AuditEntry>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
@@ -60,7 +60,7 @@ public static class TimelineEndpoints
                 "markdown" or "md" => true,
                 _ => throw Problems.Invalid("format", "format must be json or markdown."),
             };
-            var export = await grains.GetGrain<ISessionGrain>(sessionId).Export(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read));
+            var export = await grains.ReadAsync(http, sessionId, (s, a) => s.Export(a.ActingOwnerId));
             return markdown
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);

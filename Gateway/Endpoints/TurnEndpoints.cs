@@ -26,11 +26,11 @@ public static class TurnEndpoints
         {
             if (!new TurnQuery { Limit = Paging.Limit(limit), IncludeRetconned = includeRetconned ?? false }.TryAfter(after, out var query))
                 throw Problems.Invalid("after", "after must be a seq number or a cursor from a previous page.");
-            return TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ListTurns(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), query));
+            return TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.ListTurns(a.ActingOwnerId, query)));
         }).ProducesProblem(400).ProducesProblem(404);
 
         turns.MapGet("/{turnId}", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurn(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read), turnId)))
+            TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.GetTurn(a.ActingOwnerId, turnId))))
             .ProducesProblem(404);
 
         // What went into the turn's prompt and why (docs/lore.md, context viewer).
@@ -54,14 +54,14 @@ public static class TurnEndpoints
         }
         if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
 
-        // Through the room: a solo session passes straight on; a shared one checks the member, the turn order, and attributes the input.
-        var room = grains.GetGrain<ISessionRoomGrain>(sessionId);
-        var turn = await room.Submit(caller, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
+        // The owner of a solo session queues straight into the session; members, and everyone once it is shared, through
+        // the room (member check, turn order, attribution).
+        var turn = await grains.SubmitAsync(caller, sessionId, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
         var location = $"/api/sessions/{sessionId}/turns/{turn.TurnId}";
         if (wait == true)
         {
-            var owner = (await room.Resolve(caller, RoomAction.Read)).ActingOwnerId;
-            turn = await grains.GetGrain<ISessionGrain>(sessionId).WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
+            var turnId = turn.TurnId;
+            turn = await grains.ReadAsync(http, sessionId, (s, a) => s.WaitForTurn(a.ActingOwnerId, turnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds)));
             if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
         }
         return TypedResults.Accepted(location, turn);

@@ -44,6 +44,7 @@ public static class GatewayHostingExtensions
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddLoomProblems();
+        builder.Services.AddSingleton<Events.SessionFeeds>(); // one event subscription per session in this process
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
         builder.AddLoomTransport();
         return builder;

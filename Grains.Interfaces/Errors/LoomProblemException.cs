@@ -33,6 +33,10 @@ public static class Problems
     public static LoomProblemException NotFound(string what, string id) =>
         new(404, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} '{id}' exists (or it is not yours).");
 
+    /// <summary>True for the 404 that <see cref="NotFound"/> made for <paramref name="what"/> (e.g. the session itself, not one of its turns).</summary>
+    public static bool IsNotFound(this LoomProblemException problem, string what) =>
+        problem.Status == 404 && problem.Title == $"{what} not found";
+
     /// <summary>The caller may see the session, but an explicit policy forbids the operation.</summary>
     public static LoomProblemException Forbidden(string code, string detail) =>
         new(403, code, "Forbidden by policy", detail);

@@ -18,6 +18,16 @@ public static class SessionEventTypes
     public const string Heartbeat = "heartbeat";
 }
 
+/// <summary>See <see cref="Loom.Sessions.ISessionGrain.Catchup"/>.</summary>
+[GenerateSerializer, Alias("loom.SessionCatchup")]
+public sealed record SessionCatchup
+{
+    [Id(0)] public List<SessionEvent> Events { get; init; } = [];
+    /// <summary>Live events with an id up to this one are covered by <see cref="Events"/>.</summary>
+    [Id(1)] public required string UpTo { get; init; }
+    [Id(2)] public bool Shared { get; init; }
+}
+
 /// <summary>One event on a session's live stream. Only the members that fit <see cref="Type"/> are set.</summary>
 [GenerateSerializer, Alias("loom.SessionEvent")]
 public sealed record SessionEvent

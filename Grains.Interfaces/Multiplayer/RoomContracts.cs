@@ -1,3 +1,4 @@
+using Loom.Errors;
 using Loom.Turns;
 
 namespace Loom.Multiplayer;
@@ -135,6 +136,16 @@ public sealed record RoomAccess
     /// <summary>True when the session is shared (the caller is then a member).</summary>
     [Id(1)] public bool Shared { get; init; }
     [Id(2)] public MemberRole Role { get; init; }
+}
+
+public static class RoomProblems
+{
+    /// <summary>Code of the session's refusal of a submit that did not come through its room; the gateway then submits
+    /// through the room. Seen by a client only if something bypasses the gateway's routing.</summary>
+    public const string ThroughRoom = "shared_session";
+
+    public static LoomProblemException SubmitThroughRoom(string sessionId) =>
+        Problems.Conflict(ThroughRoom, $"Session '{sessionId}' is shared: its turns go through its room (POST /api/sessions/{sessionId}/turns).");
 }
 
 /// <summary>Well-known event types of the room's part of a session's event stream.</summary>

@@ -40,6 +40,14 @@ public interface ISessionGrain : IGrainWithStringKey
     /// Yields a heartbeat at least every 15 s so idle enumerators are not dropped.</summary>
     IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, CancellationToken cancellationToken = default);
 
+    /// <summary>What a new watcher needs before live events: the replay after <paramref name="lastEventId"/> (or the
+    /// pending turns when the buffer no longer covers it), the id of the newest event it covers, and whether the session is shared.</summary>
+    [AlwaysInterleave] Task<SessionCatchup> Catchup(string ownerId, string? lastEventId);
+
+    /// <summary>The owner opens the session to others (called by its room): from then on a submit without a speaker is
+    /// refused with <see cref="Loom.Multiplayer.RoomProblems.ThroughRoom"/>, so turn-taking cannot be skipped.</summary>
+    Task MarkShared(string ownerId);
+
     /// <summary>Activates the session and resumes its queue (used by the reminder and after restarts).</summary>
     Task Wake();
 
@@ -86,9 +94,15 @@ public interface IOwnerGrain : IGrainWithStringKey
     Task Add(OwnedSession session);
     /// <summary>Durable when it answers.</summary>
     Task Remove(string sessionId);
+
+    /// <summary>Lists a session this owner joined as a member (<see cref="OwnedSession.SharedBy"/> set), or updates its role;
+    /// joined sessions never count toward this owner's quotas. Durable when it answers.</summary>
+    Task Join(OwnedSession joined);
+    /// <summary>The member left or was removed; durable when it answers.</summary>
+    Task Leave(string sessionId);
     [ReadOnly] Task<List<OwnedSession>> List();
 
-    /// <summary>The owner's sessions newest first, <paramref name="status"/> only when given; 400 for a cursor not from this list.</summary>
+    /// <summary>The owner's sessions and the ones they joined, newest first (joined ones by when they joined), <paramref name="status"/> only when given; 400 for a cursor not from this list.</summary>
     [ReadOnly] Task<SessionPage> ListSessions(SessionStatus? status, int limit, string? after);
 
     /// <summary>A session's stored bytes (see <c>QuotaOptions</c>); sent after commits without waiting, so no turn waits on the owner.</summary>

@@ -69,6 +69,10 @@ public sealed record SessionInfo
     [Id(14)] public string? ForkedFrom { get; init; }
     /// <summary>The greeting the story opened with (a character card's first or alternate greeting), if any.</summary>
     [Id(60)] public string? Opening { get; init; }
+    /// <summary>True once the owner opened the session to others (docs/multiplayer.md).</summary>
+    [Id(70)] public bool Shared { get; init; }
+    /// <summary>In lists and reads: the caller's role in the session (owner, player or spectator); null where not known.</summary>
+    [Id(71)] public Loom.Multiplayer.MemberRole? Role { get; init; }
 }
 
 /// <summary>What creating a session needs (the gateway fills <see cref="OwnerId"/> from the caller).</summary>
@@ -102,6 +106,10 @@ public sealed record OwnedSession
 {
     [Id(0)] public required string SessionId { get; init; }
     [Id(1)] public DateTime CreatedAt { get; init; }
+    /// <summary>A session this owner joined as a member (not theirs): its owner's id. Null for an owned session.</summary>
+    [Id(2)] public string? SharedBy { get; init; }
+    /// <summary>A joined session: the member's role there.</summary>
+    [Id(3)] public Loom.Multiplayer.MemberRole? Role { get; init; }
 }
 
 /// <summary>API: one page of an owner's sessions, newest first; <see cref="Next"/> is the cursor for the next page.</summary>

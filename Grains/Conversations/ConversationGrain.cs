@@ -1,4 +1,6 @@
 using Loom.Errors;
+using Loom.Multiplayer;
+using Loom.Security;
 using Loom.Sessions;
 using Loom.Timeline;
 using Loom.Turns;
@@ -57,7 +59,7 @@ public sealed class ConversationGrain : Grain, IConversationGrain
     {
         var owner = OwnerOf(request);
         var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
-        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner));
+        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner), owner);
 
         if (plan.AttachTurnId is { } attached)
         {
@@ -74,8 +76,22 @@ public sealed class ConversationGrain : Grain, IConversationGrain
                     : "Earlier messages edited or removed in an OpenAI-compatible client.",
             });
         }
-        var turn = await session.Submit(owner, new TurnSubmission { Input = plan.Input });
+        var turn = await SubmitAsync(session, request.Caller, new TurnSubmission { Input = plan.Input });
         return new ConversationStep { SessionId = SessionId, TurnId = turn.TurnId, Action = plan.Action, RolledBackToSeq = plan.RollbackToSeq };
+    }
+
+    /// <summary>Straight to the session while it is solo; once shared, through its room like the REST submit, so turn-taking
+    /// holds (409 <c>not_your_turn</c> / <c>host_mode</c>) and the input is attributed.</summary>
+    private async Task<TurnView> SubmitAsync(ISessionGrain session, Caller caller, TurnSubmission submission)
+    {
+        try
+        {
+            return await session.Submit(caller.OwnerId, submission);
+        }
+        catch (LoomProblemException e) when (e.Code == RoomProblems.ThroughRoom)
+        {
+            return await GrainFactory.GetGrain<ISessionRoomGrain>(SessionId).Submit(caller, submission);
+        }
     }
 
     /// <summary>The caller may only reach the session its own name derives to.</summary>

@@ -31,12 +31,16 @@ public sealed record ConversationPlan
 /// </summary>
 public static class ConversationPlanner
 {
-    public static ConversationPlan Plan(IReadOnlyList<ConversationMessage> messages, IReadOnlyList<TurnView> liveTurns)
+    /// <param name="ownerId">In a shared session, the client's owner: only their own turns are the client's conversation
+    /// (other players' turns are story the client never sent), and their turns are never rolled back from here.</param>
+    public static ConversationPlan Plan(IReadOnlyList<ConversationMessage> messages, IReadOnlyList<TurnView> liveTurns, string? ownerId = null)
     {
         var (pairs, input) = Pairs(messages);
+        var own = ownerId is null ? liveTurns : liveTurns.Where(t => t.Speaker is null || t.Speaker == ownerId).ToList();
+        var shared = own.Count != liveTurns.Count;
         // Failed turns never reached the client as a reply; they are not part of the conversation.
-        var narrated = liveTurns.Where(t => t.Status == TurnStatus.Completed).ToList();
-        var pending = liveTurns.Where(t => !t.Status.IsFinished()).ToList();
+        var narrated = own.Where(t => t.Status == TurnStatus.Completed).ToList();
+        var pending = own.Where(t => !t.Status.IsFinished()).ToList();
 
         var common = 0;
         while (common < pairs.Count && common < narrated.Count && Same(pairs[common], narrated[common])) common++;
@@ -53,8 +57,8 @@ public static class ConversationPlanner
 
         if (common == narrated.Count)
         {
-            if (pending.Count > 0 && Normalize(pending[^1].Input) == Normalize(input)
-                && pending[^1].Seq == (narrated.Count > 0 ? narrated[^1].Seq : 0) + 1)
+            if (pending.Count > 0 && Normalize(InputOf(pending[^1])) == Normalize(input)
+                && (shared ? pending[^1].Seq > LastSeq(narrated) : pending[^1].Seq == LastSeq(narrated) + 1))
             {
                 return new ConversationPlan { Action = ConversationAction.Attached, Input = input, AttachTurnId = pending[^1].TurnId };
             }
@@ -63,7 +67,13 @@ public static class ConversationPlanner
 
         // The client is behind the story: everything after the last common turn goes (kept as retconned turns).
         var toSeq = common == 0 ? 0 : narrated[common - 1].Seq;
-        var regenerate = common == narrated.Count - 1 && Normalize(narrated[common].Input) == Normalize(input);
+        if (shared && liveTurns.Any(t => t.Seq > toSeq && t.Speaker is not null && t.Speaker != ownerId))
+        {
+            throw Problems.Conflict("conversation_diverged",
+                "Other players' turns follow the point this conversation goes back to, and LOOM does not roll back their turns from an " +
+                "OpenAI-compatible client: send the conversation as the story has it, or roll back with POST /api/sessions/{id}/rollback.");
+        }
+        var regenerate = common == narrated.Count - 1 && Normalize(InputOf(narrated[common])) == Normalize(input);
         return new ConversationPlan
         {
             Action = regenerate ? ConversationAction.Regenerated : ConversationAction.Rewound,
@@ -71,6 +81,8 @@ public static class ConversationPlanner
             RollbackToSeq = toSeq,
         };
     }
+
+    private static int LastSeq(List<TurnView> narrated) => narrated.Count > 0 ? narrated[^1].Seq : 0;
 
     /// <summary>User/assistant pairs before the last user message, and that message.</summary>
     public static (List<(string User, string Assistant)> Pairs, string Input) Pairs(IReadOnlyList<ConversationMessage> messages)
@@ -94,7 +106,12 @@ public static class ConversationPlanner
     }
 
     private static bool Same((string User, string Assistant) pair, TurnView turn) =>
-        Normalize(pair.User) == Normalize(turn.Input) && Normalize(pair.Assistant) == Normalize(turn.Narrative);
+        Normalize(pair.User) == Normalize(InputOf(turn)) && Normalize(pair.Assistant) == Normalize(turn.Narrative);
+
+    /// <summary>What the client sent for a turn: a shared session stores "{displayName}: {input}" for a turn with a speaker
+    /// (display names hold no ':'), and the client never saw that prefix.</summary>
+    public static string InputOf(TurnView turn) =>
+        turn.Speaker is not null && turn.Input.IndexOf(": ", StringComparison.Ordinal) is var at and >= 0 ? turn.Input[(at + 2)..] : turn.Input;
 
     /// <summary>Clients trim and change line endings; neither is an edit.</summary>
     private static string Normalize(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();

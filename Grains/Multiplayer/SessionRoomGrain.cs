@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
 using Loom.Errors;
+using Loom.Events;
 using Loom.Interventions;
 using Loom.Security;
 using Loom.Sessions;
@@ -52,6 +53,7 @@ public sealed class SessionRoomGrain(
 
     public async Task<TurnView> Submit(Caller caller, TurnSubmission submission)
     {
+        // No room: a solo session (its owner's turns normally go there directly; the session checks the owner).
         if (!S.Exists) return await Session.Submit(caller.OwnerId, submission);
         var member = RequireMember(caller);
         Authorize(member, RoomAction.Play);
@@ -238,6 +240,7 @@ public sealed class SessionRoomGrain(
         S.Members.Add(member);
         Audit(caller.OwnerId, "member.join", $"{member.DisplayName} as {member.Role.ToString().ToLowerInvariant()} (invite {code})");
         await state.WriteStateAsync();
+        await ListForAsync(member);
         PublishRoom(RoomEventTypes.Members);
         return View(member);
     }
@@ -262,8 +265,10 @@ public sealed class SessionRoomGrain(
         }
         if (patch.DisplayName is not null) target = target with { DisplayName = CheckName(patch.DisplayName) };
         if (patch.Persona is not null) target = target with { Persona = CheckPersona(patch.Persona) };
+        var roleChanged = S.Members[index].Role != target.Role;
         S.Members[index] = target;
         await state.WriteStateAsync();
+        if (roleChanged) await ListForAsync(target);
         PublishRoom(RoomEventTypes.Members);
         return target with { Online = IsOnline(target.MemberId) };
     }
@@ -280,6 +285,7 @@ public sealed class SessionRoomGrain(
         S.Proposals.RemoveAll(p => p.MemberId == targetId);
         Audit(caller.OwnerId, targetId == me.MemberId ? "member.leave" : block ? "member.block" : "member.kick", targetId);
         await state.WriteStateAsync();
+        if (removed) await GrainFactory.GetGrain<IOwnerGrain>(targetId).Leave(SessionId);
         // Their open streams end now: a kicked member stops seeing the story at once.
         foreach (var w in _watchers.Where(w => w.MemberId == targetId).ToList())
         {
@@ -331,26 +337,9 @@ public sealed class SessionRoomGrain(
         try
         {
             yield return new RoomEvent { Type = RoomEventTypes.Heartbeat };
-            while (!cancellationToken.IsCancellationRequested)
+            await foreach (var ev in channel.Reader.ReadWithHeartbeatsAsync(HeartbeatEvery, () => new RoomEvent { Type = RoomEventTypes.Heartbeat }, cancellationToken))
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(HeartbeatEvery);
-                bool more;
-                try
-                {
-                    more = await channel.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    more = true;
-                }
-                if (!more) yield break;
-                if (!channel.Reader.TryPeek(out _))
-                {
-                    yield return new RoomEvent { Type = RoomEventTypes.Heartbeat };
-                    continue;
-                }
-                while (channel.Reader.TryRead(out var ev)) yield return ev;
+                yield return ev;
             }
         }
         finally
@@ -443,12 +432,24 @@ public sealed class SessionRoomGrain(
             RequireOwner(caller);
             return;
         }
-        await Session.GetInfo(caller.OwnerId);
+        // The session learns it is shared first, so no turn can skip the room once members exist. Should this room's write
+        // then fail, the session refuses direct turns (409 shared_session) until the owner's next invite opens the room again.
+        await Session.MarkShared(caller.OwnerId);
         S.Exists = true;
         S.OwnerId = caller.OwnerId;
         S.Members = [OwnerMember(caller.OwnerId)];
         S.RoundSince = Now;
     }
+
+    /// <summary>The member's own session list shows this session, with their role (GET /api/sessions).</summary>
+    private Task ListForAsync(RoomMember member) =>
+        GrainFactory.GetGrain<IOwnerGrain>(member.MemberId).Join(new OwnedSession
+        {
+            SessionId = SessionId,
+            CreatedAt = member.JoinedAt,
+            SharedBy = S.OwnerId,
+            Role = member.Role,
+        });
 
     private RoomMember OwnerMember(string ownerId) => new() { MemberId = ownerId, DisplayName = ownerId, Role = MemberRole.Owner, JoinedAt = Now };
 

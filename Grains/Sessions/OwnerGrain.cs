@@ -13,6 +13,8 @@ public sealed class OwnerState
     [Id(0)] public List<OwnedSession> Sessions { get; set; } = [];
     /// <summary>Session id → stored bytes it last reported (sessions absent here have reported nothing yet).</summary>
     [Id(1)] public Dictionary<string, long> StoredBytes { get; set; } = new(StringComparer.Ordinal);
+    /// <summary>Sessions of others this owner is a member of (multiplayer); listed, never counted toward quotas.</summary>
+    [Id(2)] public List<OwnedSession> Joined { get; set; } = [];
 }
 
 /// <summary>
@@ -54,6 +56,21 @@ public sealed partial class OwnerGrain(
         if (state.State.StoredBytes.Remove(sessionId) || removed) await state.WriteStateAsync();
     }
 
+    public async Task Join(OwnedSession joined)
+    {
+        ArgumentNullException.ThrowIfNull(joined);
+        var index = state.State.Joined.FindIndex(s => s.SessionId == joined.SessionId);
+        if (index >= 0 && state.State.Joined[index] == joined) return;
+        if (index >= 0) state.State.Joined[index] = joined;
+        else state.State.Joined.Add(joined);
+        await state.WriteStateAsync();
+    }
+
+    public async Task Leave(string sessionId)
+    {
+        if (state.State.Joined.RemoveAll(s => s.SessionId == sessionId) > 0) await state.WriteStateAsync();
+    }
+
     public Task<List<OwnedSession>> List() => Task.FromResult(state.State.Sessions.ToList());
 
     public async Task<SessionPage> ListSessions(SessionStatus? status, int limit, string? after)
@@ -65,8 +82,8 @@ public sealed partial class OwnerGrain(
         // With a status filter, sessions are read a page at a time until the page is full or the index ends.
         while (true)
         {
-            var (page, more) = PageOf(after, limit);
-            var infos = await Task.WhenAll(page.Select(s => InfoAsync(s.SessionId)));
+            var (page, more) = PageOf(after, limit, includeJoined: true);
+            var infos = await Task.WhenAll(page.Select(InfoAsync));
             var consumed = 0;
             foreach (var info in infos)
             {
@@ -86,11 +103,12 @@ public sealed partial class OwnerGrain(
         }
         return new SessionPage { Items = items, Next = next };
 
-        async Task<SessionInfo?> InfoAsync(string sessionId)
+        async Task<SessionInfo?> InfoAsync(OwnedSession entry)
         {
             try
             {
-                return await GrainFactory.GetGrain<ISessionGrain>(sessionId).GetInfo(owner);
+                var info = await GrainFactory.GetGrain<ISessionGrain>(entry.SessionId).GetInfo(entry.SharedBy ?? owner);
+                return info with { Role = entry.SharedBy is null ? Multiplayer.MemberRole.Owner : entry.Role };
             }
             catch (LoomProblemException ex) when (ex.Status == 404)
             {
@@ -101,9 +119,9 @@ public sealed partial class OwnerGrain(
 
     /// <summary>Index entries newest first after the cursor <paramref name="after"/> (a session id), and the cursor of
     /// the page after them (null at the end).</summary>
-    private (List<OwnedSession> Page, string? Next) PageOf(string? after, int limit)
+    private (List<OwnedSession> Page, string? Next) PageOf(string? after, int limit, bool includeJoined = false)
     {
-        var owned = state.State.Sessions.OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
+        var owned = (includeJoined ? state.State.Sessions.Concat(state.State.Joined) : state.State.Sessions).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
         var start = 0;
         if (!string.IsNullOrEmpty(after))
         {

@@ -39,7 +39,17 @@ public sealed class SessionEventHub
             SingleReader = true,
         });
         _watchers.Add(channel);
+        return (channel, ReplayAfter(lastEventId));
+    }
 
+    /// <summary>A late watcher's start (see <see cref="ISessionGrain.Catchup"/>): the replay after <paramref name="lastEventId"/>
+    /// or else the snapshot, and the id of the newest event published so far.</summary>
+    public (List<SessionEvent> Events, string UpTo) Catchup(string? lastEventId, Func<IEnumerable<SessionEvent>> snapshot) =>
+        (ReplayAfter(lastEventId) ?? snapshot().ToList(), _next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The buffered events after <paramref name="lastEventId"/>, or null when the buffer no longer covers it.</summary>
+    private List<SessionEvent>? ReplayAfter(string? lastEventId)
+    {
         List<SessionEvent>? replay = null;
         if (long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
             && _replay.TryPeek(out var oldest)
@@ -51,7 +61,7 @@ public sealed class SessionEventHub
         {
             replay = []; // up to date: nothing was published since
         }
-        return (channel, replay);
+        return replay;
     }
 
     /// <summary>
@@ -68,26 +78,9 @@ public sealed class SessionEventHub
             yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
             foreach (var ev in replay ?? snapshot()) yield return ev;
 
-            while (!cancellationToken.IsCancellationRequested)
+            await foreach (var ev in channel.Reader.ReadWithHeartbeatsAsync(heartbeat, () => new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat }, cancellationToken))
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(heartbeat);
-                bool more;
-                try
-                {
-                    more = await channel.Reader.WaitToReadAsync(wait.Token);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    more = true;
-                }
-                if (!more) yield break;
-                if (!channel.Reader.TryPeek(out _))
-                {
-                    yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
-                    continue;
-                }
-                while (channel.Reader.TryRead(out var ev)) yield return ev;
+                yield return ev;
             }
         }
         finally

@@ -253,6 +253,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async Task<TurnView> Submit(string ownerId, TurnSubmission submission)
     {
         Require(ownerId);
+        if (S.Shared && submission.Speaker is null) throw Loom.Multiplayer.RoomProblems.SubmitThroughRoom(SessionId); // multiplayer
         var key = submission.IdempotencyKey;
         if (key is not null && await _journal.FindByKeyAsync(key) is { } seen)
         {

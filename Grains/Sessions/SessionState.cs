@@ -48,6 +48,8 @@ public sealed class SessionState
     [Id(23)] public string? ForkedFrom { get; set; }
     /// <summary>The card greeting the story opens with (issue 13); the narrator sees it as the first narration.</summary>
     [Id(60)] public string? Opening { get; set; }
+    /// <summary>Set once a room opens the session to others: from then on turns come through the room (turn-taking, attribution).</summary>
+    [Id(70)] public bool Shared { get; set; }
     /// <summary>UTF-8 bytes of turn text this session stores (input, narrative, OOC reply of every committed turn; see QuotaOptions).</summary>
     [Id(24)] public long StoredBytes { get; set; }
 }

@@ -102,5 +102,6 @@ public static class SessionStateExtensions
         Tone = s.CurrentTone(),
         ForkedFrom = s.ForkedFrom,
         Opening = s.Opening, // greetings (issue 13)
+        Shared = s.Shared, // multiplayer
     };
 }

@@ -75,4 +75,24 @@ public sealed class ConversationPlannerTests
         var noUser = Assert.Throws<LoomProblemException>(() => ConversationPlanner.Plan([User("a"), Assistant("A")], story));
         Assert.Equal(400, noUser.Status);
     }
+
+    [Fact]
+    public void In_a_shared_session_the_conversation_is_the_owners_own_turns_and_others_turns_are_never_rolled_back()
+    {
+        static TurnView By(TurnView turn, string speaker, string name) => turn with { Speaker = speaker, Input = $"{name}: {turn.Input}" };
+        List<TurnView> story = [Turn(1, "a", "A"), By(Turn(2, "b", "B"), "alice", "Aria"), By(Turn(3, "x", "X"), "bob", "Bran")];
+
+        // Bob's turn 3 is story the client never sent: alice's next message is a new turn, not a rewind.
+        var next = ConversationPlanner.Plan([User("a"), Assistant("A"), User("b"), Assistant("B"), User("c")], story, "alice");
+        Assert.Equal(ConversationAction.Submitted, next.Action);
+
+        // Her queued turn (after Bob's) answers the same request again.
+        var queued = By(Turn(4, "c", "", TurnStatus.Queued), "alice", "Aria");
+        Assert.Equal(ConversationAction.Attached,
+            ConversationPlanner.Plan([User("a"), Assistant("A"), User("b"), Assistant("B"), User("c")], [.. story, queued], "alice").Action);
+
+        // Regenerating her turn 2 would drop Bob's turn 3: refused, nothing is rolled back.
+        var regenerate = Assert.Throws<LoomProblemException>(() => ConversationPlanner.Plan([User("a"), Assistant("A"), User("b")], story, "alice"));
+        Assert.Equal("conversation_diverged", regenerate.Code);
+    }
 }

@@ -1,0 +1,157 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Loom.Tests.Api;
+
+namespace Loom.Tests.Multiplayer;
+
+/// <summary>
+/// Shared sessions seen from the edges: the OpenAI-compatible surface keeps turn-taking, a member's list shows the
+/// sessions they joined, and outsiders get the right refusal in the right shape on every multiplayer and /v1 route.
+/// </summary>
+public sealed class SharedSessionAccessTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+{
+    private static async Task<string> InviteAsync(HttpClient owner, string sessionId, string role = "player") =>
+        (await owner.PostJsonAsync($"/api/sessions/{sessionId}/invites", new { role }).ExpectAsync(HttpStatusCode.Created))["code"]!.GetValue<string>();
+
+    private static Task<HttpResponseMessage> CompleteAsync(HttpClient client, string name, params string[] messages) =>
+        client.PostJsonAsync("/v1/chat/completions", new
+        {
+            model = "loom/ember-vale",
+            user = name,
+            messages = messages.Select((text, i) => new { role = i % 2 == 0 ? "user" : "assistant", content = text }).ToArray(),
+        });
+
+    private static async Task<JsonNode> SessionsOfAsync(HttpClient client) =>
+        await client.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK);
+
+    private static JsonNode? Find(JsonNode page, string sessionId) =>
+        page["items"]!.AsArray().FirstOrDefault(s => s!["sessionId"]!.GetValue<string>() == sessionId);
+
+    [Fact]
+    public async Task Chat_completions_on_a_shared_session_honour_round_mode_with_an_OpenAI_409_and_keep_deduping()
+    {
+        var alice = app.Alice();
+        var name = "shared-v1-" + Guid.NewGuid().ToString("N")[..8];
+        var first = await CompleteAsync(alice, name, "I light the lantern.");
+        var firstBody = await Task.FromResult(first).ExpectAsync(HttpStatusCode.OK);
+        var sessionId = first.Headers.GetValues("X-Loom-Session").Single();
+        var reply1 = firstBody["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+
+        await app.Bob().PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId)}/join", new { displayName = "Bran" }).ExpectAsync(HttpStatusCode.OK);
+        await alice.PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { mode = "round", roundTimeoutSeconds = 0 }).ExpectAsync(HttpStatusCode.OK);
+
+        // Round order is alice, then bob: alice plays through /v1 (attributed like any member's input) ...
+        var second = await CompleteAsync(alice, name, "I light the lantern.", reply1, "I open the gate.").ExpectAsync(HttpStatusCode.OK);
+        var reply2 = second["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        var turns = await alice.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("alice: I open the gate.", turns["items"]!.AsArray()[^1]!["input"]!.GetValue<string>());
+
+        // ... and then it is Bob's turn: /v1 answers 409 in OpenAI's shape, naming him, and queues nothing.
+        var refused = await CompleteAsync(alice, name, "I light the lantern.", reply1, "I open the gate.", reply2, "I step through.");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var error = (await refused.ReadJsonAsync())["error"]!;
+        Assert.Equal("not_your_turn", error["code"]!.GetValue<string>());
+        Assert.Contains("Bran", error["message"]!.GetValue<string>());
+        Assert.Equal(2, (await alice.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count);
+
+        // After Bob plays, the same resent conversation is a new turn: the client's conversation is alice's own (attributed)
+        // turns; Bob's turn is story it never sent, and is not rolled back.
+        await app.Bob().PlayAsync(sessionId, "I hold the horses.");
+        var third = await CompleteAsync(alice, name, "I light the lantern.", reply1, "I open the gate.", reply2, "I step through.");
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal("submitted", third.Headers.GetValues("X-Loom-Action").Single());
+        var story = (await alice.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Equal(["I light the lantern.", "alice: I open the gate.", "Bran: I hold the horses.", "alice: I step through."],
+            story.Select(t => t!["input"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task A_member_lists_joined_sessions_with_their_role_until_removed()
+    {
+        var sessionId = await app.Alice().CreateSessionAsync();
+        var before = Find(await SessionsOfAsync(app.Alice()), sessionId)!;
+        Assert.False(before["shared"]!.GetValue<bool>());
+        Assert.Equal("owner", before["role"]!.GetValue<string>());
+        Assert.Null(Find(await SessionsOfAsync(app.Carol()), sessionId));
+
+        await app.Carol().PostJsonAsync($"/api/invites/{await InviteAsync(app.Alice(), sessionId, "spectator")}/join", new { displayName = "Cara" }).ExpectAsync(HttpStatusCode.OK);
+        var joined = Find(await SessionsOfAsync(app.Carol()), sessionId)!;
+        Assert.True(joined["shared"]!.GetValue<bool>());
+        Assert.Equal("spectator", joined["role"]!.GetValue<string>());
+        Assert.Equal("owner", Find(await SessionsOfAsync(app.Alice()), sessionId)!["role"]!.GetValue<string>());
+        Assert.True(Find(await SessionsOfAsync(app.Alice()), sessionId)!["shared"]!.GetValue<bool>());
+        // The member's read of the session says the same.
+        Assert.Equal("spectator", (await app.Carol().GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK))["role"]!.GetValue<string>());
+
+        await app.Alice().PatchAsJsonAsync($"/api/sessions/{sessionId}/members/carol", new { role = "player" }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("player", Find(await SessionsOfAsync(app.Carol()), sessionId)!["role"]!.GetValue<string>());
+
+        await app.Alice().DeleteAsync($"/api/sessions/{sessionId}/members/carol").ExpectAsync(HttpStatusCode.NoContent);
+        Assert.Null(Find(await SessionsOfAsync(app.Carol()), sessionId));
+    }
+
+    [Fact]
+    public async Task Outsiders_get_401_404_and_the_right_error_shape_on_multiplayer_and_v1_routes()
+    {
+        var sessionId = await app.Alice().CreateSessionAsync();
+        var code = await InviteAsync(app.Alice(), sessionId);
+        var anonymous = app.CreateClient();
+        var wrongKey = app.ClientFor("not-a-key");
+
+        foreach (var client in new[] { anonymous, wrongKey })
+        {
+            await client.GetAsync($"/api/sessions/{sessionId}/room").ExpectProblemAsync(HttpStatusCode.Unauthorized);
+            await client.PostJsonAsync($"/api/invites/{code}/join", new { displayName = "X" }).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+            var v1 = await client.PostJsonAsync("/v1/chat/completions", new { model = "loom/ember-vale", user = "x", messages = new[] { new { role = "user", content = "hi" } } });
+            Assert.Equal(HttpStatusCode.Unauthorized, v1.StatusCode);
+            Assert.Equal("authentication_error", (await v1.ReadJsonAsync())["error"]!["type"]!.GetValue<string>());
+        }
+
+        // Another owner: every room route is the session's 404, even asking for HTML or an event stream.
+        var carol = app.Carol();
+        await carol.GetAsync($"/api/sessions/{sessionId}/room").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.GetAsync($"/api/sessions/{sessionId}/invites").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.PostJsonAsync($"/api/sessions/{sessionId}/room/pass", new { }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await carol.GetAsync($"/api/sessions/{sessionId}/proposals").ExpectProblemAsync(HttpStatusCode.NotFound);
+        foreach (var accept in new[] { "text/html", "text/event-stream" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/members");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(accept));
+            await carol.SendAsync(request).ExpectProblemAsync(HttpStatusCode.NotFound);
+        }
+        // An event-stream Accept on a JSON route of one's own session is still JSON.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/room"))
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            var response = await app.Alice().SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        }
+        using (var request = new HttpRequestMessage(HttpMethod.Get, "/v1/models/loom/nope"))
+        {
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/html"));
+            var response = await app.Alice().SendAsync(request);
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("model_not_found", (await response.ReadJsonAsync())["error"]!["code"]!.GetValue<string>());
+        }
+
+        // Hostile bodies: malformed JSON is 400, an oversized one 413, on both surfaces.
+        await app.Alice().PostAsync($"/api/sessions/{sessionId}/chat", new StringContent("{\"text\":", Encoding.UTF8, "application/json"))
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        var huge = new string('a', 3 * 1024 * 1024);
+        await app.Alice().PostAsync($"/api/sessions/{sessionId}/chat", new StringContent($"{{\"text\":\"{huge}\"}}", Encoding.UTF8, "application/json"))
+            .ExpectProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        var tooBig = await app.Alice().PostAsync("/v1/chat/completions", new StringContent($"{{\"model\":\"loom/ember-vale\",\"user\":\"{huge}\"}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooBig.StatusCode);
+        Assert.NotNull((await tooBig.ReadJsonAsync())["error"]);
+        var broken = await app.Alice().PostAsync("/v1/chat/completions", new StringContent("[1,2", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, broken.StatusCode);
+        Assert.Equal("invalid_request_error", (await broken.ReadJsonAsync())["error"]!["type"]!.GetValue<string>());
+        // An over-long display name or chat line is a 400 naming the field.
+        await app.Bob().PostJsonAsync($"/api/invites/{code}/join", new { displayName = new string('b', 61) }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/chat", new { text = new string('c', 2001) }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
