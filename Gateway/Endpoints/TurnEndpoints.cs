@@ -47,23 +47,31 @@ public static class TurnEndpoints
     {
         var caller = http.GetCaller();
         if (body.Input is null) throw Problems.Invalid("input", "input is required.");
-        var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
-        if (key is not null && (key.Length is 0 or > 200 || key.Any(c => c < 0x21 || c > 0x7e)))
-        {
-            throw Problems.Invalid("Idempotency-Key", "Idempotency-Key must be 1 to 200 visible ASCII characters.");
-        }
-        if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
+        var key = IdempotencyKeys.Read(http);
+        CheckWait(timeout);
 
         // Through the room: a solo session passes straight on; a shared one checks the member, the turn order, and attributes the input.
         var room = grains.GetGrain<ISessionRoomGrain>(sessionId);
         var turn = await room.Submit(caller, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
-        var location = $"/api/sessions/{sessionId}/turns/{turn.TurnId}";
+        var owner = wait == true ? (await room.Resolve(caller, RoomAction.Read)).ActingOwnerId : "";
+        return await AnswerAsync(grains.GetGrain<ISessionGrain>(sessionId), sessionId, owner, turn, wait, timeout);
+    }
+
+    /// <summary>400 unless <c>timeout</c> (seconds for <c>?wait=true</c>) is in range.</summary>
+    public static void CheckWait(int? timeout)
+    {
+        if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
+    }
+
+    /// <summary>202 with the queued turn; with <c>?wait=true</c> 200 once it finished within the timeout.</summary>
+    public static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> AnswerAsync(
+        ISessionGrain session, string sessionId, string ownerId, TurnView turn, bool? wait, int? timeout)
+    {
         if (wait == true)
         {
-            var owner = (await room.Resolve(caller, RoomAction.Read)).ActingOwnerId;
-            turn = await grains.GetGrain<ISessionGrain>(sessionId).WaitForTurn(owner, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
+            turn = await session.WaitForTurn(ownerId, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
             if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
         }
-        return TypedResults.Accepted(location, turn);
+        return TypedResults.Accepted($"/api/sessions/{sessionId}/turns/{turn.TurnId}", turn);
     }
 }
