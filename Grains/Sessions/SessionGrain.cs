@@ -423,7 +423,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             var unit = _state.Begin();
             _memory.StageLoaded(unit);
             _journal.Put(unit, stored);
-            _audit.Stage(unit, InterventionPlanner.AuditOf(turn, S.OwnerId));
+            _audit.Stage(unit, InterventionPlanner.AuditOf(finished.Turn, S.OwnerId));
             _tenancy.StageUsage(unit, turn);
             if (finished.Rework is null) ApplyCommitted(finished);
             else ApplyReworkCommitted(stored, turn);
