@@ -5,6 +5,8 @@ using Loom.Gateway.Http;
 using Loom.Multiplayer;
 using Loom.Sessions;
 using Loom.Timeline;
+using Loom.Turns;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Loom.Gateway.Endpoints;
 
@@ -38,6 +40,35 @@ public static class TimelineEndpoints
             await grains.RecordAsync(http, sessionId, access, "fork", $"at turn {atSeq} -> {newId}");
             return TypedResults.Created($"/api/sessions/{newId}", info);
         }).ProducesProblem(400).ProducesProblem(404).ProducesProblem(409);
+
+        // Alternatives of the latest turn (docs/api.md "Alternatives"): reworks are queued and stream like a turn.
+        session.MapPost("/turns/{turnId}/regenerate", (string sessionId, string turnId, ReworkBody? body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
+            ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Regenerate, Reason = body?.Reason }, wait, timeout, http, grains))
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
+        session.MapPost("/turns/{turnId}/continue", (string sessionId, string turnId, ReworkBody? body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
+            ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Continue, Reason = body?.Reason }, wait, timeout, http, grains))
+            .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
+        session.MapPost("/turns/{turnId}/resend", (string sessionId, string turnId, ResendBody body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
+        {
+            if (body.Input is null) throw Problems.Invalid("input", "input is required.");
+            return ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Resend, Input = body.Input, Reason = body.Reason }, wait, timeout, http, grains);
+        }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
+        session.MapPut("/turns/{turnId}/choice", async (string sessionId, string turnId, ChoiceBody body, HttpContext http, IGrainFactory grains) =>
+        {
+            if (body.Alternative is not { } alternative) throw Problems.Invalid("alternative", "alternative is required.");
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.Rollback);
+            var turn = await grains.GetGrain<ISessionGrain>(sessionId)
+                .Choose(access.ActingOwnerId, turnId, new ChoiceRequest { Alternative = alternative, Reason = body.Reason });
+            await grains.RecordAsync(http, sessionId, access, "choice", $"turn {turnId} alternative {alternative}");
+            return TypedResults.Ok(turn);
+        }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
+        session.MapGet("/tree", async (string sessionId, HttpContext http, IGrainFactory grains) =>
+            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTree(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read))))
+            .ProducesProblem(404);
 
         session.MapGet("/audit", async (string sessionId, int? limit, string? after, HttpContext http, IGrainFactory grains) =>
         {
@@ -76,5 +107,18 @@ public static class TimelineEndpoints
           .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422);
 
         return app;
+    }
+
+    /// <summary>Regenerate, continue or resend: authorised like a rollback, then answered like a turn submit.</summary>
+    private static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> ReworkAsync(string sessionId, string turnId, ReworkRequest request,
+        bool? wait, int? timeout, HttpContext http, IGrainFactory grains)
+    {
+        TurnEndpoints.CheckWait(timeout);
+        request = request with { IdempotencyKey = IdempotencyKeys.Read(http) };
+        var access = await grains.AccessAsync(http, sessionId, RoomAction.Rollback);
+        var session = grains.GetGrain<ISessionGrain>(sessionId);
+        var turn = await session.Rework(access.ActingOwnerId, turnId, request);
+        await grains.RecordAsync(http, sessionId, access, request.Kind.ToString().ToLowerInvariant(), $"turn {turnId}");
+        return await TurnEndpoints.AnswerAsync(session, sessionId, access.ActingOwnerId, turn, wait, timeout);
     }
 }

@@ -47,23 +47,36 @@ public static class TurnEndpoints
     {
         var caller = http.GetCaller();
         if (body.Input is null) throw Problems.Invalid("input", "input is required.");
-        var key = http.Request.Headers["Idempotency-Key"].FirstOrDefault();
-        if (key is not null && (key.Length is 0 or > 200 || key.Any(c => c < 0x21 || c > 0x7e)))
-        {
-            throw Problems.Invalid("Idempotency-Key", "Idempotency-Key must be 1 to 200 visible ASCII characters.");
-        }
-        if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
+        var key = IdempotencyKeys.Read(http);
+        CheckWait(timeout);
 
         // The owner of a solo session queues straight into the session; members, and everyone once it is shared, through
         // the room (member check, turn order, attribution).
         var turn = await grains.SubmitAsync(caller, sessionId, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
-        var location = $"/api/sessions/{sessionId}/turns/{turn.TurnId}";
         if (wait == true)
         {
             var turnId = turn.TurnId;
             turn = await grains.ReadAsync(http, sessionId, (s, a) => s.WaitForTurn(a.ActingOwnerId, turnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds)));
             if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
         }
-        return TypedResults.Accepted(location, turn);
+        return TypedResults.Accepted($"/api/sessions/{sessionId}/turns/{turn.TurnId}", turn);
+    }
+
+    /// <summary>400 unless <c>timeout</c> (seconds for <c>?wait=true</c>) is in range.</summary>
+    public static void CheckWait(int? timeout)
+    {
+        if (timeout is < 1 or > MaxWaitSeconds) throw Problems.Invalid("timeout", $"timeout must be 1 to {MaxWaitSeconds} seconds.");
+    }
+
+    /// <summary>202 with the queued turn; with <c>?wait=true</c> 200 once it finished within the timeout.</summary>
+    public static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> AnswerAsync(
+        ISessionGrain session, string sessionId, string ownerId, TurnView turn, bool? wait, int? timeout)
+    {
+        if (wait == true)
+        {
+            turn = await session.WaitForTurn(ownerId, turn.TurnId, TimeSpan.FromSeconds(timeout ?? DefaultWaitSeconds));
+            if (turn.Status.IsFinished()) return TypedResults.Ok(turn);
+        }
+        return TypedResults.Accepted($"/api/sessions/{sessionId}/turns/{turn.TurnId}", turn);
     }
 }

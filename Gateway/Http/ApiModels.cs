@@ -34,6 +34,13 @@ public sealed record ForkBody(int? AtSeq, string? Name, string? Reason);
 
 public sealed record SubmitTurnBody(string? Input);
 
+/// <summary>Regenerate and continue: an optional reason for the audit log.</summary>
+public sealed record ReworkBody(string? Reason);
+
+public sealed record ResendBody(string? Input, string? Reason);
+
+public sealed record ChoiceBody(int? Alternative, string? Reason);
+
 public sealed record MemoryEditBody(string? Type, string? Name, string? Content, Dictionary<string, string>? Attributes, string? Reason = null);
 
 public sealed record MemorySearchBody(string? Query, string? Mode, int? Limit);

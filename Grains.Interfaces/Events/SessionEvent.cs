@@ -14,6 +14,8 @@ public static class SessionEventTypes
     public const string TurnFailed = "turn.failed";
     public const string MemoryUpdated = "memory.updated";
     public const string SessionRolledBack = "session.rolledback";
+    /// <summary>Another alternative of a turn was chosen (the event carries the turn as it now reads).</summary>
+    public const string TurnChosen = "turn.chosen";
     /// <summary>Keeps idle streams alive; the gateway writes it as an SSE comment, not an event.</summary>
     public const string Heartbeat = "heartbeat";
 }

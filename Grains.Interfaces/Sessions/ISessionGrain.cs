@@ -73,6 +73,16 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>Creates session <see cref="ForkRequest.NewSessionId"/> (same owner) holding turns 1..atSeq and memory as of then.</summary>
     Task<SessionInfo> Fork(string ownerId, ForkRequest request);
 
+    /// <summary>Regenerates, continues or resends the latest turn (queued like a turn; 409 unless it is the latest and
+    /// nothing is pending). The same idempotency key answers the accepted rework again.</summary>
+    Task<TurnView> Rework(string ownerId, string turnId, ReworkRequest request);
+
+    /// <summary>Makes one alternative of the latest turn the one that counts; memory and summaries follow it.</summary>
+    Task<TurnView> Choose(string ownerId, string turnId, ChoiceRequest request);
+
+    /// <summary>The session's branches: live turns with their alternatives, retconned stretches, forks.</summary>
+    [AlwaysInterleave] Task<StoryTreeView> GetTree(string ownerId);
+
     [AlwaysInterleave] Task<AuditPage> ListAudit(string ownerId, int limit, long? after);
 
     /// <summary>The whole session: committed turns (retconned included), memory with history, audit.</summary>

@@ -30,8 +30,8 @@ public sealed record TurnError
     [Id(1)] public required string Message { get; init; }
 }
 
-/// <summary>API: Turn.</summary>
-[GenerateSerializer, Alias("loom.TurnView")]
+/// <summary>API: Turn. Default members are not written (a turn without alternatives stores no bytes for them).</summary>
+[GenerateSerializer, Alias("loom.TurnView"), OmitDefaultMemberValues]
 public sealed record TurnView
 {
     [Id(0)] public required string TurnId { get; init; }
@@ -65,6 +65,8 @@ public sealed record TurnView
     [Id(42)] public string? Speaker { get; init; }
     /// <summary>Lore entries placed in this turn's prompt (their timed effects are read back from here).</summary>
     [Id(60)] public List<LoreFired> Lore { get; init; } = [];
+    /// <summary>The turn's alternatives (regenerate/resend), filled in when read; null while it has only one.</summary>
+    [Id(61)] public Loom.Timeline.TurnAlternativesView? Alternatives { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnSubmission")]

@@ -410,7 +410,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     }
 
     /// <summary>Marks the head of the queue running, announces it and hands it to the runner (the pump ends its live narrative).</summary>
-    private Task<TurnRecord> RunTurnAsync(TurnRecord queued)
+    private async Task<TurnRecord> RunTurnAsync(TurnRecord queued)
     {
         var started = DateTime.UtcNow;
         var running = queued with { Turn = queued.Turn with { Status = TurnStatus.Running, StartedAt = started } };
@@ -418,7 +418,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _journal.StartLive();
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = running.Turn.TurnId, Turn = running.Turn });
         _metrics.Stage(TurnStages.QueueWait, (started - queued.Turn.CreatedAt).TotalSeconds);
-        return _runner.RunAsync(_turns, running);
+        if (running.Rework is not null) await PrepareReworkAsync(running); // alternatives
+        return await _runner.RunAsync(_turns, running);
     }
 
     /// <summary>Every narrator was overloaded: the turn goes back to the head of the queue and runs again after a pause.</summary>
@@ -437,16 +438,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     /// </summary>
     private async Task CommitAsync(TurnRecord finished)
     {
-        var turn = finished.Turn;
+        // alternatives: a rework stores the turn with all its alternatives and announces what the attempt made
+        var (stored, turn) = finished.Rework is null ? (finished, finished.Turn) : await SettleReworkAsync(finished);
         using (LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Commit))
         {
             var commitStarted = Stopwatch.GetTimestamp();
             var unit = _state.Begin();
             _memory.StageLoaded(unit);
-            _journal.Put(unit, finished);
-            _audit.Stage(unit, InterventionPlanner.AuditOf(turn, S.OwnerId));
+            _journal.Put(unit, stored);
+            _audit.Stage(unit, InterventionPlanner.AuditOf(finished.Turn, S.OwnerId));
             _tenancy.StageUsage(unit, turn);
-            ApplyCommitted(finished);
+            if (finished.Rework is null) ApplyCommitted(finished);
+            else ApplyReworkCommitted(stored, turn);
             await _state.CommitUntilDurableAsync(unit, _stopping.Token, _storageRetrying);
             _metrics.StageSince(TurnStages.Commit, commitStarted);
         }
@@ -478,7 +481,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private async Task ReconcileHeadAsync()
     {
         var head = S.Pending[0];
-        if (await _journal.ReadAsync(head.Ordinal) is { } stored && stored.Turn.Status.IsFinished())
+        // A rework's record is the committed turn it reworks: never take that for the rework's own commit.
+        if (head.Rework is null && await _journal.ReadAsync(head.Ordinal) is { } stored && stored.Turn.Status.IsFinished())
         {
             var unit = _state.Begin();
             _audit.Stage(unit, InterventionPlanner.AuditOf(stored.Turn, S.OwnerId));

@@ -54,8 +54,9 @@ public sealed class SessionState
     [Id(24)] public long StoredBytes { get; set; }
 }
 
-/// <summary>A turn as stored: the API view plus what only the engine needs.</summary>
-[GenerateSerializer, Alias("loom.TurnRecord")]
+/// <summary>A turn as stored: the API view plus what only the engine needs. Default members are not written, so a
+/// turn that was never reworked stores nothing for its alternatives.</summary>
+[GenerateSerializer, Alias("loom.TurnRecord"), OmitDefaultMemberValues]
 public sealed record TurnRecord
 {
     [Id(0)] public long Ordinal { get; init; }
@@ -65,6 +66,10 @@ public sealed record TurnRecord
     [Id(3)] public string? Players { get; init; }
     /// <summary>What went into the turn's prompt (context viewer, issue 13); null for turns that never reached the narrator.</summary>
     [Id(60)] public TurnPromptContext? Context { get; init; }
+    /// <summary>Every alternative of the turn once it was regenerated or resent (null: the turn is its only one).</summary>
+    [Id(61)] public AlternativeSet? Alternatives { get; init; }
+    /// <summary>Set on a pending record that reworks an already committed turn (regenerate, continue, resend).</summary>
+    [Id(62)] public PendingRework? Rework { get; init; }
 }
 
 /// <summary>

@@ -82,7 +82,8 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
     {
         var seq = stored.Turn.Seq;
         var live = seq >= 1 && seq <= S.LastSeq && S.OrdinalOfSeq(seq) == stored.Ordinal;
-        return live || stored.Turn.Status == TurnStatus.Retconned ? stored.Turn : stored.Turn with { Status = TurnStatus.Retconned };
+        var view = Timeline.TurnAlternatives.View(stored);
+        return live || view.Status == TurnStatus.Retconned ? view : view with { Status = TurnStatus.Retconned };
     }
 
     // ---------------------------------------------------------------- lookups
@@ -139,7 +140,7 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
             var to = Math.Min(S.LastSeq, from + limit - 1);
             var committedUpTo = S.CommittedSeq();
             var stored = await _records.ReadManyAsync(Enumerable.Range(from, Math.Max(0, Math.Min(to, committedUpTo) - from + 1)).Select(S.OrdinalOfSeq));
-            items.AddRange(stored.Select(r => r.Turn));
+            items.AddRange(stored.Select(Timeline.TurnAlternatives.View));
             items.AddRange(S.Pending.Where(p => p.Turn.Seq >= from && p.Turn.Seq <= to).Select(CurrentView));
             if (to < S.LastSeq) next = to.ToString(CultureInfo.InvariantCulture);
             return new TurnList { Items = items, Next = next };
