@@ -85,7 +85,7 @@ public static class AccountCommands
     }
 
     /// <summary>Checks the URL and key against the gateway, then saves them as the profile.</summary>
-    public static Command Login() => new Command("login", $"Check a gateway URL and API key and save them to the profile ({Profile.DefaultPath()})").WithApi(async (parse, api, ct) =>
+    public static Command Login() => new Command("login", "Check a gateway URL and API key and save them to the profile (~/.config/loom/profile.json)").WithApi(async (parse, api, ct) =>
     {
         var key = api.Connection.ApiKey;
         var checkedApi = api;

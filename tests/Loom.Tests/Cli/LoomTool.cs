@@ -10,12 +10,12 @@ public sealed record ToolRun(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// Runs the real <c>loom</c> tool (<c>dotnet Loom.Cli.dll</c> from this test's output, where the project reference puts
+/// Runs the real <c>loom</c> tool (<c>dotnet loom.dll</c> from this test's output, where the project reference puts
 /// it) as a process, against a gateway URL, with its own empty profile folder so the machine's profile never leaks in.
 /// </summary>
 public sealed class LoomTool(Uri gateway, string? apiKey)
 {
-    public static string Dll => Path.Combine(AppContext.BaseDirectory, "Loom.Cli.dll");
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "loom.dll");
 
     public string ConfigHome { get; } = Directory.CreateTempSubdirectory("loom-cli-config-").FullName;
 
