@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net.ServerSentEvents;
+using System.Text;
 using System.Text.Json;
 using Loom.Cli.Api;
 using Loom.Cli.Output;
@@ -111,21 +112,28 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
 
     /// <summary>
     /// Prints the turn's narration as its <c>turn.delta</c> events arrive, until <c>turn.completed</c> or <c>turn.failed</c>.
-    /// After a quiet spell the turn is read directly, so a dropped stream or an operation that did not stream still ends.
+    /// After a quiet spell the turn is read directly: once it has finished, whatever the stream still holds is taken and
+    /// the turn ends from what the server stored, so a dropped stream or an operation that did not stream still ends.
     /// </summary>
     private async Task FollowAsync(Turn turn, CancellationToken ct, bool rewrite = false)
     {
         _lastTurnId = turn.TurnId;
-        var printed = false;
+        var printed = new StringBuilder();
         while (true)
         {
-            SseItem<string>? item = null;
             using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct))
             {
                 quiet.CancelAfter(QuietPoll);
                 try
                 {
-                    if (await events.Reader.WaitToReadAsync(quiet.Token) && events.Reader.TryRead(out var next)) item = next;
+                    while (await events.Reader.WaitToReadAsync(quiet.Token))
+                    {
+                        if (events.Reader.TryRead(out var item) && Take(item, turn.TurnId, printed, rewrite) is { } done)
+                        {
+                            Finish(done.Turn, done.Raw, printed.ToString());
+                            return;
+                        }
+                    }
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
@@ -133,41 +141,45 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
                 }
             }
 
-            if (item is { } ev)
-            {
-                switch (ev.EventType)
-                {
-                    case "turn.delta":
-                        var delta = JsonSerializer.Deserialize(ev.Data, ApiJson.Default.TurnDelta);
-                        if (delta?.TurnId == turn.TurnId && !json)
-                        {
-                            if (!printed && rewrite) Printer.Out.WriteLine();
-                            Printer.Out.Write(delta.Text);
-                            Printer.Out.Flush();
-                            printed = true;
-                        }
-                        continue;
-                    case "turn.completed" or "turn.failed":
-                        var finished = JsonSerializer.Deserialize(ev.Data, ApiJson.Default.Turn);
-                        if (finished?.TurnId != turn.TurnId) continue;
-                        Finish(finished, ev.Data, printed);
-                        return;
-                    default:
-                        continue;
-                }
-            }
-
             if (events.Reader.Completion.IsCompleted) await Task.Delay(QuietPoll / 4, ct); // the stream is gone: poll gently
             var current = await api.GetAsync($"{_path}/turns/{Escape(turn.TurnId)}", ApiJson.Default.Turn, ct);
-            if (current.Value.IsFinished && (events.Reader.Completion.IsCompleted || !printed))
+            if (!current.Value.IsFinished) continue;
+            while (events.Reader.TryRead(out var item))
             {
-                Finish(current.Value, current.Json, printed);
-                return;
+                if (Take(item, turn.TurnId, printed, rewrite) is { } done)
+                {
+                    Finish(done.Turn, done.Raw, printed.ToString());
+                    return;
+                }
             }
+            Finish(current.Value, current.Json, printed.ToString());
+            return;
         }
     }
 
-    private void Finish(Turn turn, string raw, bool narrationPrinted)
+    /// <summary>Prints a delta of the followed turn; returns the turn when the event says it finished.</summary>
+    private (Turn Turn, string Raw)? Take(SseItem<string> item, string turnId, StringBuilder printed, bool rewrite)
+    {
+        switch (item.EventType)
+        {
+            case "turn.delta":
+                var delta = JsonSerializer.Deserialize(item.Data, ApiJson.Default.TurnDelta);
+                if (delta?.TurnId != turnId || json) return null;
+                if (printed.Length == 0 && rewrite) Printer.Out.WriteLine();
+                Printer.Out.Write(delta.Text);
+                Printer.Out.Flush();
+                printed.Append(delta.Text);
+                return null;
+            case "turn.completed" or "turn.failed":
+                var finished = JsonSerializer.Deserialize(item.Data, ApiJson.Default.Turn);
+                return finished?.TurnId == turnId ? (finished, item.Data) : null;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Ends the turn's output: the narration not streamed yet (all of it when nothing streamed), its markers, the OOC reply.</summary>
+    private void Finish(Turn turn, string raw, string streamed)
     {
         if (json)
         {
@@ -175,7 +187,9 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
         }
         else
         {
-            if (!narrationPrinted && !string.IsNullOrEmpty(turn.Narrative)) Printer.Out.Write(turn.Narrative);
+            var narrative = turn.Narrative ?? "";
+            if (streamed.Length == 0) Printer.Out.Write(narrative);
+            else if (narrative.StartsWith(streamed, StringComparison.Ordinal)) Printer.Out.Write(narrative[streamed.Length..]);
             Printer.Out.WriteLine();
             foreach (var marker in turn.Interventions ?? [])
             {
