@@ -31,11 +31,11 @@ export const money = (usd) => `$${Number(usd || 0).toFixed(usd && usd < 0.01 ? 5
 export const tokens = (u) => (u ? Number(u.promptTokens || 0) + Number(u.completionTokens || 0) : 0);
 
 /** Runs an action from a button: clears the area's error, disables the button while it runs, shows a failure. */
-export async function act(button, errorTarget, action) {
+export async function act(button, errorTarget, action, explain = (err) => err) {
   showError(null, errorTarget);
   if (button) button.disabled = true;
   try { return await action(); }
-  catch (err) { showError(err, errorTarget); return undefined; }
+  catch (err) { showError(explain(err), errorTarget); return undefined; }
   finally { if (button) button.disabled = false; }
 }
 

@@ -1,7 +1,7 @@
 // Play: streamed narration with Stop, intervention chips, OOC replies apart, status and cost per turn,
 // alternatives (regenerate, continue, ‹ n/m ›) and the room panel of shared sessions (docs/multiplayer.md).
 import { $, h, showError, act, money, tokens } from "./dom.js";
-import { api, sessionPath, enc } from "./api.js";
+import { api, sessionPath, enc, ApiError } from "./api.js";
 import { follow } from "./sse.js";
 import { state, emit, on, alternativesOf } from "./state.js";
 
@@ -33,7 +33,8 @@ export async function openSession(sessionId) {
   await loadRoom(sessionId);
   watch(sessionId);
   emit("session", session);
-  $("input").focus();
+  // Whoever already started typing (a chip's form, the action itself) keeps the focus.
+  if (!$("turn-form").contains(document.activeElement)) $("input").focus();
 }
 
 async function loadTurns(sessionId) {
@@ -135,7 +136,7 @@ function updateAlternatives() {
 function onEvent(type, data) {
   if (["turn.queued", "turn.started", "turn.completed", "turn.failed", "turn.regenerated", "turn.continued", "turn.chosen"].includes(type)) {
     if (data && data.turnId) renderTurn(data);
-    if (type !== "turn.queued" && type !== "turn.started") { refreshHeader(); emit("turns"); }
+    if (type !== "turn.queued" && type !== "turn.started") { refreshHeader(); emit("turns"); emit("sessions"); }
   } else if (type === "turn.delta") {
     const e = turnElement(data.turnId);
     if ((e.rank ?? 0) >= statusRank.completed && !e.regenerating) return;
@@ -228,6 +229,13 @@ async function alternative(button, action) {
       answer = await api(`${path}/choice`, { method: "PUT", headers, body: { alternative: action } });
     }
     if (answer && answer.turnId) { e.rank = undefined; renderTurn(answer); }
+  }, (err) => {
+    // An older gateway has no alternatives routes: say so, with the server's own detail.
+    e.regenerating = false;
+    e.rank = statusRank.completed;
+    return err instanceof ApiError && err.status === 404 && err.code === "not_found" && !err.problem?.detail?.includes(turn.turnId)
+      ? new Error(`${button.getAttribute("aria-label") || button.textContent.trim()} is not available on this server: ${err.message}`)
+      : err;
   }).finally(() => { if (e) { e.regenerating = false; if (e.turn?.status === "completed" && !pendingStream(e)) e.narrative.classList.remove("streaming"); updateAlternatives(); } });
   emit("turns");
 }

@@ -25,7 +25,14 @@ async function fallback(sessionId) {
     all(`${sessionPath(sessionId, "/turns")}?includeRetconned=true`),
     all("/api/sessions"),
   ]);
-  return { turns, forks: sessions.filter((s) => s.forkedFrom === sessionId), parent: state.session?.forkedFrom || null, fromServer: false };
+  // forkedFrom is "<sessionId>@<seq>": the parent session and the turn the fork was taken at.
+  const forks = sessions.map((s) => ({ ...s, ...forkOrigin(s.forkedFrom) })).filter((s) => s.parentId === sessionId);
+  return { turns, forks, parent: state.session?.forkedFrom || null, fromServer: false };
+}
+
+function forkOrigin(forkedFrom) {
+  const at = String(forkedFrom || "").lastIndexOf("@");
+  return at < 0 ? { parentId: forkedFrom || null, atSeq: null } : { parentId: forkedFrom.slice(0, at), atSeq: Number(forkedFrom.slice(at + 1)) || null };
 }
 
 /** Lanes: the live timeline on lane 0, each retconned stretch on its own lane below the turn it branched from. */
@@ -64,7 +71,7 @@ function draw(tree) {
     s.forEach((t, j) => { if (j) line(x(s[j - 1].seq), y(i + 1), x(t.seq), y(i + 1), "edge retconned"); });
   });
   tree.forks.forEach((f, i) => {
-    const at = Math.max(1, f.turnCount || 1);
+    const at = Math.max(1, f.atSeq || f.turnCount || 1);
     const fx = x(at) + 18 + i * 10;
     line(x(at), y(0), fx, y(lanes - 1), "edge fork");
     svg.append(h("svg:text", { x: fx + 4, y: y(lanes - 1) + 4, class: "fork-label" }, f.name));
@@ -107,6 +114,7 @@ async function rollback(button, turn) {
       body: { toSeq: turn.seq, ...(answer.reason ? { reason: answer.reason } : {}) },
     });
     emit("timeline");
+    emit("sessions");
     await render();
   });
 }
@@ -155,6 +163,6 @@ export async function render() {
   $("tree-forks").replaceChildren(...(tree.forks.length ? tree.forks.map((f) => {
     const open = h("button", { type: "button", class: "secondary", "aria-label": `Open fork ${f.name}` }, "Open");
     open.addEventListener("click", () => emit("reopen", f.sessionId));
-    return h("li", { dataset: { session: f.sessionId } }, `${f.name} · ${f.turnCount} turn(s) `, open);
+    return h("li", { dataset: { session: f.sessionId } }, `${f.name} · from turn ${f.atSeq ?? "?"} · ${f.turnCount} turn(s) `, open);
   }) : [h("li", { class: "muted" }, "No forks yet.")]));
 }

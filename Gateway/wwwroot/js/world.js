@@ -9,6 +9,7 @@ const ERR = "world-error";
 const editor = { worldId: null, files: {}, published: {}, version: 0, isNew: false };
 let timer = null;
 let validation = 0;
+let opening = 0; // a world opened later (or a new one) wins over a slower earlier load
 
 const isLore = (name) => name.startsWith("lore/");
 const isCanon = (name) => !name.includes("/");
@@ -18,12 +19,16 @@ export async function loadWorldList() {
   const current = select.value || state.worlds[0]?.worldId;
   select.replaceChildren(...state.worlds.map((w) => new Option(`${w.title} (${w.worldId}, v${w.latestVersion})`, w.worldId)));
   if (current && state.worlds.some((w) => w.worldId === current)) select.value = current;
-  if (select.value && select.value !== editor.worldId) await openWorld(select.value);
+  // Coming back to the tab keeps the draft being edited; the first visit opens a world.
+  if (editor.worldId) { if (state.worlds.some((w) => w.worldId === editor.worldId)) select.value = editor.worldId; return; }
+  if (select.value) await openWorld(select.value);
 }
 
 async function openWorld(worldId) {
+  const mine = ++opening;
   await act(null, ERR, async () => {
     const [world, canon] = await Promise.all([api(`/api/worlds/${enc(worldId)}`), api(`/api/worlds/${enc(worldId)}/canon`)]);
+    if (mine !== opening) return;
     Object.assign(editor, { worldId, files: { ...(canon.files || {}) }, published: { ...(canon.files || {}) }, version: canon.version, isNew: false });
     $("world-title").value = canon.title || world.title || "";
     fillFileLists();
@@ -107,6 +112,7 @@ async function publish() {
     const version = await api(`/api/worlds/${enc(worldId)}`, { method: "PUT", body: { title: $("world-title").value || undefined, files: editor.files } });
     state.worlds = (await api("/api/worlds")).items;
     emit("worlds");
+    await loadWorldList();
     await openWorld(worldId);
     $("world-status").textContent = `Published v${version.version}.`;
   });
@@ -126,6 +132,7 @@ function addFile(kind) {
 function newWorld() {
   const id = $("new-world-id").value.trim();
   if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) { showError(new Error("A world id is lower-case letters, digits and '-' (up to 64)."), ERR); return; }
+  opening++;
   Object.assign(editor, {
     worldId: id, version: 0, isNew: true, published: {},
     files: { "world.md": "# World\nWhere and when the story happens.\n\n# Tone\nHow it should feel.\n" },
