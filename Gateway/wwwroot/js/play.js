@@ -82,7 +82,8 @@ function renderTurn(turn) {
   e.rank = rank;
   e.turn = turn;
   if (turn.status === "retconned") { e.li.remove(); turns.delete(turn.turnId); order = order.filter((id) => id !== turn.turnId); updateAlternatives(); return; }
-  e.you.textContent = turn.speaker ? `${turn.speaker}: ${turn.storyInput || turn.input}` : (turn.storyInput || turn.input);
+  // In a shared session storyInput already names the speaker ("Bran: …").
+  e.you.textContent = turn.storyInput || turn.input;
   e.chips.replaceChildren(...(turn.interventions || []).map((i) =>
     h("span", { class: `chip ${i.status || ""}`, title: i.detail || "" }, `${i.type}: ${i.content}`)));
   if (turn.narrative || turn.status !== "running") e.narrative.textContent = turn.narrative || "";
