@@ -19,7 +19,9 @@ app.UseRouting();
 app.UseLoomCors();
 app.UseMiddleware<BodySizeLimit>();
 if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
-// The page, its files and the API reference are public: served before authentication runs.
+// The page, its files and the API reference are public: served before authentication runs. The studio's files are
+// embedded in the assembly: wwwroot next to the working directory is not looked up, so any folder can start the gateway.
+app.Environment.WebRootFileProvider = new Microsoft.Extensions.FileProviders.ManifestEmbeddedFileProvider(typeof(Program).Assembly, "wwwroot");
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseSwaggerUI(o =>
