@@ -67,7 +67,7 @@ public static class TimelineEndpoints
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapGet("/tree", async (string sessionId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTree(await grains.ActingOwnerAsync(http, sessionId, RoomAction.Read))))
+            TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.GetTree(a.ActingOwnerId))))
             .ProducesProblem(404);
 
         session.MapGet("/audit", async (string sessionId, int? limit, string? after, HttpContext http, IGrainFactory grains) =>
