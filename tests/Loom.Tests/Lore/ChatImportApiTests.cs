@@ -197,6 +197,10 @@ public sealed class ChatImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
         Assert.Contains(entityId, turn["memoryUsed"]!.AsArray().Select(i => i!.GetValue<string>()));
         var context = (await client.GetAsync($"/api/sessions/{sessionId}/turns/{turn["turnId"]!.GetValue<string>()}/context").ExpectAsync(HttpStatusCode.OK))["context"]!;
         Assert.Contains(entityId, context["memory"]!.AsArray().Select(i => i!.GetValue<string>()));
+        // … and why: her name is in the input, first of the fused ranking.
+        var why = context["memoryScores"]!.AsArray().Single(s => s!["entityId"]!.GetValue<string>() == entityId)!;
+        Assert.Equal(1, why["rank"]!.GetValue<int>());
+        Assert.Contains(why["signals"]!.AsArray(), s => s!["signal"]!.GetValue<string>() == "name" && s["query"]!.GetValue<string>() == "input");
 
         // A world that never was a card starts with empty memory.
         var plain = await client.CreateSessionAsync();
