@@ -35,7 +35,7 @@ public static class CardCharacter
         var attributes = new Dictionary<string, string>(StringComparer.Ordinal) { [SourceAttribute] = "character card" };
         if (Field(canon, data, "Tone", "personality") is { Length: > 0 } personality) attributes[PersonalityAttribute] = Shorten(personality, MaxAttributeChars);
         if (Field(canon, data, "Scenario", "scenario") is { Length: > 0 } scenario) attributes[ScenarioAttribute] = Shorten(scenario, MaxAttributeChars);
-        return new MemoryOp
+        var op = new MemoryOp
         {
             Op = MemoryOpNormalizer.Upsert,
             Type = EntityType.Character,
@@ -43,6 +43,8 @@ public static class CardCharacter
             Content = Shorten(description, options.MaxContentChars),
             Attributes = attributes,
         };
+        // A name memory cannot hold (e.g. no letters or digits for an id) must not stop the session from starting.
+        return MemoryOpNormalizer.TryNormalize(op, options, out _, out _) ? op : null;
     }
 
     /// <summary>Applies <paramref name="character"/> before the first turn (seq 0: a rollback to the start keeps it).</summary>

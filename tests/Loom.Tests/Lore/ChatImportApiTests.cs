@@ -208,6 +208,19 @@ public sealed class ChatImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
     }
 
     [Fact]
+    public async Task A_card_whose_name_memory_cannot_hold_still_opens_sessions()
+    {
+        var client = app.Alice();
+        var card = CardSamples.V2Card();
+        card["data"]!["name"] = "★ ★ ★";
+        var content = new ByteArrayContent(CardSamples.Bytes(card));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var worldId = (await client.PostAsync("/api/worlds/import", content).ExpectAsync(HttpStatusCode.Created))["worldId"]!.GetValue<string>();
+        var sessionId = await client.CreateSessionAsync(worldId);
+        Assert.Empty((await client.GetAsync($"/api/sessions/{sessionId}/memory").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray());
+    }
+
+    [Fact]
     public async Task Hostile_chat_files_are_refused_and_nothing_is_stored()
     {
         var client = app.Carol(); // a user of its own, so the session count is not disturbed by other tests
