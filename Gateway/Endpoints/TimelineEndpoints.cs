@@ -85,26 +85,51 @@ public static class TimelineEndpoints
 
         session.MapGet("/export", async (string sessionId, string? format, HttpContext http, IGrainFactory grains) =>
         {
-            var markdown = format?.ToLowerInvariant() switch
+            var kind = format?.ToLowerInvariant() switch
             {
-                null or "" or "json" => false,
-                "markdown" or "md" => true,
-                _ => throw Problems.Invalid("format", "format must be json or markdown."),
+                null or "" or "json" => "json",
+                "markdown" or "md" => "markdown",
+                Import.SillyTavernChat.Format => Import.SillyTavernChat.Format,
+                _ => throw Problems.Invalid("format", $"format must be json, markdown or {Import.SillyTavernChat.Format}."),
             };
+            if (kind == Import.SillyTavernChat.Format)
+            {
+                var owner = (await grains.AccessAsync(http, sessionId, RoomAction.Read)).ActingOwnerId;
+                var file = await grains.GetGrain<IChatPortGrain>(0).Export(owner, sessionId, kind);
+                return TypedResults.File(file.Content, file.ContentType, file.FileName);
+            }
             var export = await grains.ReadAsync(http, sessionId, (s, a) => s.Export(a.ActingOwnerId));
-            return markdown
+            return kind == "markdown"
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);
-        }).Produces<SessionExport>().ProducesProblem(400).ProducesProblem(404);
+        }).Produces<SessionExport>().Produces(200, contentType: Import.SillyTavernChat.ContentType).ProducesProblem(400).ProducesProblem(404);
 
-        app.MapPost("/api/sessions/import", async (SessionExport body, HttpContext http, IGrainFactory grains) =>
+        app.MapPost("/api/sessions/import", async (string? format, string? worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
         {
-            var owner = http.GetCaller().OwnerId;
+            var caller = request.HttpContext.GetCaller();
             var newId = SessionEndpoints.NewSessionId();
-            var info = await grains.GetGrain<ISessionGrain>(newId).Import(owner, body);
+            SessionInfo info;
+            switch (format?.ToLowerInvariant())
+            {
+                case null or "" or "json":
+                    if (!request.HasJsonContentType())
+                        throw new LoomProblemException(415, "unsupported_media_type", "Unsupported media type", "Send a session export as application/json.");
+                    var body = await request.ReadFromJsonAsync<SessionExport>(ct)
+                        ?? throw Problems.Invalid("body", "The body must be a session export (JSON object).");
+                    info = await grains.GetGrain<ISessionGrain>(newId).Import(caller.OwnerId, body);
+                    break;
+                case Import.SillyTavernChat.Format:
+                    var chat = await request.ReadFileAsync(Import.SillyTavernChat.MaxFileBytes, "a SillyTavern chat", ct);
+                    info = await grains.GetGrain<IChatPortGrain>(0).Import(caller, Import.SillyTavernChat.Format, chat, worldId ?? "", newId);
+                    break;
+                default:
+                    throw Problems.Invalid("format", $"format must be json or {Import.SillyTavernChat.Format}.");
+            }
             return TypedResults.Created($"/api/sessions/{newId}", info);
         }).WithTags("Timeline").RequireRoles(LoomPolicies.Play).WithImportBodyLimit()
-          .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(422);
+          // One Accepts: endpoint selection honours only the last one, and both kinds of body come here.
+          .Accepts<SessionExport>("application/json", Import.SillyTavernChat.ContentType, "application/x-ndjson", "application/octet-stream", "multipart/form-data")
+          .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(422);
 
         return app;
     }

@@ -47,7 +47,7 @@ public static class WorldEndpoints
         // Character cards and lorebooks (docs/lore.md): the body is the file itself (PNG, JSON or CHARX), or one file in a form.
         worlds.MapPost("/import", async (string? worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
         {
-            var data = await ReadImportFileAsync(request, ct);
+            var data = await request.ReadFileAsync(Import.ImportProblems.MaxFileBytes, "a character card or lorebook", ct);
             var result = await grains.GetGrain<IWorldPortGrain>(0).Import(request.HttpContext.GetCaller(), data, worldId);
             return TypedResults.Created($"/api/worlds/{result.WorldId}", result);
         })
@@ -83,29 +83,6 @@ public static class WorldEndpoints
         return result.Created
             ? TypedResults.Created($"/api/worlds/{worldId}", result.Canon)
             : TypedResults.Ok(result.Canon);
-    }
-
-    /// <summary>The imported file: the raw body, or the single file of a multipart form; never more than the import limit.</summary>
-    private static async Task<byte[]> ReadImportFileAsync(HttpRequest request, CancellationToken ct)
-    {
-        Stream source = request.Body;
-        if (request.HasFormContentType)
-        {
-            var form = await request.ReadFormAsync(ct);
-            if (form.Files.Count != 1) throw Problems.Invalid("file", "Send exactly one file (a character card or a lorebook).");
-            source = form.Files[0].OpenReadStream();
-        }
-        await using var _ = source == request.Body ? null : source;
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await source.ReadAsync(chunk, ct)) > 0)
-        {
-            if (buffer.Length + read > Import.ImportProblems.MaxFileBytes)
-                throw Import.ImportProblems.TooLarge($"A card or lorebook may be at most {Import.ImportProblems.MaxFileBytes} bytes.");
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 
     /// <summary>A JSON body <c>{ title?, files, visibility?, sharedWith? }</c> or one raw Markdown file (title and

@@ -29,6 +29,38 @@ public sealed record TurnPromptContext
     [Id(11)] public ContextTokenCounts Tokens { get; init; } = new();
     /// <summary>True when memory or summaries were cut to fit their budget.</summary>
     [Id(12)] public bool ContextTruncated { get; init; }
+    /// <summary>Why each entity of <see cref="Memory"/> was chosen, in the same order (empty for turns recorded before scores were).</summary>
+    [Id(13)] public List<MemoryScore> MemoryScores { get; init; } = [];
+}
+
+/// <summary>
+/// Why retrieval chose one memory entity: its place and score in the fused ranking (reciprocal rank fusion), and each
+/// ranked list that proposed it.
+/// </summary>
+[GenerateSerializer, Alias("loom.MemoryScore")]
+public sealed record MemoryScore
+{
+    [Id(0)] public required string EntityId { get; init; }
+    /// <summary>1 = the best candidate of the fused ranking (candidates that did not fit the budget keep their rank).</summary>
+    [Id(1)] public int Rank { get; init; }
+    /// <summary>The fused score: the sum over the lists below of weight / (60 + rank in that list).</summary>
+    [Id(2)] public double Score { get; init; }
+    [Id(3)] public List<MemorySignal> Signals { get; init; } = [];
+}
+
+/// <summary>One ranked list that proposed an entity.</summary>
+[GenerateSerializer, Alias("loom.MemorySignal")]
+public sealed record MemorySignal
+{
+    /// <summary><c>name</c> (the entity's name or alias appears), <c>bm25</c> (keywords), <c>vector</c> (embedding
+    /// similarity), <c>neighbour</c> (related to an entity the input names) or <c>recent</c> (importance and recency).</summary>
+    [Id(0)] public required string Signal { get; init; }
+    /// <summary>What was searched: <c>input</c> (the player's input), <c>story</c> (the recent turns) or <c>memory</c> (no query).</summary>
+    [Id(1)] public required string Query { get; init; }
+    /// <summary>1-based place in that list.</summary>
+    [Id(2)] public int Rank { get; init; }
+    /// <summary>The list's own score where it has one: mentions for name, BM25 score, cosine similarity, prior.</summary>
+    [Id(3)] public double? Score { get; init; }
 }
 
 /// <summary>Tokens per part of the prompt beside its budget (message overhead included).</summary>

@@ -11,7 +11,8 @@ public static class TurnContexts
     private const string SummaryPrefix = "summary:";
 
     public static TurnPromptContext Of(CanonVersion canon, AssembledPrompt prompt, PromptOptions budgets, LorePlacement lore,
-        IReadOnlyList<string> memoryUsed, IReadOnlyList<TurnView> history, string input)
+        IReadOnlyList<string> memoryUsed, IReadOnlyList<TurnView> history, string input,
+        IReadOnlyList<MemoryScore>? memoryScores = null)
     {
         // The assembler keeps the newest usable turns that fit; those are the last ones with a narrative.
         var placed = history.Where(t => !string.IsNullOrWhiteSpace(t.Narrative)).TakeLast(prompt.HistoryTurnsIncluded).Select(t => t.Seq).ToList();
@@ -29,6 +30,7 @@ public static class TurnContexts
             Opening = prompt.OpeningTokens > 0,
             Input = input,
             ContextTruncated = prompt.ContextTruncated,
+            MemoryScores = memoryScores is null ? [] : [.. memoryScores],
             Tokens = new ContextTokenCounts
             {
                 Canon = prompt.SystemTokens,

@@ -128,7 +128,7 @@ public static class CardExport
         return book;
     }
 
-    private static string? SectionBody(CanonVersion canon, string name)
+    internal static string? SectionBody(CanonVersion canon, string name)
     {
         var section = canon.Sections.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
         if (section is null) return null;

@@ -43,22 +43,52 @@ public sealed partial class WorldMemory
         recentStory ??= "";
         if (tokenBudget <= 0 || _liveCount == 0) return MemoryRetrieval.Empty;
 
-        var inputHits = _names.Scan(input)
+        var inputNames = _names.Scan(input)
             .OrderByDescending(h => h.Value.Count).ThenBy(h => h.Value.FirstPosition).ThenBy(h => h.Key, StringComparer.Ordinal)
-            .Select(h => _states[h.Key]).Where(s => s.Current is not null).ToList();
+            .Where(h => _states[h.Key].Current is not null).Select(h => (_states[h.Key], (double?)h.Value.Count)).ToList();
         // The latest mention in the story matters most, so rank story hits by their last position.
-        var storyHits = _names.Scan(recentStory)
+        var storyNames = _names.Scan(recentStory)
             .OrderByDescending(h => h.Value.LastPosition).ThenByDescending(h => h.Value.Count).ThenBy(h => h.Key, StringComparer.Ordinal)
-            .Select(h => _states[h.Key]).Where(s => s.Current is not null).ToList();
-        var lexical = input.Length > 0 ? _bm25.Search(input, CandidateDepth, CompareSlots).Select(r => _slots[r.Slot]!).ToList() : [];
-        var semantic = input.Length > 0 ? (await VectorRankingAsync(input, CandidateDepth, ct)).Select(r => r.State).ToList() : [];
-        var neighbours = inputHits.Take(5).SelectMany(s => Relations(s.Id)).Select(r => r.FromId).Concat(
-                inputHits.Take(5).SelectMany(s => Relations(s.Id)).Select(r => r.ToId))
-            .Distinct().Where(id => inputHits.All(s => s.Id != id)).Select(id => _states[id]).ToList();
-        var prior = TopByPrior(12);
+            .Where(h => _states[h.Key].Current is not null).Select(h => (_states[h.Key], (double?)h.Value.Count)).ToList();
+        var lexical = input.Length > 0 ? _bm25.Search(input, CandidateDepth, CompareSlots).Select(r => (_slots[r.Slot]!, (double?)r.Score)).ToList() : [];
+        var semantic = input.Length > 0 ? (await VectorRankingAsync(input, CandidateDepth, ct)).Select(r => (r.State, (double?)r.Score)).ToList() : [];
+        var named = inputNames.Take(5).Select(n => n.Item1.Id).ToList();
+        var neighbours = named.SelectMany(id => Relations(id)).Select(r => r.FromId).Concat(named.SelectMany(id => Relations(id)).Select(r => r.ToId))
+            .Distinct().Where(id => inputNames.All(s => s.Item1.Id != id)).Select(id => (_states[id], (double?)null)).ToList();
+        var prior = TopByPrior(12).Select(s => (s, (double?)Prior(s.Current!.Importance, s.Current.LastSeq))).ToList();
 
-        var fused = Fuse([(inputHits, 3.0), (storyHits, 1.0), (lexical, 1.5), (semantic, 1.0), (neighbours, 0.5), (prior, 0.6)]);
-        return Pack(fused.Select(f => f.State).Where(s => exclude is null || !exclude.Contains(s.Id)), tokenBudget);
+        Signal[] signals =
+        [
+            new("name", "input", inputNames, 3.0), new("name", "story", storyNames, 1.0), new("bm25", "input", lexical, 1.5),
+            new("vector", "input", semantic, 1.0), new("neighbour", "input", neighbours, 0.5), new("recent", "memory", prior, 0.6),
+        ];
+        var fused = Fuse(signals.Select(s => (s.Ranked.Select(r => r.State), s.Weight)));
+        var packed = Pack(fused.Select(f => f.State).Where(s => exclude is null || !exclude.Contains(s.Id)), tokenBudget);
+        return packed.EntityIds.Count == 0 ? packed : packed with { Scores = Explain(packed.EntityIds, fused, signals) };
+    }
+
+    /// <summary>One ranked list of retrieval candidates, with its own score per entity where it has one.</summary>
+    private sealed record Signal(string Name, string Query, List<(EntityState State, double? Score)> Ranked, double Weight);
+
+    /// <summary>Why each chosen entity was chosen: its fused rank and score, and every list that proposed it (context viewer).</summary>
+    private static List<Turns.MemoryScore> Explain(List<string> chosen, List<(EntityState State, double Score)> fused, Signal[] signals)
+    {
+        var rankOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < fused.Count; i++) rankOf[fused[i].State.Id] = i;
+        return chosen.Select(id => new Turns.MemoryScore
+        {
+            EntityId = id,
+            Rank = rankOf[id] + 1,
+            Score = Math.Round(fused[rankOf[id]].Score, 6),
+            Signals = signals.SelectMany(s => s.Ranked.Select((r, i) => (r, i)).Where(x => x.r.State.Id == id).Take(1)
+                .Select(x => new Turns.MemorySignal
+                {
+                    Signal = s.Name,
+                    Query = s.Query,
+                    Rank = x.i + 1,
+                    Score = x.r.Score is { } score ? Math.Round(score, 4) : null,
+                })).ToList(),
+        }).ToList();
     }
 
     private MemoryRetrieval Pack(IEnumerable<EntityState> ranked, int tokenBudget)

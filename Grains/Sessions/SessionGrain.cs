@@ -151,11 +151,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
         await _tenancy.CheckCreateQuotaAsync(spec.OwnerId);
         var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
-        var opening = Loom.Import.Greetings.Pick((await _canons.GetAsync(spec.WorldId, canon.Version)).Files, spec.Greeting); // greetings (issue 13)
+        var world = await _canons.GetAsync(spec.WorldId, canon.Version); // greetings and card character (issue 13)
+        var opening = Loom.Import.Greetings.Pick(world.Files, spec.Greeting); // greetings (issue 13)
         _state.State = SessionSeeds.New(spec, canon, llm);
         _state.State.Opening = opening; // greetings (issue 13)
-        await WriteHeaderOrRevertAsync(undo: () => _state.State = new SessionState());
         _memory.StartEmpty();
+        var seeded = _state.Begin(); // card character (issue 13): in memory from the start, written with the header
+        if (Loom.Import.CardCharacter.Op(world, _memory.Options) is { } character) _memory.Stage(seeded, Loom.Import.CardCharacter.Seed(await _memory.GetAsync(), character));
+        await WriteHeaderOrRevertAsync(seeded, undo: () => _state.State = new SessionState());
         await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
         _metrics.SessionCreated();
         return Info();

@@ -151,7 +151,7 @@ public sealed partial class TurnRunner
                     Retries = final?.Retries ?? 0,
                     Fallbacks = final?.Fallbacks ?? 0,
                 },
-                Context = TurnContexts.Of(canon, prompt, _prompts.Options, lore, recall.Used, history, turn.StoryInput), // context viewer (issue 13)
+                Context = TurnContexts.Of(canon, prompt, _prompts.Options, lore, recall.Used, history, turn.StoryInput, recall.Scores), // context viewer (issue 13)
             };
         }
         catch (Exception ex) when (IsInterrupted(ex, session.Stopping))
@@ -251,7 +251,7 @@ public sealed partial class TurnRunner
     // ---------------------------------------------------------------- recall
 
     /// <summary>What a turn's prompt gets from memory: the retrieved lines, the newest summaries, and the ids used.</summary>
-    private sealed record Recall(string Memory, string Summaries, List<string> Used);
+    private sealed record Recall(string Memory, string Summaries, List<string> Used, List<MemoryScore> Scores);
 
     /// <summary>Committed turns not yet folded into a summary: the prompt carries them verbatim (at least the window).</summary>
     private static List<TurnView> Unsummarized(IReadOnlyList<TurnView> recent, WorldMemory memory, int window)
@@ -275,7 +275,7 @@ public sealed partial class TurnRunner
             ? await memory.RetrieveAsync(input, recentStory, budget, session.Stopping, exclude)
             : MemoryRetrieval.Empty;
         // The body without a heading: the assembler puts its own heading over it.
-        return new Recall(retrieval.Body, summaryText, [.. summaries.Select(s => s.EntityId), .. retrieval.EntityIds]);
+        return new Recall(retrieval.Body, summaryText, [.. summaries.Select(s => s.EntityId), .. retrieval.EntityIds], retrieval.Scores);
 
         static int ToSeq(MemoryEntity summary) =>
             summary.Attributes.TryGetValue(RollingSummarizer.ToSeqAttribute, out var to)

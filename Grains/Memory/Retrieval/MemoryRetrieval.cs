@@ -15,4 +15,7 @@ public sealed record MemoryRetrieval
     public int Tokens { get; init; }
 
     public List<string> EntityIds { get; init; } = [];
+
+    /// <summary>Why each of <see cref="EntityIds"/> was chosen, in the same order (the context viewer).</summary>
+    public List<Turns.MemoryScore> Scores { get; init; } = [];
 }
