@@ -15,6 +15,7 @@ public static class TurnContexts
         IReadOnlyList<MemoryScore>? memoryScores = null)
     {
         // The assembler keeps the newest usable turns that fit; those are the last ones with a narrative.
+        var memory = memoryUsed.Where(id => !id.StartsWith(SummaryPrefix, StringComparison.Ordinal)).ToList();
         var placed = history.Where(t => !string.IsNullOrWhiteSpace(t.Narrative)).TakeLast(prompt.HistoryTurnsIncluded).Select(t => t.Seq).ToList();
         return new TurnPromptContext
         {
@@ -23,14 +24,16 @@ public static class TurnContexts
             CanonHash = canon.Hash,
             Lore = lore.Fired,
             LoreOverBudget = lore.OverBudget,
-            Memory = memoryUsed.Where(id => !id.StartsWith(SummaryPrefix, StringComparison.Ordinal)).ToList(),
+            Memory = memory,
             Summaries = memoryUsed.Where(id => id.StartsWith(SummaryPrefix, StringComparison.Ordinal)).ToList(),
             RecentTurns = placed,
             RecentTurnsOmitted = prompt.HistoryTurnsOmitted,
             Opening = prompt.OpeningTokens > 0,
             Input = input,
             ContextTruncated = prompt.ContextTruncated,
-            MemoryScores = memoryScores is null ? [] : [.. memoryScores],
+            // Why each entity in the prompt was chosen. Candidates that did not make it are left out: the record is stored
+            // with every turn, and their scores would cost more bytes per turn than the entities that were used.
+            MemoryScores = memoryScores is null ? [] : memoryScores.Where(s => memory.Contains(s.EntityId)).ToList(),
             Tokens = new ContextTokenCounts
             {
                 Canon = prompt.SystemTokens,

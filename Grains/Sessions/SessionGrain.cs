@@ -286,7 +286,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         record = record with { Players = submission.Players, Turn = record.Turn with { Speaker = submission.Speaker } };
 
         if (!S.ReminderRegistered && _reminderRegistration is not { IsCompleted: false }) _reminderRegistration = RegisterPumpReminderAsync();
-        var keysBefore = S.RecentKeys.ToList();
+        var keysBefore = S.SnapshotKeys();
         S.Enqueue(record, _options.IdempotencyWindow);
         var accepting = Stopwatch.GetTimestamp();
         _accepting = record.Turn.TurnId;

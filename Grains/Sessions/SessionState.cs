@@ -31,8 +31,10 @@ public sealed class SessionState
     [Id(14)] public long NextOrdinal { get; set; }
     /// <summary>Queued and running turns, oldest first (bounded by Loom:Turns:MaxPending).</summary>
     [Id(15)] public List<TurnRecord> Pending { get; set; } = [];
-    /// <summary>Most recent idempotency keys (bounded window), newest last.</summary>
+    /// <summary>Idempotency keys as older builds stored them; moved into <see cref="Keys"/> by the next submit.</summary>
     [Id(16)] public List<IdempotencyEntry> RecentKeys { get; set; } = [];
+    /// <summary>Most recent idempotency keys (bounded window), packed.</summary>
+    [Id(25)] public IdempotencyWindow Keys { get; set; } = new();
     /// <summary>Maps live seqs to journal ordinals; a rollback starts a new segment.</summary>
     [Id(17)] public List<TimelineSegment> Segments { get; set; } = [];
     /// <summary>True while a reminder guards the pending queue against silo loss.</summary>
@@ -73,9 +75,8 @@ public sealed record TurnRecord
 }
 
 /// <summary>
-/// An idempotency key of a recent turn. The header is written twice per turn, so an entry is kept small: 8 bytes
-/// of the key's SHA-256 and the turn's journal ordinal (about 12 bytes instead of the key and turn id, ~50); a hit
-/// is confirmed against the key stored in the turn record itself.
+/// An idempotency key of a recent turn as earlier builds stored it (now <see cref="IdempotencyWindow"/>): read from
+/// old headers and folded into the packed window by the next submit.
 /// </summary>
 [GenerateSerializer, Alias("loom.IdempotencyEntry")]
 public sealed record IdempotencyEntry

@@ -30,8 +30,8 @@ public static class SessionStateExtensions
         s.Pending.Add(record);
         if (record.IdempotencyKey is { } key)
         {
-            s.RecentKeys.Add(new IdempotencyEntry { KeyHash = IdempotencyEntry.Hash(key), Ordinal = record.Ordinal });
-            if (s.RecentKeys.Count > idempotencyWindow) s.RecentKeys.RemoveRange(0, s.RecentKeys.Count - idempotencyWindow);
+            s.FoldLegacyKeys(idempotencyWindow);
+            s.Keys.Add(key, record.Ordinal, idempotencyWindow);
         }
         s.UpdatedAt = record.Turn.CreatedAt;
     }
@@ -41,12 +41,32 @@ public static class SessionStateExtensions
     /// ordinal and seq are free again and the key window is as before (<paramref name="keysBefore"/>). Only the
     /// pump runs beside a submit, and it never touches these fields nor takes a turn still being accepted.
     /// </summary>
-    public static void Unqueue(this SessionState s, TurnRecord record, List<IdempotencyEntry> keysBefore)
+    public static void Unqueue(this SessionState s, TurnRecord record, KeysSnapshot keysBefore)
     {
         s.Pending.RemoveAll(p => p.Ordinal == record.Ordinal);
         s.NextOrdinal = record.Ordinal;
         s.LastSeq = record.Turn.Seq - 1;
-        s.RecentKeys = keysBefore;
+        s.RecentKeys = keysBefore.Legacy;
+        s.Keys = new IdempotencyWindow { Packed = keysBefore.Packed };
+    }
+
+    /// <summary>The key window as it is now, for <see cref="Unqueue"/>.</summary>
+    public static KeysSnapshot SnapshotKeys(this SessionState s) => new([.. s.RecentKeys], s.Keys.Packed);
+
+    public readonly record struct KeysSnapshot(List<IdempotencyEntry> Legacy, byte[] Packed);
+
+    /// <summary>Moves keys an older build stored as hashed entries into the packed window (entries that still hold
+    /// the key itself are moved too, by its hash).</summary>
+    private static void FoldLegacyKeys(this SessionState s, int idempotencyWindow)
+    {
+        if (s.RecentKeys.Count == 0) return;
+        foreach (var entry in s.RecentKeys)
+        {
+            var hash = entry.Key is { } key ? IdempotencyWindow.Hash(key) : unchecked((uint)entry.KeyHash);
+            var ordinal = entry.Key is null ? entry.Ordinal : TurnIds.TryGetOrdinal(entry.TurnId ?? "", out var o) ? o : -1;
+            if (ordinal >= 0) s.Keys.Add(hash, ordinal, idempotencyWindow);
+        }
+        s.RecentKeys = [];
     }
 
     /// <summary>An undo of what a PATCH or an archive changes (name, status, policy), for a write that did not land.</summary>

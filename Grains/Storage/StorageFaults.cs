@@ -28,7 +28,7 @@ public static class StorageFaults
                     return true;
                 // Npgsql and Microsoft.Data.Sqlite derive from DbException and say themselves whether a retry can
                 // succeed (a refused or dropped connection, a pool timeout, SQLite busy); the gateway needs neither.
-                case DbException db when db.IsTransient || IsUnavailableState(db.SqlState):
+                case DbException db when db.IsTransient || IsUnavailableState(db.SqlState) || IsUnusableSqliteFile(db):
                 case SocketException:
                     outage = true;
                     break;
@@ -38,6 +38,18 @@ public static class StorageFaults
         }
         return outage;
     }
+
+    /// <summary>
+    /// The embedded SQLite file failing for anything but a constraint (I/O error, full or read-only disk, a table gone, a
+    /// corrupt page): there is no server to retry against, the file is not usable, and the caller can only wait for an
+    /// operator. The grains do not reference the SQLite driver, so its result code is read by name (19 = SQLITE_CONSTRAINT);
+    /// this runs on error paths only.
+    /// </summary>
+    private static bool IsUnusableSqliteFile(DbException db) =>
+        db.GetType().FullName == "Microsoft.Data.Sqlite.SqliteException" &&
+        db.GetType().GetProperty("SqliteErrorCode")?.GetValue(db) is int code && code != SqliteConstraint;
+
+    private const int SqliteConstraint = 19;
 
     /// <summary>SQLSTATE classes of a server going away or refusing work: 08 connection exception, 53 insufficient
     /// resources (too many connections), 57P admin/crash shutdown and "cannot connect now" (starting up).</summary>

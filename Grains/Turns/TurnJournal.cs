@@ -111,17 +111,24 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
                 return await FindAsync(entry.TurnId!) ?? throw Problems.NotFound("Turn", entry.TurnId!);
             }
             if (entry.KeyHash != hash) continue;
-            if (S.Pending.FirstOrDefault(p => p.Ordinal == entry.Ordinal) is { } pending)
-            {
-                if (pending.IdempotencyKey == key) return CurrentView(pending);
-            }
-            else if (await _records.ReadAsync(entry.Ordinal) is { } stored && stored.IdempotencyKey == key)
-            {
-                return Present(stored);
-            }
+            if (await FindByOrdinalAsync(entry.Ordinal, key) is { } found) return found;
             // Otherwise two keys share 64 bits of their hash: not this one.
         }
+        foreach (var ordinal in S.Keys.Candidates(key))
+        {
+            if (await FindByOrdinalAsync(ordinal, key) is { } found) return found;
+            // Otherwise two keys share 32 bits of their hash: not this one.
+        }
         return null;
+    }
+
+    private async Task<TurnView?> FindByOrdinalAsync(long ordinal, string key)
+    {
+        if (S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } pending)
+        {
+            return pending.IdempotencyKey == key ? CurrentView(pending) : null;
+        }
+        return await _records.ReadAsync(ordinal) is { } stored && stored.IdempotencyKey == key ? Present(stored) : null;
     }
 
     /// <summary>

@@ -227,7 +227,7 @@ async function alternative(button, action) {
       e.narrative.classList.add("streaming");
       answer = await api(`${path}/${action}`, { method: "POST", headers });
     } else {
-      answer = await api(`${path}/choice`, { method: "PUT", headers, body: { alternative: action } });
+      answer = await api(`${path}/choice`, { method: "PUT", headers, body: { alternative: action + 1 } }); // 1-based on the wire
     }
     if (answer && answer.turnId) { e.rank = undefined; renderTurn(answer); }
   }, (err) => {

@@ -13,8 +13,10 @@ export function emit(name, value) { (listeners.get(name) || []).forEach((fn) => 
 
 /** How many alternatives a turn holds and which one counts (0-based), whatever shape the server uses. */
 export function alternativesOf(turn) {
+  // The API's Turn carries { count, chosen (1-based), items } once a turn has more than one alternative (docs/api.md).
   const alts = turn && turn.alternatives;
-  const count = Array.isArray(alts) ? alts.length : Number(alts || turn?.alternativeCount || 1) || 1;
-  const chosen = Number(turn?.chosenAlternative ?? turn?.alternative ?? turn?.choice ?? (Array.isArray(alts) ? alts.findIndex((a) => a && a.chosen) : 0));
-  return { count: Math.max(count, 1), chosen: Number.isFinite(chosen) && chosen >= 0 ? chosen : 0 };
+  if (!alts || typeof alts !== "object") return { count: 1, chosen: 0 };
+  const count = Math.max(Number(alts.count) || 1, 1);
+  const chosen = Math.min(Math.max((Number(alts.chosen) || 1) - 1, 0), count - 1);
+  return { count, chosen };
 }

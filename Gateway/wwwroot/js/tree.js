@@ -10,7 +10,16 @@ const ERR = "tree-error";
 async function loadTree(sessionId) {
   try {
     const tree = await api(sessionPath(sessionId, "/tree"));
-    if (tree && Array.isArray(tree.turns)) return { turns: tree.turns, forks: tree.forks || [], parent: tree.parent || tree.forkedFrom || null, fromServer: true };
+    if (tree && Array.isArray(tree.turns)) {
+      // The server lists retconned stretches apart ({ afterSeq, turns }); the drawing wants them among the turns, in order.
+      let order = 0;
+      const gone = (tree.retconned || []).flatMap((r) => (r.turns || []).map((t) => ({ ...t, status: "retconned", createdAt: String(order++).padStart(6, "0") })));
+      // The tree names forks by id; their names and sizes come from the caller's session list (a fork it cannot see keeps its id).
+      const known = new Map((await all("/api/sessions").catch(() => [])).map((x) => [x.sessionId, x]));
+      const forks = (tree.forks || []).map((f) => ({ ...known.get(f.sessionId), ...f, name: known.get(f.sessionId)?.name || f.sessionId }));
+      const parent = tree.forkedFrom && typeof tree.forkedFrom === "object" ? `${tree.forkedFrom.sessionId}@${tree.forkedFrom.atSeq}` : tree.forkedFrom || null;
+      return { turns: [...tree.turns, ...gone], forks, parent, fromServer: true };
+    }
     // An unknown shape: fall through to the turn list, but keep the forks it names.
     const rebuilt = await fallback(sessionId);
     return { ...rebuilt, forks: Array.isArray(tree?.forks) ? tree.forks : rebuilt.forks };

@@ -71,6 +71,10 @@ public sealed class StorageOutageTests
         Assert.True(StorageFaults.IsOutage(new OrleansException("Error from storage provider during ReadStateAsync", Problems.StorageUnavailable())));
         Assert.False(StorageFaults.IsOutage(new InconsistentStateException("version conflict", "1", "2")));
         Assert.False(StorageFaults.IsOutage(new InvalidOperationException("a bug")));
+        // The embedded file: unusable (a table gone, an I/O error) is an outage, a constraint is a fault to fix.
+        Assert.True(StorageFaults.IsOutage(new Microsoft.Data.Sqlite.SqliteException("no such table: loom_grain_state", 1)));
+        Assert.True(StorageFaults.IsOutage(new Microsoft.Data.Sqlite.SqliteException("disk I/O error", 10)));
+        Assert.False(StorageFaults.IsOutage(new Microsoft.Data.Sqlite.SqliteException("UNIQUE constraint failed", 19)));
     }
 
     [Fact]
