@@ -54,11 +54,12 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
     {
         _metrics.Operation(StorageOperation.List);
         await using var connection = await OpenAsync();
-        return await _sql.ListAsync(connection, RowKey.Of(grain), prefix);
+        return RowPayloads.Unpack(await _sql.ListAsync(connection, RowKey.Of(grain), prefix));
     }
 
     public async Task<int> CommitAsync(RowCommit commit)
     {
+        commit = RowPayloads.Pack(commit);
         var version = _writer is { } writer ? await writer.CommitAsync(commit) : (await WriteAsync([commit]))[0];
         return version ?? throw new InconsistentStateException(
             $"Version conflict: row '{commit.HeaderName}' of {commit.Grain} is no longer at version {commit.ExpectedVersion?.ToString() ?? "(none)"}.");
@@ -73,7 +74,7 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
     {
         _metrics.Operation(StorageOperation.Read);
         await using var connection = await OpenAsync();
-        return await _sql.ReadAsync(connection, RowKey.Of(grain), names);
+        return RowPayloads.Unpack(await _sql.ReadAsync(connection, RowKey.Of(grain), names));
     }
 
     /// <summary>One transaction for all <paramref name="commits"/>.</summary>

@@ -112,10 +112,10 @@ public sealed class TurnCommitTests(ITestOutputHelper output)
         }
         output.WriteLine($"WAL bytes per turn ({sessions} sessions playing together): {early} around turn 10, {late} around turn 1000");
 
-        // Issue 11 asks for at most 16 KB; counted with the WAL pinned this build writes ~18-21 KB (docs/performance.md),
-        // so the gate here is the regression bound and the growth ratio, and the 16 KB target stays open.
-        Assert.InRange(early, 1, 24 * 1024);
-        Assert.InRange(late, 1, 24 * 1024);
+        // Issue 11 asks for at most 16 KB; this build writes ~12 KB around turn 10 and ~15 KB around turn 1,000 here
+        // (docs/performance.md). The gate leaves room for how commits happen to share transactions on a busy machine.
+        Assert.InRange(early, 1, 18 * 1024);
+        Assert.InRange(late, 1, 18 * 1024);
         Assert.True(late <= early * 3 / 2, $"turn 1000 wrote {late} bytes per turn, turn 10 {early}: more than 1.5 times");
     }
 
