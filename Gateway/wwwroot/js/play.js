@@ -132,6 +132,7 @@ function updateAlternatives() {
   $("alt-next").disabled = !done || chosen >= count - 1;
   $("regenerate").disabled = !done;
   $("continue").disabled = !done;
+  $("edit-resend").disabled = !done && !resending;
 }
 
 function onEvent(type, data) {
@@ -200,6 +201,7 @@ async function sendTurn(event) {
   event.preventDefault();
   const input = $("input").value;
   if (!input.trim() || !state.sessionId) return;
+  if (resending) return resend(input);
   await act($("send"), "error", async () => {
     if (!stream) watch(state.sessionId);
     const turn = await api(sessionPath(state.sessionId, "/turns"), {
@@ -208,6 +210,44 @@ async function sendTurn(event) {
     renderTurn(turn);
     $("input").value = "";
   });
+  $("input").focus();
+}
+
+// ---- edit and resend: the latest input goes back in the box; Send narrates the edited input as a new alternative of
+// the same turn (POST …/resend); Escape or "Cancel edit" returns to normal sending.
+let resending = null;
+
+function startResend() {
+  const turn = latestTurn();
+  if (!turn) return;
+  resending = turn.turnId;
+  $("input").value = turn.input || "";
+  $("send").textContent = "Resend";
+  $("edit-resend").textContent = "Cancel edit";
+  $("input").focus();
+}
+
+function stopResend() {
+  resending = null;
+  $("send").textContent = "Send";
+  $("edit-resend").textContent = "Edit and resend";
+}
+
+async function resend(input) {
+  const turnId = resending;
+  const e = turns.get(turnId);
+  await act($("send"), "error", async () => {
+    if (!stream) watch(state.sessionId);
+    if (e) { e.rank = statusRank.running; e.narrative.classList.add("streaming"); }
+    const answer = await api(sessionPath(state.sessionId, `/turns/${enc(turnId)}/resend`), {
+      method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
+    });
+    if (e) e.rank = undefined;
+    if (answer && answer.turnId) renderTurn(answer);
+    $("input").value = "";
+    stopResend();
+  });
+  updateAlternatives();
   $("input").focus();
 }
 
@@ -356,11 +396,13 @@ export function initPlay() {
   $("stop").addEventListener("click", stopStreaming);
   $("regenerate").addEventListener("click", () => alternative($("regenerate"), "regenerate"));
   $("continue").addEventListener("click", () => alternative($("continue"), "continue"));
+  $("edit-resend").addEventListener("click", () => (resending ? stopResend() : startResend()));
   $("alt-prev").addEventListener("click", () => alternative($("alt-prev"), alternativesOf(latestTurn()).chosen - 1));
   $("alt-next").addEventListener("click", () => alternative($("alt-next"), alternativesOf(latestTurn()).chosen + 1));
   document.querySelectorAll(".chip-button").forEach((b) => b.addEventListener("click", () => openChip(b)));
   $("input").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("turn-form").requestSubmit(); }
+    if (e.key === "Escape" && resending) { stopResend(); $("input").value = ""; }
   });
   on("reopen", (id) => openSession(id));
   on("timeline", () => reload());

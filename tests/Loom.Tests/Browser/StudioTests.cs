@@ -69,6 +69,13 @@ public sealed class StudioTests
         await Assertions.Expect(page.Locator("#alt-count")).ToHaveTextAsync("1/2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue", Exact = true }).ClickAsync();
         await WaitForTurnsAsync(page, 3);
+        // Edit and resend: the last input comes back in the box; sent again it becomes the third alternative.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Edit and resend", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByLabel("Your action")).Not.ToBeEmptyAsync();
+        await page.GetByLabel("Your action").FillAsync("I look again at the ferry, more carefully.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Resend", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.Locator("#alt-count")).ToHaveTextAsync("3/3");
+        await WaitForTurnsAsync(page, 3);
         await Assertions.Expect(page.Locator("#error")).ToBeEmptyAsync();
         await ShotAsync(page, "play");
 
