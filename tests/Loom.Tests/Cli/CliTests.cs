@@ -109,6 +109,19 @@ public sealed class CliTests(CliApp app) : IClassFixture<CliApp>
     }
 
     [Fact]
+    public async Task Play_regenerates_and_continues_the_latest_turn()
+    {
+        var sessionId = await app.Client().CreateSessionAsync();
+        var run = await Alice.RunAsync(["play", sessionId], "I look around the harbour.\n/regen\n/continue\n");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var turn = Assert.Single(await app.Client().TurnsAsync(sessionId));
+        Assert.Equal(2, turn["alternatives"]!["count"]!.GetValue<int>()); // /regen made the second alternative
+        Assert.Equal(2, turn["alternatives"]!["chosen"]!.GetValue<int>());
+        Assert.Equal("completed", turn["status"].Str());
+    }
+
+    [Fact]
     public async Task Play_with_json_prints_each_finished_turn_as_one_line()
     {
         var sessionId = await app.Client().CreateSessionAsync();
