@@ -59,11 +59,17 @@ public sealed class ConversationGrain : Grain, IConversationGrain
     {
         var owner = OwnerOf(request);
         var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
-        var plan = ConversationPlanner.Plan(request.Messages, await LiveTurnsAsync(session, owner), owner);
+        var live = await LiveTurnsAsync(session, owner);
+        var plan = ConversationPlanner.Plan(request.Messages, live, owner);
 
         if (plan.AttachTurnId is { } attached)
         {
             return new ConversationStep { SessionId = SessionId, TurnId = attached, Action = plan.Action };
+        }
+        if (plan.Action == ConversationAction.Regenerated && live.LastOrDefault() is { } last && last.Seq == plan.RollbackToSeq + 1 &&
+            await RegenerateAsync(session, owner, last) is { } alternative)
+        {
+            return new ConversationStep { SessionId = SessionId, TurnId = alternative.TurnId, Action = plan.Action };
         }
         if (plan.RollbackToSeq is { } toSeq)
         {
@@ -78,6 +84,28 @@ public sealed class ConversationGrain : Grain, IConversationGrain
         }
         var turn = await SubmitAsync(session, request.Caller, new TurnSubmission { Input = plan.Input });
         return new ConversationStep { SessionId = SessionId, TurnId = turn.TurnId, Action = plan.Action, RolledBackToSeq = plan.RollbackToSeq };
+    }
+
+    /// <summary>
+    /// A regenerated reply becomes another alternative of the same turn, kept beside the first (docs/api.md,
+    /// alternatives), as swiping does in the client. A shared session takes the older way (rollback and replay
+    /// through its room), where turn order and the member's permission are checked: null then.
+    /// </summary>
+    private async Task<TurnView?> RegenerateAsync(ISessionGrain session, string owner, TurnView last)
+    {
+        if (last.Speaker is not null) return null; // a shared session's turn (members speak by name)
+        try
+        {
+            return await session.Rework(owner, last.TurnId, new ReworkRequest
+            {
+                Kind = ReworkKind.Regenerate,
+                Reason = "Reply regenerated in an OpenAI-compatible client.",
+            });
+        }
+        catch (LoomProblemException e) when (e.Code == RoomProblems.ThroughRoom)
+        {
+            return null;
+        }
     }
 
     /// <summary>Straight to the session while it is solo; once shared, through its room like the REST submit, so turn-taking

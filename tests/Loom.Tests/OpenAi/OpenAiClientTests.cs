@@ -87,13 +87,13 @@ public sealed class OpenAiClientTests(OpenAiApp app) : IClassFixture<OpenAiApp>
         Assert.False(string.IsNullOrWhiteSpace(again.Text));
 
         var id = await SessionIdAsync(name);
-        var live = await app.Client().TurnsAsync(id);
         var all = await app.Client().TurnsAsync(id, includeRetconned: true);
-        Assert.Single(live);
-        Assert.Equal(again.Text, live[0]["narrative"]!.GetValue<string>());
-        // The replaced reply is kept as a retconned turn, as any rollback keeps it.
-        Assert.Equal(["retconned", "completed"], all.Select(t => t["status"]!.GetValue<string>()));
-        Assert.Equal(first.Text, all[0]["narrative"]!.GetValue<string>());
+        var turn = Assert.Single(all);
+        Assert.Equal(again.Text, turn["narrative"]!.GetValue<string>());
+        // The replaced reply is kept as the turn's first alternative (a swipe back in LOOM's own API brings it back).
+        var alternatives = turn["alternatives"]!;
+        Assert.Equal((2, 2), (alternatives["count"]!.GetValue<int>(), alternatives["chosen"]!.GetValue<int>()));
+        Assert.Equal(first.Text, alternatives["items"]![0]!["narrative"]!.GetValue<string>());
     }
 
     [Fact]
