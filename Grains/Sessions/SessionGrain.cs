@@ -124,21 +124,27 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             await Task.WhenAny(pump, Task.Delay(Timeout.Infinite, cancellationToken)).ContinueWith(_ => { }, TaskScheduler.Current);
         }
         _events.CompleteAll();
-        if (_reminderRegistration is { } registering) await registering;
-        if (S.Exists && S.Pending.Count == 0 && S.ReminderRegistered)
+        // Reminder calls are bounded here: while a silo shuts down its reminder service may already be gone, and a call
+        // that waits for it holds the whole drain (a SIGTERM drain once took the host's full 20 s). A reminder left
+        // behind is harmless: it wakes the session, which finds nothing pending and unregisters it then.
+        try
         {
-            try
+            if (_reminderRegistration is { } registering) await registering.WaitAsync(ReminderCleanupLimit, cancellationToken);
+            if (S.Exists && S.Pending.Count == 0 && S.ReminderRegistered)
             {
-                if (await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
+                if (await this.GetReminder(PumpReminder).WaitAsync(ReminderCleanupLimit, cancellationToken) is { } reminder)
+                    await this.UnregisterReminder(reminder).WaitAsync(ReminderCleanupLimit, cancellationToken);
                 S.ReminderRegistered = false;
                 await _state.CommitAsync();
             }
-            catch (Exception ex)
-            {
-                LogReminderCleanupFailed(ex, SessionId);
-            }
+        }
+        catch (Exception ex)
+        {
+            LogReminderCleanupFailed(ex, SessionId);
         }
     }
+
+    private static readonly TimeSpan ReminderCleanupLimit = TimeSpan.FromSeconds(2);
 
     // ---------------------------------------------------------------- lifecycle of the session
 
