@@ -59,8 +59,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
     private readonly Dictionary<string, ActivityContext> _turnTraces = new(StringComparer.Ordinal);
     private readonly Action<Exception, TimeSpan> _storageRetrying;
-    /// <summary>The turn whose accept (header write) is in flight: queued in memory, not yet acknowledged.</summary>
-    private string? _accepting;
+    /// <summary>The turn whose accept (header write) is in flight: queued in memory, narrated maybe, not yet acknowledged.</summary>
+    private TurnAcceptance? _accepting;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -295,20 +295,32 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var keysBefore = S.SnapshotKeys();
         S.Enqueue(record, _options.IdempotencyWindow);
         var accepting = Stopwatch.GetTimestamp();
-        _accepting = record.Turn.TurnId;
+        // The pump may narrate the turn while its accept is written (the model call no longer waits for the write);
+        // it commits the turn only once the accept has landed.
+        var acceptance = new TurnAcceptance(record.Turn.TurnId, _stopping.Token);
+        _accepting = acceptance;
+        if (Activity.Current is { } submitting) _turnTraces[record.Turn.TurnId] = submitting.Context;
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
+        var write = WriteHeaderOrRevertAsync(undo: () => S.Unqueue(record, keysBefore));
+        EnsurePump();
         try
         {
-            await WriteHeaderOrRevertAsync(undo: () => S.Unqueue(record, keysBefore));
+            await write;
+            acceptance.Settle(landed: true);
+        }
+        catch (Exception ex)
+        {
+            acceptance.Settle(landed: false);
+            _turnTraces.Remove(record.Turn.TurnId);
+            PublishWithdrawn(record.Turn, ex);
+            throw;
         }
         finally
         {
             _accepting = null;
+            if (!acceptance.Taken) acceptance.Dispose();
         }
         _metrics.StageSince(TurnStages.Accept, accepting);
-
-        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
-        if (Activity.Current is { } submitting) _turnTraces[record.Turn.TurnId] = submitting.Context;
-        EnsurePump();
         return record.Turn;
     }
 
@@ -366,29 +378,47 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await Task.Yield();
         // Each turn's span hangs off the request that submitted it, not off whichever request started the pump.
         Activity.Current = null;
-        // A turn whose accept is still being written is not the pump's yet (the submit starts the pump once it lands).
-        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active && S.Pending[0].Turn.TurnId != _accepting)
+        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
         {
             var queued = S.Pending[0];
+            // A turn whose accept is still being written is narrated now and committed once the accept has landed.
+            var acceptance = _accepting is { } a && a.TurnId == queued.Turn.TurnId ? a.Take() : null;
             _turnTraces.Remove(queued.Turn.TurnId, out var submittedBy);
             using var span = LoomTelemetry.StartTurn(submittedBy, SessionId, queued.Turn.TurnId);
             try
             {
                 TurnRecord finished;
+                if (acceptance is not null) _turns.BeginTurn(acceptance.Narration);
                 try
                 {
                     finished = await RunTurnAsync(queued);
                     if (finished.Turn.Status == TurnStatus.Failed) LoomTelemetry.TurnFailed(span, finished.Turn.Error?.Code);
                 }
+                catch (Exception) when (acceptance is { Withdrawn: true })
+                {
+                    continue; // its accept failed: the submit withdrew it and reported why
+                }
                 catch (OperationCanceledException)
                 {
                     // Deactivating: the turn stays queued and runs again on the next activation.
-                    S.Pending[0] = queued;
+                    if (await IsHeadAsync(queued, acceptance)) S.Pending[0] = queued;
                     return;
                 }
                 catch (Exception ex) when (TurnRunner.IsDeferrable(ex) || TurnRunner.IsInterrupted(ex, _stopping.Token))
                 {
+                    if (!await IsHeadAsync(queued, acceptance)) continue;
                     try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
+                    continue;
+                }
+                finally
+                {
+                    _turns.EndTurn();
+                    acceptance?.Dispose();
+                }
+                if (!await IsHeadAsync(queued, acceptance))
+                {
+                    // Narrated, then withdrawn (its accept failed late): its memory changes were never committed.
+                    _memory.Reset();
                     continue;
                 }
                 try
@@ -416,6 +446,33 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 _memory.Settled();
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="queued"/> is still the head of the queue, once its accept (if still in flight) has
+    /// settled: a failed accept withdraws the turn, and nothing of it may be committed or queued again.
+    /// </summary>
+    private async Task<bool> IsHeadAsync(TurnRecord queued, TurnAcceptance? acceptance)
+    {
+        if (acceptance is not null && !await acceptance.Landed) return false;
+        return S.Pending.Count > 0 && S.Pending[0].Ordinal == queued.Ordinal;
+    }
+
+    /// <summary>Tells watchers that a turn they saw queued (and maybe started) is gone: storage did not accept it.</summary>
+    private void PublishWithdrawn(TurnView turn, Exception ex)
+    {
+        var problem = ex as LoomProblemException;
+        var withdrawn = turn with
+        {
+            Status = TurnStatus.Failed,
+            CompletedAt = DateTime.UtcNow,
+            Error = new TurnError
+            {
+                Code = problem?.Code ?? (StorageFaults.IsOutage(ex) ? "storage_unavailable" : "not_accepted"),
+                Message = "The turn was not accepted: storage did not take it, so it was not played. Send it again.",
+            },
+        };
+        Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnFailed, TurnId = turn.TurnId, Turn = withdrawn });
     }
 
     /// <summary>Marks the head of the queue running, announces it and hands it to the runner (the pump ends its live narrative).</summary>

@@ -10,7 +10,7 @@ namespace Loom.Telemetry;
 /// </summary>
 public sealed class StorageMetrics
 {
-    private static readonly string[] OperationNames = ["read", "list", "write", "clear", "transaction"];
+    private static readonly string[] OperationNames = ["read", "list", "write", "clear", "transaction", "checkpoint"];
 
     private readonly long[] _operations = new long[OperationNames.Length];
     private long _bytesWritten;
@@ -20,7 +20,7 @@ public sealed class StorageMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         var meter = meterFactory.Create(LoomTelemetry.MeterName);
         meter.CreateObservableCounter("loom_storage_operations", ObserveOperations, null,
-            "Database operations of the storage layer: read, list (grain rows), write and clear (grain state), transaction (row-store commits; a group commit counts once).");
+            "Database operations of the storage layer: read, list (grain rows), write and clear (grain state), transaction (row-store commits; a group commit counts once), checkpoint (SQLite write-ahead log copied into the database, off the commit path).");
         meter.CreateObservableCounter("loom_storage_bytes_written", () => Interlocked.Read(ref _bytesWritten), null,
             "Payload bytes the storage layer wrote (grain state and rows; not keys, indexes or the database's own journal).");
     }
@@ -65,4 +65,7 @@ public enum StorageOperation
 
     /// <summary>One row-store transaction (one or more grains' commits).</summary>
     Transaction = 4,
+
+    /// <summary>A SQLite write-ahead-log checkpoint run beside the writer (never by a commit).</summary>
+    Checkpoint = 5,
 }

@@ -21,13 +21,20 @@ public sealed class TurnContext(
     CancellationToken stopping)
 {
     private CanonVersion? _canon;
+    private CancellationToken _turn;
 
     public string SessionId => sessionId;
     public SessionState State => header.State;
     public TurnJournal Journal => journal;
     public SessionMemoryStore Memory => memory;
     public SessionEventHub Events => events;
-    public CancellationToken Stopping => stopping;
+    /// <summary>Stops the work: the activation's token, or the running turn's own (linked to it) while one is set.</summary>
+    public CancellationToken Stopping => _turn.CanBeCanceled ? _turn : stopping;
+
+    /// <summary>Runs the next turn under <paramref name="turn"/> (e.g. a narration withdrawn when its accept fails) until <see cref="EndTurn"/>.</summary>
+    public void BeginTurn(CancellationToken turn) => _turn = turn;
+
+    public void EndTurn() => _turn = default;
 
     /// <summary>The session's pinned canon version (fetched once per activation).</summary>
     public async Task<CanonVersion> CanonAsync() => _canon ??= await canons.GetAsync(State.WorldId, State.CanonVersion);

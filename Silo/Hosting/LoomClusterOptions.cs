@@ -34,6 +34,12 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// one-minute collection quantum.
     /// </summary>
     [Range(2, 1440)] public int SessionIdleMinutes { get; set; } = 5;
+    /// <summary>
+    /// Grain locations a silo remembers (Orleans' directory cache, LRU). Orleans' default of 1,000,000 preallocates
+    /// about 19 MB per silo whether or not the cluster ever has that many grains; past this size a lookup costs one
+    /// directory hop, not a failure.
+    /// </summary>
+    [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

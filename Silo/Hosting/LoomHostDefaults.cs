@@ -37,6 +37,7 @@ public static class LoomHostDefaults
     {
         silo.Configure<ClusterOptions>(o => Identify(o, cluster));
         if (!string.IsNullOrWhiteSpace(cluster.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
+        silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = cluster.DirectoryCacheSize);
         if (cluster.Mode == ClusterMode.Embedded)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);

@@ -21,6 +21,7 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
     private readonly OrleansGrainStorageSerializer _serializer;
     private readonly GroupCommitWriter? _writer;
     private readonly StorageMetrics _metrics;
+    private readonly SqliteCheckpointer? _checkpointer;
     private DbConnection? _writerConnection;
     private long _transactions;
     private long _commits;
@@ -33,7 +34,11 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
         _sql = RowSql.For(_database, cluster.Value.ServiceId);
         _serializer = new OrleansGrainStorageSerializer(serializer);
         if (options.Value.GroupCommit) _writer = new GroupCommitWriter(WriteAsync, options.Value.GroupCommitMaxBatch, logger);
+        if (_database.Kind == StorageProviderKind.Sqlite) _checkpointer = new SqliteCheckpointer(_database, metrics, logger);
     }
+
+    /// <summary>The SQLite checkpoint in flight or last run (completed on PostgreSQL).</summary>
+    internal Task LastCheckpoint => _checkpointer?.Last ?? Task.CompletedTask;
 
     /// <summary>Transactions written so far (a group commit counts once).</summary>
     public long Transactions => Interlocked.Read(ref _transactions);
@@ -125,13 +130,16 @@ public sealed class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _commits, results.Count(r => r is not null));
         _metrics.Operation(StorageOperation.Transaction);
-        _metrics.Written(PayloadBytes(commits, results));
+        var written = PayloadBytes(commits, results);
+        _metrics.Written(written);
+        _checkpointer?.Written(written);
         return results;
     }
 
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _writerConnection, null) is { } connection) await connection.DisposeAsync();
+        await LastCheckpoint;
     }
 
     /// <summary>Payload bytes of the commits that landed (a stale commit writes nothing).</summary>

@@ -35,10 +35,12 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
     private const string Select = $"SELECT state_name, payload, version FROM loom_grain_state WHERE {Key}";
 
     // WAL, NORMAL: a commit survives a process crash; only a power loss may take the last ones (see sqlite.0001_storage.sql).
+    // No automatic checkpoint: it runs inside the COMMIT that crosses its threshold, so every commit queued behind that
+    // one waits for the copy and its fsync; SqliteCheckpointer does it beside the writer instead.
     public override async Task PrepareWriterAsync(DbConnection connection)
     {
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = NORMAL";
+        pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
         await pragma.ExecuteNonQueryAsync();
     }
 

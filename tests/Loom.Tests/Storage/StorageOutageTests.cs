@@ -58,6 +58,52 @@ public sealed class StorageOutageTests
     }
 
     [Fact]
+    public async Task A_turn_is_narrated_while_its_accept_is_written_and_committed_once_it_lands()
+    {
+        await using var app = new OutageApp();
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+
+        var held = app.Outage.Hold();
+        var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I climb the tower." }, "k-2");
+        // The accept is still being written, and the narrator is already at work on the turn.
+        await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
+        Assert.False(submit.IsCompleted);
+
+        held.SetResult();
+        var turn = await submit.ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(("completed", 2), (turn["status"]!.GetValue<string>(), turn["seq"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task A_turn_whose_accept_fails_is_withdrawn_and_the_same_key_plays_it_later()
+    {
+        await using var app = new OutageApp();
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+
+        var held = app.Outage.Hold();
+        var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I climb the tower." }, "k-2");
+        await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
+        held.SetException(new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)));
+        var refused = await submit.ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+        Assert.Equal(Problems.StorageUnavailableCode, refused["code"]!.GetValue<string>());
+
+        // Nothing of the withdrawn turn is left: not in the queue, not in the story, not in memory's history.
+        await client.PollAsync($"/api/sessions/{sessionId}", s => s["pendingTurns"]!.GetValue<int>() == 0);
+        var turns = (await client.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Equal([1], turns.Select(t => t!["seq"]!.GetValue<int>()));
+
+        var again = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I climb the tower." }, "k-2")
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(("completed", 2), (again["status"]!.GetValue<string>(), again["seq"]!.GetValue<int>()));
+        turns = (await client.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Equal([1, 2], turns.Select(t => t!["seq"]!.GetValue<int>()));
+    }
+
+    [Fact]
     public void Outages_are_told_by_their_real_cause_and_a_stale_version_never_is_one()
     {
         var refused = new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused));
@@ -91,6 +137,11 @@ public sealed class StorageOutageTests
     private sealed class OutageSwitch
     {
         public volatile bool Down;
+
+        /// <summary>While set, sessions' commits wait on it: completed lets them through, failed fails them (then it clears).</summary>
+        public volatile TaskCompletionSource? Held;
+
+        public TaskCompletionSource Hold() => Held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private sealed class SwitchableRowStore(IGrainRowStore inner, OutageSwitch outage) : IGrainRowStore
@@ -98,7 +149,17 @@ public sealed class StorageOutageTests
         public async Task<StoredRow?> ReadAsync(GrainId grain, string name) { ThrowIfDown(); return await inner.ReadAsync(grain, name); }
         public async Task<IReadOnlyList<StoredRow>> ReadManyAsync(GrainId grain, IReadOnlyList<string> names) { ThrowIfDown(); return await inner.ReadManyAsync(grain, names); }
         public async Task<IReadOnlyList<StoredRow>> ListAsync(GrainId grain, string prefix) { ThrowIfDown(); return await inner.ListAsync(grain, prefix); }
-        public async Task<int> CommitAsync(RowCommit commit) { ThrowIfDown(); return await inner.CommitAsync(commit); }
+        public async Task<int> CommitAsync(RowCommit commit)
+        {
+            // Only sessions' header writes (an accept, a commit) are held: owner usage and the rest go on.
+            if (outage.Held is { } held && commit.HeaderName == "session")
+            {
+                try { await held.Task; }
+                finally { outage.Held = null; }
+            }
+            ThrowIfDown();
+            return await inner.CommitAsync(commit);
+        }
         public byte[] Serialize<T>(T value) => inner.Serialize(value);
         public T Deserialize<T>(byte[] payload) => inner.Deserialize<T>(payload);
 
