@@ -71,6 +71,9 @@ public static class TelemetryExtensions
                 [$"{CardinalityLimitKey} must be between 16 and 100000 (got {cardinalityLimit})."]);
         }
 
+        // A gateway co-hosting a silo calls this from both setups: meters are added idempotently, a view is not.
+        var firstCall = builder.Properties.TryAdd(typeof(TelemetryExtensions), true);
+
         var otlpEndpoint = builder.Configuration[OtlpEndpointKey];
         var exportOtlp = !string.IsNullOrWhiteSpace(otlpEndpoint);
 
@@ -95,7 +98,7 @@ public static class TelemetryExtensions
             {
                 metrics.AddMeter([.. ExportedMeters]);
                 // Only the limit: histograms keep the bucket boundaries their instruments advise.
-                metrics.AddView(_ => new MetricStreamConfiguration { CardinalityLimit = cardinalityLimit });
+                if (firstCall) metrics.AddView(_ => new MetricStreamConfiguration { CardinalityLimit = cardinalityLimit });
                 // Creates LoomMetrics with the meter provider, so the process gauges exist even on a host
                 // (the gateway) where nothing else ever asks for it.
                 metrics.AddInstrumentation(sp => sp.GetRequiredService<LoomMetrics>());

@@ -221,4 +221,15 @@ public sealed class TelemetryRegistrationTests
         var text = await http.GetStringAsync(TelemetryExtensions.MetricsPath);
         Assert.Single(Regex.Matches(text, @"^loom_memory_limit_bytes(\{[^}]*\})? ", RegexOptions.Multiline));
     }
+
+    [Theory]
+    [InlineData("5")]
+    [InlineData("1000000")]
+    public void A_metric_cardinality_limit_out_of_range_stops_the_start(string limit)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration[TelemetryExtensions.CardinalityLimitKey] = limit;
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => builder.AddLoomTelemetry("loom-tests"));
+        Assert.Contains(TelemetryExtensions.CardinalityLimitKey, error.Message);
+    }
 }
