@@ -26,9 +26,13 @@ namespace Loom.Sessions;
 /// <see cref="SessionTenancy"/> what the owner is owed). Requests (submit, reads, watch) are short; the turns run in a
 /// background pump on this activation's scheduler, so reads and submits interleave with a running turn while turns
 /// of the session still run strictly one at a time, in order. A turn is acknowledged only once the header that
-/// queues it is durably written; it is committed in one transaction: journal record, memory delta, audit entries,
-/// the owner's pending usage and the header together (<see cref="GrainRows{THeader}"/>).
+/// queues it is durably written (its narration may start meanwhile, see <see cref="TurnAcceptance"/>); it is committed
+/// in one transaction: journal record, memory delta, audit entries, the owner's pending usage and the header together
+/// (<see cref="GrainRows{THeader}"/>).
 /// </summary>
+// Sessions go to the silo with the fewest activations: Orleans' default (resource-optimized, preferring the silo that
+// received the call) put 94 % of one gateway's new sessions on one of two silos (docs/performance.md, cluster runs).
+[Orleans.Placement.ActivationCountBasedPlacement]
 public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGrain, IRemindable
 {
     private const string PumpReminder = "pump";
