@@ -27,7 +27,9 @@ if (parse.Action is ParseErrorAction errors)
 
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // No termination handling by System.CommandLine: `loom play` turns Ctrl-C into "stop this turn" itself, and any other
+    // command ends on Ctrl-C as processes do (SIGINT, exit 130).
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
 }
 catch (CliException e)
 {

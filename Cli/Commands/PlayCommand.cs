@@ -35,14 +35,27 @@ public static class PlayCommand
         var editor = new LineEditor(Printer.Out);
         while (editor.ReadLine("> ") is { } line)
         {
+            // Ctrl-C while a line runs stops the turn being told (on the server) instead of ending the tool; at the
+            // prompt the line editor takes it (an empty line: end).
+            using var stop = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCtrlC = (_, e) =>
+            {
+                e.Cancel = true;
+                stop.Cancel();
+            };
+            Console.CancelKeyPress += onCtrlC;
             try
             {
-                if (!await play.RunLineAsync(line, ct)) break;
+                if (!await play.RunLineAsync(line, ct, stop.Token)) break;
             }
             catch (CliException e)
             {
                 // A refused turn or a bad command is reported and the story goes on.
                 Console.Error.WriteLine(e.Message);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCtrlC;
             }
         }
         return ExitCodes.Ok;

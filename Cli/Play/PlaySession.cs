@@ -36,6 +36,8 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
           /help, /quit
         """;
 
+    private CancellationToken _stop;
+
     public async Task LoadLatestTurnAsync(CancellationToken ct)
     {
         var count = session.TurnCount;
@@ -45,8 +47,10 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
     }
 
     /// <summary>Runs one line; returns false when the user asked to quit.</summary>
-    public async Task<bool> RunLineAsync(string line, CancellationToken ct)
+    /// <summary>Runs one line. <paramref name="stop"/> (Ctrl-C while a turn is told) stops that turn on the server.</summary>
+    public async Task<bool> RunLineAsync(string line, CancellationToken ct, CancellationToken stop = default)
     {
+        _stop = stop;
         line = line.Trim();
         if (line.Length == 0) return true;
         if (!line.StartsWith('/'))
@@ -119,9 +123,10 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
     {
         _lastTurnId = turn.TurnId;
         var printed = new StringBuilder();
+        var stopped = false;
         while (true)
         {
-            using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var quiet = CancellationTokenSource.CreateLinkedTokenSource(ct, stopped ? CancellationToken.None : _stop))
             {
                 quiet.CancelAfter(QuietPoll);
                 try
@@ -137,7 +142,12 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    // Quiet for a while: look at the turn itself below.
+                    // Quiet for a while (or stopped): look at the turn itself below.
+                    if (!stopped && _stop.IsCancellationRequested)
+                    {
+                        stopped = true;
+                        await StopAsync(turn.TurnId, ct);
+                    }
                 }
             }
 
@@ -154,6 +164,22 @@ public sealed class PlaySession(LoomApi api, Session session, SessionEvents even
             }
             Finish(current.Value, current.Json, printed.ToString());
             return;
+        }
+    }
+
+    /// <summary>Ctrl-C: the server stops the turn (it ends failed as "cancelled"); one that just finished stays as it is.</summary>
+    private async Task StopAsync(string turnId, CancellationToken ct)
+    {
+        Console.Error.WriteLine();
+        Console.Error.WriteLine("Stopping the narrator…");
+        try
+        {
+            await api.SendAsync(HttpMethod.Post, $"{_path}/turns/{Escape(turnId)}/cancel", new StringContent("{}", null, "application/json"),
+                ApiJson.Default.Turn, ct);
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine(e.Message); // e.g. it finished meanwhile (409): the turn is shown as it ended
         }
     }
 

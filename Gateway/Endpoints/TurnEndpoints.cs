@@ -33,6 +33,17 @@ public static class TurnEndpoints
             TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.GetTurn(a.ActingOwnerId, turnId))))
             .ProducesProblem(404);
 
+        // Stop a turn that has not finished (the studio's Stop, the CLI's Ctrl-C): it ends failed as "cancelled".
+        turns.MapPost("/{turnId}/cancel", async (string sessionId, string turnId, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
+        {
+            CheckWait(timeout);
+            var access = await grains.AccessAsync(http, sessionId, RoomAction.Rollback);
+            var session = grains.GetGrain<ISessionGrain>(sessionId);
+            var turn = await session.CancelTurn(access.ActingOwnerId, turnId);
+            await grains.RecordAsync(http, sessionId, access, "cancel", $"turn {turnId}");
+            return await AnswerAsync(session, sessionId, access.ActingOwnerId, turn, wait, timeout);
+        }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+
         // What went into the turn's prompt and why (docs/lore.md, context viewer).
         turns.MapGet("/{turnId}/context", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
             TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurnContext(http.GetCaller().OwnerId, turnId)))

@@ -32,6 +32,12 @@ public interface ISessionGrain : IGrainWithStringKey
 
     [AlwaysInterleave] Task<TurnList> ListTurns(string ownerId, TurnQuery query);
 
+    /// <summary>
+    /// Stops a turn that has not finished: a running narration is cut off, a queued turn is never narrated; either
+    /// ends <c>failed</c> with error <c>cancelled</c> and leaves nothing in memory. 409 once the turn finished.
+    /// </summary>
+    Task<TurnView> CancelTurn(string ownerId, string turnId);
+
     /// <summary>Answers when the turn is completed or failed, or with its current state at the timeout.</summary>
     [AlwaysInterleave, ResponseTimeout("00:02:30")]
     Task<TurnView> WaitForTurn(string ownerId, string turnId, TimeSpan timeout);

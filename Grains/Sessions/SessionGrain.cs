@@ -65,6 +65,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private readonly Action<Exception, TimeSpan> _storageRetrying;
     /// <summary>The turn whose accept (header write) is in flight: queued in memory, narrated maybe, not yet acknowledged.</summary>
     private TurnAcceptance? _accepting;
+    /// <summary>Turns the player stopped before they finished (failed as <c>cancelled</c> when the pump reaches them).</summary>
+    private readonly HashSet<string> _cancelled = new(StringComparer.Ordinal);
+    /// <summary>The running turn and what cuts its narration off (a stop, or its accept failing).</summary>
+    private (string TurnId, CancellationTokenSource Stop)? _running;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -361,6 +365,31 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         return finished ? done! : await _journal.FindAsync(turnId) ?? turn;
     }
 
+    public async Task<TurnView> CancelTurn(string ownerId, string turnId)
+    {
+        Require(ownerId);
+        if (S.Pending.FirstOrDefault(p => p.Turn.TurnId == turnId) is not { } pending)
+        {
+            var turn = await _journal.FindAsync(turnId) ?? throw Problems.NotFound("Turn", turnId);
+            throw Problems.Conflict("turn_finished", $"Turn '{turnId}' is already {turn.Status.ToString().ToLowerInvariant()}: there is nothing to stop.");
+        }
+        _cancelled.Add(turnId);
+        if (_running is { } running && running.TurnId == turnId) running.Stop.Cancel();
+        else EnsurePump();
+        return await _journal.FindAsync(turnId) ?? pending.Turn;
+    }
+
+    /// <summary>A turn the player stopped: failed as <c>cancelled</c>, committed in its place in the story like any failed turn.</summary>
+    private static TurnRecord Cancelled(TurnRecord turn) => turn with
+    {
+        Turn = turn.Turn with
+        {
+            Status = TurnStatus.Failed,
+            CompletedAt = DateTime.UtcNow,
+            Error = new TurnError { Code = "cancelled", Message = "Stopped before the narrator finished; nothing of it was kept." },
+        },
+    };
+
     public async IAsyncEnumerable<SessionEvent> Watch(string ownerId, string? lastEventId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         Require(ownerId);
@@ -392,15 +421,21 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             try
             {
                 TurnRecord finished;
-                if (acceptance is not null) _turns.BeginTurn(acceptance.Narration);
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(acceptance?.Narration ?? _stopping.Token);
+                _running = (queued.Turn.TurnId, stop);
+                _turns.BeginTurn(stop.Token);
                 try
                 {
-                    finished = await RunTurnAsync(queued);
+                    finished = _cancelled.Contains(queued.Turn.TurnId) ? Cancelled(queued) : await RunTurnAsync(queued);
                     if (finished.Turn.Status == TurnStatus.Failed) LoomTelemetry.TurnFailed(span, finished.Turn.Error?.Code);
                 }
                 catch (Exception) when (acceptance is { Withdrawn: true })
                 {
                     continue; // its accept failed: the submit withdrew it and reported why
+                }
+                catch (Exception) when (_cancelled.Contains(queued.Turn.TurnId) && !_stopping.IsCancellationRequested)
+                {
+                    finished = Cancelled(S.Pending[0]); // stopped by the player: the runner already forgot its memory changes
                 }
                 catch (OperationCanceledException)
                 {
@@ -417,6 +452,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 finally
                 {
                     _turns.EndTurn();
+                    _running = null;
+                    _cancelled.Remove(queued.Turn.TurnId);
                     acceptance?.Dispose();
                 }
                 if (!await IsHeadAsync(queued, acceptance))

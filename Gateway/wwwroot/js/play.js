@@ -109,7 +109,7 @@ function pendingCount() {
 function updateStatus() {
   const pending = pendingCount();
   $("status").textContent = pending ? `${pending} turn(s) in progress…` : "";
-  $("stop").hidden = !pending || !stream;
+  $("stop").hidden = !pending;
 }
 
 /** The latest turn carries the alternatives controls; they act on it only when it is committed. */
@@ -169,16 +169,28 @@ function watch(sessionId) {
   updateStatus();
 }
 
-/** Stop: stop following the narration here (the turn still finishes on the server and is shown when it does). */
-function stopStreaming() {
-  stream?.stop();
-  stream = null;
-  for (const e of turns.values()) e.narrative.classList.remove("streaming");
-  $("stop").hidden = true;
-  $("status").textContent = "Stopped. Send or reload to follow the story again.";
+/**
+ * Stop: the narrator stops on the server. The running turn and any queued after it end failed as "cancelled"
+ * (nothing of them is kept); the stream goes on and shows them so. Newest first, so no queued turn starts meanwhile.
+ */
+async function stopTurns() {
   const sessionId = state.sessionId;
-  // Pick up the finished text once, without streaming, when the narrator is done.
-  setTimeout(() => { if (state.sessionId === sessionId && !stream) reload(); }, 1500);
+  if (!sessionId) return;
+  const open = [...turns.values()].map((e) => e.turn).filter((t) => t.status === "running" || t.status === "queued").reverse();
+  $("stop").disabled = true;
+  $("status").textContent = "Stopping…";
+  try {
+    for (const t of open) {
+      // 409: it finished meanwhile, nothing to stop.
+      await api(sessionPath(sessionId, `/turns/${enc(t.turnId)}/cancel`), { method: "POST" })
+        .catch((e) => { if (!(e instanceof ApiError && e.status === 409)) throw e; });
+    }
+  } catch (e) {
+    showError(e);
+  } finally {
+    $("stop").disabled = false;
+    updateStatus();
+  }
 }
 
 async function reload() {
@@ -393,7 +405,7 @@ export function initPlay() {
   $("join").addEventListener("click", join);
   $("chat-form").addEventListener("submit", say);
   $("turn-form").addEventListener("submit", sendTurn);
-  $("stop").addEventListener("click", stopStreaming);
+  $("stop").addEventListener("click", stopTurns);
   $("regenerate").addEventListener("click", () => alternative($("regenerate"), "regenerate"));
   $("continue").addEventListener("click", () => alternative($("continue"), "continue"));
   $("edit-resend").addEventListener("click", () => (resending ? stopResend() : startResend()));

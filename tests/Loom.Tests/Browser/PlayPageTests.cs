@@ -102,6 +102,45 @@ public sealed class PlayPageTests
         }
     }
 
+    [Fact]
+    public async Task Stop_ends_the_narration_on_the_server_and_the_story_goes_on()
+    {
+        // A slow narrator (~10 s a turn), so the turn is still being told when the player stops it.
+        await using var app = LoomAppFactory.WithoutKeys(new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "250" });
+        app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        app.StartServer();
+        var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = ChromiumPath(),
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+        });
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
+        await page.GotoAsync(baseUrl);
+        await Assertions.Expect(page.Locator("#world option", new() { HasText = "Ember Vale" })).ToHaveCountAsync(1);
+        await page.SelectOptionAsync("#world", "ember-vale");
+        await page.ClickAsync("#start");
+
+        await page.FillAsync("#input", "I climb the bell tower.");
+        await page.PressAsync("#input", "Enter");
+        var turn = page.Locator("#story li").First;
+        await Assertions.Expect(turn.Locator(".narrative.streaming")).ToHaveCountAsync(1);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop" }).ClickAsync();
+
+        // The server stopped it: the turn ends failed as cancelled, well before the ~10 s narration would have ended.
+        await Assertions.Expect(turn.Locator(".failed")).ToContainTextAsync("Stopped before the narrator finished", new() { Timeout = 5_000 });
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Stop" })).ToBeHiddenAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        var sessionId = await page.EvaluateAsync<string>("() => localStorage.getItem('loom.session') ?? ''");
+        Assert.NotEmpty(sessionId);
+        Assert.Contains("\"cancelled\"", await http.GetStringAsync($"/api/sessions/{sessionId}/turns"));
+    }
+
     internal static string ChromiumPath()
     {
         foreach (var candidate in new[] { Environment.GetEnvironmentVariable("LOOM_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser" })

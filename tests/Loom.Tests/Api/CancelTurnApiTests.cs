@@ -1,0 +1,63 @@
+using System.Net;
+using System.Text.Json.Nodes;
+
+namespace Loom.Tests.Api;
+
+/// <summary>
+/// Stopping a turn (the studio's Stop): a running narration is cut off and a queued turn never narrated; both end
+/// failed as "cancelled", leave nothing in memory, and the story goes on with the next turn in its place.
+/// </summary>
+public sealed class CancelTurnApiTests
+{
+    // Slow enough that a turn is still narrating when the test stops it (offline narrator, ~40 chunks).
+    private static LoomAppFactory SlowApp() => LoomAppFactory.With(null, new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "250" });
+
+    private static string Turns(string sessionId) => $"/api/sessions/{sessionId}/turns";
+
+    [Fact]
+    public async Task A_running_turn_stops_failed_as_cancelled_and_a_queued_one_is_never_narrated()
+    {
+        await using var app = SlowApp();
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        var memoryBefore = (await client.ExportAsync(sessionId))["memory"]!.ToJsonString();
+
+        var running = (await client.PostJsonAsync(Turns(sessionId), new { input = "[EDIT: fact: the bell tower is hollow] I climb the tower." })
+            .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        var queued = (await client.PostJsonAsync(Turns(sessionId), new { input = "I ring the bell." })
+            .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        await client.PollAsync($"{Turns(sessionId)}/{running}", t => t["status"]!.GetValue<string>() == "running");
+
+        // Stop the queued one first (it must never start), then the one narrating now.
+        await client.PostJsonAsync($"{Turns(sessionId)}/{queued}/cancel", new { }).ExpectAsync(HttpStatusCode.Accepted);
+        var stopped = await client.PostJsonAsync($"{Turns(sessionId)}/{running}/cancel?wait=true&timeout=30", new { }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(("failed", "cancelled"), (stopped["status"]!.GetValue<string>(), stopped["error"]!["code"]!.GetValue<string>()));
+
+        var never = await client.PollAsync($"{Turns(sessionId)}/{queued}", t => t["status"]!.GetValue<string>() == "failed", TimeSpan.FromSeconds(30));
+        Assert.Equal("cancelled", never["error"]!["code"]!.GetValue<string>());
+        Assert.Null(never["startedAt"]);
+        Assert.Equal(memoryBefore, (await client.ExportAsync(sessionId))["memory"]!.ToJsonString());
+
+        // The story goes on: the next turn takes the next place, and a finished turn cannot be stopped.
+        var next = (await client.PostJsonAsync(Turns(sessionId), new { input = "I climb down." }).ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        await client.PollAsync($"{Turns(sessionId)}/{next}", t => t["status"]!.GetValue<string>() == "completed", TimeSpan.FromSeconds(60));
+        var turns = (await client.GetAsync(Turns(sessionId)).ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Equal([(1, "failed"), (2, "failed"), (3, "completed")],
+            turns.Select(t => (t!["seq"]!.GetValue<int>(), t["status"]!.GetValue<string>())));
+        var finished = await client.PostJsonAsync($"{Turns(sessionId)}/{next}/cancel", new { }).ExpectProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("turn_finished", finished["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Stopping_an_unknown_turn_or_another_owners_is_404()
+    {
+        await using var app = SlowApp();
+        var alice = app.Alice();
+        var sessionId = await alice.CreateSessionAsync();
+        var turn = (await alice.PostJsonAsync(Turns(sessionId), new { input = "I wait." }).ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+
+        await alice.PostJsonAsync($"{Turns(sessionId)}/t-999999/cancel", new { }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await app.Bob().PostJsonAsync($"{Turns(sessionId)}/{turn}/cancel", new { }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await alice.PostJsonAsync($"{Turns(sessionId)}/{turn}/cancel?timeout=0", new { }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
+}
