@@ -19,22 +19,10 @@ public sealed class PlayPageTests
     {
         // The page sends no key: it is the single-user loopback mode.
         await using var app = LoomAppFactory.WithoutKeys();
-        app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
-        app.StartServer();
-        var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-
+        var baseUrl = Serve(app);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath(),
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-        // Expect() has its own 5 s default, too short for a loaded CI machine.
-        Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-        await page.GotoAsync(baseUrl);
+        await using var browser = await LaunchAsync(playwright);
+        var page = await OpenAsync(browser, baseUrl);
 
         // The example worlds are offered; start a story in Ember Vale.
         await Assertions.Expect(page.Locator("#world option", new() { HasText = "Ember Vale" })).ToHaveCountAsync(1);
@@ -107,21 +95,10 @@ public sealed class PlayPageTests
     {
         // A slow narrator (~10 s a turn), so the turn is still being told when the player stops it.
         await using var app = LoomAppFactory.WithoutKeys(new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "250" });
-        app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
-        app.StartServer();
-        var baseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-
+        var baseUrl = Serve(app);
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = ChromiumPath(),
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
-        var page = await browser.NewPageAsync();
-        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
-        Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
-        await page.GotoAsync(baseUrl);
+        await using var browser = await LaunchAsync(playwright);
+        var page = await OpenAsync(browser, baseUrl);
         await Assertions.Expect(page.Locator("#world option", new() { HasText = "Ember Vale" })).ToHaveCountAsync(1);
         await page.SelectOptionAsync("#world", "ember-vale");
         await page.ClickAsync("#start");
@@ -139,6 +116,31 @@ public sealed class PlayPageTests
         var sessionId = await page.EvaluateAsync<string>("() => localStorage.getItem('loom.session') ?? ''");
         Assert.NotEmpty(sessionId);
         Assert.Contains("\"cancelled\"", await http.GetStringAsync($"/api/sessions/{sessionId}/turns"));
+    }
+
+    /// <summary>Serves the app on a loopback port of Kestrel; returns its base address.</summary>
+    private static string Serve(LoomAppFactory app)
+    {
+        app.UseKestrel(options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        app.StartServer();
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
+    {
+        ExecutablePath = ChromiumPath(),
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    });
+
+    /// <summary>A page at <paramref name="baseUrl"/> with the test's deadline (Expect()'s own 5 s is too short for a loaded CI machine).</summary>
+    private static async Task<IPage> OpenAsync(IBrowser browser, string baseUrl)
+    {
+        var page = await browser.NewPageAsync();
+        page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
+        Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
+        await page.GotoAsync(baseUrl);
+        return page;
     }
 
     internal static string ChromiumPath()

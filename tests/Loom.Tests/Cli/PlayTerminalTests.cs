@@ -15,60 +15,22 @@ public sealed class PlayTerminalTests(CliApp app) : IClassFixture<CliApp>
     public async Task Play_on_a_terminal_streams_narration_and_recalls_history_with_the_up_arrow()
     {
         var sessionId = await app.Client().CreateSessionAsync();
-        var tool = new LoomTool(app.BaseAddress, LoomAppFactory.AliceKey);
-        var start = tool.Start(["-qec", $"dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
-            new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
-        using var process = Process.Start(start)!;
-        var screen = new StringBuilder();
-        var reading = Task.Run(async () =>
-        {
-            var buffer = new char[4096];
-            int read;
-            while ((read = await process.StandardOutput.ReadAsync(buffer)) > 0) lock (screen) screen.Append(buffer, 0, read);
-        });
-        string Screen() { lock (screen) return screen.ToString().Replace("\r", ""); }
+        await using var terminal = Terminal.Play(app.BaseAddress, sessionId);
+        await Terminal.Until(() => Task.FromResult(terminal.Screen().Contains("/help lists the commands")), "the banner");
+        await terminal.TypeAsync("I light a lamp.\r");
+        await Terminal.Until(async () => await CompletedAsync(sessionId) == 1, "the first turn");
+        await terminal.TypeAsync("\u001b[A\r"); // Up arrow recalls "I light a lamp.", Enter plays it again
+        await Terminal.Until(async () => await CompletedAsync(sessionId) == 2, "the recalled turn");
+        var exitCode = await terminal.QuitAsync();
 
-        try
-        {
-            await Until(() => Task.FromResult(Screen().Contains("/help lists the commands")), "the banner");
-            await Type(process, "I light a lamp.\r");
-            await Until(async () => await CompletedAsync(sessionId) == 1, "the first turn");
-            await Type(process, "\u001b[A\r"); // Up arrow recalls "I light a lamp.", Enter plays it again
-            await Until(async () => await CompletedAsync(sessionId) == 2, "the recalled turn");
-            await Type(process, "/quit\r");
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(deadline.Token);
-            await reading;
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-
-        Assert.True(process.ExitCode == 0, Screen());
+        Assert.True(exitCode == 0, terminal.Screen());
         var turns = await app.Client().TurnsAsync(sessionId);
         Assert.Equal(["I light a lamp.", "I light a lamp."], turns.Select(t => t["input"].Str()));
-        foreach (var turn in turns) Assert.Contains(turn["narrative"].Str().Trim(), Screen());
+        foreach (var turn in turns) Assert.Contains(turn["narrative"].Str().Trim(), terminal.Screen());
     }
 
     private async Task<int> CompletedAsync(string sessionId) =>
         (await app.Client().TurnsAsync(sessionId)).Count(t => t["status"].Str() == "completed");
-
-    private static async Task Type(Process process, string keys)
-    {
-        await process.StandardInput.WriteAsync(keys);
-        await process.StandardInput.FlushAsync();
-    }
-
-    private static async Task Until(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Waited 30 s for {what}.");
-            await Task.Delay(50);
-        }
-    }
 }
 
 /// <summary>A gateway whose offline narrator takes ~10 s a turn, so Ctrl-C lands while a turn is being told.</summary>
@@ -81,51 +43,72 @@ public sealed class PlayStopTests(SlowCliApp app) : IClassFixture<SlowCliApp>
     public async Task Ctrl_C_while_a_turn_is_told_stops_it_on_the_server_and_the_prompt_comes_back()
     {
         var sessionId = await app.Client().CreateSessionAsync();
-        var tool = new LoomTool(app.BaseAddress, LoomAppFactory.AliceKey);
-        var start = tool.Start(["-qec", $"dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
-            new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
-        using var process = Process.Start(start)!;
-        var screen = new StringBuilder();
-        var reading = Task.Run(async () =>
+        await using var terminal = Terminal.Play(app.BaseAddress, sessionId);
+        await Terminal.Until(() => Task.FromResult(terminal.Screen().Contains("/help lists the commands")), "the banner");
+        await terminal.TypeAsync("I climb the bell tower.\r");
+        await Terminal.Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "running"), "the turn to be told");
+        await terminal.TypeAsync("\u0003"); // Ctrl-C: the terminal sends SIGINT to the tool
+        await Terminal.Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "failed"), "the turn to stop");
+        // The tool is still there: the prompt comes back after the notice.
+        await Terminal.Until(() => Task.FromResult(terminal.Screen() is var screen
+            && screen.LastIndexOf("> ", StringComparison.Ordinal) > screen.IndexOf("Stopping the narrator", StringComparison.Ordinal)), "the prompt");
+        var exitCode = await terminal.QuitAsync();
+
+        Assert.True(exitCode == 0, terminal.Screen());
+        var turn = Assert.Single(await app.Client().TurnsAsync(sessionId));
+        Assert.Equal(("failed", "cancelled"), (turn["status"].Str(), turn["error"]!["code"].Str()));
+        Assert.Contains("Stopping the narrator", terminal.Screen());
+    }
+}
+
+/// <summary><c>loom play SESSION</c> under util-linux <c>script</c>: what it printed so far, and keys typed into it.</summary>
+internal sealed class Terminal : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _screen = new();
+    private readonly Task _reading;
+
+    private Terminal(Process process)
+    {
+        _process = process;
+        _reading = Task.Run(async () =>
         {
             var buffer = new char[4096];
             int read;
-            while ((read = await process.StandardOutput.ReadAsync(buffer)) > 0) lock (screen) screen.Append(buffer, 0, read);
+            while ((read = await process.StandardOutput.ReadAsync(buffer)) > 0) lock (_screen) _screen.Append(buffer, 0, read);
         });
-        string Screen() { lock (screen) return screen.ToString().Replace("\r", ""); }
-
-        try
-        {
-            await Until(() => Task.FromResult(Screen().Contains("/help lists the commands")), "the banner");
-            await Type(process, "I climb the bell tower.\r");
-            await Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "running"), "the turn to be told");
-            await Type(process, "\u0003"); // Ctrl-C: the terminal sends SIGINT to the tool
-            await Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "failed"), "the turn to stop");
-            // The tool is still there: it plays the next line.
-            await Until(() => Task.FromResult(Screen().LastIndexOf("> ", StringComparison.Ordinal) > Screen().IndexOf("Stopping the narrator", StringComparison.Ordinal)), "the prompt");
-            await Type(process, "/quit\r");
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await process.WaitForExitAsync(deadline.Token);
-            await reading;
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
-
-        Assert.True(process.ExitCode == 0, Screen());
-        var turn = Assert.Single(await app.Client().TurnsAsync(sessionId));
-        Assert.Equal(("failed", "cancelled"), (turn["status"].Str(), turn["error"]!["code"].Str()));
-        Assert.Contains("Stopping the narrator", Screen());
     }
 
-    private static async Task Type(Process process, string keys)
+    public static Terminal Play(Uri gateway, string sessionId)
     {
-        await process.StandardInput.WriteAsync(keys);
-        await process.StandardInput.FlushAsync();
+        var tool = new LoomTool(gateway, LoomAppFactory.AliceKey);
+        var start = tool.Start(["-qec", $"dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
+            new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
+        return new Terminal(Process.Start(start)!);
     }
 
-    private static async Task Until(Func<Task<bool>> condition, string what)
+    public string Screen()
+    {
+        lock (_screen) return _screen.ToString().Replace("\r", "");
+    }
+
+    public async Task TypeAsync(string keys)
+    {
+        await _process.StandardInput.WriteAsync(keys);
+        await _process.StandardInput.FlushAsync();
+    }
+
+    /// <summary>Types <c>/quit</c> and waits (30 s at most) for the tool to end; returns its exit code.</summary>
+    public async Task<int> QuitAsync()
+    {
+        await TypeAsync("/quit\r");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _process.WaitForExitAsync(deadline.Token);
+        await _reading;
+        return _process.ExitCode;
+    }
+
+    public static async Task Until(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!await condition())
@@ -133,5 +116,12 @@ public sealed class PlayStopTests(SlowCliApp app) : IClassFixture<SlowCliApp>
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"Waited 30 s for {what}.");
             await Task.Delay(50);
         }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -61,14 +61,7 @@ public sealed class StorageOutageTests
     public async Task A_turn_is_narrated_while_its_accept_is_written_and_committed_once_it_lands()
     {
         await using var app = new OutageApp();
-        var client = app.Alice();
-        var sessionId = await client.CreateSessionAsync();
-        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
-
-        var held = app.Outage.Hold();
-        var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I climb the tower." }, "k-2");
-        // The accept is still being written, and the narrator is already at work on the turn.
-        await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
+        var (_, held, submit) = await SubmitWhileTheAcceptIsHeldAsync(app, "?wait=true&timeout=60");
         Assert.False(submit.IsCompleted);
 
         held.SetResult();
@@ -81,12 +74,7 @@ public sealed class StorageOutageTests
     {
         await using var app = new OutageApp();
         var client = app.Alice();
-        var sessionId = await client.CreateSessionAsync();
-        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
-
-        var held = app.Outage.Hold();
-        var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I climb the tower." }, "k-2");
-        await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
+        var (sessionId, held, submit) = await SubmitWhileTheAcceptIsHeldAsync(app, "");
         held.SetException(new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)));
         var refused = await submit.ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
         Assert.Equal(Problems.StorageUnavailableCode, refused["code"]!.GetValue<string>());
@@ -101,6 +89,22 @@ public sealed class StorageOutageTests
         Assert.Equal(("completed", 2), (again["status"]!.GetValue<string>(), again["seq"]!.GetValue<int>()));
         turns = (await client.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
         Assert.Equal([1, 2], turns.Select(t => t!["seq"]!.GetValue<int>()));
+    }
+
+    /// <summary>
+    /// Plays a first turn, then submits "I climb the tower." (key k-2) while sessions' commits are held, and returns once
+    /// the narrator is at work on it: its accept is still being written.
+    /// </summary>
+    private static async Task<(string SessionId, TaskCompletionSource Held, Task<HttpResponseMessage> Submit)> SubmitWhileTheAcceptIsHeldAsync(
+        OutageApp app, string query)
+    {
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+        var held = app.Outage.Hold();
+        var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns{query}", new { input = "I climb the tower." }, "k-2");
+        await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
+        return (sessionId, held, submit);
     }
 
     [Fact]
