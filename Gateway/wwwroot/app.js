@@ -66,6 +66,11 @@ async function loadWorlds() {
   const previous = select.value;
   select.replaceChildren(...state.worlds.map((w) => new Option(`${w.title} (v${w.latestVersion})`, w.worldId)));
   if (previous) select.value = previous;
+  // The world an imported SillyTavern chat plays in (Sessions tab).
+  const target = $("import-world");
+  const chosen = target.value;
+  target.replaceChildren(...state.worlds.map((w) => new Option(`${w.title} (${w.worldId})`, w.worldId)));
+  if (chosen) target.value = chosen;
   describeWorld();
 }
 

@@ -35,7 +35,8 @@ export function whenUnauthorized(handler) { onUnauthorized = handler; }
 export async function api(path, { method = "GET", body, raw = false, headers: extra = {}, signal } = {}) {
   const init = { method, signal, headers: headers(extra) };
   if (body !== undefined) {
-    init.body = typeof body === "string" ? body : JSON.stringify(body);
+    // Files (cards, lorebooks, chats) go as they are; anything else is JSON.
+    init.body = typeof body === "string" || body instanceof Blob || body instanceof ArrayBuffer ? body : JSON.stringify(body);
     if (!init.headers["content-type"]) init.headers["content-type"] = "application/json";
   }
   const res = await fetch(path, init);

@@ -158,11 +158,12 @@ function watch(sessionId) {
   stream?.stop();
   stream = follow(sessionPath(sessionId, "/events"), {
     event: onEvent,
-    open: (resumed) => {
+    open: () => {
       updateStatus();
-      // A resumed stream replays what was missed from Last-Event-ID; re-reading the turns covers a server
-      // that no longer holds those events (and turns that finished while we were away).
-      if (resumed) loadTurns(sessionId).then(refreshHeader).catch(showError);
+      // Re-read the turns whenever the stream (re)opens: a turn sent before the first connection was up (a fast
+      // narrator, a slow key check) may have finished unseen, and a resumed stream's server may no longer hold
+      // the events it missed. Rendering never moves a turn back to an earlier status.
+      loadTurns(sessionId).then(refreshHeader).catch(showError);
     },
     lost: (final) => { $("status").textContent = final ? "The story's live updates are not available." : "Reconnecting to the story…"; },
   });

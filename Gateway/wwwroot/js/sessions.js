@@ -1,7 +1,7 @@
-// Sessions: the caller's sessions with search and a status filter, rename, archive, export (JSON or Markdown)
-// and import of a JSON export; the sidebar's short list too.
+// Sessions: the caller's sessions with search and a status filter, rename, archive, export (JSON, Markdown or a
+// SillyTavern chat) and import of a JSON export or a SillyTavern chat; the sidebar's short list too.
 import { $, h, showError, act, money, download } from "./dom.js";
-import { api, all, sessionPath } from "./api.js";
+import { api, all, sessionPath, enc } from "./api.js";
 import { state, emit } from "./state.js";
 
 const ERR = "sessions-error";
@@ -31,7 +31,7 @@ function renderTable() {
     const open = h("button", { type: "button", class: "secondary", "aria-label": `Open ${s.name}` }, "Open");
     const rename = h("button", { type: "button", class: "secondary", "aria-label": `Rename ${s.name}` }, "Rename");
     const archive = h("button", { type: "button", class: "secondary", "aria-label": `Archive ${s.name}`, disabled: s.status === "archived" }, "Archive");
-    const format = h("select", { "aria-label": `Export format for ${s.name}` }, new Option("JSON", "json"), new Option("Markdown", "markdown"));
+    const format = h("select", { "aria-label": `Export format for ${s.name}` }, new Option("JSON", "json"), new Option("Markdown", "markdown"), new Option("SillyTavern chat", "st-jsonl"));
     const exp = h("button", { type: "button", class: "secondary" }, "Export");
     open.addEventListener("click", () => { emit("reopen", s.sessionId); emit("tab", "play"); });
     rename.addEventListener("click", () => {
@@ -51,7 +51,7 @@ function renderTable() {
     }));
     exp.addEventListener("click", () => act(exp, ERR, async () => {
       const res = await api(`${sessionPath(s.sessionId, "/export")}?format=${format.value}`, { raw: true });
-      const ext = format.value === "markdown" ? "md" : "json";
+      const ext = { markdown: "md", "st-jsonl": "jsonl" }[format.value] ?? "json";
       download(`${s.name.replace(/[^\w.-]+/g, "_") || s.sessionId}.${ext}`, await res.text(), res.headers.get("content-type") || "application/octet-stream");
     }));
     return h("tr", { dataset: { session: s.sessionId } },
@@ -68,7 +68,10 @@ async function importFile() {
   const file = $("import-file").files[0];
   if (!file) return;
   await act($("import-file"), ERR, async () => {
-    const created = await api("/api/sessions/import", { method: "POST", body: await file.text() });
+    // A SillyTavern chat has no world of its own: it plays in the one chosen beside the file.
+    const chat = file.name.toLowerCase().endsWith(".jsonl");
+    const path = chat ? `/api/sessions/import?format=st-jsonl&worldId=${enc($("import-world").value)}` : "/api/sessions/import";
+    const created = await api(path, { method: "POST", body: await file.text(), headers: chat ? { "content-type": "application/jsonl" } : {} });
     $("import-file").value = "";
     await loadSessions();
     emit("reopen", created.sessionId);

@@ -1,6 +1,6 @@
 // World editor: canon files and lore entries side by side, validated as you type (POST /api/canon/validate),
 // a diff against the published version, Publish (PUT /api/worlds/{id}) and the version history (GET …/diff).
-import { $, h, showError, act } from "./dom.js";
+import { $, h, showError, act, download } from "./dom.js";
 import { api, enc } from "./api.js";
 import { state, emit } from "./state.js";
 import { lineDiff, hunks } from "./diff.js";
@@ -144,6 +144,37 @@ function newWorld() {
   scheduleValidation();
 }
 
+/** A SillyTavern card (PNG, JSON, CHARX) or lorebook becomes a new world, or a new version of the one being edited. */
+async function importCard() {
+  const input = $("world-import-file");
+  const file = input.files[0];
+  if (!file) return;
+  await act(input, ERR, async () => {
+    const into = $("world-import-into").checked && editor.worldId && !editor.isNew ? `?worldId=${enc(editor.worldId)}` : "";
+    const type = file.type || (file.name.endsWith(".png") ? "image/png" : file.name.endsWith(".charx") ? "application/zip" : "application/json");
+    const result = await api(`/api/worlds/import${into}`, { method: "POST", body: await file.arrayBuffer(), headers: { "content-type": type } });
+    input.value = "";
+    state.worlds = (await api("/api/worlds")).items;
+    emit("worlds");
+    await loadWorldList();
+    $("edit-world").value = result.worldId;
+    await openWorld(result.worldId);
+    $("world-status").textContent = `Imported ${result.kind} "${result.title}" as ${result.worldId} v${result.version}`
+      + ` (${result.loreEntries} lore entries, ${result.greetings} greetings).`;
+  });
+}
+
+/** The published world as a card or lorebook file. */
+async function exportWorld() {
+  if (!editor.worldId || editor.isNew) return;
+  const format = $("world-export-format").value;
+  await act($("world-export"), ERR, async () => {
+    const res = await api(`/api/worlds/${enc(editor.worldId)}/export?format=${format}`, { raw: true });
+    const ext = format === "png" ? "png" : "json";
+    download(`${editor.worldId}${format === "lorebook" ? ".lorebook" : ""}.${ext}`, await res.blob(), res.headers.get("content-type") || "application/octet-stream");
+  });
+}
+
 export function initWorld() {
   $("edit-world").addEventListener("change", () => openWorld($("edit-world").value));
   $("canon-file").addEventListener("change", () => { $("canon-text").value = editor.files[$("canon-file").value] ?? ""; });
@@ -157,4 +188,6 @@ export function initWorld() {
   $("canon-add").addEventListener("click", () => addFile("canon"));
   $("lore-add").addEventListener("click", () => addFile("lore"));
   $("new-world").addEventListener("click", newWorld);
+  $("world-import-file").addEventListener("change", importCard);
+  $("world-export").addEventListener("click", exportWorld);
 }

@@ -174,6 +174,65 @@ public sealed class StudioTests
     }
 
     [Fact]
+    public async Task Cards_lorebooks_and_chats_go_in_and_out_through_the_studio()
+    {
+        await using var app = new KestrelLoomApp(apiKeys: false);
+        var (_, page, errors, dispose) = await OpenAsync(app.BaseAddress.ToString());
+        await using var closer = dispose;
+        var folder = Directory.CreateTempSubdirectory("studio-files-").FullName;
+        try
+        {
+            // A SillyTavern card becomes a new world, opened in the editor with its lore.
+            var card = Path.Combine(folder, "mira.json");
+            await File.WriteAllTextAsync(card, Loom.Tests.Lore.CardSamples.V2Card().ToJsonString());
+            await page.GetByRole(AriaRole.Tab, new() { Name = "World editor" }).ClickAsync();
+            await page.GetByLabel("Import a card or lorebook").SetInputFilesAsync(card);
+            await Assertions.Expect(page.Locator("#world-status")).ToContainTextAsync("Imported card \"Mira Vell\"");
+            var worldId = await page.GetByLabel("World to edit").InputValueAsync();
+            Assert.StartsWith("mira-vell-", worldId);
+            await Assertions.Expect(page.Locator("#lore-file option")).ToHaveCountAsync(2);
+
+            // Out again as a lorebook and as a PNG card.
+            await page.GetByLabel("Export as").SelectOptionAsync("lorebook");
+            var lorebook = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export world" }).ClickAsync());
+            var lorebookFile = Path.Combine(folder, lorebook.SuggestedFilename);
+            await lorebook.SaveAsAsync(lorebookFile);
+            Assert.Contains("The silver key opens the sea gate", await File.ReadAllTextAsync(lorebookFile));
+            await page.GetByLabel("Export as").SelectOptionAsync("png");
+            var png = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Export world" }).ClickAsync());
+            var pngFile = Path.Combine(folder, png.SuggestedFilename);
+            await png.SaveAsAsync(pngFile);
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], (await File.ReadAllBytesAsync(pngFile))[..4]);
+
+            // A story in the new world, out as a SillyTavern chat and back in as a new session of that world.
+            await page.GetByRole(AriaRole.Tab, new() { Name = "Play" }).ClickAsync();
+            await page.GetByLabel("World", new() { Exact = true }).SelectOptionAsync(worldId);
+            await page.GetByRole(AriaRole.Button, new() { Name = "Start session", Exact = true }).ClickAsync();
+            await page.GetByLabel("Your action").FillAsync("I ask Mira about the sea gate.");
+            await page.GetByRole(AriaRole.Button, new() { Name = "Send", Exact = true }).ClickAsync();
+            await WaitForTurnsAsync(page, 1);
+            await page.GetByRole(AriaRole.Tab, new() { Name = "Sessions" }).ClickAsync();
+            var row = page.Locator("#session-table tbody tr").Filter(new() { HasText = worldId });
+            await row.Locator("select").SelectOptionAsync("st-jsonl");
+            var chat = await page.RunAndWaitForDownloadAsync(() => row.GetByRole(AriaRole.Button, new() { Name = "Export", Exact = true }).ClickAsync());
+            Assert.EndsWith(".jsonl", chat.SuggestedFilename);
+            var chatFile = Path.Combine(folder, chat.SuggestedFilename);
+            await chat.SaveAsAsync(chatFile);
+            Assert.Contains("I ask Mira about the sea gate.", await File.ReadAllTextAsync(chatFile));
+            await page.GetByLabel("a chat (.jsonl) plays in").SelectOptionAsync(worldId);
+            await page.GetByLabel("Import", new() { Exact = true }).SetInputFilesAsync(chatFile);
+            await Assertions.Expect(page.Locator("#panel-play")).ToBeVisibleAsync();
+            await Assertions.Expect(page.Locator("#story li .you").First).ToHaveTextAsync("I ask Mira about the sea gate.");
+            await Assertions.Expect(page.Locator("#session-table tbody tr", new() { HasText = worldId })).ToHaveCountAsync(2);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task A_gateway_with_keys_asks_for_one_and_the_studio_works_after_signing_in()
     {
         await using var app = new KestrelLoomApp();
