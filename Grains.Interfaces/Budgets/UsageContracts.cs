@@ -33,6 +33,8 @@ public sealed record OwnerUsage
     [Id(3)] public UsagePeriod Day { get; init; } = new();
     [Id(4)] public UsagePeriod Month { get; init; } = new();
     [Id(5)] public BudgetLimits Budget { get; init; } = new();
+    /// <summary>Usage per UTC day over the last month, oldest first, ending with today (days without usage left out).</summary>
+    [Id(6)] public List<UsagePeriod> Days { get; init; } = [];
 }
 
 /// <summary>One owner's usage totals and budget checks (key: owner id).</summary>

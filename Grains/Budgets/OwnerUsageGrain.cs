@@ -15,6 +15,8 @@ public sealed class OwnerUsageState
     [Id(3)] public UsagePeriod Month { get; set; } = new();
     /// <summary>Recently recorded turn ids, so a repeated Record (a retried commit) is not counted twice.</summary>
     [Id(4)] public List<string> RecentTurnIds { get; set; } = [];
+    /// <summary>Days before <see cref="Day"/> with usage, oldest first (at most <see cref="UsagePeriods.DaysKept"/>).</summary>
+    [Id(5)] public List<UsagePeriod> PastDays { get; set; } = [];
 }
 
 /// <summary>
@@ -91,6 +93,7 @@ public sealed class OwnerUsageGrain(
             Day = Current(S.Day, DayKey(now)),
             Month = Current(S.Month, MonthKey(now)),
             Budget = budgets.Value.ToLimits(),
+            Days = UsagePeriods.RecentDays(S, now),
         });
     }
 
@@ -127,9 +130,7 @@ public sealed class OwnerUsageGrain(
         if (_unflushed.Contains(turnKey) || S.RecentTurnIds.Contains(turnKey)) return false;
         S.Total = S.Total.Add(usage);
         S.Turns++;
-        // A row folded after its period ended counts in the totals only, never in (and never resetting) the new period.
-        if (string.CompareOrdinal(DayKey(at), S.Day.Period) >= 0) S.Day = Add(Current(S.Day, DayKey(at)), usage);
-        if (string.CompareOrdinal(MonthKey(at), S.Month.Period) >= 0) S.Month = Add(Current(S.Month, MonthKey(at)), usage);
+        UsagePeriods.Count(S, usage, at);
         S.RecentTurnIds.Add(turnKey);
         if (S.RecentTurnIds.Count > RememberedTurns) S.RecentTurnIds.RemoveRange(0, S.RecentTurnIds.Count - RememberedTurns);
         return true;
@@ -156,11 +157,9 @@ public sealed class OwnerUsageGrain(
         }
     }
 
-    private static UsagePeriod Current(UsagePeriod stored, string key) => stored.Period == key ? stored : new UsagePeriod { Period = key };
+    private static UsagePeriod Current(UsagePeriod stored, string key) => UsagePeriods.Current(stored, key);
 
-    private static UsagePeriod Add(UsagePeriod period, Usage usage) => period with { Usage = period.Usage.Add(usage), Turns = period.Turns + 1 };
+    private static string DayKey(DateTime now) => UsagePeriods.DayKey(now);
 
-    private static string DayKey(DateTime now) => now.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static string MonthKey(DateTime now) => now.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+    private static string MonthKey(DateTime now) => UsagePeriods.MonthKey(now);
 }

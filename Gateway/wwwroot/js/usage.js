@@ -1,10 +1,9 @@
-// Usage: budgets left (GET /api/usage), cost per session and tokens/cost per day (from the sessions and their turns).
+// Usage: budgets left and tokens/cost per day (GET /api/usage), cost per session (the session list).
 import { $, h, act, money, tokens } from "./dom.js";
-import { api, all, sessionPath } from "./api.js";
+import { api, all } from "./api.js";
 import { barChart, gauge } from "./charts.js";
 
 const ERR = "usage-error";
-const MAX_SESSIONS = 20; // the per-day chart reads the turns of the most recent sessions only
 
 export async function render() {
   await act(null, ERR, async () => {
@@ -23,21 +22,10 @@ export async function render() {
       label: s.name, value: Number(s.usage?.costUsd || 0), text: `${money(s.usage?.costUsd)} · ${count(tokens(s.usage))} tok`,
     })), { title: "Cost per session" }));
 
-    const recent = [...sessions].sort((a, z) => (z.updatedAt > a.updatedAt ? 1 : -1)).slice(0, MAX_SESSIONS);
-    const days = new Map();
-    for (const list of await Promise.all(recent.map((s) => all(sessionPath(s.sessionId, "/turns"), 1000).catch(() => [])))) {
-      for (const t of list) {
-        const day = (t.completedAt || t.createdAt || "").slice(0, 10);
-        if (!day) continue;
-        const d = days.get(day) || { tokens: 0, cost: 0 };
-        d.tokens += tokens(t.usage);
-        d.cost += Number(t.usage?.costUsd || 0);
-        days.set(day, d);
-      }
-    }
-    const rows = [...days.entries()].sort(([a], [z]) => a.localeCompare(z)).slice(-14);
-    $("chart-days").replaceChildren(barChart(rows.map(([day, d]) => ({ label: day, value: d.tokens, text: `${count(d.tokens)} tok · ${money(d.cost)}` })),
-      { title: "Tokens per day" }),
-    h("p", { class: "muted small" }, `From the turns of your ${recent.length} most recent session(s).`));
+    // Per day from the owner's own ledger (GET /api/usage `days`: the last month, ending with today).
+    const days = (usage.days || []).slice(-14);
+    $("chart-days").replaceChildren(barChart(days.map((d) => ({
+      label: d.period, value: tokens(d.usage), text: `${count(tokens(d.usage))} tok · ${money(d.usage?.costUsd)} · ${count(d.turns)} turn(s)`,
+    })), { title: "Tokens per day" }));
   });
 }

@@ -35,6 +35,8 @@ public sealed class BudgetApiTests(BudgetAppFixture fixture) : IClassFixture<Bud
         var usage = await client.GetAsync("/api/usage").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(0.0002m, usage["budget"]!["dailyUsd"]!.GetValue<decimal>());
         Assert.True(usage["day"]!["usage"]!["costUsd"]!.GetValue<decimal>() <= 0.0002m);
+        var today = usage["days"]!.AsArray()[^1]!;
+        Assert.Equal((usage["day"]!["period"]!.GetValue<string>(), 2), (today["period"]!.GetValue<string>(), today["turns"]!.GetValue<int>()));
 
         // Another owner has their own budget.
         var bob = fixture.App.Bob();
