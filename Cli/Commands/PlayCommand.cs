@@ -32,7 +32,7 @@ public static class PlayCommand
     private static async Task<int> InteractiveAsync(PlaySession play, Session session, CancellationToken ct)
     {
         Printer.Out.WriteLine($"{session.Name} — {session.WorldId} v{session.CanonVersion}, {session.TurnCount} turns. /help lists the commands, /quit or Ctrl-D ends.");
-        var editor = new LineEditor(Printer.Out);
+        var editor = new LineEditor(Printer.Out, Config.Profile.HistoryPath());
         while (editor.ReadLine("> ") is { } line)
         {
             // Ctrl-C while a line runs stops the turn being told (on the server) instead of ending the tool; at the

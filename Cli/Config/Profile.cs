@@ -17,6 +17,9 @@ public sealed record Profile(string? Url, string? Key)
         return Path.Combine(config, "loom", "profile.json");
     }
 
+    /// <summary>Lines typed in <c>loom play</c>, kept beside the profile.</summary>
+    public static string HistoryPath() => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(DefaultPath()))!, "history");
+
     public static Profile? Load(string path)
     {
         if (!File.Exists(path)) return null;

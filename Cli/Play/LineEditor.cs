@@ -5,10 +5,22 @@ namespace Loom.Cli.Play;
 /// <summary>
 /// A one-line editor for the terminal: arrows move and recall earlier lines (Up/Down), Home/End, Backspace/Delete,
 /// Ctrl-U clears; Enter submits; Ctrl-D on an empty line or Ctrl-C ends. Only used when standard input is a terminal.
+/// With a history file the recalled lines outlive the run (the last <see cref="KeptLines"/>, readable by the user alone).
 /// </summary>
-public sealed class LineEditor(TextWriter output)
+public sealed class LineEditor
 {
+    public const int KeptLines = 500;
+
+    private readonly TextWriter _output;
+    private readonly string? _historyFile;
     private readonly List<string> _history = [];
+
+    public LineEditor(TextWriter output, string? historyFile = null)
+    {
+        _output = output;
+        _historyFile = historyFile;
+        if (historyFile is not null) LoadHistory(historyFile);
+    }
 
     public IReadOnlyList<string> History => _history;
 
@@ -31,17 +43,21 @@ public sealed class LineEditor(TextWriter output)
                 switch (key.Key)
                 {
                     case ConsoleKey.Enter:
-                        output.WriteLine();
+                        _output.WriteLine();
                         var text = line.ToString();
-                        if (text.Trim().Length > 0 && (_history.Count == 0 || _history[^1] != text)) _history.Add(text);
+                        if (text.Trim().Length > 0 && (_history.Count == 0 || _history[^1] != text))
+                        {
+                            _history.Add(text);
+                            SaveLine(text);
+                        }
                         return text;
                     case ConsoleKey.C when ctrl:
-                        output.WriteLine();
+                        _output.WriteLine();
                         return null;
                     case ConsoleKey.D when ctrl:
                         if (line.Length == 0)
                         {
-                            output.WriteLine();
+                            _output.WriteLine();
                             return null;
                         }
                         if (cursor < line.Length) line.Remove(cursor, 1);
@@ -100,9 +116,41 @@ public sealed class LineEditor(TextWriter output)
     /// <summary>Redraws the whole line (ANSI: erase to end of line, then move the cursor back into place).</summary>
     private void Render(string prompt, StringBuilder line, int cursor)
     {
-        output.Write("\r" + prompt + line + "\u001b[K");
+        _output.Write("\r" + prompt + line + "\u001b[K");
         var back = line.Length - cursor;
-        if (back > 0) output.Write($"\u001b[{back}D");
-        output.Flush();
+        if (back > 0) _output.Write($"\u001b[{back}D");
+        _output.Flush();
+    }
+
+    /// <summary>Reads the kept lines; a file grown past twice the limit is cut back. History is a convenience: errors are ignored.</summary>
+    private void LoadHistory(string file)
+    {
+        try
+        {
+            if (!File.Exists(file)) return;
+            var lines = File.ReadAllLines(file);
+            _history.AddRange(lines.Where(l => l.Length > 0).TakeLast(KeptLines));
+            if (lines.Length > 2 * KeptLines) File.WriteAllLines(file, _history);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private void SaveLine(string text)
+    {
+        if (_historyFile is null) return;
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_historyFile))!);
+            var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write };
+            // What a player typed is theirs alone, like the profile beside it.
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using var writer = new StreamWriter(new FileStream(_historyFile, options));
+            writer.WriteLine(text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 }

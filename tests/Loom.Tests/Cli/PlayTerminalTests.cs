@@ -29,6 +29,31 @@ public sealed class PlayTerminalTests(CliApp app) : IClassFixture<CliApp>
         foreach (var turn in turns) Assert.Contains(turn["narrative"].Str().Trim(), terminal.Screen());
     }
 
+    [Fact]
+    public async Task Lines_typed_in_one_run_are_recalled_in_the_next_and_kept_private()
+    {
+        var sessionId = await app.Client().CreateSessionAsync();
+        var tool = new LoomTool(app.BaseAddress, LoomAppFactory.AliceKey);
+        await using (var first = Terminal.Play(tool, sessionId))
+        {
+            await Terminal.Until(() => Task.FromResult(first.Screen().Contains("/help lists the commands")), "the banner");
+            await first.TypeAsync("I count the coins.\r");
+            await Terminal.Until(async () => await CompletedAsync(sessionId) == 1, "the first turn");
+            Assert.Equal(0, await first.QuitAsync());
+        }
+        await using (var second = Terminal.Play(tool, sessionId))
+        {
+            await Terminal.Until(() => Task.FromResult(second.Screen().Contains("/help lists the commands")), "the banner");
+            await second.TypeAsync("\u001b[A\u001b[A\r"); // two lines back, past the first run's /quit: its turn
+            await Terminal.Until(async () => await CompletedAsync(sessionId) == 2, "the recalled turn");
+            Assert.Equal(0, await second.QuitAsync());
+        }
+
+        Assert.Equal(["I count the coins.", "I count the coins."], (await app.Client().TurnsAsync(sessionId)).Select(t => t["input"].Str()));
+        var history = Path.Combine(tool.ConfigHome, "loom", "history");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(history));
+    }
+
     private async Task<int> CompletedAsync(string sessionId) =>
         (await app.Client().TurnsAsync(sessionId)).Count(t => t["status"].Str() == "completed");
 }
@@ -79,9 +104,11 @@ internal sealed class Terminal : IAsyncDisposable
         });
     }
 
-    public static Terminal Play(Uri gateway, string sessionId)
+    public static Terminal Play(Uri gateway, string sessionId) => Play(new LoomTool(gateway, LoomAppFactory.AliceKey), sessionId);
+
+    /// <summary>Another run of the same tool (its profile folder, so its history) on <paramref name="sessionId"/>.</summary>
+    public static Terminal Play(LoomTool tool, string sessionId)
     {
-        var tool = new LoomTool(gateway, LoomAppFactory.AliceKey);
         var start = tool.Start(["-qec", $"dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
             new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
         return new Terminal(Process.Start(start)!);
