@@ -215,13 +215,20 @@ async function sendTurn(event) {
   const input = $("input").value;
   if (!input.trim() || !state.sessionId) return;
   if (resending) return resend(input);
-  await act($("send"), "error", async () => {
+  // The box is cleared at once and Send stays usable: the next action can be typed and sent while this one is being
+  // accepted (a refused one comes back into an empty box).
+  $("input").value = "";
+  await act(null, "error", async () => {
     if (!stream) watch(state.sessionId);
-    const turn = await api(sessionPath(state.sessionId, "/turns"), {
-      method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
-    });
-    renderTurn(turn);
-    $("input").value = "";
+    try {
+      const turn = await api(sessionPath(state.sessionId, "/turns"), {
+        method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
+      });
+      renderTurn(turn);
+    } catch (err) {
+      if (!$("input").value) $("input").value = input;
+      throw err;
+    }
   });
   $("input").focus();
 }
