@@ -62,8 +62,8 @@ public sealed class OwnerUsageGrain(
         if (!limits.Enabled) return Task.CompletedTask;
 
         var now = clock.GetUtcNow().UtcDateTime;
-        var day = Current(S.Day, DayKey(now));
-        var month = Current(S.Month, MonthKey(now));
+        var day = UsagePeriods.Current(S.Day, UsagePeriods.DayKey(now));
+        var month = UsagePeriods.Current(S.Month, UsagePeriods.MonthKey(now));
         var nextDay = now.Date.AddDays(1);
         var nextMonth = new DateTime(now.Year, now.Month, 1, 0, 0, 0, DateTimeKind.Utc).AddMonths(1);
 
@@ -90,8 +90,8 @@ public sealed class OwnerUsageGrain(
             OwnerId = this.GetPrimaryKeyString(),
             Total = S.Total,
             Turns = S.Turns,
-            Day = Current(S.Day, DayKey(now)),
-            Month = Current(S.Month, MonthKey(now)),
+            Day = UsagePeriods.Current(S.Day, UsagePeriods.DayKey(now)),
+            Month = UsagePeriods.Current(S.Month, UsagePeriods.MonthKey(now)),
             Budget = budgets.Value.ToLimits(),
             Days = UsagePeriods.RecentDays(S, now),
         });
@@ -156,10 +156,4 @@ public sealed class OwnerUsageGrain(
                 retryAfter);
         }
     }
-
-    private static UsagePeriod Current(UsagePeriod stored, string key) => UsagePeriods.Current(stored, key);
-
-    private static string DayKey(DateTime now) => UsagePeriods.DayKey(now);
-
-    private static string MonthKey(DateTime now) => UsagePeriods.MonthKey(now);
 }

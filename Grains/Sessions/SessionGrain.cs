@@ -305,7 +305,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var accepting = Stopwatch.GetTimestamp();
         // The pump may narrate the turn while its accept is written (the model call no longer waits for the write);
         // it commits the turn only once the accept has landed.
-        var acceptance = new TurnAcceptance(record.Turn.TurnId, _stopping.Token);
+        var acceptance = new TurnAcceptance(record.Turn.TurnId);
         _accepting = acceptance;
         if (Activity.Current is { } submitting) _turnTraces[record.Turn.TurnId] = submitting.Context;
         Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnQueued, TurnId = record.Turn.TurnId, Turn = record.Turn });
@@ -319,6 +319,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         catch (Exception ex)
         {
             acceptance.Settle(landed: false);
+            StopRunning(record.Turn.TurnId);
             _turnTraces.Remove(record.Turn.TurnId);
             PublishWithdrawn(record.Turn, ex);
             throw;
@@ -326,7 +327,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         finally
         {
             _accepting = null;
-            if (!acceptance.Taken) acceptance.Dispose();
         }
         _metrics.StageSince(TurnStages.Accept, accepting);
         return record.Turn;
@@ -374,9 +374,16 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             throw Problems.Conflict("turn_finished", $"Turn '{turnId}' is already {turn.Status.ToString().ToLowerInvariant()}: there is nothing to stop.");
         }
         _cancelled.Add(turnId);
-        if (_running is { } running && running.TurnId == turnId) running.Stop.Cancel();
-        else EnsurePump();
+        if (!StopRunning(turnId)) EnsurePump();
         return await _journal.FindAsync(turnId) ?? pending.Turn;
+    }
+
+    /// <summary>Cuts off the narration of <paramref name="turnId"/> if it is the running turn (a stop, a failed accept).</summary>
+    private bool StopRunning(string turnId)
+    {
+        if (_running is not { } running || running.TurnId != turnId) return false;
+        running.Stop.Cancel();
+        return true;
     }
 
     /// <summary>A turn the player stopped: failed as <c>cancelled</c>, committed in its place in the story like any failed turn.</summary>
@@ -415,13 +422,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         {
             var queued = S.Pending[0];
             // A turn whose accept is still being written is narrated now and committed once the accept has landed.
-            var acceptance = _accepting is { } a && a.TurnId == queued.Turn.TurnId ? a.Take() : null;
+            var acceptance = _accepting is { } a && a.TurnId == queued.Turn.TurnId ? a : null;
             _turnTraces.Remove(queued.Turn.TurnId, out var submittedBy);
             using var span = LoomTelemetry.StartTurn(submittedBy, SessionId, queued.Turn.TurnId);
             try
             {
                 TurnRecord finished;
-                using var stop = CancellationTokenSource.CreateLinkedTokenSource(acceptance?.Narration ?? _stopping.Token);
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 _running = (queued.Turn.TurnId, stop);
                 _turns.BeginTurn(stop.Token);
                 try
@@ -454,7 +461,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                     _turns.EndTurn();
                     _running = null;
                     _cancelled.Remove(queued.Turn.TurnId);
-                    acceptance?.Dispose();
                 }
                 if (!await IsHeadAsync(queued, acceptance))
                 {
