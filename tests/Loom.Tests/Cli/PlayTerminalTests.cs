@@ -23,7 +23,7 @@ public sealed class PlayTerminalTests(CliApp app) : IClassFixture<CliApp>
         await Terminal.Until(async () => await CompletedAsync(sessionId) == 2, "the recalled turn");
         var exitCode = await terminal.QuitAsync();
 
-        Assert.True(exitCode == 0, terminal.Screen());
+        Assert.True(exitCode == 0, $"exit {exitCode}: {terminal.Screen()}");
         var turns = await app.Client().TurnsAsync(sessionId);
         Assert.Equal(["I light a lamp.", "I light a lamp."], turns.Select(t => t["input"].Str()));
         foreach (var turn in turns) Assert.Contains(turn["narrative"].Str().Trim(), terminal.Screen());
@@ -79,7 +79,7 @@ public sealed class PlayStopTests(SlowCliApp app) : IClassFixture<SlowCliApp>
             && screen.LastIndexOf("> ", StringComparison.Ordinal) > screen.IndexOf("Stopping the narrator", StringComparison.Ordinal)), "the prompt");
         var exitCode = await terminal.QuitAsync();
 
-        Assert.True(exitCode == 0, terminal.Screen());
+        Assert.True(exitCode == 0, $"exit {exitCode}: {terminal.Screen()}");
         var turn = Assert.Single(await app.Client().TurnsAsync(sessionId));
         Assert.Equal(("failed", "cancelled"), (turn["status"].Str(), turn["error"]!["code"].Str()));
         Assert.Contains("Stopping the narrator", terminal.Screen());
@@ -109,7 +109,9 @@ internal sealed class Terminal : IAsyncDisposable
     /// <summary>Another run of the same tool (its profile folder, so its history) on <paramref name="sessionId"/>.</summary>
     public static Terminal Play(LoomTool tool, string sessionId)
     {
-        var start = tool.Start(["-qec", $"dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
+        // exec: the tool is the terminal's only foreground process, as under a login shell; a non-exec'ing sh (dash, when
+        // SHELL is unset) would share its process group, die of Ctrl-C's SIGINT itself and make script report 130.
+        var start = tool.Start(["-qec", $"exec dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
             new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
         return new Terminal(Process.Start(start)!);
     }
