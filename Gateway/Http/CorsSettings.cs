@@ -14,9 +14,11 @@ public sealed class CorsSettings
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
     public static readonly string[] RequestHeaders =
-        [HeaderNames.Authorization, HeaderNames.ContentType, HeaderNames.Accept, "Idempotency-Key", "Last-Event-ID", "X-Loom-Session"];
+        [HeaderNames.Authorization, HeaderNames.ContentType, HeaderNames.Accept, "Idempotency-Key", "Last-Event-ID", "X-Loom-Session", "X-Loom-Session-Id"];
 
-    public static readonly string[] ExposedHeaders = [HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate];
+    // The /v1 answer names its session, turn and action in headers a browser client must be allowed to read.
+    public static readonly string[] ExposedHeaders =
+        [HeaderNames.Location, HeaderNames.RetryAfter, HeaderNames.WWWAuthenticate, "X-Loom-Session", "X-Loom-Turn", "X-Loom-Action"];
 
     public List<string> Origins { get; set; } = [];
 

@@ -21,6 +21,8 @@ namespace Loom.Gateway.OpenAi;
 public static class OpenAiEndpoints
 {
     public const string SessionHeader = "X-Loom-Session";
+    /// <summary>Names an existing session by id (one the key's owner owns or joined) instead of by a client-chosen name.</summary>
+    public const string SessionIdHeader = "X-Loom-Session-Id";
     public const string ModelPrefix = "loom/";
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(120);
 
@@ -60,25 +62,26 @@ public static class OpenAiEndpoints
     {
         var caller = http.GetCaller();
         var request = ToRequest(body, http, caller);
-        var conversation = grains.GetGrain<IConversationGrain>(ConversationIds.SessionId(caller.OwnerId, request.SessionName));
-        var sessionId = await conversation.Open(request);
-        var session = grains.GetGrain<ISessionGrain>(sessionId);
-        http.Response.Headers[SessionHeader] = sessionId;
+        var conversation = grains.GetGrain<IConversationGrain>(request.ConversationKey);
+        var target = await conversation.Open(request);
+        var session = grains.GetGrain<ISessionGrain>(target.SessionId);
+        var acting = target.ActingOwnerId; // a member reads the shared session under its owner's authority, as on REST
+        http.Response.Headers[SessionHeader] = target.SessionId;
 
         if (body.Stream != true)
         {
             var step = await conversation.Continue(request);
             Describe(http, step);
-            var turn = await session.WaitForTurn(caller.OwnerId, step.TurnId, WaitLimit);
+            var turn = await session.WaitForTurn(acting, step.TurnId, WaitLimit);
             return TypedResults.Ok(ChatCompletion.From(Finished(turn), body.Model!));
         }
 
         // Subscribe before the turn is queued, so no chunk of it is missed.
-        await using var events = session.Watch(caller.OwnerId, null, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var events = session.Watch(acting, null, cancellationToken).GetAsyncEnumerator(cancellationToken);
         await events.MoveNextAsync();
         var streamed = await conversation.Continue(request);
         Describe(http, streamed);
-        await StreamAsync(http, session, caller.OwnerId, streamed.TurnId, body, events, json.Value.SerializerOptions, cancellationToken);
+        await StreamAsync(http, session, acting, streamed.TurnId, body, events, json.Value.SerializerOptions, cancellationToken);
         return TypedResults.Empty;
     }
 
@@ -174,10 +177,16 @@ public static class OpenAiEndpoints
         if (body.N is not (null or 1)) throw Problems.Invalid("n", "n must be 1: a story has one next turn.");
         if (body.Messages is not { Count: > 0 }) throw Problems.Invalid("messages", "messages must hold at least one user message.");
 
-        var name = http.Request.Headers[SessionHeader].FirstOrDefault() ?? body.User;
+        // An existing session by id (e.g. a shared one the caller joined) wins over a name.
+        var sessionId = http.Request.Headers[SessionIdHeader].FirstOrDefault();
+        if (sessionId is not null && (sessionId.Length is 0 or > ConversationIds.MaxNameLength || sessionId.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
+        {
+            throw Problems.Invalid(SessionIdHeader, $"{SessionIdHeader} must be the id of a session you own or joined (1 to {ConversationIds.MaxNameLength} characters, no spaces).");
+        }
+        var name = sessionId ?? http.Request.Headers[SessionHeader].FirstOrDefault() ?? body.User;
         if (string.IsNullOrWhiteSpace(name))
         {
-            throw Problems.Invalid("user", $"Name the session: send the 'user' field or an {SessionHeader} header (any name; created on first use).");
+            throw Problems.Invalid("user", $"Name the session: send the 'user' field or an {SessionHeader} header (any name; created on first use), or {SessionIdHeader} for an existing session.");
         }
         if (name.Length > ConversationIds.MaxNameLength || name.Any(char.IsControl))
         {
@@ -194,7 +203,7 @@ public static class OpenAiEndpoints
             }
             messages.Add(new ConversationMessage { Role = m.Role, Content = TextOf(m.Content, i) });
         }
-        return new ConversationRequest { Caller = caller, SessionName = name, WorldId = body.Model[ModelPrefix.Length..], Messages = messages };
+        return new ConversationRequest { Caller = caller, SessionName = name, SessionId = sessionId, WorldId = body.Model[ModelPrefix.Length..], Messages = messages };
     }
 
     /// <summary>A string, or an array of parts of which only text parts are accepted.</summary>

@@ -22,6 +22,20 @@ public sealed record ConversationRequest
     [Id(1)] public required string SessionName { get; init; }
     [Id(2)] public required string WorldId { get; init; }
     [Id(3)] public List<ConversationMessage> Messages { get; init; } = [];
+    /// <summary>An existing session named by its id (<c>X-Loom-Session-Id</c>): one the caller owns or joined. Never
+    /// created; <see cref="SessionName"/> is then that id.</summary>
+    [Id(4)] public string? SessionId { get; init; }
+
+    /// <summary>The conversation grain's key: the named session, or the session the caller's name derives to.</summary>
+    public string ConversationKey => SessionId ?? ConversationIds.SessionId(Caller.OwnerId, SessionName);
+}
+
+/// <summary>The session a chat request plays, and whose authority the gateway reads it under (the owner's, for a member).</summary>
+[GenerateSerializer, Alias("loom.ConversationTarget")]
+public sealed record ConversationTarget
+{
+    [Id(0)] public required string SessionId { get; init; }
+    [Id(1)] public required string ActingOwnerId { get; init; }
 }
 
 /// <summary>What a chat request did to the session.</summary>

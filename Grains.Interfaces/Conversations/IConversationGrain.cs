@@ -8,8 +8,9 @@ namespace Loom.Conversations;
 /// </summary>
 public interface IConversationGrain : IGrainWithStringKey
 {
-    /// <summary>Creates the session on first use (owned by the caller, playing the request's world) and checks it plays that world.</summary>
-    Task<string> Open(ConversationRequest request);
+    /// <summary>Creates a named session on first use (owned by the caller, playing the request's world), or checks that the caller
+    /// owns or joined a session given by id; either must play the request's world.</summary>
+    Task<ConversationTarget> Open(ConversationRequest request);
 
     /// <summary>Maps the conversation onto the session and queues (or finds) the turn that answers it.</summary>
     Task<ConversationStep> Continue(ConversationRequest request);

@@ -18,23 +18,26 @@ public sealed class ConversationGrain : Grain, IConversationGrain
 
     private string SessionId => this.GetPrimaryKeyString();
 
-    public async Task<string> Open(ConversationRequest request)
+    private ISessionRoomGrain Room => GrainFactory.GetGrain<ISessionRoomGrain>(SessionId);
+
+    public async Task<ConversationTarget> Open(ConversationRequest request)
     {
-        var owner = OwnerOf(request);
+        CheckKey(request);
         var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
+        var acting = await ActingOwnerAsync(request);
         SessionInfo info;
         try
         {
-            info = await session.GetInfo(owner);
+            info = await session.GetInfo(acting);
         }
-        catch (LoomProblemException e) when (e.Status == 404)
+        catch (LoomProblemException e) when (e.Status == 404 && request.SessionId is null)
         {
             // First use of this name: the session is the caller's, playing the model's world.
             try
             {
                 info = await session.Create(new SessionSpec
                 {
-                    OwnerId = owner,
+                    OwnerId = acting,
                     Caller = request.Caller,
                     WorldId = request.WorldId,
                     Name = request.SessionName,
@@ -50,41 +53,50 @@ public sealed class ConversationGrain : Grain, IConversationGrain
         if (!string.Equals(info.WorldId, request.WorldId, StringComparison.Ordinal))
         {
             throw Problems.Conflict("session_world_mismatch",
-                $"Session '{request.SessionName}' plays loom/{info.WorldId}, not loom/{request.WorldId}: use that model or another session name.");
+                $"Session '{request.SessionName}' plays loom/{info.WorldId}, not loom/{request.WorldId}: use that model or another session.");
         }
-        return SessionId;
+        return new ConversationTarget { SessionId = SessionId, ActingOwnerId = acting };
     }
 
     public async Task<ConversationStep> Continue(ConversationRequest request)
     {
-        var owner = OwnerOf(request);
+        CheckKey(request);
+        var caller = request.Caller;
+        var acting = await ActingOwnerAsync(request);
+        var member = acting != caller.OwnerId;
         var session = GrainFactory.GetGrain<ISessionGrain>(SessionId);
-        var live = await LiveTurnsAsync(session, owner);
-        var plan = ConversationPlanner.Plan(request.Messages, live, owner);
+        var live = await LiveTurnsAsync(session, acting);
+        var plan = ConversationPlanner.Plan(request.Messages, live, caller.OwnerId, ownsSession: !member);
 
         if (plan.AttachTurnId is { } attached)
         {
             return new ConversationStep { SessionId = SessionId, TurnId = attached, Action = plan.Action };
         }
-        if (plan.Action == ConversationAction.Regenerated && live.LastOrDefault() is { } last && last.Seq == plan.RollbackToSeq + 1 &&
-            await RegenerateAsync(session, owner, last) is { } alternative)
+        if (plan.Action == ConversationAction.Regenerated && !member && live.LastOrDefault() is { } last && last.Seq == plan.RollbackToSeq + 1 &&
+            await RegenerateAsync(session, acting, last) is { } alternative)
         {
             return new ConversationStep { SessionId = SessionId, TurnId = alternative.TurnId, Action = plan.Action };
         }
         if (plan.RollbackToSeq is { } toSeq)
         {
+            var reason = plan.Action == ConversationAction.Regenerated
+                ? "Reply regenerated in an OpenAI-compatible client."
+                : "Earlier messages edited or removed in an OpenAI-compatible client.";
+            // A member rewinds only when the room's policy lets their role (403 otherwise), and the room records who did.
+            if (member) await Room.Resolve(caller, RoomAction.Rollback);
             // Refused with 403 when the world or session forbids retcons, 409 while other turns are pending.
-            await session.Rollback(owner, new RollbackRequest
-            {
-                ToSeq = toSeq,
-                Reason = plan.Action == ConversationAction.Regenerated
-                    ? "Reply regenerated in an OpenAI-compatible client."
-                    : "Earlier messages edited or removed in an OpenAI-compatible client.",
-            });
+            await session.Rollback(acting, new RollbackRequest { ToSeq = toSeq, Reason = reason });
+            if (member) await Room.Record(caller, "rollback", $"to turn {toSeq}: {reason}");
         }
-        var turn = await SubmitAsync(session, request.Caller, new TurnSubmission { Input = plan.Input });
+        var submission = new TurnSubmission { Input = plan.Input };
+        var turn = member ? await Room.Submit(caller, submission) : await SubmitAsync(session, caller, submission);
         return new ConversationStep { SessionId = SessionId, TurnId = turn.TurnId, Action = plan.Action, RolledBackToSeq = plan.RollbackToSeq };
     }
+
+    /// <summary>Whose authority the session is read under: the caller's for a named session (theirs by construction); for a
+    /// session given by id, the room decides (404 to a non-member, the owner's authority for a member).</summary>
+    private async Task<string> ActingOwnerAsync(ConversationRequest request) =>
+        request.SessionId is null ? request.Caller.OwnerId : (await Room.Resolve(request.Caller, RoomAction.Read)).ActingOwnerId;
 
     /// <summary>
     /// A regenerated reply becomes another alternative of the same turn, kept beside the first (docs/api.md,
@@ -122,15 +134,10 @@ public sealed class ConversationGrain : Grain, IConversationGrain
         }
     }
 
-    /// <summary>The caller may only reach the session its own name derives to.</summary>
-    private string OwnerOf(ConversationRequest request)
+    /// <summary>The caller may only reach the session its own name derives to, or the one it names by id.</summary>
+    private void CheckKey(ConversationRequest request)
     {
-        var owner = request.Caller.OwnerId;
-        if (ConversationIds.SessionId(owner, request.SessionName) != SessionId)
-        {
-            throw Problems.NotFound("Session", request.SessionName);
-        }
-        return owner;
+        if (request.ConversationKey != SessionId) throw Problems.NotFound("Session", request.SessionName);
     }
 
     private static async Task<List<TurnView>> LiveTurnsAsync(ISessionGrain session, string owner)

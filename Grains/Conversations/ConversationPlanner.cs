@@ -33,10 +33,14 @@ public static class ConversationPlanner
 {
     /// <param name="ownerId">In a shared session, the client's owner: only their own turns are the client's conversation
     /// (other players' turns are story the client never sent), and their turns are never rolled back from here.</param>
-    public static ConversationPlan Plan(IReadOnlyList<ConversationMessage> messages, IReadOnlyList<TurnView> liveTurns, string? ownerId = null)
+    /// <param name="ownsSession">False for a member playing someone else's session: the turns without a speaker (the
+    /// owner's, from before it was shared) are then others' turns too.</param>
+    public static ConversationPlan Plan(IReadOnlyList<ConversationMessage> messages, IReadOnlyList<TurnView> liveTurns, string? ownerId = null,
+        bool ownsSession = true)
     {
         var (pairs, input) = Pairs(messages);
-        var own = ownerId is null ? liveTurns : liveTurns.Where(t => t.Speaker is null || t.Speaker == ownerId).ToList();
+        bool Own(TurnView t) => ownerId is null || t.Speaker == ownerId || (ownsSession && t.Speaker is null);
+        var own = liveTurns.Where(Own).ToList();
         var shared = own.Count != liveTurns.Count;
         // Failed turns never reached the client as a reply; they are not part of the conversation.
         var narrated = own.Where(t => t.Status == TurnStatus.Completed).ToList();
@@ -65,9 +69,10 @@ public static class ConversationPlanner
             return new ConversationPlan { Action = ConversationAction.Submitted, Input = input };
         }
 
-        // The client is behind the story: everything after the last common turn goes (kept as retconned turns).
-        var toSeq = common == 0 ? 0 : narrated[common - 1].Seq;
-        if (shared && liveTurns.Any(t => t.Seq > toSeq && t.Speaker is not null && t.Speaker != ownerId))
+        // The client is behind the story: everything after the last common turn goes (kept as retconned turns). In a shared
+        // session only from the client's first dropped turn on: others' turns before it are not the client's to drop.
+        var toSeq = shared ? narrated[common].Seq - 1 : common == 0 ? 0 : narrated[common - 1].Seq;
+        if (shared && liveTurns.Any(t => t.Seq > toSeq && !Own(t)))
         {
             throw Problems.Conflict("conversation_diverged",
                 "Other players' turns follow the point this conversation goes back to, and LOOM does not roll back their turns from an " +

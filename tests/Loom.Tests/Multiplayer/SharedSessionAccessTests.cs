@@ -24,6 +24,91 @@ public sealed class SharedSessionAccessTests(LoomAppFactory app) : IClassFixture
             messages = messages.Select((text, i) => new { role = i % 2 == 0 ? "user" : "assistant", content = text }).ToArray(),
         });
 
+    /// <summary>A chat request naming an existing session by id (<c>X-Loom-Session-Id</c>), as a member's client sends it.</summary>
+    private static Task<HttpResponseMessage> CompleteInAsync(HttpClient client, string sessionId, bool stream, params string[] messages)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new
+            {
+                model = "loom/ember-vale",
+                stream,
+                messages = messages.Select((text, i) => new { role = i % 2 == 0 ? "user" : "assistant", content = text }).ToArray(),
+            }),
+        };
+        request.Headers.Add("X-Loom-Session-Id", sessionId);
+        return client.SendAsync(request);
+    }
+
+    private static async Task<string> ErrorCodeAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        return (await response.ReadJsonAsync())["error"]!["code"]!.GetValue<string>();
+    }
+
+    private async Task<List<string>> InputsAsync(string sessionId) =>
+        (await app.Alice().GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray()
+            .Where(t => t!["status"]!.GetValue<string>() != "retconned").Select(t => t!["input"]!.GetValue<string>()).ToList();
+
+    [Fact]
+    public async Task A_member_plays_a_shared_session_through_v1_by_its_id_attributed_deduped_and_within_their_role()
+    {
+        var alice = app.Alice();
+        var bob = app.Bob();
+        var sessionId = await alice.CreateSessionAsync();
+        // Before Bob is a member, the id reaches nothing of Alice's: the session's 404, in OpenAI's shape.
+        Assert.Equal("not_found", await ErrorCodeAsync(await CompleteInAsync(bob, sessionId, false, "I knock."), HttpStatusCode.NotFound));
+        await alice.PlayAsync(sessionId, "I light the lantern.");
+        await bob.PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId)}/join", new { displayName = "Bran" }).ExpectAsync(HttpStatusCode.OK);
+
+        // Bob's conversation is his own turns: Alice's turn from before is story he never sent.
+        var first = await CompleteInAsync(bob, sessionId, false, "I hold the horses.").ExpectAsync(HttpStatusCode.OK);
+        var reply1 = first["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        Assert.False(string.IsNullOrWhiteSpace(reply1));
+        Assert.Equal(["I light the lantern.", "Bran: I hold the horses."], await InputsAsync(sessionId));
+
+        // Alice plays between; Bob's client resends his whole conversation plus a new line: one new turn, streamed to him.
+        await alice.PlayAsync(sessionId, "I open the gate.");
+        var streamed = await CompleteInAsync(bob, sessionId, true, "I hold the horses.", reply1, "I follow her through.");
+        Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
+        Assert.Equal(sessionId, streamed.Headers.GetValues("X-Loom-Session").Single());
+        Assert.Equal("submitted", streamed.Headers.GetValues("X-Loom-Action").Single());
+        var sse = await streamed.Content.ReadAsStringAsync();
+        Assert.Contains("\"finish_reason\":\"stop\"", sse);
+        Assert.EndsWith("data: [DONE]\n\n", sse);
+        var inputs = await InputsAsync(sessionId);
+        Assert.Equal(["I light the lantern.", "Bran: I hold the horses.", "alice: I open the gate.", "Bran: I follow her through."], inputs);
+        var turns = (await alice.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        var told = string.Concat(sse.Split("\n\n").Where(e => e.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(e => JsonNode.Parse(e[6..])!["choices"]!.AsArray().FirstOrDefault()?["delta"]?["content"]?.GetValue<string>()));
+        Assert.Equal(turns[^1]!["narrative"]!.GetValue<string>(), told);
+
+        // Editing his first line would roll back Alice's turns too: refused, nothing changes.
+        Assert.Equal("conversation_diverged",
+            await ErrorCodeAsync(await CompleteInAsync(bob, sessionId, false, "I steal the horses."), HttpStatusCode.Conflict));
+        // Regenerating his own latest reply is a rollback, which the room keeps for the owner by default: 403.
+        var regenerate = await CompleteInAsync(bob, sessionId, false, "I hold the horses.", reply1, "I follow her through.");
+        Assert.Equal(HttpStatusCode.Forbidden, regenerate.StatusCode);
+        Assert.Equal("permission_error", (await regenerate.ReadJsonAsync())["error"]!["type"]!.GetValue<string>());
+        Assert.Equal(inputs, await InputsAsync(sessionId));
+
+        // A spectator reads but does not play; the wrong model for the session is a conflict; a malformed id is a 400.
+        await app.Carol().PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId, "spectator")}/join", new { displayName = "Cara" }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(HttpStatusCode.Forbidden, (await CompleteInAsync(app.Carol(), sessionId, false, "I cheer.")).StatusCode);
+        using (var wrongModel = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = JsonContent.Create(new { model = "loom/nope-world", messages = new[] { new { role = "user", content = "hi" } } }),
+        })
+        {
+            wrongModel.Headers.Add("X-Loom-Session-Id", sessionId);
+            Assert.Equal("session_world_mismatch", await ErrorCodeAsync(await bob.SendAsync(wrongModel), HttpStatusCode.Conflict));
+        }
+        var malformed = await CompleteInAsync(bob, "two words", false, "hi");
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.Equal("X-Loom-Session-Id", (await malformed.ReadJsonAsync())["error"]!["param"]!.GetValue<string>());
+        Assert.Equal(inputs, await InputsAsync(sessionId));
+    }
+
     private static async Task<JsonNode> SessionsOfAsync(HttpClient client) =>
         await client.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK);
 

@@ -95,4 +95,26 @@ public sealed class ConversationPlannerTests
         var regenerate = Assert.Throws<LoomProblemException>(() => ConversationPlanner.Plan([User("a"), Assistant("A"), User("b")], story, "alice"));
         Assert.Equal("conversation_diverged", regenerate.Code);
     }
+
+    [Fact]
+    public void A_member_s_conversation_is_their_own_turns_and_the_owner_s_solo_turns_are_others()
+    {
+        static TurnView By(TurnView turn, string speaker, string name) => turn with { Speaker = speaker, Input = $"{name}: {turn.Input}" };
+        List<TurnView> story = [Turn(1, "a", "A"), By(Turn(2, "x", "X"), "bob", "Bran")];
+
+        // Turn 1 has no speaker (the owner played it before sharing): for bob it is not his, so his one pair matches turn 2.
+        var next = ConversationPlanner.Plan([User("x"), Assistant("X"), User("y")], story, "bob", ownsSession: false);
+        Assert.Equal(ConversationAction.Submitted, next.Action);
+        // For the owner, the same turn 1 is her own.
+        Assert.Equal(ConversationAction.Submitted,
+            ConversationPlanner.Plan([User("a"), Assistant("A"), User("b")], story, "alice").Action);
+
+        // Regenerating his latest reply rolls back to the turn before it (the owner's turn 1 stays).
+        var regenerate = ConversationPlanner.Plan([User("x")], story, "bob", ownsSession: false);
+        Assert.Equal((ConversationAction.Regenerated, 1), (regenerate.Action, regenerate.RollbackToSeq));
+        // But once the owner plays after him, bob cannot rewind over her turn, even one without a speaker.
+        var later = Assert.Throws<LoomProblemException>(() =>
+            ConversationPlanner.Plan([User("x")], [.. story, Turn(3, "c", "C")], "bob", ownsSession: false));
+        Assert.Equal("conversation_diverged", later.Code);
+    }
 }

@@ -83,7 +83,8 @@ public sealed class TransportTests(ErrorMatrixApp app) : IClassFixture<ErrorMatr
         using var problem = await client.SendAsync(missing);
         Assert.Equal(HttpStatusCode.NotFound, problem.StatusCode);
         Assert.Equal(Origin, Assert.Single(problem.Headers.GetValues("Access-Control-Allow-Origin")));
-        Assert.Contains("Retry-After", string.Join(",", problem.Headers.GetValues("Access-Control-Expose-Headers")));
+        var exposed = string.Join(",", problem.Headers.GetValues("Access-Control-Expose-Headers"));
+        foreach (var header in new[] { "Retry-After", "X-Loom-Session", "X-Loom-Turn" }) Assert.Contains(header, exposed);
     }
 
     [Theory]
