@@ -13,12 +13,13 @@ namespace Loom.Telemetry;
 /// </summary>
 public sealed class LoomMetrics
 {
-    /// <summary>Turn latency buckets (seconds) agreed with the seed's dashboards.</summary>
-    public static IReadOnlyList<double> TurnDurationBuckets { get; } = [0.1, 0.5, 1, 2, 5, 10];
+    /// <summary>Turn latency buckets (seconds): the seed's dashboards' edges, plus 1.5 and 3 s so a p95 near a typical model's
+    /// latency, and the KPI lines (LLM 3 s, turn 5 s), are bucket edges rather than interpolated across 2–5 s.</summary>
+    public static IReadOnlyList<double> TurnDurationBuckets { get; } = [0.1, 0.5, 1, 1.5, 2, 3, 5, 10];
 
-    /// <summary>Stage buckets: finer at the low end, where engine overhead (queue wait, prompt, commit) lives.</summary>
+    /// <summary>Stage buckets: finer at the low end, where engine overhead (queue wait, prompt, commit) lives; 1.5 and 3 s as for turns.</summary>
     public static IReadOnlyList<double> StageDurationBuckets { get; } =
-        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 5, 10];
 
     /// <summary>Cost per turn buckets (USD) around the seed's target of $0.01 per turn.</summary>
     public static IReadOnlyList<double> TurnCostBuckets { get; } = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];

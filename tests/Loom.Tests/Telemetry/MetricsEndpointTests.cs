@@ -130,7 +130,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             .Where(labels => labels.Contains("session_type=\"story\"") && labels.Contains("llm_provider=\"offline\""))
             .Select(labels => Regex.Match(labels, "le=\"([^\"]+)\"").Groups[1].Value)
             .ToList();
-        Assert.Equal(["0.1", "0.5", "1", "2", "5", "10", "+Inf"], buckets);
+        Assert.Equal(["0.1", "0.5", "1", "1.5", "2", "3", "5", "10", "+Inf"], buckets);
     }
 
     [Fact]
