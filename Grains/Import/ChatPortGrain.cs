@@ -50,7 +50,8 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
         var live = export.Turns.Where(t => t.Status == TurnStatus.Completed).OrderBy(t => t.Seq).ToList();
         var userName = live.Select(t => t.Speaker).FirstOrDefault(s => !string.IsNullOrWhiteSpace(s)) ?? "User";
         var content = SillyTavernChat.Write(userName, CharacterName(world), export.Session.CreatedAt, export.Timeline?.Opening,
-            live.Select(t => new ChatExchange(t.Input, t.Narrative, t.Speaker, t.CreatedAt, t.CompletedAt)));
+            live.Select(t => new ChatExchange(t.Input, t.Narrative, t.Speaker, t.CreatedAt, t.CompletedAt,
+                t.Alternatives?.Items.Select(a => a.Narrative).ToList(), (t.Alternatives?.Chosen ?? 1) - 1)));
         var slug = CardWorld.Slug(export.Session.Name, 60) is { Length: > 0 } s ? s : sessionId;
         return new ExportedFile { Content = content, ContentType = SillyTavernChat.ContentType, FileName = $"{slug}.jsonl" };
     }
@@ -67,6 +68,19 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
         var data = card?.Str("spec") is null ? card : card["data"] as System.Text.Json.Nodes.JsonObject;
         return data?.Str("name") is { Length: > 0 } name ? name : world.Title;
     }
+
+    /// <summary>A reply's swipes as the turn's alternatives (the kept swipe chosen), as a session export carries them.</summary>
+    private static TurnAlternativesView? Swiped(ChatExchange exchange, DateTime at) => exchange.Swipes is { Count: > 1 } swipes
+        ? new TurnAlternativesView
+        {
+            Count = swipes.Count,
+            Chosen = exchange.SwipeId + 1,
+            Items = [.. swipes.Select((text, i) => new AlternativeView
+            {
+                Index = i + 1, Status = TurnStatus.Completed, Input = exchange.Input, Narrative = text, CompletedAt = at,
+            })],
+        }
+        : null;
 
     /// <summary>The chat as a session export of <paramref name="world"/>: completed turns, memory built over them, one timeline.</summary>
     private SessionExport ToExport(ParsedChat chat, CanonVersion world, WorldMemory memory)
@@ -105,6 +119,7 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
                 StartedAt = at,
                 CompletedAt = exchange.NarrativeAt ?? at,
                 Warnings = exchange.Narrative.Length == 0 ? ["imported: the chat has no character reply to this input"] : [],
+                Alternatives = Swiped(exchange, exchange.NarrativeAt ?? at),
             });
         }
 

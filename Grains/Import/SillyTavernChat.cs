@@ -6,8 +6,10 @@ using Loom.Errors;
 
 namespace Loom.Import;
 
-/// <summary>One player → character exchange of a chat: what becomes one turn.</summary>
-public sealed record ChatExchange(string Input, string Narrative, string? Speaker, DateTime? InputAt, DateTime? NarrativeAt);
+/// <summary>One player → character exchange of a chat: what becomes one turn. <see cref="Swipes"/> are the character's
+/// alternative replies when it answered in one message that had several (the narrative is <c>Swipes[SwipeId]</c>).</summary>
+public sealed record ChatExchange(string Input, string Narrative, string? Speaker, DateTime? InputAt, DateTime? NarrativeAt,
+    IReadOnlyList<string>? Swipes = null, int SwipeId = 0);
 
 /// <summary>A SillyTavern chat as LOOM reads it: who speaks, the greeting it opened with, and its exchanges.</summary>
 public sealed record ParsedChat(string? UserName, string? CharacterName, DateTime? CreatedAt, string? Opening, List<ChatExchange> Exchanges, int HiddenMessages);
@@ -17,7 +19,9 @@ public sealed record ParsedChat(string? UserName, string? CharacterName, DateTim
 /// <c>create_date</c>, <c>chat_metadata</c>), then one message per line (<c>name</c>, <c>is_user</c>, <c>is_system</c>,
 /// <c>send_date</c>, <c>mes</c>, <c>swipes</c>, <c>swipe_id</c>). Player lines become inputs and the character's lines
 /// that follow them the narrative; character lines before the first player line are the greeting the story opened
-/// with. <c>mes</c> is the swipe the player kept, so it is the narrative; the other swipes are not kept.
+/// with. <c>mes</c> is the swipe the player kept, so it is the narrative; the other swipes of a reply made of one
+/// character message become the turn's alternatives (at most <see cref="MaxSwipes"/>, the kept one always among them).
+/// A reply made of several character messages has no single set of swipes: only the kept texts are read.
 /// </summary>
 public static partial class SillyTavernChat
 {
@@ -27,6 +31,8 @@ public static partial class SillyTavernChat
     public const int MaxFileBytes = 32 * 1024 * 1024;
     public const int MaxLines = 20_000;
     public const int MaxLineBytes = 1024 * 1024;
+    /// <summary>Most swipes kept per reply: a turn's alternatives (<c>TurnAlternatives.MaxAlternatives</c>).</summary>
+    public const int MaxSwipes = 20;
 
     public static LoomProblemException NotAChat(string detail) => new(400, "not_a_chat", "Not a SillyTavern chat", detail);
 
@@ -61,6 +67,8 @@ public static partial class SillyTavernChat
         var exchanges = new List<ChatExchange>();
         var hidden = 0;
         StringBuilder? input = null, narrative = null;
+        (List<string> Texts, int Kept)? swipeSet = null;
+        var replies = 0;
         string? speaker = null;
         DateTime? inputAt = null, narrativeAt = null;
         foreach (var line in lines.Skip(first))
@@ -68,8 +76,7 @@ public static partial class SillyTavernChat
             var message = Line(line);
             var text = Text(message, "mes", line.Number) ?? throw NotAChat($"Line {line.Number}: a message needs its text in 'mes'.");
             var isUser = Flag(message, "is_user", line.Number);
-            if (message["swipes"] is { } swipes && swipes is not JsonArray)
-                throw NotAChat($"Line {line.Number}: swipes must be an array.");
+            var swipes = Swipes(message, text, line.Number);
             if (Flag(message, "is_system", line.Number))
             {
                 // Hidden from the character in SillyTavern (narrator notes, hidden messages): not part of the story.
@@ -92,6 +99,7 @@ public static partial class SillyTavernChat
             {
                 narrative = Append(narrative, text);
                 narrativeAt = at ?? narrativeAt;
+                swipeSet = ++replies == 1 ? swipes : null;
             }
         }
         if (input is not null) Flush();
@@ -99,8 +107,11 @@ public static partial class SillyTavernChat
 
         void Flush()
         {
-            exchanges.Add(new ChatExchange(input!.ToString(), narrative?.ToString() ?? "", speaker, inputAt, narrativeAt));
+            exchanges.Add(new ChatExchange(input!.ToString(), narrative?.ToString() ?? "", speaker, inputAt, narrativeAt,
+                swipeSet?.Texts, swipeSet?.Kept ?? 0));
             input = narrative = null;
+            swipeSet = null;
+            replies = 0;
             speaker = null;
             inputAt = narrativeAt = null;
         }
@@ -122,14 +133,18 @@ public static partial class SillyTavernChat
         foreach (var exchange in exchanges)
         {
             Add(Message(exchange.Speaker ?? userName, isUser: true, exchange.InputAt ?? createdAt, exchange.Input));
-            if (exchange.Narrative.Length > 0) Add(Message(characterName, isUser: false, exchange.NarrativeAt ?? exchange.InputAt ?? createdAt, exchange.Narrative));
+            if (exchange.Narrative.Length > 0)
+            {
+                Add(Message(characterName, isUser: false, exchange.NarrativeAt ?? exchange.InputAt ?? createdAt, exchange.Narrative,
+                    exchange.Swipes, exchange.SwipeId));
+            }
         }
         return Encoding.UTF8.GetBytes(text.ToString());
 
         void Add(JsonObject line) => text.Append(line.ToJsonString(Compact)).Append('\n');
     }
 
-    private static JsonObject Message(string name, bool isUser, DateTime at, string mes)
+    private static JsonObject Message(string name, bool isUser, DateTime at, string mes, IReadOnlyList<string>? swipes = null, int swipeId = 0)
     {
         var message = new JsonObject
         {
@@ -141,8 +156,9 @@ public static partial class SillyTavernChat
         };
         if (!isUser)
         {
-            message["swipes"] = new JsonArray(mes);
-            message["swipe_id"] = 0;
+            var kept = swipes is { Count: > 1 } && swipeId >= 0 && swipeId < swipes.Count;
+            message["swipes"] = kept ? new JsonArray([.. swipes!.Select(t => (JsonNode?)JsonValue.Create(t))]) : new JsonArray(mes);
+            message["swipe_id"] = kept ? swipeId : 0;
         }
         message["extra"] = new JsonObject();
         return message;
@@ -187,6 +203,31 @@ public static partial class SillyTavernChat
             throw NotAChat($"Line {line.Number} is not JSON: a SillyTavern chat has one JSON object per line.");
         }
         return node as JsonObject ?? throw NotAChat($"Line {line.Number} is not a JSON object.");
+    }
+
+    /// <summary>
+    /// A character message's swipes when it has several and says which one it kept (<c>swipe_id</c>); <c>mes</c> is that one
+    /// (what SillyTavern showed last wins over a stale swipe). Past <see cref="MaxSwipes"/> the first others are kept.
+    /// </summary>
+    private static (List<string> Texts, int Kept)? Swipes(JsonObject message, string mes, int line)
+    {
+        if (message["swipes"] is not { } node) return null;
+        if (node is not JsonArray array) throw NotAChat($"Line {line}: swipes must be an array.");
+        var texts = new List<string>(Math.Min(array.Count, MaxSwipes));
+        foreach (var item in array)
+        {
+            if (item is not JsonValue value || value.GetValueKind() != JsonValueKind.String)
+                throw NotAChat($"Line {line}: swipes must be an array of strings.");
+            texts.Add(value.GetValue<string>());
+        }
+        var id = message["swipe_id"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<int>(out var n) ? n : -1;
+        if (texts.Count < 2 || id < 0 || id >= texts.Count) return null;
+        texts[id] = mes;
+        if (texts.Count <= MaxSwipes) return (texts, id);
+        var others = texts.Where((_, i) => i != id).Take(MaxSwipes - 1).ToList();
+        var kept = Math.Min(id, MaxSwipes - 1);
+        others.Insert(kept, mes);
+        return (others, kept);
     }
 
     private static string? Text(JsonObject o, string name, int line) => o[name] switch

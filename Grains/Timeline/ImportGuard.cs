@@ -62,6 +62,11 @@ public static class ImportGuard
                 throw Large($"turns[{i}].input", $"a turn's input holds at most {limits.MaxInputChars} characters (got {input.Length}).");
             if ((turn.Narrative?.Length ?? 0) + (turn.OocReply?.Length ?? 0) > limits.MaxNarrativeChars)
                 throw Large($"turns[{i}].narrative", $"a turn's narrative holds at most {limits.MaxNarrativeChars} characters.");
+            foreach (var alternative in turn.Alternatives?.Items ?? [])
+            {
+                if ((alternative?.Input?.Length ?? 0) > limits.MaxInputChars || (alternative?.Narrative?.Length ?? 0) > limits.MaxNarrativeChars)
+                    throw Large($"turns[{i}].alternatives", $"each alternative holds at most {limits.MaxInputChars} characters of input and {limits.MaxNarrativeChars} of narrative.");
+            }
             if (turn.Usage is { } usage && (usage.PromptTokens < 0 || usage.CompletionTokens < 0 || usage.CachedTokens < 0 || usage.CostUsd < 0))
                 throw Lie($"turns[{i}].usage", "usage must not be negative.");
         }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Loom.Errors;
+using Loom.Interventions;
 using Loom.Memory;
 using Loom.Quotas;
 using Loom.Sessions;
@@ -284,7 +285,12 @@ public static class SessionSeeds
                 throw Problems.Invalid($"turns[{i}].turnId", "each turn needs a unique turnId from this export.");
             if (turn.Status is TurnStatus.Queued or TurnStatus.Running || turn.Seq < 1 || turn.Input is null)
                 throw Problems.Invalid($"turns[{i}]", "only finished turns with a seq of 1 or more can be imported.");
-            records.Add(new TurnRecord { Ordinal = ordinal, Turn = turn with { Interventions = turn.Interventions ?? [], MemoryUpdates = turn.MemoryUpdates ?? [] } });
+            records.Add(new TurnRecord
+            {
+                Ordinal = ordinal,
+                Turn = turn with { Interventions = turn.Interventions ?? [], MemoryUpdates = turn.MemoryUpdates ?? [], Alternatives = null },
+                Alternatives = ImportAlternatives(turn, i),
+            });
         }
         var bySeqOrdinal = records.ToDictionary(r => r.Ordinal);
         for (var seq = 1; seq <= timeline.LastSeq; seq++)
@@ -295,6 +301,40 @@ public static class SessionSeeds
                 throw Problems.Invalid("turns", $"the live timeline has no finished turn {seq} where the segments place it.");
         }
         return records;
+    }
+
+    /// <summary>
+    /// The alternatives an export shows for a turn (<c>turn.alternatives</c>: a LOOM export, or a chat's swipes) as the
+    /// journal keeps them: the chosen one is the turn itself; the others keep their texts. What each other alternative
+    /// did to memory is not in an export, so choosing one keeps the turn's memory changes as they are (null memory).
+    /// </summary>
+    private static AlternativeSet? ImportAlternatives(TurnView turn, int index)
+    {
+        if (turn.Alternatives is not { } view) return null;
+        if (view.Items is not { Count: > 1 } items || items.Count > TurnAlternatives.MaxAlternatives || view.Chosen < 1 || view.Chosen > items.Count
+            || items.Any(a => a is null || a.Input is null || a.Narrative is null || a.Status != TurnStatus.Completed))
+        {
+            throw Problems.Invalid($"turns[{index}].alternatives",
+                $"alternatives need 2 to {TurnAlternatives.MaxAlternatives} completed items with input and narrative, and chosen among them (1-based).");
+        }
+        var chosen = view.Chosen - 1;
+        return new AlternativeSet
+        {
+            Chosen = chosen,
+            Items = [.. items.Select((a, i) => i == chosen ? new StoredAlternative() : new StoredAlternative
+            {
+                Turn = turn with
+                {
+                    Input = a.Input,
+                    StoryInput = a.Input == turn.Input ? turn.StoryInput : InterventionParser.Parse(a.Input).StoryText,
+                    Narrative = a.Narrative,
+                    CompletedAt = a.CompletedAt ?? turn.CompletedAt,
+                    Interventions = turn.Interventions ?? [],
+                    MemoryUpdates = [],
+                    Alternatives = null,
+                },
+            })],
+        };
     }
 
     /// <summary>Rebuilds memory shards from exported histories (vectors are recomputed on first use).</summary>

@@ -209,7 +209,8 @@ public static class TurnAlternatives
         var seq = stored.Turn.Seq;
         CheckHistory(memory, seq);
         var captured = Captured(stored, memory);
-        memory.Reinstate(seq, captured.Items[index].Memory);
+        // An imported alternative carries no memory changes of its own (null): the turn's current ones stay.
+        memory.Reinstate(seq, captured.Items[index].Memory ?? captured.Items[set.Chosen].Memory);
         Count(s, stored.Turn, -1);
         var chosen = Chosen(stored, captured, index);
         Count(s, chosen.Turn, +1);

@@ -182,6 +182,35 @@ public sealed class AlternativesApiTests(TimelineAppFactory app) : IClassFixture
         Assert.Equal(2, replay["alternatives"]!["count"]!.GetValue<int>());
         Assert.Single(await client.AuditAsync(id), a => a["action"].Str() == "regenerate");
     }
+
+    [Fact]
+    public async Task Alternatives_survive_export_and_import_and_can_still_be_chosen()
+    {
+        var client = app.Alice();
+        var (id, first) = await PlayAsync(client, "I walk to the mill.", "I knock on the door.");
+        var turnId = first["turnId"].Str();
+        var regenerated = await client.PostJsonAsync(Turn(id, turnId, "regenerate") + "?wait=true&timeout=60", new { })
+            .ExpectAsync(HttpStatusCode.OK);
+        var export = await client.ExportAsync(id);
+
+        var imported = await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created);
+        var importedId = imported["sessionId"].Str();
+        var memoryAfterImport = await MemoryAsync(client, importedId);
+        var latest = await client.GetAsync(Turn(importedId, turnId)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal((2, 2), (latest["alternatives"]!["count"]!.GetValue<int>(), latest["alternatives"]!["chosen"]!.GetValue<int>()));
+        Assert.Equal(regenerated["narrative"].Str(), latest["narrative"].Str());
+
+        // The first take is chosen back: its text is the turn's, and memory (whose per-take changes no export carries) stays.
+        var chosen = await ChooseAsync(client, importedId, turnId, new { alternative = 1 }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(first["narrative"].Str(), chosen["narrative"].Str());
+        Assert.Equal(1, chosen["alternatives"]!["chosen"]!.GetValue<int>());
+        Assert.Equal(memoryAfterImport, await MemoryAsync(client, importedId));
+
+        // An export that lies about its alternatives is refused and stores nothing.
+        var lie = JsonNode.Parse(export.ToJsonString())!;
+        lie["turns"]!.AsArray().Single(t => t!["turnId"].Str() == turnId)!["alternatives"]!["chosen"] = 7;
+        await client.PostJsonAsync("/api/sessions/import", lie).ExpectProblemAsync(HttpStatusCode.BadRequest);
+    }
 }
 
 /// <summary>Reworks while a turn is still running (the slow offline narrator).</summary>
@@ -209,4 +238,6 @@ public sealed class AlternativesPendingTests(SlowNarratorAppFactory app) : IClas
         Assert.Equal("turns_pending", twice["code"].Str());
         await client.PollAsync($"/api/sessions/{id}/turns/{queued["turnId"].Str()}", t => t["alternatives"]?["count"]?.GetValue<int>() == 2);
     }
+
 }
+

@@ -123,16 +123,53 @@ public sealed class ChatImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
         Assert.Equal(7, lines.Count);
         Assert.Equal([false, true, false, true, false, true], lines.Skip(1).Select(l => l["is_user"]!.GetValue<bool>()));
         Assert.Equal("Not this late. You can sleep in the net loft.", lines[3]["mes"]!.GetValue<string>());
+        // The reply's swipes are the turn's alternatives, the kept one chosen, and go back out as swipes.
+        Assert.Equal((2, 2), (turns[0]["alternatives"]!["count"]!.GetValue<int>(), turns[0]["alternatives"]!["chosen"]!.GetValue<int>()));
+        Assert.Equal("The inn burned down last spring.", turns[0]["alternatives"]!["items"]![0]!["narrative"]!.GetValue<string>());
+        Assert.Equal(["The inn burned down last spring.", "Not this late. You can sleep in the net loft."],
+            lines[3]["swipes"]!.AsArray().Select(x => x!.GetValue<string>()));
+        Assert.Equal(1, lines[3]["swipe_id"]!.GetValue<int>());
+        // A reply made of two character messages has no one set of swipes: one alternative.
+        Assert.Null(turns[1]["alternatives"]);
 
         // … and back in: the same turns and opening.
         var again = await ImportAsync(client, worldId, Jsonl([.. lines])).ExpectAsync(HttpStatusCode.Created);
         var againId = again["sessionId"]!.GetValue<string>();
-        Assert.Equal(Texts(turns), Texts(await client.TurnsAsync(againId)));
+        var againTurns = await client.TurnsAsync(againId);
+        Assert.Equal(Texts(turns), Texts(againTurns));
+        Assert.Equal(turns[0]["alternatives"]!.ToJsonString(), againTurns[0]["alternatives"]!.ToJsonString());
         Assert.Equal(session["opening"]!.GetValue<string>(), again["opening"]!.GetValue<string>());
 
         // The imported session plays on like any other.
         var next = await client.PlayAsync(againId, "I walk to the lighthouse.");
         Assert.Equal((4, "completed"), (next["seq"]!.GetValue<int>(), next["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task Swipes_of_the_last_reply_can_be_chosen_and_more_than_twenty_keep_the_kept_one()
+    {
+        var client = app.Alice();
+        var worldId = await CardWorldAsync(client);
+        var many = new JsonArray([.. Enumerable.Range(0, 30).Select(i => (JsonNode?)JsonValue.Create($"Take {i}."))]);
+        var reply = Message("Mira Vell", false, "Take 25, as kept.", 2, swipes: many);
+        reply["swipe_id"] = 25;
+        var sessionId = (await ImportAsync(client, worldId, Jsonl(Header(), Message("Ash", true, "Hello?", 1), reply))
+            .ExpectAsync(HttpStatusCode.Created))["sessionId"]!.GetValue<string>();
+        var turn = Assert.Single(await client.TurnsAsync(sessionId));
+        var alternatives = turn["alternatives"]!;
+        Assert.Equal((20, 20), (alternatives["count"]!.GetValue<int>(), alternatives["chosen"]!.GetValue<int>()));
+        Assert.Equal("Take 25, as kept.", turn["narrative"]!.GetValue<string>());
+        Assert.Equal("Take 0.", alternatives["items"]![0]!["narrative"]!.GetValue<string>());
+
+        var chosen = await client.PutAsJsonAsync($"/api/sessions/{sessionId}/turns/{turn["turnId"]!.GetValue<string>()}/choice", new { alternative = 3 })
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("Take 2.", chosen["narrative"]!.GetValue<string>());
+        var lines = await ExportLinesAsync(client, sessionId);
+        Assert.Equal(("Take 2.", 2), (lines[^1]["mes"]!.GetValue<string>(), lines[^1]["swipe_id"]!.GetValue<int>()));
+
+        // Swipes that are not strings are not a chat.
+        var broken = Message("Mira Vell", false, "x", 2, swipes: [1, 2]);
+        await ImportAsync(client, worldId, Jsonl(Header(), Message("Ash", true, "Hello?", 1), broken)).ExpectProblemAsync(HttpStatusCode.BadRequest);
     }
 
     [Fact]
