@@ -44,6 +44,9 @@ public sealed class MemoryOptions
     /// <summary>Dimensions of the built-in hashing embedder.</summary>
     public int EmbeddingDimensions { get; set; } = 256;
 
+    /// <summary>Which embedder makes the vectors for recall (<c>Loom:Memory:Embedder</c>).</summary>
+    public EmbedderOptions Embedder { get; set; } = new();
+
     public IEnumerable<string> Validate()
     {
         if (ShardCount is < 1 or > 4096) yield return "Loom:Memory:ShardCount must be 1..4096.";
@@ -59,6 +62,7 @@ public sealed class MemoryOptions
         if (MaxOpsPerBlock < 1) yield return "Loom:Memory:MaxOpsPerBlock must be positive.";
         if (DeltasPerSnapshot is < 1 or > 1024) yield return "Loom:Memory:DeltasPerSnapshot must be 1..1024.";
         if (EmbeddingDimensions is < 16 or > 4096) yield return "Loom:Memory:EmbeddingDimensions must be 16..4096.";
+        foreach (var error in Embedder.Validate()) yield return error;
     }
 
     internal void ThrowIfInvalid()

@@ -11,7 +11,7 @@ public static class MemoryServiceCollectionExtensions
 {
     /// <summary>
     /// Registers memory options (validated at start-up), the token counter, the rolling summarizer and the
-    /// local hashing embedder. A host that configures OpenAI/Ollama embeddings registers its own
+    /// embedder <c>Loom:Memory:Embedder</c> names (<see cref="EmbedderFactory"/>). A host may register its own
     /// <see cref="IEmbeddingGenerator{TInput,TEmbedding}"/> first; TryAdd keeps it.
     /// </summary>
     public static IServiceCollection AddLoomMemory(this IServiceCollection services, IConfiguration configuration)
@@ -20,7 +20,7 @@ public static class MemoryServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MemoryOptions>, MemoryOptionsValidator>());
         services.TryAddSingleton<ITokenCounter>(CachedTokenCounter.Default);
         services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(sp =>
-            new HashingEmbeddingGenerator(sp.GetRequiredService<IOptions<MemoryOptions>>().Value.EmbeddingDimensions));
+            EmbedderFactory.Create(sp.GetRequiredService<IOptions<MemoryOptions>>().Value));
         services.TryAddSingleton(sp => new RollingSummarizer(sp.GetRequiredService<IOptions<MemoryOptions>>().Value));
         services.TryAddSingleton<WorldMemoryFactory>();
         return services;

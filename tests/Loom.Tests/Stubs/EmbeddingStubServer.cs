@@ -1,0 +1,64 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Loom.Memory;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Loom.Tests.Stubs;
+
+/// <summary>
+/// An OpenAI-compatible <c>POST /v1/embeddings</c> on a real socket. Its vectors come from the hashing embedder (64
+/// dimensions), so they are deterministic; what matters here is the wire path and which model was asked for.
+/// </summary>
+public sealed class EmbeddingStubServer : IAsyncDisposable
+{
+    private readonly HashingEmbeddingGenerator _vectors = new(64);
+    private WebApplication? _app;
+
+    /// <summary>(model, inputs) of every request, in arrival order.</summary>
+    public ConcurrentQueue<(string Model, int Inputs)> Requests { get; } = new();
+
+    public Uri Endpoint { get; private set; } = null!;
+
+    public static async Task<EmbeddingStubServer> StartAsync()
+    {
+        var server = new EmbeddingStubServer();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
+        server._app = builder.Build();
+        server._app.MapPost("/v1/embeddings", server.HandleAsync);
+        await server._app.StartAsync();
+        var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Endpoint = new Uri(address.TrimEnd('/') + "/v1");
+        return server;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+        var model = body.RootElement.GetProperty("model").GetString()!;
+        var input = body.RootElement.GetProperty("input");
+        var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString()!).ToList() : [input.GetString()!];
+        Requests.Enqueue((model, texts.Count));
+        var vectors = await _vectors.GenerateAsync(texts);
+        await context.Response.WriteAsJsonAsync(new Dictionary<string, object?>
+        {
+            ["object"] = "list",
+            ["model"] = model,
+            ["data"] = vectors.Select((v, i) => new Dictionary<string, object?> { ["object"] = "embedding", ["index"] = i, ["embedding"] = v.Vector.ToArray() }).ToList(),
+            ["usage"] = new Dictionary<string, object?> { ["prompt_tokens"] = texts.Count, ["total_tokens"] = texts.Count },
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null) await _app.DisposeAsync();
+    }
+}
