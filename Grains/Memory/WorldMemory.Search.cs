@@ -51,7 +51,11 @@ public sealed partial class WorldMemory
             .OrderByDescending(h => h.Value.LastPosition).ThenByDescending(h => h.Value.Count).ThenBy(h => h.Key, StringComparer.Ordinal)
             .Where(h => _states[h.Key].Current is not null).Select(h => (_states[h.Key], (double?)h.Value.Count)).ToList();
         var lexical = input.Length > 0 ? _bm25.Search(input, CandidateDepth, CompareSlots).Select(r => (_slots[r.Slot]!, (double?)r.Score)).ToList() : [];
-        var semantic = input.Length > 0 ? (await VectorRankingAsync(input, CandidateDepth, ct)).Select(r => (r.State, (double?)r.Score)).ToList() : [];
+        // A model embedder's vectors for new or changed entities are made after the turn, off its critical path
+        // (SessionMemoryStore.RefreshInBackground): a turn may rank an entity by vector one turn late.
+        var semantic = input.Length > 0
+            ? (await VectorRankingAsync(input, CandidateDepth, ct, refreshStale: EmbedsInline)).Select(r => (r.State, (double?)r.Score)).ToList()
+            : [];
         var named = inputNames.Take(5).Select(n => n.Item1.Id).ToList();
         var neighbours = named.SelectMany(id => Relations(id)).Select(r => r.FromId).Concat(named.SelectMany(id => Relations(id)).Select(r => r.ToId))
             .Distinct().Where(id => inputNames.All(s => s.Item1.Id != id)).Select(id => (_states[id], (double?)null)).ToList();
@@ -146,9 +150,9 @@ public sealed partial class WorldMemory
         return Ordered(scores).Take(limit).ToList();
     }
 
-    private async Task<List<(EntityState State, double Score)>> VectorRankingAsync(string query, int limit, CancellationToken ct)
+    private async Task<List<(EntityState State, double Score)>> VectorRankingAsync(string query, int limit, CancellationToken ct, bool refreshStale = true)
     {
-        await RefreshEmbeddingsAsync(ct);
+        if (refreshStale) await RefreshEmbeddingsAsync(ct);
         if (_vectors is null) return [];
         var embeddings = await _embedder.GenerateAsync([query], cancellationToken: ct);
         var vector = embeddings[0].Vector.ToArray();

@@ -83,6 +83,10 @@ public sealed partial class WorldMemory
     public static WorldMemory Create(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder) =>
         new(options, tokens, embedder);
 
+    /// <summary>True for the hashing embedder (microseconds, vectors never stored): turns embed inline. A model
+    /// embedder's work runs after the turn instead.</summary>
+    public bool EmbedsInline => !_storeVectors;
+
     /// <summary>Live (not deleted) entities.</summary>
     public int Count => _liveCount;
 

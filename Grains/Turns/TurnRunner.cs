@@ -324,7 +324,8 @@ public sealed partial class TurnRunner
             LogSummaryFailed(ex, session.SessionId, seq);
             warnings.Add("memory: the rolling summary was deferred to a later turn");
         }
-        if (!await session.Memory.RefreshEmbeddingsQuietlyAsync(memory))
+        if (!memory.EmbedsInline) session.Memory.RefreshInBackground(memory); // a model's embedding never holds up the turn
+        else if (!await session.Memory.RefreshEmbeddingsQuietlyAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
         return new Remembered(split.Narrative, applied, warnings, split.Ooc, summaryUsage);
     }

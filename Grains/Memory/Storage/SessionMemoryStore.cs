@@ -164,6 +164,34 @@ public sealed partial class SessionMemoryStore
         }
     }
 
+    private Task? _background;
+    private bool _refreshAgain;
+
+    /// <summary>
+    /// Embeds changed entities after the turn, on the activation's scheduler but not awaited by it: the vectors reach
+    /// storage with the next write (a deactivation first only means they are made again after the next load). One
+    /// refresh runs at a time; a call while it runs makes it go round once more.
+    /// </summary>
+    public void RefreshInBackground(WorldMemory memory)
+    {
+        if (_background is { IsCompleted: false })
+        {
+            _refreshAgain = true;
+            return;
+        }
+        _background = RefreshUntilCurrentAsync(memory);
+    }
+
+    private async Task RefreshUntilCurrentAsync(WorldMemory memory)
+    {
+        do
+        {
+            _refreshAgain = false;
+            await RefreshEmbeddingsQuietlyAsync(memory);
+        }
+        while (_refreshAgain);
+    }
+
     /// <summary>Embeds changed entities now so stored shards carry vectors; on failure searches embed them later.</summary>
     public async Task<bool> RefreshEmbeddingsQuietlyAsync(WorldMemory memory)
     {

@@ -26,6 +26,16 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
 
     public Uri Endpoint { get; private set; } = null!;
 
+    /// <summary>While not completed, every request waits for it (an embedder that is slow or stuck).</summary>
+    public TaskCompletionSource Gate { get; set; } = CompletedGate();
+
+    private static TaskCompletionSource CompletedGate()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+
     public static async Task<EmbeddingStubServer> StartAsync()
     {
         var server = new EmbeddingStubServer();
@@ -46,6 +56,7 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
         var model = body.RootElement.GetProperty("model").GetString()!;
         var input = body.RootElement.GetProperty("input");
         var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString()!).ToList() : [input.GetString()!];
+        await Gate.Task.WaitAsync(context.RequestAborted);
         Requests.Enqueue((model, texts.Count));
         var vectors = await _vectors.GenerateAsync(texts);
         await context.Response.WriteAsJsonAsync(new Dictionary<string, object?>
