@@ -3,16 +3,25 @@ using Loom.Memory;
 
 namespace Loom.Tests.Memory;
 
-/// <summary>A fact planted in the story at one turn and asked about at a later one.</summary>
-public sealed record PlantedFact(int Index, string EntityId, int PlantedAt, int AskedAt, string Question, string Answer);
+/// <summary>A fact planted in the story at one turn and asked about at a later one. A moved fact changed at
+/// <see cref="MovedAt"/>: <see cref="Answer"/> is then the new value and <see cref="OldAnswer"/> the one it replaced.</summary>
+public sealed record PlantedFact(int Index, string EntityId, int PlantedAt, int AskedAt, string Question, string Answer,
+    int? MovedAt = null, string? OldAnswer = null);
 
 /// <summary>One scripted turn: what the player typed and what the offline narrator answered (narrative + ops).</summary>
 public sealed record ScriptedTurn(int Seq, string Input, string Answer, PlantedFact? Asks);
 
-public sealed record FidelityResult(int Asked, int Found, int Entities, double AverageTokens, int MaxTokens, List<PlantedFact> Missed)
+/// <param name="Moved">Asked facts that had moved; <paramref name="Stale"/>: of those, how many retrievals held the old
+/// value without the new one (the old value won).</param>
+public sealed record FidelityResult(int Asked, int Found, int Entities, double AverageTokens, int MaxTokens, List<PlantedFact> Missed,
+    int Moved = 0, int Stale = 0)
 {
     public double Share => Asked == 0 ? 0 : (double)Found / Asked;
 }
+
+/// <summary>How the story asks about its facts: in the words it planted them with, or in other words (descriptions
+/// instead of names, synonyms), and whether some facts move before they are asked about.</summary>
+public sealed record FidelityVariant(bool Paraphrased = false, bool MoveSome = false);
 
 /// <summary>
 /// The fidelity benchmark of issue 4: a deterministic 500-turn harbour story with recurring characters, places,
@@ -83,11 +92,36 @@ public static class FidelityStory
         "ember and oak", "quiet anchor", "twice drowned", "morning gull",
     ];
 
-    public static IReadOnlyList<ScriptedTurn> Build(int turnCount = 500, int factCount = 50)
+    /// <summary>Each object in other words: what a player who forgot its name would say.</summary>
+    private static readonly string[] ObjectDescriptions =
+    [
+        "little shiny opener for locks", "crimson account book", "device that always points north", "pair of white gambling cubes",
+        "green stone charm", "metal circlet fit for a king", "false eyeball", "lamp of reddish metal", "whistle carved from a skeleton",
+        "soft face covering for a ball", "yellow fossil-resin band for a finger", "black glass blade", "hair tool made of sea gems",
+        "little metal toy warrior", "big wooden trunk", "small azure flask", "golden stamp for letters", "writing board coated in wax",
+        "chart of the weather at sea", "glowing coal-like rock", "plume from a black bird", "pot of sea salt", "token named after the night sky",
+        "hanging steps of cord", "dark wax taper",
+    ];
+
+    /// <summary>Each door in other words.</summary>
+    private static readonly string[] DoorDescriptions =
+    [
+        "little back entrance in the northern wall", "strongroom of the merchants' association", "secret passage used by contraband runners",
+        "entrance to the record room", "iron gate of the burial vault", "opening at the top of the beacon tower", "locked treasure room of the tax office",
+        "cellar beneath the church", "trapdoor up where the bells hang", "basement of the naval headquarters", "door to the sea in the hidden bay",
+        "rear exit of the leather works", "room that holds the harbour's great chain", "small gate of the glass workshop", "guild house of the cloth makers",
+        "storeroom under the tavern", "little house where the crossing fee is paid", "cold store of the fish market", "cave in the garden",
+        "lookout tower on the cliffs", "storehouse on the wharf", "locked box at the market", "upper floor of the rope works",
+        "hut out on the shellfish flats", "private room of the harbour chief",
+    ];
+
+    public static IReadOnlyList<ScriptedTurn> Build(int turnCount = 500, int factCount = 50, FidelityVariant? variant = null)
     {
-        var facts = PlanFacts(turnCount, factCount);
+        variant ??= new FidelityVariant();
+        var facts = PlanFacts(turnCount, factCount, variant);
         var plantedAt = facts.ToDictionary(f => f.PlantedAt);
         var askedAt = facts.ToDictionary(f => f.AskedAt);
+        var movedAt = facts.Where(f => f.MovedAt is not null).ToDictionary(f => f.MovedAt!.Value);
         var turns = new List<ScriptedTurn>(turnCount);
         for (var seq = 1; seq <= turnCount; seq++)
         {
@@ -110,6 +144,13 @@ public static class FidelityStory
             else if (plantedAt.TryGetValue(seq, out var planted))
             {
                 var (input0, narrative0, op) = Plant(planted, character, place);
+                input = input0;
+                narrative = narrative0;
+                ops.Add(op);
+            }
+            else if (movedAt.TryGetValue(seq, out var moved))
+            {
+                var (input0, narrative0, op) = Move(moved);
                 input = input0;
                 narrative = narrative0;
                 ops.Add(op);
@@ -141,6 +182,7 @@ public static class FidelityStory
         var asked = 0;
         var tokens = new List<int>();
         var missed = new List<PlantedFact>();
+        int moved = 0, stale = 0;
         foreach (var turn in turns)
         {
             var recent = string.Join("\n\n", narratives.TakeLast(3).Select(n => n.Narrative));
@@ -149,8 +191,14 @@ public static class FidelityStory
             if (turn.Asks is { } fact)
             {
                 asked++;
-                if (retrieval.EntityIds.Contains(fact.EntityId) && retrieval.Block.Contains(fact.Answer, StringComparison.Ordinal)) found++;
+                var recalled = retrieval.EntityIds.Contains(fact.EntityId) && retrieval.Block.Contains(fact.Answer, StringComparison.Ordinal);
+                if (recalled) found++;
                 else missed.Add(fact);
+                if (fact.OldAnswer is { } old)
+                {
+                    moved++;
+                    if (!recalled && retrieval.Block.Contains(old, StringComparison.Ordinal)) stale++;
+                }
             }
 
             var (narrative, ops, warning) = MemoryBlockParser.Split(turn.Answer);
@@ -165,10 +213,10 @@ public static class FidelityStory
             await memory.RefreshEmbeddingsAsync();
             memory.TakeDirtyShards();
         }
-        return new FidelityResult(asked, found, memory.Count, tokens.Average(), tokens.Max(), missed);
+        return new FidelityResult(asked, found, memory.Count, tokens.Average(), tokens.Max(), missed, moved, stale);
     }
 
-    private static List<PlantedFact> PlanFacts(int turnCount, int factCount)
+    private static List<PlantedFact> PlanFacts(int turnCount, int factCount, FidelityVariant variant)
     {
         var facts = new List<PlantedFact>(factCount);
         var step = Math.Max(1, (turnCount - 110) / factCount);
@@ -185,14 +233,26 @@ public static class FidelityStory
             {
                 var obj = Objects[k % Objects.Length];
                 var hider = Characters[(k * 13 + 1) % Characters.Length];
-                facts.Add(new PlantedFact(i, EntityIds.For(EntityType.Fact, $"Where the {obj} is hidden")!, planted, asked,
-                    $"Where did {hider} hide the {obj}? I need it now.", HidingPlaces[k % HidingPlaces.Length]));
+                var question = variant.Paraphrased
+                    ? $"Where was the {ObjectDescriptions[k % ObjectDescriptions.Length]} tucked away? I need it now."
+                    : $"Where did {hider} hide the {obj}? I need it now.";
+                var where = HidingPlaces[k % HidingPlaces.Length];
+                // Every third hidden object is moved halfway between planting and asking: the new place must win.
+                var move = variant.MoveSome && k % 3 == 0 ? planted + (asked - planted) / 2 : (int?)null;
+                while (move is { } m && (plantings.Contains(m) || facts.Any(f => f.AskedAt == m || f.MovedAt == m))) move = m + 1;
+                facts.Add(move is null
+                    ? new PlantedFact(i, EntityIds.For(EntityType.Fact, $"Where the {obj} is hidden")!, planted, asked, question, where)
+                    : new PlantedFact(i, EntityIds.For(EntityType.Fact, $"Where the {obj} is hidden")!, planted, asked, question,
+                        HidingPlaces[(k + 7) % HidingPlaces.Length], move, where));
             }
             else
             {
                 var door = Doors[k % Doors.Length];
+                var question = variant.Paraphrased
+                    ? $"I am at the {DoorDescriptions[k % DoorDescriptions.Length]}. What do I say to be let in?"
+                    : $"I stand before the {door}. What was the password again?";
                 facts.Add(new PlantedFact(i, EntityIds.For(EntityType.Fact, $"Password of the {door}")!, planted, asked,
-                    $"I stand before the {door}. What was the password again?", Passwords[k % Passwords.Length]));
+                    question, Passwords[k % Passwords.Length]));
             }
         }
         return facts;
@@ -205,7 +265,7 @@ public static class FidelityStory
         {
             var obj = Objects[k % Objects.Length];
             var hider = Characters[(k * 13 + 1) % Characters.Length];
-            var where = HidingPlaces[k % HidingPlaces.Length];
+            var where = fact.OldAnswer ?? HidingPlaces[k % HidingPlaces.Length];
             var content = $"{hider} hid the {obj} {where}";
             return ($"I watch what {hider} does with the {obj}.",
                 $"{hider} glances over a shoulder, then hides the {obj} {where}. \"Tell no one,\" {hider} whispers to {character}.",
@@ -216,6 +276,17 @@ public static class FidelityStory
         return ($"I ask {character} how to get through the {door}.",
             $"{character} leans close in the shadow of {place}. \"The password for the {door} is '{password}'. Forget it after.\"",
             Op("fact", $"Password of the {door}", $"The password for the {door} is '{password}'", ("importance", "0.8"), ("involves", character)));
+    }
+
+    /// <summary>The hider moves a hidden object: the same fact entity, its new place.</summary>
+    private static (string Input, string Narrative, string Op) Move(PlantedFact fact)
+    {
+        var k = fact.Index / 2;
+        var obj = Objects[k % Objects.Length];
+        var hider = Characters[(k * 13 + 1) % Characters.Length];
+        return ($"I keep an eye on {hider}.",
+            $"{hider} takes the {obj} from {fact.OldAnswer} and hides it {fact.Answer} instead.",
+            Op("fact", $"Where the {obj} is hidden", $"{hider} moved the {obj}; it is now {fact.Answer}", ("importance", "0.8"), ("involves", hider)));
     }
 
     private static (string Name, string Content) Trivia(int seq)
@@ -240,5 +311,6 @@ public static class FidelityStory
 
     public static string Describe(FidelityResult result) => string.Create(CultureInfo.InvariantCulture,
         $"fidelity: {result.Found}/{result.Asked} planted facts recalled ({result.Share:P1}) with {result.Entities} entities; " +
-        $"memory block avg {result.AverageTokens:F0} tokens, max {result.MaxTokens}");
+        $"memory block avg {result.AverageTokens:F0} tokens, max {result.MaxTokens}") +
+        (result.Moved > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {result.Moved} moved facts asked, old value won {result.Stale}") : "");
 }
