@@ -3,18 +3,20 @@ using Loom.Tests.Stubs;
 
 namespace Loom.Tests.Api;
 
-/// <summary>A gateway configured with an OpenAI-compatible embedder (<c>Loom:Memory:Embedder</c>) embeds memory and
-/// search queries through it over HTTP, and vector search answers from those vectors.</summary>
+/// <summary>A gateway configured with a remote embedder (<c>Loom:Memory:Embedder</c>: OpenAI-compatible <c>/v1/embeddings</c>
+/// or Ollama's <c>/api/embed</c>) embeds memory and search queries through it over HTTP, and vector search answers from those vectors.</summary>
 public sealed class RemoteEmbedderTests
 {
-    [Fact]
-    public async Task Memory_is_embedded_and_searched_through_an_OpenAI_compatible_embeddings_endpoint()
+    [Theory]
+    [InlineData("openai")]
+    [InlineData("ollama")]
+    public async Task Memory_is_embedded_and_searched_through_a_remote_embeddings_endpoint(string provider)
     {
         await using var stub = await EmbeddingStubServer.StartAsync();
         await using var app = LoomAppFactory.With(null, new Dictionary<string, string?>
         {
-            ["Loom:Memory:Embedder:Provider"] = "openai",
-            ["Loom:Memory:Embedder:Endpoint"] = stub.Endpoint.ToString(),
+            ["Loom:Memory:Embedder:Provider"] = provider,
+            ["Loom:Memory:Embedder:Endpoint"] = (provider == "ollama" ? stub.Root : stub.Endpoint).ToString(),
             ["Loom:Memory:Embedder:Model"] = "stub-embed-1",
         });
         var client = app.Alice();

@@ -44,6 +44,7 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
         builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
         server._app = builder.Build();
         server._app.MapPost("/v1/embeddings", server.HandleAsync);
+        server._app.MapPost("/api/embed", server.HandleOllamaAsync);
         await server._app.StartAsync();
         var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Endpoint = new Uri(address.TrimEnd('/') + "/v1");
@@ -67,6 +68,26 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
             ["usage"] = new Dictionary<string, object?> { ["prompt_tokens"] = texts.Count, ["total_tokens"] = texts.Count },
         });
     }
+
+    /// <summary>Ollama's own <c>POST /api/embed</c>: <c>{ model, input }</c> → <c>{ model, embeddings }</c>.</summary>
+    private async Task HandleOllamaAsync(HttpContext context)
+    {
+        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+        var model = body.RootElement.GetProperty("model").GetString()!;
+        var input = body.RootElement.GetProperty("input");
+        var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString()!).ToList() : [input.GetString()!];
+        await Gate.Task.WaitAsync(context.RequestAborted);
+        Requests.Enqueue((model, texts.Count));
+        var vectors = await _vectors.GenerateAsync(texts);
+        await context.Response.WriteAsJsonAsync(new Dictionary<string, object?>
+        {
+            ["model"] = model,
+            ["embeddings"] = vectors.Select(v => v.Vector.ToArray()).ToList(),
+        });
+    }
+
+    /// <summary>The base address (Ollama's endpoint is the server root).</summary>
+    public Uri Root => new(Endpoint.GetLeftPart(UriPartial.Authority) + "/");
 
     public async ValueTask DisposeAsync()
     {
