@@ -6,22 +6,29 @@ namespace Loom.Tests.Memory;
 /// <summary>A fact planted in the story at one turn and asked about at a later one. A moved fact changed at
 /// <see cref="MovedAt"/>: <see cref="Answer"/> is then the new value and <see cref="OldAnswer"/> the one it replaced.</summary>
 public sealed record PlantedFact(int Index, string EntityId, int PlantedAt, int AskedAt, string Question, string Answer,
-    int? MovedAt = null, string? OldAnswer = null);
+    int? MovedAt = null, string? OldAnswer = null)
+{
+    /// <summary>A question about something the story never said (no answer exists; <see cref="EntityId"/> is empty).</summary>
+    public bool Unstated => EntityId.Length == 0;
+}
 
 /// <summary>One scripted turn: what the player typed and what the offline narrator answered (narrative + ops).</summary>
 public sealed record ScriptedTurn(int Seq, string Input, string Answer, PlantedFact? Asks);
 
 /// <param name="Moved">Asked facts that had moved; <paramref name="Stale"/>: of those, how many retrievals held the old
 /// value without the new one (the old value won).</param>
+/// <param name="Unstated">Questions about things never stated; <paramref name="Distracted"/>: of those, how many retrievals
+/// still carried a planted fact of the same kind (another object's hiding place, another door's password) — the
+/// material a narrator could wrongly answer from.</param>
 public sealed record FidelityResult(int Asked, int Found, int Entities, double AverageTokens, int MaxTokens, List<PlantedFact> Missed,
-    int Moved = 0, int Stale = 0)
+    int Moved = 0, int Stale = 0, int Unstated = 0, int Distracted = 0)
 {
     public double Share => Asked == 0 ? 0 : (double)Found / Asked;
 }
 
 /// <summary>How the story asks about its facts: in the words it planted them with, or in other words (descriptions
 /// instead of names, synonyms), and whether some facts move before they are asked about.</summary>
-public sealed record FidelityVariant(bool Paraphrased = false, bool MoveSome = false);
+public sealed record FidelityVariant(bool Paraphrased = false, bool MoveSome = false, bool AskUnstated = false);
 
 /// <summary>
 /// The fidelity benchmark of issue 4: a deterministic 500-turn harbour story with recurring characters, places,
@@ -115,11 +122,18 @@ public static class FidelityStory
         "hut out on the shellfish flats", "private room of the harbour chief",
     ];
 
+    /// <summary>Things the story never hides or locks: questions about them have no answer in memory.</summary>
+    private static readonly string[] NeverHidden =
+    [
+        "whalebone harpoon", "cracked spyglass", "captain's logbook", "silk purse", "pewter tankard",
+        "bishop's ring", "rusty anchor chain", "lute with no strings", "sealskin coat", "book of tide tables",
+    ];
+
     public static IReadOnlyList<ScriptedTurn> Build(int turnCount = 500, int factCount = 50, FidelityVariant? variant = null)
     {
         variant ??= new FidelityVariant();
         var facts = PlanFacts(turnCount, factCount, variant);
-        var plantedAt = facts.ToDictionary(f => f.PlantedAt);
+        var plantedAt = facts.Where(f => !f.Unstated).ToDictionary(f => f.PlantedAt);
         var askedAt = facts.ToDictionary(f => f.AskedAt);
         var movedAt = facts.Where(f => f.MovedAt is not null).ToDictionary(f => f.MovedAt!.Value);
         var turns = new List<ScriptedTurn>(turnCount);
@@ -182,13 +196,19 @@ public static class FidelityStory
         var asked = 0;
         var tokens = new List<int>();
         var missed = new List<PlantedFact>();
-        int moved = 0, stale = 0;
+        int moved = 0, stale = 0, unstated = 0, distracted = 0;
         foreach (var turn in turns)
         {
             var recent = string.Join("\n\n", narratives.TakeLast(3).Select(n => n.Narrative));
             var retrieval = await memory.RetrieveAsync(turn.Input, recent, tokenBudget);
             tokens.Add(retrieval.Tokens);
-            if (turn.Asks is { } fact)
+            if (turn.Asks is { Unstated: true })
+            {
+                unstated++;
+                if (retrieval.EntityIds.Any(id => id.StartsWith("fact:where-the-", StringComparison.Ordinal) || id.StartsWith("fact:password-of-", StringComparison.Ordinal)))
+                    distracted++;
+            }
+            else if (turn.Asks is { } fact)
             {
                 asked++;
                 var recalled = retrieval.EntityIds.Contains(fact.EntityId) && retrieval.Block.Contains(fact.Answer, StringComparison.Ordinal);
@@ -213,7 +233,7 @@ public static class FidelityStory
             await memory.RefreshEmbeddingsAsync();
             memory.TakeDirtyShards();
         }
-        return new FidelityResult(asked, found, memory.Count, tokens.Average(), tokens.Max(), missed, moved, stale);
+        return new FidelityResult(asked, found, memory.Count, tokens.Average(), tokens.Max(), missed, moved, stale, unstated, distracted);
     }
 
     private static List<PlantedFact> PlanFacts(int turnCount, int factCount, FidelityVariant variant)
@@ -253,6 +273,17 @@ public static class FidelityStory
                     : $"I stand before the {door}. What was the password again?";
                 facts.Add(new PlantedFact(i, EntityIds.For(EntityType.Fact, $"Password of the {door}")!, planted, asked,
                     question, Passwords[k % Passwords.Length]));
+            }
+        }
+        if (variant.AskUnstated)
+        {
+            // Late in the story, on turns nothing else uses: where is something nobody ever hid?
+            var seq = turnCount - 2 * NeverHidden.Length;
+            for (var j = 0; j < NeverHidden.Length; j++, seq += 2)
+            {
+                while (plantings.Contains(seq) || facts.Any(f => f.AskedAt == seq || f.MovedAt == seq)) seq++;
+                if (seq > turnCount) throw new ArgumentException("Too few turns for the never-stated questions.");
+                facts.Add(new PlantedFact(factCount + j, "", seq, seq, $"Where was the {NeverHidden[j]} hidden? Someone must know.", ""));
             }
         }
         return facts;
@@ -312,5 +343,6 @@ public static class FidelityStory
     public static string Describe(FidelityResult result) => string.Create(CultureInfo.InvariantCulture,
         $"fidelity: {result.Found}/{result.Asked} planted facts recalled ({result.Share:P1}) with {result.Entities} entities; " +
         $"memory block avg {result.AverageTokens:F0} tokens, max {result.MaxTokens}") +
-        (result.Moved > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {result.Moved} moved facts asked, old value won {result.Stale}") : "");
+        (result.Moved > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {result.Moved} moved facts asked, old value won {result.Stale}") : "") +
+        (result.Unstated > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {result.Unstated} never-stated asked, a same-kind fact retrieved {result.Distracted}") : "");
 }

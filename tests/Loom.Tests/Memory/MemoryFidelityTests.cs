@@ -32,7 +32,7 @@ public class MemoryFidelityTests(ITestOutputHelper output)
     public async Task Facts_asked_in_other_words_are_recalled_by_the_local_model_and_moved_facts_never_go_stale()
     {
         var options = Options();
-        var turns = FidelityStory.Build(500, 50, new FidelityVariant(Paraphrased: true, MoveSome: true));
+        var turns = FidelityStory.Build(500, 50, new FidelityVariant(Paraphrased: true, MoveSome: true, AskUnstated: true));
         var hashing = await FidelityStory.RunAsync(NewMemory(options), new RollingSummarizer(options), turns, 2000);
         using var model = new LocalEmbeddingGenerator();
         var local = await FidelityStory.RunAsync(NewMemory(options, model), new RollingSummarizer(options), turns, 2000);
@@ -42,6 +42,7 @@ public class MemoryFidelityTests(ITestOutputHelper output)
         foreach (var miss in local.Missed) output.WriteLine($"local missed fact {miss.Index}: {miss.Question} ({miss.Answer})");
         Console.WriteLine("paraphrased fidelity — hashing: " + FidelityStory.Describe(hashing) + " | local: " + FidelityStory.Describe(local));
         Assert.True(local.Moved > 0);
+        Assert.Equal((10, 50), (local.Unstated, local.Asked));
         Assert.Equal(0, local.Stale);
         Assert.Equal(0, hashing.Stale);
         Assert.True(local.MaxTokens <= 2000);
