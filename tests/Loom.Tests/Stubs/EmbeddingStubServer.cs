@@ -51,7 +51,8 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
         return server;
     }
 
-    private async Task HandleAsync(HttpContext context)
+    /// <summary>Both wire formats ask with <c>{ model, input: string | string[] }</c>: waits at the gate, records, embeds.</summary>
+    private async Task<(string Model, List<float[]> Vectors)> EmbedAsync(HttpContext context)
     {
         using var body = await JsonDocument.ParseAsync(context.Request.Body);
         var model = body.RootElement.GetProperty("model").GetString()!;
@@ -59,31 +60,26 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
         var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString()!).ToList() : [input.GetString()!];
         await Gate.Task.WaitAsync(context.RequestAborted);
         Requests.Enqueue((model, texts.Count));
-        var vectors = await _vectors.GenerateAsync(texts);
+        return (model, [.. (await _vectors.GenerateAsync(texts)).Select(v => v.Vector.ToArray())]);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var (model, vectors) = await EmbedAsync(context);
         await context.Response.WriteAsJsonAsync(new Dictionary<string, object?>
         {
             ["object"] = "list",
             ["model"] = model,
-            ["data"] = vectors.Select((v, i) => new Dictionary<string, object?> { ["object"] = "embedding", ["index"] = i, ["embedding"] = v.Vector.ToArray() }).ToList(),
-            ["usage"] = new Dictionary<string, object?> { ["prompt_tokens"] = texts.Count, ["total_tokens"] = texts.Count },
+            ["data"] = vectors.Select((v, i) => new Dictionary<string, object?> { ["object"] = "embedding", ["index"] = i, ["embedding"] = v }).ToList(),
+            ["usage"] = new Dictionary<string, object?> { ["prompt_tokens"] = vectors.Count, ["total_tokens"] = vectors.Count },
         });
     }
 
     /// <summary>Ollama's own <c>POST /api/embed</c>: <c>{ model, input }</c> → <c>{ model, embeddings }</c>.</summary>
     private async Task HandleOllamaAsync(HttpContext context)
     {
-        using var body = await JsonDocument.ParseAsync(context.Request.Body);
-        var model = body.RootElement.GetProperty("model").GetString()!;
-        var input = body.RootElement.GetProperty("input");
-        var texts = input.ValueKind == JsonValueKind.Array ? input.EnumerateArray().Select(e => e.GetString()!).ToList() : [input.GetString()!];
-        await Gate.Task.WaitAsync(context.RequestAborted);
-        Requests.Enqueue((model, texts.Count));
-        var vectors = await _vectors.GenerateAsync(texts);
-        await context.Response.WriteAsJsonAsync(new Dictionary<string, object?>
-        {
-            ["model"] = model,
-            ["embeddings"] = vectors.Select(v => v.Vector.ToArray()).ToList(),
-        });
+        var (model, vectors) = await EmbedAsync(context);
+        await context.Response.WriteAsJsonAsync(new Dictionary<string, object?> { ["model"] = model, ["embeddings"] = vectors });
     }
 
     /// <summary>The base address (Ollama's endpoint is the server root).</summary>
