@@ -6,6 +6,9 @@ import { state, emit } from "./state.js";
 
 const ERR = "sessions-error";
 let sessions = [];
+// The export format picked per session: the table is redrawn whenever sessions change, and a redraw must not
+// silently put a row back to JSON between picking a format and pressing Export.
+const exportFormats = new Map();
 
 export async function loadSessions() {
   const status = $("session-status").value;
@@ -32,6 +35,8 @@ function renderTable() {
     const rename = h("button", { type: "button", class: "secondary", "aria-label": `Rename ${s.name}` }, "Rename");
     const archive = h("button", { type: "button", class: "secondary", "aria-label": `Archive ${s.name}`, disabled: s.status === "archived" }, "Archive");
     const format = h("select", { "aria-label": `Export format for ${s.name}` }, new Option("JSON", "json"), new Option("Markdown", "markdown"), new Option("SillyTavern chat", "st-jsonl"));
+    format.value = exportFormats.get(s.sessionId) ?? "json";
+    format.addEventListener("change", () => exportFormats.set(s.sessionId, format.value));
     const exp = h("button", { type: "button", class: "secondary" }, "Export");
     open.addEventListener("click", () => { emit("reopen", s.sessionId); emit("tab", "play"); });
     rename.addEventListener("click", () => {

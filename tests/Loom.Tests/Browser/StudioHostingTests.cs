@@ -47,7 +47,8 @@ public sealed class StudioHostingTests : IDisposable
             HttpResponseMessage page;
             while (true)
             {
-                Assert.False(ChildProcesses.HasExited(process), $"the gateway exited:\n{log}");
+                // The log is read under its lock: the output thread appends to it meanwhile.
+                if (ChildProcesses.HasExited(process)) lock (log) Assert.Fail($"the gateway exited:\n{log}");
                 try
                 {
                     page = await http.GetAsync("/", deadline.Token);
