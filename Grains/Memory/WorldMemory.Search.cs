@@ -52,7 +52,7 @@ public sealed partial class WorldMemory
             .Where(h => _states[h.Key].Current is not null).Select(h => (_states[h.Key], (double?)h.Value.Count)).ToList();
         var lexical = input.Length > 0 ? _bm25.Search(input, CandidateDepth, CompareSlots).Select(r => (_slots[r.Slot]!, (double?)r.Score)).ToList() : [];
         // A model embedder's vectors for new or changed entities are made after the turn, off its critical path
-        // (SessionMemoryStore.RefreshInBackground): a turn may rank an entity by vector one turn late.
+        // (SessionMemoryStore.RefreshAfterTurnAsync): a turn may rank an entity by vector one turn late.
         var semantic = input.Length > 0
             ? (await VectorRankingAsync(input, CandidateDepth, ct, refreshStale: EmbedsInline)).Select(r => (r.State, (double?)r.Score)).ToList()
             : [];

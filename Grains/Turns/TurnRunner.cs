@@ -324,8 +324,7 @@ public sealed partial class TurnRunner
             LogSummaryFailed(ex, session.SessionId, seq);
             warnings.Add("memory: the rolling summary was deferred to a later turn");
         }
-        if (!memory.EmbedsInline) session.Memory.RefreshInBackground(memory); // a model's embedding never holds up the turn
-        else if (!await session.Memory.RefreshEmbeddingsQuietlyAsync(memory))
+        if (!await session.Memory.RefreshAfterTurnAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
         return new Remembered(split.Narrative, applied, warnings, split.Ooc, summaryUsage);
     }

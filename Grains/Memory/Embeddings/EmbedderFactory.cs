@@ -1,5 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
+using Loom.Llm.Http;
+using Loom.Llm.Ollama;
 using Microsoft.Extensions.AI;
 using OllamaSharp;
 using OpenAI;
@@ -9,7 +11,7 @@ namespace Loom.Memory;
 /// <summary>The embedder <see cref="EmbedderOptions"/> names (options are validated at start-up before this runs).</summary>
 public static class EmbedderFactory
 {
-    private static readonly Uri OllamaDefault = new("http://127.0.0.1:11434/");
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
 
     public static IEmbeddingGenerator<string, Embedding<float>> Create(MemoryOptions options)
     {
@@ -19,8 +21,7 @@ public static class EmbedderFactory
         {
             EmbedderOptions.Local => new LocalEmbeddingGenerator(),
             EmbedderOptions.OpenAi => OpenAiCompatible(embedder),
-            EmbedderOptions.Ollama => new OllamaApiClient(new HttpClient { BaseAddress = embedder.Endpoint ?? OllamaDefault, Timeout = TimeSpan.FromSeconds(30) },
-                embedder.Model!),
+            EmbedderOptions.Ollama => new OllamaApiClient(OllamaHttp(embedder.Endpoint ?? OllamaChatClientFactory.DefaultEndpoint), embedder.Model!),
             _ => new HashingEmbeddingGenerator(options.EmbeddingDimensions),
         };
     }
@@ -28,8 +29,17 @@ public static class EmbedderFactory
     private static IEmbeddingGenerator<string, Embedding<float>> OpenAiCompatible(EmbedderOptions embedder)
     {
         // A failing embedder only warns (memory.md): no SDK retries behind the turn's back.
-        var client = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0), NetworkTimeout = TimeSpan.FromSeconds(30) };
+        var client = new OpenAIClientOptions { RetryPolicy = new ClientRetryPolicy(maxRetries: 0), NetworkTimeout = RequestTimeout };
         if (embedder.Endpoint is not null) client.Endpoint = embedder.Endpoint;
         return new OpenAIClient(new ApiKeyCredential(embedder.ApiKey ?? "no-key"), client).GetEmbeddingClient(embedder.Model!).AsIEmbeddingGenerator();
+    }
+
+    /// <summary>The narrator's HTTP client for a provider (pooled, connect timeout), bounded per request: an embedding call has
+    /// no resilience layer above it to time it out.</summary>
+    private static HttpClient OllamaHttp(Uri endpoint)
+    {
+        var http = ProviderHttpHandler.CreateClient(endpoint);
+        http.Timeout = RequestTimeout;
+        return http;
     }
 }

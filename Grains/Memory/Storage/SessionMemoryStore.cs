@@ -168,11 +168,19 @@ public sealed partial class SessionMemoryStore
     private bool _refreshAgain;
 
     /// <summary>
-    /// Embeds changed entities after the turn, on the activation's scheduler but not awaited by it: the vectors reach
-    /// storage with the next write (a deactivation first only means they are made again after the next load). One
-    /// refresh runs at a time; a call while it runs makes it go round once more.
+    /// Embeds what a turn changed: inline for the hashing embedder (microseconds); for a model, after the turn, on the
+    /// activation's scheduler but not awaited by it, so the vectors reach storage with the next write (a deactivation
+    /// first only means they are made again after the next load). False when an inline refresh failed.
     /// </summary>
-    public void RefreshInBackground(WorldMemory memory)
+    public async Task<bool> RefreshAfterTurnAsync(WorldMemory memory)
+    {
+        if (memory.EmbedsInline) return await RefreshEmbeddingsQuietlyAsync(memory);
+        RefreshInBackground(memory);
+        return true;
+    }
+
+    /// <summary>One background refresh runs at a time; a call while it runs makes it go round once more.</summary>
+    private void RefreshInBackground(WorldMemory memory)
     {
         if (_background is { IsCompleted: false })
         {

@@ -1,14 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using Loom.Memory;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Loom.Tests.Stubs;
 
@@ -39,15 +33,12 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
     public static async Task<EmbeddingStubServer> StartAsync()
     {
         var server = new EmbeddingStubServer();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        server._app = builder.Build();
-        server._app.MapPost("/v1/embeddings", server.HandleAsync);
-        server._app.MapPost("/api/embed", server.HandleOllamaAsync);
-        await server._app.StartAsync();
-        var address = server._app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Endpoint = new Uri(address.TrimEnd('/') + "/v1");
+        (server._app, var address) = await LoopbackHost.StartAsync(app =>
+        {
+            app.MapPost("/v1/embeddings", server.HandleAsync);
+            app.MapPost("/api/embed", server.HandleOllamaAsync);
+        });
+        server.Endpoint = new Uri(address, "v1");
         return server;
     }
 
@@ -83,7 +74,7 @@ public sealed class EmbeddingStubServer : IAsyncDisposable
     }
 
     /// <summary>The base address (Ollama's endpoint is the server root).</summary>
-    public Uri Root => new(Endpoint.GetLeftPart(UriPartial.Authority) + "/");
+    public Uri Root => new(Endpoint, "/");
 
     public async ValueTask DisposeAsync()
     {

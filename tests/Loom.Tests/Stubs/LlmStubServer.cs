@@ -44,17 +44,7 @@ public abstract class LlmStubServer : IAsyncDisposable
         }
     }
 
-    protected async Task StartCoreAsync()
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(options => options.Listen(IPAddress.Loopback, 0));
-        _app = builder.Build();
-        MapRoutes(_app);
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Address = new Uri(address.EndsWith('/') ? address : address + "/");
-    }
+    protected async Task StartCoreAsync() => (_app, Address) = await LoopbackHost.StartAsync(MapRoutes);
 
     protected abstract void MapRoutes(WebApplication app);
 
