@@ -69,6 +69,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private readonly HashSet<string> _cancelled = new(StringComparer.Ordinal);
     /// <summary>The running turn and what cuts its narration off (a stop, or its accept failing).</summary>
     private (string TurnId, CancellationTokenSource Stop)? _running;
+    /// <summary>Set when a deactivation stopped waiting for the pump: whatever it finishes later is not committed from here.</summary>
+    private bool _abandoned;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -128,8 +130,15 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _tenancy.ReportStoredBytes(force: true);
         if (_pump is { IsCompleted: false } pump)
         {
-            // The running turn is not committed; it stays queued and resumes on the next activation.
-            await Task.WhenAny(pump, Task.Delay(Timeout.Infinite, cancellationToken)).ContinueWith(_ => { }, TaskScheduler.Current);
+            // The running turn is not committed; it stays queued and resumes on the next activation. Bounded: while this
+            // waits, the session's callers wait too, and a step that ignores cancellation must not hold them (and the
+            // silo's drain) for the whole deactivation timeout.
+            var drained = await Task.WhenAny(pump, Task.Delay(PumpDrainLimit, cancellationToken)) == pump;
+            if (!drained)
+            {
+                _abandoned = true;
+                LogPumpAbandoned(SessionId, _running?.TurnId, _turns.Step, PumpDrainLimit.TotalSeconds);
+            }
         }
         _events.CompleteAll();
         // Reminder calls are bounded here: while a silo shuts down its reminder service may already be gone, and a call
@@ -143,7 +152,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 if (await this.GetReminder(PumpReminder).WaitAsync(ReminderCleanupLimit, cancellationToken) is { } reminder)
                     await this.UnregisterReminder(reminder).WaitAsync(ReminderCleanupLimit, cancellationToken);
                 S.ReminderRegistered = false;
-                await _state.CommitAsync();
+                await _state.CommitAsync().WaitAsync(ReminderCleanupLimit, cancellationToken);
             }
         }
         catch (Exception ex)
@@ -153,6 +162,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     }
 
     private static readonly TimeSpan ReminderCleanupLimit = TimeSpan.FromSeconds(2);
+    /// <summary>How long a deactivation waits for the running turn to stop (its queue entry survives either way).</summary>
+    private static readonly TimeSpan PumpDrainLimit = TimeSpan.FromSeconds(3);
 
     // ---------------------------------------------------------------- lifecycle of the session
 
@@ -468,6 +479,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                     _memory.Reset();
                     continue;
                 }
+                // A deactivation gave up on this pump: the activation is gone and the next one runs the turn again.
+                if (_abandoned) return;
                 try
                 {
                     // Once narrated, a turn is only ever committed (retried), never narrated a second time here.
@@ -674,6 +687,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: could not reload state after a failed write")]
     private partial void LogReloadFailed(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: deactivating without waiting longer than {LimitSeconds} s for turn {TurnId} (step {Step}); it stays queued")]
+    private partial void LogPumpAbandoned(string sessionId, string? turnId, string? step, double limitSeconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: reminder cleanup failed")]
     private partial void LogReminderCleanupFailed(Exception ex, string sessionId);

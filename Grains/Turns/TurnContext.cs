@@ -34,7 +34,15 @@ public sealed class TurnContext(
     /// <summary>Runs the next turn under <paramref name="turn"/> (e.g. a narration withdrawn when its accept fails) until <see cref="EndTurn"/>.</summary>
     public void BeginTurn(CancellationToken turn) => _turn = turn;
 
-    public void EndTurn() => _turn = default;
+    public void EndTurn()
+    {
+        _turn = default;
+        Step = null;
+    }
+
+    /// <summary>The step the running turn is in (canon, memory, recall, prompt, narrate, remember): named when a
+    /// drain gives up on a turn, so a step that ignores cancellation shows in the log.</summary>
+    public string? Step { get; set; }
 
     /// <summary>The session's pinned canon version (fetched once per activation).</summary>
     public async Task<CanonVersion> CanonAsync() => _canon ??= await canons.GetAsync(State.WorldId, State.CanonVersion);

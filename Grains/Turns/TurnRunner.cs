@@ -82,13 +82,16 @@ public sealed partial class TurnRunner
         WorldMemory? memory = null;
         try
         {
+            session.Step = "canon";
             var canon = await session.CanonAsync();
+            session.Step = "memory";
             memory = await session.Memory.GetAsync();
             // Markers act first: an edit is in memory before the narrator is asked.
             if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging();
             var plan = _interventions.Plan(memory, session.PolicyOf(canon), turn);
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var window = _memoryOptions.RecentWindowTurns;
+            session.Step = "recall";
             var history = Unsummarized(await session.Journal.RecentAsync(), memory, window);
             var recall = await RecallAsync(session, memory, turn.StoryInput, history.TakeLast(window).ToList());
             _metrics.Stage(TurnStages.MemoryRecall, clock.Elapsed.TotalSeconds);
@@ -112,6 +115,8 @@ public sealed partial class TurnRunner
             });
             _metrics.StageSince(TurnStages.PromptAssembly, assembling);
 
+            session.Step = "narrate";
+
             var llmStarted = Stopwatch.GetTimestamp();
             string answer;
             LlmChunk? final;
@@ -122,6 +127,7 @@ public sealed partial class TurnRunner
             _metrics.StageSince(TurnStages.LlmTotal, llmStarted);
 
             var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
+            session.Step = "remember";
             var remembering = Stopwatch.GetTimestamp();
             var remembered = await RememberAsync(session, memory, answer, turn.Seq);
             _metrics.StageSince(TurnStages.MemoryApply, remembering);

@@ -27,6 +27,9 @@ public static class SiloHostingExtensions
                 // A session's room (its members, or nothing for a solo session) lives and goes with the session.
                 o.ClassSpecificCollectionAge[typeof(Loom.Sessions.SessionGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
                 o.ClassSpecificCollectionAge[typeof(Loom.Multiplayer.SessionRoomGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
+                // Orleans' 30 s default would let one stuck deactivation outlast the whole shutdown budget; a drain
+                // deactivates every grain at once, so each gets a quarter of the budget (5 to 30 s).
+                o.DeactivationTimeout = TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 4.0, 5, 30));
             });
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));

@@ -205,17 +205,21 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         var victim = cluster.Silos[victimIndex];
         cluster.ExpectedDown.Add(victim);
         var injectedAt = DateTime.UtcNow;
-        var budget = TimeSpan.FromSeconds(LoomClusterFixture.ShutdownBudgetSeconds);
-        var (exited, exitCode, took) = await victim.TerminateAsync(budget + TimeSpan.FromSeconds(10));
-        Assert.True(exited, $"{victim.Name} still running {budget + TimeSpan.FromSeconds(10)} after SIGTERM.\n{victim.Tail()}");
+        var grace = TimeSpan.FromSeconds(LoomClusterFixture.TerminationGraceSeconds);
+        var own = TimeSpan.FromSeconds(LoomClusterFixture.ShutdownTimeoutSeconds);
+        var (exited, exitCode, took) = await victim.TerminateAsync(grace + TimeSpan.FromSeconds(10));
+        // The drain's own log (Orleans names each lifecycle stage that took long; sessions name a turn they gave up on).
+        output.WriteLine(victim.Tail(60));
+        Assert.True(exited, $"{victim.Name} still running {grace + TimeSpan.FromSeconds(10)} after SIGTERM.\n{victim.Tail()}");
         Assert.True(exitCode == 0, $"{victim.Name} exited with {exitCode} after SIGTERM.\n{victim.Tail()}");
 
         var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
         await Task.Delay(TimeSpan.FromSeconds(2));
         await load.StopAndVerifyAsync();
-        Record($"SIGTERM {victim.Name}: exited 0 after {took.TotalSeconds:F1} s (budget {budget.TotalSeconds:F0} s); " +
-               $"{recovery}. {load.Summary()}");
-        Assert.True(took <= budget, $"shutdown took {took}, over the {budget} budget");
+        Record($"SIGTERM {victim.Name}: exited 0 after {took.TotalSeconds:F1} s (own budget {own.TotalSeconds:F0} s" +
+               $"{(took >= own ? ", used up" : "")}, grace {grace.TotalSeconds:F0} s); {recovery}. {load.Summary()}");
+        // Kubernetes' contract: gone, with exit code 0, before the grace period ends (the silo's own budget is shorter).
+        Assert.True(took <= grace, $"shutdown took {took}, over the {grace} grace period.\n{victim.Tail(120)}");
         AssertRecovered(recovery);
     }
 

@@ -19,7 +19,11 @@ namespace Loom.Tests.Cluster;
 public sealed class LoomClusterFixture : IAsyncLifetime
 {
     public const int SiloCount = 3;
-    public const int ShutdownBudgetSeconds = 20;
+    /// <summary>The silo's own stop budget (Loom:Cluster:ShutdownTimeoutSeconds), kept below the orchestrator's grace
+    /// period as the Helm chart requires (45 s and 75 s there).</summary>
+    public const int ShutdownTimeoutSeconds = 15;
+    /// <summary>What Kubernetes' terminationGracePeriodSeconds would be: the process must be gone by then.</summary>
+    public const int TerminationGraceSeconds = 20;
     public const int CallDeadlineSeconds = 10;
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(120);
 
@@ -117,7 +121,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
             ["Loom__Cluster__GatewayPort"] = FreePort.Next().ToString(),
             ["Loom__Cluster__AdvertisedAddress"] = "127.0.0.1",
             ["Loom__Cluster__SiloName"] = $"silo-{index}",
-            ["Loom__Cluster__ShutdownTimeoutSeconds"] = ShutdownBudgetSeconds.ToString(),
+            ["Loom__Cluster__ShutdownTimeoutSeconds"] = ShutdownTimeoutSeconds.ToString(),
             ["Loom__Llm__Provider"] = "offline",
             ["Loom__Llm__Offline__ChunkDelayMs"] = "2",
             // Orleans' own start-up lines (options dumps included) must not reveal secrets either.
