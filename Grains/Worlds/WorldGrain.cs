@@ -12,7 +12,7 @@ namespace Loom.Worlds;
 
 /// <summary>One world (key: worldId) and its immutable canon versions 1, 2, ...; see <see cref="WorldAccess"/> for who may do what.</summary>
 public sealed class WorldGrain(
-    [PersistentState("world", StorageNames.Provider)] IPersistentState<WorldState> state,
+    [PersistentState(WorldState.StateName, StorageNames.Provider)] IPersistentState<WorldState> state,
     IOptions<QuotaOptions> quotas,
     ILogger<WorldGrain> logger) : Grain, IWorldGrain
 {
@@ -261,21 +261,7 @@ public sealed class WorldGrain(
     {
         if (!_summaries.TryGetValue(stored.Version, out var canon))
         {
-            canon = new CanonVersion
-            {
-                WorldId = WorldId,
-                Version = stored.Version,
-                Hash = stored.Hash,
-                Title = stored.Title,
-                Metadata = stored.Metadata,
-                Sections = stored.Sections.Select(s => new CanonSection
-                {
-                    Name = s.Name, Type = s.Type, File = s.File, Line = s.Line,
-                    Content = state.State.Blobs[stored.Files[s.File]].Substring(s.Start, s.Length),
-                }).ToList(),
-                Warnings = stored.Warnings,
-                CreatedAt = stored.CreatedAt,
-            };
+            canon = CanonVersions.Summary(WorldId, state.State, stored);
             _summaries[stored.Version] = canon;
         }
 
@@ -293,8 +279,7 @@ public sealed class WorldGrain(
         return canon;
     }
 
-    private Dictionary<string, string> FileTexts(StoredCanonVersion stored) =>
-        stored.Files.ToDictionary(f => f.Key, f => state.State.Blobs[f.Value], StringComparer.Ordinal);
+    private Dictionary<string, string> FileTexts(StoredCanonVersion stored) => CanonVersions.FileTexts(state.State, stored);
 
     private static string BlobKey(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
 

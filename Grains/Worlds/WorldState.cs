@@ -10,6 +10,9 @@ namespace Loom.Worlds;
 [GenerateSerializer, Alias("loom.WorldState")]
 public sealed class WorldState
 {
+    /// <summary>The world grain's state name (read directly by <see cref="CanonCache"/> too).</summary>
+    public const string StateName = "world";
+
     [Id(0)] public List<StoredCanonVersion> Versions { get; set; } = [];
     /// <summary>Content hash → LF-normalised file text.</summary>
     [Id(1)] public Dictionary<string, string> Blobs { get; set; } = new(StringComparer.Ordinal);

@@ -27,13 +27,17 @@ public static class SiloHostingExtensions
                 // A session's room (its members, or nothing for a solo session) lives and goes with the session.
                 o.ClassSpecificCollectionAge[typeof(Loom.Sessions.SessionGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
                 o.ClassSpecificCollectionAge[typeof(Loom.Multiplayer.SessionRoomGrain).FullName!] = TimeSpan.FromMinutes(cluster.SessionIdleMinutes);
-                // Orleans' 30 s default would let one stuck deactivation outlast the whole shutdown budget; a drain
-                // deactivates every grain at once, so each gets a quarter of the budget (5 to 30 s).
-                o.DeactivationTimeout = TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 4.0, 5, 30));
+                // A drain deactivates every grain at once; Orleans' 30 s default would let one stuck deactivation outlast
+                // a shorter shutdown budget, so each gets half of it (5 to 60 s).
+                o.DeactivationTimeout = DeactivationBudget(cluster);
             });
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
         });
+
+        // A draining session lets its running turn finish only within its deactivation budget, leaving time to stop it.
+        builder.Services.PostConfigure<Loom.Sessions.TurnOptions>(o =>
+            o.DrainFinishSeconds = Math.Max(0, Math.Min(o.DrainFinishSeconds, DeactivationBudget(cluster).TotalSeconds - 4)));
 
         if (builder.Configuration.GetValue("Loom:SeedExampleWorlds", true))
         {
@@ -41,4 +45,7 @@ public static class SiloHostingExtensions
         }
         return builder;
     }
+
+    private static TimeSpan DeactivationBudget(LoomClusterOptions cluster) =>
+        TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 2.0, 5, 60));
 }

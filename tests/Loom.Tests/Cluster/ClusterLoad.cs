@@ -9,8 +9,11 @@ namespace Loom.Tests.Cluster;
 /// N sessions played concurrently through the gateway while a failure is injected: measures how long until every
 /// session is served again, then checks each session's timeline against what the client was told.
 /// </summary>
-public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 6)
+public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 6, HttpClient? client = null,
+    TimeSpan thinkTime = default)
 {
+    /// <summary>The fixture's gateway, or a client of its own (e.g. one balancing over several gateways).</summary>
+    private readonly HttpClient _http = client ?? cluster.Http;
     public static readonly TimeSpan RecoveryBudget = TimeSpan.FromSeconds(30);
     /// <summary>Bound on the time until turns flow for every session again (served + the turn in flight + one turn).</summary>
     public static readonly TimeSpan TurnsFlowingBudget = TimeSpan.FromSeconds(60);
@@ -25,7 +28,7 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         for (var i = 0; i < sessions; i++)
         {
             var id = await CreateSessionAsync();
-            _drivers.Add(new SessionDriver(cluster.Http, id, tag));
+            _drivers.Add(new SessionDriver(_http, id, tag, thinkTime));
         }
         foreach (var driver in _drivers) _running.Add(Task.Run(() => driver.RunAsync(() => _submitting)));
         foreach (var driver in _drivers) _probing.Add(Task.Run(() => ProbeAsync(driver.SessionId)));
@@ -74,7 +77,7 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
             try
             {
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                using var response = await cluster.Http.GetAsync($"/api/sessions/{sessionId}", cts.Token);
+                using var response = await _http.GetAsync($"/api/sessions/{sessionId}", cts.Token);
                 ok = response.IsSuccessStatusCode;
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
@@ -126,6 +129,18 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         Assert.True(violations.Count == 0, string.Join("\n", violations.Take(30)));
     }
 
+    /// <summary>Turn latencies (submit to seen completed) of the turns submitted within [from, to), sorted.</summary>
+    public List<TimeSpan> LatenciesOfTurnsSubmitted(DateTime from, DateTime to) =>
+        _drivers.SelectMany(d => d.Accepted)
+            .Where(a => a.SubmittedAt >= from && a.SubmittedAt < to && a.CompletedSeenAt is not null)
+            .Select(a => a.CompletedSeenAt!.Value - a.SubmittedAt).Order().ToList();
+
+    /// <summary>The p95 of a sorted list (zero when empty).</summary>
+    public static TimeSpan P95(List<TimeSpan> sorted) => sorted.Count == 0 ? TimeSpan.Zero : sorted[(int)Math.Ceiling(sorted.Count * 0.95) - 1];
+
+    /// <summary>Submit answers that were a 5xx other than 503 (a 503 must carry Retry-After: the drivers check that).</summary>
+    public int ServerErrorsOtherThan503 => _drivers.Sum(d => { lock (d.StatusCounts) return d.StatusCounts.Where(p => p.Key >= 500 && p.Key != 503).Sum(p => p.Value); });
+
     public string Summary()
     {
         var latencies = _drivers.SelectMany(d => d.Latencies).Order().ToList();
@@ -144,7 +159,7 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         {
             try
             {
-                using var response = await cluster.Http.PostAsJsonAsync("/api/sessions", new { worldId = "ember-vale", name = tag });
+                using var response = await _http.PostAsJsonAsync("/api/sessions", new { worldId = "ember-vale", name = tag });
                 if (response.StatusCode == HttpStatusCode.Created)
                 {
                     return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["sessionId"]!.GetValue<string>();
@@ -205,7 +220,7 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         {
             try
             {
-                using var response = await cluster.Http.GetAsync(path);
+                using var response = await _http.GetAsync(path);
                 var text = await response.Content.ReadAsStringAsync();
                 if (response.IsSuccessStatusCode) return JsonNode.Parse(text)!;
                 if (DateTime.UtcNow > deadline) throw new InvalidOperationException($"GET {path}: {(int)response.StatusCode} {text}");

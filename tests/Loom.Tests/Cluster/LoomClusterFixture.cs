@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using Loom.Gateway.Auth;
@@ -75,15 +76,8 @@ public sealed class LoomClusterFixture : IAsyncLifetime
             silo.Start();
         }
 
-        var gatewayPort = FreePort.Next();
-        GatewayUrl = new Uri($"http://127.0.0.1:{gatewayPort}");
-        Gateway = new LoomProcess("gateway", gatewayDll, new Dictionary<string, string>(ClusterEnvironment())
-        {
-            ["Loom__Cluster__CallDeadlineSeconds"] = CallDeadlineSeconds.ToString(),
-            ["Loom__Auth__Keys__0__Owner"] = "tester",
-            ["Loom__Auth__Keys__0__Sha256"] = CallerResolver.Hash(ApiKey),
-            ["Logging__LogLevel__Orleans"] = "Information",
-        }, ["--urls", GatewayUrl.ToString()]);
+        GatewayUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        Gateway = NewGateway("gateway", GatewayUrl);
         Gateway.Start();
 
         Http = new HttpClient { BaseAddress = GatewayUrl, Timeout = TimeSpan.FromSeconds(10) };
@@ -132,6 +126,80 @@ public sealed class LoomClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Replaces silo <paramref name="index"/> by a fresh process (new ports) and waits for a full cluster.</summary>
+    /// <summary>A gateway process in redis mode with the test's API key, listening on <paramref name="url"/>.</summary>
+    public LoomProcess NewGateway(string name, Uri url) =>
+        new(name, Path.Combine(RepoRoot(), "Gateway/bin/Release/net10.0/Loom.Gateway.dll"), new Dictionary<string, string>(ClusterEnvironment())
+        {
+            ["Loom__Cluster__CallDeadlineSeconds"] = CallDeadlineSeconds.ToString(),
+            ["Loom__Auth__Keys__0__Owner"] = "tester",
+            ["Loom__Auth__Keys__0__Sha256"] = CallerResolver.Hash(ApiKey),
+            ["Logging__LogLevel__Orleans"] = "Information",
+        }, ["--urls", url.ToString()]);
+
+    /// <summary>Waits until the gateway at <paramref name="url"/> reports ready (connected to the cluster).</summary>
+    public async Task WaitForGatewayReadyAsync(Uri url, TimeSpan within)
+    {
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) };
+        await WaitUntilAsync($"the gateway at {url} is ready", within, async () => (await http.GetAsync("/readyz")).IsSuccessStatusCode);
+    }
+
+    /// <summary>Processes the tests started besides the fixture's own (extra gateways): stopped and logged with the rest.</summary>
+    public List<LoomProcess> Extra { get; } = [];
+
+    /// <summary>
+    /// Replaces a gateway as the chart's rolling update does (maxSurge 1, maxUnavailable 0): a successor starts on a
+    /// new address and gets ready, <paramref name="reroute"/> moves traffic to it (the Service dropping the old pod
+    /// during its preStop sleep), then the old one gets SIGTERM and finishes its in-flight requests.
+    /// </summary>
+    public async Task<(Uri Url, bool Exited, int ExitCode, TimeSpan Took)> SurgeReplaceGatewayAsync(LoomProcess old, Uri oldUrl, Func<Uri, Uri, Task> reroute)
+    {
+        var url = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var successor = NewGateway(old.Name, url);
+        successor.Start();
+        if (ReferenceEquals(old, Gateway))
+        {
+            Gateway = successor;
+            GatewayUrl = url;
+            var http = new HttpClient { BaseAddress = url, Timeout = Http.Timeout };
+            http.DefaultRequestHeaders.Authorization = Http.DefaultRequestHeaders.Authorization;
+            Http = http; // the old client stays usable by whoever holds it until the old process goes
+        }
+        else
+        {
+            Extra[Extra.IndexOf(old)] = successor;
+        }
+        ExpectedDown.Add(old);
+        Retired.Add(old);
+        await WaitForGatewayReadyAsync(url, StartDeadline);
+        await reroute(oldUrl, url);
+        var (exited, exitCode, took) = await old.TerminateAsync(TimeSpan.FromSeconds(TerminationGraceSeconds));
+        if (!exited) await old.StopAsync();
+        return (url, exited, exitCode, took);
+    }
+
+    /// <summary>
+    /// Replaces silo <paramref name="index"/> as the chart's rolling update does: the successor joins first (one silo
+    /// over the count), then the old one gets SIGTERM and drains. Returns how the old one ended and the join time.
+    /// </summary>
+    public async Task<(bool Exited, int ExitCode, TimeSpan Drained, TimeSpan Joined)> SurgeReplaceSiloAsync(int index)
+    {
+        var old = Silos[index];
+        var joining = Stopwatch.StartNew();
+        var successor = NewSilo(Path.Combine(RepoRoot(), "Silo/bin/Release/net10.0/Loom.Silo.dll"), index);
+        successor.Start();
+        Extra.Add(successor);
+        await WaitForActiveSilosAsync(SiloCount + 1, StartDeadline);
+        var joined = joining.Elapsed;
+        ExpectedDown.Add(old);
+        var (exited, exitCode, took) = await old.TerminateAsync(TimeSpan.FromSeconds(TerminationGraceSeconds));
+        if (!exited) await old.StopAsync();
+        Extra.Remove(successor);
+        Silos[index] = successor;
+        Retired.Add(old);
+        await WaitForActiveSilosAsync(SiloCount, StartDeadline);
+        return (exited, exitCode, took, joined);
+    }
+
     public async Task RestartSiloAsync(int index)
     {
         await Silos[index].StopAsync();
@@ -145,7 +213,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
 
     public List<LoomProcess> Retired { get; } = [];
 
-    public IEnumerable<LoomProcess> AllProcesses => Silos.Concat(Retired).Append(Gateway);
+    public IEnumerable<LoomProcess> AllProcesses => Silos.Concat(Retired).Concat(Extra).Append(Gateway);
 
     public async Task WaitForActiveSilosAsync(int count, TimeSpan within) =>
         await WaitUntilAsync($"{count} silos are Active", within, async () =>

@@ -17,7 +17,7 @@ public sealed record AcceptedTurn(int Index, string Key, string TurnId, string I
 /// same key after a 503, a timeout or a dropped connection; every answer for a key must name the same turn. The next
 /// turn is submitted once the previous one is seen completed.
 /// </summary>
-public sealed class SessionDriver(HttpClient http, string sessionId, string tag)
+public sealed class SessionDriver(HttpClient http, string sessionId, string tag, TimeSpan thinkTime = default)
 {
     private static readonly TimeSpan SubmitDeadline = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan CompleteDeadline = TimeSpan.FromSeconds(90);
@@ -63,6 +63,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag)
             turn.CompletedSeenAt = DateTime.UtcNow;
             if (turn.FinalStatus != "completed") Violation($"turn {turnId} ended as {turn.FinalStatus}");
             lock (Latencies) Latencies.Add(watch.Elapsed);
+            if (thinkTime > TimeSpan.Zero) await Task.Delay(thinkTime); // a player reading the answer before typing
         }
     }
 

@@ -36,7 +36,7 @@ public sealed class DeactivationDrainTests(ITestOutputHelper output)
             .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
         await hold.Entered.WaitAsync(TimeSpan.FromSeconds(30));
 
-        // Orleans would wait its deactivation timeout (30 s with this shutdown budget); the session gives up sooner.
+        // Orleans would wait its deactivation timeout (60 s with this shutdown budget); the session gives up sooner.
         var clock = Stopwatch.StartNew();
         await management.ForceActivationCollection(TimeSpan.Zero).WaitAsync(TimeSpan.FromSeconds(20));
         output.WriteLine($"deactivation with the turn stuck in a read: {clock.Elapsed.TotalSeconds:F1} s");
@@ -105,7 +105,7 @@ public sealed class DeactivationDrainTests(ITestOutputHelper output)
         public T Deserialize<T>(byte[] payload) => inner.Deserialize<T>(payload);
     }
 
-    // A long shutdown budget makes Orleans' own deactivation timeout 30 s, so only the session's limit can end it sooner.
+    // A long shutdown budget makes Orleans' own deactivation timeout 60 s, so only the session's limit can end it sooner.
     private sealed class HoldingApp() : LoomAppFactory(null, new Dictionary<string, string?> { ["Loom:Cluster:ShutdownTimeoutSeconds"] = "120" })
     {
         public ReadHold Hold => Services.GetRequiredService<ReadHold>();
