@@ -54,6 +54,52 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task Step1b_a_paused_silo_declared_dead_serves_nothing_when_it_resumes()
+    {
+        await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount, TimeSpan.FromSeconds(60));
+        var load = new ClusterLoad(cluster, output, "pause");
+        await load.StartAsync();
+
+        var victimIndex = await BusiestSiloAsync(load);
+        var victim = cluster.Silos[victimIndex];
+        cluster.ExpectedDown.Add(victim);
+        var injectedAt = DateTime.UtcNow;
+        victim.Signal("STOP");
+        try
+        {
+            // Its sessions move while it is frozen: the others declare it dead and the sessions activate elsewhere.
+            await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount - 1, TimeSpan.FromSeconds(120));
+            var declaredDead = DateTime.UtcNow - injectedAt;
+            var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
+
+            // It wakes up with activations of sessions that now live elsewhere, and a turn maybe half-way. It must
+            // find itself dead and stop, and nothing it still had may overwrite what the new activations wrote.
+            var resumedAt = DateTime.UtcNow;
+            victim.Signal("CONT");
+            var exit = await victim.WaitForExitAsync(TimeSpan.FromSeconds(60));
+            var stoppedAfter = DateTime.UtcNow - resumedAt;
+            await Task.Delay(TimeSpan.FromSeconds(2)); // turns go on after it is gone
+            await load.StopAndVerifyAsync(); // every 202 completed exactly once, in order: no second writer won
+            Record($"SIGSTOP {victim.Name}: declared dead after {declaredDead.TotalSeconds:F1} s; {recovery}; after SIGCONT it " +
+                   $"{(exit is null ? "was still running" : $"exited (code {exit})")} {stoppedAfter.TotalSeconds:F1} s later. {load.Summary()}");
+            Assert.True(exit is not null, $"{victim.Name} kept running after it resumed although the cluster declared it dead.\n{victim.Tail()}");
+            await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount - 1, TimeSpan.FromSeconds(10));
+            // A frozen silo keeps its connections open, so only missed probes reveal it (Orleans' defaults: 5 s probes,
+            // indirect probes, two votes; about a minute here). Once it is declared dead its sessions move as after a crash.
+            Assert.True(recovery.Served - declaredDead <= ClusterLoad.RecoveryBudget,
+                $"every session was served again only {recovery.Served - declaredDead} after the silo was declared dead");
+            Assert.True(recovery.TurnsFlowing - declaredDead <= ClusterLoad.TurnsFlowingBudget,
+                $"turns flowed for every session only {recovery.TurnsFlowing - declaredDead} after the silo was declared dead");
+        }
+        finally
+        {
+            victim.Signal("CONT");
+            await cluster.RestartSiloAsync(victimIndex);
+            cluster.ExpectedDown.Remove(victim);
+        }
+    }
+
+    [Fact]
     public async Task Step2_restart_of_postgres_loses_no_accepted_turn()
     {
         var load = new ClusterLoad(cluster, output, "pg");

@@ -37,6 +37,31 @@ public sealed class LoomProcess(string name, string dll, IReadOnlyDictionary<str
         kill?.WaitForExit();
     }
 
+    /// <summary>SIGSTOP or SIGCONT: a process that stops answering without going away (a long GC pause, a frozen VM).</summary>
+    public void Signal(string signal)
+    {
+        if (_process is null) return;
+        Append($"---- {signal} {DateTime.UtcNow:HH:mm:ss.fff}");
+        using var kill = System.Diagnostics.Process.Start(new ProcessStartInfo("kill", [$"-{signal}", _process.Id.ToString()]) { UseShellExecute = false });
+        kill?.WaitForExit();
+    }
+
+    /// <summary>Waits up to <paramref name="within"/> for the process to exit on its own; returns its exit code, or null.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan within)
+    {
+        if (_process is null) return null;
+        using var cts = new CancellationTokenSource(within);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return _process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>SIGTERM, then waits for the exit; returns (exited, exit code, how long it took).</summary>
     public async Task<(bool Exited, int ExitCode, TimeSpan Took)> TerminateAsync(TimeSpan within)
     {
