@@ -71,8 +71,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private (string TurnId, CancellationTokenSource Stop)? _running;
     /// <summary>Set when a deactivation stopped waiting for the pump: whatever it finishes later is not committed from here.</summary>
     private bool _abandoned;
-    /// <summary>Set while a silo's drain lets the running turn finish: no further turn starts in this activation.</summary>
-    private bool _draining;
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -128,13 +126,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _metrics.SessionDeactivated();
-        if (reason.ReasonCode == DeactivationReasonCode.ShuttingDown && _pump is { IsCompleted: false } running)
-        {
-            // A silo drains: the running turn is usually closer to its end than a replay elsewhere would be, so it may
-            // finish and commit (bounded); the pump starts no turn after it.
-            _draining = true;
-            await Task.WhenAny(running, Task.Delay(TimeSpan.FromSeconds(_options.DrainFinishSeconds), cancellationToken));
-        }
         _stopping.Cancel();
         _tenancy.ReportStoredBytes(force: true);
         if (_pump is { IsCompleted: false } pump)
@@ -427,7 +418,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     private void EnsurePump()
     {
-        if (_pump is { IsCompleted: false } || _stopping.IsCancellationRequested || _draining) return;
+        if (_pump is { IsCompleted: false } || _stopping.IsCancellationRequested) return;
         if (S.Pending.Count == 0 || S.Status != SessionStatus.Active) return;
         _pump = PumpAsync();
     }
@@ -438,7 +429,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await Task.Yield();
         // Each turn's span hangs off the request that submitted it, not off whichever request started the pump.
         Activity.Current = null;
-        while (!_stopping.IsCancellationRequested && !_draining && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
+        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
         {
             var queued = S.Pending[0];
             // A turn whose accept is still being written is narrated now and committed once the accept has landed.

@@ -18,10 +18,4 @@ public sealed class TurnOptions
     /// <summary>Committed turns kept in the activation for prompts and reads.</summary>
     [Range(4, 10_000)] public int RecentTurnsCached { get; set; } = 48;
 
-    /// <summary>
-    /// When its silo shuts down, how long a session's running turn may go on to finish and commit (the turn after it
-    /// waits for the next activation) before it is stopped and played again elsewhere. A silo lowers it to fit its
-    /// deactivation budget.
-    /// </summary>
-    [Range(0, 600)] public double DrainFinishSeconds { get; set; } = 10;
 }

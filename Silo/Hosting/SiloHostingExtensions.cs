@@ -35,10 +35,6 @@ public static class SiloHostingExtensions
             silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
         });
 
-        // A draining session lets its running turn finish only within its deactivation budget, leaving time to stop it.
-        builder.Services.PostConfigure<Loom.Sessions.TurnOptions>(o =>
-            o.DrainFinishSeconds = Math.Max(0, Math.Min(o.DrainFinishSeconds, DeactivationBudget(cluster).TotalSeconds - 4)));
-
         if (builder.Configuration.GetValue("Loom:SeedExampleWorlds", true))
         {
             builder.Services.AddHostedService<ExampleWorldSeeder>();

@@ -2,10 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using Loom.Sessions;
 using Loom.Storage;
-using Loom.Storage.Rows;
 using Loom.Tests.Api;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
+using Loom.Tests.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 using Xunit.Abstractions;
@@ -22,7 +20,7 @@ public sealed class DeactivationDrainTests(ITestOutputHelper output)
     [Fact]
     public async Task A_turn_stuck_in_an_uncancellable_read_does_not_hold_the_deactivation_and_is_played_once_later()
     {
-        await using var app = new HoldingApp();
+        await using var app = HoldingApp();
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
         await client.PlayAsync(sessionId, "I cross the ford at dawn.");
@@ -30,7 +28,7 @@ public sealed class DeactivationDrainTests(ITestOutputHelper output)
         var management = grains.GetGrain<IManagementGrain>(0);
         // A fresh activation loads its memory from storage on the next turn: that read is the one held.
         await management.ForceActivationCollection(TimeSpan.Zero);
-        var hold = app.Hold.Arm(grains.GetGrain<ISessionGrain>(sessionId).GetGrainId());
+        var hold = app.Control.Arm(grains.GetGrain<ISessionGrain>(sessionId).GetGrainId());
 
         var turnId = (await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I climb the tower." })
             .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
@@ -106,18 +104,6 @@ public sealed class DeactivationDrainTests(ITestOutputHelper output)
     }
 
     // A long shutdown budget makes Orleans' own deactivation timeout 60 s, so only the session's limit can end it sooner.
-    private sealed class HoldingApp() : LoomAppFactory(null, new Dictionary<string, string?> { ["Loom:Cluster:ShutdownTimeoutSeconds"] = "120" })
-    {
-        public ReadHold Hold => Services.GetRequiredService<ReadHold>();
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.ConfigureTestServices(services =>
-            {
-                services.AddSingleton<ReadHold>();
-                services.AddSingleton<IGrainRowStore>(sp => new HoldingRowStore(sp.GetRequiredService<SqlGrainRowStore>(), sp.GetRequiredService<ReadHold>()));
-            });
-        }
-    }
+    private static RowStoreApp<ReadHold> HoldingApp() =>
+        new((inner, hold) => new HoldingRowStore(inner, hold), new Dictionary<string, string?> { ["Loom:Cluster:ShutdownTimeoutSeconds"] = "120" });
 }

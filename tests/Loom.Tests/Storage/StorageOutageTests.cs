@@ -3,11 +3,7 @@ using System.Net.Sockets;
 using Loom.Errors;
 using Loom.Gateway.Http;
 using Loom.Storage;
-using Loom.Storage.Rows;
 using Loom.Tests.Api;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Runtime;
 using Orleans.Storage;
@@ -24,14 +20,14 @@ public sealed class StorageOutageTests
     [Fact]
     public async Task A_live_session_reads_from_memory_refuses_submits_with_storage_unavailable_and_resumes()
     {
-        await using var app = new OutageApp();
+        await using var app = OutageApp();
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
         await client.PlayAsync(sessionId, "I cross the ford at dawn.");
         // The next turn is in flight when storage goes: its narration finishes, its commit waits for storage.
         var inFlight = (await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I climb the tower." }, "k-2")
             .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
-        app.Outage.Down = true;
+        app.Control.Down = true;
 
         foreach (var path in (string[])[$"/api/sessions/{sessionId}", $"/api/sessions/{sessionId}/turns", $"/api/sessions/{sessionId}/memory",
                      $"/api/sessions/{sessionId}/turns/{inFlight}"])
@@ -47,7 +43,7 @@ public sealed class StorageOutageTests
         var retryAfter = (await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I ring the bell." }, "k-3")).Headers.RetryAfter;
         Assert.NotNull(retryAfter);
 
-        app.Outage.Down = false;
+        app.Control.Down = false;
         await client.PollAsync($"/api/sessions/{sessionId}/turns/{inFlight}", t => t["status"]!.GetValue<string>() == "completed");
         var third = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I ring the bell." }, "k-3")
             .ExpectAsync(HttpStatusCode.OK);
@@ -60,7 +56,7 @@ public sealed class StorageOutageTests
     [Fact]
     public async Task A_turn_is_narrated_while_its_accept_is_written_and_committed_once_it_lands()
     {
-        await using var app = new OutageApp();
+        await using var app = OutageApp();
         var (_, held, submit) = await SubmitWhileTheAcceptIsHeldAsync(app, "?wait=true&timeout=60");
         Assert.False(submit.IsCompleted);
 
@@ -72,7 +68,7 @@ public sealed class StorageOutageTests
     [Fact]
     public async Task A_turn_whose_accept_fails_is_withdrawn_and_the_same_key_plays_it_later()
     {
-        await using var app = new OutageApp();
+        await using var app = OutageApp();
         var client = app.Alice();
         var (sessionId, held, submit) = await SubmitWhileTheAcceptIsHeldAsync(app, "");
         held.SetException(new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)));
@@ -96,12 +92,12 @@ public sealed class StorageOutageTests
     /// the narrator is at work on it: its accept is still being written.
     /// </summary>
     private static async Task<(string SessionId, TaskCompletionSource Held, Task<HttpResponseMessage> Submit)> SubmitWhileTheAcceptIsHeldAsync(
-        OutageApp app, string query)
+        RowStoreApp<OutageSwitch> app, string query)
     {
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
         await client.PlayAsync(sessionId, "I cross the ford at dawn.");
-        var held = app.Outage.Hold();
+        var held = app.Control.Hold();
         var submit = client.PostJsonAsync($"/api/sessions/{sessionId}/turns{query}", new { input = "I climb the tower." }, "k-2");
         await client.PollAsync($"/api/sessions/{sessionId}/turns", page => page["items"]!.AsArray().Any(t => t!["status"]!.GetValue<string>() == "running"));
         return (sessionId, held, submit);
@@ -173,18 +169,6 @@ public sealed class StorageOutageTests
         }
     }
 
-    private sealed class OutageApp() : LoomAppFactory(null, new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "20" })
-    {
-        public OutageSwitch Outage => Services.GetRequiredService<OutageSwitch>();
-
-        protected override void ConfigureWebHost(IWebHostBuilder builder)
-        {
-            base.ConfigureWebHost(builder);
-            builder.ConfigureTestServices(services =>
-            {
-                services.AddSingleton<OutageSwitch>();
-                services.AddSingleton<IGrainRowStore>(sp => new SwitchableRowStore(sp.GetRequiredService<SqlGrainRowStore>(), sp.GetRequiredService<OutageSwitch>()));
-            });
-        }
-    }
+    private static RowStoreApp<OutageSwitch> OutageApp() =>
+        new((inner, outage) => new SwitchableRowStore(inner, outage), new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "20" });
 }
