@@ -57,7 +57,8 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
     public async Task Step1b_a_paused_silo_declared_dead_serves_nothing_when_it_resumes()
     {
         await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount, TimeSpan.FromSeconds(60));
-        var load = new ClusterLoad(cluster, output, "pause");
+        // A turn caught on the frozen silo finishes only after the others declare it dead (a minute or more here).
+        var load = new ClusterLoad(cluster, output, "pause", completeDeadline: TimeSpan.FromSeconds(240));
         await load.StartAsync();
 
         var victimIndex = await BusiestSiloAsync(load);
@@ -68,7 +69,7 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         try
         {
             // Its sessions move while it is frozen: the others declare it dead and the sessions activate elsewhere.
-            await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount - 1, TimeSpan.FromSeconds(120));
+            await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount - 1, TimeSpan.FromSeconds(180));
             var declaredDead = DateTime.UtcNow - injectedAt;
             var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
 

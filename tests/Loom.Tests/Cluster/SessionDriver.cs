@@ -17,10 +17,11 @@ public sealed record AcceptedTurn(int Index, string Key, string TurnId, string I
 /// same key after a 503, a timeout or a dropped connection; every answer for a key must name the same turn. The next
 /// turn is submitted once the previous one is seen completed.
 /// </summary>
-public sealed class SessionDriver(HttpClient http, string sessionId, string tag, TimeSpan thinkTime = default)
+public sealed class SessionDriver(HttpClient http, string sessionId, string tag, TimeSpan thinkTime = default, TimeSpan? completeDeadline = null)
 {
     private static readonly TimeSpan SubmitDeadline = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan CompleteDeadline = TimeSpan.FromSeconds(90);
+    /// <summary>How long a turn may take to be seen finished (longer where a failure is slow to detect).</summary>
+    private readonly TimeSpan _completeDeadline = completeDeadline ?? TimeSpan.FromSeconds(90);
     private readonly List<AcceptedTurn> _accepted = [];
     private readonly List<string> _violations = [];
 
@@ -109,7 +110,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
 
     private async Task<string> WaitForEndAsync(string turnId)
     {
-        var deadline = DateTime.UtcNow + CompleteDeadline;
+        var deadline = DateTime.UtcNow + _completeDeadline;
         var last = "unknown";
         while (DateTime.UtcNow < deadline)
         {
@@ -132,7 +133,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
             }
             await Task.Delay(100);
         }
-        return $"not finished within {CompleteDeadline} (last {last})";
+        return $"not finished within {_completeDeadline} (last {last})";
     }
 
     private void Count(HttpStatusCode status)
