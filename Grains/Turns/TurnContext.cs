@@ -40,7 +40,7 @@ public sealed class TurnContext(
         Step = null;
     }
 
-    /// <summary>The step the running turn is in (canon, memory, recall, prompt, narrate, remember): named when a
+    /// <summary>The step the running turn is in (canon, memory, recall, narrate, remember): named when a
     /// drain gives up on a turn, so a step that ignores cancellation shows in the log.</summary>
     public string? Step { get; set; }
 

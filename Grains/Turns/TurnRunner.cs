@@ -116,7 +116,6 @@ public sealed partial class TurnRunner
             _metrics.StageSince(TurnStages.PromptAssembly, assembling);
 
             session.Step = "narrate";
-
             var llmStarted = Stopwatch.GetTimestamp();
             string answer;
             LlmChunk? final;

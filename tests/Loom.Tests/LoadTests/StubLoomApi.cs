@@ -1,13 +1,9 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+
+using Loom.Tests.Stubs;
 
 namespace Loom.Tests.LoadTests;
 
@@ -17,10 +13,8 @@ namespace Loom.Tests.LoadTests;
 /// </summary>
 internal sealed class StubLoomApi : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly ConcurrentDictionary<string, StubSession> _sessions = new();
-
-    private StubLoomApi(WebApplication app) => _app = app;
 
     public Uri BaseAddress { get; private set; } = null!;
     public bool FailTurns { get; init; }
@@ -30,14 +24,8 @@ internal sealed class StubLoomApi : IAsyncDisposable
 
     public static async Task<StubLoomApi> StartAsync(bool failTurns = false, bool withMemory = false, bool withMetrics = false)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var stub = new StubLoomApi(app) { FailTurns = failTurns, WithMemory = withMemory, WithMetrics = withMetrics };
-        stub.Map(app);
-        await app.StartAsync();
-        stub.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var stub = new StubLoomApi { FailTurns = failTurns, WithMemory = withMemory, WithMetrics = withMetrics };
+        (stub._app, stub.BaseAddress) = await LoopbackHost.StartAsync(stub.Map);
         return stub;
     }
 
