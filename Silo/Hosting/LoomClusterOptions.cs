@@ -40,6 +40,11 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// directory hop, not a failure.
     /// </summary>
     [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
+    /// <summary>
+    /// Redis mode: how often each silo checks that its row is still in the Redis membership table, and writes the
+    /// table back if Redis lost it (<see cref="MembershipTableRepair"/>). 0 turns the check off.
+    /// </summary>
+    [Range(0, 300)] public int MembershipCheckSeconds { get; set; } = 2;
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {

@@ -47,6 +47,10 @@ public static class LoomHostDefaults
             var advertised = string.IsNullOrWhiteSpace(cluster.AdvertisedAddress) ? LocalAddress() : IPAddress.Parse(cluster.AdvertisedAddress);
             silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
             silo.UseRedisClustering(o => o.ConfigurationOptions = Redis(cluster));
+            if (cluster.MembershipCheckSeconds > 0)
+            {
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MembershipTableRepair>();
+            }
         }
         return silo.AddLoomTracing();
     }

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Loom.Sessions;
 using Loom.Tests.Fixtures;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
 using Xunit.Abstractions;
 
 namespace Loom.Tests.Cluster;
@@ -241,6 +242,50 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
         AssertRecovered(recovery);
         // Membership survived the restart (appendonly): the cluster is still whole.
         await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount, TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Step3b_redis_restarted_empty_gets_its_membership_table_back_and_loses_no_turn()
+    {
+        var load = new ClusterLoad(cluster, output, "redis-empty");
+        await load.StartAsync();
+        var before = await cluster.MembershipTableAsync();
+
+        var injectedAt = DateTime.UtcNow;
+        await cluster.Redis.RestartEmptyAsync();
+
+        // The silos write the table back by themselves: every running silo's row, Active, at a version above the old one
+        // (so no silo reads a newer table that leaves it out and stops).
+        await cluster.WaitUntilAsync("the membership table lists every silo as Active again", ClusterLoad.RecoveryBudget, async () =>
+        {
+            var (version, rows) = await cluster.MembershipTableAsync();
+            return version > before.Version && cluster.Silos.All(s => rows.Contains((s.Name, SiloStatus.Active)));
+        });
+        var restoredAfter = DateTime.UtcNow - injectedAt;
+        var recovery = await load.MeasureRecoveryAsync(injectedAt, TimeSpan.FromSeconds(75));
+
+        // Membership works again: a new gateway finds the silos, a silo joins and another leaves.
+        var gatewayUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var gateway = cluster.NewGateway("gateway-after-redis", gatewayUrl);
+        cluster.Extra.Add(gateway);
+        gateway.Start();
+        await cluster.WaitForGatewayReadyAsync(gatewayUrl, TimeSpan.FromSeconds(60));
+        var replaced = cluster.Silos[0].Name;
+        var (exited, exitCode, _, joined) = await cluster.SurgeReplaceSiloAsync(0);
+        var (_, after) = await cluster.MembershipTableAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await load.StopAndVerifyAsync();
+        cluster.ExpectedDown.Add(gateway);
+        await gateway.StopAsync();
+
+        Record($"Redis restarted empty: table written back after {restoredAfter.TotalSeconds:F1} s; {recovery}; then a new gateway " +
+               $"got ready and {replaced} was replaced (successor active after {joined.TotalSeconds:F1} s). {load.Summary()}");
+        AssertRecovered(recovery);
+        Assert.True(exited && exitCode == 0, $"{replaced}: exited {exited}, code {exitCode} after SIGTERM");
+        Assert.Equal(LoomClusterFixture.SiloCount, after.Count(r => r.Status == SiloStatus.Active));
+        // It was a silo that wrote the table back (Redis started empty), not the silos' ordinary writes.
+        Assert.Contains(cluster.Silos.Concat(cluster.Retired), s => s.Output().Contains("Redis membership table lost this silo's row"));
+        foreach (var silo in cluster.Silos) Assert.True(silo.Running, $"{silo.Name} stopped after the table came back.\n{silo.Tail()}");
     }
 
     [Fact]

@@ -125,7 +125,6 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         return new LoomProcess($"silo-{index}", siloDll, env, ["--urls", url.ToString()]);
     }
 
-    /// <summary>Replaces silo <paramref name="index"/> by a fresh process (new ports) and waits for a full cluster.</summary>
     /// <summary>A gateway process in redis mode with the test's API key, listening on <paramref name="url"/>.</summary>
     public LoomProcess NewGateway(string name, Uri url) =>
         new(name, Path.Combine(RepoRoot(), "Gateway/bin/Release/net10.0/Loom.Gateway.dll"), new Dictionary<string, string>(ClusterEnvironment())
@@ -200,6 +199,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         return (exited, exitCode, took, joined);
     }
 
+    /// <summary>Replaces silo <paramref name="index"/> by a fresh process (new ports) and waits for a full cluster.</summary>
     public async Task RestartSiloAsync(int index)
     {
         await Silos[index].StopAsync();
@@ -214,6 +214,28 @@ public sealed class LoomClusterFixture : IAsyncLifetime
     public List<LoomProcess> Retired { get; } = [];
 
     public IEnumerable<LoomProcess> AllProcesses => Silos.Concat(Retired).Concat(Extra).Append(Gateway);
+
+    /// <summary>
+    /// The Redis membership table as stored (not a silo's cached view): each row's silo name and status, and the table
+    /// version (null when Redis holds no table).
+    /// </summary>
+    public async Task<(long? Version, List<(string Silo, SiloStatus Status)> Rows)> MembershipTableAsync()
+    {
+        _redisReader ??= await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString + ",abortConnect=false");
+        var key = Orleans.Clustering.Redis.RedisClusteringOptions.DefaultCreateRedisKey(new ClusterOptions { ClusterId = ClusterId, ServiceId = "loom-tests" });
+        var entries = await _redisReader.GetDatabase().HashGetAllAsync(key);
+        long? version = null;
+        var rows = new List<(string, SiloStatus)>();
+        foreach (var entry in entries)
+        {
+            if (entry.Name == "Version") { version = long.Parse(entry.Value.ToString()); continue; }
+            var row = System.Text.Json.Nodes.JsonNode.Parse(entry.Value.ToString())!;
+            rows.Add((row["SiloName"]!.GetValue<string>(), (SiloStatus)row["Status"]!.GetValue<int>()));
+        }
+        return (version, rows);
+    }
+
+    private ConnectionMultiplexer? _redisReader;
 
     public async Task WaitForActiveSilosAsync(int count, TimeSpan within) =>
         await WaitUntilAsync($"{count} silos are Active", within, async () =>
@@ -253,6 +275,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Http?.Dispose();
+        if (_redisReader is not null) await _redisReader.DisposeAsync();
         if (_observer is not null)
         {
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));

@@ -46,6 +46,20 @@ public sealed class RedisServer : IAsyncLifetime
         await StartAsync();
     }
 
+    /// <summary>
+    /// Stops and starts again on the same port with nothing stored: what a Redis without persistence, or one failed over
+    /// to an empty replica, looks like to its clients.
+    /// </summary>
+    public async Task RestartEmptyAsync()
+    {
+        await StopAsync();
+        foreach (var entry in new DirectoryInfo(_root!).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo directory) directory.Delete(recursive: true); else entry.Delete();
+        }
+        await StartAsync();
+    }
+
     /// <summary>Sends one command and returns the first reply line (e.g. "+PONG", "$5"), for probes and tests.</summary>
     public async Task<string> SendAsync(params string[] arguments)
     {
