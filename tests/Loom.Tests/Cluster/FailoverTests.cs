@@ -382,6 +382,57 @@ public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper 
     private const int RollingSessions = 40;
 
     [Fact]
+    public async Task Step4c_rolling_upgrade_to_a_build_with_a_new_header_field_and_back_loses_no_turn()
+    {
+        // The next build (this code plus an optional session-header field it sets on every commit), built now.
+        var building = Stopwatch.StartNew();
+        var nextDll = await NextBuild.SiloDllAsync(LoomClusterFixture.RepoRoot());
+        var built = building.Elapsed;
+        var thisDll = Path.Combine(LoomClusterFixture.RepoRoot(), "Silo/bin/Release/net10.0/Loom.Silo.dll");
+
+        var load = new ClusterLoad(cluster, output, "upgrade", sessions: 12, thinkTime: TimeSpan.FromMilliseconds(300));
+        await load.StartAsync();
+        var steps = new List<string>();
+        async Task ReplaceAsync(int index, string dll, string build)
+        {
+            var name = cluster.Silos[index].Name;
+            var (exited, exitCode, drained, joined) = await cluster.SurgeReplaceSiloAsync(index, dll);
+            Assert.True(exited && exitCode == 0, $"{name}: exited {exited}, code {exitCode} after SIGTERM.\n{cluster.Retired[^1].Tail()}");
+            await Task.Delay(TimeSpan.FromSeconds(4)); // sessions move and play on the mixed cluster
+            var marked = await HeadersWrittenByNextBuildAsync();
+            steps.Add($"{name} → {build} (joined {joined.TotalSeconds:F1} s, old drained {drained.TotalSeconds:F1} s): {marked} headers carry the new field");
+        }
+
+        // Up to the next build one silo at a time, then back down: old and new silos share the sessions meanwhile, and once
+        // every silo is new, every playing session's header carries the new field.
+        for (var i = 0; i < cluster.Silos.Count; i++) await ReplaceAsync(i, nextDll, "next");
+        await cluster.WaitUntilAsync("the next build wrote the playing sessions' headers", TimeSpan.FromSeconds(30),
+            async () => await HeadersWrittenByNextBuildAsync() >= load.Drivers.Count);
+        var upgraded = await HeadersWrittenByNextBuildAsync();
+        // Rolled back: the old build reads every one of those rows (a failed read would stop a session's turns) and
+        // rewrites them without the field it does not know.
+        for (var i = 0; i < cluster.Silos.Count; i++) await ReplaceAsync(i, thisDll, "this");
+        await cluster.WaitUntilAsync("the old build rewrote the next build's headers", TimeSpan.FromSeconds(30),
+            async () => await HeadersWrittenByNextBuildAsync() <= upgraded - load.Drivers.Count);
+        await load.StopAndVerifyAsync(); // every 202 completed exactly once, in order, across both builds
+
+        Record($"rolling upgrade to a next build with a new session-header field (built in {built.TotalSeconds:F0} s): " +
+               $"{string.Join("; ", steps)}. {load.Summary()}");
+        Assert.Equal(0, load.ServerErrorsOtherThan503);
+    }
+
+    /// <summary>Session headers in PostgreSQL that the next build wrote (its field's value is in the row).</summary>
+    private async Task<long> HeadersWrittenByNextBuildAsync()
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(cluster.Postgres.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT count(*) FROM loom_grain_state WHERE state_name = 'session' AND position(convert_to(@marker, 'UTF8') in payload) > 0", connection);
+        command.Parameters.AddWithValue("marker", NextBuild.Marker);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    [Fact]
     public async Task Step5_without_silos_the_gateway_answers_503_with_retry_after_within_its_deadline()
     {
         foreach (var silo in cluster.Silos.Where(s => s.Running))

@@ -179,12 +179,13 @@ public sealed class LoomClusterFixture : IAsyncLifetime
     /// <summary>
     /// Replaces silo <paramref name="index"/> as the chart's rolling update does: the successor joins first (one silo
     /// over the count), then the old one gets SIGTERM and drains. Returns how the old one ended and the join time.
+    /// <paramref name="siloDll"/> starts the successor from another build (a rolling upgrade).
     /// </summary>
-    public async Task<(bool Exited, int ExitCode, TimeSpan Drained, TimeSpan Joined)> SurgeReplaceSiloAsync(int index)
+    public async Task<(bool Exited, int ExitCode, TimeSpan Drained, TimeSpan Joined)> SurgeReplaceSiloAsync(int index, string? siloDll = null)
     {
         var old = Silos[index];
         var joining = Stopwatch.StartNew();
-        var successor = NewSilo(Path.Combine(RepoRoot(), "Silo/bin/Release/net10.0/Loom.Silo.dll"), index);
+        var successor = NewSilo(siloDll ?? Path.Combine(RepoRoot(), "Silo/bin/Release/net10.0/Loom.Silo.dll"), index);
         successor.Start();
         Extra.Add(successor);
         await WaitForActiveSilosAsync(SiloCount + 1, StartDeadline);
@@ -283,6 +284,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
             _observer.Dispose();
         }
         await Task.WhenAll(AllProcesses.Where(p => p is not null).Select(p => p.StopAsync()));
+        NextBuild.Delete();
         // Keep every process's output next to the test results: the first thing to read when a step fails in CI.
         var logs = Path.Combine(RepoRoot(), ".ci", "out", "cluster-logs");
         Directory.CreateDirectory(logs);
