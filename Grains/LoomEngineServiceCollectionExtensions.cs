@@ -31,6 +31,8 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        // A silo on PostgreSQL with Loom:Storage:ReadConnectionString replaces it with the replica reader.
+        services.TryAddSingleton<Loom.Storage.IReplicaRowReader, Loom.Storage.NoReplicaRowReader>();
         return services;
     }
 }

@@ -133,6 +133,18 @@ public interface IOwnerGrain : IGrainWithStringKey
 
     /// <summary>Admin: metadata of this owner's sessions, newest first, each read audited in its session.</summary>
     Task<AdminSessionPage> ReadForSupport(Caller admin, string? reason, int limit, string? after);
+
+    /// <summary>
+    /// With a read replica: the session's activation <paramref name="activation"/> ended with its header at
+    /// <paramref name="headerVersion"/>, so a replica row at that version or later is current and lists the session
+    /// without waking it. Ignored when a later activation has reported itself live meanwhile.
+    /// </summary>
+    Task SessionIdle(string sessionId, Guid activation, int headerVersion);
+
+    /// <summary>With a read replica: the session is live again (activation <paramref name="activation"/>), so lists read
+    /// it from its activation. Durable when it answers, and the session writes nothing before: no list serves a replica
+    /// row the live session has outdated.</summary>
+    Task SessionLive(string sessionId, Guid activation);
 }
 
 [GenerateSerializer, Alias("loom.AdminSessionPage")]

@@ -2,6 +2,7 @@ using Loom.Errors;
 using Loom.Quotas;
 using Loom.Security;
 using Loom.Storage;
+using Loom.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -15,6 +16,8 @@ public sealed class OwnerState
     [Id(1)] public Dictionary<string, long> StoredBytes { get; set; } = new(StringComparer.Ordinal);
     /// <summary>Sessions of others this owner is a member of (multiplayer); listed, never counted toward quotas.</summary>
     [Id(2)] public List<OwnedSession> Joined { get; set; } = [];
+    /// <summary>With a read replica: sessions known to be idle → their header version then (see <see cref="IOwnerGrain.SessionIdle"/>).</summary>
+    [Id(3)] public Dictionary<string, int> Idle { get; set; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>
@@ -31,6 +34,9 @@ public sealed class OwnerState
 public sealed partial class OwnerGrain(
     [PersistentState("owner", StorageNames.Provider)] IPersistentState<OwnerState> state,
     IOptions<QuotaOptions> quotas,
+    IReplicaRowReader replica,
+    IGrainRowStore rows,
+    LoomMetrics metrics,
     ILogger<OwnerGrain> logger) : Grain, IOwnerGrain
 {
     private static readonly TimeSpan IndexFlushDelay = TimeSpan.FromMilliseconds(500);
@@ -39,6 +45,9 @@ public sealed partial class OwnerGrain(
     private DateTime _flushDue;
     // The index's ids, for membership tests in O(1): an owner with thousands of sessions scanned the list on every create.
     private HashSet<string>? _ids;
+    // With a read replica: the live activation of each session that reported one (in memory; see SessionIdle).
+    private readonly Dictionary<string, Guid> _live = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _writing = new(1, 1);
 
     private HashSet<string> Ids => _ids ??= state.State.Sessions.Select(s => s.SessionId).ToHashSet(StringComparer.Ordinal);
 
@@ -53,7 +62,25 @@ public sealed partial class OwnerGrain(
     public async Task Remove(string sessionId)
     {
         var removed = Ids.Remove(sessionId) && state.State.Sessions.RemoveAll(s => s.SessionId == sessionId) > 0;
-        if (state.State.StoredBytes.Remove(sessionId) || removed) await state.WriteStateAsync();
+        if (state.State.StoredBytes.Remove(sessionId) | state.State.Idle.Remove(sessionId) || removed) await WriteAsync();
+    }
+
+    public Task SessionIdle(string sessionId, Guid activation, int headerVersion)
+    {
+        if (!Ids.Contains(sessionId)) return Task.CompletedTask;
+        // A report that arrives after the next activation said it is live (the old one's call was slow) is stale.
+        if (_live.TryGetValue(sessionId, out var live) && live != activation) return Task.CompletedTask;
+        _live.Remove(sessionId);
+        state.State.Idle[sessionId] = headerVersion;
+        // Losing this write only loses the shortcut: an unknown session is listed through its grain.
+        ScheduleFlush(IndexFlushDelay);
+        return Task.CompletedTask;
+    }
+
+    public async Task SessionLive(string sessionId, Guid activation)
+    {
+        _live[sessionId] = activation;
+        if (state.State.Idle.Remove(sessionId)) await WriteAsync();
     }
 
     public async Task Join(OwnedSession joined)
@@ -63,12 +90,12 @@ public sealed partial class OwnerGrain(
         if (index >= 0 && state.State.Joined[index] == joined) return;
         if (index >= 0) state.State.Joined[index] = joined;
         else state.State.Joined.Add(joined);
-        await state.WriteStateAsync();
+        await WriteAsync();
     }
 
     public async Task Leave(string sessionId)
     {
-        if (state.State.Joined.RemoveAll(s => s.SessionId == sessionId) > 0) await state.WriteStateAsync();
+        if (state.State.Joined.RemoveAll(s => s.SessionId == sessionId) > 0) await WriteAsync();
     }
 
     public Task<List<OwnedSession>> List() => Task.FromResult(state.State.Sessions.ToList());
@@ -83,7 +110,8 @@ public sealed partial class OwnerGrain(
         while (true)
         {
             var (page, more) = PageOf(after, limit, includeJoined: true);
-            var infos = await Task.WhenAll(page.Select(InfoAsync));
+            var idle = await FromReplicaAsync(page);
+            var infos = await Task.WhenAll(page.Select(e => idle.TryGetValue(e.SessionId, out var info) ? Task.FromResult<SessionInfo?>(info) : InfoAsync(e)));
             var consumed = 0;
             foreach (var info in infos)
             {
@@ -115,6 +143,43 @@ public sealed partial class OwnerGrain(
                 return null; // erased between the index read and this one
             }
         }
+    }
+
+    /// <summary>
+    /// Idle sessions of this owner whose header the read replica has at the version they went idle with (or later):
+    /// listed from there without waking them. Live sessions, joined ones, rows the replica has not replayed yet and
+    /// a replica that does not answer are left to their grains.
+    /// </summary>
+    private async Task<Dictionary<string, SessionInfo>> FromReplicaAsync(List<OwnedSession> page)
+    {
+        var found = new Dictionary<string, SessionInfo>(StringComparer.Ordinal);
+        if (!replica.Enabled) return found;
+        var idle = page.Where(e => e.SharedBy is null && state.State.Idle.ContainsKey(e.SessionId))
+            .ToDictionary(e => GrainFactory.GetGrain<ISessionGrain>(e.SessionId).GetGrainId(), e => e.SessionId);
+        if (idle.Count == 0)
+        {
+            metrics.SessionsListed(page.Count, 0);
+            return found;
+        }
+        try
+        {
+            var owner = this.GetPrimaryKeyString();
+            foreach (var (grain, row) in await replica.ReadHeadersAsync([.. idle.Keys], SessionRows.Header))
+            {
+                var sessionId = idle[grain];
+                // The replica may lag: only a row at least as new as the one the session went idle with is current.
+                if (!state.State.Idle.TryGetValue(sessionId, out var version) || row.Version < version) continue;
+                var header = rows.Deserialize<SessionState>(row.Payload!);
+                if (!header.Exists || header.OwnerId != owner) continue;
+                found[sessionId] = header.ToInfo(sessionId) with { Role = Multiplayer.MemberRole.Owner };
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReplicaFailed(ex, this.GetPrimaryKeyString());
+        }
+        metrics.SessionsListed(page.Count - found.Count, found.Count);
+        return found;
     }
 
     /// <summary>Index entries newest first after the cursor <paramref name="after"/> (a session id), and the cursor of
@@ -190,10 +255,28 @@ public sealed partial class OwnerGrain(
         if (_flush is null) return;
         _flush.Dispose();
         _flush = null;
-        await state.WriteStateAsync(cancellationToken);
+        await WriteAsync(cancellationToken);
     }
 
     private long Total() => state.State.StoredBytes.Values.Sum();
+
+    /// <summary>
+    /// Writes the row, one write at a time: the grain is reentrant, and two writes in flight would carry the same ETag
+    /// (the second failing). Each write stores the state as it is when it starts, so a change is durable once a write
+    /// started after it completes.
+    /// </summary>
+    private async Task WriteAsync(CancellationToken cancellationToken = default)
+    {
+        await _writing.WaitAsync(cancellationToken);
+        try
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
 
     /// <summary>Writes the row once within <paramref name="delay"/> (or sooner, if a flush is already due sooner).</summary>
     private void ScheduleFlush(TimeSpan delay)
@@ -212,7 +295,7 @@ public sealed partial class OwnerGrain(
         _flush = null;
         try
         {
-            await state.WriteStateAsync();
+            await WriteAsync();
         }
         catch (Exception ex)
         {
@@ -225,6 +308,9 @@ public sealed partial class OwnerGrain(
             timer?.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica did not answer listing {OwnerId}'s sessions; reading them through their grains")]
+    private partial void LogReplicaFailed(Exception ex, string ownerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Owner index of {OwnerId} not written; retrying")]
     private partial void LogFlushFailed(Exception ex, string ownerId);

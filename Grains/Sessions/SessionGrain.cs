@@ -37,7 +37,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 {
     private const string PumpReminder = "pump";
     /// <summary>The header row's name (the grain storage state name the session has always used).</summary>
-    private const string HeaderRow = "session";
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
     /// <summary>Bounded label for metrics: how the session came to be.</summary>
     private const string SessionType = "story";
@@ -71,6 +70,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private (string TurnId, CancellationTokenSource Stop)? _running;
     /// <summary>Set when a deactivation stopped waiting for the pump: whatever it finishes later is not committed from here.</summary>
     private bool _abandoned;
+    /// <summary>With a read replica, the owner's list reads this session's row there while it is idle (see IOwnerGrain.SessionIdle).</summary>
+    private readonly IReplicaRowReader _replica;
+    private readonly Guid _activation = Guid.NewGuid();
 
     public SessionGrain(
         IGrainRowStore rows,
@@ -82,16 +84,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         IOptions<QuotaOptions> quotas,
         IOptions<BudgetOptions> budgets,
         IOptions<LlmOptions> llmOptions,
+        IReplicaRowReader replica,
         LoomMetrics metrics,
         ILogger<SessionGrain> logger)
     {
+        _replica = replica;
         _options = options.Value;
         _runner = runner;
         _llm = llm;
         _resilience = llmOptions.Value.Resilience;
         _metrics = metrics;
         _logger = logger;
-        _state = new GrainRows<SessionState>(rows, this.GetGrainId(), HeaderRow);
+        _state = new GrainRows<SessionState>(rows, this.GetGrainId(), SessionRows.Header);
         _journal = new TurnJournal(rows, _state, _options.RecentTurnsCached);
         _memory = new SessionMemoryStore(SessionId, rows, _state, memoryFactory, logger);
         _audit = new SessionAuditLog(rows, _state);
@@ -116,6 +120,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             // Named while the cause is known: activation failures reach callers without call filters, SQLSTATE stripped.
             throw Problems.StorageUnavailable();
         }
+        // Before anything is written: from now on the owner's list reads this session here, not from the replica.
+        if (_replica.Enabled && S.Exists) await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).SessionLive(SessionId, _activation);
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -158,6 +164,23 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         catch (Exception ex)
         {
             LogReminderCleanupFailed(ex, SessionId);
+            return; // a bounded write may still land: the header's last version is not known, so the owner is not told
+        }
+        await ReportIdleAsync(cancellationToken);
+    }
+
+    /// <summary>With a read replica: tells the owner the header version this activation leaves behind, unless a write may
+    /// still be landing (an abandoned turn). Best effort: an owner that is not told lists the session through its grain.</summary>
+    private async Task ReportIdleAsync(CancellationToken cancellationToken)
+    {
+        if (!_replica.Enabled || _abandoned || !S.Exists || _state.Version is not { } version) return;
+        try
+        {
+            await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).SessionIdle(SessionId, _activation, version).WaitAsync(ReminderCleanupLimit, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            LogIdleReportFailed(ex, SessionId);
         }
     }
 
@@ -693,6 +716,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: reminder cleanup failed")]
     private partial void LogReminderCleanupFailed(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: the owner was not told it went idle; its list reads the session through its grain")]
+    private partial void LogIdleReportFailed(Exception ex, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: narrators overloaded, turn {TurnId} runs again in {DelayMs} ms")]
     private partial void LogTurnDeferred(string sessionId, string turnId, double delayMs);

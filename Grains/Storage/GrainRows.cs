@@ -16,6 +16,9 @@ public sealed class GrainRows<THeader>(IGrainRowStore store, GrainId grain, stri
 
     public GrainId Grain => grain;
 
+    /// <summary>The header's stored version as last read or written (null before it exists); every commit raises it.</summary>
+    public int? Version => _version;
+
     public async Task ReadHeaderAsync()
     {
         var row = await store.ReadAsync(grain, headerName);

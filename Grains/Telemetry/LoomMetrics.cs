@@ -57,6 +57,7 @@ public sealed class LoomMetrics
     private long _sessionsCreated;
 
     private readonly LabelGuard _statuses = new(16);
+    private readonly Counter<long> _listReads;
     private readonly LabelGuard _providers = new(16);
     private readonly LabelGuard _models = new(64);
     private readonly LabelGuard _sessionTypes = new(16);
@@ -95,6 +96,8 @@ public sealed class LoomMetrics
             "Session grains active on this process.");
         meter.CreateObservableCounter("loom_sessions_created", () => Interlocked.Read(ref _sessionsCreated), null,
             "Sessions created.");
+        _listReads = meter.CreateCounter<long>("loom_session_list_reads", null,
+            "Sessions read for owners' session lists, by source: grain (the session's activation) or replica (the read replica's row).");
         _tokens = meter.CreateCounter<long>("loom_llm_tokens_used", null, "LLM tokens (prompt + completion) by provider and model.");
         _turnCost = meter.CreateHistogram("loom_turn_cost_usd", null,
             "Estimated LLM cost of each completed turn (its narrator call and any summary written during it), from Loom:Llm:Pricing.",
@@ -152,6 +155,13 @@ public sealed class LoomMetrics
         _errors.AddOrUpdate((_errorTypes.Normalize(errorType), _components.Normalize(component)), 1, static (_, n) => n + 1);
 
     public void SessionCreated() => Interlocked.Increment(ref _sessionsCreated);
+
+    /// <summary>Sessions an owner's list read through their grains and from the read replica.</summary>
+    public void SessionsListed(int fromGrains, int fromReplica)
+    {
+        if (fromGrains > 0) _listReads.Add(fromGrains, new KeyValuePair<string, object?>("source", "grain"));
+        if (fromReplica > 0) _listReads.Add(fromReplica, new KeyValuePair<string, object?>("source", "replica"));
+    }
 
     /// <summary>Call from the session grain's OnActivateAsync; pair with <see cref="SessionDeactivated"/>.</summary>
     public void SessionActivated() => Interlocked.Increment(ref _sessionsActive);

@@ -22,6 +22,13 @@ public sealed class StorageOptions
     public string? ConnectionString { get; set; }
 
     /// <summary>
+    /// Npgsql connection string of a PostgreSQL read replica (a streaming standby of the primary; postgres only).
+    /// When set, reads that do not belong to a live session (an owner's session list) are served from it and never
+    /// from the primary; rows it has not replayed yet are read through their grains instead (docs/operations.md).
+    /// </summary>
+    public string? ReadConnectionString { get; set; }
+
+    /// <summary>
     /// Npgsql pool cap per silo process. The default pool (100) lets two busy silos exhaust PostgreSQL's default
     /// max_connections (100); 20 leaves room for several silos plus operators. Overrides the connection string's value.
     /// </summary>

@@ -52,6 +52,28 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             }
         }
 
+        if (!string.IsNullOrWhiteSpace(options.ReadConnectionString))
+        {
+            if (options.Kind != StorageProviderKind.Postgres)
+            {
+                failures.Add("Loom:Storage:ReadConnectionString (a PostgreSQL read replica) needs Loom:Storage:Provider 'postgres'.");
+            }
+            else
+            {
+                try
+                {
+                    if (string.IsNullOrWhiteSpace(new NpgsqlConnectionStringBuilder(options.ReadConnectionString).Host))
+                    {
+                        failures.Add("Loom:Storage:ReadConnectionString has no Host.");
+                    }
+                }
+                catch (ArgumentException ex)
+                {
+                    failures.Add($"Loom:Storage:ReadConnectionString is not a valid Npgsql connection string: {ex.Message}");
+                }
+            }
+        }
+
         if (options.MaxPoolSize is < 1 or > 1000)
         {
             failures.Add($"Loom:Storage:MaxPoolSize must be between 1 and 1000 (got {options.MaxPoolSize}).");

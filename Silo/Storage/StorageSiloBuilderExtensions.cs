@@ -34,6 +34,11 @@ public static class StorageSiloBuilderExtensions
         // Session and owner-usage rows: our own ADO.NET commits (one transaction each, or shared) on the same table.
         services.AddSingleton<SqlGrainRowStore>();
         services.AddSingleton<IGrainRowStore>(sp => sp.GetRequiredService<SqlGrainRowStore>());
+        // Reads that do not belong to a live session go to the read replica when one is configured.
+        services.AddSingleton<IReplicaRowReader>(sp =>
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value is { Kind: StorageProviderKind.Postgres, ReadConnectionString: { Length: > 0 } }
+                ? ActivatorUtilities.CreateInstance<PostgresReplicaRowReader>(sp)
+                : new NoReplicaRowReader());
 
         services.AddLoomMetrics();
         builder.AddAdoNetGrainStorage(AdoNetProviderName, o => o.Configure<IOptions<StorageOptions>, Serializer, StorageMetrics>(

@@ -68,6 +68,15 @@ app.kubernetes.io/component: {{ .component }}
       name: {{ required "storage.existingSecret is required (or enable devPostgres)" .Values.storage.existingSecret }}
       key: {{ .Values.storage.existingSecretKey }}
 {{- end }}
+{{- with .Values.storage.readReplica }}
+{{- if .existingSecret }}
+- name: Loom__Storage__ReadConnectionString
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .existingSecretKey }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "loom.llmEnv" -}}

@@ -36,6 +36,12 @@ public sealed class PostgresServer : IAsyncLifetime
         Timeout = 10,
     }.ToString();
 
+    /// <summary>
+    /// When set, this server is a streaming standby of that one (a read replica): copied from it with pg_basebackup,
+    /// replaying its WAL, read-only. Start the primary first.
+    /// </summary>
+    public PostgresServer? Primary { get; init; }
+
     public async Task InitializeAsync()
     {
         var bin = FindBinDirectory();
@@ -43,12 +49,23 @@ public sealed class PostgresServer : IAsyncLifetime
         try
         {
             await ChildProcesses.RunAsync("chown", ["-R", "postgres:postgres", _root], TimeSpan.FromSeconds(10));
-            await RunAsPostgresAsync(Path.Combine(bin, "initdb"),
-                ["-D", DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
-                TimeSpan.FromSeconds(60));
+            if (Primary is null)
+            {
+                await RunAsPostgresAsync(Path.Combine(bin, "initdb"),
+                    ["-D", DataDirectory, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"],
+                    TimeSpan.FromSeconds(60));
+            }
+            else
+            {
+                // -R writes standby.signal and the primary's address: the copy starts as its hot standby.
+                await RunAsPostgresAsync(Path.Combine(bin, "pg_basebackup"),
+                    ["-h", "127.0.0.1", "-p", Primary.Port.ToString(), "-U", "postgres", "-D", DataDirectory, "-R", "-X", "stream",
+                     "--checkpoint=fast", "--no-sync"],
+                    TimeSpan.FromSeconds(60));
+            }
             Port = FreePort.Next();
             await StartAsync(bin);
-            await CreateDatabaseAsync(Database);
+            if (Primary is null) await CreateDatabaseAsync(Database);
         }
         catch
         {
@@ -67,6 +84,38 @@ public sealed class PostgresServer : IAsyncLifetime
         command.CommandText = $"CREATE DATABASE \"{name}\"";
         await command.ExecuteNonQueryAsync();
         return ConnectionStringFor(name);
+    }
+
+    /// <summary>A standby: stops applying the primary's WAL (it keeps receiving it), so its rows fall behind.</summary>
+    public Task PauseReplayAsync() => ExecuteAsync("SELECT pg_wal_replay_pause()");
+
+    public Task ResumeReplayAsync() => ExecuteAsync("SELECT pg_wal_replay_resume()");
+
+    /// <summary>A standby: waits until it has replayed everything its primary had written when this was called.</summary>
+    public async Task WaitForReplayAsync(TimeSpan within)
+    {
+        await using var primary = new NpgsqlConnection(Primary!.ConnectionStringFor("postgres") + ";Pooling=false");
+        await primary.OpenAsync();
+        await using var position = new NpgsqlCommand("SELECT pg_current_wal_lsn()::text", primary);
+        var target = (string)(await position.ExecuteScalarAsync())!;
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            await using var standby = new NpgsqlConnection(ConnectionStringFor("postgres") + ";Pooling=false");
+            await standby.OpenAsync();
+            await using var check = new NpgsqlCommand("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn", standby) { Parameters = { new() { Value = target } } };
+            if ((bool)(await check.ExecuteScalarAsync())!) return;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The standby did not replay up to {target} within {within}.");
+            await Task.Delay(50);
+        }
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new NpgsqlConnection(ConnectionStringFor("postgres") + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     /// <summary>Fast shutdown and start again on the same port and data directory.</summary>
@@ -186,7 +235,9 @@ public sealed class PostgresServer : IAsyncLifetime
             if (File.Exists(Path.Combine(directory, "postgres")) && File.Exists(Path.Combine(directory, "initdb")) &&
                 File.Exists(Path.Combine(directory, "pg_ctl")))
             {
-                return directory;
+                // PATH may hold links to a few of the binaries only: the others (pg_basebackup) sit beside the real ones.
+                var postgres = new FileInfo(Path.Combine(directory, "postgres"));
+                return Path.GetDirectoryName(postgres.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? postgres.FullName)!;
             }
         }
         var installed = Directory.Exists("/usr/lib/postgresql")

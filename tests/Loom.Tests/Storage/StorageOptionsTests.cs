@@ -37,6 +37,28 @@ public sealed class StorageOptionsTests
     }
 
     [Theory]
+    [InlineData("sqlite", "Host=replica;Database=loom", "needs Loom:Storage:Provider 'postgres'")]
+    [InlineData("postgres", "Database=loom", "Loom:Storage:ReadConnectionString has no Host")]
+    [InlineData("postgres", "Host=replica;Bogus Key=1", "Loom:Storage:ReadConnectionString is not a valid Npgsql connection string")]
+    public void A_read_replica_needs_postgres_and_a_usable_connection_string(string provider, string replica, string expected)
+    {
+        var (_, failures) = Validate(("Loom:Storage:Provider", provider), ("Loom:Storage:ConnectionString", "Host=primary;Password=s3cret;Database=loom"),
+            ("Loom:Storage:ReadConnectionString", replica));
+        var failure = Assert.Single(failures);
+        Assert.Contains(expected, failure);
+        Assert.DoesNotContain("s3cret", failure);
+    }
+
+    [Fact]
+    public void A_read_replica_on_postgres_is_valid()
+    {
+        var (options, failures) = Validate(("Loom:Storage:Provider", "postgres"), ("Loom:Storage:ConnectionString", "Host=primary;Database=loom"),
+            ("Loom:Storage:ReadConnectionString", "Host=replica;Database=loom"));
+        Assert.Empty(failures);
+        Assert.Equal("Host=replica;Database=loom", options.ReadConnectionString);
+    }
+
+    [Theory]
     [InlineData("mysql", "Loom:Storage:Provider must be 'sqlite' or 'postgres' (got 'mysql')")]
     [InlineData("", "Loom:Storage:Provider must be 'sqlite' or 'postgres'")]
     public void Unknown_provider_is_rejected(string provider, string expected)

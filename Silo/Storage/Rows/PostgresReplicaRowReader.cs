@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Configuration;
+
+namespace Loom.Storage.Rows;
+
+/// <summary>
+/// <see cref="IReplicaRowReader"/> on the PostgreSQL standby named by <c>Loom:Storage:ReadConnectionString</c>: the
+/// same table and keys as the primary (a streaming replica is a copy of it), read-only, its own small pool.
+/// </summary>
+internal sealed class PostgresReplicaRowReader : IReplicaRowReader, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _replica;
+    private readonly string _serviceId;
+
+    public PostgresReplicaRowReader(IOptions<StorageOptions> options, IOptions<ClusterOptions> cluster)
+    {
+        var connection = new NpgsqlConnectionStringBuilder(options.Value.ReadConnectionString)
+        {
+            MaxPoolSize = Math.Max(1, options.Value.MaxPoolSize / 2),
+            // A standby refuses writes anyway; this also keeps a misconfigured primary address from being written to.
+            Options = "-c default_transaction_read_only=on",
+        };
+        _replica = NpgsqlDataSource.Create(connection);
+        _serviceId = cluster.Value.ServiceId;
+    }
+
+    public bool Enabled => true;
+
+    public async Task<IReadOnlyDictionary<GrainId, StoredRow>> ReadHeadersAsync(IReadOnlyList<GrainId> grains, string name, CancellationToken cancellationToken = default)
+    {
+        var found = new Dictionary<GrainId, StoredRow>();
+        if (grains.Count == 0) return found;
+        var keys = grains.Select(g => (Grain: g, Key: RowKey.Of(g))).ToList();
+        await using var command = _replica.CreateCommand("""
+            SELECT k.i, t.payload, t.version
+            FROM unnest($3::bigint[], $4::bigint[], $5::text[]) WITH ORDINALITY AS k(n0, n1, ext, i)
+            JOIN loom_grain_state t ON t.service_id = $1 AND t.state_name = $2
+                AND t.grain_id_n0 = k.n0 AND t.grain_id_n1 = k.n1 AND t.grain_id_ext = k.ext
+            WHERE t.payload IS NOT NULL
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = _serviceId });
+        command.Parameters.Add(new NpgsqlParameter { Value = name });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = keys.Select(k => k.Key.N0).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = keys.Select(k => k.Key.N1).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = keys.Select(k => k.Key.Ext).ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var grain = keys[(int)reader.GetInt64(0) - 1].Grain;
+            found[grain] = new StoredRow(name, (byte[])reader.GetValue(1), reader.GetInt32(2));
+        }
+        return found;
+    }
+
+    public ValueTask DisposeAsync() => _replica.DisposeAsync();
+}

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Loom.Storage;
+using Loom.Tests.Api;
+using Loom.Tests.Fixtures;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+
+namespace Loom.Tests.Storage;
+
+/// <summary>
+/// Issue 16's read/write split on a real streaming replica (pg_basebackup + hot standby from the machine's PostgreSQL):
+/// an owner's list reads idle sessions' rows from the replica without waking them (it answers while the primary is
+/// down), and a row the replica has not replayed yet is read through the session's grain, so the list never shows
+/// less than the owner last wrote.
+/// </summary>
+public sealed class ReadReplicaTests : IAsyncLifetime
+{
+    private readonly PostgresServer _primary = new();
+    private PostgresServer _replica = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _primary.InitializeAsync();
+        _replica = new PostgresServer { Primary = _primary };
+        await _replica.InitializeAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_replica is not null) await _replica.DisposeAsync();
+        await _primary.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_list_reads_idle_sessions_from_the_replica_and_rows_it_lags_on_from_their_grains()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Loom:Storage:Provider"] = "postgres",
+            ["Loom:Storage:ConnectionString"] = _primary.ConnectionString,
+            ["Loom:Storage:ReadConnectionString"] = _replica.ConnectionString,
+            ["Loom:Storage:MaxPoolSize"] = "10",
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Assert.Equal(0, await MigrateCommand.RunAsync(configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        await using var app = LoomAppFactory.With(null, settings);
+        var alice = app.Alice();
+        var management = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+
+        var sessions = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var id = await alice.CreateSessionAsync();
+            await alice.PlayAsync(id, $"I open door {i}.");
+            sessions.Add(id);
+        }
+        await RenameAsync(alice, sessions[0], "Before the flood");
+        await IdleAsync(management);
+        await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
+
+        // Idle sessions come from the replica: listed with what they stored, and none of them woken up.
+        var listed = await ListAsync(alice);
+        Assert.Equal(sessions.Order(), listed.Keys.Order());
+        Assert.Equal("Before the flood", listed[sessions[0]]["name"]!.GetValue<string>());
+        Assert.All(listed.Values, s => Assert.Equal(1, s["turnCount"]!.GetValue<int>()));
+        Assert.Equal(0, await SessionActivationsAsync(management));
+
+        // The primary down: the list still answers from the replica (a read through the grains would need the primary).
+        await _primary.StopServerAsync();
+        try
+        {
+            Assert.Equal(3, (await ListAsync(alice)).Count);
+            Assert.Equal(0, await SessionActivationsAsync(management));
+        }
+        finally
+        {
+            await _primary.StartServerAsync();
+        }
+
+        // The replica falls behind; the owner renames a session and it goes idle again. Its row on the replica is older
+        // than the one it left, so the list reads that session through its grain: the new name, never the old one.
+        await _replica.PauseReplayAsync();
+        await RenameAsync(alice, sessions[0], "After the flood");
+        await IdleAsync(management);
+        listed = await ListAsync(alice);
+        Assert.Equal("After the flood", listed[sessions[0]]["name"]!.GetValue<string>());
+        Assert.Equal(1, await SessionActivationsAsync(management)); // that one only; the others still from the replica
+
+        // Caught up, the replica serves all three again.
+        await _replica.ResumeReplayAsync();
+        await IdleAsync(management);
+        await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
+        listed = await ListAsync(alice);
+        Assert.Equal("After the flood", listed[sessions[0]]["name"]!.GetValue<string>());
+        Assert.Equal(0, await SessionActivationsAsync(management));
+    }
+
+    /// <summary>Renames as a client should: a 503 (the first write after the primary restarted meets a dropped
+    /// connection) is tried again.</summary>
+    private static async Task RenameAsync(HttpClient client, string sessionId, string name)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var response = await client.PatchAsJsonAsync($"/api/sessions/{sessionId}", new { name });
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+            {
+                await Task.FromResult(response).ExpectAsync(HttpStatusCode.OK);
+                return;
+            }
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<Dictionary<string, JsonNode>> ListAsync(HttpClient client)
+    {
+        var page = await client.GetAsync("/api/sessions?limit=50").ExpectAsync(HttpStatusCode.OK);
+        return page["items"]!.AsArray().ToDictionary(s => s!["sessionId"]!.GetValue<string>(), s => s!);
+    }
+
+    /// <summary>Every activation collected (sessions report their header version to the owner as they go).</summary>
+    private static async Task IdleAsync(IManagementGrain management)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        do
+        {
+            await management.ForceActivationCollection(TimeSpan.Zero);
+            if (await SessionActivationsAsync(management) == 0) return;
+            await Task.Delay(100);
+        }
+        while (DateTime.UtcNow < deadline);
+        throw new TimeoutException("Session activations were not collected within 30 s.");
+    }
+
+    private static async Task<int> SessionActivationsAsync(IManagementGrain management) =>
+        (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains("SessionGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+}
