@@ -98,7 +98,7 @@ public static class TimelineEndpoints
                 var file = await grains.GetGrain<IChatPortGrain>(0).Export(owner, sessionId, kind);
                 return TypedResults.File(file.Content, file.ContentType, file.FileName);
             }
-            var export = await grains.ReadAsync(http, sessionId, (s, a) => s.Export(a.ActingOwnerId));
+            var export = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<ISessionArchiveGrain>(0).Export(s.GetPrimaryKeyString(), a.ActingOwnerId));
             return kind == "markdown"
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);

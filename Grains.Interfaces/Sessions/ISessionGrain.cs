@@ -145,6 +145,19 @@ public interface IOwnerGrain : IGrainWithStringKey
     /// it from its activation. Durable when it answers, and the session writes nothing before: no list serves a replica
     /// row the live session has outdated.</summary>
     Task SessionLive(string sessionId, Guid activation);
+
+    /// <summary>With a read replica: the header version the session went idle with, or null when it may be live.</summary>
+    [ReadOnly] Task<int?> IdleVersion(string sessionId);
+}
+
+/// <summary>
+/// Reads of sessions that are not active (stateless worker on the calling silo): from the read replica when one is
+/// configured and has the session's last version, else from the session itself, with the same answer and errors.
+/// </summary>
+public interface ISessionArchiveGrain : IGrainWithIntegerKey
+{
+    /// <summary>What <see cref="ISessionGrain.Export"/> answers, without waking an idle session.</summary>
+    Task<SessionExport> Export(string sessionId, string ownerId);
 }
 
 [GenerateSerializer, Alias("loom.AdminSessionPage")]

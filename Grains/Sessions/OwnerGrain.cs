@@ -77,6 +77,9 @@ public sealed partial class OwnerGrain(
         return Task.CompletedTask;
     }
 
+    public Task<int?> IdleVersion(string sessionId) =>
+        Task.FromResult(state.State.Idle.TryGetValue(sessionId, out var version) ? version : (int?)null);
+
     public async Task SessionLive(string sessionId, Guid activation)
     {
         _live[sessionId] = activation;

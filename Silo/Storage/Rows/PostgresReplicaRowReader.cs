@@ -13,9 +13,11 @@ internal sealed class PostgresReplicaRowReader : IReplicaRowReader, IAsyncDispos
 {
     private readonly NpgsqlDataSource _replica;
     private readonly string _serviceId;
+    private readonly IGrainRowStore _primary;
 
-    public PostgresReplicaRowReader(IOptions<StorageOptions> options, IOptions<ClusterOptions> cluster)
+    public PostgresReplicaRowReader(IOptions<StorageOptions> options, IOptions<ClusterOptions> cluster, IGrainRowStore primary)
     {
+        _primary = primary;
         var connection = new NpgsqlConnectionStringBuilder(options.Value.ReadConnectionString)
         {
             MaxPoolSize = Math.Max(1, options.Value.MaxPoolSize / 2),
@@ -54,5 +56,63 @@ internal sealed class PostgresReplicaRowReader : IReplicaRowReader, IAsyncDispos
         return found;
     }
 
+    public async Task<IReplicaRows> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = await _replica.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancellationToken);
+            return new Snapshot(connection, transaction, new PostgresRowSql(_serviceId), _primary);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
     public ValueTask DisposeAsync() => _replica.DisposeAsync();
+
+    /// <summary>One connection in one transaction: its commands run one at a time (a connection takes one command at once).</summary>
+    private sealed class Snapshot(NpgsqlConnection connection, NpgsqlTransaction transaction, RowSql sql, IGrainRowStore primary) : IReplicaRows
+    {
+        private readonly SemaphoreSlim _one = new(1, 1);
+
+        public async Task<StoredRow?> ReadAsync(GrainId grain, string name) => (await ReadAnyAsync(grain, [name])).FirstOrDefault();
+
+        public async Task<IReadOnlyList<StoredRow>> ReadManyAsync(GrainId grain, IReadOnlyList<string> names) =>
+            (await ReadAnyAsync(grain, names)).Where(r => r.Payload is not null).ToList();
+
+        public Task<IReadOnlyList<StoredRow>> ListAsync(GrainId grain, string prefix) =>
+            OneAtATimeAsync<IReadOnlyList<StoredRow>>(async () => RowPayloads.Unpack(await sql.ListAsync(connection, RowKey.Of(grain), prefix)));
+
+        public Task<int> CommitAsync(RowCommit commit) => throw new InvalidOperationException("The read replica is read-only.");
+
+        public byte[] Serialize<T>(T value) => primary.Serialize(value);
+
+        public T Deserialize<T>(byte[] payload) => primary.Deserialize<T>(payload);
+
+        private Task<List<StoredRow>> ReadAnyAsync(GrainId grain, IReadOnlyList<string> names) =>
+            OneAtATimeAsync(async () => RowPayloads.Unpack(await sql.ReadAsync(connection, RowKey.Of(grain), names)));
+
+        private async Task<T> OneAtATimeAsync<T>(Func<Task<T>> read)
+        {
+            await _one.WaitAsync();
+            try
+            {
+                return await read();
+            }
+            finally
+            {
+                _one.Release();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+            _one.Dispose();
+        }
+    }
 }

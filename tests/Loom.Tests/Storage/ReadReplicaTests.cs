@@ -12,9 +12,9 @@ namespace Loom.Tests.Storage;
 
 /// <summary>
 /// Issue 16's read/write split on a real streaming replica (pg_basebackup + hot standby from the machine's PostgreSQL):
-/// an owner's list reads idle sessions' rows from the replica without waking them (it answers while the primary is
-/// down), and a row the replica has not replayed yet is read through the session's grain, so the list never shows
-/// less than the owner last wrote.
+/// an owner's list and an idle session's export read the replica without waking the session (they answer while the
+/// primary is down), and a row the replica has not replayed yet is read through the session's grain, so the list never
+/// shows less than the owner last wrote.
 /// </summary>
 public sealed class ReadReplicaTests : IAsyncLifetime
 {
@@ -58,6 +58,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             sessions.Add(id);
         }
         await RenameAsync(alice, sessions[0], "Before the flood");
+        var exportedLive = await ExportAsync(alice, sessions[1]); // by the live session
         await IdleAsync(management);
         await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
 
@@ -67,12 +68,16 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         Assert.Equal("Before the flood", listed[sessions[0]]["name"]!.GetValue<string>());
         Assert.All(listed.Values, s => Assert.Equal(1, s["turnCount"]!.GetValue<int>()));
         Assert.Equal(0, await SessionActivationsAsync(management));
+        // An idle session's export too: the same document the live session gave, read in one replica transaction.
+        Assert.Equal(exportedLive, await ExportAsync(alice, sessions[1]));
+        Assert.Equal(0, await SessionActivationsAsync(management));
 
         // The primary down: the list still answers from the replica (a read through the grains would need the primary).
         await _primary.StopServerAsync();
         try
         {
             Assert.Equal(3, (await ListAsync(alice)).Count);
+            Assert.Equal(exportedLive, await ExportAsync(alice, sessions[1]));
             Assert.Equal(0, await SessionActivationsAsync(management));
         }
         finally
@@ -114,6 +119,9 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             await Task.Delay(200);
         }
     }
+
+    private static async Task<string> ExportAsync(HttpClient client, string sessionId) =>
+        (await client.GetAsync($"/api/sessions/{sessionId}/export").ExpectAsync(HttpStatusCode.OK)).ToJsonString();
 
     private static async Task<Dictionary<string, JsonNode>> ListAsync(HttpClient client)
     {
