@@ -5,6 +5,9 @@
 #
 #   scripts/local-cluster.sh start [SILOS]   # default 2; prints the gateway URL, the API key and the pids
 #   scripts/local-cluster.sh stop            # SIGTERM everything it started, then removes its directory
+#   scripts/local-cluster.sh add             # one more silo (scale out); prints its name
+#   scripts/local-cluster.sh remove N        # SIGTERM silo-N and wait until it has handed its sessions over (scale in)
+#   scripts/local-cluster.sh status          # per process: pid, RSS, CPU seconds, active sessions (silos' /metrics)
 #
 # The silos narrate offline by default. LOOM_FAKE_LLM=1 points them at an OpenAI-compatible model on a reserved
 # loopback port (written to $DIR/fake-llm-port) that the load runner serves when given --cluster-dir, so cluster
@@ -68,15 +71,10 @@ start() {
   export Logging__LogLevel__Default=Warning
 
   (cd "$(dirname "$SILO_DLL")" && dotnet "$SILO_DLL" migrate) >"$DIR/migrate.log" 2>&1 || { cat "$DIR/migrate.log" >&2; exit 1; }
+  # What `add` needs to start more silos like these (it holds the Redis password: owner-only).
+  (umask 077; env | grep -E '^(Loom__|Logging__)' | sed "s/'/'\\\\''/g; s/=\(.*\)/='\1'/; s/^/export /" >"$DIR/silo.env")
 
-  for i in $(seq 0 $((silos - 1))); do
-    local http_port; http_port=$(free_port)
-    (cd "$(dirname "$SILO_DLL")" && Loom__Cluster__SiloPort=$(free_port) Loom__Cluster__GatewayPort=$(free_port) \
-      Loom__Cluster__AdvertisedAddress=127.0.0.1 Loom__Cluster__SiloName="silo-$i" \
-      exec dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http_port") >"$DIR/silo-$i.log" 2>&1 &
-    echo $! >"$DIR/silo-$i.pid"
-    echo "silo-$i: pid $(cat "$DIR/silo-$i.pid"), health http://127.0.0.1:$http_port/readyz"
-  done
+  for i in $(seq 0 $((silos - 1))); do start_silo "$i"; done
 
   key=$(cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys add --owner local | grep -o 'loom_[A-Za-z0-9_-]*')
   hash=$(printf '%s\n' "$key" | (cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys hash))
@@ -86,6 +84,52 @@ start() {
   wait_for "the gateway to be ready" 120 curl -fs "http://127.0.0.1:$gw_port/readyz"
   echo "$key" >"$DIR/api-key"; chmod 600 "$DIR/api-key"
   echo "gateway: http://127.0.0.1:$gw_port (pid $(cat "$DIR/gateway.pid")); API key in $DIR/api-key"
+}
+
+start_silo() { # index
+  local i=$1 http_port; http_port=$(free_port)
+  (cd "$(dirname "$SILO_DLL")" && Loom__Cluster__SiloPort=$(free_port) Loom__Cluster__GatewayPort=$(free_port) \
+    Loom__Cluster__AdvertisedAddress=127.0.0.1 Loom__Cluster__SiloName="silo-$i" \
+    exec dotnet "$SILO_DLL" --urls "http://127.0.0.1:$http_port") >"$DIR/silo-$i.log" 2>&1 &
+  echo $! >"$DIR/silo-$i.pid"
+  echo "http://127.0.0.1:$http_port" >"$DIR/silo-$i.url"
+  echo "silo-$i: pid $(cat "$DIR/silo-$i.pid"), health http://127.0.0.1:$http_port/readyz"
+}
+
+add() {
+  [ -f "$DIR/silo.env" ] || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$DIR/silo.env"
+  local i=0
+  while [ -e "$DIR/silo-$i.pid" ]; do i=$((i + 1)); done
+  start_silo "$i"
+  wait_for "silo-$i to be ready" 120 curl -fs "$(cat "$DIR/silo-$i.url")/readyz"
+}
+
+remove() { # index
+  local f="$DIR/silo-$1.pid"
+  [ -f "$f" ] || { echo "no silo-$1 in $DIR" >&2; exit 1; }
+  local pid started; pid=$(cat "$f"); started=$(date +%s.%N)
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  mv "$f" "$DIR/silo-$1.removed"
+  echo "silo-$1: stopped after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+}
+
+status() {
+  printf '%-10s %8s %8s %8s %8s\n' process pid rss_mb cpu_s sessions
+  for f in "$DIR"/gateway.pid "$DIR"/silo-*.pid; do
+    [ -f "$f" ] || continue
+    local name pid rss cpu active=-
+    name=$(basename "$f" .pid); pid=$(cat "$f")
+    kill -0 "$pid" 2>/dev/null || { printf '%-10s %8s %8s\n' "$name" "$pid" gone; continue; }
+    rss=$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$pid/status")
+    cpu=$(awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$pid/stat")
+    if [ -f "$DIR/$name.url" ]; then
+      active=$(curl -fs "$(cat "$DIR/$name.url")/metrics" | awk '/^loom_sessions_active[{ ]/ {s += $NF} END {print s + 0}')
+    fi
+    printf '%-10s %8s %8s %8s %8s\n' "$name" "$pid" "$rss" "$cpu" "$active"
+  done
 }
 
 stop() {
@@ -103,5 +147,8 @@ stop() {
 case "${1:-}" in
   start) shift; start "$@" ;;
   stop) stop ;;
-  *) echo "usage: $0 start [SILOS] | stop" >&2; exit 2 ;;
+  add) add ;;
+  remove) shift; remove "${1:?usage: $0 remove N}" ;;
+  status) status ;;
+  *) echo "usage: $0 start [SILOS] | add | remove N | status | stop" >&2; exit 2 ;;
 esac
