@@ -58,8 +58,9 @@ public sealed class PlayTerminalTests(CliApp app) : IClassFixture<CliApp>
         (await app.Client().TurnsAsync(sessionId)).Count(t => t["status"].Str() == "completed");
 }
 
-/// <summary>A gateway whose offline narrator takes ~10 s a turn, so Ctrl-C lands while a turn is being told.</summary>
-public sealed class SlowCliApp() : KestrelLoomApp(new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "250" });
+/// <summary>A gateway whose offline narrator takes ~40 s a turn, so Ctrl-C lands while a turn is being told even on a
+/// loaded machine (a CI run with 250 ms chunks once saw the turn finish before the stop arrived).</summary>
+public sealed class SlowCliApp() : KestrelLoomApp(new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "1000" });
 
 /// <summary>Ctrl-C in <c>loom play</c> on a terminal stops the turn on the server, and the tool goes on.</summary>
 public sealed class PlayStopTests(SlowCliApp app) : IClassFixture<SlowCliApp>
