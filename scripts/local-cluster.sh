@@ -23,7 +23,15 @@ SILO_DLL="$ROOT/Silo/bin/Release/net10.0/Loom.Silo.dll"
 GATEWAY_DLL="$ROOT/Gateway/bin/Release/net10.0/Loom.Gateway.dll"
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# A port nothing listens on now and that this script has not handed out before (the kernel may offer a released port
+# again before the process it was meant for binds it).
+free_port() {
+  local port
+  while :; do
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+    if ! grep -qx "$port" "$DIR/ports" 2>/dev/null; then echo "$port" >>"$DIR/ports"; echo "$port"; return; fi
+  done
+}
 
 wait_for() { # what, deadline seconds, command...
   local what=$1 deadline=$(( $(date +%s) + $2 )); shift 2
@@ -126,7 +134,7 @@ status() {
     rss=$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$pid/status")
     cpu=$(awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$pid/stat")
     if [ -f "$DIR/$name.url" ]; then
-      active=$(curl -fs "$(cat "$DIR/$name.url")/metrics" | awk '/^loom_sessions_active[{ ]/ {s += $NF} END {print s + 0}')
+      active=$(curl -fs "$(cat "$DIR/$name.url")/metrics" | awk '/^loom_sessions_active[{ ]/ {s += $NF} END {print s + 0}' || echo "?")
     fi
     printf '%-10s %8s %8s %8s %8s\n' "$name" "$pid" "$rss" "$cpu" "$active"
   done
