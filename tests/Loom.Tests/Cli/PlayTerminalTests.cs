@@ -73,8 +73,22 @@ public sealed class PlayStopTests(SlowCliApp app) : IClassFixture<SlowCliApp>
         await Terminal.Until(() => Task.FromResult(terminal.Screen().Contains("/help lists the commands")), "the banner");
         await terminal.TypeAsync("I climb the bell tower.\r");
         await Terminal.Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "running"), "the turn to be told");
+        // Narration on the screen: the tool is in its streaming loop (a key typed while it switches the terminal's mode
+        // can be flushed away on a loaded machine).
+        var before = terminal.Screen().Length;
+        await Terminal.Until(() => Task.FromResult(terminal.Screen().Length > before + 8), "narration on the screen", terminal.Screen);
         await terminal.TypeAsync("\u0003"); // Ctrl-C: the terminal sends SIGINT to the tool
-        await Terminal.Until(async () => (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "failed"), "the turn to stop");
+        var pressed = DateTime.UtcNow;
+        await Terminal.Until(async () =>
+        {
+            if (DateTime.UtcNow - pressed > TimeSpan.FromSeconds(8) && !terminal.Screen().Contains("Stopping the narrator"))
+            {
+                // The tool never saw it (as a user would, press it again).
+                await terminal.TypeAsync("\u0003");
+                pressed = DateTime.UtcNow;
+            }
+            return (await app.Client().TurnsAsync(sessionId)).Any(t => t["status"].Str() == "failed");
+        }, "the turn to stop", terminal.Screen);
         // The tool is still there: the prompt comes back after the notice.
         await Terminal.Until(() => Task.FromResult(terminal.Screen() is var screen
             && screen.LastIndexOf("> ", StringComparison.Ordinal) > screen.IndexOf("Stopping the narrator", StringComparison.Ordinal)), "the prompt");
@@ -112,7 +126,9 @@ internal sealed class Terminal : IAsyncDisposable
     {
         // exec: the tool is the terminal's only foreground process, as under a login shell; a non-exec'ing sh (dash, when
         // SHELL is unset) would share its process group, die of Ctrl-C's SIGINT itself and make script report 130.
-        var start = tool.Start(["-qec", $"exec dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
+        // env --default-signal: a test run started in the background (`cmd &` in a script) ignores SIGINT, and an ignored
+        // signal stays ignored across exec, so Ctrl-C would never reach the tool.
+        var start = tool.Start(["-qec", $"exec env --default-signal=INT dotnet '{LoomTool.Dll}' play {sessionId}", "/dev/null"],
             new Dictionary<string, string?> { ["TERM"] = "xterm" }, redirectInput: true, program: "script");
         return new Terminal(Process.Start(start)!);
     }
@@ -138,12 +154,12 @@ internal sealed class Terminal : IAsyncDisposable
         return _process.ExitCode;
     }
 
-    public static async Task Until(Func<Task<bool>> condition, string what)
+    public static async Task Until(Func<Task<bool>> condition, string what, Func<string>? screen = null)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!await condition())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Waited 30 s for {what}.");
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"Waited 30 s for {what}.{(screen is null ? "" : "\nScreen:\n" + screen())}");
             await Task.Delay(50);
         }
     }
