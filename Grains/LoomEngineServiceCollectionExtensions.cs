@@ -22,7 +22,6 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddLoomLlm(configuration);
         services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
-        services.AddOptions<CanonCacheOptions>().Bind(configuration.GetSection(CanonCacheOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CanonCache>();
         // The turn pipeline's stateless parts; the session grain builds its per-activation parts around them.
         services.AddSingleton<InterventionPlanner>();

@@ -64,6 +64,8 @@ start() {
 
   export Loom__Cluster__Mode=redis Loom__Cluster__ClusterId="$cluster" Loom__Cluster__ServiceId=loom
   export Loom__Cluster__RedisConnectionString="127.0.0.1:$redis_port,password=$redis_pw"
+  # The cache tiers' second tier and invalidation channel: the same Redis, database 1 (LOOM_CACHE_REDIS=0: first tier only).
+  if [ "${LOOM_CACHE_REDIS:-1}" = 1 ]; then export Loom__Cache__Redis="127.0.0.1:$redis_port,password=$redis_pw,defaultDatabase=1"; fi
   export Loom__Storage__Provider=postgres Loom__Storage__ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=loom"
   if [ "${LOOM_FAKE_LLM:-0}" = 1 ] && [ -z "${LOOM_LLM_ENDPOINT:-}" ]; then
     local llm_port; llm_port=$(free_port); echo "$llm_port" >"$DIR/fake-llm-port"

@@ -12,9 +12,10 @@ public static class WorldEndpoints
     public static IEndpointRouteBuilder MapWorldEndpoints(this IEndpointRouteBuilder app)
     {
         var worlds = app.MapGroup("/api/worlds").WithTags("Worlds").RequireRoles(LoomPolicies.Author);
+        worlds.AddEndpointFilter<WorldChangeFilter>();
 
-        worlds.MapGet("/", async (HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(new ItemList<WorldInfo>(await grains.GetGrain<IWorldCatalogGrain>(0).List(http.GetCaller()))));
+        worlds.MapGet("/", async (HttpContext http, WorldCatalogReader catalog, CancellationToken ct) =>
+            TypedResults.Ok(new ItemList<WorldInfo>(await catalog.ListAsync(http.GetCaller(), ct))));
 
         worlds.MapPut("/{worldId}", PublishAsync)
             .Accepts<PublishWorldBody>("application/json", "text/markdown")

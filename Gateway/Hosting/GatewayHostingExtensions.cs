@@ -22,6 +22,7 @@ public static class GatewayHostingExtensions
         {
             // Start Kestrel alongside the client so /healthz answers while the first connection is retried.
             builder.Services.Configure<HostOptions>(o => o.ServicesStartConcurrently = true);
+            builder.Services.AddLoomCaches(builder.Configuration, singleProcess: false);
             builder.Services.AddSingleton<ClusterConnection>();
             builder.Services.AddSingleton<IClientConnectionRetryFilter>(sp => sp.GetRequiredService<ClusterConnection>());
             builder.Services.AddSingleton<ILifecycleParticipant<IClusterClientLifecycle>>(sp => sp.GetRequiredService<ClusterConnection>());
@@ -44,6 +45,7 @@ public static class GatewayHostingExtensions
         });
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddLoomProblems();
+        builder.Services.AddSingleton<Loom.Worlds.WorldCatalogReader>();
         builder.Services.AddSingleton<Events.SessionFeeds>(); // one event subscription per session in this process
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<BearerSecuritySchemeTransformer>());
         builder.AddLoomTransport();

@@ -30,11 +30,11 @@ public static class OpenAiEndpoints
     {
         var v1 = app.MapGroup("/v1").WithTags("OpenAI-compatible").RequireRoles(LoomPolicies.Play);
 
-        v1.MapGet("/models", async (HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(new ModelList(await PlayableAsync(http.GetCaller(), grains))));
+        v1.MapGet("/models", async (HttpContext http, WorldCatalogReader catalog) =>
+            TypedResults.Ok(new ModelList(await PlayableAsync(http.GetCaller(), catalog))));
 
-        v1.MapGet("/models/{**modelId}", async (string modelId, HttpContext http, IGrainFactory grains) =>
-            (await PlayableAsync(http.GetCaller(), grains)).FirstOrDefault(m => m.Id == modelId) is { } model
+        v1.MapGet("/models/{**modelId}", async (string modelId, HttpContext http, WorldCatalogReader catalog) =>
+            (await PlayableAsync(http.GetCaller(), catalog)).FirstOrDefault(m => m.Id == modelId) is { } model
                 ? TypedResults.Ok(model)
                 : throw UnknownModel(modelId))
             .ProducesProblem(404);
@@ -47,11 +47,11 @@ public static class OpenAiEndpoints
         return app;
     }
 
-    private static async Task<List<ModelEntry>> PlayableAsync(Caller caller, IGrainFactory grains)
+    private static async Task<List<ModelEntry>> PlayableAsync(Caller caller, WorldCatalogReader catalog)
     {
         // A viewer key sees worlds but plays none: it is offered no model.
         if (!caller.IsInRole(LoomRoles.Player) && !caller.IsAdmin) return [];
-        var worlds = await grains.GetGrain<IWorldCatalogGrain>(0).List(caller);
+        var worlds = await catalog.ListAsync(caller);
         return worlds
             .Select(w => new ModelEntry(ModelPrefix + w.WorldId, ChatCompletion.UnixTime(w.UpdatedAt), w.Owner))
             .ToList();

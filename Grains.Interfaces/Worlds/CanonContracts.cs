@@ -48,7 +48,8 @@ public sealed record CanonValidation
 }
 
 /// <summary>One immutable published canon version (API: CanonVersion).</summary>
-[GenerateSerializer, Alias("loom.CanonVersion")]
+/// <remarks><c>ImmutableObject</c> lets the cache hand every session of a silo the same instance (nothing mutates one).</remarks>
+[GenerateSerializer, Alias("loom.CanonVersion"), System.ComponentModel.ImmutableObject(true)]
 public sealed record CanonVersion
 {
     [Id(0)] public required string WorldId { get; init; }

@@ -79,7 +79,7 @@ internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCount
         if (_options.Cache.Enabled && settings.Provider != LlmProviders.Offline)
         {
             // Outermost: a hit never reaches the provider, so it is not a GenAI call either.
-            var cache = services.GetRequiredService<IDistributedCache>();
+            var cache = services.GetRequiredService<Loom.Caching.LoomCache>();
             builder.Use(next => new LoomResponseCache(next, cache, _options.Cache, settings));
         }
 

@@ -35,31 +35,7 @@ public static class LlmServiceCollectionExtensions
         services.TryAddSingleton<LlmRouterMetrics>();
         services.TryAddSingleton<LlmRouter>();
         services.AddLlmResiliencePipelines();
-        AddResponseCache(services, configuration);
         return services;
-    }
-
-    /// <summary>The distributed cache behind Loom:Llm:Cache: Redis when configured, else one in memory per silo.</summary>
-    private static void AddResponseCache(IServiceCollection services, IConfiguration configuration)
-    {
-        var cache = configuration.GetSection(LlmOptions.SectionName + ":Cache").Get<LlmCacheOptions>() ?? new LlmCacheOptions();
-        if (!cache.Enabled)
-        {
-            return;
-        }
-
-        if (!string.IsNullOrWhiteSpace(cache.RedisConnectionString))
-        {
-            services.AddStackExchangeRedisCache(redis =>
-            {
-                redis.Configuration = cache.RedisConnectionString;
-                redis.InstanceName = "loom-llm:";
-            });
-        }
-        else
-        {
-            services.AddDistributedMemoryCache();
-        }
     }
 
     /// <summary>

@@ -1,11 +1,16 @@
+using Loom.Caching;
 using Loom.Security;
 using Loom.Storage;
 
 namespace Loom.Worlds;
 
-/// <summary>The list of worlds (key 0). World grains push their summary here after every publish and access change.</summary>
+/// <summary>
+/// The list of worlds (key 0). World grains push their summary here after every publish and access change; each
+/// change drops the cached lists (<see cref="WorldCatalogReader"/>) in every process.
+/// </summary>
 public sealed class WorldCatalogGrain(
-    [PersistentState("worldcatalog", StorageNames.Provider)] IPersistentState<WorldCatalogState> state) : Grain, IWorldCatalogGrain
+    [PersistentState("worldcatalog", StorageNames.Provider)] IPersistentState<WorldCatalogState> state, LoomCache cache)
+    : Grain, IWorldCatalogGrain
 {
     public async Task Upsert(WorldInfo world)
     {
@@ -41,6 +46,8 @@ public sealed class WorldCatalogGrain(
 
             throw;
         }
+
+        await cache.InvalidateAsync(WorldCatalogReader.Tag);
     }
 
     public Task<List<WorldInfo>> List(Caller caller) =>

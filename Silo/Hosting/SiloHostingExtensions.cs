@@ -14,6 +14,7 @@ public static class SiloHostingExtensions
     {
         var cluster = builder.AddLoomHostDefaults("loom-silo");
         builder.Services.AddLoomEngine(builder.Configuration);
+        builder.Services.AddLoomCaches(builder.Configuration, singleProcess: cluster.Mode == ClusterMode.Embedded);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(cluster.ShutdownTimeoutSeconds));
 
         builder.UseOrleans(silo =>

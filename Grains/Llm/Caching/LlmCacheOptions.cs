@@ -7,7 +7,4 @@ public sealed class LlmCacheOptions
 
     /// <summary>Sampled answers differ by design; caching them turns a story into a rerun. Off by default.</summary>
     public bool AllowNonZeroTemperature { get; set; }
-
-    /// <summary>Redis for a cache shared by every silo; empty = an in-memory cache per silo.</summary>
-    public string? RedisConnectionString { get; set; }
 }

@@ -1,40 +1,40 @@
+using System.Text.Json;
+using Loom.Caching;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Caching.Distributed;
 
 namespace Loom.Llm;
 
 /// <summary>
-/// Microsoft.Extensions.AI's distributed response cache, keyed (by the library) on the full prompt — canon,
-/// memory, history, input — and the chat options (model, temperature, max tokens), plus provider and endpoint
-/// here, so different canon versions, memory or settings never share an entry. Hits are marked so the turn
-/// is not charged again.
+/// Microsoft.Extensions.AI's caching client over LOOM's two cache tiers (<see cref="LoomCache"/>: in process, then
+/// Redis shared by every silo). The key hashes the full prompt — canon, memory, history, input — and the chat options
+/// (model, temperature, max tokens), plus provider and endpoint, so different canon versions, memory or settings never
+/// share an entry. Hits are marked so the turn is not charged again.
 /// </summary>
-internal sealed class LoomResponseCache : DistributedCachingChatClient
+internal sealed class LoomResponseCache(IChatClient inner, LoomCache cache, LlmCacheOptions options, LlmProviderSettings provider)
+    : CachingChatClient(inner)
 {
     public const string HitProperty = "loom.cache_hit";
 
-    private readonly LlmCacheOptions _options;
+    private static readonly JsonSerializerOptions Json = AIJsonUtilities.DefaultOptions;
 
-    public LoomResponseCache(IChatClient inner, IDistributedCache cache, LlmCacheOptions options, LlmProviderSettings provider)
-        : base(inner, cache)
-    {
-        _options = options;
-        CacheKeyAdditionalValues = [provider.Provider, provider.Endpoint?.ToString() ?? "(default)"];
-    }
+    private readonly string _provider = provider.Provider;
+    private readonly string _endpoint = provider.Endpoint?.ToString() ?? "(default)";
 
-    protected override bool EnableCaching(IEnumerable<ChatMessage> messages, ChatOptions? options) =>
-        base.EnableCaching(messages, options) && (_options.AllowNonZeroTemperature || options?.Temperature is null or 0f);
+    protected override bool EnableCaching(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions) =>
+        base.EnableCaching(messages, chatOptions) && (options.AllowNonZeroTemperature || chatOptions?.Temperature is null or 0f);
+
+    protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, params ReadOnlySpan<object?> additionalValues) =>
+        AIJsonUtilities.HashDataToString([messages, chatOptions, .. additionalValues, _provider, _endpoint], Json);
 
     protected override async Task<ChatResponse?> ReadCacheAsync(string key, CancellationToken cancellationToken)
     {
-        var response = await base.ReadCacheAsync(key, cancellationToken);
-        if (response is not null)
+        if (await cache.TryGetAsync<byte[]>(CacheNames.Llm, "r:" + key, cancellationToken) is not { } bytes) return null;
+        var response = JsonSerializer.Deserialize<ChatResponse>(bytes, Json);
+        if (response is null) return null;
+        (response.AdditionalProperties ??= [])[HitProperty] = true;
+        foreach (var message in response.Messages)
         {
-            (response.AdditionalProperties ??= [])[HitProperty] = true;
-            foreach (var message in response.Messages)
-            {
-                (message.AdditionalProperties ??= [])[HitProperty] = true;
-            }
+            (message.AdditionalProperties ??= [])[HitProperty] = true;
         }
 
         return response;
@@ -42,12 +42,9 @@ internal sealed class LoomResponseCache : DistributedCachingChatClient
 
     protected override async Task<IReadOnlyList<ChatResponseUpdate>?> ReadCacheStreamingAsync(string key, CancellationToken cancellationToken)
     {
-        var updates = await base.ReadCacheStreamingAsync(key, cancellationToken);
-        if (updates is null)
-        {
-            return null;
-        }
-
+        if (await cache.TryGetAsync<byte[]>(CacheNames.Llm, "s:" + key, cancellationToken) is not { } bytes) return null;
+        var updates = JsonSerializer.Deserialize<List<ChatResponseUpdate>>(bytes, Json);
+        if (updates is null) return null;
         foreach (var update in updates)
         {
             (update.AdditionalProperties ??= [])[HitProperty] = true;
@@ -55,4 +52,10 @@ internal sealed class LoomResponseCache : DistributedCachingChatClient
 
         return updates;
     }
+
+    protected override Task WriteCacheAsync(string key, ChatResponse value, CancellationToken cancellationToken) =>
+        cache.SetImmutableAsync(CacheNames.Llm, "r:" + key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken).AsTask();
+
+    protected override Task WriteCacheStreamingAsync(string key, IReadOnlyList<ChatResponseUpdate> value, CancellationToken cancellationToken) =>
+        cache.SetImmutableAsync(CacheNames.Llm, "s:" + key, JsonSerializer.SerializeToUtf8Bytes(value, Json), cancellationToken).AsTask();
 }

@@ -53,6 +53,23 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/* The cache tiers; after loom.clusterEnv, whose Redis variable the default value expands. */}}
+{{- define "loom.cacheEnv" -}}
+- name: Loom__Cache__LocalMegabytes
+  value: {{ .Values.cache.localMegabytes | quote }}
+{{- if .Values.cache.redis.enabled }}
+- name: Loom__Cache__Redis
+{{- if .Values.cache.redis.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.cache.redis.existingSecret }}
+      key: {{ .Values.cache.redis.existingSecretKey }}
+{{- else }}
+  value: {{ printf "$(Loom__Cluster__RedisConnectionString),defaultDatabase=%v" .Values.cache.redis.database | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{- define "loom.storageEnv" -}}
 - name: Loom__Storage__Provider
   value: {{ .Values.storage.provider | quote }}

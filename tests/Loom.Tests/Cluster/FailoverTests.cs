@@ -18,7 +18,7 @@ namespace Loom.Tests.Cluster;
 /// </summary>
 [Collection(ClusterCollection.Name)]
 [TestCaseOrderer(StepOrderer.TypeName, StepOrderer.AssemblyName)]
-public sealed class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper output)
+public sealed partial class FailoverTests(LoomClusterFixture cluster, ITestOutputHelper output)
 {
     [Fact]
     public async Task Step1_kill_9_of_a_silo_loses_no_accepted_turn()

@@ -303,6 +303,8 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         ["Loom__Cluster__ClusterId"] = ClusterId,
         ["Loom__Cluster__ServiceId"] = "loom-tests",
         ["Loom__Cluster__RedisConnectionString"] = Redis.ConnectionString,
+        // The cache tiers on the same Redis (another database): every failure below runs with them on.
+        ["Loom__Cache__Redis"] = Redis.ConnectionString + ",defaultDatabase=1",
     };
 
     private IReadOnlyDictionary<string, string> StorageEnvironment() => new Dictionary<string, string>

@@ -108,7 +108,7 @@ public sealed class RedisServer : IAsyncLifetime
         }
     }
 
-    private async Task StartAsync()
+    public async Task StartAsync()
     {
         var info = new ProcessStartInfo(FindRedisServer());
         foreach (var argument in (string[])["--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _root!,
@@ -148,7 +148,8 @@ public sealed class RedisServer : IAsyncLifetime
         throw new TimeoutException($"redis-server did not answer PING within {StartDeadline}: {last?.Message}\n{Log()}");
     }
 
-    private async Task StopAsync()
+    /// <summary>Stops the server (SIGTERM); <see cref="StartAsync"/> starts it again on the same port and directory.</summary>
+    public async Task StopAsync()
     {
         if (_process is null)
         {

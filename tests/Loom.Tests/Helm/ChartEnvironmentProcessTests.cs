@@ -56,6 +56,9 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
             ["Loom__Cluster__ClusterId"] = clusterId,
             ["Loom__Cluster__ServiceId"] = (string)values["cluster"]!["serviceId"]!,
             ["Loom__Cluster__RedisConnectionString"] = _redis.ConnectionString,
+            // Kubernetes expands the chart's $(Loom__Cluster__RedisConnectionString) in the default value.
+            ["Loom__Cache__Redis"] = $"{_redis.ConnectionString},defaultDatabase={values["cache"]!["redis"]!["database"]}",
+            ["Loom__Cache__LocalMegabytes"] = values["cache"]!["localMegabytes"]!.ToString(),
             ["Loom__Turns__MaxInputChars"] = values["turns"]!["maxInputChars"]!.ToString(),
             ["Loom__Turns__MaxPending"] = values["turns"]!["maxPending"]!.ToString(),
         };

@@ -1,3 +1,4 @@
+using Orleans.Serialization;
 using Loom.Llm;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,6 +15,8 @@ internal static class LlmTestServices
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddLoomLlm(configuration);
+        services.AddSerializer();
+        services.AddLoomCaches(configuration, singleProcess: true);
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

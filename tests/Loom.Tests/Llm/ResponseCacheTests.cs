@@ -1,4 +1,5 @@
 using Loom.Llm;
+using Loom.Tests.Fixtures;
 using Loom.Tests.Stubs;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,9 +14,10 @@ public sealed class ResponseCacheTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _stub.DisposeAsync();
 
-    private ServiceProvider Services(bool allowTemperature = false)
+    private ServiceProvider Services(bool allowTemperature = false, string? redis = null)
     {
         var settings = LlmTestServices.OpenAi(_stub.Endpoint);
+        if (redis is not null) settings["Loom:Cache:Redis"] = redis;
         settings["Loom:Llm:Cache:Enabled"] = "true";
         settings["Loom:Llm:Cache:AllowNonZeroTemperature"] = allowTemperature ? "true" : "false";
         settings["Loom:Llm:Pricing:openai:*:Input"] = "1";
@@ -45,6 +47,31 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         Assert.True(first[^1].CostUsd > 0);
         Assert.True(second[^1].CacheHit);
         Assert.Equal(0m, second[^1].CostUsd);
+    }
+
+    [Fact]
+    public async Task An_answer_cached_by_one_silo_is_served_to_another_through_redis()
+    {
+        var redis = new RedisServer();
+        await redis.InitializeAsync();
+        try
+        {
+            await using var silo1 = Services(redis: redis.ConnectionString);
+            await using var silo2 = Services(redis: redis.ConnectionString);
+            var request = LlmTestServices.Request("openai", "stub-model") with { Temperature = 0 };
+
+            var first = await Run(silo1, request);
+            var second = await Run(silo2, request);
+
+            Assert.Equal(1, _stub.RequestCount);
+            Assert.Equal(string.Concat(first.Select(c => c.Text)), string.Concat(second.Select(c => c.Text)));
+            Assert.True(second[^1].CacheHit);
+            Assert.Equal(0m, second[^1].CostUsd);
+        }
+        finally
+        {
+            await redis.DisposeAsync();
+        }
     }
 
     [Fact]

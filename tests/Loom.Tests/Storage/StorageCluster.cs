@@ -32,6 +32,7 @@ public sealed class StorageCluster : IAsyncDisposable
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddLoomStorage(configuration);
+            silo.Services.AddLoomCaches(configuration, singleProcess: true);
             silo.AddAdoNetGrainStorage(DeletingProvider, o => o.Configure<Serializer>((storage, serializer) =>
             {
                 var database = StorageDatabase.From(configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new());

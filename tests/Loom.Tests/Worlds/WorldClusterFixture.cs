@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
@@ -13,7 +15,11 @@ public sealed class WorldClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var builder = new InProcessTestClusterBuilder(1);
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage("loom"));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddMemoryGrainStorage("loom");
+            silo.Services.AddLoomCaches(new ConfigurationBuilder().Build(), singleProcess: true);
+        });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

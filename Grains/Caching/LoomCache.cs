@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Caching;
+
+/// <summary>
+/// LOOM's two cache tiers: HybridCache's in-process tier over Redis (<c>Loom:Cache:Redis</c>), with its stampede
+/// protection (one load per key and process however many ask at once), counted by <see cref="CacheMetrics"/>.
+/// Two kinds of entry: immutable values (a published canon version, an LLM answer), kept until evicted; and read
+/// models, tagged and dropped everywhere by <see cref="InvalidateAsync"/>. A read model is cached only where every
+/// process that may hold it hears the invalidation (one process, or Redis's channel); otherwise it is read from its
+/// source each time, so a cache never makes a caller see an older state than the one they wrote.
+/// </summary>
+public sealed class LoomCache(HybridCache cache, CacheMetrics metrics, CacheInvalidationChannel channel, IOptions<LoomCacheOptions> options)
+{
+    private static readonly HybridCacheEntryOptions Bypass = new()
+    {
+        Flags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableDistributedCache,
+    };
+
+    private static readonly HybridCacheEntryOptions ReadOnly = new()
+    {
+        Flags = HybridCacheEntryFlags.DisableUnderlyingData | HybridCacheEntryFlags.DisableLocalCacheWrite
+            | HybridCacheEntryFlags.DisableDistributedCacheWrite,
+    };
+
+    private readonly HybridCacheEntryOptions _immutable = new()
+    {
+        Expiration = TimeSpan.FromHours(options.Value.DistributedHours),
+        LocalCacheExpiration = TimeSpan.FromMinutes(options.Value.LocalMinutes),
+    };
+
+    private readonly HybridCacheEntryOptions _readModel = new()
+    {
+        Expiration = TimeSpan.FromSeconds(options.Value.ReadModelSeconds),
+        LocalCacheExpiration = TimeSpan.FromSeconds(options.Value.ReadModelSeconds),
+    };
+
+    /// <summary>An immutable value: from either tier, else loaded once (per key and process) and kept.</summary>
+    public ValueTask<T> GetImmutableAsync<TState, T>(string name, string key, TState state,
+        Func<TState, CancellationToken, ValueTask<T>> load, CancellationToken cancellationToken = default) =>
+        GetAsync(name, key, state, load, _immutable, tags: null, cancellationToken);
+
+    /// <summary>A read model under <paramref name="tag"/>: cached while no writer has invalidated the tag.</summary>
+    public ValueTask<T> GetReadModelAsync<TState, T>(string name, string key, string tag, TState state,
+        Func<TState, CancellationToken, ValueTask<T>> load, CancellationToken cancellationToken = default) =>
+        GetAsync(name, key, state, load, channel.HearsEveryInvalidation ? _readModel : Bypass, [tag], cancellationToken);
+
+    /// <summary>An immutable value if either tier has it (nothing is loaded or written on a miss).</summary>
+    public async ValueTask<T?> TryGetAsync<T>(string name, string key, CancellationToken cancellationToken = default) where T : class
+    {
+        metrics.Request(name);
+        var value = await cache.GetOrCreateAsync<T?>(Key(name, key), static _ => ValueTask.FromResult<T?>(null), ReadOnly,
+            cancellationToken: cancellationToken);
+        if (value is null) metrics.Load(name);
+        return value;
+    }
+
+    /// <summary>Stores an immutable value in both tiers (after it was produced elsewhere, e.g. an LLM answer).</summary>
+    public ValueTask SetImmutableAsync<T>(string name, string key, T value, CancellationToken cancellationToken = default) =>
+        cache.SetAsync(Key(name, key), value, _immutable, cancellationToken: cancellationToken);
+
+    /// <summary>Drops every entry under <paramref name="tag"/> here, in Redis, and (through the channel) in every other process.</summary>
+    public async Task InvalidateAsync(string tag)
+    {
+        await cache.RemoveByTagAsync(tag);
+        await channel.PublishAsync(tag);
+    }
+
+    /// <summary>Drops every entry under <paramref name="tag"/> in this process only (it just asked for a change the writer will announce).</summary>
+    public ValueTask DropHereAsync(string tag) => cache.RemoveByTagAsync(tag);
+
+    private ValueTask<T> GetAsync<TState, T>(string name, string key, TState state, Func<TState, CancellationToken, ValueTask<T>> load,
+        HybridCacheEntryOptions entry, IEnumerable<string>? tags, CancellationToken cancellationToken)
+    {
+        metrics.Request(name);
+        return cache.GetOrCreateAsync(Key(name, key), (state, load, metrics, name), static (s, ct) =>
+        {
+            s.metrics.Load(s.name);
+            return s.load(s.state, ct);
+        }, entry, tags, cancellationToken);
+    }
+
+    private static string Key(string name, string key) => string.Concat(name, ":", key);
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using Loom.Caching;
+using Loom.Tests.Fixtures;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Serialization;
+
+namespace Loom.Tests.Caching;
+
+/// <summary>
+/// The two cache tiers between separate service containers (as separate processes would hold them) sharing one real
+/// Redis: immutable entries travel through Redis, read models are dropped everywhere by one invalidation, a process
+/// that cannot hear invalidations never caches read models, and a Redis that stops answering costs a source read,
+/// not an error.
+/// </summary>
+public sealed class CacheTierTests : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+    private readonly List<ServiceProvider> _processes = [];
+
+    public Task InitializeAsync() => _redis.InitializeAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _processes)
+        {
+            foreach (var hosted in process.GetServices<IHostedService>()) await hosted.StopAsync(CancellationToken.None);
+            await process.DisposeAsync();
+        }
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_immutable_entry_loaded_in_one_process_is_read_from_redis_in_another()
+    {
+        var silo1 = await ProcessAsync(redis: true);
+        var silo2 = await ProcessAsync(redis: true);
+        var loads = 0;
+        ValueTask<Sample> Load() { Interlocked.Increment(ref loads); return ValueTask.FromResult(new Sample { Text = "canon v1", Version = 1 }); }
+
+        var first = await Get(silo1, Load);
+        var second = await Get(silo2, Load);
+        var third = await Get(silo2, Load);
+
+        Assert.Equal(1, loads);
+        Assert.Equal("canon v1", second.Text);
+        Assert.Same(second, third); // the first tier hands out the instance it holds (the type is immutable)
+        Assert.Equal((1L, 1L, 0L, 1L), Totals(silo1)); // requests, loads, Redis hits, Redis misses: missed both tiers, loaded
+        Assert.Equal((2L, 0L, 1L, 0L), Totals(silo2)); // one Redis hit, then one first-tier hit
+        Assert.Equal("canon v1", first.Text);
+    }
+
+    [Fact]
+    public async Task One_invalidation_drops_a_read_model_in_every_process()
+    {
+        var silo = await ProcessAsync(redis: true);
+        var gateway = await ProcessAsync(redis: true);
+        var version = 1;
+        ValueTask<Sample> Source() => ValueTask.FromResult(new Sample { Text = "worlds", Version = Volatile.Read(ref version) });
+
+        Assert.Equal(1, (await ReadModel(gateway, Source)).Version);
+        Interlocked.Exchange(ref version, 2);
+        Assert.Equal(1, (await ReadModel(gateway, Source)).Version); // cached: the source changed without telling anyone
+
+        await silo.GetRequiredService<LoomCache>().InvalidateAsync("worlds");
+        var seen = await WaitForAsync(async () => (await ReadModel(gateway, Source)).Version == 2, TimeSpan.FromSeconds(5));
+
+        Assert.True(seen < TimeSpan.FromSeconds(5), "the gateway kept serving the invalidated list");
+        Assert.Equal(2, gateway.GetRequiredService<CacheMetrics>().Totals(CacheNames.Worlds).Loads);
+    }
+
+    [Fact]
+    public async Task A_process_that_cannot_hear_invalidations_reads_read_models_from_their_source()
+    {
+        var alone = await ProcessAsync(redis: false, singleProcess: false);
+        var embedded = await ProcessAsync(redis: false, singleProcess: true);
+        var version = 1;
+        ValueTask<Sample> Source() => ValueTask.FromResult(new Sample { Text = "worlds", Version = Volatile.Read(ref version) });
+
+        await ReadModel(alone, Source);
+        await ReadModel(embedded, Source);
+        Interlocked.Exchange(ref version, 2);
+
+        Assert.Equal(2, (await ReadModel(alone, Source)).Version);
+        Assert.Equal(1, (await ReadModel(embedded, Source)).Version);
+        await embedded.GetRequiredService<LoomCache>().InvalidateAsync("worlds");
+        Assert.Equal(2, (await ReadModel(embedded, Source)).Version);
+    }
+
+    [Fact]
+    public async Task A_stopped_redis_costs_a_source_read_not_an_error()
+    {
+        var silo = await ProcessAsync(redis: true);
+        await _redis.StopAsync();
+        var loads = 0;
+        ValueTask<Sample> Load() { Interlocked.Increment(ref loads); return ValueTask.FromResult(new Sample { Text = "canon", Version = 7 }); }
+
+        var clock = Stopwatch.StartNew();
+        var value = await Get(silo, Load, key: "w:7");
+
+        Assert.Equal(7, value.Version);
+        Assert.Equal(1, loads);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
+        await _redis.StartAsync();
+    }
+
+    private async Task<ServiceProvider> ProcessAsync(bool redis, bool singleProcess = false)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (redis) settings["Loom:Cache:Redis"] = _redis.ConnectionString;
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSerializer();
+        services.AddLoomCaches(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), singleProcess);
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        _processes.Add(provider);
+        foreach (var hosted in provider.GetServices<IHostedService>()) await hosted.StartAsync(CancellationToken.None);
+        return provider;
+    }
+
+    private static ValueTask<Sample> Get(IServiceProvider process, Func<ValueTask<Sample>> load, string key = "w:1") =>
+        process.GetRequiredService<LoomCache>().GetImmutableAsync(CacheNames.Canon, key, load, static (l, _) => l());
+
+    private static ValueTask<Sample> ReadModel(IServiceProvider process, Func<ValueTask<Sample>> load) =>
+        process.GetRequiredService<LoomCache>().GetReadModelAsync(CacheNames.Worlds, "owner:alice", "worlds", load, static (l, _) => l());
+
+    private static (long Requests, long Loads, long DistributedHits, long DistributedMisses) Totals(IServiceProvider process) =>
+        process.GetRequiredService<CacheMetrics>().Totals(CacheNames.Canon);
+
+    private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, TimeSpan deadline)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < deadline)
+        {
+            if (await condition()) return clock.Elapsed;
+            await Task.Delay(20);
+        }
+        return deadline;
+    }
+}
+
+/// <summary>An immutable contract-like value (Orleans-serialized in Redis, one shared instance in the first tier).</summary>
+[GenerateSerializer, Alias("loom.tests.CacheSample"), System.ComponentModel.ImmutableObject(true)]
+public sealed record Sample
+{
+    [Id(0)] public string Text { get; init; } = "";
+    [Id(1)] public int Version { get; init; }
+}
