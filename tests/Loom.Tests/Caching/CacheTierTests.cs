@@ -89,10 +89,37 @@ public sealed class CacheTierTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_process_that_loses_the_channel_drops_its_read_models_and_caches_again_once_it_hears()
+    {
+        var gateway = await ProcessAsync(redis: true);
+        var channel = gateway.GetRequiredService<CacheInvalidationChannel>();
+        var version = 1;
+        ValueTask<Sample> Source() => ValueTask.FromResult(new Sample { Text = "worlds", Version = Volatile.Read(ref version) });
+        await ReadModel(gateway, Source);
+        Interlocked.Exchange(ref version, 2);
+        Assert.Equal(1, (await ReadModel(gateway, Source)).Version); // cached while it hears
+
+        await _redis.StopAsync();
+        var deaf = await WaitForAsync(() => Task.FromResult(!channel.HearsEveryInvalidation), TimeSpan.FromSeconds(10));
+        Assert.True(deaf < TimeSpan.FromSeconds(10), "the process did not notice it lost the channel");
+        Assert.Equal(2, (await ReadModel(gateway, Source)).Version); // what it held is gone, and nothing is cached meanwhile
+        Interlocked.Exchange(ref version, 3);
+        Assert.Equal(3, (await ReadModel(gateway, Source)).Version);
+
+        await _redis.StartAsync();
+        var hearing = await WaitForAsync(() => Task.FromResult(channel.HearsEveryInvalidation), TimeSpan.FromSeconds(20));
+        Assert.True(hearing < TimeSpan.FromSeconds(20), "the process never heard the channel again");
+        await ReadModel(gateway, Source);
+        Interlocked.Exchange(ref version, 4);
+        Assert.Equal(3, (await ReadModel(gateway, Source)).Version); // caching again
+    }
+
+    [Fact]
     public async Task A_stopped_redis_costs_a_source_read_not_an_error()
     {
         var silo = await ProcessAsync(redis: true);
         await _redis.StopAsync();
+        // (Stopped after the process connected: the worse case, a connection that breaks rather than one never made.)
         var loads = 0;
         ValueTask<Sample> Load() { Interlocked.Increment(ref loads); return ValueTask.FromResult(new Sample { Text = "canon", Version = 7 }); }
 
@@ -103,6 +130,26 @@ public sealed class CacheTierTests : IAsyncLifetime
         Assert.Equal(1, loads);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"took {clock.Elapsed}");
         await _redis.StartAsync();
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:6379,password=hunter2-secret,notAnOption=1", "not a valid StackExchange.Redis connection string")]
+    [InlineData(",password=hunter2-secret", "names no Redis endpoint")]
+    public void A_malformed_redis_setting_fails_start_up_naming_the_key_not_the_password(string redis, string expected)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSerializer();
+        services.AddLoomCaches(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Loom:Cache:Redis"] = redis }).Build(), false);
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => provider.GetRequiredService<Microsoft.Extensions.Options.IOptions<LoomCacheOptions>>().Value);
+
+        Assert.Contains("Loom:Cache:Redis", error.Message);
+        Assert.Contains(expected, error.Message);
+        Assert.DoesNotContain("hunter2", error.Message);
     }
 
     private async Task<ServiceProvider> ProcessAsync(bool redis, bool singleProcess = false)
@@ -117,6 +164,12 @@ public sealed class CacheTierTests : IAsyncLifetime
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         _processes.Add(provider);
         foreach (var hosted in provider.GetServices<IHostedService>()) await hosted.StartAsync(CancellationToken.None);
+        if (redis)
+        {
+            // Connected and listening, as a process is a moment after start-up.
+            var channel = provider.GetRequiredService<CacheInvalidationChannel>();
+            Assert.True(await WaitForAsync(() => Task.FromResult(channel.HearsEveryInvalidation), TimeSpan.FromSeconds(10)) < TimeSpan.FromSeconds(10));
+        }
         return provider;
     }
 

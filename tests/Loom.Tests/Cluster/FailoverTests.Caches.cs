@@ -41,9 +41,15 @@ public sealed partial class FailoverTests
             // World lists: cached in the second gateway, dropped there when a world is published through the first.
             var listed = await WorldIdsAsync(viaSecond);
             Assert.Contains(world, listed);
-            var worldsBefore = await GatewayCounterAsync(secondUrl, "loom_cache_loads_total", "worlds");
-            await WorldIdsAsync(viaSecond);
-            var servedFromCache = await GatewayCounterAsync(secondUrl, "loom_cache_loads_total", "worlds") == worldsBefore;
+            // (The gateway caches lists once it listens on the invalidation channel, a moment after start-up.)
+            var servedFromCache = false;
+            var listening = System.Diagnostics.Stopwatch.StartNew();
+            while (!servedFromCache && listening.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                var loadsBefore = await GatewayCounterAsync(secondUrl, "loom_cache_loads_total", "worlds");
+                await WorldIdsAsync(viaSecond);
+                servedFromCache = await GatewayCounterAsync(secondUrl, "loom_cache_loads_total", "worlds") == loadsBefore;
+            }
             var next = world + "-b";
             await PublishAsync(cluster.Http, next);
             var clock = System.Diagnostics.Stopwatch.StartNew();
