@@ -14,11 +14,6 @@ namespace Loom.Caching;
 /// </summary>
 public sealed class LoomCache
 {
-    private static readonly HybridCacheEntryOptions Bypass = new()
-    {
-        Flags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableDistributedCache,
-    };
-
     private static readonly HybridCacheEntryOptions ReadOnly = new()
     {
         Flags = HybridCacheEntryFlags.DisableUnderlyingData | HybridCacheEntryFlags.DisableLocalCacheWrite
@@ -62,7 +57,7 @@ public sealed class LoomCache
     /// <summary>A read model under <paramref name="tag"/>: cached while no writer has invalidated the tag.</summary>
     public ValueTask<T> GetReadModelAsync<TState, T>(string name, string key, string tag, TState state,
         Func<TState, CancellationToken, ValueTask<T>> load, CancellationToken cancellationToken = default) =>
-        GetAsync(name, key, state, load, Listening(tag) ? _readModel : Bypass, [tag], cancellationToken);
+        Listening(tag) ? GetAsync(name, key, state, load, _readModel, [tag], cancellationToken) : LoadAsync(name, state, load, cancellationToken);
 
     /// <summary>An immutable value if either tier has it (nothing is loaded or written on a miss).</summary>
     public async ValueTask<T?> TryGetAsync<T>(string name, string key, CancellationToken cancellationToken = default) where T : class
@@ -97,6 +92,16 @@ public sealed class LoomCache
             s.metrics.Load(s.name);
             return s.load(s.state, ct);
         }, entry, tags, cancellationToken);
+    }
+
+    /// <summary>Straight from the source: not through HybridCache, whose stampede protection would hand a caller a load
+    /// that started before their own write.</summary>
+    private ValueTask<T> LoadAsync<TState, T>(string name, TState state, Func<TState, CancellationToken, ValueTask<T>> load,
+        CancellationToken cancellationToken)
+    {
+        _metrics.Request(name);
+        _metrics.Load(name);
+        return load(state, cancellationToken);
     }
 
     private bool Listening(string tag)

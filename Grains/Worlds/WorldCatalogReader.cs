@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Loom.Caching;
 using Loom.Security;
 
@@ -13,13 +14,21 @@ public sealed class WorldCatalogReader(IGrainFactory grains, LoomCache cache)
 {
     public const string Tag = "worlds";
 
-    public ValueTask<List<WorldInfo>> ListAsync(Caller caller, CancellationToken cancellationToken = default) =>
-        cache.GetReadModelAsync(CacheNames.Worlds, caller.IsAdmin ? "admin" : "owner:" + caller.OwnerId, Tag, (grains, caller),
-            static async (s, _) => await s.grains.GetGrain<IWorldCatalogGrain>(0).List(s.caller), cancellationToken);
+    public async ValueTask<IReadOnlyList<WorldInfo>> ListAsync(Caller caller, CancellationToken cancellationToken = default) =>
+        (await cache.GetReadModelAsync(CacheNames.Worlds, caller.IsAdmin ? "admin" : "owner:" + caller.OwnerId, Tag, (grains, caller),
+            static async (s, _) => new WorldList { Items = await s.grains.GetGrain<IWorldCatalogGrain>(0).List(s.caller) },
+            cancellationToken)).Items;
 
     /// <summary>
     /// After a request here changed a world: the catalog announces the change to every process, but this one drops its
     /// lists itself too, so the caller's next read through it never races the announcement.
     /// </summary>
     public ValueTask ChangedHereAsync() => cache.DropHereAsync(Tag);
+}
+
+/// <summary>A cached world list: immutable, so the first tier hands every request the instance it holds (no copy per read).</summary>
+[GenerateSerializer, Alias("loom.WorldList"), ImmutableObject(true)]
+public sealed record WorldList
+{
+    [Id(0)] public required IReadOnlyList<WorldInfo> Items { get; init; }
 }

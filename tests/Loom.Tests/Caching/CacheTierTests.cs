@@ -40,6 +40,7 @@ public sealed class CacheTierTests : IAsyncLifetime
         ValueTask<Sample> Load() { Interlocked.Increment(ref loads); return ValueTask.FromResult(new Sample { Text = "canon v1", Version = 1 }); }
 
         var first = await Get(silo1, Load);
+        await InRedisAsync("canon:w:1"); // HybridCache writes the second tier in the background
         var second = await Get(silo2, Load);
         var third = await Get(silo2, Load);
 
@@ -132,6 +133,29 @@ public sealed class CacheTierTests : IAsyncLifetime
         await _redis.StartAsync();
     }
 
+    [Fact]
+    public async Task A_world_list_travels_through_redis_between_gateways()
+    {
+        var gateway1 = await ProcessAsync(redis: true);
+        var gateway2 = await ProcessAsync(redis: true);
+        var world = new Loom.Worlds.WorldInfo { WorldId = "ember-vale", Title = "Ember Vale", LatestVersion = 3, Owner = "system" };
+        var loads = 0;
+        ValueTask<Loom.Worlds.WorldList> Load()
+        {
+            Interlocked.Increment(ref loads);
+            return ValueTask.FromResult(new Loom.Worlds.WorldList { Items = [world] });
+        }
+
+        await gateway1.GetRequiredService<LoomCache>().GetReadModelAsync(CacheNames.Worlds, "owner:alice", "worlds", Load, static (l, _) => l());
+        await InRedisAsync("worlds:owner:alice");
+        var read = await gateway2.GetRequiredService<LoomCache>().GetReadModelAsync(CacheNames.Worlds, "owner:alice", "worlds", Load, static (l, _) => l());
+
+        Assert.Equal(1, loads);
+        var item = Assert.Single(read.Items);
+        Assert.NotSame(world, item); // read from Redis, not handed over in memory
+        Assert.Equal((world.WorldId, world.Title, world.LatestVersion, world.Owner), (item.WorldId, item.Title, item.LatestVersion, item.Owner));
+    }
+
     [Theory]
     [InlineData("127.0.0.1:6379,password=hunter2-secret,notAnOption=1", "not a valid StackExchange.Redis connection string")]
     [InlineData(",password=hunter2-secret", "names no Redis endpoint")]
@@ -181,6 +205,10 @@ public sealed class CacheTierTests : IAsyncLifetime
 
     private static (long Requests, long Loads, long DistributedHits, long DistributedMisses) Totals(IServiceProvider process) =>
         process.GetRequiredService<CacheMetrics>().Totals(CacheNames.Canon);
+
+    private async Task InRedisAsync(string key) =>
+        Assert.True(await WaitForAsync(async () => await _redis.SendAsync("EXISTS", CacheRedis.Prefix + key) == ":1", TimeSpan.FromSeconds(5))
+            < TimeSpan.FromSeconds(5), $"{key} never reached Redis");
 
     private static async Task<TimeSpan> WaitForAsync(Func<Task<bool>> condition, TimeSpan deadline)
     {

@@ -220,6 +220,13 @@ public sealed class LoomClusterFixture : IAsyncLifetime
     /// The Redis membership table as stored (not a silo's cached view): each row's silo name and status, and the table
     /// version (null when Redis holds no table).
     /// </summary>
+    /// <summary>Whether the cache tiers' Redis database holds <paramref name="key"/> (as HybridCache names it).</summary>
+    public async Task<bool> CacheHoldsAsync(string key)
+    {
+        _redisReader ??= await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString + ",abortConnect=false");
+        return await _redisReader.GetDatabase(1).KeyExistsAsync(Loom.Caching.CacheRedis.Prefix + key);
+    }
+
     public async Task<(long? Version, List<(string Silo, SiloStatus Status)> Rows)> MembershipTableAsync()
     {
         _redisReader ??= await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString + ",abortConnect=false");
