@@ -94,8 +94,7 @@ public static class TimelineEndpoints
             };
             if (kind == Import.SillyTavernChat.Format)
             {
-                var owner = (await grains.AccessAsync(http, sessionId, RoomAction.Read)).ActingOwnerId;
-                var file = await grains.GetGrain<IChatPortGrain>(0).Export(owner, sessionId, kind);
+                var file = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<IChatPortGrain>(0).Export(a.ActingOwnerId, sessionId, kind));
                 return TypedResults.File(file.Content, file.ContentType, file.FileName);
             }
             var export = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<ISessionArchiveGrain>(0).Export(s.GetPrimaryKeyString(), a.ActingOwnerId));

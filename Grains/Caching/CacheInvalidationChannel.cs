@@ -13,10 +13,11 @@ namespace Loom.Caching;
 /// when it hears once more, since messages sent meanwhile are lost), so a missed message never leaves a stale list.
 /// </summary>
 public sealed partial class CacheInvalidationChannel(
-    HybridCache cache, CacheRedis redis, CacheTopology topology, ILogger<CacheInvalidationChannel> logger) : IHostedService, IDisposable
+    HybridCache cache, CacheRedis redis, CacheTopology topology, ILogger<CacheInvalidationChannel> logger) : IHostedService
 {
     private static readonly TimeSpan RetryEvery = TimeSpan.FromSeconds(5);
     private readonly string _origin = Guid.NewGuid().ToString("N");
+    // Not disposed: it has no timer to release, and hosts may stop a service after the container disposed it.
     private readonly CancellationTokenSource _stopping = new();
     private volatile ISubscriber? _subscriber;
     private volatile bool _listening;
@@ -49,8 +50,6 @@ public sealed partial class CacheInvalidationChannel(
             }
         }
     }
-
-    public void Dispose() => _stopping.Dispose();
 
     public async Task PublishAsync(string tag)
     {

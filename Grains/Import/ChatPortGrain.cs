@@ -45,7 +45,8 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
     public async Task<ExportedFile> Export(string actingOwnerId, string sessionId, string format)
     {
         CheckFormat(format);
-        var export = await GrainFactory.GetGrain<ISessionGrain>(sessionId).Export(actingOwnerId);
+        // Through the archive: an idle session is read from the read replica when there is one (docs/operations.md).
+        var export = await GrainFactory.GetGrain<ISessionArchiveGrain>(0).Export(sessionId, actingOwnerId);
         var world = await canons.GetAsync(export.Canon.WorldId, export.Canon.Version);
         var live = export.Turns.Where(t => t.Status == TurnStatus.Completed).OrderBy(t => t.Seq).ToList();
         var userName = live.Select(t => t.Speaker).FirstOrDefault(s => !string.IsNullOrWhiteSpace(s)) ?? "User";

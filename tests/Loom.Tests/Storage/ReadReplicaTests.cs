@@ -59,6 +59,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         }
         await RenameAsync(alice, sessions[0], "Before the flood");
         var exportedLive = await ExportAsync(alice, sessions[1]); // by the live session
+        var chatLive = await ChatExportAsync(alice, sessions[1]);
         await IdleAsync(management);
         await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
 
@@ -68,8 +69,10 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         Assert.Equal("Before the flood", listed[sessions[0]]["name"]!.GetValue<string>());
         Assert.All(listed.Values, s => Assert.Equal(1, s["turnCount"]!.GetValue<int>()));
         Assert.Equal(0, await SessionActivationsAsync(management));
-        // An idle session's export too: the same document the live session gave, read in one replica transaction.
+        // An idle session's export too: the same document the live session gave, read in one replica transaction;
+        // in SillyTavern's format as well.
         Assert.Equal(exportedLive, await ExportAsync(alice, sessions[1]));
+        Assert.Equal(chatLive, await ChatExportAsync(alice, sessions[1]));
         Assert.Equal(0, await SessionActivationsAsync(management));
 
         // The primary down: the list still answers from the replica (a read through the grains would need the primary).
@@ -118,6 +121,13 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             }
             await Task.Delay(200);
         }
+    }
+
+    private static async Task<string> ChatExportAsync(HttpClient client, string sessionId)
+    {
+        using var response = await client.GetAsync($"/api/sessions/{sessionId}/export?format=st-jsonl");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsStringAsync();
     }
 
     private static async Task<string> ExportAsync(HttpClient client, string sessionId) =>
