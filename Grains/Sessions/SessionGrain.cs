@@ -498,8 +498,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 }
                 if (!await IsHeadAsync(queued, acceptance))
                 {
-                    // Narrated, then withdrawn (its accept failed late): its memory changes were never committed.
-                    _memory.Reset();
+                    // Narrated, then withdrawn (its accept failed late): its memory changes were never committed. They are
+                    // taken back in place, not reloaded: the accept usually failed because the database is down, and a
+                    // reload then would leave memory unreadable until it is back. A rework rewrote committed history,
+                    // which only the rows still hold.
+                    if (queued.Rework is null) _memory.ForgetTurn(_memory.Loaded, queued.Turn.Seq);
+                    else _memory.Reset();
                     continue;
                 }
                 // A deactivation gave up on this pump: the activation is gone and the next one runs the turn again.

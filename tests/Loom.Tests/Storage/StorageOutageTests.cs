@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Loom.Errors;
 using Loom.Gateway.Http;
 using Loom.Storage;
+using Loom.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Loom.Tests.Api;
 using Npgsql;
 using Orleans.Runtime;
@@ -85,6 +88,64 @@ public sealed class StorageOutageTests
         Assert.Equal(("completed", 2), (again["status"]!.GetValue<string>(), again["seq"]!.GetValue<int>()));
         turns = (await client.GetAsync($"/api/sessions/{sessionId}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
         Assert.Equal([1, 2], turns.Select(t => t!["seq"]!.GetValue<int>()));
+    }
+
+    /// <summary>
+    /// A turn narrated (memory applied) while its accept was written, then withdrawn because the database went away:
+    /// the activation takes its memory changes back in place, so memory stays readable without the database.
+    /// </summary>
+    [Fact]
+    public async Task A_turn_narrated_before_its_accept_fails_is_forgotten_without_the_database()
+    {
+        await using var app = OutageApp();
+        var client = app.Alice();
+        using var remembered = new StageCounter(app.Services.GetRequiredService<IMeterFactory>(), TurnStages.MemoryApply);
+        var (sessionId, held, submit) = await SubmitWhileTheAcceptIsHeldAsync(app, "");
+        // Turn 1 and k-2 have applied their memory: the pump now waits for k-2's accept before committing it.
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (remembered.Count < 2) await Task.Delay(20, deadline.Token);
+        }
+
+        app.Control.Down = true;
+        held.SetException(new NpgsqlException("Failed to connect to 127.0.0.1:5432", new SocketException((int)SocketError.ConnectionRefused)));
+        await submit.ExpectProblemAsync(HttpStatusCode.ServiceUnavailable);
+        await client.PollAsync($"/api/sessions/{sessionId}", s => s["pendingTurns"]!.GetValue<int>() == 0);
+        var memory = (await client.GetAsync($"/api/sessions/{sessionId}/memory?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.NotEmpty(memory);
+        Assert.All(memory, e => Assert.Equal(1, e!["lastSeq"]!.GetValue<int>()));
+
+        app.Control.Down = false;
+        var again = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I climb the tower." }, "k-2")
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(("completed", 2), (again["status"]!.GetValue<string>(), again["seq"]!.GetValue<int>()));
+    }
+
+    /// <summary>Counts one turn stage's measurements from one app's meters (other tests' apps run alongside).</summary>
+    private sealed class StageCounter : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private int _count;
+
+        public StageCounter(IMeterFactory scope, string stage)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, scope) && instrument.Name == "loom_turn_stage_duration") listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "stage" && Equals(tag.Value, stage)) Interlocked.Increment(ref _count);
+                }
+            });
+            _listener.Start();
+        }
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>
