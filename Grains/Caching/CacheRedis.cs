@@ -29,7 +29,8 @@ public sealed class CacheRedis : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Connection is { IsCompletedSuccessfully: true } connection) await connection.Result.DisposeAsync();
+        // A connection still being made is waited for (at most its connect timeout), so it is closed too.
+        if (Connection is { } connection) await (await connection).DisposeAsync();
     }
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration) =>

@@ -1,8 +1,8 @@
-using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
+using Loom.LoadTests.Monitoring;
 using Loom.Tests.Fixtures;
 
 namespace Loom.Tests.Cluster;
@@ -97,25 +97,21 @@ public sealed partial class FailoverTests
         var counters = new List<(long, long, long)>();
         foreach (var url in cluster.SiloHttpUrls)
         {
-            var text = await ScrapeAsync(url);
-            counters.Add((Sum(text, "loom_cache_requests_total", "canon"), Sum(text, "loom_cache_loads_total", "canon"),
-                Sum(text, "loom_cache_distributed_reads_total", "canon", "result=\"hit\"")));
+            var metrics = await ScrapeAsync(url);
+            counters.Add(((long)metrics.Sum("loom_cache_requests_total", Canon), (long)metrics.Sum("loom_cache_loads_total", Canon),
+                (long)metrics.Sum("loom_cache_distributed_reads_total", Canon, "result=\"hit\"")));
         }
         return counters;
     }
 
-    private static async Task<long> GatewayCounterAsync(Uri url, string metric, string cache) => Sum(await ScrapeAsync(url), metric, cache);
+    private const string Canon = "cache=\"canon\"";
 
-    private static async Task<string> ScrapeAsync(Uri url)
+    private static async Task<long> GatewayCounterAsync(Uri url, string metric, string cache) =>
+        (long)(await ScrapeAsync(url)).Sum(metric, $"cache=\"{cache}\"");
+
+    private static async Task<MetricsSnapshot> ScrapeAsync(Uri url)
     {
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(5) };
-        return await http.GetStringAsync("/metrics");
+        return MetricsSnapshot.Parse([await http.GetStringAsync("/metrics")]);
     }
-
-    /// <summary>Sums a counter's samples for one cache (Prometheus text format).</summary>
-    private static long Sum(string metrics, string name, string cache, string? label = null) =>
-        metrics.Split('\n')
-            .Where(l => l.StartsWith(name + "{", StringComparison.Ordinal) && l.Contains($"cache=\"{cache}\"", StringComparison.Ordinal)
-                && (label is null || l.Contains(label, StringComparison.Ordinal)))
-            .Sum(l => (long)double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
 }
