@@ -6,6 +6,9 @@ namespace Loom.Silo.Hosting;
 
 public enum ClusterMode { Embedded, Redis }
 
+/// <summary>Where silos record which silo hosts each grain (<see cref="LoomClusterOptions.GrainDirectory"/>).</summary>
+public enum GrainDirectoryKind { Distributed, Legacy }
+
 /// <summary>Cluster shape (section <c>Loom:Cluster</c>). Embedded is one process; redis is a real cluster.</summary>
 public sealed class LoomClusterOptions : IValidatableObject
 {
@@ -40,6 +43,13 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// directory hop, not a failure.
     /// </summary>
     [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
+    /// <summary>
+    /// distributed (default): Orleans' strongly consistent in-cluster directory, whose ranges move to the remaining
+    /// silos when one leaves. legacy: the eventually consistent one Orleans 10 defaults to, which deactivates every
+    /// grain whose entry the leaving silo held, wherever it runs (a third of a cluster's sessions per drained silo).
+    /// Every silo of a cluster must use the same: switching is a rollout of its own (docs/operations.md).
+    /// </summary>
+    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Distributed;
     /// <summary>
     /// Redis mode: how often each silo checks that its row is still in the Redis membership table, and writes the
     /// table back if Redis lost it (<see cref="MembershipTableRepair"/>). 0 turns the check off.

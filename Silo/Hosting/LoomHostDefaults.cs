@@ -38,6 +38,12 @@ public static class LoomHostDefaults
         silo.Configure<ClusterOptions>(o => Identify(o, cluster));
         if (!string.IsNullOrWhiteSpace(cluster.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = cluster.DirectoryCacheSize);
+        if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
+        {
+#pragma warning disable ORLEANSEXP003 // experimental in Orleans 10, the default from Orleans 11 on
+            silo.AddDistributedGrainDirectory();
+#pragma warning restore ORLEANSEXP003
+        }
         if (cluster.Mode == ClusterMode.Embedded)
         {
             silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);

@@ -136,7 +136,11 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
             .Select(a => a.CompletedSeenAt!.Value - a.SubmittedAt).Order().ToList();
 
     /// <summary>The p95 of a sorted list (zero when empty).</summary>
-    public static TimeSpan P95(List<TimeSpan> sorted) => sorted.Count == 0 ? TimeSpan.Zero : sorted[(int)Math.Ceiling(sorted.Count * 0.95) - 1];
+    public static TimeSpan P95(List<TimeSpan> sorted) => Percentile(sorted, 0.95);
+
+    /// <summary>The nearest-rank percentile <paramref name="q"/> (0..1] of a sorted list (zero when empty).</summary>
+    public static TimeSpan Percentile(List<TimeSpan> sorted, double q) =>
+        sorted.Count == 0 ? TimeSpan.Zero : sorted[Math.Max(0, (int)Math.Ceiling(sorted.Count * q) - 1)];
 
     /// <summary>Submit answers that were a 5xx other than 503 (a 503 must carry Retry-After: the drivers check that).</summary>
     public int ServerErrorsOtherThan503 => _drivers.Sum(d => { lock (d.StatusCounts) return d.StatusCounts.Where(p => p.Key >= 500 && p.Key != 503).Sum(p => p.Value); });
