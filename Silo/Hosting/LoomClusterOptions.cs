@@ -44,12 +44,12 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
     /// <summary>
-    /// distributed (default): Orleans' strongly consistent in-cluster directory, whose ranges move to the remaining
-    /// silos when one leaves. legacy: the eventually consistent one Orleans 10 defaults to, which deactivates every
-    /// grain whose entry the leaving silo held, wherever it runs (a third of a cluster's sessions per drained silo).
-    /// Every silo of a cluster must use the same: switching is a rollout of its own (docs/operations.md).
+    /// legacy (default): the eventually consistent directory Orleans 10 defaults to, which deactivates every grain whose
+    /// entry a leaving silo held, wherever it runs (a third of a cluster's sessions per drained silo). distributed:
+    /// Orleans' strongly consistent in-cluster directory (experimental in 10), whose ranges move to the remaining silos;
+    /// not the default yet (docs/operations.md, "Rolling upgrade"). Every silo of a cluster must use the same.
     /// </summary>
-    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Distributed;
+    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Legacy;
     /// <summary>
     /// Redis mode: how often each silo checks that its row is still in the Redis membership table, and writes the
     /// table back if Redis lost it (<see cref="MembershipTableRepair"/>). 0 turns the check off.
