@@ -10,7 +10,7 @@ namespace Loom.Tests.Cluster;
 /// session is served again, then checks each session's timeline against what the client was told.
 /// </summary>
 public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper output, string tag, int sessions = 6, HttpClient? client = null,
-    TimeSpan thinkTime = default, TimeSpan? completeDeadline = null)
+    TimeSpan thinkTime = default, TimeSpan? completeDeadline = null, TimeSpan? submitDeadline = null)
 {
     /// <summary>The fixture's gateway, or a client of its own (e.g. one balancing over several gateways).</summary>
     private readonly HttpClient _http = client ?? cluster.Http;
@@ -28,7 +28,7 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
         for (var i = 0; i < sessions; i++)
         {
             var id = await CreateSessionAsync();
-            _drivers.Add(new SessionDriver(_http, id, tag, thinkTime, completeDeadline));
+            _drivers.Add(new SessionDriver(_http, id, tag, thinkTime, completeDeadline, submitDeadline));
         }
         foreach (var driver in _drivers) _running.Add(Task.Run(() => driver.RunAsync(() => _submitting)));
         foreach (var driver in _drivers) _probing.Add(Task.Run(() => ProbeAsync(driver.SessionId)));

@@ -58,8 +58,9 @@ public sealed partial class FailoverTests(LoomClusterFixture cluster, ITestOutpu
     public async Task Step1b_a_paused_silo_declared_dead_serves_nothing_when_it_resumes()
     {
         await cluster.WaitForActiveSilosAsync(LoomClusterFixture.SiloCount, TimeSpan.FromSeconds(60));
-        // A turn caught on the frozen silo finishes only after the others declare it dead (a minute or more here).
-        var load = new ClusterLoad(cluster, output, "pause", completeDeadline: TimeSpan.FromSeconds(240));
+        // A turn caught on the frozen silo finishes, and a submit to one of its sessions is accepted, only after the others
+        // declare it dead (a minute or more here): both may wait as long as that declaration is allowed to take.
+        var load = new ClusterLoad(cluster, output, "pause", completeDeadline: TimeSpan.FromSeconds(240), submitDeadline: TimeSpan.FromSeconds(240));
         await load.StartAsync();
 
         var victimIndex = await BusiestSiloAsync(load);

@@ -17,9 +17,11 @@ public sealed record AcceptedTurn(int Index, string Key, string TurnId, string I
 /// same key after a 503, a timeout or a dropped connection; every answer for a key must name the same turn. The next
 /// turn is submitted once the previous one is seen completed.
 /// </summary>
-public sealed class SessionDriver(HttpClient http, string sessionId, string tag, TimeSpan thinkTime = default, TimeSpan? completeDeadline = null)
+public sealed class SessionDriver(HttpClient http, string sessionId, string tag, TimeSpan thinkTime = default, TimeSpan? completeDeadline = null,
+    TimeSpan? submitDeadline = null)
 {
-    private static readonly TimeSpan SubmitDeadline = TimeSpan.FromSeconds(60);
+    /// <summary>How long a submit may be retried before it counts as refused (longer where a failure is slow to detect).</summary>
+    private readonly TimeSpan _submitDeadline = submitDeadline ?? TimeSpan.FromSeconds(60);
     /// <summary>How long a turn may take to be seen finished (longer where a failure is slow to detect).</summary>
     private readonly TimeSpan _completeDeadline = completeDeadline ?? TimeSpan.FromSeconds(90);
     private readonly List<AcceptedTurn> _accepted = [];
@@ -70,7 +72,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
 
     private async Task<string?> SubmitAsync(string key, string input)
     {
-        var deadline = DateTime.UtcNow + SubmitDeadline;
+        var deadline = DateTime.UtcNow + _submitDeadline;
         while (DateTime.UtcNow < deadline)
         {
             try
@@ -104,7 +106,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
             Retries++;
             await Task.Delay(250);
         }
-        Violation($"submit {key} not accepted within {SubmitDeadline}");
+        Violation($"submit {key} not accepted within {_submitDeadline}");
         return null;
     }
 
