@@ -7,7 +7,7 @@ namespace Loom.Silo.Hosting;
 public enum ClusterMode { Embedded, Redis }
 
 /// <summary>Where silos record which silo hosts each grain (<see cref="LoomClusterOptions.GrainDirectory"/>).</summary>
-public enum GrainDirectoryKind { Distributed, Legacy }
+public enum GrainDirectoryKind { Legacy, Distributed }
 
 /// <summary>Cluster shape (section <c>Loom:Cluster</c>). Embedded is one process; redis is a real cluster.</summary>
 public sealed class LoomClusterOptions : IValidatableObject
