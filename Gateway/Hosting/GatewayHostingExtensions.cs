@@ -32,6 +32,7 @@ public static class GatewayHostingExtensions
                 // Bounds every call through the gateway (503 + Retry-After after it); WaitForTurn carries its own longer
                 // [ResponseTimeout] for ?wait=true.
                 client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(cluster.CallDeadlineSeconds));
+                client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(cluster.GatewayListRefreshSeconds));
             });
         }
 

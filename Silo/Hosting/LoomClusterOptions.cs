@@ -29,6 +29,12 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// Retry-After. <c>?wait=true</c> waits are bounded separately (at most 120 s, by the grain method's own timeout).
     /// </summary>
     [Range(1, 600)] public int CallDeadlineSeconds { get; set; } = 30;
+    /// <summary>
+    /// Gateway (redis mode): how often the gateway re-reads which silos are active (Orleans' default is a minute). A silo
+    /// that hangs without closing its connections (frozen, partitioned) keeps receiving the calls routed through it
+    /// until this read drops it after its death declaration; a dropped connection is noticed at once regardless.
+    /// </summary>
+    [Range(1, 300)] public int GatewayListRefreshSeconds { get; set; } = 10;
     /// <summary>Budget for graceful shutdown (deactivate grains, flush state) on SIGTERM.</summary>
     [Range(1, 600)] public int ShutdownTimeoutSeconds { get; set; } = 30;
     /// <summary>
