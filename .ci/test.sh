@@ -42,7 +42,7 @@ fi
 log "tests"
 dotnet test Loom.Orleans.sln -c Release --no-build -nologo \
   --logger "trx;LogFilePrefix=loom" --results-directory "$OUT" \
-  --blame-hang-timeout 10m 2>&1 | tee "$OUT/test.log"
+  --blame-hang-timeout 15m 2>&1 | tee "$OUT/test.log"
 status=${PIPESTATUS[0]}
 
 # ---- 4. the plain summary CI reads

@@ -82,7 +82,7 @@ public sealed class TurnCommitTests(ITestOutputHelper output)
     [Fact]
     public async Task Bytes_written_per_turn_stay_small_and_do_not_grow_with_the_story()
     {
-        const int sessions = 8;
+        const int sessions = 4;
         const int window = 10;
         await using var app = LoomAppFactory.With(null, NoUsageFlush);
         var client = app.Alice();
