@@ -23,6 +23,7 @@ public static class LoomEngineServiceCollectionExtensions
         services.AddLoomMemory(configuration);
         services.AddSingleton<ILlmSettingsResolver, LlmSettingsResolver>();
         services.AddSingleton<CanonCache>();
+        services.AddSingleton<Sessions.LocalSessions>();
         // The turn pipeline's stateless parts; the session grain builds its per-activation parts around them.
         services.AddSingleton<InterventionPlanner>();
         services.AddSingleton<TurnRunner>();

@@ -52,6 +52,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private readonly ILlmSettingsResolver _llm;
     private readonly LlmResilienceOptions _resilience;
     private readonly LoomMetrics _metrics;
+    private readonly LocalSessions _local;
+    /// <summary>Why this activation is going (set when its deactivation starts).</summary>
+    private string? _deactivation;
     private readonly ILogger<SessionGrain> _logger;
     private readonly SessionEventHub _events = new();
     private readonly TurnWaiters _waiters = new();
@@ -86,6 +89,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         IOptions<LlmOptions> llmOptions,
         IReplicaRowReader replica,
         LoomMetrics metrics,
+        LocalSessions local,
         ILogger<SessionGrain> logger)
     {
         _replica = replica;
@@ -94,6 +98,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _llm = llm;
         _resilience = llmOptions.Value.Resilience;
         _metrics = metrics;
+        _local = local;
         _logger = logger;
         _state = new GrainRows<SessionState>(rows, this.GetGrainId(), SessionRows.Header);
         _journal = new TurnJournal(rows, _state, _options.RecentTurnsCached);
@@ -127,11 +132,14 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             await ReconcileHeadAsync();
             EnsurePump();
         }
+        _local.Activated(SessionId); // only once activated: a failed activation is never deactivated
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _metrics.SessionDeactivated();
+        _local.Deactivated(SessionId);
+        _deactivation = reason.ReasonCode.ToString();
         _stopping.Cancel();
         _tenancy.ReportStoredBytes(force: true);
         if (_pump is { IsCompleted: false } pump)
@@ -441,7 +449,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     private void EnsurePump()
     {
-        if (_pump is { IsCompleted: false } || _stopping.IsCancellationRequested) return;
+        if (_pump is { IsCompleted: false } || _stopping.IsCancellationRequested || _handingOff) return;
         if (S.Pending.Count == 0 || S.Status != SessionStatus.Active) return;
         _pump = PumpAsync();
     }
@@ -452,7 +460,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await Task.Yield();
         // Each turn's span hangs off the request that submitted it, not off whichever request started the pump.
         Activity.Current = null;
-        while (!_stopping.IsCancellationRequested && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
+        while (!_stopping.IsCancellationRequested && !_handingOff && S.Pending.Count > 0 && S.Status == SessionStatus.Active)
         {
             var queued = S.Pending[0];
             // A turn whose accept is still being written is narrated now and committed once the accept has landed.
@@ -481,6 +489,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 catch (OperationCanceledException)
                 {
                     // Deactivating: the turn stays queued and runs again on the next activation.
+                    if (_deactivation is { } reason) LogTurnInterrupted(SessionId, queued.Turn.TurnId, reason);
                     if (await IsHeadAsync(queued, acceptance)) S.Pending[0] = queued;
                     return;
                 }
@@ -723,6 +732,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: the owner was not told it went idle; its list reads the session through its grain")]
     private partial void LogIdleReportFailed(Exception ex, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn {TurnId} cut off by a deactivation ({Reason}); it stays queued and runs again from the start")]
+    private partial void LogTurnInterrupted(string sessionId, string turnId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: narrators overloaded, turn {TurnId} runs again in {DelayMs} ms")]
     private partial void LogTurnDeferred(string sessionId, string turnId, double delayMs);

@@ -7,7 +7,7 @@ namespace Loom.Silo.Hosting;
 public enum ClusterMode { Embedded, Redis }
 
 /// <summary>Where silos record which silo hosts each grain (<see cref="LoomClusterOptions.GrainDirectory"/>).</summary>
-public enum GrainDirectoryKind { Legacy, Distributed }
+public enum GrainDirectoryKind { Distributed, Legacy }
 
 /// <summary>Cluster shape (section <c>Loom:Cluster</c>). Embedded is one process; redis is a real cluster.</summary>
 public sealed class LoomClusterOptions : IValidatableObject
@@ -50,12 +50,14 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
     /// <summary>
-    /// legacy (default): the eventually consistent directory Orleans 10 defaults to, which deactivates every grain whose
-    /// entry a leaving silo held, wherever it runs (a third of a cluster's sessions per drained silo). distributed:
-    /// Orleans' strongly consistent in-cluster directory (experimental in 10), whose ranges move to the remaining silos;
-    /// not the default yet (docs/operations.md, "Rolling upgrade"). Every silo of a cluster must use the same.
+    /// distributed (default): Orleans' strongly consistent in-cluster directory (experimental in Orleans 10, the default
+    /// from 11), whose ranges move to the remaining silos when one leaves; a stopping silo hands its sessions off
+    /// (<see cref="Loom.Sessions.SessionHandOff"/>). legacy: the eventually consistent directory Orleans 10 defaults to,
+    /// which deactivates every grain whose entry a leaving silo held, wherever it runs (a third of a cluster's sessions
+    /// per drained silo), and with which sessions are not handed off (a session moved just before its entry's silo
+    /// leaves can get a second activation). Every silo of a cluster must use the same.
     /// </summary>
-    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Legacy;
+    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Distributed;
     /// <summary>
     /// Redis mode: how often each silo checks that its row is still in the Redis membership table, and writes the
     /// table back if Redis lost it (<see cref="MembershipTableRepair"/>). 0 turns the check off.

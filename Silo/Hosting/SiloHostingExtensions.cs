@@ -22,6 +22,13 @@ public static class SiloHostingExtensions
             silo.UseLoomCluster(cluster);
             silo.AddLoomStorage(builder.Configuration);
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TokenizerWarmup>();
+            // Only with the consistent directory: with the legacy one a session moved just before the silo holding its
+            // directory entry leaves can end up with a second activation (seen in FailoverTests.Step4b).
+            if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
+            {
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
+                    ActivatorUtilities.CreateInstance<Loom.Sessions.SessionHandOff>(sp, HandOffBudget(cluster)));
+            }
             silo.Configure<GrainCollectionOptions>(o =>
             {
                 o.CollectionAge = TimeSpan.FromMinutes(15);
@@ -42,6 +49,10 @@ public static class SiloHostingExtensions
         }
         return builder;
     }
+
+    /// <summary>A stopping silo's sessions finish their running turns and move within a quarter of the budget (2 to 30 s).</summary>
+    private static TimeSpan HandOffBudget(LoomClusterOptions cluster) =>
+        TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 4.0, 2, 30));
 
     private static TimeSpan DeactivationBudget(LoomClusterOptions cluster) =>
         TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 2.0, 5, 60));

@@ -15,9 +15,9 @@ public sealed class SessionIdleOptionsTests
         .Build());
 
     [Fact]
-    public void The_grain_directory_is_the_legacy_one_unless_distributed_is_named_and_a_typo_fails_start_up_naming_the_key()
+    public void The_grain_directory_is_the_distributed_one_unless_legacy_is_named_and_a_typo_fails_start_up_naming_the_key()
     {
-        Assert.Equal(GrainDirectoryKind.Legacy, From(null).GrainDirectory);
+        Assert.Equal(GrainDirectoryKind.Distributed, From(null).GrainDirectory);
         Assert.Equal(GrainDirectoryKind.Legacy, WithDirectory("legacy").GrainDirectory);
         Assert.Equal(GrainDirectoryKind.Distributed, WithDirectory("Distributed").GrainDirectory);
         var refused = Assert.Throws<InvalidOperationException>(() => WithDirectory("consistent"));
