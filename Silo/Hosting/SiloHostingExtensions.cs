@@ -40,7 +40,14 @@ public static class SiloHostingExtensions
                 o.DeactivationTimeout = DeactivationBudget(cluster);
             });
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
-            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));
+            silo.Configure<SiloMessagingOptions>(o =>
+            {
+                o.ResponseTimeout = TimeSpan.FromSeconds(30);
+                // When a silo stops, its gateway tells connected gateways to send it nothing new, then waits this long
+                // (Orleans' default: not at all) so the calls already sent through it are answered before its connections
+                // close; a call cut off there is answered only by the caller's deadline (10-13 s turns in Step4b).
+                o.ClientGatewayShutdownNotificationTimeout = GatewayNoticeBudget(cluster);
+            });
         });
 
         if (builder.Configuration.GetValue("Loom:SeedExampleWorlds", true))
@@ -53,6 +60,10 @@ public static class SiloHostingExtensions
     /// <summary>A stopping silo's sessions finish their running turns and move within a quarter of the budget (2 to 30 s).</summary>
     private static TimeSpan HandOffBudget(LoomClusterOptions cluster) =>
         TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 4.0, 2, 30));
+
+    /// <summary>How long a stopping silo's gateway lets its clients move away: at most the hand-off's time, and 5 s.</summary>
+    private static TimeSpan GatewayNoticeBudget(LoomClusterOptions cluster) =>
+        TimeSpan.FromSeconds(Math.Min(HandOffBudget(cluster).TotalSeconds, 5));
 
     private static TimeSpan DeactivationBudget(LoomClusterOptions cluster) =>
         TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 2.0, 5, 60));
