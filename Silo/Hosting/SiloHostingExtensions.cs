@@ -61,9 +61,13 @@ public static class SiloHostingExtensions
     private static TimeSpan HandOffBudget(LoomClusterOptions cluster) =>
         TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 4.0, 2, 30));
 
-    /// <summary>How long a stopping silo's gateway lets its clients move away: at most the hand-off's time, and 5 s.</summary>
-    private static TimeSpan GatewayNoticeBudget(LoomClusterOptions cluster) =>
-        TimeSpan.FromSeconds(Math.Min(HandOffBudget(cluster).TotalSeconds, 5));
+    /// <summary>
+    /// How long a stopping silo's gateway lets its clients move away: at most the hand-off's time, and 5 s. Embedded, its
+    /// only client is in the same process and stops with it, so a stop does not wait.
+    /// </summary>
+    private static TimeSpan GatewayNoticeBudget(LoomClusterOptions cluster) => cluster.Mode == ClusterMode.Embedded
+        ? TimeSpan.Zero
+        : TimeSpan.FromSeconds(Math.Min(HandOffBudget(cluster).TotalSeconds, 5));
 
     private static TimeSpan DeactivationBudget(LoomClusterOptions cluster) =>
         TimeSpan.FromSeconds(Math.Clamp(cluster.ShutdownTimeoutSeconds / 2.0, 5, 60));
