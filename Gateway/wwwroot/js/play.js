@@ -262,8 +262,7 @@ async function resend(input) {
     const answer = await api(sessionPath(state.sessionId, `/turns/${enc(turnId)}/resend`), {
       method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
     });
-    if (e) e.rank = undefined;
-    if (answer && answer.turnId) renderTurn(answer);
+    renderReworkAnswer(e, answer);
     $("input").value = "";
     stopResend();
   });
@@ -289,7 +288,8 @@ async function alternative(button, action) {
     } else {
       answer = await api(`${path}/choice`, { method: "PUT", headers, body: { alternative: action + 1 } }); // 1-based on the wire
     }
-    if (answer && answer.turnId) { e.rank = undefined; renderTurn(answer); }
+    if (action === "regenerate" || action === "continue") renderReworkAnswer(e, answer);
+    else if (answer && answer.turnId) renderTurn(answer); // a choice answers with the turn as it now is
   }, (err) => {
     // An older gateway has no alternatives routes: say so, with the server's own detail.
     e.regenerating = false;
@@ -299,6 +299,17 @@ async function alternative(button, action) {
       : err;
   }).finally(() => { if (e) { e.regenerating = false; if (e.turn?.status === "completed" && !pendingStream(e)) e.narrative.classList.remove("streaming"); updateAlternatives(); } });
   emit("turns");
+}
+
+/**
+ * A rework's POST answers with the turn queued again. The stream can report the rework finished before that answer
+ * arrives (a fast narrator, a busy server): then the answer is stale and must not put the turn back to queued.
+ */
+function renderReworkAnswer(e, answer) {
+  if (!answer || !answer.turnId) return;
+  if (e && (e.rank ?? 0) >= statusRank.completed) return;
+  if (e) e.rank = undefined; // the turn goes back to queued once, from the completed it was
+  renderTurn(answer);
 }
 
 const pendingStream = (e) => e.turn && (e.turn.status === "running" || e.turn.status === "queued");

@@ -62,7 +62,10 @@ public sealed class StudioTests
         await Assertions.Expect(page.Locator("#session-meta")).ToContainTextAsync("3 turn(s)");
 
         // ---- alternatives: regenerate, flip back to the first, continue it.
+        await HoldAnswerUntilShownAsync(page, "regenerate", "alternative 2/2");
         await page.GetByRole(AriaRole.Button, new() { Name = "Regenerate", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Regenerate", Exact = true })).ToBeEnabledAsync();
+        await page.UnrouteAllAsync();
         await Assertions.Expect(page.Locator("#alt-count")).ToHaveTextAsync("2/2");
         await WaitForTurnsAsync(page, 3);
         await page.GetByRole(AriaRole.Button, new() { Name = "Previous alternative", Exact = true }).ClickAsync();
@@ -73,7 +76,10 @@ public sealed class StudioTests
         await page.GetByRole(AriaRole.Button, new() { Name = "Edit and resend", Exact = true }).ClickAsync();
         await Assertions.Expect(page.GetByLabel("Your action")).Not.ToBeEmptyAsync();
         await page.GetByLabel("Your action").FillAsync("I look again at the ferry, more carefully.");
+        await HoldAnswerUntilShownAsync(page, "resend", "alternative 3/3");
         await page.GetByRole(AriaRole.Button, new() { Name = "Resend", Exact = true }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Edit and resend", Exact = true })).ToBeVisibleAsync();
+        await page.UnrouteAllAsync();
         await Assertions.Expect(page.Locator("#alt-count")).ToHaveTextAsync("3/3");
         await WaitForTurnsAsync(page, 3);
         await Assertions.Expect(page.Locator("#error")).ToBeEmptyAsync();
@@ -264,6 +270,19 @@ public sealed class StudioTests
         await Assertions.Expect(page.Locator("#story li .narrative.streaming")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("#story li .turn-meta", new() { HasText = "completed" })).ToHaveCountAsync(count);
     }
+
+    /// <summary>
+    /// A rework's POST answers with the turn queued again, and that answer can reach the page after the stream said the
+    /// new take finished (CI saw it): hold the answer back until the page shows the finished take, so the test can check
+    /// that the late answer does not undo it.
+    /// </summary>
+    private static Task HoldAnswerUntilShownAsync(IPage page, string rework, string shown) =>
+        page.RouteAsync($"**/turns/*/{rework}", async route =>
+        {
+            var response = await route.FetchAsync();
+            await Assertions.Expect(page.Locator("#story li .turn-meta", new() { HasText = "completed" }).Filter(new() { HasText = shown })).ToHaveCountAsync(1);
+            await route.FulfillAsync(new() { Response = response });
+        });
 
     private static async Task ShotAsync(IPage page, string area, bool fullPage = false)
     {
