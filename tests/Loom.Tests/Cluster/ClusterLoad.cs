@@ -135,6 +135,12 @@ public sealed class ClusterLoad(LoomClusterFixture cluster, ITestOutputHelper ou
             .Where(a => a.SubmittedAt >= from && a.SubmittedAt < to && a.CompletedSeenAt is not null)
             .Select(a => a.CompletedSeenAt!.Value - a.SubmittedAt).Order().ToList();
 
+    /// <summary>The <paramref name="count"/> slowest turns submitted within [from, to), each with its phases.</summary>
+    public IEnumerable<string> SlowestTurnsSubmitted(DateTime from, DateTime to, int count) =>
+        _drivers.SelectMany(d => d.Accepted)
+            .Where(a => a.SubmittedAt >= from && a.SubmittedAt < to && a.CompletedSeenAt is not null)
+            .OrderByDescending(a => a.CompletedSeenAt!.Value - a.SubmittedAt).Take(count).Select(a => a.Phases());
+
     /// <summary>The p95 of a sorted list (zero when empty).</summary>
     public static TimeSpan P95(List<TimeSpan> sorted) => Percentile(sorted, 0.95);
 

@@ -395,6 +395,8 @@ public sealed partial class FailoverTests(LoomClusterFixture cluster, ITestOutpu
                $"during {ClusterLoad.Percentile(during, 0.5).TotalMilliseconds:F0} ms; turns submitted while a successor joined: {Phase(joining)}, while the old silo drained: " +
                $"{Phase(draining)}; grain-directory deactivation log lines: {collateral}; turns cut off: {string.Join(", ", cutOff)}; connections refused and sent to the other gateway: " +
                $"{balancer.Refused}. {load.Summary()}");
+        output.WriteLine("slowest turns submitted while an old silo drained:\n  " +
+                         string.Join("\n  ", draining.SelectMany(w => load.SlowestTurnsSubmitted(w.Item1, w.Item2, 4))));
         Assert.Equal(0, load.ServerErrorsOtherThan503);
         // The consistent directory (the default) moves a leaving silo's entries instead of deactivating their grains.
         Assert.Equal(0, collateral);

@@ -10,6 +10,19 @@ public sealed record AcceptedTurn(int Index, string Key, string TurnId, string I
 {
     public DateTime? CompletedSeenAt { get; set; }
     public string? FinalStatus { get; set; }
+    /// <summary>Where the time went (a slow turn's phases): the first answer naming the turn, the duplicate's answer,
+    /// and the server's own start and completion times.</summary>
+    public DateTime AcceptedAt { get; set; }
+    public int SubmitRetries { get; set; }
+    public DateTime DuplicateAnsweredAt { get; set; }
+    public DateTime? StartedAt { get; set; }
+    public DateTime? CompletedAt { get; set; }
+
+    public string Phases() =>
+        $"{TurnId}: accepted +{Ms(AcceptedAt)} ({SubmitRetries} retries), duplicate +{Ms(DuplicateAnsweredAt)}, started +{Ms(StartedAt)}, " +
+        $"completed +{Ms(CompletedAt)}, seen +{Ms(CompletedSeenAt)}";
+
+    private string Ms(DateTime? at) => at is { } t ? $"{(t - SubmittedAt).TotalMilliseconds:F0} ms" : "?";
 }
 
 /// <summary>
@@ -53,16 +66,18 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
             var input = $"I walk to waypoint {index} ({tag}).";
             var submittedAt = DateTime.UtcNow;
             var watch = Stopwatch.StartNew();
+            var retriesBefore = Retries;
             var turnId = await SubmitAsync(key, input);
             if (turnId is null) return; // already recorded as a violation
-            var turn = new AcceptedTurn(index, key, turnId, input, submittedAt);
+            var turn = new AcceptedTurn(index, key, turnId, input, submittedAt) { AcceptedAt = DateTime.UtcNow, SubmitRetries = Retries - retriesBefore };
             lock (_accepted) _accepted.Add(turn);
 
             // A deliberate duplicate: the same key again must name the same turn and make nothing new.
             var again = await SubmitAsync(key, input);
             if (again is not null && again != turnId) Violation($"key {key} answered {turnId} then {again}");
+            turn.DuplicateAnsweredAt = DateTime.UtcNow;
 
-            turn.FinalStatus = await WaitForEndAsync(turnId);
+            (turn.FinalStatus, turn.StartedAt, turn.CompletedAt) = await WaitForEndAsync(turnId);
             turn.CompletedSeenAt = DateTime.UtcNow;
             if (turn.FinalStatus != "completed") Violation($"turn {turnId} ended as {turn.FinalStatus}");
             lock (Latencies) Latencies.Add(watch.Elapsed);
@@ -110,7 +125,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
         return null;
     }
 
-    private async Task<string> WaitForEndAsync(string turnId)
+    private async Task<(string Status, DateTime? StartedAt, DateTime? CompletedAt)> WaitForEndAsync(string turnId)
     {
         var deadline = DateTime.UtcNow + _completeDeadline;
         var last = "unknown";
@@ -121,8 +136,10 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
                 using var response = await http.GetAsync($"/api/sessions/{SessionId}/turns/{turnId}");
                 if (response.IsSuccessStatusCode)
                 {
-                    last = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["status"]!.GetValue<string>();
-                    if (last is "completed" or "failed" or "retconned") return last;
+                    var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+                    last = body["status"]!.GetValue<string>();
+                    if (last is "completed" or "failed" or "retconned")
+                        return (last, body["startedAt"]?.GetValue<DateTime>().ToUniversalTime(), body["completedAt"]?.GetValue<DateTime>().ToUniversalTime());
                 }
                 else if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
                 {
@@ -135,7 +152,7 @@ public sealed class SessionDriver(HttpClient http, string sessionId, string tag,
             }
             await Task.Delay(100);
         }
-        return $"not finished within {_completeDeadline} (last {last})";
+        return ($"not finished within {_completeDeadline} (last {last})", null, null);
     }
 
     private void Count(HttpStatusCode status)
