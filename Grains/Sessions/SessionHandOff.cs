@@ -24,6 +24,7 @@ public sealed partial class SessionHandOff(
     IGrainFactory grains,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
+    TimeProvider time,
     TimeSpan budget,
     ILogger<SessionHandOff> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
@@ -34,20 +35,17 @@ public sealed partial class SessionHandOff(
 
     private async Task HandOffAsync(CancellationToken cancellationToken)
     {
-        var targets = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active && !m.SiloAddress.Equals(silo.SiloAddress))
-            .Select(m => m.SiloAddress)
-            .ToArray();
+        var targets = HandOffTargets.Choose(membership.CurrentSnapshot.Members.Values, silo.SiloAddress, time.GetUtcNow().UtcDateTime);
         var ids = sessions.Snapshot();
-        if (targets.Length == 0 || ids.Count == 0) return; // alone (embedded, or the last silo): nowhere to go
-        var started = TimeProvider.System.GetTimestamp();
+        if (targets.Count == 0 || ids.Count == 0) return; // alone (embedded, or the last silo): nowhere to go
+        var started = time.GetTimestamp();
         // Spread over the others; a turn's remaining narration gets most of the budget, the move the rest.
         var turnLimit = budget * 0.8;
-        var moves = ids.Select((id, i) => grains.GetGrain<ISessionHandOffGrain>(id).HandOff(targets[i % targets.Length], turnLimit));
+        var moves = ids.Select((id, i) => grains.GetGrain<ISessionHandOffGrain>(id).HandOff(targets[i % targets.Count], turnLimit));
         try
         {
             await Task.WhenAll(moves).WaitAsync(budget, cancellationToken);
-            LogHandedOff(logger, ids.Count, targets.Length, TimeProvider.System.GetElapsedTime(started).TotalMilliseconds);
+            LogHandedOff(logger, ids.Count, targets.Count, time.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception ex)
         {

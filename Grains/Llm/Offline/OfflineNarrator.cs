@@ -20,30 +20,25 @@ public sealed partial class OfflineNarrator(ITokenCounter tokenCounter, TimeSpan
     {
         cancellationToken.ThrowIfCancellationRequested();
         var list = messages.ToList();
-        var answer = OfflineStoryteller.Compose(list);
-        var text = answer.FullText;
-        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
+        return Task.Run(() =>
         {
-            ModelId = ModelOf(options),
-            FinishReason = ChatFinishReason.Stop,
-            Usage = Usage(list, text),
-        });
+            var text = OfflineStoryteller.Compose(list).FullText;
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, text))
+            {
+                ModelId = ModelOf(options),
+                FinishReason = ChatFinishReason.Stop,
+                Usage = Usage(list, text),
+            };
+        }, cancellationToken);
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
         ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var list = messages.ToList();
-        var answer = OfflineStoryteller.Compose(list);
+        var (chunks, usage) = await Task.Run(() => Compose(list), cancellationToken);
         var model = ModelOf(options);
         var first = true;
-
-        var chunks = WordGroups(answer.Narrative, answer.Random).ToList();
-        if (answer.MemoryBlock.Length > 0)
-        {
-            // The block goes out whole so a consumer that hides it from live deltas sees the fence in one piece.
-            chunks.Add("\n\n" + answer.MemoryBlock);
-        }
 
         foreach (var chunk in chunks)
         {
@@ -57,7 +52,7 @@ public sealed partial class OfflineNarrator(ITokenCounter tokenCounter, TimeSpan
             yield return new ChatResponseUpdate(ChatRole.Assistant, chunk) { ModelId = model };
         }
 
-        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(Usage(list, answer.FullText))])
+        yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(usage)])
         {
             ModelId = model,
             FinishReason = ChatFinishReason.Stop,
@@ -76,6 +71,25 @@ public sealed partial class OfflineNarrator(ITokenCounter tokenCounter, TimeSpan
 
     public void Dispose()
     {
+    }
+
+    /// <summary>
+    /// The answer in chunks, and its usage. Composing, and counting a long prompt's tokens, is CPU work of milliseconds
+    /// (far more on a busy or freshly started silo), so callers run it on the thread pool: the LLM worker that streams
+    /// this answer is one activation per silo, and its scheduler would otherwise hold every other session's stream
+    /// until it is done.
+    /// </summary>
+    private (List<string> Chunks, UsageDetails Usage) Compose(List<ChatMessage> messages)
+    {
+        var answer = OfflineStoryteller.Compose(messages);
+        var chunks = WordGroups(answer.Narrative, answer.Random).ToList();
+        if (answer.MemoryBlock.Length > 0)
+        {
+            // The block goes out whole so a consumer that hides it from live deltas sees the fence in one piece.
+            chunks.Add("\n\n" + answer.MemoryBlock);
+        }
+
+        return (chunks, Usage(messages, answer.FullText));
     }
 
     private static string ModelOf(ChatOptions? options) =>

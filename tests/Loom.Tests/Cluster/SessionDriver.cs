@@ -19,7 +19,7 @@ public sealed record AcceptedTurn(int Index, string Key, string TurnId, string I
     public DateTime? CompletedAt { get; set; }
 
     public string Phases() =>
-        $"{TurnId}: accepted +{Ms(AcceptedAt)} ({SubmitRetries} retries), duplicate +{Ms(DuplicateAnsweredAt)}, started +{Ms(StartedAt)}, " +
+        $"{Key} {TurnId} submitted {SubmittedAt:HH:mm:ss.fff}: accepted +{Ms(AcceptedAt)} ({SubmitRetries} retries), duplicate +{Ms(DuplicateAnsweredAt)}, started +{Ms(StartedAt)}, " +
         $"completed +{Ms(CompletedAt)}, seen +{Ms(CompletedSeenAt)}";
 
     private string Ms(DateTime? at) => at is { } t ? $"{(t - SubmittedAt).TotalMilliseconds:F0} ms" : "?";
