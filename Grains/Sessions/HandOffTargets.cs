@@ -10,6 +10,9 @@ namespace Loom.Sessions;
 /// </summary>
 public static class HandOffTargets
 {
+    /// <summary>A session not played for this long is not moved: it is deactivated with the silo and reloads where next used.</summary>
+    public static readonly TimeSpan IdleAfter = TimeSpan.FromSeconds(60);
+
     /// <summary>How long after its start a silo counts as just started.</summary>
     public static readonly TimeSpan Warming = TimeSpan.FromSeconds(60);
 

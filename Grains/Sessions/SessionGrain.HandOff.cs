@@ -10,6 +10,13 @@ public sealed partial class SessionGrain : ISessionHandOffGrain
 
     public async Task HandOff(SiloAddress target, TimeSpan turnLimit)
     {
+        if (S.Pending.Count == 0 && _pump is not { IsCompleted: false } && DateTime.UtcNow - S.UpdatedAt >= HandOffTargets.IdleAfter)
+        {
+            // Nobody is playing here: the session reloads wherever it is next used. Moving it would only add its reload
+            // to the silos that take the playing sessions, while they run those sessions' turns.
+            DeactivateOnIdle();
+            return;
+        }
         _handingOff = true;
         if (_pump is { IsCompleted: false } pump) await Task.WhenAny(pump, Task.Delay(turnLimit));
         // Past the limit the move cancels the turn, which stays queued and runs again there, as a plain deactivation would.

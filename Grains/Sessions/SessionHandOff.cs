@@ -53,7 +53,7 @@ public sealed partial class SessionHandOff(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Handed {Sessions} sessions off to {Silos} other silos in {Milliseconds:F0} ms")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Handed {Sessions} sessions off to {Silos} other silos in {Milliseconds:F0} ms (those idle for a minute are deactivated, not moved)")]
     private static partial void LogHandedOff(ILogger logger, int sessions, int silos, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hand-off of {Sessions} sessions incomplete within {Seconds:F1} s ({Left} still here); the rest are deactivated by the shutdown")]
