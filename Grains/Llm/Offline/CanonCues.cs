@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Loom.Prompt;
 
@@ -13,6 +14,13 @@ internal sealed record CanonName(string Name, string Kind);
 internal static partial class CanonCues
 {
     private const int MaxNames = 40;
+
+    // Canon changes only when a world publishes, but the offline narrator reads it on every turn: finding the names
+    // and guessing their kinds (a few regex scans of the whole canon per name) was a third of a turn's CPU. Keyed by
+    // the text itself, so any process and any session of one canon version share an entry; cleared when full, since
+    // a process serves a handful of canon versions at a time.
+    private const int MaxCachedCanons = 64;
+    private static readonly ConcurrentDictionary<string, IReadOnlyList<CanonName>> NamesByCanon = new(StringComparer.Ordinal);
 
     // Section headings of the canon format and words that are capitalised for grammar, not because they name something.
     private static readonly HashSet<string> NotNames = new(StringComparer.OrdinalIgnoreCase)
@@ -43,6 +51,21 @@ internal static partial class CanonCues
 
     /// <summary>Distinct names in order of first appearance (headings first within their place in the text).</summary>
     public static IReadOnlyList<CanonName> ExtractNames(string canon)
+    {
+        if (NamesByCanon.TryGetValue(canon, out var cached))
+        {
+            return cached;
+        }
+
+        if (NamesByCanon.Count >= MaxCachedCanons)
+        {
+            NamesByCanon.Clear();
+        }
+
+        return NamesByCanon[canon] = FindNames(canon);
+    }
+
+    internal static IReadOnlyList<CanonName> FindNames(string canon)
     {
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var order = new List<string>();
@@ -92,7 +115,7 @@ internal static partial class CanonCues
             }
         }
 
-        return order.Select(name => new CanonName(name, KindOf(name, canon))).ToList();
+        return order.Select(name => new CanonName(name, KindOf(name, canon))).ToList().AsReadOnly();
     }
 
     /// <summary>The canon part of a system prompt (between the assembler's markers), or all of it when unmarked.</summary>
