@@ -19,7 +19,7 @@ public static class SessionEndpoints
             var caller = http.GetCaller();
             if (string.IsNullOrWhiteSpace(body.WorldId)) throw Problems.Invalid("worldId", "worldId is required.");
             var sessionId = NewSessionId();
-            var info = await grains.GetGrain<ISessionGrain>(sessionId).Create(new SessionSpec
+            var info = await NewSession.CreateAsync(grains, sessionId, new SessionSpec
             {
                 OwnerId = caller.OwnerId,
                 Caller = caller,

@@ -118,7 +118,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _metrics.SessionActivated();
         try
         {
-            await _state.ReadHeaderAsync();
+            // A session created under a fresh id has no row to read (see NewSession).
+            if (!NewSession.IsBeingCreated(SessionId)) await _state.ReadHeaderAsync();
         }
         catch (Exception ex) when (StorageFaults.IsOutage(ex))
         {

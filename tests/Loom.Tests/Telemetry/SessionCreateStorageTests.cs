@@ -1,0 +1,47 @@
+using Loom.LoadTests.Monitoring;
+using Loom.Silo.Telemetry;
+using Loom.Telemetry;
+using Loom.Tests.Api;
+
+namespace Loom.Tests.Telemetry;
+
+/// <summary>
+/// Creating a session under a fresh id reads no storage row (there is none to read), and the session it creates is
+/// whole: it answers, plays and is listed like any other.
+/// </summary>
+[Collection(MetricsCollection.Name)]
+public sealed class SessionCreateStorageTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+{
+    [Fact]
+    public async Task A_create_reads_nothing_from_storage_and_the_session_plays()
+    {
+        var client = app.Alice();
+        await client.CreateSessionAsync(); // the world, the owner and the canon are active and cached after this one
+
+        // A create counts itself last, after its reads and its write: a scrape that shows it shows those too.
+        var before = await ScrapeUntilAsync(client, created: 1);
+        var sessionId = await client.CreateSessionAsync();
+        var after = await ScrapeUntilAsync(client, created: 2);
+
+        Assert.Equal(0, MetricsSnapshot.Delta(before, after, PrometheusNames.StorageOperations, "operation=\"read\""));
+        Assert.True(MetricsSnapshot.Delta(before, after, PrometheusNames.StorageOperations, "operation=\"transaction\"") >= 1,
+            "the create's header was not written");
+
+        var turn = await client.PlayAsync(sessionId, "I look for the lamplighter.");
+        Assert.Equal("completed", turn["status"]!.GetValue<string>());
+        var listed = await client.GetStringAsync("/api/sessions?limit=100");
+        Assert.Contains(sessionId, listed, StringComparison.Ordinal);
+    }
+
+    private static async Task<MetricsSnapshot> ScrapeUntilAsync(HttpClient client, int created)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (true)
+        {
+            var snapshot = MetricsSnapshot.Parse([await client.GetStringAsync(TelemetryExtensions.MetricsPath)]);
+            if (snapshot.Sum(PrometheusNames.SessionsCreated) >= created) return snapshot;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"/metrics never counted {created} created sessions");
+            await Task.Delay(100);
+        }
+    }
+}
