@@ -156,6 +156,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             }
         }
         _events.CompleteAll();
+        // A session moving to another silo (a hand-off) lives on there: its reminder stays, and the calls that queue
+        // behind the move do not wait for a reminder read, delete and header write that the next turn would undo.
+        if (reason.ReasonCode == DeactivationReasonCode.Migrating) return;
         // Reminder calls are bounded here: while a silo shuts down its reminder service may already be gone, and a call
         // that waits for it holds the whole drain (a SIGTERM drain once took the host's full 20 s). A reminder left
         // behind is harmless: it wakes the session, which finds nothing pending and unregisters it then.
