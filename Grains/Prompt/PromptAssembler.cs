@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.IO.Hashing;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Loom.Errors;
 using Loom.Llm;
@@ -34,6 +36,12 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     // Weak keys: entries live exactly as long as the activation holds the canon or the turn.
     private readonly ConditionalWeakTable<IReadOnlyDictionary<string, string>, SystemMessage> _systemByCanon = new();
     private readonly ConditionalWeakTable<string, StrongBox<int>> _textCosts = new();
+
+    // Memory and summary lines repeat turn after turn (the same entities and summaries) but arrive as new strings each
+    // time: their counts are kept by a 64-bit hash of the text, so a line is tokenized once while it stays in use.
+    // Bounded (cleared when full); a count only steers which lines fit, the whole context's exact count is checked.
+    private const int MaxCachedLines = 65_536;
+    private readonly ConcurrentDictionary<ulong, int> _lineTokens = new();
 
     private sealed record SystemMessage(string Text, int Tokens);
 
@@ -220,7 +228,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         used = 0;
         foreach (var line in lines)
         {
-            var cost = tokenCounter.Count(line) + 1;
+            var cost = LineTokens(line) + 1;
             if (used + cost > budget)
             {
                 truncated = true;
@@ -232,6 +240,24 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         }
 
         return kept;
+    }
+
+    private int LineTokens(string line)
+    {
+        var key = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(line.AsSpan()));
+        if (_lineTokens.TryGetValue(key, out var tokens))
+        {
+            return tokens;
+        }
+
+        tokens = tokenCounter.Count(line);
+        if (_lineTokens.Count >= MaxCachedLines)
+        {
+            _lineTokens.Clear();
+        }
+
+        _lineTokens[key] = tokens;
+        return tokens;
     }
 
     private static List<string> Lines(string text) =>
