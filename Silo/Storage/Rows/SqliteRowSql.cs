@@ -37,10 +37,13 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
     // WAL, NORMAL: a commit survives a process crash; only a power loss may take the last ones (see sqlite.0001_storage.sql).
     // No automatic checkpoint: it runs inside the COMMIT that crosses its threshold, so every commit queued behind that
     // one waits for the copy and its fsync; SqliteCheckpointer does it beside the writer instead.
+    // SQLite's own busy handler: when Orleans' reminder or grain-state connections hold the write lock, the writer waits
+    // in steps of a few milliseconds. Without it Microsoft.Data.Sqlite retries after 150 ms sleeps, and every accept
+    // queued in the group commit waited with it (e2e, 100 users: accept 22.8-29.5 ms on average -> 1.3-2.6 ms).
     public override async Task PrepareWriterAsync(DbConnection connection)
     {
         await using var pragma = connection.CreateCommand();
-        pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;";
+        pragma.CommandText = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0; PRAGMA busy_timeout = 30000;";
         await pragma.ExecuteNonQueryAsync();
     }
 
