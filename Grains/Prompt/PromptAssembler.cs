@@ -28,6 +28,8 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     /// <summary>The budgets prompts are built to (reported by the context viewer).</summary>
     public PromptOptions Options => _options;
 
+    // Token counts are cached four ways, by what repeats: the system prompt by its text (per canon version), each
+    // canon dictionary's system message by instance, earlier turns' texts by instance, and context lines by hash.
     // Counting a large canon on every turn is the assembler's main cost; the text repeats per canon version.
     private readonly ConcurrentDictionary<string, int> _systemTokenCache = new(StringComparer.Ordinal);
 

@@ -407,7 +407,8 @@ public sealed partial class FailoverTests(LoomClusterFixture cluster, ITestOutpu
             return $"p50 {ClusterLoad.Percentile(turns, 0.5).TotalMilliseconds:F0} ms, p95 {ClusterLoad.P95(turns).TotalMilliseconds:F0} ms ({turns.Count} turns)";
         }
         // No turn waits longer than one silo's grace period. The p95 ratio (issue 16's bound: 2×) is recorded, not asserted:
-        // it measured 1.4–1.96× in eight runs on this machine's two shared cores, too close to the bound for CI to gate on.
+        // on this machine's two shared cores it measured 1.4–1.96× (eight runs), then 2.2–3.7× once turns got cheaper
+        // (the baseline fell further than the drain phase's tail; docs/operations.md, "Rolling upgrade").
         Assert.True(during.Count > 0 && during[^1] <= TimeSpan.FromSeconds(LoomClusterFixture.TerminationGraceSeconds),
             $"a turn submitted during the roll took {during.LastOrDefault()}");
     }
