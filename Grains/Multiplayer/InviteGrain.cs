@@ -1,5 +1,6 @@
 using Loom.Errors;
 using Loom.Security;
+using Loom.Storage;
 
 namespace Loom.Multiplayer;
 
@@ -12,7 +13,7 @@ public sealed class InviteState
 
 /// <summary>Finds the session of an invite code, so a joiner needs only the code (the room still checks it).</summary>
 public sealed class InviteGrain(
-    [PersistentState("invite", "loom")] IPersistentState<InviteState> state,
+    [PersistentState("invite", StorageNames.Provider)] IPersistentState<InviteState> state,
     TimeProvider clock) : Grain, IInviteGrain
 {
     public async Task Register(string sessionId, DateTime expiresAt)

@@ -6,6 +6,7 @@ using Loom.Errors;
 using Loom.Events;
 using Loom.Interventions;
 using Loom.Security;
+using Loom.Storage;
 using Loom.Sessions;
 using Loom.Turns;
 
@@ -17,7 +18,7 @@ namespace Loom.Multiplayer;
 /// nothing of members except the attributed input (and the players block) each turn carries.
 /// </summary>
 public sealed class SessionRoomGrain(
-    [PersistentState("room", "loom")] IPersistentState<RoomState> state,
+    [PersistentState("room", StorageNames.Provider)] IPersistentState<RoomState> state,
     TimeProvider clock) : Grain, ISessionRoomGrain
 {
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
