@@ -44,6 +44,11 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(2, 1440)] public int SessionIdleMinutes { get; set; } = 5;
     /// <summary>
+    /// Runs a turn's CPU path on an example world while the silo starts, before it takes sessions
+    /// (<see cref="EngineWarmup"/>): about a second more to start, a first turn ~30 % and a second ~75 % faster.
+    /// </summary>
+    public bool WarmUp { get; set; } = true;
+    /// <summary>
     /// Grain locations a silo remembers (Orleans' directory cache, LRU). Orleans' default of 1,000,000 preallocates
     /// about 19 MB per silo whether or not the cluster ever has that many grains; past this size a lookup costs one
     /// directory hop, not a failure.

@@ -40,6 +40,9 @@ public class LoomAppFactory : WebApplicationFactory<Program>
             ["Loom:Storage:SqlitePath"] = Path.Combine(DataDirectory, "loom.db"),
             ["Loom:Llm:Provider"] = "offline",
             ["Loom:Llm:Offline:ChunkDelayMs"] = "0",
+            // ~60 test hosts start here; the start-up warm-up has its own tests (EngineWarmupTests) and runs in every
+            // silo process of the cluster tests.
+            ["Loom:Cluster:WarmUp"] = "false",
             ["Loom:Auth:Keys:0:Owner"] = "alice",
             ["Loom:Auth:Keys:0:Sha256"] = CallerResolver.Hash(AliceKey),
             ["Loom:Auth:Keys:1:Owner"] = "bob",
