@@ -59,6 +59,15 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
     public Action<string, int, long>? ChunkWritten { get; set; }
 
+    private Core.StepStats? _lateness;
+
+    /// <summary>
+    /// From now on, how late each streamed answer's last chunk was written against its due time (the fake shares the
+    /// machine with the target, so under load its own timers and threads fall behind): what of a turn's time over L is
+    /// the fake model's, not the engine's. A new window replaces the previous one.
+    /// </summary>
+    public Core.StepStats StartLatenessWindow() => _lateness = new Core.StepStats("fake model: last chunk after its due time");
+
     /// <summary>Starts on <paramref name="port"/> (0: any free loopback port).</summary>
     public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default, int port = 0)
     {
@@ -127,6 +136,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
                 ChunkWritten?.Invoke(request.LastUserMessage, i, Stopwatch.GetTimestamp());
             }
             await WriteFlushedAsync(http.Response, writer.End(usage), ct);
+            _lateness?.RecordOk(Max(TimeSpan.Zero, Stopwatch.GetElapsedTime(arrived) - behaviour.TotalTime));
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -139,6 +149,8 @@ public sealed class FakeLlmServer : IAsyncDisposable
         await response.WriteAsync(text, Encoding.UTF8, ct);
         await response.Body.FlushAsync(ct);
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Waits until <paramref name="due"/> after <paramref name="start"/>; absolute deadlines keep chunk timing from drifting.</summary>
     private static Task WaitUntilAsync(long start, TimeSpan due, CancellationToken ct)

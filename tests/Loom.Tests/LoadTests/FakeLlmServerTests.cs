@@ -14,6 +14,30 @@ public class FakeLlmServerTests
     private static StringContent Body(bool stream) => new(ChatBody.Replace("STREAM", stream ? "true" : "false"), Encoding.UTF8, "application/json");
 
     [Fact]
+    public async Task A_lateness_window_counts_each_streamed_answer_from_its_due_time_and_only_answers_after_it_opened()
+    {
+        await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(TimeSpan.FromMilliseconds(120), TimeSpan.FromMilliseconds(20), CompletionTokens: 12, Chunks: 3));
+        using var http = new HttpClient();
+        async Task StreamOneAsync()
+        {
+            using var response = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), Body(stream: true));
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsStringAsync();
+        }
+
+        await StreamOneAsync(); // before the window: not counted
+        var window = server.StartLatenessWindow();
+        await StreamOneAsync();
+        await StreamOneAsync();
+
+        var late = window.Summarise(TimeSpan.FromSeconds(1));
+        Assert.Equal(2, late.Ok);
+        // Written at or after its due time (L = 120 ms), and on an idle machine well within a second of it.
+        Assert.InRange(late.MaxMs, 0, 1000);
+        Assert.Equal(0, server.StartLatenessWindow().Summarise(TimeSpan.FromSeconds(1)).Ok); // a new window starts empty
+    }
+
+    [Fact]
     public async Task Streaming_answer_is_openai_sse_with_usage_and_done()
     {
         await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(100), CompletionTokens: 20, Chunks: 4));
