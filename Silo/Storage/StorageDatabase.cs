@@ -39,6 +39,9 @@ public sealed class StorageDatabase
     /// <summary>Absolute path of the SQLite file (null for PostgreSQL).</summary>
     public string? SqliteFile { get; }
 
+    /// <summary>How long PostgreSQL lets a LOOM connection sit idle inside a transaction before it ends it.</summary>
+    internal const int IdleTransactionTimeoutMs = 10_000;
+
     public static StorageDatabase From(StorageOptions options)
     {
         if (options.Kind == StorageProviderKind.Sqlite)
@@ -68,6 +71,13 @@ public sealed class StorageDatabase
         if (string.IsNullOrEmpty(npgsql.ApplicationName))
         {
             npgsql.ApplicationName = "loom";
+        }
+        // A silo frozen inside a transaction (SIGSTOP, a stalled VM) keeps its connection open and with it its row locks,
+        // so a session that moved meanwhile waited on them until the silo ran again (FailoverTests.Step1b). PostgreSQL
+        // ends a transaction left idle this long; LOOM's take milliseconds. An operator's own setting in Options wins.
+        if (npgsql.Options?.Contains("idle_in_transaction_session_timeout", StringComparison.Ordinal) != true)
+        {
+            npgsql.Options = $"{npgsql.Options} -c idle_in_transaction_session_timeout={IdleTransactionTimeoutMs}".Trim();
         }
         return new StorageDatabase(StorageProviderKind.Postgres, npgsql.ToString(), null);
     }
