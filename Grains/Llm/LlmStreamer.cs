@@ -141,7 +141,8 @@ public sealed partial class LlmStreamer(
         };
     }
 
-    private static ChatMessage ToChatMessage(LlmMessage message) => new(message.Role switch
+    /// <summary>A prompt message as Microsoft.Extensions.AI carries it to a provider.</summary>
+    public static ChatMessage ToChatMessage(LlmMessage message) => new(message.Role switch
     {
         LlmRole.System => ChatRole.System,
         LlmRole.Assistant => ChatRole.Assistant,

@@ -92,7 +92,7 @@ internal sealed partial class EngineWarmup(
     private static async Task<string> NarrateAsync(IChatClient narrator, List<LlmMessage> messages, CancellationToken cancellationToken)
     {
         var filter = new StreamingNarrativeFilter();
-        var chat = messages.Select(m => new ChatMessage(m.Role == LlmRole.System ? ChatRole.System : ChatRole.User, m.Content)).ToList();
+        var chat = messages.Select(LlmStreamer.ToChatMessage).ToList();
         var answer = new System.Text.StringBuilder();
         await foreach (var update in narrator.GetStreamingResponseAsync(chat, cancellationToken: cancellationToken))
         {
