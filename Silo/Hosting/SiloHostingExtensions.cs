@@ -22,7 +22,11 @@ public static class SiloHostingExtensions
             silo.UseLoomCluster(cluster);
             silo.AddLoomStorage(builder.Configuration);
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TokenizerWarmup>();
-            if (cluster.WarmUp) silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
+            if (cluster.WarmUp)
+            {
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GrainPathWarmup>();
+            }
             // Only with the consistent directory: with the legacy one a session moved just before the silo holding its
             // directory entry leaves can end up with a second activation (seen in FailoverTests.Step4b).
             if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)

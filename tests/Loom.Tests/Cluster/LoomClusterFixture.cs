@@ -189,6 +189,9 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         successor.Start();
         Extra.Add(successor);
         await WaitForActiveSilosAsync(SiloCount + 1, StartDeadline);
+        // Like the chart's rollout: the old pod goes once the new one is ready (its start-up warm-up done), not just joined.
+        var ready = new Uri(SiloHttpUrls[index], "/readyz");
+        await WaitUntilAsync($"{successor.Name}'s successor is ready", StartDeadline, async () => (await Http.GetAsync(ready)).IsSuccessStatusCode);
         var joined = joining.Elapsed;
         ExpectedDown.Add(old);
         var (exited, exitCode, took) = await old.TerminateAsync(TimeSpan.FromSeconds(TerminationGraceSeconds));

@@ -1,4 +1,6 @@
+using Loom.Sessions;
 using Loom.Silo.Hosting;
+using Loom.Storage;
 using Loom.Tests.Api;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -31,12 +33,35 @@ public sealed class EngineWarmupTests : IClassFixture<EngineWarmupTests.WarmingA
     }
 
     [Fact]
-    public void The_silo_runs_it_while_it_starts_unless_turned_off()
+    public async Task Grain_warm_up_calls_a_probe_session_and_the_llm_worker_and_leaves_nothing_behind()
     {
         _ = app.CreateClient();
-        Assert.Single(app.Services.GetServices<ILifecycleParticipant<ISiloLifecycle>>().OfType<EngineWarmup>());
+        var warmup = ActivatorUtilities.CreateInstance<GrainPathWarmup>(app.Services);
+
+        var warmed = await warmup.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(warmed.Chunks > 0, "the local LLM worker streamed no answer");
+        // Nothing stored for the probe, and its activation goes away again.
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var rows = app.Services.GetRequiredService<IGrainRowStore>();
+        Assert.Null(await rows.ReadAsync(grains.GetGrain<ISessionGrain>(warmed.ProbeSessionId).GetGrainId(), SessionRows.Header));
+        var local = app.Services.GetRequiredService<LocalSessions>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (local.Snapshot().Contains(warmed.ProbeSessionId) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.DoesNotContain(warmed.ProbeSessionId, local.Snapshot());
+    }
+
+    [Fact]
+    public void The_silo_runs_both_while_it_starts_unless_turned_off()
+    {
+        _ = app.CreateClient();
+        var participants = app.Services.GetServices<ILifecycleParticipant<ISiloLifecycle>>().ToList();
+        Assert.Single(participants.OfType<EngineWarmup>());
+        Assert.Single(participants.OfType<GrainPathWarmup>());
         using var cold = new LoomAppFactory();
         _ = cold.CreateClient();
-        Assert.Empty(cold.Services.GetServices<ILifecycleParticipant<ISiloLifecycle>>().OfType<EngineWarmup>());
+        var none = cold.Services.GetServices<ILifecycleParticipant<ISiloLifecycle>>().ToList();
+        Assert.Empty(none.OfType<EngineWarmup>());
+        Assert.Empty(none.OfType<GrainPathWarmup>());
     }
 }
