@@ -52,17 +52,8 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         RequestContext.Set(IPlacementDirector.PlacementHintKey, silo.SiloAddress);
         try
         {
-            foreach (var read in new Func<Task>[] { () => session.GetInfo(ProbeOwner), () => session.ListTurns(ProbeOwner, new TurnQuery()) })
-            {
-                try
-                {
-                    await read();
-                }
-                catch (LoomProblemException ex) when (ex.Status == 404)
-                {
-                    // expected: the probe owns nothing
-                }
-            }
+            await ExpectNotFound(session.GetInfo(ProbeOwner));
+            await ExpectNotFound(session.ListTurns(ProbeOwner, new TurnQuery()));
         }
         finally
         {
@@ -77,7 +68,6 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
             {
                 Provider = LlmProviders.Offline,
                 Model = LlmProviders.OfflineModel,
-                MaxTokens = 24,
                 SessionId = sessionId,
                 Messages = [new LlmMessage { Role = LlmRole.User, Content = "I look around the square. (warm-up)" }],
             };
@@ -87,6 +77,18 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
     }
 
     internal readonly record struct Warmed(string ProbeSessionId, int Chunks);
+
+    /// <summary>The probe owns nothing, so every session call ends in a 404 once the header has been read.</summary>
+    private static async Task ExpectNotFound(Task call)
+    {
+        try
+        {
+            await call;
+        }
+        catch (LoomProblemException ex) when (ex.Status == 404)
+        {
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: a probe session read and deactivated, {Chunks} answer chunks streamed by the local LLM worker, nothing stored, in {Milliseconds:F0} ms")]
     private static partial void LogWarmed(ILogger logger, int chunks, double milliseconds);
