@@ -26,6 +26,7 @@ public sealed partial class SessionHandOff(
     ILocalSiloDetails silo,
     TimeProvider time,
     TimeSpan budget,
+    bool silosWarmUp,
     ILogger<SessionHandOff> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     // Active stops first: the silo is still Active in the membership table (so its stateless LLM workers still serve the
@@ -35,7 +36,7 @@ public sealed partial class SessionHandOff(
 
     private async Task HandOffAsync(CancellationToken cancellationToken)
     {
-        var targets = HandOffTargets.Choose(membership.CurrentSnapshot.Members.Values, silo.SiloAddress, time.GetUtcNow().UtcDateTime);
+        var targets = HandOffTargets.Choose(membership.CurrentSnapshot.Members.Values, silo.SiloAddress, time.GetUtcNow().UtcDateTime, leaveOutNewest: !silosWarmUp);
         var ids = sessions.Snapshot();
         if (targets.Count == 0 || ids.Count == 0) return; // alone (embedded, or the last silo): nowhere to go
         var started = time.GetTimestamp();

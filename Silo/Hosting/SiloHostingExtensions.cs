@@ -32,7 +32,7 @@ public static class SiloHostingExtensions
             if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
             {
                 silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
-                    ActivatorUtilities.CreateInstance<Loom.Sessions.SessionHandOff>(sp, HandOffBudget(cluster)));
+                    ActivatorUtilities.CreateInstance<Loom.Sessions.SessionHandOff>(sp, HandOffBudget(cluster), cluster.WarmUp));
             }
             silo.Configure<GrainCollectionOptions>(o =>
             {
