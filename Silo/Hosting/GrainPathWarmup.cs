@@ -61,17 +61,18 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
         await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
 
+        var request = new LlmRequest
+        {
+            Provider = LlmProviders.Offline,
+            Model = LlmProviders.OfflineModel,
+            SessionId = sessionId,
+            Messages = [new LlmMessage { Role = LlmRole.User, Content = "I look around the square. (warm-up)" }],
+        };
+        var worker = grains.GetGrain<ILlmGrain>(LlmGrainKeys.For(sessionId));
         var chunks = 0;
         for (var i = 0; i < Answers; i++)
         {
-            var request = new LlmRequest
-            {
-                Provider = LlmProviders.Offline,
-                Model = LlmProviders.OfflineModel,
-                SessionId = sessionId,
-                Messages = [new LlmMessage { Role = LlmRole.User, Content = "I look around the square. (warm-up)" }],
-            };
-            await foreach (var _ in grains.GetGrain<ILlmGrain>(LlmGrainKeys.For(sessionId)).Stream(request, cancellationToken)) chunks++;
+            await foreach (var _ in worker.Stream(request, cancellationToken)) chunks++;
         }
         return new Warmed(sessionId, chunks);
     }
