@@ -7,7 +7,8 @@ namespace Loom.Gateway.Endpoints;
 
 /// <summary>
 /// Support reads for admins: session metadata by owner or by id. The grains audit every read in the session's
-/// own audit log (who, when, <c>?reason=</c>), so no admin read is silent.
+/// own audit log (who, when, <c>?reason=</c>), so no admin read is silent; idle sessions are read from the read
+/// replica when one is configured.
 /// </summary>
 public static class AdminSessionEndpoints
 {
@@ -23,7 +24,7 @@ public static class AdminSessionEndpoints
         }).ProducesProblem(400).ProducesProblem(403);
 
         admin.MapGet("/{sessionId}", async (string sessionId, string? reason, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).ReadForSupport(http.GetCaller(), reason)))
+            TypedResults.Ok(await grains.GetGrain<ISessionArchiveGrain>(0).ReadForSupport(sessionId, http.GetCaller(), reason)))
             .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);
 
         return app;

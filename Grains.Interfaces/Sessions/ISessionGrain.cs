@@ -158,6 +158,10 @@ public interface ISessionArchiveGrain : IGrainWithIntegerKey
 {
     /// <summary>What <see cref="ISessionGrain.Export"/> answers, without waking an idle session.</summary>
     Task<SessionExport> Export(string sessionId, string ownerId);
+
+    /// <summary>What <see cref="ISessionGrain.ReadForSupport"/> answers; an idle session's read is audited on the
+    /// primary and answered from the replica without waking the session.</summary>
+    Task<AdminSessionView> ReadForSupport(string sessionId, Caller admin, string? reason);
 }
 
 [GenerateSerializer, Alias("loom.AdminSessionPage")]

@@ -114,7 +114,9 @@ public sealed partial class OwnerGrain(
         {
             var (page, more) = PageOf(after, limit, includeJoined: true);
             var idle = await FromReplicaAsync(page);
-            var infos = await Task.WhenAll(page.Select(e => idle.TryGetValue(e.SessionId, out var info) ? Task.FromResult<SessionInfo?>(info) : InfoAsync(e)));
+            var infos = await Task.WhenAll(page.Select(e => idle.TryGetValue(e.SessionId, out var header)
+                ? Task.FromResult<SessionInfo?>(header.ToInfo(e.SessionId) with { Role = Multiplayer.MemberRole.Owner })
+                : InfoAsync(e)));
             var consumed = 0;
             foreach (var info in infos)
             {
@@ -153,9 +155,9 @@ public sealed partial class OwnerGrain(
     /// listed from there without waking them. Live sessions, joined ones, rows the replica has not replayed yet and
     /// a replica that does not answer are left to their grains.
     /// </summary>
-    private async Task<Dictionary<string, SessionInfo>> FromReplicaAsync(List<OwnedSession> page)
+    private async Task<Dictionary<string, SessionState>> FromReplicaAsync(List<OwnedSession> page)
     {
-        var found = new Dictionary<string, SessionInfo>(StringComparer.Ordinal);
+        var found = new Dictionary<string, SessionState>(StringComparer.Ordinal);
         if (!replica.Enabled) return found;
         var idle = page.Where(e => e.SharedBy is null && state.State.Idle.ContainsKey(e.SessionId))
             .ToDictionary(e => GrainFactory.GetGrain<ISessionGrain>(e.SessionId).GetGrainId(), e => e.SessionId);
@@ -174,7 +176,7 @@ public sealed partial class OwnerGrain(
                 if (!state.State.Idle.TryGetValue(sessionId, out var version) || row.Version < version) continue;
                 var header = rows.Deserialize<SessionState>(row.Payload!);
                 if (!header.Exists || header.OwnerId != owner) continue;
-                found[sessionId] = header.ToInfo(sessionId) with { Role = Multiplayer.MemberRole.Owner };
+                found[sessionId] = header;
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -233,10 +235,18 @@ public sealed partial class OwnerGrain(
 
     public async Task<AdminSessionPage> ReadForSupport(Caller admin, string? reason, int limit, string? after)
     {
-        ArgumentNullException.ThrowIfNull(admin);
-        if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
+        SupportReads.RequireAdmin(admin);
+        var why = Timeline.SessionSeeds.CheckReason(reason);
         var (page, next) = PageOf(after, Math.Clamp(limit, 1, 200));
-        var items = await Task.WhenAll(page.Select(s => ReadOneAsync(s.SessionId)));
+        // Idle sessions from the replica, each read audited on the primary first (one transaction for the page); the
+        // rest through their grains, which audit the read with their header.
+        var idle = await FromReplicaAsync(page);
+        await SupportReads.RecordPendingAsync(rows,
+            [.. idle.Select(i => (GrainFactory.GetGrain<ISessionGrain>(i.Key).GetGrainId(), SupportReads.Entry(i.Value, admin, why)))]);
+        if (idle.Count > 0) LogSupportReadsFromReplica(this.GetPrimaryKeyString(), admin.OwnerId, idle.Count);
+        var items = await Task.WhenAll(page.Select(s => idle.TryGetValue(s.SessionId, out var header)
+            ? Task.FromResult<AdminSessionView?>(new AdminSessionView { OwnerId = header.OwnerId, Session = header.ToInfo(s.SessionId) })
+            : ReadOneAsync(s.SessionId)));
         return new AdminSessionPage { Items = [.. items.OfType<AdminSessionView>()], Next = next };
 
         async Task<AdminSessionView?> ReadOneAsync(string sessionId)
@@ -311,6 +321,9 @@ public sealed partial class OwnerGrain(
             timer?.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Owner {OwnerId}: {Count} idle sessions read for admin {Admin} from the replica (audited on the primary)")]
+    private partial void LogSupportReadsFromReplica(string ownerId, string admin, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica did not answer listing {OwnerId}'s sessions; reading them through their grains")]
     private partial void LogReplicaFailed(Exception ex, string ownerId);

@@ -1,4 +1,5 @@
 using Loom.Memory;
+using Loom.Security;
 using Loom.Storage;
 using Loom.Timeline;
 using Loom.Turns;
@@ -8,15 +9,46 @@ using Microsoft.Extensions.Options;
 namespace Loom.Sessions;
 
 /// <summary>
-/// Exports an idle session from the read replica (docs/operations.md, "Read replica"): its header, journal, memory and
-/// audit read in one replica transaction by the same classes the session uses, so the export is the one the session
-/// would give. Used only when the owner's index knows the session idle at a version the replica has; otherwise, and
-/// without a replica, the session answers.
+/// Reads an idle session from the read replica (docs/operations.md, "Read replica"). Exports: its header, journal,
+/// memory and audit read in one replica transaction by the same classes the session uses, so the export is the one the
+/// session would give. Support reads: its header, the read audited on the primary first. Used only when the owner's
+/// index knows the session idle at a version the replica has; otherwise, and without a replica, the session answers.
 /// </summary>
 [StatelessWorker, Reentrant]
-public sealed partial class SessionArchiveGrain(IReplicaRowReader replica, WorldMemoryFactory memoryFactory, IOptions<TurnOptions> turns,
-    ILogger<SessionArchiveGrain> logger) : Grain, ISessionArchiveGrain
+public sealed partial class SessionArchiveGrain(IReplicaRowReader replica, IGrainRowStore primary, WorldMemoryFactory memoryFactory,
+    IOptions<TurnOptions> turns, ILogger<SessionArchiveGrain> logger) : Grain, ISessionArchiveGrain
 {
+    public async Task<AdminSessionView> ReadForSupport(string sessionId, Caller admin, string? reason)
+    {
+        SupportReads.RequireAdmin(admin);
+        var why = SessionSeeds.CheckReason(reason);
+        var session = GrainFactory.GetGrain<ISessionGrain>(sessionId);
+        if (replica.Enabled && await IdleHeaderAsync(sessionId, session.GetGrainId()) is { } header)
+        {
+            await SupportReads.RecordPendingAsync(primary, [(session.GetGrainId(), SupportReads.Entry(header, admin, why))]);
+            LogSupportRead(sessionId, admin.OwnerId);
+            return new AdminSessionView { OwnerId = header.OwnerId, Session = header.ToInfo(sessionId) };
+        }
+        return await session.ReadForSupport(admin, reason);
+    }
+
+    /// <summary>The replica's header of an idle session, if it is at the version the session went idle with.</summary>
+    private async Task<SessionState?> IdleHeaderAsync(string sessionId, GrainId grain)
+    {
+        try
+        {
+            if (!(await replica.ReadHeadersAsync([grain], SessionRows.Header)).TryGetValue(grain, out var row) || row.Payload is null) return null;
+            var header = primary.Deserialize<SessionState>(row.Payload);
+            if (!header.Exists) return null;
+            return await GrainFactory.GetGrain<IOwnerGrain>(header.OwnerId).IdleVersion(sessionId) is { } version && row.Version >= version ? header : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReplicaFailed(ex, sessionId);
+            return null;
+        }
+    }
+
     public async Task<SessionExport> Export(string sessionId, string ownerId)
     {
         if (replica.Enabled && await GrainFactory.GetGrain<IOwnerGrain>(ownerId).IdleVersion(sessionId) is { } version &&
@@ -53,6 +85,9 @@ public sealed partial class SessionArchiveGrain(IReplicaRowReader replica, World
         return await SessionSeeds.ExportAsync(header.State, sessionId, journal, memory, audit);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica did not answer exporting session {SessionId}; the session exports itself")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: support read by admin {Admin} from the replica (audited on the primary)")]
+    private partial void LogSupportRead(string sessionId, string admin);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica did not answer reading session {SessionId}; the session answers itself")]
     private partial void LogReplicaFailed(Exception ex, string sessionId);
 }

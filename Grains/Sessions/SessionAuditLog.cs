@@ -31,7 +31,31 @@ public sealed class SessionAuditLog(IGrainRowStore rows, GrainRows<SessionState>
         };
     }
 
-    public async Task<List<AuditEntry>> AllAsync() => await Entries.ReadManyAsync(Numbers.Range(0, S.NextAudit));
+    /// <summary>Every entry: the numbered log, then support reads not yet taken into it (see <see cref="SupportReads"/>).</summary>
+    public async Task<List<AuditEntry>> AllAsync()
+    {
+        var all = await Entries.ReadManyAsync(Numbers.Range(0, S.NextAudit));
+        all.AddRange((await PendingAsync()).Select(p => p.Entry));
+        return all;
+    }
+
+    /// <summary>
+    /// Stages the support reads written while the session was idle as the log's next entries, oldest first, and deletes
+    /// their rows in the same unit; returns how many (the caller commits, or undoes <see cref="SessionState.NextAudit"/>).
+    /// </summary>
+    public async Task<int> StagePendingAsync(RowUnit unit)
+    {
+        var pending = await PendingAsync();
+        if (pending.Count == 0) return 0;
+        Stage(unit, [.. pending.Select(p => p.Entry)]);
+        foreach (var (name, _) in pending) unit.Delete(name);
+        return pending.Count;
+    }
+
+    private async Task<List<(string Name, AuditEntry Entry)>> PendingAsync() =>
+        [.. (await rows.ListAsync(header.Grain, SupportReads.PendingPrefix))
+            .OrderBy(r => r.Name, StringComparer.Ordinal)
+            .Select(r => (r.Name, rows.Deserialize<AuditEntry>(r.Payload!)))];
 
     /// <summary>Stages entries after the last one; they become durable with the header that counts them.</summary>
     public void Stage(RowUnit unit, IReadOnlyList<AuditEntry> entries)
@@ -42,9 +66,10 @@ public sealed class SessionAuditLog(IGrainRowStore rows, GrainRows<SessionState>
 
     public void Stage(RowUnit unit, AuditEntry entry) => Stage(unit, [entry]);
 
-    public void StageErase(RowUnit unit)
+    public async Task StageEraseAsync(RowUnit unit)
     {
         for (long i = 0; i < S.NextAudit; i++) Entries.Delete(unit, i);
+        foreach (var (name, _) in await PendingAsync()) unit.Delete(name);
     }
 
     /// <summary>An entry by the session's owner.</summary>

@@ -262,8 +262,7 @@ public sealed partial class SessionGrain
 
     public async Task<AdminSessionView> ReadForSupport(Caller admin, string? reason)
     {
-        ArgumentNullException.ThrowIfNull(admin);
-        if (!admin.IsAdmin) throw Problems.NotPermitted("Support reads need the admin role.");
+        SupportReads.RequireAdmin(admin);
         if (!S.Exists) throw Problems.NotFound("Session", SessionId);
         var why = SessionSeeds.CheckReason(reason);
         // The read is audited before it answers; if the audit cannot be written, nothing is read. A turn being
@@ -271,8 +270,7 @@ public sealed partial class SessionGrain
         await RunningTurnCommittedAsync();
         await _memory.SettledAsync();
         var unit = _state.Begin();
-        _audit.Stage(unit, _audit.Entry("admin.read", why, S.CommittedSeq(), new(StringComparer.Ordinal) { ["scope"] = "metadata" })
-            with { Actor = admin.OwnerId });
+        _audit.Stage(unit, SupportReads.Entry(S, admin, why));
         await WriteHeaderOrRevertAsync(unit);
         LogSupportRead(SessionId, admin.OwnerId, why ?? "");
         return new AdminSessionView { OwnerId = S.OwnerId, Session = Info() };

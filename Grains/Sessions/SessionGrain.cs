@@ -127,7 +127,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             throw Problems.StorageUnavailable();
         }
         // Before anything is written: from now on the owner's list reads this session here, not from the replica.
-        if (_replica.Enabled && S.Exists) await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).SessionLive(SessionId, _activation);
+        if (_replica.Enabled && S.Exists)
+        {
+            await GrainFactory.GetGrain<IOwnerGrain>(S.OwnerId).SessionLive(SessionId, _activation);
+            await TakeInSupportReadsAsync();
+        }
         if (S.Exists && S.Pending.Count > 0)
         {
             await ReconcileHeadAsync();
@@ -179,6 +183,23 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             return; // a bounded write may still land: the header's last version is not known, so the owner is not told
         }
         await ReportIdleAsync(cancellationToken);
+    }
+
+    /// <summary>With a read replica: support reads answered from it while the session was idle join its audit log now,
+    /// before anything else is written. If that write fails they stay where they are for the next activation.</summary>
+    private async Task TakeInSupportReadsAsync()
+    {
+        var unit = _state.Begin();
+        var taken = await _audit.StagePendingAsync(unit);
+        if (taken == 0) return;
+        try
+        {
+            await WriteHeaderOrRevertAsync(unit, undo: () => S.NextAudit -= taken);
+        }
+        catch (Exception ex)
+        {
+            LogSupportReadsNotTaken(ex, SessionId, taken);
+        }
     }
 
     /// <summary>With a read replica: tells the owner the header version this activation leaves behind, unless a write may
@@ -260,7 +281,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var erase = _state.Begin();
         await _journal.StageEraseAsync(erase);
         await _memory.StageEraseAsync(erase);
-        _audit.StageErase(erase);
+        await _audit.StageEraseAsync(erase);
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
         await _state.ClearAsync(erase);
         _state.State = new SessionState();
@@ -724,6 +745,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: storage not reachable, change not saved; still serving from memory ({Reason})")]
     private partial void LogWriteUndone(string reason, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: {Count} support reads from the replica not yet in the audit log; the next activation retries")]
+    private partial void LogSupportReadsNotTaken(Exception ex, string sessionId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: could not reload state after a failed write")]
     private partial void LogReloadFailed(Exception ex, string sessionId);

@@ -106,6 +106,92 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         Assert.Equal(0, await SessionActivationsAsync(management));
     }
 
+    [Fact]
+    public async Task Admin_support_reads_of_idle_sessions_come_from_the_replica_and_join_each_sessions_audit_log()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Loom:Storage:Provider"] = "postgres",
+            ["Loom:Storage:ConnectionString"] = _primary.ConnectionString,
+            ["Loom:Storage:ReadConnectionString"] = _replica.ConnectionString,
+            ["Loom:Storage:MaxPoolSize"] = "10",
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Assert.Equal(0, await MigrateCommand.RunAsync(configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        await using var app = LoomAppFactory.With(null, settings);
+        var alice = app.Alice();
+        var admin = app.Admin();
+        var management = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        var sessions = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var id = await alice.CreateSessionAsync();
+            await alice.PlayAsync(id, $"I light lamp {i}.");
+            sessions.Add(id);
+        }
+        await IdleAsync(management);
+        await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
+
+        // By owner and by id: the metadata, from the replica, with no session woken up.
+        var page = await admin.GetAsync("/api/admin/sessions?owner=alice&reason=ticket%207").ExpectAsync(HttpStatusCode.OK);
+        var items = page["items"]!.AsArray().Select(i => i!).ToList();
+        Assert.Equal(sessions.Order(), items.Select(i => i["session"]!["sessionId"]!.GetValue<string>()).Order());
+        Assert.All(items, i => Assert.Equal("alice", i["ownerId"]!.GetValue<string>()));
+        Assert.All(items, i => Assert.Equal(1, i["session"]!["turnCount"]!.GetValue<int>()));
+        var one = await admin.GetAsync($"/api/admin/sessions/{sessions[0]}?reason=follow-up").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(sessions[0], one["session"]!["sessionId"]!.GetValue<string>());
+        Assert.Equal(0, await SessionActivationsAsync(management));
+        // Not silent while the session sleeps either: its export from the replica already lists both reads.
+        var exported = await alice.GetAsync($"/api/sessions/{sessions[0]}/export").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(["ticket 7", "follow-up"], AdminReads(exported["audit"]!.AsArray()));
+        Assert.Equal(0, await SessionActivationsAsync(management));
+
+        // The audit goes to the primary before anything is disclosed: with the primary down the replica could answer,
+        // but the read is refused.
+        await _primary.StopServerAsync();
+        try
+        {
+            using var refused = await admin.GetAsync($"/api/admin/sessions/{sessions[1]}?reason=during%20outage");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("storage_unavailable", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["code"]!.GetValue<string>());
+            Assert.Equal(0, await SessionActivationsAsync(management));
+        }
+        finally
+        {
+            await _primary.StartServerAsync();
+        }
+
+        // The owner sees every read in the session's own log, in order, once: the session takes them in as it wakes.
+        Assert.Equal(["ticket 7", "follow-up"], AdminReads(await AuditAsync(alice, sessions[0])));
+        Assert.Equal(["ticket 7"], AdminReads(await AuditAsync(alice, sessions[1])));
+        await IdleAsync(management);
+        await _replica.WaitForReplayAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(["ticket 7", "follow-up"], AdminReads(await AuditAsync(alice, sessions[0])));
+        exported = await alice.GetAsync($"/api/sessions/{sessions[0]}/export").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(["ticket 7", "follow-up"], AdminReads(exported["audit"]!.AsArray()));
+    }
+
+    private static List<string> AdminReads(IEnumerable<JsonNode?> audit) =>
+        [.. audit.Where(a => a!["action"]!.GetValue<string>() == "admin.read" && a["actor"]!.GetValue<string>() == "ops")
+            .Select(a => a!["reason"]!.GetValue<string>())];
+
+    /// <summary>The session's audit log as its owner reads it; a 503 (the first call after the primary restarted
+    /// meets a dropped connection) is tried again.</summary>
+    private static async Task<List<JsonNode?>> AuditAsync(HttpClient client, string sessionId)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            using var response = await client.GetAsync($"/api/sessions/{sessionId}/audit?limit=200");
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || DateTime.UtcNow > deadline)
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return [.. (await response.Content.ReadFromJsonAsync<JsonObject>())!["items"]!.AsArray()];
+            }
+            await Task.Delay(200);
+        }
+    }
+
     /// <summary>Renames as a client should: a 503 (the first write after the primary restarted meets a dropped
     /// connection) is tried again.</summary>
     private static async Task RenameAsync(HttpClient client, string sessionId, string name)
