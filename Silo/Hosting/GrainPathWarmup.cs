@@ -3,6 +3,7 @@ using Loom.Errors;
 using Loom.Llm;
 using Loom.Sessions;
 using Loom.Turns;
+using Loom.Worlds;
 using Orleans.Core.Internal;
 using Orleans.Runtime.Placement;
 
@@ -10,19 +11,23 @@ namespace Loom.Silo.Hosting;
 
 /// <summary>
 /// The grain half of the start-up warm-up (<see cref="EngineWarmup"/> does the turn's own code without Orleans): once
-/// the silo is active and before it reports ready, it calls its own grains the way a session's first turn here does —
-/// a session activated on this silo that reads its header row (a fresh id: there is none), and streamed answers from
-/// the local LLM worker with the offline narrator — so grain activation, the call path and its filters, the storage
-/// read and the LLM pipeline are compiled before sessions arrive. Nothing is written; the probe session is
-/// deactivated again at once. In a rolling upgrade the sessions a draining silo hands over land on such a silo.
+/// the silo is active and before it reports ready, it calls its own grains the way sessions arriving here do, so that
+/// code is compiled before they come. First a session id with no row: activated here, it reads its absent header and
+/// answers 404. Then a probe session of an example world, placed here and narrated by the built-in narrator: created,
+/// one turn played, deactivated, woken again (its stored header, journal and memory read back, as a session handed
+/// over in a rolling upgrade is), a second turn played, and erased for good. That covers the submit, the queue's
+/// reminder, the accept and commit writes, usage, the LLM worker's stream and the reload. What stays behind: the
+/// probe owner's empty session index and usage rows, and one session, two turns and two offline model calls per silo
+/// start in the metrics. Without an example world (<c>Loom:SeedExampleWorlds</c> off and none published) only the
+/// first part runs.
 /// </summary>
-internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDetails silo, ILogger<GrainPathWarmup> logger)
+internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDetails silo, IConfiguration configuration, ILogger<GrainPathWarmup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>The probe's owner: no session belongs to it, so every call ends in a 404 after the header read.</summary>
+    /// <summary>The probes' owner: its sessions exist only while the warm-up plays them.</summary>
     internal const string ProbeOwner = "loom:warm-up";
-    private const int Answers = 2;
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan TurnWait = TimeSpan.FromSeconds(10);
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(GrainPathWarmup), ServiceLifecycleStage.Active, WarmAsync);
@@ -35,7 +40,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         try
         {
             var warmed = await RunAsync(bounded.Token);
-            LogWarmed(logger, warmed.Chunks, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            LogWarmed(logger, warmed.Turns, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -44,40 +49,76 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    /// <summary>The warm-up itself (a failing step throws): the probe session's id and the answer chunks streamed.</summary>
+    /// <summary>The warm-up itself (a failing step throws): the probe sessions' ids and the turns completed.</summary>
     internal async Task<Warmed> RunAsync(CancellationToken cancellationToken)
     {
-        var sessionId = "warm-up-" + Guid.NewGuid().ToString("N");
-        var session = grains.GetGrain<ISessionGrain>(sessionId);
+        var absentId = ProbeId();
+        var absent = grains.GetGrain<ISessionGrain>(absentId);
+        await HereAsync(async () =>
+        {
+            await ExpectNotFound(absent.GetInfo(ProbeOwner));
+            await ExpectNotFound(absent.ListTurns(ProbeOwner, new TurnQuery()));
+        });
+        await absent.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+
+        // On a fresh database this silo may start before the seeder has published the examples (idempotent).
+        if (configuration.GetValue("Loom:SeedExampleWorlds", true)) await ExampleWorlds.SeedAsync(grains, cancellationToken);
+        if (ExampleWorlds.All.Count == 0) return new Warmed(absentId, null, 0);
+        var playedId = ProbeId();
+        var played = grains.GetGrain<ISessionGrain>(playedId);
+        try
+        {
+            await HereAsync(() => NewSession.CreateAsync(grains, playedId, new SessionSpec
+            {
+                OwnerId = ProbeOwner,
+                WorldId = ExampleWorlds.All[0].WorldId,
+                Name = "start-up warm-up",
+                Llm = new LlmSettings { Provider = LlmProviders.Offline, Model = LlmProviders.OfflineModel },
+            }));
+        }
+        catch (LoomProblemException ex) when (ex.Status == 404)
+        {
+            return new Warmed(absentId, null, 0); // no example world here
+        }
+        try
+        {
+            var turns = await PlayAsync(played, "I look around the square. (warm-up)", cancellationToken);
+            await played.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            await HereAsync(() => played.GetInfo(ProbeOwner));
+            turns += await PlayAsync(played, "I ask who keeps the watch tonight. (warm-up)", cancellationToken);
+            return new Warmed(absentId, playedId, turns);
+        }
+        finally
+        {
+            await played.Delete(ProbeOwner, permanent: true);
+            await played.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+        }
+    }
+
+    internal readonly record struct Warmed(string AbsentSessionId, string? PlayedSessionId, int Turns);
+
+    private static string ProbeId() => "warm-up-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>Activates whatever the call reaches on this silo (the placement hint applies to new activations).</summary>
+    private async Task HereAsync(Func<Task> call)
+    {
         RequestContext.Set(IPlacementDirector.PlacementHintKey, silo.SiloAddress);
         try
         {
-            await ExpectNotFound(session.GetInfo(ProbeOwner));
-            await ExpectNotFound(session.ListTurns(ProbeOwner, new TurnQuery()));
+            await call();
         }
         finally
         {
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
         }
-        await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
-
-        var request = new LlmRequest
-        {
-            Provider = LlmProviders.Offline,
-            Model = LlmProviders.OfflineModel,
-            SessionId = sessionId,
-            Messages = [new LlmMessage { Role = LlmRole.User, Content = "I look around the square. (warm-up)" }],
-        };
-        var worker = grains.GetGrain<ILlmGrain>(LlmGrainKeys.For(sessionId));
-        var chunks = 0;
-        for (var i = 0; i < Answers; i++)
-        {
-            await foreach (var _ in worker.Stream(request, cancellationToken)) chunks++;
-        }
-        return new Warmed(sessionId, chunks);
     }
 
-    internal readonly record struct Warmed(string ProbeSessionId, int Chunks);
+    private static async Task<int> PlayAsync(ISessionGrain session, string input, CancellationToken cancellationToken)
+    {
+        var queued = await session.Submit(ProbeOwner, new TurnSubmission { Input = input });
+        var done = await session.WaitForTurn(ProbeOwner, queued.TurnId, TurnWait).WaitAsync(cancellationToken);
+        return done.Status == TurnStatus.Completed ? 1 : throw new InvalidOperationException($"The warm-up turn ended {done.Status}.");
+    }
 
     /// <summary>The probe owns nothing, so every session call ends in a 404 once the header has been read.</summary>
     private static async Task ExpectNotFound(Task call)
@@ -91,8 +132,8 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: a probe session read and deactivated, {Chunks} answer chunks streamed by the local LLM worker, nothing stored, in {Milliseconds:F0} ms")]
-    private static partial void LogWarmed(ILogger logger, int chunks, double milliseconds);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: probe sessions read, played ({Turns} offline turns, one reload) and erased, in {Milliseconds:F0} ms")]
+    private static partial void LogWarmed(ILogger logger, int turns, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warming the grain path failed; the first sessions here compile it instead")]
     private static partial void LogWarmupFailed(ILogger logger, Exception ex);

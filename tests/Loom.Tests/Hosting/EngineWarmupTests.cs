@@ -33,22 +33,31 @@ public sealed class EngineWarmupTests : IClassFixture<EngineWarmupTests.WarmingA
     }
 
     [Fact]
-    public async Task Grain_warm_up_calls_a_probe_session_and_the_llm_worker_and_leaves_nothing_behind()
+    public async Task Grain_warm_up_plays_a_probe_session_through_a_reload_and_erases_it()
     {
         _ = app.CreateClient();
         var warmup = ActivatorUtilities.CreateInstance<GrainPathWarmup>(app.Services);
 
         var warmed = await warmup.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.True(warmed.Chunks > 0, "the local LLM worker streamed no answer");
-        // Nothing stored for the probe, and its activation goes away again.
+        Assert.Equal(2, warmed.Turns); // one before the probe was deactivated, one after it was read back
+        Assert.NotNull(warmed.PlayedSessionId);
+        // Nothing of either probe is left: no header payload, no journal, memory or audit row, no index entry, and
+        // their activations go away again.
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var rows = app.Services.GetRequiredService<IGrainRowStore>();
-        Assert.Null(await rows.ReadAsync(grains.GetGrain<ISessionGrain>(warmed.ProbeSessionId).GetGrainId(), SessionRows.Header));
+        foreach (var id in new[] { warmed.AbsentSessionId, warmed.PlayedSessionId })
+        {
+            var grain = grains.GetGrain<ISessionGrain>(id).GetGrainId();
+            Assert.Null((await rows.ReadAsync(grain, SessionRows.Header))?.Payload);
+            Assert.Empty(await rows.ListAsync(grain, SessionRows.Header + "."));
+        }
+        Assert.Empty(await grains.GetGrain<IOwnerGrain>(GrainPathWarmup.ProbeOwner).List());
         var local = app.Services.GetRequiredService<LocalSessions>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (local.Snapshot().Contains(warmed.ProbeSessionId) && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.DoesNotContain(warmed.ProbeSessionId, local.Snapshot());
+        while (local.Snapshot().Any(id => id == warmed.AbsentSessionId || id == warmed.PlayedSessionId) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.DoesNotContain(warmed.AbsentSessionId, local.Snapshot());
+        Assert.DoesNotContain(warmed.PlayedSessionId, local.Snapshot());
     }
 
     [Fact]
