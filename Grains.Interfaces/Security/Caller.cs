@@ -32,4 +32,8 @@ public sealed record Caller
 
     /// <summary>The owner of the built-in example worlds.</summary>
     public const string SystemOwner = "system";
+
+    /// <summary>The owner of the probe sessions a silo plays and erases while it starts (its grain-path warm-up). No API
+    /// key can carry it (owner ids have no ':'); spending caps do not apply to it.</summary>
+    public const string WarmUpOwner = "loom:warm-up";
 }

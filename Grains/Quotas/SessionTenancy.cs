@@ -1,6 +1,7 @@
 using System.Text;
 using Loom.Budgets;
 using Loom.Errors;
+using Loom.Security;
 using Loom.Sessions;
 using Loom.Storage;
 using Loom.Turns;
@@ -50,7 +51,7 @@ public sealed partial class SessionTenancy(
 
     /// <summary>Refuses (429) a turn that would pass the owner's caps, before it is queued and so before any LLM call.</summary>
     public Task CheckBudgetAsync() =>
-        budgets.Enabled ? grains.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;
+        budgets.Enabled && S.OwnerId != Caller.WarmUpOwner ? grains.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;
 
     /// <summary>
     /// Refuses a turn once the owner's stored bytes reach the quota: the other sessions' last known total (read at most

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Loom.Errors;
+using Loom.Security;
 using Loom.Llm;
 using Loom.Sessions;
 using Loom.Turns;
@@ -25,7 +26,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
     : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The probes' owner: its sessions exist only while the warm-up plays them.</summary>
-    internal const string ProbeOwner = "loom:warm-up";
+    internal const string ProbeOwner = Caller.WarmUpOwner;
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan TurnWait = TimeSpan.FromSeconds(10);
 

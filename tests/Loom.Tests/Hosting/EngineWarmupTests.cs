@@ -61,6 +61,22 @@ public sealed class EngineWarmupTests : IClassFixture<EngineWarmupTests.WarmingA
     }
 
     [Fact]
+    public async Task Spending_caps_do_not_stop_the_probe_owner()
+    {
+        // Every silo start plays the probe's turns under the same owner; a cap on every owner's tokens must not end them.
+        await using var capped = LoomAppFactory.With(null, new Dictionary<string, string?>
+        {
+            ["Loom:Cluster:WarmUp"] = "false",
+            ["Loom:Budgets:DailyTokens"] = "1",
+        });
+        _ = capped.CreateClient();
+        var warmup = ActivatorUtilities.CreateInstance<GrainPathWarmup>(capped.Services);
+
+        Assert.Equal(2, (await warmup.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60))).Turns);
+        Assert.Equal(2, (await warmup.RunAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60))).Turns);
+    }
+
+    [Fact]
     public void The_silo_runs_both_while_it_starts_unless_turned_off()
     {
         _ = app.CreateClient();
