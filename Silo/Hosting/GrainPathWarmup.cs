@@ -13,14 +13,12 @@ namespace Loom.Silo.Hosting;
 /// <summary>
 /// The grain half of the start-up warm-up (<see cref="EngineWarmup"/> does the turn's own code without Orleans): once
 /// the silo is active and before it reports ready, it calls its own grains the way sessions arriving here do, so that
-/// code is compiled before they come. First a session id with no row: activated here, it reads its absent header and
-/// answers 404. Then a probe session of an example world, placed here and narrated by the built-in narrator: created,
-/// one turn played, deactivated, woken again (its stored header, journal and memory read back, as a session handed
-/// over in a rolling upgrade is), a second turn played, and erased for good. That covers the submit, the queue's
-/// reminder, the accept and commit writes, usage, the LLM worker's stream and the reload. What stays behind: the
-/// probe owner's empty session index and usage rows, and one session, two turns and two offline model calls per silo
-/// start in the metrics. Without an example world (<c>Loom:SeedExampleWorlds</c> off and none published) only the
-/// first part runs.
+/// code is compiled before they come. A probe session of an example world, placed here and narrated by the built-in
+/// narrator, is created, deactivated, read back from storage (as a session handed over in a rolling upgrade is),
+/// played for one turn and erased for good: the create, the activation's reads, the submit, the queue's reminder, the
+/// accept and commit writes, usage and the LLM worker's stream. What stays behind: the probe owner's empty session
+/// index and usage rows, and one session, one turn and one offline model call per silo start in the metrics. Without
+/// an example world (<c>Loom:SeedExampleWorlds</c> off and none published) a session id with no row is read instead.
 /// </summary>
 internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDetails silo, IConfiguration configuration, ILogger<GrainPathWarmup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
@@ -50,26 +48,17 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    /// <summary>The warm-up itself (a failing step throws): the probe sessions' ids and the turns completed.</summary>
+    /// <summary>The warm-up itself (a failing step throws): the probe session's id and the turns it played.</summary>
     internal async Task<Warmed> RunAsync(CancellationToken cancellationToken)
     {
-        var absentId = ProbeId();
-        var absent = grains.GetGrain<ISessionGrain>(absentId);
-        await HereAsync(async () =>
-        {
-            await ExpectNotFound(absent.GetInfo(ProbeOwner));
-            await ExpectNotFound(absent.ListTurns(ProbeOwner, new TurnQuery()));
-        });
-        await absent.Cast<IGrainManagementExtension>().DeactivateOnIdle();
-
         // On a fresh database this silo may start before the seeder has published the examples (idempotent).
         if (configuration.GetValue("Loom:SeedExampleWorlds", true)) await ExampleWorlds.SeedAsync(grains, cancellationToken);
-        if (ExampleWorlds.All.Count == 0) return new Warmed(absentId, null, 0);
-        var playedId = ProbeId();
-        var played = grains.GetGrain<ISessionGrain>(playedId);
+        var sessionId = ProbeId();
+        var session = grains.GetGrain<ISessionGrain>(sessionId);
         try
         {
-            await HereAsync(() => NewSession.CreateAsync(grains, playedId, new SessionSpec
+            if (ExampleWorlds.All.Count == 0) throw Problems.NotFound("World", "(no example world)");
+            await HereAsync(() => NewSession.CreateAsync(grains, sessionId, new SessionSpec
             {
                 OwnerId = ProbeOwner,
                 WorldId = ExampleWorlds.All[0].WorldId,
@@ -79,24 +68,33 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
         catch (LoomProblemException ex) when (ex.Status == 404)
         {
-            return new Warmed(absentId, null, 0); // no example world here
+            // No example world here: a session id with no row, read here and answered 404, is what is left to warm.
+            await HereAsync(async () =>
+            {
+                await ExpectNotFound(session.GetInfo(ProbeOwner));
+                await ExpectNotFound(session.ListTurns(ProbeOwner, new TurnQuery()));
+            });
+            await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            return new Warmed(sessionId, 0);
         }
         try
         {
-            var turns = await PlayAsync(played, "I look around the square. (warm-up)", cancellationToken);
-            await played.Cast<IGrainManagementExtension>().DeactivateOnIdle();
-            await HereAsync(() => played.GetInfo(ProbeOwner));
-            turns += await PlayAsync(played, "I ask who keeps the watch tonight. (warm-up)", cancellationToken);
-            return new Warmed(absentId, playedId, turns);
+            // Read back from storage, as a session handed over in a rolling upgrade is, then played.
+            await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            await HereAsync(() => session.GetInfo(ProbeOwner));
+            var queued = await session.Submit(ProbeOwner, new TurnSubmission { Input = "I look around the square. (warm-up)" });
+            var done = await session.WaitForTurn(ProbeOwner, queued.TurnId, TurnWait).WaitAsync(cancellationToken);
+            if (done.Status != TurnStatus.Completed) throw new InvalidOperationException($"The warm-up turn ended {done.Status}.");
+            return new Warmed(sessionId, 1);
         }
         finally
         {
-            await played.Delete(ProbeOwner, permanent: true);
-            await played.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            await session.Delete(ProbeOwner, permanent: true);
+            await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
         }
     }
 
-    internal readonly record struct Warmed(string AbsentSessionId, string? PlayedSessionId, int Turns);
+    internal readonly record struct Warmed(string ProbeSessionId, int Turns);
 
     private static string ProbeId() => "warm-up-" + Guid.NewGuid().ToString("N");
 
@@ -114,14 +112,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    private static async Task<int> PlayAsync(ISessionGrain session, string input, CancellationToken cancellationToken)
-    {
-        var queued = await session.Submit(ProbeOwner, new TurnSubmission { Input = input });
-        var done = await session.WaitForTurn(ProbeOwner, queued.TurnId, TurnWait).WaitAsync(cancellationToken);
-        return done.Status == TurnStatus.Completed ? 1 : throw new InvalidOperationException($"The warm-up turn ended {done.Status}.");
-    }
-
-    /// <summary>The probe owns nothing, so every session call ends in a 404 once the header has been read.</summary>
+    /// <summary>The absent probe has no row, so every session call ends in a 404 once the header has been read.</summary>
     private static async Task ExpectNotFound(Task call)
     {
         try
@@ -133,7 +124,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: probe sessions read, played ({Turns} offline turns, one reload) and erased, in {Milliseconds:F0} ms")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: a probe session created, read back, played ({Turns} offline turn) and erased, in {Milliseconds:F0} ms")]
     private static partial void LogWarmed(ILogger logger, int turns, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warming the grain path failed; the first sessions here compile it instead")]
