@@ -15,12 +15,11 @@ using Orleans.Serialization;
 namespace Loom.Silo.Hosting;
 
 /// <summary>
-/// Runs the CPU part of a turn once, on an example world and nothing stored, while the silo starts and before it becomes
-/// active. With full optimisation on first call (QuickJit off) a fresh process compiles a turn's code as the turn runs:
-/// on a fresh embedded gateway the first turn took ~900 ms and the second ~140 ms against ~10 ms after. In a rolling
-/// upgrade those first turns are the sessions the successor silo takes. This moves that compiling before the silo
-/// takes activations: the offline narrator's answer, its memory block applied and recalled, the prompt assembled, and
-/// the payloads a turn stores and sends serialized and copied. No grain, no storage, no metric of a turn is touched.
+/// Runs the CPU part of a turn in memory, on an example world's bundled canon and nothing stored: the offline
+/// narrator's answer, its memory block applied and recalled, the prompt assembled, and the payloads a turn stores and
+/// sends serialized and copied. With full optimisation on first call (QuickJit off) a fresh process compiles a turn's
+/// code as the turn runs (a first turn of ~900 ms against ~10 ms later). <see cref="GrainPathWarmup"/> runs this
+/// only when it cannot play a probe session (no example world published): the probe's real turns cover all of it.
 /// </summary>
 internal sealed partial class EngineWarmup(
     PromptAssembler prompts,
@@ -29,19 +28,17 @@ internal sealed partial class EngineWarmup(
     ITokenCounter tokens,
     Serializer serializer,
     DeepCopier copier,
-    ILogger<EngineWarmup> logger) : ILifecycleParticipant<ISiloLifecycle>
+    ILogger<EngineWarmup> logger)
 {
     private const int Turns = 3;
 
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(EngineWarmup), ServiceLifecycleStage.RuntimeGrainServices, ct => Task.Run(() => WarmAsync(ct), ct));
-
-    private async Task WarmAsync(CancellationToken cancellationToken)
+    /// <summary>Runs the in-memory turns and logs what they covered; a failure is logged, never thrown.</summary>
+    internal async Task WarmAsync(CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var warmed = await RunAsync(cancellationToken);
+            var warmed = await Task.Run(() => RunAsync(cancellationToken), cancellationToken);
             LogWarmed(logger, warmed.Turns, warmed.MemoryEntities, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -109,7 +106,7 @@ internal sealed partial class EngineWarmup(
         copier.Copy(value);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the turn path before taking sessions: {Turns} offline turns, {Entities} memory entities, nothing stored, in {Milliseconds:F0} ms")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the turn path in memory (no example world to play): {Turns} offline turns, {Entities} memory entities, nothing stored, in {Milliseconds:F0} ms")]
     private static partial void LogWarmed(ILogger logger, int turns, int entities, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warming the turn path failed; the first turns compile it instead")]

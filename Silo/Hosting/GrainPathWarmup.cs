@@ -11,22 +11,26 @@ using Orleans.Runtime.Placement;
 namespace Loom.Silo.Hosting;
 
 /// <summary>
-/// The grain half of the start-up warm-up (<see cref="EngineWarmup"/> does the turn's own code without Orleans): once
-/// the silo is active and before it reports ready, it calls its own grains the way sessions arriving here do, so that
-/// code is compiled before they come. A probe session of an example world, placed here and narrated by the built-in
-/// narrator, is created, deactivated, read back from storage (as a session handed over in a rolling upgrade is),
-/// played for one turn and erased for good: the create, the activation's reads, the submit, the queue's reminder, the
-/// accept and commit writes, usage and the LLM worker's stream. What stays behind: the probe owner's empty session
-/// index and usage rows, and one session, one turn and one offline model call per silo start in the metrics. Without
-/// an example world (<c>Loom:SeedExampleWorlds</c> off and none published) a session id with no row is read instead.
+/// The start-up warm-up: once the silo is active and before it reports ready, it calls its own grains the way sessions
+/// arriving here do, so that code is compiled (QuickJit is off: full optimisation on first call) before they come. A
+/// probe session of an example world, placed here and narrated by the built-in narrator, is created, deactivated,
+/// read back from storage (as a session handed over in a rolling upgrade is), played for two turns and erased for
+/// good: the create, the activation's reads, the submit, the queue's reminder, the accept and commit writes, recall
+/// over stored memory, usage and the LLM worker's stream. What stays behind: the probe owner's empty session index and
+/// usage rows, and one session, two turns and two offline model calls per silo start in the metrics. Without an
+/// example world (<c>Loom:SeedExampleWorlds</c> off and none published) a session id with no row is read and the
+/// turn's CPU path runs in memory instead (<see cref="EngineWarmup"/>).
 /// </summary>
-internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDetails silo, IConfiguration configuration, ILogger<GrainPathWarmup> logger)
+internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDetails silo, EngineWarmup inMemory, IConfiguration configuration,
+    ILogger<GrainPathWarmup> logger)
     : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The probes' owner: its sessions exist only while the warm-up plays them.</summary>
     internal const string ProbeOwner = Caller.WarmUpOwner;
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan TurnWait = TimeSpan.FromSeconds(10);
+    // Two turns: the second recalls the memory and history the first stored, as most of a session's turns do.
+    private static readonly string[] Inputs = ["I look around the square. (warm-up)", "I ask who keeps the watch tonight. (warm-up)"];
 
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(GrainPathWarmup), ServiceLifecycleStage.Active, WarmAsync);
@@ -39,7 +43,9 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         try
         {
             var warmed = await RunAsync(bounded.Token);
-            LogWarmed(logger, warmed.Turns, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (warmed.Turns > 0) LogWarmed(logger, warmed.Turns, took);
+            else LogWarmedWithoutWorld(logger, took);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -75,6 +81,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
                 await ExpectNotFound(session.ListTurns(ProbeOwner, new TurnQuery()));
             });
             await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            await inMemory.WarmAsync(cancellationToken);
             return new Warmed(sessionId, 0);
         }
         try
@@ -82,10 +89,13 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
             // Read back from storage, as a session handed over in a rolling upgrade is, then played.
             await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
             await HereAsync(() => session.GetInfo(ProbeOwner));
-            var queued = await session.Submit(ProbeOwner, new TurnSubmission { Input = "I look around the square. (warm-up)" });
-            var done = await session.WaitForTurn(ProbeOwner, queued.TurnId, TurnWait).WaitAsync(cancellationToken);
-            if (done.Status != TurnStatus.Completed) throw new InvalidOperationException($"The warm-up turn ended {done.Status}.");
-            return new Warmed(sessionId, 1);
+            foreach (var input in Inputs)
+            {
+                var queued = await session.Submit(ProbeOwner, new TurnSubmission { Input = input });
+                var done = await session.WaitForTurn(ProbeOwner, queued.TurnId, TurnWait).WaitAsync(cancellationToken);
+                if (done.Status != TurnStatus.Completed) throw new InvalidOperationException($"The warm-up turn ended {done.Status}.");
+            }
+            return new Warmed(sessionId, Inputs.Length);
         }
         finally
         {
@@ -124,8 +134,11 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: a probe session created, read back, played ({Turns} offline turn) and erased, in {Milliseconds:F0} ms")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready: a probe session created, read back, played ({Turns} offline turns) and erased, in {Milliseconds:F0} ms")]
     private static partial void LogWarmed(ILogger logger, int turns, double milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Warmed the grain path before reporting ready without an example world to play: a session id with no row read, the turn path run in memory, in {Milliseconds:F0} ms")]
+    private static partial void LogWarmedWithoutWorld(ILogger logger, double milliseconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Warming the grain path failed; the first sessions here compile it instead")]
     private static partial void LogWarmupFailed(ILogger logger, Exception ex);

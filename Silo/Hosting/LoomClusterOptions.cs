@@ -44,9 +44,8 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(2, 1440)] public int SessionIdleMinutes { get; set; } = 5;
     /// <summary>
-    /// Runs a turn's CPU path on an example world while the silo starts (<see cref="EngineWarmup"/>), then plays and
-    /// erases a probe session on its own grains before it reports ready (<see cref="GrainPathWarmup"/>): a few seconds
-    /// more to start; a fresh process's first turn ~10× faster.
+    /// Plays and erases a probe session on the silo's own grains before it reports ready (<see cref="GrainPathWarmup"/>):
+    /// a few seconds more to start; a fresh process's first turn ~10× faster.
     /// </summary>
     public bool WarmUp { get; set; } = true;
     /// <summary>

@@ -24,7 +24,7 @@ public static class SiloHostingExtensions
             silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, TokenizerWarmup>();
             if (cluster.WarmUp)
             {
-                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, EngineWarmup>();
+                silo.Services.AddSingleton<EngineWarmup>();
                 silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, GrainPathWarmup>();
             }
             // Only with the consistent directory: with the legacy one a session moved just before the silo holding its
