@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Loom.Errors;
-using Loom.Security;
 using Loom.Llm;
+using Loom.Security;
 using Loom.Sessions;
 using Loom.Turns;
 using Loom.Worlds;
@@ -61,20 +61,9 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         if (configuration.GetValue("Loom:SeedExampleWorlds", true)) await ExampleWorlds.SeedAsync(grains, cancellationToken);
         var sessionId = ProbeId();
         var session = grains.GetGrain<ISessionGrain>(sessionId);
-        try
+        if (!await TryCreateAsync(sessionId))
         {
-            if (ExampleWorlds.All.Count == 0) throw Problems.NotFound("World", "(no example world)");
-            await HereAsync(() => NewSession.CreateAsync(grains, sessionId, new SessionSpec
-            {
-                OwnerId = ProbeOwner,
-                WorldId = ExampleWorlds.All[0].WorldId,
-                Name = "start-up warm-up",
-                Llm = new LlmSettings { Provider = LlmProviders.Offline, Model = LlmProviders.OfflineModel },
-            }));
-        }
-        catch (LoomProblemException ex) when (ex.Status == 404)
-        {
-            // No example world here: a session id with no row, read here and answered 404, is what is left to warm.
+            // No example world here: a session id with no row, read here and answered 404, and the turn in memory.
             await HereAsync(async () =>
             {
                 await ExpectNotFound(session.GetInfo(ProbeOwner));
@@ -105,6 +94,27 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
     }
 
     internal readonly record struct Warmed(string ProbeSessionId, int Turns);
+
+    /// <summary>Creates the probe on this silo in the first example world; false when no example world is published.</summary>
+    private async Task<bool> TryCreateAsync(string sessionId)
+    {
+        if (ExampleWorlds.All.Count == 0) return false;
+        try
+        {
+            await HereAsync(() => NewSession.CreateAsync(grains, sessionId, new SessionSpec
+            {
+                OwnerId = ProbeOwner,
+                WorldId = ExampleWorlds.All[0].WorldId,
+                Name = "start-up warm-up",
+                Llm = new LlmSettings { Provider = LlmProviders.Offline, Model = LlmProviders.OfflineModel },
+            }));
+            return true;
+        }
+        catch (LoomProblemException ex) when (ex.Status == 404)
+        {
+            return false;
+        }
+    }
 
     private static string ProbeId() => "warm-up-" + Guid.NewGuid().ToString("N");
 

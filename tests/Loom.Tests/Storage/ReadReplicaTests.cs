@@ -37,16 +37,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
     [Fact]
     public async Task A_list_reads_idle_sessions_from_the_replica_and_rows_it_lags_on_from_their_grains()
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Loom:Storage:Provider"] = "postgres",
-            ["Loom:Storage:ConnectionString"] = _primary.ConnectionString,
-            ["Loom:Storage:ReadConnectionString"] = _replica.ConnectionString,
-            ["Loom:Storage:MaxPoolSize"] = "10",
-        };
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        Assert.Equal(0, await MigrateCommand.RunAsync(configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
-        await using var app = LoomAppFactory.With(null, settings);
+        await using var app = await StartAsync();
         var alice = app.Alice();
         var management = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
 
@@ -109,16 +100,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
     [Fact]
     public async Task Admin_support_reads_of_idle_sessions_come_from_the_replica_and_join_each_sessions_audit_log()
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Loom:Storage:Provider"] = "postgres",
-            ["Loom:Storage:ConnectionString"] = _primary.ConnectionString,
-            ["Loom:Storage:ReadConnectionString"] = _replica.ConnectionString,
-            ["Loom:Storage:MaxPoolSize"] = "10",
-        };
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
-        Assert.Equal(0, await MigrateCommand.RunAsync(configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
-        await using var app = LoomAppFactory.With(null, settings);
+        await using var app = await StartAsync();
         var alice = app.Alice();
         var admin = app.Admin();
         var management = app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
@@ -190,6 +172,21 @@ public sealed class ReadReplicaTests : IAsyncLifetime
             }
             await Task.Delay(200);
         }
+    }
+
+    /// <summary>A test host on the primary (schema migrated) with the standby as its read replica.</summary>
+    private async Task<LoomAppFactory> StartAsync()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Loom:Storage:Provider"] = "postgres",
+            ["Loom:Storage:ConnectionString"] = _primary.ConnectionString,
+            ["Loom:Storage:ReadConnectionString"] = _replica.ConnectionString,
+            ["Loom:Storage:MaxPoolSize"] = "10",
+        };
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        Assert.Equal(0, await MigrateCommand.RunAsync(configuration, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        return LoomAppFactory.With(null, settings);
     }
 
     /// <summary>Renames as a client should: a 503 (the first write after the primary restarted meets a dropped
