@@ -80,6 +80,8 @@ public sealed partial class TurnRunner
         var s = session.State;
         var turn = running.Turn;
         WorldMemory? memory = null;
+        Task<SummaryOutcome>? summarizing = null;
+        CancellationTokenSource? summaryCancel = null;
         try
         {
             session.Step = "canon";
@@ -89,6 +91,17 @@ public sealed partial class TurnRunner
             // Markers act first: an edit is in memory before the narrator is asked.
             if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging();
             var plan = _interventions.Plan(memory, session.PolicyOf(canon), turn);
+            // A summary due after this turn folds turns that left the window before it, which this turn's answer does not
+            // change: the narrator writes it while this turn's answer streams, so the player waits about one model call,
+            // not two. It is asked once the narration has its first text (and so its provider slot): under a tight
+            // concurrency limit the summary queues behind the narration, never the other way round.
+            var due = _summarizer.Due(turn.Seq, memory.LastSummarizedSeq);
+            void StartSummary()
+            {
+                if (due is not { } range || summarizing is not null) return;
+                summaryCancel = CancellationTokenSource.CreateLinkedTokenSource(session.Stopping);
+                summarizing = SummarizeAsync(session, range, summaryCancel);
+            }
             // Turns that left the recent window and are summarized reach the prompt through summaries and memory.
             var window = _memoryOptions.RecentWindowTurns;
             session.Step = "recall";
@@ -121,14 +134,15 @@ public sealed partial class TurnRunner
             LlmChunk? final;
             using (LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm))
             {
-                (answer, final) = await NarrateAsync(session, Request(session, prompt.Messages, s.Llm.MaxTokens), turn.TurnId);
+                (answer, final) = await NarrateAsync(session, Request(session, prompt.Messages, s.Llm.MaxTokens), turn.TurnId, session.Stopping, StartSummary);
             }
             _metrics.StageSince(TurnStages.LlmTotal, llmStarted);
 
             var usage = UsageOf(final, prompt.PromptTokens, estimatedCompletionTokens: 0);
             session.Step = "remember";
             var remembering = Stopwatch.GetTimestamp();
-            var remembered = await RememberAsync(session, memory, answer, turn.Seq);
+            StartSummary(); // an answer without text
+            var remembered = await RememberAsync(session, memory, answer, turn.Seq, summarizing);
             _metrics.StageSince(TurnStages.MemoryApply, remembering);
             // A summary the narrator wrote during this turn is paid for by this turn.
             usage = usage.Add(remembered.SummaryUsage);
@@ -190,6 +204,12 @@ public sealed partial class TurnRunner
                 },
             };
         }
+        finally
+        {
+            // A turn that ended without taking its summary (failed, interrupted) stops the summary's model call; the block
+            // is due again after the next turn. (The summary's own task disposes the source once it has ended.)
+            if (summarizing is { IsCompleted: false }) summaryCancel!.Cancel();
+        }
     }
 
     // ---------------------------------------------------------------- narrate
@@ -208,14 +228,15 @@ public sealed partial class TurnRunner
     /// Streams one narrator answer. With <paramref name="liveTurnId"/>, watchers see it as it comes (the narrative
     /// only: the memory block at the end of the answer is held back) and the first token is timed.
     /// </summary>
-    private async Task<(string Answer, LlmChunk? Final)> NarrateAsync(TurnContext session, LlmRequest request, string? liveTurnId)
+    private async Task<(string Answer, LlmChunk? Final)> NarrateAsync(TurnContext session, LlmRequest request, string? liveTurnId, CancellationToken cancellation,
+        Action? onFirstText = null)
     {
         var answer = new StringBuilder();
         var filter = liveTurnId is null ? null : new StreamingNarrativeFilter();
         var started = Stopwatch.GetTimestamp();
         var firstToken = true;
         LlmChunk? final = null;
-        await foreach (var chunk in _grains.GetGrain<ILlmGrain>(0).Stream(request, session.Stopping))
+        await foreach (var chunk in _grains.GetGrain<ILlmGrain>(0).Stream(request, cancellation))
         {
             if (chunk.Text.Length > 0)
             {
@@ -226,6 +247,7 @@ public sealed partial class TurnRunner
                     {
                         firstToken = false;
                         _metrics.StageSince(TurnStages.LlmFirstToken, started);
+                        onFirstText?.Invoke();
                     }
                     Show(session, liveTurnId!, filter.Push(chunk.Text));
                 }
@@ -295,7 +317,7 @@ public sealed partial class TurnRunner
     /// Splits the narrator's answer, applies its memory operations (and a summary when one is due) as turn
     /// <paramref name="seq"/>. A broken or missing block never fails the turn: the narrative stays, a warning says why.
     /// </summary>
-    private async Task<Remembered> RememberAsync(TurnContext session, WorldMemory memory, string answer, int seq)
+    private async Task<Remembered> RememberAsync(TurnContext session, WorldMemory memory, string answer, int seq, Task<SummaryOutcome>? summarizing)
     {
         var warnings = new List<string>();
         var split = MemoryBlockParser.Split(answer, _memoryOptions);
@@ -314,20 +336,30 @@ public sealed partial class TurnRunner
             warnings.Add($"memory block: {problem.Detail}");
         }
         var summaryUsage = Usage.Zero;
-        try
+        if (summarizing is not null)
         {
-            if (await DueSummaryAsync(session, memory, seq) is { } summary)
+            var summary = await summarizing;
+            if (summary.Interrupted) throw new OperationCanceledException(session.Stopping);
+            var failure = summary.Failure;
+            if (failure is null)
             {
-                applied.AddRange(memory.Apply([summary.Op], seq));
-                summaryUsage = summary.Usage;
-                if (summary.Warning is not null) warnings.Add(summary.Warning);
+                try
+                {
+                    applied.AddRange(memory.Apply([summary.Op!], seq));
+                    summaryUsage = summary.Usage;
+                    if (summary.Warning is not null) warnings.Add(summary.Warning);
+                }
+                catch (Exception ex)
+                {
+                    failure = ex;
+                }
             }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Not worth the narrated turn: the same block is due again after the next turn.
-            LogSummaryFailed(ex, session.SessionId, seq);
-            warnings.Add("memory: the rolling summary was deferred to a later turn");
+            if (failure is not null)
+            {
+                // Not worth the narrated turn: the same block is due again after the next turn.
+                LogSummaryFailed(failure, session.SessionId, seq);
+                warnings.Add("memory: the rolling summary was deferred to a later turn");
+            }
         }
         if (!await session.Memory.RefreshAfterTurnAsync(memory))
             warnings.Add("memory: embeddings could not be refreshed; vector search catches up later");
@@ -339,33 +371,54 @@ public sealed partial class TurnRunner
     /// narrator (the offline one summarizes extractively). If the narrator fails, the block is summarized
     /// extractively and the turn says so: the turns are the source either way, nothing is made up.
     /// </summary>
-    private async Task<(MemoryOp Op, Usage Usage, string? Warning)?> DueSummaryAsync(TurnContext session, WorldMemory memory, int seq)
-    {
-        if (_summarizer.Due(seq, memory.LastSummarizedSeq) is not { } range) return null;
-        var records = await session.Journal.ReadLiveAsync(Enumerable.Range(range.FromSeq, range.ToSeq - range.FromSeq + 1));
-        var turns = records
-            .Where(r => r.Turn.Status == TurnStatus.Completed)
-            .Select(r => new TurnText(r.Turn.Seq, r.Turn.StoryInput, r.Turn.Narrative))
-            .ToList();
-        if (session.State.Llm.Provider == LlmProviders.Offline || turns.Count == 0)
-            return (_summarizer.CreateOp(range, _summarizer.Summarize(turns)), Usage.Zero, null);
+    /// <summary>A due rolling summary as the turn takes it: its op (with usage and a warning), or why there is none.</summary>
+    private sealed record SummaryOutcome(MemoryOp? Op, Usage Usage, string? Warning, Exception? Failure = null, bool Interrupted = false);
 
-        string? warning;
-        var usage = Usage.Zero;
+    /// <summary>
+    /// Writes the summary of <paramref name="range"/> (committed turns). Never throws: a failure is handed to the turn,
+    /// which defers the block; it owns <paramref name="cancel"/> and disposes it when it ends.
+    /// </summary>
+    private async Task<SummaryOutcome> SummarizeAsync(TurnContext session, SummaryRange range, CancellationTokenSource cancel)
+    {
         try
         {
-            (var text, usage) = await SummarizeWithNarratorAsync(session, turns);
-            if (text.Length > 0) return (_summarizer.CreateOp(range, text), usage, null);
-            warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
+            var records = await session.Journal.ReadLiveAsync(Enumerable.Range(range.FromSeq, range.ToSeq - range.FromSeq + 1));
+            var turns = records
+                .Where(r => r.Turn.Status == TurnStatus.Completed)
+                .Select(r => new TurnText(r.Turn.Seq, r.Turn.StoryInput, r.Turn.Narrative))
+                .ToList();
+            if (session.State.Llm.Provider == LlmProviders.Offline || turns.Count == 0)
+                return new SummaryOutcome(_summarizer.CreateOp(range, _summarizer.Summarize(turns)), Usage.Zero, null);
+
+            string? warning;
+            var usage = Usage.Zero;
+            try
+            {
+                (var text, usage) = await SummarizeWithNarratorAsync(session, turns, cancel.Token);
+                if (text.Length > 0) return new SummaryOutcome(_summarizer.CreateOp(range, text), usage, null);
+                warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
+            }
+            catch (LlmCallException ex)
+            {
+                warning = $"memory: the narrator could not summarize turns {range.FromSeq}-{range.ToSeq} ({ex.Code}); summarized extractively";
+            }
+            return new SummaryOutcome(_summarizer.CreateOp(range, _summarizer.Summarize(turns)), usage, warning);
         }
-        catch (LlmCallException ex)
+        catch (OperationCanceledException)
         {
-            warning = $"memory: the narrator could not summarize turns {range.FromSeq}-{range.ToSeq} ({ex.Code}); summarized extractively";
+            return new SummaryOutcome(null, Usage.Zero, null, Interrupted: true);
         }
-        return (_summarizer.CreateOp(range, _summarizer.Summarize(turns)), usage, warning);
+        catch (Exception ex)
+        {
+            return new SummaryOutcome(null, Usage.Zero, null, Failure: ex);
+        }
+        finally
+        {
+            cancel.Dispose();
+        }
     }
 
-    private async Task<(string Text, Usage Usage)> SummarizeWithNarratorAsync(TurnContext session, IReadOnlyList<TurnText> turns)
+    private async Task<(string Text, Usage Usage)> SummarizeWithNarratorAsync(TurnContext session, IReadOnlyList<TurnText> turns, CancellationToken cancellation)
     {
         var instruction = _summarizer.BuildInstruction(turns);
         List<LlmMessage> messages =
@@ -374,7 +427,7 @@ public sealed partial class TurnRunner
             new LlmMessage { Role = LlmRole.User, Content = instruction },
         ];
         // Room for the summary the instruction asks for (about four characters a token), not the turn's limit.
-        var (answer, final) = await NarrateAsync(session, Request(session, messages, Math.Max(64, _memoryOptions.MaxSummaryChars / 3)), liveTurnId: null);
+        var (answer, final) = await NarrateAsync(session, Request(session, messages, Math.Max(64, _memoryOptions.MaxSummaryChars / 3)), liveTurnId: null, cancellation);
         // A model that answers in the narration format anyway: keep the prose, drop the memory block.
         var text = MemoryBlockParser.Split(answer, _memoryOptions).Narrative.Trim();
         return (text, UsageOf(final, _tokens.Count(instruction), _tokens.Count(text)));

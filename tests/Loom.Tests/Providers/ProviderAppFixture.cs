@@ -68,5 +68,6 @@ public class ProviderAppFixture : IAsyncLifetime
         OpenAi.Default = new StubReply();
         Anthropic.Default = new StubReply();
         Ollama.Default = new StubReply();
+        OpenAi.Responder = Anthropic.Responder = Ollama.Responder = null;
     }
 }

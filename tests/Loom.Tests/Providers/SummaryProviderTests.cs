@@ -24,18 +24,26 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
     [Fact]
     public async Task The_narrator_writes_the_rolling_summary_and_the_turn_pays_for_it()
     {
-        var (client, sessionId) = await StartAsync(StubReply.Ok("Mira crosses the ford at dawn."), StubReply.Ok("She trades her knife for a map."),
-            StubReply.Ok("The map leads into the hills."),
-            StubReply.Ok("Mira crossed the ford and traded her knife for a map of the hills.", new StubUsage(40, 15)));
+        // The third turn's narration streams its six words 400 ms apart: its answer ends at least 2 s after it was asked.
+        var narrationDelay = TimeSpan.FromSeconds(2);
+        var (client, sessionId) = await StartAsync(StubReply.Ok("Mira crossed the ford and traded her knife for a map of the hills.", new StubUsage(40, 15)),
+            StubReply.Ok("Mira crosses the ford at dawn."), StubReply.Ok("She trades her knife for a map."),
+            StubReply.Ok("The map leads into the hills.") with { WordsPerChunk = 1, ChunkDelay = narrationDelay / 5 });
         await client.PlayAsync(sessionId, "I cross the ford at dawn.");
         await client.PlayAsync(sessionId, "I trade my knife for a map.");
         var before = fixture.OpenAi.RequestCount;
 
         var third = await client.PlayAsync(sessionId, "I follow the map into the hills.");
 
-        // Two calls: the narration, then the summary, whose request carries both old turns and asks for a summary.
+        // Two calls: the narration and the summary, whose request carries both old turns and asks for a summary.
         Assert.Equal(2, fixture.OpenAi.RequestCount - before);
-        var request = fixture.OpenAi.Requests.Last();
+        var requests = fixture.OpenAi.Requests.Skip(before).ToList();
+        var request = Assert.Single(requests, IsSummary);
+        // The summary folds turns already committed, so it is asked while the turn's narration is still streaming (once
+        // its first words are in): the player waits about one model call, not two in a row.
+        var narration = Assert.Single(requests, r => !IsSummary(r));
+        Assert.True(request.ReceivedAt < narration.ReceivedAt + narrationDelay,
+            $"summary asked {(request.ReceivedAt - narration.ReceivedAt).TotalMilliseconds:F0} ms after the narration, whose answer took at least {narrationDelay.TotalMilliseconds:F0} ms");
         Assert.Contains("Summarize the following turns", request.Body);
         Assert.Contains("I trade my knife for a map.", request.Body);
         Assert.Contains("She trades her knife for a map.", request.Body);
@@ -52,8 +60,8 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
     [Fact]
     public async Task When_the_narrator_cannot_summarize_the_turn_still_completes_with_an_extractive_summary()
     {
-        var (client, sessionId) = await StartAsync(StubReply.Ok("The bell tower leans over the square."),
-            StubReply.Ok("Crows circle the broken bell."), StubReply.Ok("Night falls on the square."), StubReply.Error(400, "bad request"));
+        var (client, sessionId) = await StartAsync(StubReply.Error(400, "bad request"), StubReply.Ok("The bell tower leans over the square."),
+            StubReply.Ok("Crows circle the broken bell."), StubReply.Ok("Night falls on the square."));
         await client.PlayAsync(sessionId, "I look at the bell tower.");
         await client.PlayAsync(sessionId, "I climb the stairs.");
 
@@ -67,13 +75,19 @@ public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixt
         Assert.Contains("The bell tower leans over the square.", summary["content"]!.GetValue<string>());
     }
 
-    /// <summary>A new session of Alice's with the OpenAI stub scripted to answer with <paramref name="replies"/> in order.</summary>
-    private async Task<(HttpClient Client, string SessionId)> StartAsync(params StubReply[] replies)
+    /// <summary>
+    /// A new session of Alice's with the OpenAI stub answering summary requests with <paramref name="summary"/> and
+    /// narration requests with <paramref name="narrations"/> in order (the two may reach it in either order).
+    /// </summary>
+    private async Task<(HttpClient Client, string SessionId)> StartAsync(StubReply summary, params StubReply[] narrations)
     {
         fixture.Reset();
         var client = fixture.App.Alice();
         var sessionId = await client.CreateSessionAsync();
-        fixture.OpenAi.Enqueue(replies);
+        fixture.OpenAi.Enqueue(narrations);
+        fixture.OpenAi.Responder = request => IsSummary(request) ? summary : null;
         return (client, sessionId);
     }
+
+    private static bool IsSummary(StubRequest request) => request.Body.Contains("Summarize the following turns", StringComparison.Ordinal);
 }

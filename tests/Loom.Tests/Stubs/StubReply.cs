@@ -51,4 +51,8 @@ public sealed record StubReply
 }
 
 /// <summary>What a stub server received.</summary>
-public sealed record StubRequest(string Path, string Body, bool Stream, string? Model, IReadOnlyDictionary<string, string> Headers);
+public sealed record StubRequest(string Path, string Body, bool Stream, string? Model, IReadOnlyDictionary<string, string> Headers)
+{
+    /// <summary>When the stub read the request (before any scripted delay).</summary>
+    public DateTime ReceivedAt { get; init; } = DateTime.UtcNow;
+}
