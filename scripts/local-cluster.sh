@@ -7,6 +7,9 @@
 #   scripts/local-cluster.sh stop            # SIGTERM everything it started, then removes its directory
 #   scripts/local-cluster.sh add             # one more silo (scale out); prints its name
 #   scripts/local-cluster.sh remove N        # SIGTERM silo-N and wait until it has handed its sessions over (scale in)
+#   scripts/local-cluster.sh surge-gateway   # start a second gateway like the first; it becomes gateway.pid, the old one
+#                                            # gateway-retiring.pid (move clients to the new URL it prints, then:)
+#   scripts/local-cluster.sh retire-gateway  # SIGTERM the retiring gateway and wait until its requests have finished
 #   scripts/local-cluster.sh status          # per process: pid, RSS, CPU seconds, active sessions (silos' /metrics)
 #
 # The silos narrate offline by default. LOOM_FAKE_LLM=1 points them at an OpenAI-compatible model on a reserved
@@ -19,7 +22,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}
-SILO_DLL="$ROOT/Silo/bin/Release/net10.0/Loom.Silo.dll"
+# LOOM_SILO_DLL: another silo build for the silos this call starts (e.g. `add` during a rolling upgrade to a new release).
+SILO_DLL=${LOOM_SILO_DLL:-"$ROOT/Silo/bin/Release/net10.0/Loom.Silo.dll"}
 GATEWAY_DLL="$ROOT/Gateway/bin/Release/net10.0/Loom.Gateway.dll"
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
@@ -88,12 +92,18 @@ start() {
 
   key=$(cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys add --owner local | grep -o 'loom_[A-Za-z0-9_-]*')
   hash=$(printf '%s\n' "$key" | (cd "$(dirname "$GATEWAY_DLL")" && dotnet "$GATEWAY_DLL" keys hash))
-  (cd "$(dirname "$GATEWAY_DLL")" && Loom__Auth__Keys__0__Owner=local Loom__Auth__Keys__0__Sha256="$hash" \
-    exec dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$gw_port") >"$DIR/gateway.log" 2>&1 &
-  echo $! >"$DIR/gateway.pid"
-  wait_for "the gateway to be ready" 120 curl -fs "http://127.0.0.1:$gw_port/readyz"
+  (umask 077; echo "export Loom__Auth__Keys__0__Owner=local Loom__Auth__Keys__0__Sha256='$hash'" >"$DIR/gateway.env")
+  start_gateway "$gw_port" gateway.pid gateway.log
   echo "$key" >"$DIR/api-key"; chmod 600 "$DIR/api-key"
   echo "gateway: http://127.0.0.1:$gw_port (pid $(cat "$DIR/gateway.pid")); API key in $DIR/api-key"
+}
+
+start_gateway() { # port, pid file, log file (the environment: silo.env and gateway.env, exported)
+  local port=$1
+  # shellcheck disable=SC1091
+  (. "$DIR/gateway.env" && cd "$(dirname "$GATEWAY_DLL")" && exec dotnet "$GATEWAY_DLL" --urls "http://127.0.0.1:$port") >"$DIR/$3" 2>&1 &
+  echo $! >"$DIR/$2"
+  wait_for "the gateway on port $port to be ready" 120 curl -fs "http://127.0.0.1:$port/readyz"
 }
 
 start_silo() { # index
@@ -126,9 +136,32 @@ remove() { # index
   echo "silo-$1: stopped after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 }
 
+surge_gateway() {
+  [ -f "$DIR/gateway.env" ] || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
+  [ -e "$DIR/gateway-retiring.pid" ] && { echo "a gateway is still retiring: run '$0 retire-gateway' first" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$DIR/silo.env"
+  local n=1 port; while [ -e "$DIR/gateway-$n.log" ]; do n=$((n + 1)); done
+  port=$(free_port)
+  start_gateway "$port" gateway-next.pid "gateway-$n.log"
+  mv "$DIR/gateway.pid" "$DIR/gateway-retiring.pid"
+  mv "$DIR/gateway-next.pid" "$DIR/gateway.pid"
+  echo "gateway: http://127.0.0.1:$port (pid $(cat "$DIR/gateway.pid")); retiring: pid $(cat "$DIR/gateway-retiring.pid")"
+}
+
+retire_gateway() {
+  local f="$DIR/gateway-retiring.pid"
+  [ -f "$f" ] || { echo "no gateway is retiring in $DIR" >&2; exit 1; }
+  local pid started; pid=$(cat "$f"); started=$(date +%s.%N)
+  kill -TERM "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  rm -f "$f"
+  echo "gateway pid $pid: stopped after $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+}
+
 status() {
   printf '%-10s %8s %8s %8s %8s\n' process pid rss_mb cpu_s sessions
-  for f in "$DIR"/gateway.pid "$DIR"/silo-*.pid; do
+  for f in "$DIR"/gateway.pid "$DIR"/gateway-retiring.pid "$DIR"/silo-*.pid; do
     [ -f "$f" ] || continue
     local name pid rss cpu active=-
     name=$(basename "$f" .pid); pid=$(cat "$f")
@@ -144,7 +177,7 @@ status() {
 
 stop() {
   [ -d "$DIR" ] || return 0
-  for f in "$DIR"/gateway.pid "$DIR"/silo-*.pid "$DIR"/redis.pid "$DIR"/postgres.pid; do
+  for f in "$DIR"/gateway.pid "$DIR"/gateway-retiring.pid "$DIR"/gateway-next.pid "$DIR"/silo-*.pid "$DIR"/redis.pid "$DIR"/postgres.pid; do
     [ -f "$f" ] || continue
     local pid; pid=$(cat "$f")
     kill -TERM "$pid" 2>/dev/null || true
@@ -159,6 +192,8 @@ case "${1:-}" in
   stop) stop ;;
   add) add ;;
   remove) shift; remove "${1:?usage: $0 remove N}" ;;
+  surge-gateway) surge_gateway ;;
+  retire-gateway) retire_gateway ;;
   status) status ;;
-  *) echo "usage: $0 start [SILOS] | add | remove N | status | stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start [SILOS] | add | remove N | surge-gateway | retire-gateway | status | stop" >&2; exit 2 ;;
 esac

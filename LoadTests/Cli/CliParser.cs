@@ -115,6 +115,8 @@ public static class CliParser
         var existing = o.Target is not null || o.ClusterDirectory is not null;
         if (existing && o.GatewayDll is not null) return CliParseResult.Fail("--gateway-dll starts an embedded gateway; it cannot be combined with --target or --cluster-dir");
         if (existing && env.Count > 0) return CliParseResult.Fail("--gateway-env configures the embedded gateway; it cannot be combined with --target or --cluster-dir");
+        if (scenarios.Contains("roll") && (o.ClusterDirectory is null || scenarios.Count > 1))
+            return CliParseResult.Fail("roll replaces the processes of a local cluster: run it alone, with --cluster-dir (scripts/local-cluster.sh start 3)");
         return new CliParseResult(o, null, false);
     }
 

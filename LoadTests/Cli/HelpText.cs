@@ -12,7 +12,7 @@ public static class HelpText
         sb.AppendLine();
         sb.AppendLine("Usage: dotnet run --project LoadTests -c Release -- <scenario|all>... [options]");
         sb.AppendLine();
-        sb.AppendLine("Scenarios ('all' runs every one except smoke):");
+        sb.AppendLine("Scenarios ('all' runs every one except smoke, multiplayer and roll):");
         foreach (var s in ScenarioCatalog.Scenarios) sb.AppendLine($"  {s.Name,-16} {s.Description}");
         sb.AppendLine();
         sb.AppendLine("Options:");
@@ -28,8 +28,8 @@ public static class HelpText
         sb.AppendLine("  --ttft 200ms        fake LLM: time to first token (default min(200ms, L))");
         sb.AppendLine("  --token-rate N      fake LLM: tokens per second (overrides L for pacing)");
         sb.AppendLine("  --users N           concurrent users (scenario default otherwise)");
-        sb.AppendLine("  --turns N           turns per session / iterations (scenario default otherwise)");
-        sb.AppendLine("  --duration 30s      cap per phase (overhead: length of the throughput phase)");
+        sb.AppendLine("  --turns N           turns per session / iterations (scenario default otherwise; roll: turns before the baseline)");
+        sb.AppendLine("  --duration 30s      cap per phase (overhead: length of the throughput phase; roll: the baseline before the roll)");
         sb.AppendLine("  --warmup 10s        unmeasured load before each measured workload (new processes JIT-compile meanwhile); 0 = none");
         sb.AppendLine("  --levels 1,3,5      turn-scheduler concurrencies (default 1,3,5,10,20; add 100,1000)");
         sb.AppendLine("  --out DIR           report folder (default LoadTests/reports/<timestamp>)");

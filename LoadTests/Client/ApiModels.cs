@@ -9,7 +9,7 @@ public sealed record TurnError(string? Code, string? Message);
 public sealed record TurnUsage(long PromptTokens, long CompletionTokens, decimal CostUsd);
 
 public sealed record TurnInfo(string TurnId, int Seq, string Status, double? LatencyMs, string? Narrative, TurnError? Error,
-    TurnUsage? Usage = null, string? Provider = null, string? Model = null);
+    TurnUsage? Usage = null, string? Provider = null, string? Model = null, string? Input = null);
 
 public sealed record CanonVersionInfo(string WorldId, int Version, string? Hash);
 

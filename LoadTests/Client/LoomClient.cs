@@ -65,8 +65,12 @@ public sealed class LoomClient : IDisposable
     public Task<SessionInfo> PatchSessionAsync(string sessionId, string name, CancellationToken ct) =>
         SendAsync<SessionInfo>(HttpMethod.Patch, $"/api/sessions/{Uri.EscapeDataString(sessionId)}", new { name }, ct);
 
-    public Task<ItemList<TurnInfo>> ListTurnsAsync(string sessionId, CancellationToken ct) =>
-        SendAsync<ItemList<TurnInfo>>(HttpMethod.Get, $"/api/sessions/{Uri.EscapeDataString(sessionId)}/turns?limit=200", null, ct);
+    public Task<ItemList<TurnInfo>> ListTurnsAsync(string sessionId, CancellationToken ct) => ListTurnsAsync(sessionId, null, ct);
+
+    /// <summary>One page (up to 200) of the timeline, after the cursor <paramref name="after"/> (null: from the start).</summary>
+    public Task<ItemList<TurnInfo>> ListTurnsAsync(string sessionId, string? after, CancellationToken ct) =>
+        SendAsync<ItemList<TurnInfo>>(HttpMethod.Get,
+            $"/api/sessions/{Uri.EscapeDataString(sessionId)}/turns?limit=200{(after is null ? "" : "&after=" + Uri.EscapeDataString(after))}", null, ct);
 
     /// <summary>
     /// Sends a turn and waits for it (<c>?wait=true</c>). Anything but a completed turn throws

@@ -18,11 +18,12 @@ public static class ScenarioCatalog
         new IdleSessionsScenario(),
         new SmokeScenario(),
         new MultiplayerScenario(),
+        new Roll.RollScenario(),
     ];
 
     public static IReadOnlyCollection<string> Names { get; } = Scenarios.Select(s => s.Name).ToArray();
 
-    public static IReadOnlyList<string> AllNames { get; } = Scenarios.Where(s => s.Name is not ("smoke" or "multiplayer")).Select(s => s.Name).ToArray();
+    public static IReadOnlyList<string> AllNames { get; } = Scenarios.Where(s => s.Name is not ("smoke" or "multiplayer" or "roll")).Select(s => s.Name).ToArray();
 
     public static ILoadScenario Get(string name) => Scenarios.Single(s => s.Name == name);
 }

@@ -67,6 +67,10 @@ public class CliParserTests
         Assert.Contains("--gateway-env", Parse("overhead", "--cluster-dir", "/tmp/c", "--gateway-env", "A=1").Error);
         Assert.Contains("KEY=VALUE", Parse("overhead", "--gateway-env", "novalue").Error);
         Assert.Contains("--idle-timeout", Parse("idle-sessions", "--idle-timeout", "soon").Error);
+        // roll replaces a local cluster's processes: only with --cluster-dir, and alone.
+        Assert.Contains("--cluster-dir", Parse("roll").Error);
+        Assert.Contains("alone", Parse("roll", "e2e", "--cluster-dir", "/tmp/c").Error);
+        Assert.Null(Parse("roll", "--cluster-dir", "/tmp/c").Error);
     }
 
     [Fact]
