@@ -50,11 +50,14 @@ public sealed class RollScenario : ILoadScenario
         var sessions = await run.CreateSessionsAsync(world, users, Name, ct);
 
         var gateway = run.Client;
-        var players = sessions.Select(id => new RollingPlayer(id, () => Volatile.Read(ref gateway), ThinkTime, TurnDeadline)).ToList();
+        var steps = new StepRecorder();
+        var started = DateTime.UtcNow;
+        var runner = run.SelfSampler?.BeginWindow();
+        var players = sessions.Select(id => new RollingPlayer(id, () => Volatile.Read(ref gateway), ThinkTime, TurnDeadline, steps["turn"])).ToList();
         var playing = 1;
         var running = players.Select(p => Task.Run(() => p.RunAsync(() => Volatile.Read(ref playing) == 1, ct), ct)).ToList();
         var extraClients = new List<LoomClient>();
-        var log = new RollLog(run.Console);
+        var log = new RollLog(run.Console, started);
         try
         {
             log.Write($"warm-up: every session plays {warmTurns} turns");
@@ -93,6 +96,11 @@ public sealed class RollScenario : ILoadScenario
             var problems = new List<string>();
             foreach (var player in players) problems.AddRange(await player.CheckTimelineAsync(next, ct));
             RollReport.Add(report, run, players, log, problems, (baselineFrom, rollFrom), (rollFrom, rollTo), RatioTarget);
+            // The whole play as one phase, for the report's charts (latency and throughput over time, histogram). CPU and
+            // RSS are not charted: the processes change during the roll.
+            var elapsed = DateTime.UtcNow - started;
+            report.Phases.Add(new PhaseReport($"{users} sessions: warm-up, baseline, roll", "closed loop, 1 s think time, until the roll ends",
+                elapsed.TotalSeconds, players.Sum(p => p.Turns.Count), 0, 0, users, false, steps.Summarise(elapsed), null, runner?.End()?.Total));
         }
         finally
         {
@@ -115,13 +123,15 @@ public sealed class RollScenario : ILoadScenario
 }
 
 /// <summary>What happened when during the roll: the step lines for the report and the windows per kind of step.</summary>
-public sealed class RollLog(TextWriter console)
+public sealed class RollLog(TextWriter console, DateTime started)
 {
     public List<string> Steps { get; } = [];
     public List<(string Kind, DateTime From, DateTime To)> Windows { get; } = [];
 
+    /// <summary>A step, stamped with the seconds since play started (the x axis of the report's charts).</summary>
     public void Write(string line)
     {
+        line = string.Create(CultureInfo.InvariantCulture, $"at {(DateTime.UtcNow - started).TotalSeconds:0} s: {line}");
         Steps.Add(line);
         console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[roll] {line}"));
     }

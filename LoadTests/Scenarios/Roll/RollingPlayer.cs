@@ -1,4 +1,5 @@
 using Loom.LoadTests.Client;
+using Loom.LoadTests.Core;
 
 namespace Loom.LoadTests.Scenarios.Roll;
 
@@ -11,7 +12,7 @@ public sealed record PlayedTurn(long N, string Input, DateTime SubmittedAt, Date
 /// client of the contract does, so a turn that was accepted before the failure is answered, never made twice. Any
 /// other 5xx is counted as a violation of the upgrade's promise.
 /// </summary>
-public sealed class RollingPlayer(string sessionId, Func<LoomClient> gateway, TimeSpan thinkTime, TimeSpan turnDeadline)
+public sealed class RollingPlayer(string sessionId, Func<LoomClient> gateway, TimeSpan thinkTime, TimeSpan turnDeadline, StepStats? timeline = null)
 {
     private readonly List<PlayedTurn> _turns = [];
     private readonly Dictionary<string, int> _retried = new(StringComparer.Ordinal);
@@ -36,6 +37,9 @@ public sealed class RollingPlayer(string sessionId, Func<LoomClient> gateway, Ti
         {
             var turn = await PlayOneAsync(n, ct);
             lock (_turns) _turns.Add(turn);
+            // The report's latency-over-time chart: each turn at the second it was answered.
+            if (turn.CompletedAt is { } done) timeline?.RecordOk(done - turn.SubmittedAt);
+            else timeline?.RecordFail("turn not completed");
             if (turn.Failure is not null) return; // the session's order is unknown from here: stop and report
             try { await Task.Delay(thinkTime, ct); }
             catch (OperationCanceledException) { return; }
