@@ -9,18 +9,27 @@ namespace Loom.Sessions;
 /// Ids are numeric and keep increasing across activations (they start from the activation's clock), so a
 /// client can always tell "newer". Events are not durable: turns are, and a reconnecting page re-reads them.
 /// </summary>
-public sealed class SessionEventHub
+public sealed class SessionEventHub(TimeProvider? time = null)
 {
     private const int ReplayCapacity = 1024;
-    private readonly Queue<SessionEvent> _replay = new();
+    /// <summary>
+    /// How long an event stays replayable. A dropped watcher reconnects within seconds; older ids get a snapshot. Without
+    /// an age bound a long-played session kept its last 1,024 events (the last ~85 turns' views) for as long as it was
+    /// active.
+    /// </summary>
+    public static readonly TimeSpan ReplayAge = TimeSpan.FromMinutes(2);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Queue<(SessionEvent Event, DateTimeOffset At)> _replay = new();
     private readonly List<Channel<SessionEvent>> _watchers = [];
     private long _next = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
 
     public SessionEvent Publish(SessionEvent draft)
     {
         var ev = draft with { Id = (++_next).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var now = _time.GetUtcNow();
+        Trim(now);
         if (_replay.Count == ReplayCapacity) _replay.Dequeue();
-        _replay.Enqueue(ev);
+        _replay.Enqueue((ev, now));
         foreach (var watcher in _watchers)
         {
             // Bounded per watcher: a stalled client loses its oldest deltas rather than growing memory.
@@ -50,12 +59,13 @@ public sealed class SessionEventHub
     /// <summary>The buffered events after <paramref name="lastEventId"/>, or null when the buffer no longer covers it.</summary>
     private List<SessionEvent>? ReplayAfter(string? lastEventId)
     {
+        Trim(_time.GetUtcNow());
         List<SessionEvent>? replay = null;
         if (long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
             && _replay.TryPeek(out var oldest)
-            && last >= long.Parse(oldest.Id, System.Globalization.CultureInfo.InvariantCulture) - 1)
+            && last >= long.Parse(oldest.Event.Id, System.Globalization.CultureInfo.InvariantCulture) - 1)
         {
-            replay = _replay.Where(e => long.Parse(e.Id, System.Globalization.CultureInfo.InvariantCulture) > last).ToList();
+            replay = _replay.Select(e => e.Event).Where(e => long.Parse(e.Id, System.Globalization.CultureInfo.InvariantCulture) > last).ToList();
         }
         else if (last > 0 && last >= _next)
         {
@@ -86,6 +96,22 @@ public sealed class SessionEventHub
         finally
         {
             Unsubscribe(channel);
+        }
+    }
+
+    /// <summary>Drops the events older than <see cref="ReplayAge"/> (the queue is in publishing order).</summary>
+    private void Trim(DateTimeOffset now)
+    {
+        while (_replay.TryPeek(out var oldest) && now - oldest.At > ReplayAge) _replay.Dequeue();
+    }
+
+    /// <summary>How many events a reconnecting watcher could still be replayed (for tests and diagnostics).</summary>
+    public int Replayable
+    {
+        get
+        {
+            Trim(_time.GetUtcNow());
+            return _replay.Count;
         }
     }
 
