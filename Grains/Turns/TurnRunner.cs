@@ -366,17 +366,15 @@ public sealed partial class TurnRunner
         return new Remembered(split.Narrative, applied, warnings, split.Ooc, summaryUsage);
     }
 
-    /// <summary>
-    /// Every N turns, the oldest unsummarized block of turns that left the recent window, summarized by the session's
-    /// narrator (the offline one summarizes extractively). If the narrator fails, the block is summarized
-    /// extractively and the turn says so: the turns are the source either way, nothing is made up.
-    /// </summary>
     /// <summary>A due rolling summary as the turn takes it: its op (with usage and a warning), or why there is none.</summary>
     private sealed record SummaryOutcome(MemoryOp? Op, Usage Usage, string? Warning, Exception? Failure = null, bool Interrupted = false);
 
     /// <summary>
-    /// Writes the summary of <paramref name="range"/> (committed turns). Never throws: a failure is handed to the turn,
-    /// which defers the block; it owns <paramref name="cancel"/> and disposes it when it ends.
+    /// Every N turns, the oldest unsummarized block of turns that left the recent window (<paramref name="range"/>,
+    /// committed turns), summarized by the session's narrator (the offline one summarizes extractively). If the
+    /// narrator fails, the block is summarized extractively and the turn says so: the turns are the source either way,
+    /// nothing is made up. Never throws: any other failure is handed to the turn, which defers the block. It owns
+    /// <paramref name="cancel"/> and disposes it when it ends.
     /// </summary>
     private async Task<SummaryOutcome> SummarizeAsync(TurnContext session, SummaryRange range, CancellationTokenSource cancel)
     {
