@@ -75,24 +75,48 @@ public sealed partial class WorldMemory
     private sealed record Signal(string Name, string Query, List<(EntityState State, double? Score)> Ranked, double Weight);
 
     /// <summary>Why each chosen entity was chosen: its fused rank and score, and every list that proposed it (context viewer).</summary>
+    /// <remarks>One pass over each list (recall runs on every turn): per entity its first place in each list, in list order.</remarks>
     private static List<Turns.MemoryScore> Explain(List<string> chosen, List<(EntityState State, double Score)> fused, Signal[] signals)
     {
-        var rankOf = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < fused.Count; i++) rankOf[fused[i].State.Id] = i;
-        return chosen.Select(id => new Turns.MemoryScore
+        var slotOf = new Dictionary<string, int>(chosen.Count, StringComparer.Ordinal);
+        for (var c = 0; c < chosen.Count; c++) slotOf[chosen[c]] = c;
+        var fusedRank = new int[chosen.Count];
+        for (var i = 0; i < fused.Count; i++)
         {
-            EntityId = id,
-            Rank = rankOf[id] + 1,
-            Score = Math.Round(fused[rankOf[id]].Score, 6),
-            Signals = signals.SelectMany(s => s.Ranked.Select((r, i) => (r, i)).Where(x => x.r.State.Id == id).Take(1)
-                .Select(x => new Turns.MemorySignal
+            if (slotOf.TryGetValue(fused[i].State.Id, out var c)) fusedRank[c] = i;
+        }
+        var proposedBy = new List<Turns.MemorySignal>[chosen.Count];
+        var lastSignal = new int[chosen.Count]; // 1 + the list that last proposed the entity
+        for (var s = 0; s < signals.Length; s++)
+        {
+            var signal = signals[s];
+            for (var i = 0; i < signal.Ranked.Count; i++)
+            {
+                var (state, score) = signal.Ranked[i];
+                if (!slotOf.TryGetValue(state.Id, out var c)) continue;
+                if (lastSignal[c] == s + 1) continue;
+                lastSignal[c] = s + 1;
+                (proposedBy[c] ??= new List<Turns.MemorySignal>(signals.Length)).Add(new Turns.MemorySignal
                 {
-                    Signal = s.Name,
-                    Query = s.Query,
-                    Rank = x.i + 1,
-                    Score = x.r.Score is { } score ? Math.Round(score, 4) : null,
-                })).ToList(),
-        }).ToList();
+                    Signal = signal.Name,
+                    Query = signal.Query,
+                    Rank = i + 1,
+                    Score = score is { } value ? Math.Round(value, 4) : null,
+                });
+            }
+        }
+        var scores = new List<Turns.MemoryScore>(chosen.Count);
+        for (var c = 0; c < chosen.Count; c++)
+        {
+            scores.Add(new Turns.MemoryScore
+            {
+                EntityId = chosen[c],
+                Rank = fusedRank[c] + 1,
+                Score = Math.Round(fused[fusedRank[c]].Score, 6),
+                Signals = proposedBy[c] ?? [],
+            });
+        }
+        return scores;
     }
 
     private MemoryRetrieval Pack(IEnumerable<EntityState> ranked, int tokenBudget)

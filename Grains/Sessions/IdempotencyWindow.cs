@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Loom.Sessions;
@@ -17,68 +18,109 @@ public sealed class IdempotencyWindow
     public static uint Hash(string key) => unchecked((uint)IdempotencyEntry.Hash(key));
 
     /// <summary>Ordinals of the turns whose key hash matches <paramref name="key"/>'s, newest last.</summary>
-    public IEnumerable<long> Candidates(string key)
+    public List<long> Candidates(string key)
     {
         var hash = Hash(key);
-        foreach (var (h, ordinal) in Entries()) if (h == hash) yield return ordinal;
+        var found = new List<long>(1);
+        var reader = new Reader(Packed);
+        while (reader.Next(out var h, out var ordinal)) if (h == hash) found.Add(ordinal);
+        return found;
     }
 
     /// <summary>Appends a key, dropping the oldest beyond <paramref name="capacity"/>.</summary>
     public void Add(string key, long ordinal, int capacity) => Add(Hash(key), ordinal, capacity);
 
+    /// <remarks>Runs on every submit: the window is decoded into a stack buffer and packed once, so the only allocation is
+    /// the new bytes.</remarks>
     public void Add(uint hash, long ordinal, int capacity)
     {
-        var entries = Entries();
-        // Ordinals grow; an entry at or past a new turn's ordinal belongs to a turn that was taken back.
-        entries.RemoveAll(e => e.Ordinal >= ordinal);
-        entries.Add((hash, ordinal));
-        if (entries.Count > capacity) entries.RemoveRange(0, entries.Count - capacity);
-        Packed = Pack(entries);
+        var most = Packed.Length / 5 + 1;
+        (uint Hash, long Ordinal)[]? rented = most > StackEntries ? ArrayPool<(uint, long)>.Shared.Rent(most) : null;
+        var entries = rented is null ? stackalloc (uint Hash, long Ordinal)[StackEntries] : rented.AsSpan();
+        try
+        {
+            var count = 0;
+            var reader = new Reader(Packed);
+            // Ordinals grow; an entry at or past a new turn's ordinal belongs to a turn that was taken back.
+            while (reader.Next(out var h, out var o)) if (o < ordinal) entries[count++] = (h, o);
+            entries[count++] = (hash, ordinal);
+            var kept = entries[Math.Max(0, count - capacity)..count];
+            Packed = Pack(kept);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<(uint, long)>.Shared.Return(rented);
+        }
     }
 
     public List<(uint Hash, long Ordinal)> Entries()
     {
-        var entries = new List<(uint, long)>();
-        var span = Packed.AsSpan();
-        long previous = 0;
-        while (span.Length >= 5)
+        var entries = new List<(uint, long)>(Packed.Length / 5);
+        var reader = new Reader(Packed);
+        while (reader.Next(out var hash, out var ordinal)) entries.Add((hash, ordinal));
+        return entries;
+    }
+
+    private const int StackEntries = 256;
+
+    private static byte[] Pack(ReadOnlySpan<(uint Hash, long Ordinal)> entries)
+    {
+        var size = entries.Length * 14;
+        byte[]? rented = size > 4096 ? ArrayPool<byte>.Shared.Rent(size) : null;
+        var buffer = rented is null ? stackalloc byte[4096] : rented.AsSpan();
+        try
         {
-            var hash = BinaryPrimitives.ReadUInt32LittleEndian(span);
-            span = span[4..];
+            var at = 0;
+            long previous = 0;
+            foreach (var (hash, ordinal) in entries)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(buffer[at..], hash);
+                at += 4;
+                var gap = (ulong)(ordinal - previous); // entries are in ordinal order (Add keeps them so)
+                do
+                {
+                    var b = (byte)(gap & 0x7F);
+                    gap >>= 7;
+                    buffer[at++] = gap == 0 ? b : (byte)(b | 0x80);
+                } while (gap != 0);
+                previous = ordinal;
+            }
+            return buffer[..at].ToArray();
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Walks the packed entries in order without materializing them.</summary>
+    private ref struct Reader(ReadOnlySpan<byte> packed)
+    {
+        private ReadOnlySpan<byte> _rest = packed;
+        private long _previous;
+
+        public bool Next(out uint hash, out long ordinal)
+        {
+            if (_rest.Length < 5)
+            {
+                (hash, ordinal) = (0, 0);
+                return false;
+            }
+            hash = BinaryPrimitives.ReadUInt32LittleEndian(_rest);
+            _rest = _rest[4..];
             ulong gap = 0;
             var shift = 0;
             byte b;
             do
             {
-                b = span[0];
-                span = span[1..];
+                b = _rest[0];
+                _rest = _rest[1..];
                 gap |= (ulong)(b & 0x7F) << shift;
                 shift += 7;
-            } while ((b & 0x80) != 0 && span.Length > 0 && shift < 64);
-            previous += (long)gap;
-            entries.Add((hash, previous));
+            } while ((b & 0x80) != 0 && _rest.Length > 0 && shift < 64);
+            _previous += (long)gap;
+            ordinal = _previous;
+            return true;
         }
-        return entries;
-    }
-
-    private static byte[] Pack(List<(uint Hash, long Ordinal)> entries)
-    {
-        var buffer = new byte[entries.Count * 14];
-        var at = 0;
-        long previous = 0;
-        foreach (var (hash, ordinal) in entries)
-        {
-            BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), hash);
-            at += 4;
-            var gap = (ulong)(ordinal - previous); // entries are in ordinal order (Add keeps them so)
-            do
-            {
-                var b = (byte)(gap & 0x7F);
-                gap >>= 7;
-                buffer[at++] = gap == 0 ? b : (byte)(b | 0x80);
-            } while (gap != 0);
-            previous = ordinal;
-        }
-        return buffer[..at];
     }
 }

@@ -48,6 +48,9 @@ internal sealed class NameIndex
         }
     }
 
+    [ThreadStatic] private static List<(int Start, int Length)>? t_terms;
+    private const int MaxReusedTerms = 16_384;
+
     /// <summary>Every entity named in <paramref name="text"/>, with how often and where (term positions).</summary>
     public Dictionary<string, Hit> Scan(string text)
     {
@@ -55,7 +58,9 @@ internal sealed class NameIndex
         if (string.IsNullOrEmpty(text) || _root.Children is null) return hits;
         // One lower-cased copy of the text; terms are ranges of it, looked up by span (no string per word).
         var lower = text.ToLowerInvariant();
-        var terms = new List<(int Start, int Length)>();
+        // The recent story is scanned every turn: its term list (thousands of ranges) is reused per thread, not grown anew.
+        var terms = t_terms ??= new List<(int Start, int Length)>(1024);
+        terms.Clear();
         TextAnalyzer.KeywordTermRanges(lower, terms);
         for (var i = 0; i < terms.Count; i++)
         {
@@ -74,6 +79,7 @@ internal sealed class NameIndex
                 }
             }
         }
+        if (terms.Capacity > MaxReusedTerms) t_terms = null; // a rare huge text does not stay pinned to the thread
         return hits;
     }
 

@@ -37,6 +37,10 @@ public class RetrievalScoresTests
             // The fused score is exactly reciprocal rank fusion over the lists it names.
             var expected = score.Signals.Sum(s => Weights[(s.Signal, s.Query)] / (60 + s.Rank - 1));
             Assert.Equal(expected, score.Score, 5);
+            // Each list at most once, in the order the lists are fused.
+            var order = Weights.Keys.ToList();
+            var positions = score.Signals.Select(s => order.IndexOf((s.Signal, s.Query))).ToList();
+            Assert.Equal(positions.Order().Distinct(), positions);
         }
 
         var mira = retrieval.Scores.Single(s => s.EntityId == "character:mira");

@@ -21,6 +21,22 @@ public sealed class IdempotencyWindowTests
     }
 
     [Fact]
+    public void A_window_wider_than_the_stack_buffer_keeps_every_key_and_large_gaps()
+    {
+        // 1,000 keys (the pooled path) with ordinal gaps that need up to nine varint bytes.
+        var window = new IdempotencyWindow();
+        var ordinals = Enumerable.Range(0, 1_000).Select(i => i < 500 ? i * 7L : (1L << 40) + i * (1L << 22)).ToList();
+        for (var i = 0; i < ordinals.Count; i++) window.Add($"k{i}", ordinals[i], capacity: 1_000);
+
+        Assert.Equal(ordinals, window.Entries().Select(e => e.Ordinal));
+        Assert.Equal([ordinals[999]], window.Candidates("k999"));
+        Assert.Equal([ordinals[0]], window.Candidates("k0"));
+        window.Add("again", ordinals[600], capacity: 1_000); // taken back from the 600th on
+        Assert.Equal(ordinals.Take(600).Append(ordinals[600]), window.Entries().Select(e => e.Ordinal));
+        Assert.Empty(window.Candidates("k700"));
+    }
+
+    [Fact]
     public void A_turn_taken_back_leaves_no_key_behind_its_ordinal()
     {
         var window = new IdempotencyWindow();
