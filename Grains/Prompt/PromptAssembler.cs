@@ -39,11 +39,9 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     private readonly ConditionalWeakTable<IReadOnlyDictionary<string, string>, SystemMessage> _systemByCanon = new();
     private readonly ConditionalWeakTable<string, StrongBox<int>> _textCosts = new();
 
-    // Memory and summary lines repeat turn after turn (the same entities and summaries) but arrive as new strings each
-    // time: their counts are kept by a 64-bit hash of the text, so a line is tokenized once while it stays in use.
-    // Bounded (cleared when full); a count only steers which lines fit, the whole context's exact count is checked.
-    private const int MaxCachedLines = 65_536;
-    private readonly ConcurrentDictionary<ulong, int> _lineTokens = new();
+    // Memory and summary lines repeat turn after turn but arrive as new strings each time: the context is counted from
+    // their cached counts (bounded), not by tokenizing it whole.
+    private readonly ContextSections _context = new(tokenCounter);
 
     private sealed record SystemMessage(string Text, int Tokens);
 
@@ -156,35 +154,34 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     /// </summary>
     private (string Text, int Tokens, bool Truncated) BuildContext(PromptRequest request, int budget)
     {
-        var sections = new List<(string Heading, string Body)>();
+        var sections = new List<ContextSection>();
         if (!string.IsNullOrWhiteSpace(request.Tone))
         {
-            sections.Add(("Tone for this part of the story", request.Tone.Trim()));
+            sections.Add(new("Tone for this part of the story", request.Tone.Trim()));
         }
 
         if (!string.IsNullOrWhiteSpace(request.Players))
         {
             // Several people play: inputs start with the speaker's name, and the narrator should know who they are.
-            sections.Add(("The players (each input starts with the speaker's name)", request.Players.Trim()));
+            sections.Add(new("The players (each input starts with the speaker's name)", request.Players.Trim()));
         }
 
         if (!string.IsNullOrWhiteSpace(request.Intent))
         {
-            sections.Add(("The player's intent", request.Intent.Trim()));
+            sections.Add(new("The player's intent", request.Intent.Trim()));
         }
 
         if (!string.IsNullOrWhiteSpace(request.Retcons))
         {
-            sections.Add((NarratorFormat.RetconHeading, request.Retcons.Trim()));
+            sections.Add(new(NarratorFormat.RetconHeading, request.Retcons.Trim()));
         }
 
         if (!string.IsNullOrWhiteSpace(request.OutOfCharacter))
         {
-            sections.Add((NarratorFormat.OutOfCharacterHeading, request.OutOfCharacter.Trim()));
+            sections.Add(new(NarratorFormat.OutOfCharacterHeading, request.OutOfCharacter.Trim()));
         }
 
-        var fixedText = Render(sections);
-        var used = fixedText.Length == 0 ? MessageOverheadTokens : Cost(fixedText);
+        var used = ContextCost(sections, empty: MessageOverheadTokens);
         var truncated = false;
 
         if (!string.IsNullOrWhiteSpace(request.Summaries))
@@ -194,7 +191,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             kept.Reverse();
             if (kept.Count > 0)
             {
-                sections.Add(("The story so far", string.Join('\n', kept)));
+                sections.Add(new("The story so far", Lines: kept));
                 used += HeadingCost + keptTokens; // an estimate: the exact count of the whole text is checked below
             }
         }
@@ -204,23 +201,25 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             var kept = KeepWithin(Lines(request.Memory), budget - used - HeadingCost, ref truncated, out _);
             if (kept.Count > 0)
             {
-                sections.Add(("What the world remembers", string.Join('\n', kept)));
+                sections.Add(new("What the world remembers", Lines: kept));
             }
         }
 
-        var text = Render(sections);
-        var tokens = text.Length == 0 ? 0 : Cost(text);
+        var tokens = ContextCost(sections, empty: 0);
         // Headings and joins are estimated above; drop whole sections from the end if the estimate was short.
         while (tokens > budget)
         {
             sections.RemoveAt(sections.Count - 1);
             truncated = true;
-            text = Render(sections);
-            tokens = text.Length == 0 ? 0 : Cost(text);
+            tokens = ContextCost(sections, empty: 0);
         }
 
-        return (text, tokens, truncated);
+        return (ContextSections.Render(sections), tokens, truncated);
     }
+
+    /// <summary>Exactly <c>Cost(Render(sections))</c>, from cached pieces (see <see cref="ContextSections"/>).</summary>
+    private int ContextCost(List<ContextSection> sections, int empty) =>
+        sections.Count == 0 ? empty : _context.Count(sections) + MessageOverheadTokens;
 
     private const int HeadingCost = 12;
 
@@ -230,7 +229,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         used = 0;
         foreach (var line in lines)
         {
-            var cost = LineTokens(line) + 1;
+            var cost = _context.LineTokens(line, ContextSections.Follower.Newline);
             if (used + cost > budget)
             {
                 truncated = true;
@@ -244,29 +243,8 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         return kept;
     }
 
-    private int LineTokens(string line)
-    {
-        var key = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(line.AsSpan()));
-        if (_lineTokens.TryGetValue(key, out var tokens))
-        {
-            return tokens;
-        }
-
-        tokens = tokenCounter.Count(line);
-        if (_lineTokens.Count >= MaxCachedLines)
-        {
-            _lineTokens.Clear();
-        }
-
-        _lineTokens[key] = tokens;
-        return tokens;
-    }
-
     private static List<string> Lines(string text) =>
-        text.Replace("\r\n", "\n").Split('\n').Where(l => l.Trim().Length > 0).ToList();
-
-    private static string Render(List<(string Heading, string Body)> sections) =>
-        string.Join("\n\n", sections.Select(s => $"## {s.Heading}\n{s.Body}"));
+        text.Replace("\r\n", "\n").Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
 
     /// <summary>Newest turns that fit the budget, returned in chronological order; a turn goes in whole or not at all.</summary>
     private List<PromptTurn> SelectHistory(IReadOnlyList<PromptTurn> turns, int budget, out int tokens)

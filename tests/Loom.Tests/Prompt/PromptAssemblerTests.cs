@@ -41,6 +41,45 @@ public sealed class PromptAssemblerTests
     }
 
     [Fact]
+    public void The_context_count_from_cached_pieces_equals_a_full_count_of_the_message()
+    {
+        // The context is counted from its pieces (each memory and summary line, each other section whole) instead of
+        // tokenizing it: prove the sum is the exact count across scripts, punctuation before line breaks, blank lines
+        // inside free text, CRLF, lines that begin with '/' or spaces, and budgets that cut lines or whole sections.
+        string[] endings = ["ends with a stop.", "ends with a bracket]", "digits 12345", "…?!", "中文结尾。", "slash/", "quote\"", "word"];
+        var memoryLines = Enumerable.Range(0, 60).Select(i => i switch
+        {
+            7 => "/starts with a slash " + endings[i % endings.Length],
+            11 => "   indented line " + endings[i % endings.Length],
+            13 => "### Characters",
+            _ => $"- **Keeper {i}** (aka 守夜人{i}): {endings[i % endings.Length]}",
+        }).ToList();
+        var assembler = Assembler(memory: 4000);
+        var requests = new List<PromptRequest>();
+        foreach (var budgetLines in new[] { 1, 5, 30, 60 })
+        {
+            var memory = string.Join(budgetLines % 2 == 0 ? "\n" : "\r\n", memoryLines.Take(budgetLines)) + "\n";
+            requests.Add(new PromptRequest { CanonFiles = Canon, Input = "I look.", Memory = memory });
+            requests.Add(new PromptRequest
+            {
+                CanonFiles = Canon, Input = "I look.", Memory = memory, Tone = "Grim.\n\n  Quiet/", Intent = "find the key/",
+                Summaries = "Turns 1-10: the storm came.\nTurns 11-20: 灯塔熄灭了。\n/odd summary line", OutOfCharacter = "be brief.\r\n",
+            });
+        }
+        var tight = Assembler(memory: 120);
+        foreach (var request in requests)
+        {
+            foreach (var prompt in new[] { assembler.Assemble(request), tight.Assemble(request) })
+            {
+                var context = prompt.Messages[1];
+                Assert.Equal(LlmRole.System, context.Role);
+                Assert.Equal(TiktokenCounter.Instance.Count(context.Content) + PromptAssembler.MessageOverheadTokens, prompt.ContextTokens);
+            }
+        }
+        Assert.True(tight.Assemble(requests[^1]).ContextTruncated);
+    }
+
+    [Fact]
     public void The_system_message_is_a_stable_prefix()
     {
         var assembler = Assembler();
