@@ -47,6 +47,9 @@ public sealed partial class WorldMemory
     private readonly HashSet<EntityState> _staleEmbeddings = [];
 
     private readonly NameIndex _names = new();
+    // Live summaries: every turn asks for them (the prompt's newest summaries, whether one is due), and scanning all
+    // entities for them cost a 10,000-entity memory three full passes per turn.
+    private readonly HashSet<EntityState> _summaries = new(ReferenceEqualityComparer.Instance);
     private readonly Bm25Index _bm25;
     private VectorIndex? _vectors;
     private readonly Dictionary<string, List<string>> _idsByNameSlug = new(StringComparer.Ordinal);
@@ -227,14 +230,22 @@ public sealed partial class WorldMemory
     }
 
     /// <summary>The highest turn already folded into a summary entity (0 when none).</summary>
-    public int LastSummarizedSeq =>
-        _states.Values
-            .Select(s => s.Current)
-            .Where(e => e is { Type: EntityType.Summary })
-            .Select(e => e!.Attributes.TryGetValue(RollingSummarizer.ToSeqAttribute, out var to)
-                && int.TryParse(to, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : 0)
-            .DefaultIfEmpty(0)
-            .Max();
+    public int LastSummarizedSeq
+    {
+        get
+        {
+            var last = 0;
+            foreach (var state in _summaries)
+            {
+                if (state.Current!.Attributes.TryGetValue(RollingSummarizer.ToSeqAttribute, out var to)
+                    && int.TryParse(to, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)) last = Math.Max(last, value);
+            }
+            return last;
+        }
+    }
+
+    /// <summary>The live summary entities, in no particular order.</summary>
+    public IEnumerable<MemoryEntity> Summaries() => _summaries.Select(s => s.Current!);
 
     /// <summary>Edges touching an entity (both directions), with both ends resolved to live entities.</summary>
     public IReadOnlyList<MemoryRelation> Relations(string entityId)
@@ -424,6 +435,7 @@ public sealed partial class WorldMemory
     {
         // The indexed text is built in a reused buffer and remembered by a 128-bit hash, not kept as a string per entity.
         var text = IndexText(entity);
+        if (entity.Type == EntityType.Summary) _summaries.Add(state);
         var hash = System.IO.Hashing.XxHash128.HashToUInt128(MemoryMarshal.AsBytes(text));
         if (hash != state.IndexedTextHash)
         {
@@ -444,6 +456,7 @@ public sealed partial class WorldMemory
     private void Unindex(EntityState state, MemoryEntity entity)
     {
         _names.Remove(state.Id, ActivationNames(entity));
+        if (entity.Type == EntityType.Summary) _summaries.Remove(state);
         ClearPrior(state.Slot, entity.LastSeq);
         foreach (var slug in NameSlugs(entity))
         {

@@ -290,7 +290,7 @@ public sealed partial class TurnRunner
 
     private async Task<Recall> RecallAsync(TurnContext session, WorldMemory memory, string input, IReadOnlyList<TurnView> window)
     {
-        var summaries = memory.List(EntityType.Summary, null, int.MaxValue)
+        var summaries = memory.Summaries()
             .OrderBy(s => ToSeq(s)).ThenBy(s => s.EntityId, StringComparer.Ordinal)
             .TakeLast(PromptSummaries)
             .ToList();

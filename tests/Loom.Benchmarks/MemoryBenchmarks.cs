@@ -38,6 +38,10 @@ public class MemoryBenchmarks
     public Task<IReadOnlyList<ScoredEntity>> VectorSearch() =>
         _memory.SearchAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], SearchMode.Vector, 10);
 
+    /// <summary>What every turn asks about summaries: the last summarized turn (twice) and the live summaries.</summary>
+    [Benchmark]
+    public int SummaryLookups() => _memory.LastSummarizedSeq + _memory.LastSummarizedSeq + _memory.Summaries().Count();
+
     [Benchmark]
     public Task<MemoryRetrieval> HybridRetrieval() =>
         _memory.RetrieveAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], MemoryCorpus.RecentStory, 2000);

@@ -1,4 +1,5 @@
 using Loom.Memory;
+using Loom.Text;
 using static Loom.Tests.Memory.MemoryTestKit;
 
 namespace Loom.Tests.Memory;
@@ -50,6 +51,29 @@ public class RollingSummarizerTests
         Assert.Equal(10, memory.LastSummarizedSeq);
         memory.RollbackTo(15);
         Assert.Equal(0, memory.LastSummarizedSeq);
+    }
+
+    [Fact]
+    public void The_live_summaries_follow_applies_deletes_rollbacks_and_a_reload()
+    {
+        // Summaries are kept in their own set (every turn asks for them): it must match a scan of all entities.
+        var memory = NewMemory();
+        memory.Apply([_summarizer.CreateOp(new SummaryRange(1, 10), "Mira reached the harbor."), Upsert(EntityType.Character, "Mira", "a smuggler")], 16);
+        memory.Apply([_summarizer.CreateOp(new SummaryRange(11, 20), "The storm broke.")], 26);
+        memory.Apply([Upsert(EntityType.Fact, "Tide", "high at dusk")], 27);
+        Assert.Equal(20, memory.LastSummarizedSeq);
+        Assert.Equal(["summary:turns-1-10", "summary:turns-11-20"], memory.Summaries().Select(s => s.EntityId).Order());
+        Assert.Equal(memory.List(EntityType.Summary, null, 100).Select(s => s.EntityId), memory.Summaries().Select(s => s.EntityId).Order());
+
+        memory.Apply([Delete("summary:turns-11-20")], 28);
+        Assert.Equal((10, 1), (memory.LastSummarizedSeq, memory.Summaries().Count()));
+        memory.RollbackTo(27); // the deletion is taken back
+        Assert.Equal((20, 2), (memory.LastSummarizedSeq, memory.Summaries().Count()));
+
+        var loaded = WorldMemory.Load(memory.AllShards().ToList(), new MemoryOptions(), TiktokenCounter.Instance, new HashingEmbeddingGenerator());
+        Assert.Equal((20, 2), (loaded.LastSummarizedSeq, loaded.Summaries().Count()));
+        memory.RollbackTo(15);
+        Assert.Equal((0, 0), (memory.LastSummarizedSeq, memory.Summaries().Count()));
     }
 
     [Fact]
