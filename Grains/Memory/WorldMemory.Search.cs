@@ -146,7 +146,7 @@ public sealed partial class WorldMemory
         // Every piece ends with a newline and the tokenizer's pre-split never joins across one, so the block's count
         // is the sum of its pieces' counts (cached per entity); re-counting a 2,000-token block would cost more than
         // the rest of retrieval. WorldMemorySearchTests check the sum against a full count.
-        var body = MemoryRenderer.Body(selected.Select(s => (s.Current!, s.RenderedLine!)));
+        var body = MemoryRenderer.Body(selected.ConvertAll(s => (s.Current!, s.RenderedLine!)));
         return new MemoryRetrieval { Body = body, Tokens = used, EntityIds = selected.Select(s => s.Id).ToList() };
     }
 

@@ -7,7 +7,7 @@ using Loom.Text;
 namespace Loom.Prompt;
 
 /// <summary>One section of the context message: "## heading", then a body given whole or as lines.</summary>
-internal sealed record ContextSection(string Heading, string? Body = null, IReadOnlyList<string>? Lines = null);
+internal sealed record ContextSection(string Heading, string? Body = null, IReadOnlyList<ReadOnlyMemory<char>>? Lines = null);
 
 /// <summary>
 /// Renders the context message (sections apart by a blank line) and counts its tokens exactly without tokenizing the
@@ -44,7 +44,7 @@ internal sealed class ContextSections(ITokenCounter tokens)
         {
             var section = sections[i];
             var last = i == sections.Count - 1;
-            if (section.Lines is { Count: > 0 } lines && lines.All(StartsAPiece))
+            if (section.Lines is { Count: > 0 } lines && AllStartPieces(lines))
             {
                 total += _headingTokens.GetOrAdd(section.Heading, h => tokens.Count($"## {h}\n"));
                 for (var k = 0; k < lines.Count - 1; k++) total += LineTokens(lines[k], Follower.Newline);
@@ -62,23 +62,46 @@ internal sealed class ContextSections(ITokenCounter tokens)
     }
 
     /// <summary>The tokens of <paramref name="line"/> with what follows it in the message (cached by a hash of both).</summary>
-    public int LineTokens(string line, Follower follower)
+    public int LineTokens(ReadOnlyMemory<char> line, Follower follower)
     {
-        var key = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(line.AsSpan()), (long)follower);
+        var key = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(line.Span), (long)follower);
         if (_lineTokens.TryGetValue(key, out var count)) return count;
         count = tokens.Count(follower switch
         {
-            Follower.Newline => line + "\n",
-            Follower.BlankLine => line + "\n\n",
-            _ => line,
+            Follower.Newline => string.Concat(line.Span, "\n"),
+            Follower.BlankLine => string.Concat(line.Span, "\n\n"),
+            _ => line.ToString(),
         });
         if (_lineTokens.Count >= MaxCachedLines) _lineTokens.Clear();
         _lineTokens[key] = count;
         return count;
     }
 
-    /// <summary>Whether a line may follow a newline as a piece of its own (see the class remarks).</summary>
-    private static bool StartsAPiece(string line) => line.Length > 0 && line[0] is not ('\r' or '\n' or '/');
+    /// <summary>Whether every line may follow a newline as a piece of its own (see the class remarks).</summary>
+    private static bool AllStartPieces(IReadOnlyList<ReadOnlyMemory<char>> lines)
+    {
+        foreach (var line in lines)
+        {
+            if (line.Length == 0 || line.Span[0] is '\r' or '\n' or '/') return false;
+        }
+        return true;
+    }
+
+    /// <summary>The lines of <paramref name="text"/> that are not blank, as ranges of it (CRLF read as LF).</summary>
+    public static List<ReadOnlyMemory<char>> Lines(string text)
+    {
+        var source = text.Contains('\r') ? text.Replace("\r\n", "\n") : text;
+        var lines = new List<ReadOnlyMemory<char>>();
+        var rest = source.AsMemory();
+        while (rest.Length > 0)
+        {
+            var end = rest.Span.IndexOf('\n');
+            var line = end < 0 ? rest : rest[..end];
+            if (!line.Span.IsWhiteSpace()) lines.Add(line);
+            rest = end < 0 ? ReadOnlyMemory<char>.Empty : rest[(end + 1)..];
+        }
+        return lines;
+    }
 
     private static void AppendSection(StringBuilder builder, ContextSection section)
     {
@@ -88,7 +111,7 @@ internal sealed class ContextSections(ITokenCounter tokens)
             for (var k = 0; k < lines.Count; k++)
             {
                 if (k > 0) builder.Append('\n');
-                builder.Append(lines[k]);
+                builder.Append(lines[k].Span);
             }
         }
         else

@@ -186,7 +186,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
 
         if (!string.IsNullOrWhiteSpace(request.Summaries))
         {
-            var lines = Lines(request.Summaries);
+            var lines = ContextSections.Lines(request.Summaries);
             var kept = KeepWithin(lines.AsEnumerable().Reverse(), budget - used - HeadingCost, ref truncated, out var keptTokens);
             kept.Reverse();
             if (kept.Count > 0)
@@ -198,7 +198,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
 
         if (!string.IsNullOrWhiteSpace(request.Memory))
         {
-            var kept = KeepWithin(Lines(request.Memory), budget - used - HeadingCost, ref truncated, out _);
+            var kept = KeepWithin(ContextSections.Lines(request.Memory), budget - used - HeadingCost, ref truncated, out _);
             if (kept.Count > 0)
             {
                 sections.Add(new("What the world remembers", Lines: kept));
@@ -223,9 +223,9 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
 
     private const int HeadingCost = 12;
 
-    private List<string> KeepWithin(IEnumerable<string> lines, int budget, ref bool truncated, out int used)
+    private List<ReadOnlyMemory<char>> KeepWithin(IEnumerable<ReadOnlyMemory<char>> lines, int budget, ref bool truncated, out int used)
     {
-        var kept = new List<string>();
+        var kept = new List<ReadOnlyMemory<char>>();
         used = 0;
         foreach (var line in lines)
         {
@@ -243,8 +243,6 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         return kept;
     }
 
-    private static List<string> Lines(string text) =>
-        text.Replace("\r\n", "\n").Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).ToList();
 
     /// <summary>Newest turns that fit the budget, returned in chronological order; a turn goes in whole or not at all.</summary>
     private List<PromptTurn> SelectHistory(IReadOnlyList<PromptTurn> turns, int budget, out int tokens)

@@ -49,18 +49,34 @@ internal static partial class MemoryRenderer
     }
 
     /// <summary>The selected lines grouped by type, without the block's own heading.</summary>
-    public static string Body(IEnumerable<(MemoryEntity Entity, string Line)> selected)
+    /// <remarks>Runs on every turn: one pass per group over the selection and one presized buffer.</remarks>
+    public static string Body(IReadOnlyList<(MemoryEntity Entity, string Line)> selected)
     {
-        var byType = selected.ToLookup(s => s.Entity.Type);
-        var sb = new StringBuilder();
+        var length = 0;
+        foreach (var (_, line) in selected) length += line.Length;
+        var sb = new StringBuilder(length + GroupOrder.Length * 20);
         foreach (var type in GroupOrder)
         {
-            var group = byType[type].ToList();
-            if (group.Count == 0) continue;
-            // Summaries read as a chronicle; other groups keep their relevance order.
-            if (type == EntityType.Summary) group = group.OrderBy(g => g.Entity.FirstSeq).ThenBy(g => g.Entity.EntityId, StringComparer.Ordinal).ToList();
-            sb.Append(GroupHeading(type));
-            foreach (var (_, line) in group) sb.Append(line);
+            var first = true;
+            if (type == EntityType.Summary)
+            {
+                // Summaries read as a chronicle; other groups keep their relevance order.
+                foreach (var (_, line) in selected.Where(s => s.Entity.Type == EntityType.Summary)
+                    .OrderBy(g => g.Entity.FirstSeq).ThenBy(g => g.Entity.EntityId, StringComparer.Ordinal))
+                {
+                    if (first) sb.Append(GroupHeading(type));
+                    first = false;
+                    sb.Append(line);
+                }
+                continue;
+            }
+            foreach (var (entity, line) in selected)
+            {
+                if (entity.Type != type) continue;
+                if (first) sb.Append(GroupHeading(type));
+                first = false;
+                sb.Append(line);
+            }
         }
         return sb.ToString();
     }
