@@ -59,6 +59,10 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <see cref="Stopwatch.GetTimestamp"/> (scenarios time event delivery from the narrator's chunk).</summary>
     public Action<string, int, long>? ChunkWritten { get; set; }
 
+    /// <summary>Called when a request has been read: its last user message and <see cref="Stopwatch.GetTimestamp"/> of its
+    /// arrival (scenarios split a turn's time around the model).</summary>
+    public Action<string, long>? RequestArrived { get; set; }
+
     private Core.StepStats? _lateness;
 
     /// <summary>
@@ -112,6 +116,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
             return;
         }
 
+        RequestArrived?.Invoke(request.LastUserMessage, arrived);
         var chunks = FakeNarrative.Chunks(behaviour.CompletionTokens, behaviour.EffectiveChunks, behaviour.IncludeMemoryBlock);
         var usage = new FakeUsage(request.PromptText is { } prompt ? FakeNarrative.CountPromptTokens(prompt) : FakeNarrative.EstimateTokens(request.PromptChars),
             FakeNarrative.CountTokens(chunks));

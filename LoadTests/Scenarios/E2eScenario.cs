@@ -49,8 +49,17 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
         var sessions = await run.CreateSessionsAsync(world, users, name, ct);
         var m2 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
         var lateness = run.Fake?.StartLatenessWindow();
+        using var split = run.Fake is { } fake ? new TurnTimeSplit(fake) : null;
         var many = await run.RunPhaseAsync(report, $"{users:N0} users × {turns} turns", new ConstantConcurrency(users, run.Options.Duration, turns),
-            (u, steps) => run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], u.Iteration, u.Cancellation), ct);
+            async (u, steps) =>
+            {
+                // Unique per turn, so the split can find the turn's model request.
+                var input = $"{ScenarioRun.TurnInput(u.Iteration)} [player {u.UserIndex + 1}]";
+                var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+                var outcome = await run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], input, u.Cancellation);
+                if (outcome.Status == StepStatus.Ok) split?.Record(input, sent, System.Diagnostics.Stopwatch.GetTimestamp());
+            }, ct);
+        split?.Dispose();
         var m3 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
         if (StageBudget.Table(m0, m1, m2, m3, $"{users:N0} users", singleSessionFirst ? "1 session" : "no light phase") is { } budget)
             report.Tables.Add(budget);
@@ -85,6 +94,7 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
                 Row("target peak RSS", (p, _) => Cells.Mb(p.Report.Target?.PeakRssMb ?? double.NaN), "–", $"≤ {targets.PeakRssMb} MB", "–", "–"),
                 Row("runner CPU", (p, _) => Cells.CpuPercent(p.Report.Runner?.CpuPercent ?? double.NaN), "–", "–", "–", "–"),
             ]));
+        if (split is not null && TurnTimeSplit.Table(split.Splits(), $"{users:N0} users") is { } parts) report.Tables.Add(parts);
         if (lateness?.Summarise(many.Run.Elapsed) is { Ok: > 0 } late)
         {
             // The fake model runs in the runner, beside the target on the same cores: its own delay is not the engine's.

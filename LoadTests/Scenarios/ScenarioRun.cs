@@ -85,7 +85,10 @@ public sealed class ScenarioRun
 
     /// <summary>A turn with a fresh idempotency key, waiting up to 120 s for it to complete.</summary>
     public Task<StepOutcome<TurnInfo>> SendTurnAsync(StepRecorder steps, string step, string sessionId, long n, CancellationToken ct) =>
-        steps.RunAsync(step, c => Client.SendTurnAsync(sessionId, TurnInput(n), Guid.NewGuid().ToString("N"), 120, c), ct);
+        SendTurnAsync(steps, step, sessionId, TurnInput(n), ct);
+
+    public Task<StepOutcome<TurnInfo>> SendTurnAsync(StepRecorder steps, string step, string sessionId, string input, CancellationToken ct) =>
+        steps.RunAsync(step, c => Client.SendTurnAsync(sessionId, input, Guid.NewGuid().ToString("N"), 120, c), ct);
 
     /// <summary>
     /// Runs <paramref name="iteration"/> with <paramref name="users"/> concurrent users for <c>--warmup</c>, unmeasured,

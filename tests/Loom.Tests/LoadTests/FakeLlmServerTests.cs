@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Loom.LoadTests.FakeLlm;
+using Loom.LoadTests.Scenarios;
 
 namespace Loom.Tests.LoadTests;
 
@@ -12,6 +13,39 @@ public class FakeLlmServerTests
     private const string ChatBody = """{"model":"fake-model","stream":STREAM,"stream_options":{"include_usage":true},"messages":[{"role":"system","content":"You narrate."},{"role":"user","content":"I open the door."}]}""";
 
     private static StringContent Body(bool stream) => new(ChatBody.Replace("STREAM", stream ? "true" : "false"), Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task A_turn_split_puts_the_model_between_the_clients_send_and_answer_on_one_clock()
+    {
+        // L = 300 ms from the request's arrival to its last chunk: the split's model part is L, the client's extra time
+        // falls before or after it, and a request no turn sent (a summary) or a turn the model never saw is left out.
+        var latency = TimeSpan.FromMilliseconds(300);
+        await using var server = await FakeLlmServer.StartAsync(new FakeLlmBehaviour(latency, TimeSpan.FromMilliseconds(50), CompletionTokens: 12, Chunks: 3));
+        using var http = new HttpClient();
+        using var split = new TurnTimeSplit(server);
+
+        var sent = Stopwatch.GetTimestamp();
+        using (var response = await http.PostAsync(new Uri(server.BaseAddress + "/chat/completions"), Body(stream: true)))
+        {
+            response.EnsureSuccessStatusCode();
+            await response.Content.ReadAsStringAsync();
+        }
+        await Task.Delay(100); // the engine's work after the model's last chunk, as the client sees it
+        split.Record("I open the door.", sent, Stopwatch.GetTimestamp());
+        split.Record("a turn the model never saw", sent, Stopwatch.GetTimestamp());
+
+        var only = Assert.Single(split.Splits());
+        Assert.InRange(only.ModelMs, 300, 1_300);
+        Assert.InRange(only.AfterMs, 100, 1_100);
+        Assert.InRange(only.BeforeMs, 0, 1_000);
+        var table = TurnTimeSplit.Table(split.Splits(), "1 user")!;
+        Assert.Equal(["before", "the", "after", "whole"], table.Rows.Select(r => r[0].Split(' ')[0]));
+        Assert.Null(TurnTimeSplit.Table([], "nobody"));
+
+        split.Dispose();
+        Assert.Null(server.RequestArrived);
+        Assert.Null(server.ChunkWritten);
+    }
 
     [Fact]
     public async Task A_lateness_window_counts_each_streamed_answer_from_its_due_time_and_only_answers_after_it_opened()

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Loom.LoadTests.FakeLlm;
+using Loom.LoadTests.Reporting;
+
+namespace Loom.LoadTests.Scenarios;
+
+/// <summary>
+/// Where each turn's time goes, on one clock: the fake model runs in the runner, so the client's send and answer and the
+/// model's request arrival and last chunk are all <see cref="Stopwatch"/> readings of this process. Before the model:
+/// HTTP in, the accept, the queue, recall, the prompt and the LLM worker's request; the model: its first request's
+/// arrival to its last chunk (L, plus the fake's own lateness); after it: reading the stream, memory, the commit and the
+/// answer back to the client. Turns are matched to model requests by their input, which the phase makes unique; a
+/// turn's other model calls (a rolling summary) carry other text and are left out.
+/// </summary>
+public sealed class TurnTimeSplit : IDisposable
+{
+    private readonly FakeLlmServer _fake;
+    private readonly ConcurrentDictionary<string, long> _arrived = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _lastChunk = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<(string Input, long Sent, long Answered)> _turns = [];
+
+    public TurnTimeSplit(FakeLlmServer fake)
+    {
+        _fake = fake;
+        fake.RequestArrived = (input, at) => _arrived.TryAdd(input, at);
+        fake.ChunkWritten = (input, _, at) => _lastChunk[input] = at;
+    }
+
+    /// <summary>A turn the client saw completed: its input, and when it was sent and answered (<see cref="Stopwatch"/>).</summary>
+    public void Record(string input, long sent, long answered) => _turns.Add((input, sent, answered));
+
+    /// <summary>Milliseconds before, in and after the model for every turn matched to its model request.</summary>
+    public IReadOnlyList<Split> Splits()
+    {
+        var splits = new List<Split>();
+        foreach (var (input, sent, answered) in _turns)
+        {
+            if (!_arrived.TryGetValue(input, out var arrived) || !_lastChunk.TryGetValue(input, out var last)) continue;
+            splits.Add(new Split(Ms(sent, arrived), Ms(arrived, last), Ms(last, answered)));
+        }
+        return splits;
+    }
+
+    /// <summary>The split's table: p50 / p95 / max of each part over all turns, and the parts of the slowest 5 %.</summary>
+    public static ReportTable? Table(IReadOnlyList<Split> splits, string phase)
+    {
+        if (splits.Count == 0) return null;
+        var slowest = splits.OrderByDescending(s => s.Total).Take(Math.Max(1, splits.Count / 20)).ToList();
+        IReadOnlyList<string> Row(string part, Func<Split, double> of)
+        {
+            var values = splits.Select(of).Order().ToList();
+            return [part, Cells.Ms(At(values, 0.50)), Cells.Ms(At(values, 0.95)), Cells.Ms(values[^1]), Cells.Ms(slowest.Average(of))];
+        }
+        return new ReportTable($"Where a turn's time goes, {phase} ({splits.Count:N0} turns, the runner's clock)",
+            ["part", "p50", "p95", "max", "mean of the slowest 5 %"],
+            [
+                Row("before the model (HTTP, accept, queue, recall, prompt, LLM request)", s => s.BeforeMs),
+                Row("the model (request to last chunk)", s => s.ModelMs),
+                Row("after the model (stream read, memory, commit, answer)", s => s.AfterMs),
+                Row("whole turn", s => s.Total),
+            ]);
+    }
+
+    public void Dispose()
+    {
+        _fake.RequestArrived = null;
+        _fake.ChunkWritten = null;
+    }
+
+    private static double Ms(long from, long to) => Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
+
+    private static double At(List<double> sorted, double quantile) => sorted[Math.Clamp((int)Math.Ceiling(quantile * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    public readonly record struct Split(double BeforeMs, double ModelMs, double AfterMs)
+    {
+        public double Total => BeforeMs + ModelMs + AfterMs;
+    }
+}
