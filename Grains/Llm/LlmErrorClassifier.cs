@@ -71,6 +71,11 @@ internal static partial class LlmErrorClassifier
             case TimeoutException:
                 return Timeout(provider);
 
+            // The SDK's own network timeout (set to the request timeout) cancels the read with a TimeoutException
+            // inside; the caller's cancellation never gets here. It races LOOM's per-chunk timer: either way a stall.
+            case OperationCanceledException when Find<TimeoutException>(exception) is not null:
+                return Timeout(provider);
+
             default:
                 return new LlmFailure(LlmErrorCodes.Failed, $"{provider}: {exception.GetType().Name}: {Excerpt(exception.Message)}", false);
         }

@@ -76,7 +76,8 @@ public sealed partial class LlmStreamer(
                 }
                 catch (Exception exception)
                 {
-                    var failure = attempt.IsCancellationRequested
+                    // Any other cancellation is a timeout: ours, or the SDK's network timeout racing it.
+                    var failure = attempt.IsCancellationRequested || exception is OperationCanceledException
                         ? LlmErrorClassifier.Timeout(request.Provider)
                         : LlmErrorClassifier.Classify(exception, request.Provider, streamStarted);
                     LogFailed(request.Provider, model, request.SessionId, failure.Code, failure.Transient, streamStarted, failure.Message);
