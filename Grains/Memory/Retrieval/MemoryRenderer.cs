@@ -57,20 +57,12 @@ internal static partial class MemoryRenderer
         var sb = new StringBuilder(length + GroupOrder.Length * 20);
         foreach (var type in GroupOrder)
         {
+            // Summaries read as a chronicle; other groups keep their relevance order.
+            IEnumerable<(MemoryEntity Entity, string Line)> group = type == EntityType.Summary
+                ? selected.Where(s => s.Entity.Type == type).OrderBy(s => s.Entity.FirstSeq).ThenBy(s => s.Entity.EntityId, StringComparer.Ordinal)
+                : selected;
             var first = true;
-            if (type == EntityType.Summary)
-            {
-                // Summaries read as a chronicle; other groups keep their relevance order.
-                foreach (var (_, line) in selected.Where(s => s.Entity.Type == EntityType.Summary)
-                    .OrderBy(g => g.Entity.FirstSeq).ThenBy(g => g.Entity.EntityId, StringComparer.Ordinal))
-                {
-                    if (first) sb.Append(GroupHeading(type));
-                    first = false;
-                    sb.Append(line);
-                }
-                continue;
-            }
-            foreach (var (entity, line) in selected)
+            foreach (var (entity, line) in group)
             {
                 if (entity.Type != type) continue;
                 if (first) sb.Append(GroupHeading(type));
