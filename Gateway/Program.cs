@@ -3,15 +3,25 @@ using Loom.Gateway.Endpoints;
 using Loom.Gateway.Hosting;
 using Loom.Gateway.Http;
 using Loom.Gateway.OpenAi;
+using Loom.Silo.Hosting;
 using Loom.Silo.Telemetry;
 
 // `Loom.Gateway keys add|hash|create|list|revoke ...` manages API keys and exits.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, Console.In, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddLoomGateway();
+WebApplication app;
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddLoomGateway();
+    app = builder.Build();
+    ConfigurationErrors.ValidateNow(app.Services);
+}
+catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+{
+    return ConfigurationErrors.Report(faults, Console.Error);
+}
 
-var app = builder.Build();
 app.UseLoomSecurityHeaders();
 app.UseLoomProblems();
 // Routing first, so the body limit can see which endpoint a request is for (imports take more).
@@ -56,7 +66,14 @@ app.Lifetime.ApplicationStarted.Register(() =>
         app.Services.GetRequiredService<ConfigApiKeyLookup>(), app.Lifetime, app.Logger);
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
-app.Run();
+try
+{
+    await app.RunAsync();
+}
+catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+{
+    return ConfigurationErrors.Report(faults, Console.Error);
+}
 return Environment.ExitCode;
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

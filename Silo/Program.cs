@@ -22,22 +22,39 @@ public static class SiloProgram
             return await MigrateCommand.RunAsync(configuration, cts.Token);
         }
 
-        var builder = WebApplication.CreateBuilder(args);
-        // A "Urls" in appsettings.json would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP),
-        // so the loopback default for a bare `dotnet run` applies only when no URL or port is configured at all.
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+        WebApplication app;
+        try
         {
-            builder.WebHost.UseUrls($"http://localhost:{OperationalEndpoints.SiloHttpPort}");
-        }
-        builder.AddLoomSilo();
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
+            var builder = WebApplication.CreateBuilder(args);
+            // A "Urls" in appsettings.json would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP),
+            // so the loopback default for a bare `dotnet run` applies only when no URL or port is configured at all.
+            if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
+            {
+                builder.WebHost.UseUrls($"http://localhost:{OperationalEndpoints.SiloHttpPort}");
+            }
+            builder.AddLoomSilo();
+            builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
 
-        var app = builder.Build();
+            app = builder.Build();
+            ConfigurationErrors.ValidateNow(app.Services);
+        }
+        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+        {
+            return ConfigurationErrors.Report(faults, Console.Error);
+        }
+
         // Liveness is local only; readiness means this silo is part of an answering cluster and not shutting down.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapLoomMetrics();
-        await app.RunAsync();
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+        {
+            return ConfigurationErrors.Report(faults, Console.Error);
+        }
         return 0;
     }
 }

@@ -91,7 +91,11 @@ public sealed class LoomClusterOptions : IValidatableObject
         var results = new List<ValidationResult>();
         if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
         {
-            throw new OptionsValidationException(Section, typeof(LoomClusterOptions), results.Select(r => r.ErrorMessage ?? "invalid"));
+            // Named by their configuration key ("Loom:Cluster:SessionIdleMinutes: ..."), which is what an operator sets.
+            throw new OptionsValidationException(Section, typeof(LoomClusterOptions), results.Select(r =>
+                r.ErrorMessage?.Contains(Section, StringComparison.Ordinal) != true && r.MemberNames.FirstOrDefault() is { } member
+                    ? $"{Section}:{member}: {r.ErrorMessage}"
+                    : r.ErrorMessage ?? "invalid"));
         }
         return options;
     }

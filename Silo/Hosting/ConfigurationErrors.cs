@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+
+namespace Loom.Silo.Hosting;
+
+/// <summary>
+/// A start refused for its configuration ends with one readable line per fault on stderr and exit code
+/// <see cref="ExitCode"/>, not an unhandled exception with a stack trace: the operator's fix is a setting, not code.
+/// </summary>
+public static class ConfigurationErrors
+{
+    public const int ExitCode = 2;
+
+    /// <summary>The faults <paramref name="exception"/> reports when it is a configuration refusal; otherwise null.</summary>
+    public static IReadOnlyList<string>? Describe(Exception exception) => exception switch
+    {
+        OptionsValidationException invalid => [.. invalid.Failures],
+        AggregateException many when many.InnerExceptions.Count > 0 && many.InnerExceptions.All(e => Describe(e) is not null) =>
+            [.. many.InnerExceptions.SelectMany(e => Describe(e)!)],
+        // The configuration binder's only sign of a value of the wrong type ("abc" for a number) is this message.
+        InvalidOperationException { InnerException: not null } binding
+            when binding.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) => [binding.Message],
+        _ => null,
+    };
+
+    /// <summary>Writes the refusal for the operator and returns the process's exit code.</summary>
+    public static int Report(IReadOnlyList<string> faults, TextWriter error)
+    {
+        error.WriteLine("LOOM cannot start: the configuration is invalid.");
+        foreach (var fault in faults) error.WriteLine("  - " + fault);
+        return ExitCode;
+    }
+
+    /// <summary>
+    /// Runs the options validation the host would run at start (every ValidateOnStart registration) now, so a
+    /// refusal is reported before the host logs it as a failed start with the exception's stack trace.
+    /// </summary>
+    public static void ValidateNow(IServiceProvider services) => services.GetService<IStartupValidator>()?.Validate();
+}

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Text;
+using Loom.Silo.Hosting;
+using Loom.Tests.Fixtures;
+using Loom.Tests.Helm;
+using Microsoft.Extensions.Options;
+
+namespace Loom.Tests.Cluster;
+
+/// <summary>
+/// A gateway or silo started with a setting it refuses says which setting and why, on stderr, and exits with code 2 —
+/// no unhandled exception, no stack trace, no core dump (the built processes, as an operator starts them).
+/// </summary>
+public sealed class StartupConfigurationErrorTests
+{
+    private static readonly TimeSpan ExitDeadline = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cluster__SessionIdleMinutes=1", "Loom:Cluster:SessionIdleMinutes: The field SessionIdleMinutes must be between 2 and 1440.")]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cluster__SessionIdleMinutes=abc", "'abc' at 'Loom:Cluster:SessionIdleMinutes'")]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Llm__Resilience__MaxConcurrency=0", "Loom:Llm:Resilience:MaxConcurrency must be at least 1")]
+    [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=", "Loom:Cluster:RedisConnectionString")]
+    [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=127.0.0.1:1;Loom__Storage__MaxPoolSize=0", "Loom:Storage:MaxPoolSize must be between 1 and 1000")]
+    public async Task A_refused_setting_ends_the_process_with_one_line_per_fault(string project, string dll, string settings, string expected)
+    {
+        var env = settings.Split(';').Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        var (exitCode, output) = await RunAsync(project, dll, env);
+
+        Assert.True(exitCode == ConfigurationErrors.ExitCode, $"exit code {exitCode}, expected {ConfigurationErrors.ExitCode}:\n{output}");
+        Assert.Contains("LOOM cannot start: the configuration is invalid.", output);
+        Assert.Contains(expected, output);
+        Assert.DoesNotContain("Unhandled exception", output);
+        Assert.DoesNotContain("   at ", output); // no stack frame
+    }
+
+    [Fact]
+    public void Only_configuration_refusals_are_described()
+    {
+        var invalid = new OptionsValidationException("Loom:X", typeof(object), ["Loom:X:A is wrong.", "Loom:X:B is wrong."]);
+        Assert.Equal(["Loom:X:A is wrong.", "Loom:X:B is wrong."], ConfigurationErrors.Describe(invalid));
+        Assert.Equal(["Loom:X:A is wrong.", "Loom:X:B is wrong.", "Loom:X:A is wrong.", "Loom:X:B is wrong."],
+            ConfigurationErrors.Describe(new AggregateException(invalid, invalid)));
+
+        Assert.Null(ConfigurationErrors.Describe(new AggregateException(invalid, new IOException("disk"))));
+        Assert.Null(ConfigurationErrors.Describe(new InvalidOperationException("Something else failed.", new FormatException())));
+        Assert.Null(ConfigurationErrors.Describe(new IOException("Address already in use")));
+
+        var report = new StringWriter();
+        Assert.Equal(2, ConfigurationErrors.Report(["Loom:X:A is wrong."], report));
+        Assert.Equal($"LOOM cannot start: the configuration is invalid.{Environment.NewLine}  - Loom:X:A is wrong.{Environment.NewLine}", report.ToString());
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string project, string dll, Dictionary<string, string> env)
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
+        var directory = Path.Combine(ChartFiles.RepoRoot, project, "bin", configuration, "net10.0");
+        Assert.True(Directory.Exists(directory), $"{directory} is missing: build the solution first");
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = directory };
+        info.ArgumentList.Add(Path.Combine(directory, dll));
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add("http://127.0.0.1:0");
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Loom", StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            info.Environment.Remove(key);
+        }
+        // Storage that would work: only the setting under test is wrong.
+        info.Environment["Loom__Storage__SqlitePath"] = Path.Combine(Path.GetTempPath(), $"loom-config-{Guid.NewGuid():N}.db");
+        foreach (var (key, value) in env) info.Environment[key] = value;
+
+        var output = new StringBuilder();
+        using var process = ChildProcesses.Start(info, line => { lock (output) output.AppendLine(line); });
+        using var deadline = new CancellationTokenSource(ExitDeadline);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            ChildProcesses.Kill(process);
+            Assert.Fail($"{dll} kept running with {string.Join(", ", env.Select(e => e.Key + "=" + e.Value))}:\n{output}");
+        }
+        process.WaitForExit(); // the output handlers have seen every line
+        lock (output) return (process.ExitCode, output.ToString());
+    }
+}
