@@ -66,15 +66,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
         app.Services.GetRequiredService<ConfigApiKeyLookup>(), app.Lifetime, app.Logger);
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
-try
-{
-    await app.RunAsync();
-}
-catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
-{
-    return ConfigurationErrors.Report(faults, Console.Error);
-}
-return Environment.ExitCode;
+return await HostRun.RunAsync(app, Console.Error) ?? Environment.ExitCode;
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>
 public partial class Program;

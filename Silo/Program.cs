@@ -47,14 +47,6 @@ public static class SiloProgram
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapLoomMetrics();
-        try
-        {
-            await app.RunAsync();
-        }
-        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
-        {
-            return ConfigurationErrors.Report(faults, Console.Error);
-        }
-        return 0;
+        return await HostRun.RunAsync(app, Console.Error) ?? 0;
     }
 }

@@ -1,0 +1,41 @@
+namespace Loom.Silo.Hosting;
+
+/// <summary>How the gateway and silo processes run their host to the end (instead of <c>RunAsync</c>).</summary>
+public static class HostRun
+{
+    /// <summary>
+    /// Starts the host and waits for its stop, as <c>RunAsync</c> does, with two differences. A stop asked for while the
+    /// host is still starting (SIGTERM during the example seed or a slow bind) stops what had started, within the
+    /// shutdown budget: <c>RunAsync</c> lets the cancelled start escape and disposes the services under a running silo,
+    /// so its sessions' turns failed on disposed services and the process aborted (exit 134, seen in
+    /// FailoverTests.Step4). A refused setting ends with <see cref="ConfigurationErrors"/>'s report. Returns the exit code
+    /// for a refusal, otherwise null.
+    /// </summary>
+    public static async Task<int?> RunAsync(IHost host, TextWriter error)
+    {
+        // Read before the host runs: once it is disposed its services cannot be resolved.
+        var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        try
+        {
+            try
+            {
+                await host.StartAsync();
+                await host.WaitForShutdownAsync();
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                await host.StopAsync();
+            }
+        }
+        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+        {
+            return ConfigurationErrors.Report(faults, error);
+        }
+        finally
+        {
+            if (host is IAsyncDisposable disposable) await disposable.DisposeAsync();
+            else host.Dispose();
+        }
+        return null;
+    }
+}
