@@ -44,6 +44,12 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(2, 1440)] public int SessionIdleMinutes { get; set; } = 5;
     /// <summary>
+    /// After this many sessions deactivated on a silo that has since gone quiet, one full compacting collection gives
+    /// their memory back to the OS (<see cref="IdleMemoryTrim"/>): without allocations no collection runs, and a silo
+    /// kept its peak. 0 turns it off.
+    /// </summary>
+    [Range(0, 10_000_000)] public int IdleTrimDeactivations { get; set; } = 1000;
+    /// <summary>
     /// Plays and erases a probe session on the silo's own grains before it reports ready (<see cref="GrainPathWarmup"/>):
     /// a few seconds more to start; a fresh process's first turn ~10× faster.
     /// </summary>

@@ -55,6 +55,10 @@ public static class SiloHostingExtensions
             });
         });
 
+        if (cluster.IdleTrimDeactivations > 0)
+        {
+            builder.Services.AddHostedService(sp => ActivatorUtilities.CreateInstance<IdleMemoryTrim>(sp, cluster));
+        }
         if (builder.Configuration.GetValue("Loom:SeedExampleWorlds", true))
         {
             builder.Services.AddHostedService<ExampleWorldSeeder>();
