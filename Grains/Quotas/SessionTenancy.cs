@@ -35,8 +35,24 @@ public sealed partial class SessionTenancy(
     /// <summary>Stored bytes of the owner's other sessions, as last read.</summary>
     private long _ownerBytes;
     private DateTime _ownerBytesAt;
+    private (string Owner, IOwnerUsageGrain Grain)? _usage;
 
     private SessionState S => header.State;
+
+    /// <summary>The owner's usage grain, referenced once per activation (two uses per turn; a reference is built by
+    /// reflection). Rebuilt if the header's owner is not the one it was built for (a create on this activation).</summary>
+    private IOwnerUsageGrain Usage
+    {
+        get
+        {
+            if (_usage is not { } usage || !string.Equals(usage.Owner, S.OwnerId, StringComparison.Ordinal))
+            {
+                usage = (S.OwnerId, grains.GetGrain<IOwnerUsageGrain>(S.OwnerId));
+                _usage = usage;
+            }
+            return usage.Grain;
+        }
+    }
 
     /// <summary>What a turn adds to stored bytes: the UTF-8 size of its input, narrative and out-of-character reply.</summary>
     public static long StoredBytesOf(TurnView turn) =>
@@ -51,7 +67,7 @@ public sealed partial class SessionTenancy(
 
     /// <summary>Refuses (429) a turn that would pass the owner's caps, before it is queued and so before any LLM call.</summary>
     public Task CheckBudgetAsync() =>
-        budgets.Enabled && S.OwnerId != Caller.WarmUpOwner ? grains.GetGrain<IOwnerUsageGrain>(S.OwnerId).CheckBudget() : Task.CompletedTask;
+        budgets.Enabled && S.OwnerId != Caller.WarmUpOwner ? Usage.CheckBudget() : Task.CompletedTask;
 
     /// <summary>
     /// Refuses a turn once the owner's stored bytes reach the quota: the other sessions' last known total (read at most
@@ -78,7 +94,7 @@ public sealed partial class SessionTenancy(
     public void StageUsage(RowUnit unit, TurnView turn)
     {
         if (turn.Status != TurnStatus.Completed) return;
-        var owner = grains.GetGrain<IOwnerUsageGrain>(S.OwnerId).GetGrainId();
+        var owner = Usage.GetGrainId();
         unit.Put(owner, PendingUsage.RowName(PendingUsage.TurnKey(sessionId, turn.TurnId)),
             new PendingUsage { Usage = turn.Usage, At = turn.CompletedAt ?? DateTime.UtcNow });
     }
@@ -90,7 +106,7 @@ public sealed partial class SessionTenancy(
         if (turn.Status != TurnStatus.Completed) return;
         try
         {
-            await grains.GetGrain<IOwnerUsageGrain>(S.OwnerId).Record(PendingUsage.TurnKey(sessionId, turn.TurnId), turn.Usage);
+            await Usage.Record(PendingUsage.TurnKey(sessionId, turn.TurnId), turn.Usage);
         }
         catch (Exception ex)
         {
