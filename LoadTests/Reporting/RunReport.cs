@@ -22,14 +22,26 @@ public sealed record CheckResult(string Name, string Target, string Measured, Ch
     public string Unit { get; init; } = "";
 
     public static CheckResult AtMost(string name, double measured, double limit, Func<double, string> format, bool gate = false, double bound = double.NaN, string unit = "") =>
-        new(name, "≤ " + format(limit), format(measured), Judge(measured, m => m <= limit), gate)
+        new(name, "≤ " + format(limit), Shown(measured, limit, format, unit), Judge(measured, m => m <= limit), gate)
         { Bound = double.IsNaN(bound) ? "–" : format(bound), MeasuredValue = measured, TargetValue = limit, BoundValue = bound, Unit = unit };
 
     public static CheckResult AtLeast(string name, double measured, double limit, Func<double, string> format, bool gate = false, double bound = double.NaN, string unit = "") =>
-        new(name, "≥ " + format(limit), format(measured), Judge(measured, m => m >= limit), gate)
+        new(name, "≥ " + format(limit), Shown(measured, limit, format, unit), Judge(measured, m => m >= limit), gate)
         { Bound = double.IsNaN(bound) ? "–" : format(bound), MeasuredValue = measured, TargetValue = limit, BoundValue = bound, Unit = unit };
 
     public static CheckResult NotApplicable(string name, string target, string why) => new(name, target, why, CheckStatus.NotAvailable, false);
+
+    /// <summary>
+    /// The measured cell; when it would print the same as the limit it does not equal (2.001 against 2 ms reads
+    /// "2.0 ms · miss"), the exact figure follows it so the verdict can be read off the cell.
+    /// </summary>
+    private static string Shown(double measured, double limit, Func<double, string> format, string unit)
+    {
+        var shown = format(measured);
+        return measured != limit && !double.IsNaN(measured) && shown == format(limit)
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{shown} ({measured:0.######}{(unit.Length > 0 ? " " + unit : "")})")
+            : shown;
+    }
 
     private static CheckStatus Judge(double measured, Func<double, bool> passes) =>
         double.IsNaN(measured) ? CheckStatus.NotAvailable : passes(measured) ? CheckStatus.Pass : CheckStatus.Fail;

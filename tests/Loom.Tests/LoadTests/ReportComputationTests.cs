@@ -139,6 +139,19 @@ public class ReportComputationTests
         Assert.Equal("1.50 s", c.Bound);
     }
 
+    [Theory]
+    [InlineData(2.0011, "2.0 ms (2.0011 ms)", CheckStatus.Fail)]
+    [InlineData(2.0, "2.0 ms", CheckStatus.Pass)]
+    [InlineData(1.96, "2.0 ms (1.96 ms)", CheckStatus.Pass)]
+    [InlineData(2.06, "2.1 ms", CheckStatus.Fail)]
+    public void A_figure_that_prints_like_its_limit_shows_its_exact_value(double measured, string cell, CheckStatus expected)
+    {
+        var c = CheckResult.AtMost("overhead p50", measured, 2, Cells.Ms, unit: "ms");
+
+        Assert.Equal(cell, c.Measured);
+        Assert.Equal(expected, c.Status);
+    }
+
     [Fact]
     public void Engine_cpu_per_turn_and_memory_per_session_are_plain_ratios()
     {
