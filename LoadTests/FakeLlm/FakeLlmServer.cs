@@ -157,11 +157,18 @@ public sealed class FakeLlmServer : IAsyncDisposable
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
-    /// <summary>Waits until <paramref name="due"/> after <paramref name="start"/>; absolute deadlines keep chunk timing from drifting.</summary>
-    private static Task WaitUntilAsync(long start, TimeSpan due, CancellationToken ct)
+    /// <summary>
+    /// Waits until <paramref name="due"/> after <paramref name="start"/>; absolute deadlines keep chunk timing from drifting.
+    /// Never early: a delay counts whole milliseconds and its timer may fire a fraction before the exact time (a last
+    /// chunk written 0.3 ms before L failed FakeLlmServerTests once), so the time left is rounded up and checked again.
+    /// </summary>
+    private static async Task WaitUntilAsync(long start, TimeSpan due, CancellationToken ct)
     {
-        var remaining = due - Stopwatch.GetElapsedTime(start);
-        return remaining > TimeSpan.Zero ? Task.Delay(remaining, ct) : Task.CompletedTask;
+        TimeSpan remaining;
+        while ((remaining = due - Stopwatch.GetElapsedTime(start)) > TimeSpan.Zero)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Ceiling(remaining.TotalMilliseconds)), ct);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -55,9 +55,10 @@ public sealed class IdleSessionsScenario : ILoadScenario
             TimeSpan.FromSeconds(5), ct, v => run.Console.WriteLine($"[{Name}/idle] active sessions {v:N0}, target RSS {Cells.Mb(run.TargetSampler?.ReadRssMbNow() ?? double.NaN)}"));
         var afterIdle = await ReadMemoryAsync(run, ct);
         // The silo gives the collected sessions' memory back on its next quiet check (Loom:Cluster:IdleTrimDeactivations,
-        // every 30 s); the memory is read again once two checks have passed.
+        // every 30 s); the memory is read again once two checks have passed. Fewer sessions than the trim's default
+        // threshold would not start one, so small runs do not wait for it.
         MemoryReading? settled = null;
-        if (wait.Reached)
+        if (wait.Reached && sessions >= SettleMinSessions)
         {
             run.Console.WriteLine($"[{Name}/idle] reading memory again in {Durations.Format(SettleAfterIdle)} (the silo's idle trim) ...");
             await Task.Delay(SettleAfterIdle, ct);
@@ -71,13 +72,14 @@ public sealed class IdleSessionsScenario : ILoadScenario
         string Kb(double bytes) => double.IsNaN(bytes) ? "n/a" : $"{bytes / 1024:0.0} KB";
         string Active(double? v) => v is { } x ? Cells.Count((long)x) : "n/a";
         string Heap(double? bytes) => bytes is { } b ? Cells.Mb(b / (1024 * 1024)) : "n/a";
+        string Later(Func<MemoryReading, string> cell) => settled is { } reading ? cell(reading) : "–"; // not read: a small run
 
         report.Tables.Add(new ReportTable($"Idle sessions ({sessions:N0} sessions × {turns} turns over {Durations.Format(duration)}, L = {Durations.Format(latency)})",
             ["metric", "before", "after play (idle, activated)", "after idle collection", $"{Durations.Format(SettleAfterIdle)} later", "target"],
             [
-                ["active sessions (gauge)", Active(before.ActiveSessions), Active(afterPlay.ActiveSessions), Active(afterIdle.ActiveSessions), Active(settled?.ActiveSessions), "–"],
-                ["target RSS", Cells.Mb(before.RssMb), Cells.Mb(afterPlay.RssMb), Cells.Mb(afterIdle.RssMb), Cells.Mb(settled?.RssMb ?? double.NaN), $"≤ {Cells.Mb(Targets.IdleRssAfterCollectionMb)} after collection"],
-                ["GC heap (after last GC)", Heap(before.GcHeapBytes), Heap(afterPlay.GcHeapBytes), Heap(afterIdle.GcHeapBytes), Heap(settled?.GcHeapBytes), "–"],
+                ["active sessions (gauge)", Active(before.ActiveSessions), Active(afterPlay.ActiveSessions), Active(afterIdle.ActiveSessions), Later(r => Active(r.ActiveSessions)), "–"],
+                ["target RSS", Cells.Mb(before.RssMb), Cells.Mb(afterPlay.RssMb), Cells.Mb(afterIdle.RssMb), Later(r => Cells.Mb(r.RssMb)), $"≤ {Cells.Mb(Targets.IdleRssAfterCollectionMb)} after collection"],
+                ["GC heap (after last GC)", Heap(before.GcHeapBytes), Heap(afterPlay.GcHeapBytes), Heap(afterIdle.GcHeapBytes), Later(r => Heap(r.GcHeapBytes)), "–"],
                 ["memory per idle activation (RSS)", "–", Kb(rssPerSession), "–", "–", "measured"],
                 ["memory per idle activation (GC heap)", "–", Kb(heapPerSession), "–", "–", "measured"],
                 ["sessions created ok / failed", "–", Cells.OrNa(created, x => $"{Cells.Count(x.Ok)} / {Cells.Count(x.Fail)}"), "–", "–", "0 failed"],
@@ -107,6 +109,9 @@ public sealed class IdleSessionsScenario : ILoadScenario
     /// </summary>
     /// <summary>How long after idle collection the memory is read again: two of the silo's idle-trim checks.</summary>
     public static readonly TimeSpan SettleAfterIdle = TimeSpan.FromSeconds(65);
+
+    /// <summary>The silo's default Loom:Cluster:IdleTrimDeactivations: below it no trim is due, and memory is read once.</summary>
+    public const int SettleMinSessions = 1000;
 
     public static InjectionRate Simulation(int sessions, TimeSpan duration) =>
         new(sessions / Math.Max(duration.TotalSeconds, 0.001), duration, sessions);
