@@ -9,18 +9,13 @@ using Loom.Silo.Telemetry;
 // `Loom.Gateway keys add|hash|create|list|revoke ...` manages API keys and exits.
 if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs, Console.In, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
 
-WebApplication app;
-try
+var app = HostRun.Build(() =>
 {
     var builder = WebApplication.CreateBuilder(args);
     builder.AddLoomGateway();
-    app = builder.Build();
-    ConfigurationErrors.ValidateNow(app.Services);
-}
-catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
-{
-    return ConfigurationErrors.Report(faults, Console.Error);
-}
+    return builder.Build();
+}, Console.Error, out var refused);
+if (app is null) return refused;
 
 app.UseLoomSecurityHeaders();
 app.UseLoomProblems();

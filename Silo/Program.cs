@@ -22,8 +22,7 @@ public static class SiloProgram
             return await MigrateCommand.RunAsync(configuration, cts.Token);
         }
 
-        WebApplication app;
-        try
+        var app = HostRun.Build(() =>
         {
             var builder = WebApplication.CreateBuilder(args);
             // A "Urls" in appsettings.json would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP),
@@ -35,13 +34,9 @@ public static class SiloProgram
             builder.AddLoomSilo();
             builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
 
-            app = builder.Build();
-            ConfigurationErrors.ValidateNow(app.Services);
-        }
-        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
-        {
-            return ConfigurationErrors.Report(faults, Console.Error);
-        }
+            return builder.Build();
+        }, Console.Error, out var refused);
+        if (app is null) return refused;
 
         // Liveness is local only; readiness means this silo is part of an answering cluster and not shutting down.
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });

@@ -6,8 +6,8 @@ namespace Loom.Llm;
 /// Hosts narration calls on the calling silo. Calls are I/O bound, so one reentrant activation serves many
 /// at once. Exactly one activation per key: Orleans routes each MoveNext of a streamed answer as a separate
 /// call, and with several workers under one key it can land on an activation that does not hold the
-/// enumerator (EnumerationAbortedException, seen with 12 concurrent streams). Callers spread load over keys
-/// with <see cref="LlmGrainKeys.For"/> instead.
+/// enumerator (EnumerationAbortedException, seen with 12 concurrent streams). Sessions all use key 0: spreading them
+/// over keys (<see cref="LlmGrainKeys.For"/>) was measured at 1,000 sessions and gained nothing (docs/performance.md).
 /// </summary>
 // removeIdleWorkers: false — proactive idle removal can deactivate the worker between two MoveNext calls of a
 // live stream, which aborts the enumeration (seen under CPU load in the cluster failure tests).

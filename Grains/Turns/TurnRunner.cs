@@ -30,9 +30,6 @@ public sealed partial class TurnRunner
     private const int ContextOverheadTokens = 40;
 
     private readonly IGrainFactory _grains;
-    // Grain references are immutable; building one resolves its interface and codecs by reflection (a profile of
-    // session creates put 3-5 % of the gateway's CPU there), so the worker's is built once per silo.
-    private ILlmGrain? _llm;
     private readonly PromptAssembler _prompts;
     private readonly LorePlanner _lore; // lore (issue 13)
     private readonly InterventionPlanner _interventions;
@@ -44,6 +41,9 @@ public sealed partial class TurnRunner
     /// <summary>Memory tokens a prompt may carry before summaries: the retrieval budget, capped by the prompt's context budget.</summary>
     private readonly int _memoryTokens;
     private readonly int _contextTokens;
+    // Grain references are immutable; building one resolves its interface and codecs by reflection (a profile of
+    // session creates put 3-5 % of the gateway's CPU there), so the worker's is built once per silo.
+    private ILlmGrain? _llm;
 
     public TurnRunner(IGrainFactory grains, PromptAssembler prompts, InterventionPlanner interventions, RollingSummarizer summarizer,
         ITokenCounter tokens, IOptions<MemoryOptions> memory, IOptions<PromptOptions> prompt, LoomMetrics metrics, ILogger<TurnRunner> logger,

@@ -30,9 +30,6 @@ public static class ConfigurationErrors
         return ExitCode;
     }
 
-    /// <summary>
-    /// Runs the options validation the host would run at start (every ValidateOnStart registration) now, so a
-    /// refusal is reported before the host logs it as a failed start with the exception's stack trace.
-    /// </summary>
+    /// <summary>Runs the options validation the host would run at start (every ValidateOnStart registration) now.</summary>
     public static void ValidateNow(IServiceProvider services) => services.GetService<IStartupValidator>()?.Validate();
 }

@@ -4,6 +4,27 @@ namespace Loom.Silo.Hosting;
 public static class HostRun
 {
     /// <summary>
+    /// Builds the host and validates its options now (every ValidateOnStart registration), so a refused setting is
+    /// reported before the host would log it as a failed start with a stack trace. Null, with the exit code in
+    /// <paramref name="refused"/>, when the configuration is refused.
+    /// </summary>
+    public static TApp? Build<TApp>(Func<TApp> build, TextWriter error, out int refused) where TApp : class, IHost
+    {
+        refused = 0;
+        try
+        {
+            var app = build();
+            ConfigurationErrors.ValidateNow(app.Services);
+            return app;
+        }
+        catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
+        {
+            refused = ConfigurationErrors.Report(faults, error);
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Starts the host and waits for its stop, as <c>RunAsync</c> does, with two differences. A stop asked for while the
     /// host is still starting (SIGTERM during the example seed or a slow bind) stops what had started, within the
     /// shutdown budget: <c>RunAsync</c> lets the cancelled start escape and disposes the services under a running silo,
