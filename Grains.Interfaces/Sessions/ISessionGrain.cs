@@ -106,7 +106,7 @@ public interface ISessionGrain : IGrainWithStringKey
 /// <summary>An owner's index of sessions (key: ownerId), with the last stored size each session reported.</summary>
 public interface IOwnerGrain : IGrainWithStringKey
 {
-    /// <summary>Lists the session from now on; the index row is written shortly after, not before this answers.</summary>
+    /// <summary>Lists the session from now on; its entry row was committed with the session (see OwnedSession.Stored).</summary>
     Task Add(OwnedSession session);
     /// <summary>Durable when it answers.</summary>
     Task Remove(string sessionId);

@@ -110,6 +110,8 @@ public sealed record OwnedSession
     [Id(2)] public string? SharedBy { get; init; }
     /// <summary>A joined session: the member's role there.</summary>
     [Id(3)] public Loom.Multiplayer.MemberRole? Role { get; init; }
+    /// <summary>The entry's row was committed with the session (builds before entry rows send false: the owner writes it).</summary>
+    [Id(4)] public bool Stored { get; init; }
 }
 
 /// <summary>API: one page of an owner's sessions, newest first; <see cref="Next"/> is the cursor for the next page.</summary>

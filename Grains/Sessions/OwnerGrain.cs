@@ -11,6 +11,8 @@ namespace Loom.Sessions;
 [GenerateSerializer, Alias("loom.OwnerState")]
 public sealed class OwnerState
 {
+    /// <summary>The index as builds before entry rows kept it (see <see cref="OwnerIndexRows"/>): moved into entry rows
+    /// when the owner activates, then left empty.</summary>
     [Id(0)] public List<OwnedSession> Sessions { get; set; } = [];
     /// <summary>Session id → stored bytes it last reported (sessions absent here have reported nothing yet).</summary>
     [Id(1)] public Dictionary<string, long> StoredBytes { get; set; } = new(StringComparer.Ordinal);
@@ -23,12 +25,11 @@ public sealed class OwnerState
 /// <summary>
 /// An owner's session index, oldest first, and the stored size each session last reported. Session details stay
 /// in the sessions themselves.
-/// Nothing on a session's create or turn path waits for this grain's storage: <see cref="Add"/> changes the index in
-/// memory (so the owner's next list already shows the session: read-your-writes) and the row is written within
-/// <see cref="IndexFlushDelay"/>, one write for however many sessions arrived meanwhile; size reports are folded in
-/// within <see cref="SizeFlushEvery"/>. Removal (permanent delete) stays synchronous, so an erased session never
-/// reappears. The cost: a silo that dies within the flush delay of a create loses that index entry (the session
-/// itself is durable and reachable by its id).
+/// Each index entry is its own row under this owner's key, written in the session's create transaction and deleted in
+/// its erase transaction (<see cref="OwnerIndexRows"/>): a create writes nothing owner-wide and waits for nothing here,
+/// and an entry is as durable as its session. <see cref="Add"/> puts it in memory, so the owner's next list shows it
+/// (read-your-writes); activation reads the entries back. Size reports and idle marks live in the owner's row,
+/// rewritten within <see cref="SizeFlushEvery"/> and <see cref="IdleFlushDelay"/>.
 /// </summary>
 [Reentrant]
 public sealed partial class OwnerGrain(
@@ -39,41 +40,68 @@ public sealed partial class OwnerGrain(
     LoomMetrics metrics,
     ILogger<OwnerGrain> logger) : Grain, IOwnerGrain
 {
-    private static readonly TimeSpan IndexFlushDelay = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan IdleFlushDelay = TimeSpan.FromMilliseconds(500);
+    /// <summary>Legacy entries moved into rows per transaction (an owner with tens of thousands of sessions).</summary>
+    private const int LegacyEntriesPerCommit = 500;
     private static readonly TimeSpan SizeFlushEvery = TimeSpan.FromSeconds(5);
     private IGrainTimer? _flush;
     private DateTime _flushDue;
+    private readonly List<OwnedSession> _sessions = [];
     // The index's ids, for membership tests in O(1): an owner with thousands of sessions scanned the list on every create.
-    private HashSet<string>? _ids;
+    private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     // With a read replica: the live activation of each session that reported one (in memory; see SessionIdle).
     private readonly Dictionary<string, Guid> _live = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _writing = new(1, 1);
 
-    private HashSet<string> Ids => _ids ??= state.State.Sessions.Select(s => s.SessionId).ToHashSet(StringComparer.Ordinal);
-
-    public Task Add(OwnedSession session)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!Ids.Add(session.SessionId)) return Task.CompletedTask;
-        state.State.Sessions.Add(session);
-        ScheduleFlush(IndexFlushDelay);
-        return Task.CompletedTask;
+        foreach (var row in await rows.ListAsync(this.GetGrainId(), OwnerIndexRows.RowPrefix)) Index(rows.Deserialize<OwnedSession>(row.Payload!));
+        if (state.State.Sessions.Count > 0) await MoveLegacyEntriesAsync();
+        _sessions.Sort((a, b) => a.CreatedAt.CompareTo(b.CreatedAt)); // rows come in id order; the index is oldest first
+    }
+
+    public async Task Add(OwnedSession session)
+    {
+        if (_ids.Contains(session.SessionId)) return;
+        // A create of an older build (during a rolling upgrade) did not write the entry row with its session.
+        if (!session.Stored) await rows.CommitAsync(OwnerIndexRows.Commit(this.GetGrainId(), [session], rows));
+        Index(session);
+    }
+
+    private bool Index(OwnedSession session)
+    {
+        if (!_ids.Add(session.SessionId)) return false;
+        _sessions.Add(session);
+        return true;
+    }
+
+    /// <summary>Writes the entries an older build kept in the owner's row as entry rows, then empties that list: rows
+    /// first, so a crash in between leaves an entry twice (read once), never lost.</summary>
+    private async Task MoveLegacyEntriesAsync()
+    {
+        var legacy = state.State.Sessions.Where(Index).ToList();
+        foreach (var chunk in legacy.Chunk(LegacyEntriesPerCommit)) await rows.CommitAsync(OwnerIndexRows.Commit(this.GetGrainId(), chunk, rows));
+        state.State.Sessions = [];
+        await WriteAsync();
+        LogLegacyEntriesMoved(this.GetPrimaryKeyString(), legacy.Count);
     }
 
     public async Task Remove(string sessionId)
     {
-        var removed = Ids.Remove(sessionId) && state.State.Sessions.RemoveAll(s => s.SessionId == sessionId) > 0;
-        if (state.State.StoredBytes.Remove(sessionId) | state.State.Idle.Remove(sessionId) || removed) await WriteAsync();
+        // The entry row went with the session's erase transaction.
+        if (_ids.Remove(sessionId)) _sessions.RemoveAll(s => s.SessionId == sessionId);
+        if (state.State.StoredBytes.Remove(sessionId) | state.State.Idle.Remove(sessionId)) await WriteAsync();
     }
 
     public Task SessionIdle(string sessionId, Guid activation, int headerVersion)
     {
-        if (!Ids.Contains(sessionId)) return Task.CompletedTask;
+        if (!_ids.Contains(sessionId)) return Task.CompletedTask;
         // A report that arrives after the next activation said it is live (the old one's call was slow) is stale.
         if (_live.TryGetValue(sessionId, out var live) && live != activation) return Task.CompletedTask;
         _live.Remove(sessionId);
         state.State.Idle[sessionId] = headerVersion;
         // Losing this write only loses the shortcut: an unknown session is listed through its grain.
-        ScheduleFlush(IndexFlushDelay);
+        ScheduleFlush(IdleFlushDelay);
         return Task.CompletedTask;
     }
 
@@ -101,7 +129,7 @@ public sealed partial class OwnerGrain(
         if (state.State.Joined.RemoveAll(s => s.SessionId == sessionId) > 0) await WriteAsync();
     }
 
-    public Task<List<OwnedSession>> List() => Task.FromResult(state.State.Sessions.ToList());
+    public Task<List<OwnedSession>> List() => Task.FromResult(_sessions.ToList());
 
     public async Task<SessionPage> ListSessions(SessionStatus? status, int limit, string? after)
     {
@@ -191,7 +219,7 @@ public sealed partial class OwnerGrain(
     /// the page after them (null at the end).</summary>
     private (List<OwnedSession> Page, string? Next) PageOf(string? after, int limit, bool includeJoined = false)
     {
-        var owned = (includeJoined ? state.State.Sessions.Concat(state.State.Joined) : state.State.Sessions).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
+        var owned = (includeJoined ? _sessions.Concat(state.State.Joined) : _sessions).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
         var start = 0;
         if (!string.IsNullOrEmpty(after))
         {
@@ -206,7 +234,7 @@ public sealed partial class OwnerGrain(
     public Task ReportStoredBytes(string sessionId, long bytes)
     {
         // A report that overtakes its session's removal (or precedes its Add) is not counted.
-        if (!Ids.Contains(sessionId)) return Task.CompletedTask;
+        if (!_ids.Contains(sessionId)) return Task.CompletedTask;
         if (state.State.StoredBytes.TryGetValue(sessionId, out var known) && known == bytes) return Task.CompletedTask;
         state.State.StoredBytes[sessionId] = bytes;
         ScheduleFlush(SizeFlushEvery);
@@ -220,10 +248,10 @@ public sealed partial class OwnerGrain(
     {
         var limits = quotas.Value;
         var owner = this.GetPrimaryKeyString();
-        if (limits.MaxSessions is { } maxSessions && state.State.Sessions.Count >= maxSessions)
+        if (limits.MaxSessions is { } maxSessions && _sessions.Count >= maxSessions)
         {
             throw QuotaCodes.Exceeded(QuotaCodes.Sessions,
-                $"Owner '{owner}' has {state.State.Sessions.Count} session(s); the quota is {maxSessions}. Delete sessions permanently to make room.");
+                $"Owner '{owner}' has {_sessions.Count} session(s); the quota is {maxSessions}. Delete sessions permanently to make room.");
         }
         if (limits.MaxStoredBytes is { } maxBytes && Total() is var total && total >= maxBytes)
         {
@@ -314,7 +342,7 @@ public sealed partial class OwnerGrain(
         {
             // Storage is away: the index stays in memory and the write is tried again.
             LogFlushFailed(ex, this.GetPrimaryKeyString());
-            ScheduleFlush(IndexFlushDelay * 4);
+            ScheduleFlush(IdleFlushDelay * 4);
         }
         finally
         {
@@ -327,6 +355,9 @@ public sealed partial class OwnerGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Read replica did not answer listing {OwnerId}'s sessions; reading them through their grains")]
     private partial void LogReplicaFailed(Exception ex, string ownerId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Owner {OwnerId}: {Count} index entries of an older build moved into entry rows")]
+    private partial void LogLegacyEntriesMoved(string ownerId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Owner index of {OwnerId} not written; retrying")]
     private partial void LogFlushFailed(Exception ex, string ownerId);

@@ -199,6 +199,8 @@ public sealed partial class SessionGrain
         _memory.StageShards(unit, seed.MemoryShards);
         _state.State = SessionSeeds.StateOf(seed, _memory.Options.ShardCount);
         _audit.Stage(unit, [.. seed.Audit, creation with { Actor = seed.OwnerId }]);
+        var owner = GrainFactory.GetGrain<IOwnerGrain>(seed.OwnerId);
+        var entry = OwnerIndexRows.Stage(unit, owner.GetGrainId(), new OwnedSession { SessionId = SessionId, CreatedAt = seed.CreatedAt });
         try
         {
             await _state.CommitAsync(unit);
@@ -211,7 +213,7 @@ public sealed partial class SessionGrain
         }
         _memory.Reset();
         _journal.ForgetRecent();
-        await GrainFactory.GetGrain<IOwnerGrain>(seed.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = seed.CreatedAt });
+        await owner.Add(entry);
         _tenancy.ReportStoredBytes(force: true);
         _metrics.SessionCreated();
         return Info();

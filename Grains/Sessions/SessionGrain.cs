@@ -239,8 +239,10 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _memory.StartEmpty();
         var seeded = _state.Begin(); // card character (issue 13): in memory from the start, written with the header
         if (Loom.Import.CardCharacter.Op(world, _memory.Options) is { } character) _memory.Stage(seeded, Loom.Import.CardCharacter.Seed(await _memory.GetAsync(), character));
+        var owner = GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId);
+        var entry = OwnerIndexRows.Stage(seeded, owner.GetGrainId(), new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
         await WriteHeaderOrRevertAsync(seeded, undo: () => _state.State = new SessionState());
-        await GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId).Add(new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
+        await owner.Add(entry);
         _metrics.SessionCreated();
         return Info();
     }
@@ -282,10 +284,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         await _journal.StageEraseAsync(erase);
         await _memory.StageEraseAsync(erase);
         await _audit.StageEraseAsync(erase);
+        var owner = GrainFactory.GetGrain<IOwnerGrain>(ownerId);
+        OwnerIndexRows.StageRemoval(erase, owner.GetGrainId(), SessionId);
         if (S.ReminderRegistered && await this.GetReminder(PumpReminder) is { } reminder) await this.UnregisterReminder(reminder);
         await _state.ClearAsync(erase);
         _state.State = new SessionState();
-        await GrainFactory.GetGrain<IOwnerGrain>(ownerId).Remove(SessionId);
+        await owner.Remove(SessionId);
         _waiters.FailAll(SessionId);
         _events.CompleteAll();
         DeactivateOnIdle();

@@ -19,7 +19,7 @@ public sealed class PostgresStorageTests(PostgresServer server) : StorageContrac
 
         var messages = string.Join("\n", Flatten(failure).Select(e => e.Message));
         Assert.Contains("run the migrate command", messages);
-        Assert.Contains("is at version 0, this build needs 2", messages);
+        Assert.Contains("is at version 0, this build needs 3", messages);
         Assert.Equal(0, await ScalarAsync("SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'"));
     }
 
