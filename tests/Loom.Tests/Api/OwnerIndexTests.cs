@@ -29,6 +29,14 @@ public sealed class OwnerIndexTests
 
         var listed = (await client.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
         Assert.Contains(listed, s => s!["sessionId"]!.GetValue<string>() == sessionId);
+
+        // A fork and an import create sessions through the seed path: their entries are committed with them too.
+        await client.PlayAsync(sessionId, "I look around.");
+        var fork = (await client.ForkAsync(sessionId, 1).ExpectAsync(HttpStatusCode.Created))["sessionId"]!.GetValue<string>();
+        var export = await client.ExportAsync(sessionId);
+        var imported = (await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created))["sessionId"]!.GetValue<string>();
+        var names = (await rows.ListAsync(owner, OwnerIndexRows.RowPrefix)).Select(r => r.Name).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(new[] { sessionId, fork, imported }.Select(OwnerIndexRows.RowName).Order(StringComparer.Ordinal), names);
     }
 
     [Fact]
