@@ -103,6 +103,24 @@ public sealed class OwnerIndexTests
         Assert.Equal([sessionId], await ListedAsync(next.Alice()));
     }
 
+    [Fact]
+    public async Task A_create_of_an_older_build_gets_its_entry_row_from_the_owner()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var sessionId = await app.Alice().CreateSessionAsync();
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var rows = app.Services.GetRequiredService<IGrainRowStore>();
+        var owner = grains.GetGrain<IOwnerGrain>("alice");
+        // What an older build's session sends after its create: the entry, without having written its row.
+        var older = new OwnedSession { SessionId = "s-older-build", CreatedAt = DateTime.UtcNow };
+        await owner.Add(older);
+
+        var stored = (await rows.ListAsync(owner.GetGrainId(), OwnerIndexRows.RowPrefix)).Select(r => r.Name).ToList();
+        Assert.Contains(OwnerIndexRows.RowName(older.SessionId), stored);
+        Assert.Contains(OwnerIndexRows.RowName(sessionId), stored);
+        Assert.Contains(await owner.List(), e => e.SessionId == older.SessionId);
+    }
+
     private static async Task<List<string>> ListedAsync(HttpClient client) =>
         [.. (await client.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Select(s => s!["sessionId"]!.GetValue<string>())];
 }
