@@ -79,7 +79,8 @@ public sealed partial class OwnerGrain(
     /// first, so a crash in between leaves an entry twice (read once), never lost.</summary>
     private async Task MoveLegacyEntriesAsync()
     {
-        var legacy = state.State.Sessions.Where(Index).ToList();
+        var legacy = new List<OwnedSession>();
+        foreach (var entry in state.State.Sessions) if (Index(entry)) legacy.Add(entry);
         foreach (var chunk in legacy.Chunk(LegacyEntriesPerCommit)) await rows.CommitAsync(OwnerIndexRows.Commit(this.GetGrainId(), chunk, rows));
         state.State.Sessions = [];
         await WriteAsync();
