@@ -11,8 +11,8 @@ namespace Loom.Sessions;
 /// client can always tell "newer". Events are not durable: turns are, and a reconnecting page re-reads them.
 /// Only what a reconnect can ask for is buffered: nothing while nobody has watched within <see cref="ReplayAge"/>
 /// (a client's Last-Event-ID is from when it watched), and no narrative chunks of a turn that has ended (its
-/// terminal event carries the whole text). Everything else buffered would live minutes and die old — measured
-/// as the largest part of the GC's promoted bytes at 1,000 unwatched sessions (docs/performance.md).
+/// terminal event carries the whole text). Anything else buffered lives minutes: the GC copies it through both
+/// young generations into gen2, where it dies (measured at 1,000 unwatched sessions, docs/performance.md).
 /// </summary>
 public sealed class SessionEventHub(TimeProvider? time = null)
 {
