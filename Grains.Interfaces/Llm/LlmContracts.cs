@@ -45,6 +45,19 @@ public sealed record LlmChunk
     [Id(12)] public bool CacheHit { get; init; }
 }
 
+/// <summary>
+/// A whole answer, for a caller that shows nothing before the end: the text, the final chunk (usage, provider, model)
+/// and how long the first text took from the start of the call.
+/// </summary>
+[GenerateSerializer, Alias("loom.LlmAnswer")]
+public sealed record LlmAnswer
+{
+    [Id(0)] public string Text { get; init; } = "";
+    [Id(1)] public LlmChunk? Final { get; init; }
+    /// <summary>From the start of the call to the first text; null when the answer had none.</summary>
+    [Id(2)] public TimeSpan? FirstText { get; init; }
+}
+
 /// <summary>A failed LLM call, classified so the session can record it and the resilience layer can decide.</summary>
 [GenerateSerializer, Alias("loom.LlmCallException")]
 public sealed class LlmCallException : Exception
@@ -75,4 +88,11 @@ public interface ILlmGrain : IGrainWithIntegerKey
 {
     [ResponseTimeout("00:05:00")]
     IAsyncEnumerable<LlmChunk> Stream(LlmRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The same call answered in one piece: one grain call, where a stream is one per chunk the provider sends. For
+    /// answers nobody watches arrive (rolling summaries, turns of a session without watchers).
+    /// </summary>
+    [ResponseTimeout("00:05:00")]
+    Task<LlmAnswer> Complete(LlmRequest request, CancellationToken cancellationToken = default);
 }

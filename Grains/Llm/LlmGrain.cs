@@ -8,6 +8,7 @@ namespace Loom.Llm;
 /// call, and with several workers under one key it can land on an activation that does not hold the
 /// enumerator (EnumerationAbortedException, seen with 12 concurrent streams). Sessions all use key 0: spreading them
 /// over keys (<see cref="LlmGrainKeys.For"/>) was measured at 1,000 sessions and gained nothing (docs/performance.md).
+/// An answer nobody watches arrive is asked for whole (<see cref="Complete"/>): a stream costs a grain call per chunk.
 /// </summary>
 // removeIdleWorkers: false — proactive idle removal can deactivate the worker between two MoveNext calls of a
 // live stream, which aborts the enumeration (seen under CPU load in the cluster failure tests).
@@ -23,5 +24,11 @@ public sealed class LlmGrain(LlmRouter router) : Grain, ILlmGrain
         {
             yield return chunk;
         }
+    }
+
+    public Task<LlmAnswer> Complete(LlmRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return LlmAnswers.CollectAsync(router.StreamAsync(request, cancellationToken), cancellationToken);
     }
 }

@@ -32,12 +32,20 @@ public sealed class SessionEventHub(TimeProvider? time = null)
     /// <summary>Buffered chunks of the turn that is streaming (dropped when its terminal event comes).</summary>
     private string? _chunksOf;
 
+    /// <summary>
+    /// Someone watches, or watched within the replay age and may resume: live events reach a reader. Otherwise a turn's
+    /// narration need not stream (its terminal event carries the whole text).
+    /// </summary>
+    public bool Listened => Listens(_time.GetUtcNow());
+
+    private bool Listens(DateTimeOffset now) => _watchers.Count > 0 || now - _lastWatched <= ReplayAge;
+
     public SessionEvent Publish(SessionEvent draft)
     {
         var ev = draft with { Id = (++_next).ToString(System.Globalization.CultureInfo.InvariantCulture) };
         var now = _time.GetUtcNow();
         Trim(now);
-        if (_watchers.Count > 0 || now - _lastWatched <= ReplayAge)
+        if (Listens(now))
         {
             Buffer(ev, now);
         }

@@ -228,36 +228,46 @@ public sealed partial class TurnRunner
     };
 
     /// <summary>
-    /// Streams one narrator answer. With <paramref name="liveTurnId"/>, watchers see it as it comes (the narrative
-    /// only: the memory block at the end of the answer is held back) and the first token is timed.
+    /// One narrator answer. For a turn (<paramref name="liveTurnId"/>) of a session someone listens to, it streams:
+    /// watchers see it as it comes (the narrative only: the memory block at the end of the answer is held back). Otherwise
+    /// it is asked for whole — one grain call instead of one per chunk the provider sends (docs/performance.md). A
+    /// turn's first token is timed either way.
     /// </summary>
     private async Task<(string Answer, LlmChunk? Final)> NarrateAsync(TurnContext session, LlmRequest request, string? liveTurnId, CancellationToken cancellation,
         Action? onFirstText = null)
     {
+        var llm = _llm ??= _grains.GetGrain<ILlmGrain>(0);
+        if (liveTurnId is null || !session.Events.Listened)
+        {
+            var call = llm.Complete(request, cancellation);
+            // The request is on its way to the worker before anything started here (the summary queues behind it).
+            onFirstText?.Invoke();
+            var whole = await call;
+            if (liveTurnId is not null && whole.FirstText is { } first) _metrics.Stage(TurnStages.LlmFirstToken, first.TotalSeconds);
+            return (whole.Text, whole.Final);
+        }
+
         var answer = new StringBuilder();
-        var filter = liveTurnId is null ? null : new StreamingNarrativeFilter();
+        var filter = new StreamingNarrativeFilter();
         var started = Stopwatch.GetTimestamp();
         var firstToken = true;
         LlmChunk? final = null;
-        await foreach (var chunk in (_llm ??= _grains.GetGrain<ILlmGrain>(0)).Stream(request, cancellation))
+        await foreach (var chunk in llm.Stream(request, cancellation))
         {
             if (chunk.Text.Length > 0)
             {
                 answer.Append(chunk.Text);
-                if (filter is not null)
+                if (firstToken)
                 {
-                    if (firstToken)
-                    {
-                        firstToken = false;
-                        _metrics.StageSince(TurnStages.LlmFirstToken, started);
-                        onFirstText?.Invoke();
-                    }
-                    Show(session, liveTurnId!, filter.Push(chunk.Text));
+                    firstToken = false;
+                    _metrics.StageSince(TurnStages.LlmFirstToken, started);
+                    onFirstText?.Invoke();
                 }
+                Show(session, liveTurnId, filter.Push(chunk.Text));
             }
             if (chunk.Final) final = chunk;
         }
-        if (filter is not null) Show(session, liveTurnId!, filter.Complete());
+        Show(session, liveTurnId, filter.Complete());
         return (answer.ToString(), final);
     }
 

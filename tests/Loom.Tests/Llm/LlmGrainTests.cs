@@ -73,6 +73,27 @@ public sealed class LlmGrainTests : IAsyncLifetime
         Assert.True(call.Transient);
     }
 
+    [Fact]
+    public async Task Complete_answers_in_one_piece_as_the_stream_would_and_failures_arrive_classified()
+    {
+        var request = LlmTestServices.Request("offline", "loom-offline-1");
+        var (chunks, _) = await LlmTestServices.Collect(Grain.Stream(request));
+        var whole = await Grain.Complete(request);
+
+        Assert.Equal(string.Concat(chunks.Select(c => c.Text)), whole.Text);
+        Assert.Equal(chunks[^1] with { Text = "" }, whole.Final);
+        Assert.NotNull(whole.FirstText);
+
+        _stub.Enqueue(StubReply.Ok("Rain on the glass.", new StubUsage(40, 9)), StubReply.Error(401, "bad key"));
+        var answer = await Grain.Complete(LlmTestServices.Request("openai", "stub-model"));
+        Assert.Equal("Rain on the glass.", answer.Text);
+        Assert.Equal(40, answer.Final!.PromptTokens);
+        Assert.Equal(9, answer.Final.CompletionTokens);
+        var failure = await Assert.ThrowsAsync<LlmCallException>(() => Grain.Complete(LlmTestServices.Request("openai", "stub-model")));
+        Assert.Equal(LlmErrorCodes.Unauthorized, failure.Code);
+        Assert.False(failure.Transient);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -98,6 +98,26 @@ public sealed class SessionEventHubTests
         Assert.Equal(0, hub.Replayable);
     }
 
+    [Fact]
+    public void A_session_is_listened_to_while_watched_and_for_the_replay_age_after_its_last_watcher()
+    {
+        var clock = new ManualClock();
+        var hub = new SessionEventHub(clock);
+        Assert.False(hub.Listened); // never watched: narration need not stream
+
+        var (first, _) = hub.Subscribe(null);
+        var (second, _) = hub.Subscribe(null);
+        hub.Unsubscribe(first);
+        clock.Now += SessionEventHub.ReplayAge * 2;
+        Assert.True(hub.Listened); // one watcher left
+
+        hub.Unsubscribe(second);
+        clock.Now += SessionEventHub.ReplayAge - TimeSpan.FromSeconds(1);
+        Assert.True(hub.Listened); // it may still resume
+        clock.Now += TimeSpan.FromSeconds(2);
+        Assert.False(hub.Listened);
+    }
+
     [Theory]
     [InlineData(SessionEventTypes.TurnCompleted, TurnStatus.Completed)]
     [InlineData(SessionEventTypes.TurnFailed, TurnStatus.Failed)]
