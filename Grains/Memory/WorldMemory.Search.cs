@@ -36,11 +36,17 @@ public sealed partial class WorldMemory
     /// then packed greedily and rendered grouped by type. Entities in <paramref name="exclude"/> (e.g. summaries the
     /// prompt already carries) are left out.
     /// </summary>
-    public async Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default,
+    public Task<MemoryRetrieval> RetrieveAsync(string input, string recentStory, int tokenBudget, CancellationToken ct = default,
+        IReadOnlySet<string>? exclude = null) =>
+        RetrieveAsync(input, [recentStory ?? ""], tokenBudget, ct, exclude);
+
+    /// <inheritdoc cref="RetrieveAsync(string, string, int, CancellationToken, IReadOnlySet{string})"/>
+    /// <param name="recentStory">The recent story as its pieces (each turn's input and narrative), read one after another.</param>
+    public async Task<MemoryRetrieval> RetrieveAsync(string input, IReadOnlyList<string> recentStory, int tokenBudget, CancellationToken ct = default,
         IReadOnlySet<string>? exclude = null)
     {
         input ??= "";
-        recentStory ??= "";
+        recentStory ??= [];
         if (tokenBudget <= 0 || _liveCount == 0) return MemoryRetrieval.Empty;
 
         var inputNames = _names.Scan(input)

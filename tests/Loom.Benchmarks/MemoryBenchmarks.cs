@@ -16,6 +16,8 @@ public class MemoryBenchmarks
     private readonly IEmbeddingGenerator<string, Embedding<float>> _embedder = new HashingEmbeddingGenerator(MemoryCorpus.Options.EmbeddingDimensions);
     private int _next;
     private int _seq;
+    private readonly NameIndex _names = new();
+    private readonly List<string> _story = [];
 
     [GlobalSetup]
     public void Setup()
@@ -25,6 +27,12 @@ public class MemoryBenchmarks
         _shards = _memory.AllShards().ToList();
         _shardBytes = _shards.Select(s => MemoryCorpus.Serializer.SerializeToArray(s)).ToArray();
         _seq = _memory.HeadSeq;
+        foreach (var entity in _memory.All()) _names.Add(entity.EntityId, [entity.Name]);
+        for (var turn = 0; turn < 8; turn++)
+        {
+            _story.Add(MemoryCorpus.Queries[turn % MemoryCorpus.Queries.Length]);
+            _story.Add(string.Join(" ", Enumerable.Range(turn * 8, 8).Select(MemoryCorpus.Sentence)));
+        }
     }
 
     [Benchmark]
@@ -45,6 +53,16 @@ public class MemoryBenchmarks
     [Benchmark]
     public Task<MemoryRetrieval> HybridRetrieval() =>
         _memory.RetrieveAsync(MemoryCorpus.Queries[_next++ % MemoryCorpus.Queries.Length], MemoryCorpus.RecentStory, 2000);
+
+    /// <summary>
+    /// The name scan of a turn's recent story (8 turns: an input and a ~1,300-character narrative each) over the
+    /// corpus's names: joined into one text first, as turns did until session 21, or read as its pieces.
+    /// </summary>
+    [Benchmark]
+    public int StoryNameScanJoined() => _names.Scan(string.Join("\n", _story)).Count;
+
+    [Benchmark]
+    public int StoryNameScanPieces() => _names.Scan(_story).Count;
 
     /// <summary>A turn that writes 100 entities: apply, embed the changed ones, take the delta the grain writes.</summary>
     [Benchmark]

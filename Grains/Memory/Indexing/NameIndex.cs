@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Loom.Memory;
 
 /// <summary>
@@ -52,35 +54,59 @@ internal sealed class NameIndex
     private const int MaxReusedTerms = 16_384;
 
     /// <summary>Every entity named in <paramref name="text"/>, with how often and where (term positions).</summary>
-    public Dictionary<string, Hit> Scan(string text)
+    public Dictionary<string, Hit> Scan(string text) => Scan([text]);
+
+    /// <summary>
+    /// Every entity named in <paramref name="texts"/> read as one text, each after a line break (a turn's recent story:
+    /// inputs and narratives), with how often and where (term positions). Equal to scanning them joined.
+    /// </summary>
+    public Dictionary<string, Hit> Scan(IReadOnlyList<string> texts)
     {
         var hits = new Dictionary<string, Hit>(StringComparer.Ordinal);
-        if (string.IsNullOrEmpty(text) || _root.Children is null) return hits;
-        // One lower-cased copy of the text; terms are ranges of it, looked up by span (no string per word).
-        var lower = text.ToLowerInvariant();
-        // The recent story is scanned every turn: its term list (thousands of ranges) is reused per thread, not grown anew.
-        var terms = t_terms ??= new List<(int Start, int Length)>(1024);
-        terms.Clear();
-        TextAnalyzer.KeywordTermRanges(lower, terms);
-        for (var i = 0; i < terms.Count; i++)
+        if (_root.Children is null || texts.Count == 0) return hits;
+        var length = texts.Count - 1;
+        foreach (var text in texts) length += text?.Length ?? 0;
+        if (length <= 0) return hits;
+        // One lower-cased copy of the texts in a pooled buffer; terms are ranges of it, looked up by span (no string per
+        // word, and no joined or lower-cased string: the recent story is scanned on every turn).
+        var buffer = ArrayPool<char>.Shared.Rent(length);
+        try
         {
-            var node = _root;
-            for (var j = i; j < terms.Count && j < i + MaxKeyTerms; j++)
+            var at = 0;
+            for (var t = 0; t < texts.Count; t++)
             {
-                if (node.Children is null) break;
-                var (start, length) = terms[j];
-                if (!node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(lower.AsSpan(start, length), out node)) break;
-                if (node.Ids is not { Count: > 0 }) continue;
-                foreach (var id in node.Ids)
+                if (t > 0) buffer[at++] = '\n';
+                at += (texts[t] ?? "").AsSpan().ToLowerInvariant(buffer.AsSpan(at));
+            }
+            ReadOnlySpan<char> lower = buffer.AsSpan(0, at);
+            // Its term list (thousands of ranges) is reused per thread, not grown anew.
+            var terms = t_terms ??= new List<(int Start, int Length)>(1024);
+            terms.Clear();
+            TextAnalyzer.KeywordTermRanges(lower, terms);
+            for (var i = 0; i < terms.Count; i++)
+            {
+                var node = _root;
+                for (var j = i; j < terms.Count && j < i + MaxKeyTerms; j++)
                 {
-                    hits[id] = hits.TryGetValue(id, out var hit)
-                        ? hit with { Count = hit.Count + 1, LastPosition = i }
-                        : new Hit(1, i, i);
+                    if (node.Children is null) break;
+                    var (start, termLength) = terms[j];
+                    if (!node.Children.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(lower.Slice(start, termLength), out node)) break;
+                    if (node.Ids is not { Count: > 0 }) continue;
+                    foreach (var id in node.Ids)
+                    {
+                        hits[id] = hits.TryGetValue(id, out var hit)
+                            ? hit with { Count = hit.Count + 1, LastPosition = i }
+                            : new Hit(1, i, i);
+                    }
                 }
             }
+            if (terms.Capacity > MaxReusedTerms) t_terms = null; // a rare huge text does not stay pinned to the thread
+            return hits;
         }
-        if (terms.Capacity > MaxReusedTerms) t_terms = null; // a rare huge text does not stay pinned to the thread
-        return hits;
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
     }
 
     private static IEnumerable<List<string>> Keys(IEnumerable<string> names)

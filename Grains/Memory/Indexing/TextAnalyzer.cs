@@ -53,7 +53,10 @@ internal static class TextAnalyzer
     }
 
     /// <summary>Where the terms of <see cref="KeywordTerms"/> are in <paramref name="text"/> (pass it lower-cased).</summary>
-    public static void KeywordTermRanges(string text, List<(int Start, int Length)> into)
+    public static void KeywordTermRanges(string text, List<(int Start, int Length)> into) => KeywordTermRanges(text.AsSpan(), into);
+
+    /// <inheritdoc cref="KeywordTermRanges(string, List{ValueTuple{int, int}})"/>
+    public static void KeywordTermRanges(ReadOnlySpan<char> text, List<(int Start, int Length)> into)
     {
         var i = 0;
         while (i < text.Length)
