@@ -137,7 +137,8 @@ public sealed partial class TurnRunner
             LlmChunk? final;
             using (LoomTelemetry.ActivitySource.StartActivity(TurnSpans.Llm))
             {
-                (answer, final) = await NarrateAsync(session, Request(session, prompt.Messages, s.Llm.MaxTokens), turn.TurnId, session.Stopping, StartSummary);
+                (answer, final) = await NarrateAsync(session, Request(session, prompt.Messages, s.Llm.MaxTokens), turn.TurnId, session.Stopping,
+                    due is null ? null : StartSummary);
             }
             _metrics.StageSince(TurnStages.LlmTotal, llmStarted);
 
@@ -228,21 +229,19 @@ public sealed partial class TurnRunner
     };
 
     /// <summary>
-    /// One narrator answer. For a turn (<paramref name="liveTurnId"/>) of a session someone listens to, it streams:
-    /// watchers see it as it comes (the narrative only: the memory block at the end of the answer is held back). Otherwise
-    /// it is asked for whole — one grain call instead of one per chunk the provider sends (docs/performance.md). A
-    /// turn's first token is timed either way.
+    /// One narrator answer. A turn (<paramref name="liveTurnId"/>) streams when its session is listened to — watchers see
+    /// it as it comes (the narrative only: the memory block at the end of the answer is held back) — or when something
+    /// waits for its first text (<paramref name="onFirstText"/>: a due summary, which must queue behind the narration's
+    /// provider slot). Otherwise it is asked for whole: one grain call instead of one per chunk the provider sends
+    /// (docs/performance.md). A turn's first token is timed either way.
     /// </summary>
     private async Task<(string Answer, LlmChunk? Final)> NarrateAsync(TurnContext session, LlmRequest request, string? liveTurnId, CancellationToken cancellation,
         Action? onFirstText = null)
     {
         var llm = _llm ??= _grains.GetGrain<ILlmGrain>(0);
-        if (liveTurnId is null || !session.Events.Listened)
+        if (liveTurnId is null || (onFirstText is null && !session.Events.Listened))
         {
-            var call = llm.Complete(request, cancellation);
-            // The request is on its way to the worker before anything started here (the summary queues behind it).
-            onFirstText?.Invoke();
-            var whole = await call;
+            var whole = await llm.Complete(request, cancellation);
             if (liveTurnId is not null && whole.FirstText is { } first) _metrics.Stage(TurnStages.LlmFirstToken, first.TotalSeconds);
             return (whole.Text, whole.Final);
         }

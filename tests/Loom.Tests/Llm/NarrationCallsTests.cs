@@ -22,6 +22,9 @@ public sealed class NarrationCallsTests(NarrationCallsTests.App app) : IClassFix
     {
         // Chunks a few milliseconds apart, as a provider sends them: a stream cannot hand them over in one batch.
         ["Loom:Llm:Offline:ChunkDelayMs"] = "3",
+        // A rolling summary is due from a session's second turn on.
+        ["Loom:Memory:RecentWindowTurns"] = "1",
+        ["Loom:Memory:SummaryEveryTurns"] = "1",
     })
     {
         public WorkerCalls Calls => Services.GetRequiredService<WorkerCalls>();
@@ -72,6 +75,24 @@ public sealed class NarrationCallsTests(NarrationCallsTests.App app) : IClassFix
         Assert.DoesNotContain("loom-memory", narrative);
         Assert.True(turn["usage"]!["completionTokens"]!.GetValue<long>() > 0);
         Assert.False(turn["usage"]!["estimated"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task A_turn_with_a_summary_due_streams_so_the_summary_starts_at_its_first_text()
+    {
+        var client = app.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I follow the river north.");
+        app.Calls.Take();
+
+        var turn = await client.PlayAsync(sessionId, "I cross the ford.");
+
+        // The narration streams: its first text starts the summary behind it (written locally for the offline narrator;
+        // a provider's is asked for whole).
+        var calls = app.Calls.Take();
+        Assert.Contains("MoveNext", calls);
+        Assert.DoesNotContain("Complete", calls);
+        Assert.Contains(turn["memoryUpdates"]!.AsArray(), u => u!["type"]!.GetValue<string>() == "summary");
     }
 
     [Fact]
