@@ -29,6 +29,6 @@ public sealed class LlmGrain(LlmRouter router) : Grain, ILlmGrain
     public Task<LlmAnswer> Complete(LlmRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return LlmAnswers.CollectAsync(router.StreamAsync(request, cancellationToken), cancellationToken);
+        return LlmAnswers.CollectAsync(router.StreamAsync(request, cancellationToken));
     }
 }

@@ -18,8 +18,8 @@ namespace Loom.Turns;
 
 /// <summary>
 /// Runs one turn: interventions → recall → prompt → narrate → remember, and returns it finished (completed or
-/// failed) for the session to commit. Narration has one path, used by turns (streamed to watchers) and by rolling
-/// summaries (collected). Stateless: everything per session comes in the <see cref="TurnContext"/>.
+/// failed) for the session to commit. Narration has one method for turns and rolling summaries: streamed when a
+/// watcher or a due summary waits on its text, asked for whole otherwise. Stateless: everything per session comes in the <see cref="TurnContext"/>.
 /// </summary>
 public sealed partial class TurnRunner
 {
