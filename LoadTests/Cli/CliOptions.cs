@@ -35,6 +35,9 @@ public sealed record CliOptions
     public TimeSpan ReadyTimeout { get; init; } = TimeSpan.FromSeconds(90);
     public bool Strict { get; init; }
 
+    /// <summary>Starts a new embedded gateway (own database, own log) for every scenario after the first (<c>--fresh-gateway</c>).</summary>
+    public bool FreshGateway { get; init; }
+
     /// <summary>providers: <c>provider:model</c> pairs to measure (<c>--providers</c>); null = the fake's three shapes.</summary>
     public IReadOnlyList<string>? Providers { get; init; }
 

@@ -37,6 +37,7 @@ public static class CliParser
             if (eq > 0) { name = arg[..eq]; value = arg[(eq + 1)..]; }
 
             if (name == "--strict") { o = o with { Strict = true }; continue; }
+            if (name == "--fresh-gateway") { o = o with { FreshGateway = true }; continue; }
             if (value is null)
             {
                 if (i + 1 >= args.Count) return CliParseResult.Fail($"{name} needs a value");
@@ -114,6 +115,7 @@ public static class CliParser
             return CliParseResult.Fail("--cluster-dir finds the gateway and the pids itself; it cannot be combined with --target or --target-pid");
         var existing = o.Target is not null || o.ClusterDirectory is not null;
         if (existing && o.GatewayDll is not null) return CliParseResult.Fail("--gateway-dll starts an embedded gateway; it cannot be combined with --target or --cluster-dir");
+        if (existing && o.FreshGateway) return CliParseResult.Fail("--fresh-gateway starts embedded gateways; it cannot be combined with --target or --cluster-dir");
         if (existing && env.Count > 0) return CliParseResult.Fail("--gateway-env configures the embedded gateway; it cannot be combined with --target or --cluster-dir");
         if (scenarios.Contains("roll") && (o.ClusterDirectory is null || scenarios.Count > 1))
             return CliParseResult.Fail("roll replaces the processes of a local cluster: run it alone, with --cluster-dir (scripts/local-cluster.sh start 3)");

@@ -37,6 +37,8 @@ public static class HelpText
         sb.AppendLine("  --ready-timeout 90s how long to wait for GET /readyz");
         sb.AppendLine("  --providers P:M,..  providers: provider:model pairs the target offers (default: the fake's openai, anthropic, ollama)");
         sb.AppendLine("  --pg CONNECTION     PostgreSQL: kpis reads pg_stat_database / pg_stat_io; workflow runs 'production' on it");
+        sb.AppendLine("  --fresh-gateway     a new embedded gateway (own database) for each scenario after the first, so no workload");
+        sb.AppendLine("                      inherits another's sessions and heap (e.g. with 'all')");
         sb.AppendLine("  --strict            every target becomes a gate (non-zero exit when missed)");
         sb.AppendLine();
         sb.AppendLine("Exit codes: 0 ok, 1 a gate failed, 2 bad command line, 3 target could not be started or reached, 130 interrupted.");

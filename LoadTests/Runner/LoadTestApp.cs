@@ -112,35 +112,64 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             }
             stdout.WriteLine($"Target ready: {target.Description}");
 
-            if (target.Processes.Count > 0) targetSampler = new ProcessSampler(target.Processes, "LOOM");
             selfSampler = new ProcessSampler(Environment.ProcessId, "runner");
-
-            using var client = new LoomClient(target.BaseAddress, options.ApiKey);
-            var run = new ScenarioRun
+            var startAnother = Child is null ? null : StartAnother(options, root, embeddedLlm!.Value, fake, workDir, outDir);
+            LoomClient? client = null;
+            ScenarioRun Attach(ILoomTarget to)
             {
-                Client = client, Options = options, Console = stdout, InPlaceProgress = inPlaceProgress,
-                Fake = fake, EmbeddedLlm = embeddedLlm, TargetSampler = targetSampler, SelfSampler = selfSampler,
-                StartGateway = Child is null ? null : StartAnother(options, root, embeddedLlm!.Value, fake, workDir, outDir),
-                Metrics = new TargetMetrics(client, target.Processes.Select(p => ProcessUrls.Read(p.Pid)).OfType<Uri>().Distinct().ToArray()),
-            };
+                targetSampler = to.Processes.Count > 0 ? new ProcessSampler(to.Processes, "LOOM") : null;
+                client = new LoomClient(to.BaseAddress, options.ApiKey);
+                return new ScenarioRun
+                {
+                    Client = client, Options = options, Console = stdout, InPlaceProgress = inPlaceProgress,
+                    Fake = fake, EmbeddedLlm = embeddedLlm, TargetSampler = targetSampler, SelfSampler = selfSampler,
+                    StartGateway = startAnother,
+                    Metrics = new TargetMetrics(client, to.Processes.Select(p => ProcessUrls.Read(p.Pid)).OfType<Uri>().Distinct().ToArray()),
+                };
+            }
+
+            var run = Attach(target);
             var report = new RunReport
             {
                 Title = $"LOOM load test: {string.Join(", ", options.Scenarios)}",
                 StartedAt = started,
-                Target = target.Description,
+                Target = options.FreshGateway ? $"{target.Description}; a fresh gateway for each scenario (--fresh-gateway)" : target.Description,
                 Llm = run.LlmDescription,
                 CommandLine = "dotnet run --project LoadTests -c Release -- " + string.Join(' ', args),
             };
 
             await WarmUpAsync(run, ct);
             var interrupted = false;
-            foreach (var name in options.Scenarios)
+            for (var i = 0; i < options.Scenarios.Count; i++)
             {
-                var scenario = ScenarioCatalog.Get(name);
+                var scenario = ScenarioCatalog.Get(options.Scenarios[i]);
                 var sr = new ScenarioReport(scenario.Name, scenario.Description);
                 report.Scenarios.Add(sr);
                 stdout.WriteLine();
                 stdout.WriteLine($"== {scenario.Name}: {scenario.Description}");
+                if (options.FreshGateway && i > 0)
+                {
+                    // Each workload on its own process: what an earlier scenario left behind (its sessions, its heap) is
+                    // not counted against this one's memory and latency.
+                    client?.Dispose();
+                    if (targetSampler is not null) await targetSampler.DisposeAsync();
+                    targetSampler = null;
+                    await target!.DisposeAsync();
+                    target = Child = null;
+                    try
+                    {
+                        target = Child = await startAnother!(scenario.Name, new Dictionary<string, string>(), ct);
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or TimeoutException or FileNotFoundException)
+                    {
+                        sr.Error = $"a fresh gateway did not start: {e.Message}";
+                        stdout.Write(ScenarioSummary(sr));
+                        break;
+                    }
+                    stdout.WriteLine($"Fresh gateway for {scenario.Name}: {target.Description}");
+                    run = Attach(target);
+                    await WarmUpAsync(run, ct);
+                }
                 try
                 {
                     await scenario.RunAsync(run, sr, ct);
@@ -158,6 +187,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                 stdout.Write(ScenarioSummary(sr));
                 if (interrupted) break;
             }
+            client?.Dispose();
 
             report.FinishedAt = DateTimeOffset.UtcNow;
             await File.WriteAllTextAsync(Path.Combine(outDir, "report.md"), MarkdownReportWriter.Render(report), CancellationToken.None);

@@ -29,6 +29,15 @@ public class CliParserTests
     }
 
     [Fact]
+    public void Fresh_gateway_is_off_by_default_and_only_for_an_embedded_target()
+    {
+        Assert.False(Parse("all").Options!.FreshGateway);
+        Assert.True(Parse("all", "--fresh-gateway").Options!.FreshGateway);
+        Assert.Contains("--fresh-gateway", Parse("all", "--fresh-gateway", "--target", "http://127.0.0.1:5080").Error);
+        Assert.Contains("--fresh-gateway", Parse("e2e", "--fresh-gateway", "--cluster-dir", "/tmp/c").Error);
+    }
+
+    [Fact]
     public void Warm_up_defaults_to_ten_seconds_and_can_be_turned_off()
     {
         Assert.Equal(TimeSpan.FromSeconds(10), Parse("overhead").Options!.WarmUp);
