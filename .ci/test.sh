@@ -13,6 +13,7 @@ log() { printf '\n== %s\n' "$*"; }
 need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v ss >/dev/null 2>&1 || need+=(iproute2)         # TransportTests read the gateway's listen backlog with ss
 command -v chromium >/dev/null 2>&1 || need+=(chromium)   # browser tests drive it through Playwright
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 if [ ${#need[@]} -gt 0 ]; then

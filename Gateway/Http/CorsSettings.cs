@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace Loom.Gateway.Http;
@@ -39,8 +40,8 @@ public sealed class CorsSettings
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             || uri.AbsolutePath != "/" || uri.Query.Length > 0 || text.Contains('*', StringComparison.Ordinal))
         {
-            throw new InvalidOperationException(
-                $"{Section}:Origins holds '{origin}': each entry must be one origin such as https://app.example or http://localhost:3000 (no wildcard, no path).");
+            throw new OptionsValidationException(Section, typeof(CorsSettings),
+                [$"{Section}:Origins holds '{origin}': each entry must be one origin such as https://app.example or http://localhost:3000 (no wildcard, no path)."]);
         }
         return uri.GetLeftPart(UriPartial.Authority);
     }

@@ -2,11 +2,12 @@ namespace Loom.Gateway.Http;
 
 public static class TransportExtensions
 {
-    /// <summary>Explicit Kestrel limits (no Server header), and CORS when origins are configured.</summary>
+    /// <summary>Explicit Kestrel limits (no Server header), the listen backlog, and CORS when origins are configured.</summary>
     public static WebApplicationBuilder AddLoomTransport(this WebApplicationBuilder builder)
     {
         var limits = HttpLimitsOptions.From(builder.Configuration);
         builder.Services.AddSingleton(limits);
+        builder.WebHost.UseSockets(s => s.Backlog = limits.ListenBacklog);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -82,6 +82,9 @@ public sealed class FakeLlmServer : IAsyncDisposable
             k.Listen(IPAddress.Loopback, port);
             k.Limits.MaxConcurrentConnections = null;
         });
+        // A model provider does not drop connections: Kestrel's default backlog of 512 lost part of the gateway's burst
+        // of new connections at 1,000 users, each then retried by the kernel a second later.
+        builder.WebHost.UseSockets(s => s.Backlog = 4096);
         var app = builder.Build();
         var server = new FakeLlmServer(app, behaviour);
         app.MapPost("/v1/chat/completions", (HttpContext http) => server.HandleAsync(http, FakeWireFormat.OpenAi));

@@ -32,8 +32,10 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
         run.UseLatency(run.Options.Latency, report);
         var latency = run.LlmLatency;
         var world = await run.CreateWorldAsync(name, ct);
-        // At most 100 warm-up sessions: enough to exercise every path, without inflating the measured phase's memory.
-        await run.WarmUpTurnsAsync(report, world, Math.Min(users, 100), ct);
+        // Warm-up at the measured concurrency, as NBomber's does: with 100 warm-up users a 1,000-user phase opened 900
+        // client connections to the gateway and 900 from the gateway to the model inside its first measured wave
+        // (docs/performance.md, session 22).
+        await run.WarmUpTurnsAsync(report, world, users, ct);
 
         PhaseResult? one = null;
         var m0 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);

@@ -19,6 +19,9 @@ public sealed class StartupConfigurationErrorTests
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cluster__SessionIdleMinutes=1", "Loom:Cluster:SessionIdleMinutes: The field SessionIdleMinutes must be between 2 and 1440.")]
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cluster__SessionIdleMinutes=abc", "'abc' at 'Loom:Cluster:SessionIdleMinutes'")]
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Llm__Resilience__MaxConcurrency=0", "Loom:Llm:Resilience:MaxConcurrency must be at least 1")]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Http__Limits__ListenBacklog=0", "Loom:Http:Limits:ListenBacklog must be between 1 and 65535 (got 0).")]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Http__Limits__MaxBodyBytes=-1", "Loom:Http:Limits:MaxBodyBytes must be positive (got -1).")]
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cors__Origins__0=*", "Loom:Cors:Origins holds '*'")]
     [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=", "Loom:Cluster:RedisConnectionString")]
     [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=127.0.0.1:1;Loom__Storage__MaxPoolSize=0", "Loom:Storage:MaxPoolSize must be between 1 and 1000")]
     public async Task A_refused_setting_ends_the_process_with_one_line_per_fault(string project, string dll, string settings, string expected)

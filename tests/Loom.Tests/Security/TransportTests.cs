@@ -1,5 +1,8 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.Extensions.Options;
 using Loom.Gateway.Http;
 using Microsoft.Extensions.Configuration;
 
@@ -96,8 +99,8 @@ public sealed class TransportTests(ErrorMatrixApp app) : IClassFixture<ErrorMatr
     public void A_wildcard_or_a_non_origin_in_the_CORS_list_is_a_startup_error(string origin)
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Loom:Cors:Origins:0"] = origin }).Build();
-        var error = Assert.Throws<InvalidOperationException>(() => CorsSettings.From(configuration));
-        Assert.Contains("Loom:Cors:Origins", error.Message);
+        var error = Assert.Throws<OptionsValidationException>(() => CorsSettings.From(configuration));
+        Assert.Contains("Loom:Cors:Origins", Assert.Single(error.Failures));
     }
 
     [Fact]
@@ -126,6 +129,39 @@ public sealed class TransportTests(ErrorMatrixApp app) : IClassFixture<ErrorMatr
         using var same = new HttpRequestMessage(HttpMethod.Get, "/api/worlds");
         same.Headers.TryAddWithoutValidation("X-Padding", new string('a', 6 * 1024));
         Assert.Equal(HttpStatusCode.OK, (await defaults.SendAsync(same)).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_listen_backlog_comes_from_configuration()
+    {
+        // A burst of new clients beyond Kestrel's default 512 lost connections to the kernel's queue, each retried a
+        // second later; the gateway asks for 4096 (Linux caps it at net.core.somaxconn).
+        var somaxconn = int.Parse(File.ReadAllText("/proc/sys/net/core/somaxconn").Trim(), CultureInfo.InvariantCulture);
+        Assert.Equal(Math.Min(4096, somaxconn), await ListenBacklogAsync(app.BaseAddress.Port));
+
+        await using var small = new KestrelLoomApp(new Dictionary<string, string?> { ["Loom:Http:Limits:ListenBacklog"] = "100" });
+        Assert.Equal(100, await ListenBacklogAsync(small.BaseAddress.Port));
+    }
+
+    [Theory]
+    [InlineData("Loom:Http:Limits:ListenBacklog", "0", "Loom:Http:Limits:ListenBacklog must be between 1 and 65535 (got 0).")]
+    [InlineData("Loom:Http:Limits:ListenBacklog", "70000", "Loom:Http:Limits:ListenBacklog must be between 1 and 65535 (got 70000).")]
+    [InlineData("Loom:Http:Limits:MaxRequestHeaderCount", "0", "Loom:Http:Limits:MaxRequestHeaderCount must be positive (got 0).")]
+    public void A_limit_out_of_range_is_a_startup_error(string key, string value, string expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        var error = Assert.Throws<OptionsValidationException>(() => HttpLimitsOptions.From(configuration));
+        Assert.Equal(expected, Assert.Single(error.Failures));
+    }
+
+    /// <summary>The listening socket's backlog as the kernel reports it (<c>ss</c>: Send-Q of a LISTEN socket).</summary>
+    private static async Task<int> ListenBacklogAsync(int port)
+    {
+        using var ss = Process.Start(new ProcessStartInfo("ss", ["-H", "-l", "-t", "-n", $"sport = :{port}"]) { RedirectStandardOutput = true, UseShellExecute = false })!;
+        var output = await ss.StandardOutput.ReadToEndAsync();
+        await ss.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        return int.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2], CultureInfo.InvariantCulture);
     }
 
     private static HttpRequestMessage Preflight(string origin)
