@@ -30,7 +30,10 @@ public class FakeLlmServerTests
             response.EnsureSuccessStatusCode();
             await response.Content.ReadAsStringAsync();
         }
-        await Task.Delay(100); // the engine's work after the model's last chunk, as the client sees it
+        // The engine's work after the model's last chunk, as the client sees it: at least 100 ms on the split's own clock
+        // (a timer alone may fire a fraction early against the stopwatch; once 99.93 ms failed this test).
+        var answered = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(answered) < TimeSpan.FromMilliseconds(100)) await Task.Delay(5);
         split.Record("I open the door.", sent, Stopwatch.GetTimestamp());
         split.Record("a turn the model never saw", sent, Stopwatch.GetTimestamp());
 
