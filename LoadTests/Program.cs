@@ -1,3 +1,4 @@
+using Loom.LoadTests.Relay;
 using Loom.LoadTests.Runner;
 
 namespace Loom.LoadTests;
@@ -7,6 +8,8 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         using var cts = new CancellationTokenSource();
+        // The relay is this assembly in a child process of its own (--relay); it stops when the runner kills it.
+        if (args is [RelayServer.Command, ..]) return await RelayServer.RunAsync(args[1..], cts.Token);
         var app = new LoadTestApp(Console.Out, Console.Error, inPlaceProgress: !Console.IsOutputRedirected);
         Console.CancelKeyPress += (_, e) =>
         {

@@ -38,6 +38,9 @@ public sealed record CliOptions
     /// <summary>Starts a new embedded gateway (own database, own log) for every scenario after the first (<c>--fresh-gateway</c>).</summary>
     public bool FreshGateway { get; init; }
 
+    /// <summary>The relay without an engine as the target (<c>--relay</c>): the floor the machine and the runner set.</summary>
+    public bool Relay { get; init; }
+
     /// <summary>providers: <c>provider:model</c> pairs to measure (<c>--providers</c>); null = the fake's three shapes.</summary>
     public IReadOnlyList<string>? Providers { get; init; }
 

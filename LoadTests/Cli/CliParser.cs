@@ -38,6 +38,7 @@ public static class CliParser
 
             if (name == "--strict") { o = o with { Strict = true }; continue; }
             if (name == "--fresh-gateway") { o = o with { FreshGateway = true }; continue; }
+            if (name == "--relay") { o = o with { Relay = true }; continue; }
             if (value is null)
             {
                 if (i + 1 >= args.Count) return CliParseResult.Fail($"{name} needs a value");
@@ -117,9 +118,24 @@ public static class CliParser
         if (existing && o.GatewayDll is not null) return CliParseResult.Fail("--gateway-dll starts an embedded gateway; it cannot be combined with --target or --cluster-dir");
         if (existing && o.FreshGateway) return CliParseResult.Fail("--fresh-gateway starts embedded gateways; it cannot be combined with --target or --cluster-dir");
         if (existing && env.Count > 0) return CliParseResult.Fail("--gateway-env configures the embedded gateway; it cannot be combined with --target or --cluster-dir");
+        if (o.Relay && RelayRefusal(o, existing, scenarios) is { } refusal) return CliParseResult.Fail(refusal);
         if (scenarios.Contains("roll") && (o.ClusterDirectory is null || scenarios.Count > 1))
             return CliParseResult.Fail("roll replaces the processes of a local cluster: run it alone, with --cluster-dir (scripts/local-cluster.sh start 3)");
         return new CliParseResult(o, null, false);
+    }
+
+    /// <summary>Workloads the relay answers: worlds, sessions (create, read, rename) and turns, nothing else.</summary>
+    public static readonly IReadOnlyList<string> RelayScenarios = ["e2e", "e2e-1000", "overhead", "turn-scheduler", "session-manager"];
+
+    private static string? RelayRefusal(CliOptions o, bool existing, IReadOnlyList<string> scenarios)
+    {
+        if (existing || o.GatewayDll is not null || o.FreshGateway || o.GatewayEnvironment.Count > 0)
+            return "--relay replaces LOOM with the relay; it cannot be combined with --target, --cluster-dir, --gateway-dll, --fresh-gateway or --gateway-env";
+        if (o.Llm == LlmMode.Offline) return "--relay forwards each turn to the fake model; it cannot be combined with --llm offline";
+        var unsupported = scenarios.Where(s => !RelayScenarios.Contains(s)).ToArray();
+        return unsupported.Length > 0
+            ? $"--relay only answers {string.Join(", ", RelayScenarios)}; not {string.Join(", ", unsupported)}"
+            : null;
     }
 
     private static string? Int(string value, int min, int max, string name, Action<int> set)

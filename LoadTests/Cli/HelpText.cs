@@ -39,6 +39,9 @@ public static class HelpText
         sb.AppendLine("  --pg CONNECTION     PostgreSQL: kpis reads pg_stat_database / pg_stat_io; workflow runs 'production' on it");
         sb.AppendLine("  --fresh-gateway     a new embedded gateway (own database) for each scenario after the first, so no workload");
         sb.AppendLine("                      inherits another's sessions and heap (e.g. with 'all')");
+        sb.AppendLine("  --relay             instead of LOOM, a relay without an engine (each turn one streamed call to the fake model,");
+        sb.AppendLine("                      nothing stored): the floor this machine and the runner set (e2e, e2e-1000, overhead,");
+        sb.AppendLine("                      turn-scheduler, session-manager)");
         sb.AppendLine("  --strict            every target becomes a gate (non-zero exit when missed)");
         sb.AppendLine();
         sb.AppendLine("Exit codes: 0 ok, 1 a gate failed, 2 bad command line, 3 target could not be started or reached, 130 interrupted.");

@@ -73,6 +73,21 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                     return ExitTargetFailed;
                 }
             }
+            else if (options.Relay)
+            {
+                embeddedLlm = LlmMode.Fake;
+                fake = await StartFakeLlmAsync(options, ct);
+                stdout.WriteLine($"Fake LLM listening at {fake.BaseAddress}; starting the relay (no engine) ...");
+                try
+                {
+                    target = Child = await EmbeddedGateway.StartRelayAsync(fake.BaseAddress, workDir, Path.Combine(outDir, "relay.log"), options.ReadyTimeout, ct);
+                }
+                catch (Exception e) when (e is InvalidOperationException or TimeoutException)
+                {
+                    stderr.WriteLine($"error: {e.Message}");
+                    return ExitTargetFailed;
+                }
+            }
             else if (options.Target is null)
             {
                 embeddedLlm = options.EffectiveLlm;
@@ -113,7 +128,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             stdout.WriteLine($"Target ready: {target.Description}");
 
             selfSampler = new ProcessSampler(Environment.ProcessId, "runner");
-            var startAnother = Child is null ? null : StartAnother(options, root, embeddedLlm!.Value, fake, workDir, outDir);
+            var startAnother = Child is null || options.Relay ? null : StartAnother(options, root, embeddedLlm!.Value, fake, workDir, outDir);
             LoomClient? client = null;
             ScenarioRun Attach(ILoomTarget to)
             {

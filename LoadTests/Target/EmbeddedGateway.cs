@@ -22,16 +22,19 @@ public sealed record EmbeddedGatewayOptions(
 
 /// <summary>
 /// The whole system (gateway with its embedded silo) as a child process on a free loopback port, with its own
-/// SQLite file, pointed at the fake LLM or the offline narrator. Killed, with its process tree, on dispose.
+/// SQLite file, pointed at the fake LLM or the offline narrator; or, with <c>--relay</c>, the engine-less relay in its
+/// place. Killed, with its process tree, on dispose.
 /// </summary>
 public sealed class EmbeddedGateway : ILoomTarget
 {
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly Task _pump;
+    private readonly string _label;
 
-    private EmbeddedGateway(Process process, StreamWriter log, Task pump, Uri baseAddress, string description, string workDirectory)
+    private EmbeddedGateway(Process process, StreamWriter log, Task pump, Uri baseAddress, string description, string workDirectory, string label)
     {
+        _label = label;
         WorkDirectory = workDirectory;
         _process = process;
         _log = log;
@@ -44,7 +47,7 @@ public sealed class EmbeddedGateway : ILoomTarget
 
     /// <summary>The folder of its SQLite database.</summary>
     public string WorkDirectory { get; }
-    public IReadOnlyList<WatchedProcess> Processes => _process.HasExited ? [] : [new WatchedProcess(_process.Id, "gateway + silo")];
+    public IReadOnlyList<WatchedProcess> Processes => _process.HasExited ? [] : [new WatchedProcess(_process.Id, _label)];
     public string Description { get; }
 
     public static async Task<EmbeddedGateway> StartAsync(EmbeddedGatewayOptions options, TextWriter console, CancellationToken ct)
@@ -100,14 +103,42 @@ public sealed class EmbeddedGateway : ILoomTarget
 
         foreach (var (key, value) in options.ExtraEnvironment) env[key] = value;
 
+        return await LaunchAsync(psi, url, options.LogFile, options.WorkDirectory, options.ReadyTimeout, options.ApiKey, "gateway + silo",
+            pid => $"embedded gateway {Path.GetFileName(options.GatewayDll)} (pid {pid}) at {url}, LLM {(options.Llm == LlmMode.Fake ? "fake " + options.FakeLlmEndpoint : "offline narrator")}", ct);
+    }
+
+    /// <summary>
+    /// The relay (<c>--relay</c>) in place of LOOM: this runner's own assembly serving <see cref="Relay.RelayServer"/>
+    /// on a free loopback port, forwarding turns to <paramref name="fakeLlm"/>. Watched, logged and stopped like a gateway.
+    /// </summary>
+    public static Task<EmbeddedGateway> StartRelayAsync(Uri fakeLlm, string workDirectory, string logFile, TimeSpan readyTimeout, CancellationToken ct)
+    {
+        Directory.CreateDirectory(workDirectory);
+        var url = new Uri($"http://127.0.0.1:{Loopback.FreePort()}");
+        var runner = typeof(EmbeddedGateway).Assembly.Location;
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(runner)!,
+        };
+        foreach (var a in new[] { runner, Relay.RelayServer.Command, "--urls", url.ToString().TrimEnd('/'), "--llm", fakeLlm.ToString() })
+            psi.ArgumentList.Add(a);
+        return LaunchAsync(psi, url, logFile, workDirectory, readyTimeout, apiKey: null, "relay",
+            pid => $"relay without an engine (pid {pid}) at {url}: each turn is one streamed call to the fake {fakeLlm}", ct);
+    }
+
+    private static async Task<EmbeddedGateway> LaunchAsync(ProcessStartInfo psi, Uri url, string logFile, string workDirectory,
+        TimeSpan readyTimeout, string? apiKey, string label, Func<int, string> describe, CancellationToken ct)
+    {
         var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start dotnet");
-        var log = new StreamWriter(options.LogFile, append: false) { AutoFlush = true };
+        var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
         var pump = Task.WhenAll(PumpAsync(process.StandardOutput, log), PumpAsync(process.StandardError, log));
-        var gateway = new EmbeddedGateway(process, log, pump, url,
-            $"embedded gateway {Path.GetFileName(options.GatewayDll)} (pid {process.Id}) at {url}, LLM {(options.Llm == LlmMode.Fake ? "fake " + options.FakeLlmEndpoint : "offline narrator")}", options.WorkDirectory);
+        var gateway = new EmbeddedGateway(process, log, pump, url, describe(process.Id), workDirectory, label);
         try
         {
-            await gateway.WaitReadyAsync(options, ct);
+            await gateway.WaitReadyAsync(readyTimeout, apiKey, logFile, ct);
             return gateway;
         }
         catch
@@ -117,15 +148,15 @@ public sealed class EmbeddedGateway : ILoomTarget
         }
     }
 
-    private async Task WaitReadyAsync(EmbeddedGatewayOptions options, CancellationToken ct)
+    private async Task WaitReadyAsync(TimeSpan readyTimeout, string? apiKey, string logFile, CancellationToken ct)
     {
-        using var client = new LoomClient(BaseAddress, options.ApiKey);
+        using var client = new LoomClient(BaseAddress, apiKey);
         var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < options.ReadyTimeout)
+        while (deadline.Elapsed < readyTimeout)
         {
             ct.ThrowIfCancellationRequested();
             if (_process.HasExited)
-                throw new InvalidOperationException($"gateway exited with code {_process.ExitCode} before it was ready; see {options.LogFile}");
+                throw new InvalidOperationException($"{Description} exited with code {_process.ExitCode} before it was ready; see {logFile}");
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
             attempt.CancelAfter(TimeSpan.FromSeconds(2));
             try
@@ -135,7 +166,7 @@ public sealed class EmbeddedGateway : ILoomTarget
             catch (OperationCanceledException) when (!ct.IsCancellationRequested) { }
             await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
         }
-        throw new TimeoutException($"gateway not ready (GET /readyz) within {options.ReadyTimeout.TotalSeconds:0} s; see {options.LogFile}");
+        throw new TimeoutException($"{Description}: not ready (GET /readyz) within {readyTimeout.TotalSeconds:0} s; see {logFile}");
     }
 
     private static async Task BuildGatewayAsync(EmbeddedGatewayOptions options, TextWriter console, CancellationToken ct)

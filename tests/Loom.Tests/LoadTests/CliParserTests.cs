@@ -38,6 +38,20 @@ public class CliParserTests
     }
 
     [Fact]
+    public void The_relay_stands_in_for_LOOM_only_in_the_turn_workloads()
+    {
+        Assert.False(Parse("e2e").Options!.Relay);
+        Assert.True(Parse("e2e", "e2e-1000", "overhead", "turn-scheduler", "session-manager", "--relay").Options!.Relay);
+        foreach (var other in new[] { "--target=http://127.0.0.1:5080", "--cluster-dir=/tmp/c", "--gateway-dll=/x/Loom.Gateway.dll", "--fresh-gateway", "--gateway-env=A=1" })
+            Assert.Contains("--relay replaces LOOM", Parse("e2e", "--relay", other).Error);
+        Assert.Contains("--llm offline", Parse("e2e", "--relay", "--llm", "offline").Error);
+        Assert.Contains("not kpis, world-memory", Parse("e2e", "kpis", "world-memory", "--relay").Error);
+        var all = Parse("all", "smoke", "--relay").Error!;
+        Assert.Contains("idle-sessions", all);
+        Assert.EndsWith(", smoke", all);
+    }
+
+    [Fact]
     public void Warm_up_defaults_to_ten_seconds_and_can_be_turned_off()
     {
         Assert.Equal(TimeSpan.FromSeconds(10), Parse("overhead").Options!.WarmUp);

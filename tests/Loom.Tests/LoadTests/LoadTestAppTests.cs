@@ -84,6 +84,26 @@ public sealed class LoadTestAppTests : IDisposable
         Assert.Contains("/readyz", stderr);
     }
 
+    [Fact]
+    public async Task The_relay_plays_the_turn_workloads_through_the_fake_model_without_an_engine()
+    {
+        // The runner starts its own assembly as the relay (a child process) and its fake model; nothing of LOOM runs.
+        var (code, stdout, stderr) = await RunAsync("e2e", "session-manager", "--relay",
+            "--users", "3", "--turns", "2", "--duration", "1s", "--latency", "50ms", "--warmup", "0");
+
+        Assert.True(code == LoadTestApp.ExitOk, $"exit {code}\n{stdout}\n{stderr}");
+        using var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_out, "report.json")));
+        Assert.StartsWith("relay without an engine", json.RootElement.GetProperty("target").GetString());
+        Assert.All(json.RootElement.GetProperty("scenarios").EnumerateArray(),
+            s => Assert.True(s.GetProperty("error").ValueKind == JsonValueKind.Null, $"{s.GetProperty("name")}: {s.GetProperty("error")}"));
+        var md = await File.ReadAllTextAsync(Path.Combine(_out, "report.md"));
+        // Every turn reached the fake as a streamed request and completed: the split matched them by their inputs.
+        Assert.Contains("### Where a turn's time goes, 3 users (6 turns, the runner's clock)", md);
+        Assert.Contains("| failed turns | 0 | ≤ 0 | 0 | pass |", md);
+        Assert.Contains("| failed session calls | 0 | ≤ 0 | 0 | pass |", md);
+        Assert.Matches(@"Fake LLM served \d+ requests \((\d+) streamed, 0 aborted, 0 malformed\)", stdout);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_out, recursive: true); } catch (DirectoryNotFoundException) { }
