@@ -47,6 +47,18 @@ public static class RelayServer
 
     private static void Map(WebApplication app, RelayState state)
     {
+        // The relay is apparatus, but a malformed body still gets a 400, not a 500 and a stack trace in its log.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException && !context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            }
+        });
         app.MapGet("/readyz", () => TypedResults.Text("Healthy"));
         app.MapPut("/api/worlds/{worldId}", async (string worldId, HttpRequest request) =>
         {
