@@ -122,9 +122,9 @@ public static class RelayServer
         while (await reader.ReadLineAsync(ct) is { } line)
         {
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-            var data = line.AsSpan(6);
-            if (data.SequenceEqual("[DONE]")) break;
-            if (JsonNode.Parse(line[6..])?["choices"] is JsonArray { Count: > 0 } choices
+            var data = line[6..];
+            if (data == "[DONE]") break;
+            if (JsonNode.Parse(data)?["choices"] is JsonArray { Count: > 0 } choices
                 && choices[0]?["delta"]?["content"] is { } content)
                 text.Append(content.GetValue<string>());
         }

@@ -80,7 +80,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
                 stdout.WriteLine($"Fake LLM listening at {fake.BaseAddress}; starting the relay (no engine) ...");
                 try
                 {
-                    target = Child = await EmbeddedGateway.StartRelayAsync(fake.BaseAddress, workDir, Path.Combine(outDir, "relay.log"), options.ReadyTimeout, ct);
+                    target = Child = await EmbeddedGateway.StartRelayAsync(fake.BaseAddress, Path.Combine(outDir, "relay.log"), options.ReadyTimeout, ct);
                 }
                 catch (Exception e) when (e is InvalidOperationException or TimeoutException)
                 {

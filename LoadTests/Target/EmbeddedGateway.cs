@@ -58,17 +58,7 @@ public sealed class EmbeddedGateway : ILoomTarget
         Directory.CreateDirectory(options.WorkDirectory);
         var port = Loopback.FreePort();
         var url = new Uri($"http://127.0.0.1:{port}");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            // The gateway's content root (appsettings.json, wwwroot) is its own folder, as for any `dotnet X.dll` deployment.
-            WorkingDirectory = Path.GetDirectoryName(options.GatewayDll)!,
-        };
-        psi.ArgumentList.Add(options.GatewayDll);
-        psi.ArgumentList.Add("--urls");
-        psi.ArgumentList.Add(url.ToString().TrimEnd('/'));
+        var psi = Dotnet(options.GatewayDll, "--urls", url.ToString().TrimEnd('/'));
         var env = psi.Environment;
         env["Loom__Storage__Provider"] = "sqlite";
         env["Loom__Storage__SqlitePath"] = Path.Combine(options.WorkDirectory, "loom.db");
@@ -111,22 +101,29 @@ public sealed class EmbeddedGateway : ILoomTarget
     /// The relay (<c>--relay</c>) in place of LOOM: this runner's own assembly serving <see cref="Relay.RelayServer"/>
     /// on a free loopback port, forwarding turns to <paramref name="fakeLlm"/>. Watched, logged and stopped like a gateway.
     /// </summary>
-    public static Task<EmbeddedGateway> StartRelayAsync(Uri fakeLlm, string workDirectory, string logFile, TimeSpan readyTimeout, CancellationToken ct)
+    public static Task<EmbeddedGateway> StartRelayAsync(Uri fakeLlm, string logFile, TimeSpan readyTimeout, CancellationToken ct)
     {
-        Directory.CreateDirectory(workDirectory);
         var url = new Uri($"http://127.0.0.1:{Loopback.FreePort()}");
-        var runner = typeof(EmbeddedGateway).Assembly.Location;
+        var psi = Dotnet(typeof(EmbeddedGateway).Assembly.Location,
+            Relay.RelayServer.Command, "--urls", url.ToString().TrimEnd('/'), "--llm", fakeLlm.ToString());
+        // It stores nothing: its folder stands in for the work directory.
+        return LaunchAsync(psi, url, logFile, psi.WorkingDirectory, readyTimeout, apiKey: null, "relay",
+            pid => $"relay without an engine (pid {pid}) at {url}: each turn is one streamed call to the fake {fakeLlm}", ct);
+    }
+
+    /// <summary><c>dotnet DLL ARGS</c> with its output captured; the DLL's folder is its content root, as for any deployment.</summary>
+    private static ProcessStartInfo Dotnet(string dll, params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(runner)!,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
         };
-        foreach (var a in new[] { runner, Relay.RelayServer.Command, "--urls", url.ToString().TrimEnd('/'), "--llm", fakeLlm.ToString() })
-            psi.ArgumentList.Add(a);
-        return LaunchAsync(psi, url, logFile, workDirectory, readyTimeout, apiKey: null, "relay",
-            pid => $"relay without an engine (pid {pid}) at {url}: each turn is one streamed call to the fake {fakeLlm}", ct);
+        psi.ArgumentList.Add(dll);
+        foreach (var arg in args) psi.ArgumentList.Add(arg);
+        return psi;
     }
 
     private static async Task<EmbeddedGateway> LaunchAsync(ProcessStartInfo psi, Uri url, string logFile, string workDirectory,
