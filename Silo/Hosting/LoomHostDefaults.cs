@@ -32,10 +32,11 @@ public static class LoomHostDefaults
         return cluster;
     }
 
-    /// <summary>A silo's identity, endpoints, membership and tracing.</summary>
+    /// <summary>A silo's identity, endpoints, membership and tracing; grain references without per-proxy reflection.</summary>
     public static ISiloBuilder UseLoomCluster(this ISiloBuilder silo, LoomClusterOptions cluster)
     {
         silo.Configure<ClusterOptions>(o => Identify(o, cluster));
+        silo.Services.AddLoomProxyCopiers();
         if (!string.IsNullOrWhiteSpace(cluster.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = cluster.DirectoryCacheSize);
         if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
@@ -65,6 +66,7 @@ public static class LoomHostDefaults
     public static IClientBuilder UseLoomCluster(this IClientBuilder client, LoomClusterOptions cluster)
     {
         client.Configure<ClusterOptions>(o => Identify(o, cluster));
+        client.Services.AddLoomProxyCopiers();
         client.UseRedisClustering(o => o.ConfigurationOptions = Redis(cluster));
         return client.AddLoomTracing();
     }
