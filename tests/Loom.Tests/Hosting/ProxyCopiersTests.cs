@@ -61,8 +61,16 @@ public sealed class ProxyCopiersTests : IDisposable
     {
         var grains = _client.Services.GetRequiredService<IGrainFactory>();
         var first = grains.GetGrain<ISessionGrain>(GrainId.Create("session", "a"));
-        var second = grains.GetGrain<ISessionGrain>(GrainId.Create("session", "a"));
-        Assert.Equal(first, second);
+        var second = grains.GetGrain<ISessionGrain>(GrainId.Create("session", "b"));
+        var registered = _client.Services.GetRequiredService(CopierOf<SessionSpec>());
+
+        // The generated proxy keeps the copier it was given in a field: both references hold the registered instance.
+        Assert.Same(registered, CopierField(first, registered.GetType()));
+        Assert.Same(registered, CopierField(second, registered.GetType()));
         Assert.Equal("a", first.GetPrimaryKeyString());
     }
+
+    private static object? CopierField(object proxy, Type copier) =>
+        proxy.GetType().GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+            .Single(f => f.FieldType == copier).GetValue(proxy);
 }
