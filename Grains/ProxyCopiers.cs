@@ -1,5 +1,6 @@
 using Loom.Sessions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Serialization.Cloning;
 
 namespace Loom;
@@ -19,11 +20,7 @@ public static class ProxyCopiers
 
     public static IServiceCollection AddLoomProxyCopiers(this IServiceCollection services)
     {
-        foreach (var type in GeneratedCopiers())
-        {
-            if (services.Any(d => d.ServiceType == type)) continue;
-            services.AddSingleton(type, sp => ActivatorUtilities.CreateInstance(sp, type));
-        }
+        foreach (var type in GeneratedCopiers()) services.TryAddSingleton(type, sp => ActivatorUtilities.CreateInstance(sp, type));
         return services;
     }
 
