@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Loom.Errors;
 using Loom.Gateway.Auth;
 using Loom.Gateway.Http;
@@ -18,7 +17,7 @@ public static class SessionEndpoints
         {
             var caller = http.GetCaller();
             if (string.IsNullOrWhiteSpace(body.WorldId)) throw Problems.Invalid("worldId", "worldId is required.");
-            var sessionId = NewSessionId();
+            var sessionId = SessionIds.New();
             var info = await NewSession.CreateAsync(grains, sessionId, new SessionSpec
             {
                 OwnerId = caller.OwnerId,
@@ -75,7 +74,4 @@ public static class SessionEndpoints
     /// <summary>The session as the caller sees it: with their role in it (owner, or a member's).</summary>
     private static async Task<SessionInfo> ReadInfoAsync(ISessionGrain session, RoomAccess access) =>
         await session.GetInfo(access.ActingOwnerId) with { Role = access.Role };
-
-    /// <summary>Opaque, URL-safe, unguessable: 20 characters of base32 from 100 random bits.</summary>
-    internal static string NewSessionId() => "s" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 20);
 }

@@ -32,7 +32,7 @@ public static class TimelineEndpoints
         {
             if (body.AtSeq is not { } atSeq) throw Problems.Invalid("atSeq", "atSeq is required.");
             if (atSeq < 0) throw Problems.Invalid("atSeq", "atSeq must not be negative.");
-            var newId = SessionEndpoints.NewSessionId();
+            var newId = SessionIds.New();
             var access = await grains.AccessAsync(http, sessionId, RoomAction.Fork);
             // The fork belongs to whoever forked it, alone: no members, no invites.
             var info = await grains.GetGrain<ISessionGrain>(sessionId).Fork(access.ActingOwnerId,
@@ -106,7 +106,7 @@ public static class TimelineEndpoints
         app.MapPost("/api/sessions/import", async (string? format, string? worldId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
         {
             var caller = request.HttpContext.GetCaller();
-            var newId = SessionEndpoints.NewSessionId();
+            var newId = SessionIds.New();
             SessionInfo info;
             switch (format?.ToLowerInvariant())
             {

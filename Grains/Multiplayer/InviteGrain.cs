@@ -32,6 +32,7 @@ public sealed class InviteGrain(
     {
         if (state.State.SessionId is not { } sessionId || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime)
         {
+            DeactivateOnIdle(); // guessed or spent codes must not pile up as idle activations
             throw Problems.NotFound("Invite", this.GetPrimaryKeyString());
         }
         return GrainFactory.GetGrain<ISessionRoomGrain>(sessionId).Join(caller, this.GetPrimaryKeyString(), displayName, persona);

@@ -193,7 +193,11 @@ public sealed partial class SessionGrain
     {
         ArgumentNullException.ThrowIfNull(seed);
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+        return await FoundAsync(() => RestoreCoreAsync(seed, creation));
+    }
 
+    private async Task<SessionInfo> RestoreCoreAsync(SessionSeed seed, AuditEntry creation)
+    {
         var unit = _state.Begin();
         foreach (var record in seed.Turns) _journal.Put(unit, record);
         _memory.StageShards(unit, seed.MemoryShards);
@@ -230,6 +234,11 @@ public sealed partial class SessionGrain
     public async Task<SessionInfo> Import(string ownerId, SessionExport export)
     {
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+        return await FoundAsync(() => ImportCoreAsync(ownerId, export));
+    }
+
+    private async Task<SessionInfo> ImportCoreAsync(string ownerId, SessionExport export)
+    {
         ArgumentNullException.ThrowIfNull(export);
         if (export.Format != SessionExport.FormatV1)
             throw Problems.Invalid("format", $"format must be \"{SessionExport.FormatV1}\".");
@@ -251,7 +260,7 @@ public sealed partial class SessionGrain
         var shards = SessionSeeds.ImportMemory(export.Memory ?? [], export.Timeline, _memory.Options.ShardCount);
         var llm = export.Llm ?? new LlmSettings { Provider = export.Session.Llm?.Provider, Model = export.Session.Llm?.Model };
         var seed = SessionSeeds.Import(ownerId, export, records, shards, _llm.Resolve(llm));
-        return await Restore(seed, SessionSeeds.ImportAudit(ownerId, export, records.Count));
+        return await RestoreCoreAsync(seed, SessionSeeds.ImportAudit(ownerId, export, records.Count));
     }
 
     // ---------------------------------------------------------------- audit
@@ -265,7 +274,7 @@ public sealed partial class SessionGrain
     public async Task<AdminSessionView> ReadForSupport(Caller admin, string? reason)
     {
         SupportReads.RequireAdmin(admin);
-        if (!S.Exists) throw Problems.NotFound("Session", SessionId);
+        if (!S.Exists) throw Unknown();
         var why = SessionSeeds.CheckReason(reason);
         // The read is audited before it answers; if the audit cannot be written, nothing is read. A turn being
         // committed appends its own audit rows at the next position, so wait for it (one turn at most).

@@ -226,7 +226,29 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     public async Task<SessionInfo> Create(SessionSpec spec)
     {
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
+        return await FoundAsync(() => CreateCoreAsync(spec));
+    }
 
+    /// <summary>
+    /// Runs a call that brings this session into being (create, import, a fork's restore). If it fails, nothing or not
+    /// all of it was stored: this activation's memory may be ahead of storage, or hold nothing (see <see cref="Unknown"/>),
+    /// so it goes and the next call reads what is stored.
+    /// </summary>
+    private async Task<SessionInfo> FoundAsync(Func<Task<SessionInfo>> found)
+    {
+        try
+        {
+            return await found();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    private async Task<SessionInfo> CreateCoreAsync(SessionSpec spec)
+    {
         // The world must be playable by the caller (404 like an unknown world otherwise); the session then pins its version.
         var caller = spec.Caller ?? new Caller { OwnerId = spec.OwnerId };
         var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
@@ -690,10 +712,18 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     private void Require(string ownerId)
     {
-        if (!S.Exists || !string.Equals(S.OwnerId, ownerId, StringComparison.Ordinal))
-        {
-            throw Problems.NotFound("Session", SessionId);
-        }
+        if (!S.Exists) throw Unknown();
+        if (!string.Equals(S.OwnerId, ownerId, StringComparison.Ordinal)) throw Problems.NotFound("Session", SessionId);
+    }
+
+    /// <summary>
+    /// The 404 of a session that does not exist. Such an activation holds nothing worth keeping, so it goes once idle:
+    /// a client probing ids (or failing creates) must not fill the silo with empty sessions until idle collection.
+    /// </summary>
+    private LoomProblemException Unknown()
+    {
+        DeactivateOnIdle();
+        return Problems.NotFound("Session", SessionId);
     }
 
     private SessionInfo Info() => S.ToInfo(SessionId);

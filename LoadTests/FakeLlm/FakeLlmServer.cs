@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Loom.LoadTests.Target;
 
 namespace Loom.LoadTests.FakeLlm;
 
@@ -75,7 +76,7 @@ public sealed class FakeLlmServer : IAsyncDisposable
     /// <summary>Starts on <paramref name="port"/> (0: any free loopback port).</summary>
     public static async Task<FakeLlmServer> StartAsync(FakeLlmBehaviour behaviour, CancellationToken ct = default, int port = 0)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = HarnessWeb.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(k =>
         {

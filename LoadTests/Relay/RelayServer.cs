@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Loom.LoadTests.Target;
 
 namespace Loom.LoadTests.Relay;
 
@@ -29,7 +30,7 @@ public static class RelayServer
             return 2;
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = HarnessWeb.CreateBuilder();
         builder.WebHost.UseUrls(urls);
         // As the gateway does (Loom:Http:Limits:ListenBacklog): a 1,000-user burst of new connections must not overflow.
         builder.WebHost.UseSockets(o => o.Backlog = 4096);

@@ -1,0 +1,72 @@
+using System.Net;
+using Loom.Multiplayer;
+using Loom.Sessions;
+using Loom.Tests.Api;
+using Loom.Worlds;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Loom.Tests.Sessions;
+
+/// <summary>
+/// Requests for sessions, worlds and invites that do not exist (probed ids, a create or import that fails) leave no activation
+/// behind until idle collection, while a real session a stranger probes stays where it is.
+/// </summary>
+public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+{
+    [Fact]
+    public async Task Unknown_sessions_and_failed_creates_leave_no_activations()
+    {
+        var alice = app.Alice();
+        var bob = app.Bob();
+        var local = app.Services.GetRequiredService<LocalSessions>();
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var owned = await alice.CreateSessionAsync();
+        var before = local.Snapshot().ToHashSet(StringComparer.Ordinal);
+
+        var unknown = Enumerable.Range(0, 20).Select(_ => SessionIds.New()).ToList();
+        foreach (var id in unknown)
+        {
+            await alice.GetAsync($"/api/sessions/{id}").ExpectProblemAsync(HttpStatusCode.NotFound); // session, then room
+            await alice.PostJsonAsync($"/api/sessions/{id}/turns", new { input = "Hello?" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        }
+        var worlds = unknown.Take(5).Select(id => "w" + id).ToList();
+        var codes = unknown.Take(5).Select(id => "c" + id).ToList();
+        foreach (var world in worlds)
+        {
+            await alice.GetAsync($"/api/worlds/{world}").ExpectProblemAsync(HttpStatusCode.NotFound);
+            await alice.PostJsonAsync("/api/sessions", new { worldId = world }).ExpectProblemAsync(HttpStatusCode.NotFound); // a failed create
+        }
+        var lying = (await alice.ExportAsync(owned)).DeepClone(); // refused by the session grain under its new id
+        lying["timeline"]!["nextOrdinal"] = 2_000_000;
+        for (var i = 0; i < 3; i++)
+            await alice.PostJsonAsync("/api/sessions/import", lying).ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        foreach (var code in codes)
+            await bob.PostJsonAsync($"/api/invites/{code}/join", new { displayName = "Bob" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        await bob.GetAsync($"/api/sessions/{owned}").ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        async Task<bool> Gone()
+        {
+            if (local.Snapshot().Any(id => !before.Contains(id))) return false; // a probed id or a failed create
+            var probed = unknown.Select(id => (GrainReference)grains.GetGrain<ISessionRoomGrain>(id))
+                .Concat(worlds.Select(id => (GrainReference)grains.GetGrain<IWorldGrain>(id)))
+                .Concat(codes.Select(code => (GrainReference)grains.GetGrain<IInviteGrain>(code)));
+            foreach (var grain in probed)
+            {
+                if (await management.GetGrainActivationCount(grain) > 0) return false;
+            }
+            return true;
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await Gone())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Empty activations were still there after 20 s; new sessions: "
+                + string.Join(", ", local.Snapshot().Where(id => !before.Contains(id))));
+            await Task.Delay(50);
+        }
+
+        // The stranger's 404 left the owner's session (and its activation) alone.
+        Assert.Contains(owned, local.Snapshot());
+        await alice.GetAsync($"/api/sessions/{owned}").ExpectAsync(HttpStatusCode.OK);
+    }
+}
