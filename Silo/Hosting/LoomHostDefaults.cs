@@ -36,7 +36,7 @@ public static class LoomHostDefaults
     public static ISiloBuilder UseLoomCluster(this ISiloBuilder silo, LoomClusterOptions cluster)
     {
         silo.Configure<ClusterOptions>(o => Identify(o, cluster));
-        silo.Services.AddLoomProxyCopiers();
+        silo.Services.AddLoomProxyCopiers().AddLoomGrainInterfaceTypes();
         if (!string.IsNullOrWhiteSpace(cluster.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = cluster.DirectoryCacheSize);
         if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
@@ -66,7 +66,7 @@ public static class LoomHostDefaults
     public static IClientBuilder UseLoomCluster(this IClientBuilder client, LoomClusterOptions cluster)
     {
         client.Configure<ClusterOptions>(o => Identify(o, cluster));
-        client.Services.AddLoomProxyCopiers();
+        client.Services.AddLoomProxyCopiers().AddLoomGrainInterfaceTypes();
         client.UseRedisClustering(o => o.ConfigurationOptions = Redis(cluster));
         return client.AddLoomTracing();
     }

@@ -9,12 +9,15 @@ namespace Loom.Tests.Hosting;
 /// <summary>The copiers a grain reference's proxy asks for are registered once and still copy deeply.</summary>
 public sealed class ProxyCopiersTests : IDisposable
 {
-    private readonly IHost _client = Host.CreateDefaultBuilder()
+    // A second call (silo and client on one host) adds nothing.
+    private readonly IHost _client = UnstartedClient(services => services.AddLoomProxyCopiers().AddLoomProxyCopiers());
+
+    /// <summary>An Orleans client host, built and never started: enough to resolve its services and build references.</summary>
+    internal static IHost UnstartedClient(Action<IServiceCollection> register) => Host.CreateDefaultBuilder()
         .UseOrleansClient(client =>
         {
             client.UseLocalhostClustering();
-            client.Services.AddLoomProxyCopiers();
-            client.Services.AddLoomProxyCopiers(); // a second call (silo and client on one host) adds nothing
+            register(client.Services);
         })
         .Build();
 
