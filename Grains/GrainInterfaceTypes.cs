@@ -19,10 +19,7 @@ public sealed class GrainInterfaceTypes(IServiceProvider services) : IGrainInter
 
     public bool TryGetGrainInterfaceType(Type type, out GrainInterfaceType grainInterfaceType)
     {
-        if (!_known.TryGetValue(type, out grainInterfaceType))
-        {
-            grainInterfaceType = _known.GetOrAdd(type, Orleans().GetGrainInterfaceType(type));
-        }
+        grainInterfaceType = _known.GetOrAdd(type, static (t, self) => self.Orleans().GetGrainInterfaceType(t), this);
         return true;
     }
 
@@ -34,13 +31,12 @@ public sealed class GrainInterfaceTypes(IServiceProvider services) : IGrainInter
 
 public static class GrainInterfaceTypesExtensions
 {
-    /// <summary>Registers <see cref="GrainInterfaceTypes"/> ahead of Orleans' interface type providers (so call it after
-    /// UseOrleans/UseOrleansClient has added them); a second call adds nothing.</summary>
+    /// <summary>Registers <see cref="GrainInterfaceTypes"/> first of all services, so it is the first interface type
+    /// provider whenever Orleans' own are added; a second call adds nothing.</summary>
     public static IServiceCollection AddLoomGrainInterfaceTypes(this IServiceCollection services)
     {
         if (services.Any(d => d.ImplementationType == typeof(GrainInterfaceTypes))) return services;
-        var first = services.IndexOf(services.FirstOrDefault(d => d.ServiceType == typeof(IGrainInterfaceTypeProvider))!);
-        services.Insert(Math.Max(first, 0), ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, GrainInterfaceTypes>());
+        services.Insert(0, ServiceDescriptor.Singleton<IGrainInterfaceTypeProvider, GrainInterfaceTypes>());
         return services;
     }
 }

@@ -19,7 +19,7 @@ namespace Loom.Multiplayer;
 /// </summary>
 public sealed class SessionRoomGrain(
     [PersistentState("room", StorageNames.Provider)] IPersistentState<RoomState> state,
-    TimeProvider clock) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter
+    TimeProvider clock) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter, IMayHoldNothing
 {
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
     private readonly List<Watcher> _watchers = [];
@@ -32,22 +32,11 @@ public sealed class SessionRoomGrain(
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
     private ISessionGrain Session => GrainFactory.GetGrain<ISessionGrain>(SessionId);
 
-    /// <summary>
-    /// A room that was never opened (a solo session, or no session at all) holds nothing: after each call its
-    /// activation goes, so ids probed by a client and the owner's occasional room checks (rollback, fork) do not keep
-    /// empty rooms in memory until idle collection.
-    /// </summary>
-    public async Task Invoke(IIncomingGrainCallContext context)
-    {
-        try
-        {
-            await context.Invoke();
-        }
-        finally
-        {
-            if (!S.Exists) DeactivateOnIdle();
-        }
-    }
+    /// <summary>A room that was never opened (a solo session, or no session at all) holds nothing: the owner's occasional
+    /// room checks (rollback, fork) and probed ids do not keep empty rooms in memory.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) => EmptyActivations.InvokeAsync(context, this);
+
+    bool IMayHoldNothing.HoldsNothing => !S.Exists;
 
     // ---------------------------------------------------------------- access
 

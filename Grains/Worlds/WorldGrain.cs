@@ -14,7 +14,7 @@ namespace Loom.Worlds;
 public sealed class WorldGrain(
     [PersistentState(WorldState.StateName, StorageNames.Provider)] IPersistentState<WorldState> state,
     IOptions<QuotaOptions> quotas,
-    ILogger<WorldGrain> logger) : Grain, IWorldGrain, IIncomingGrainCallFilter
+    ILogger<WorldGrain> logger) : Grain, IWorldGrain, IIncomingGrainCallFilter, IMayHoldNothing
 {
     // Materialised versions (sections with text), built on first read; versions never change once stored.
     private readonly Dictionary<int, CanonVersion> _summaries = [];
@@ -27,19 +27,10 @@ public sealed class WorldGrain(
     private bool Exists => state.State.Versions.Count > 0;
     private string Owner => state.State.Owner ?? Caller.SystemOwner;
 
-    /// <summary>A world that does not exist (a probed id, a first publish refused) holds nothing: its activation goes
-    /// after the call instead of waiting for idle collection.</summary>
-    public async Task Invoke(IIncomingGrainCallContext context)
-    {
-        try
-        {
-            await context.Invoke();
-        }
-        finally
-        {
-            if (!Exists) DeactivateOnIdle();
-        }
-    }
+    /// <summary>A world that does not exist (a probed id, a first publish refused) holds nothing.</summary>
+    public Task Invoke(IIncomingGrainCallContext context) => EmptyActivations.InvokeAsync(context, this);
+
+    bool IMayHoldNothing.HoldsNothing => !Exists;
 
     public async Task<PublishResult> Publish(Caller caller, CanonSubmission submission, WorldAccessChange? access)
     {
