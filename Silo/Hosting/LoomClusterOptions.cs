@@ -61,14 +61,20 @@ public sealed class LoomClusterOptions : IValidatableObject
     /// </summary>
     [Range(0, 10_000_000)] public int DirectoryCacheSize { get; set; } = 100_000;
     /// <summary>
-    /// distributed (default): Orleans' strongly consistent in-cluster directory (experimental in Orleans 10, the default
-    /// from 11), whose ranges move to the remaining silos when one leaves; a stopping silo hands its sessions off
-    /// (<see cref="Loom.Sessions.SessionHandOff"/>). legacy: the eventually consistent directory Orleans 10 defaults to,
-    /// which deactivates every grain whose entry a leaving silo held, wherever it runs (a third of a cluster's sessions
-    /// per drained silo), and with which sessions are not handed off (a session moved just before its entry's silo
-    /// leaves can get a second activation). Every silo of a cluster must use the same.
+    /// distributed (the default in redis mode): Orleans' strongly consistent in-cluster directory (experimental in Orleans
+    /// 10, the default from 11), whose ranges move to the remaining silos when one leaves; a stopping silo hands its
+    /// sessions off (<see cref="Loom.Sessions.SessionHandOff"/>). legacy (the default embedded): the eventually consistent
+    /// directory Orleans 10 defaults to, which deactivates every grain whose entry a leaving silo held, wherever it runs (a
+    /// third of a cluster's sessions per drained silo), and with which sessions are not handed off (a session moved just
+    /// before its entry's silo leaves can get a second activation). An embedded silo is a cluster of one, so none of that
+    /// can happen there, and the legacy directory registers and finds its grains in process, where the distributed one
+    /// makes each a call to its partition: a quarter of a session create's allocations and thread-pool work items
+    /// (docs/performance.md). Every silo of a cluster must use the same.
     /// </summary>
-    public GrainDirectoryKind GrainDirectory { get; set; } = GrainDirectoryKind.Distributed;
+    public GrainDirectoryKind? GrainDirectory { get; set; }
+
+    /// <summary>The directory this silo uses: <see cref="GrainDirectory"/> when set, else the mode's default.</summary>
+    public GrainDirectoryKind Directory => GrainDirectory ?? (Mode == ClusterMode.Embedded ? GrainDirectoryKind.Legacy : GrainDirectoryKind.Distributed);
     /// <summary>
     /// Redis mode: how often each silo checks that its row is still in the Redis membership table, and writes the
     /// table back if Redis lost it (<see cref="MembershipTableRepair"/>). 0 turns the check off.

@@ -39,7 +39,7 @@ public static class LoomHostDefaults
         silo.Services.AddLoomProxyCopiers().AddLoomGrainInterfaceTypes();
         if (!string.IsNullOrWhiteSpace(cluster.SiloName)) silo.Configure<SiloOptions>(o => o.SiloName = cluster.SiloName);
         silo.Configure<GrainDirectoryOptions>(o => o.CacheSize = cluster.DirectoryCacheSize);
-        if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
+        if (cluster.Directory == GrainDirectoryKind.Distributed)
         {
 #pragma warning disable ORLEANSEXP003 // experimental in Orleans 10, the default from Orleans 11 on
             silo.AddDistributedGrainDirectory();

@@ -29,7 +29,7 @@ public static class SiloHostingExtensions
             }
             // Only with the consistent directory: with the legacy one a session moved just before the silo holding its
             // directory entry leaves can end up with a second activation (seen in FailoverTests.Step4b).
-            if (cluster.GrainDirectory == GrainDirectoryKind.Distributed)
+            if (cluster.Directory == GrainDirectoryKind.Distributed)
             {
                 silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp =>
                     ActivatorUtilities.CreateInstance<Loom.Sessions.SessionHandOff>(sp, HandOffBudget(cluster), cluster.WarmUp));

@@ -10,16 +10,28 @@ public sealed class SessionIdleOptionsTests
         .AddInMemoryCollection(minutes is null ? [] : new Dictionary<string, string?> { ["Loom:Cluster:SessionIdleMinutes"] = minutes })
         .Build());
 
-    private static LoomClusterOptions WithDirectory(string directory) => LoomClusterOptions.From(new ConfigurationBuilder()
-        .AddInMemoryCollection(new Dictionary<string, string?> { ["Loom:Cluster:GrainDirectory"] = directory })
+    private static LoomClusterOptions WithDirectory(string? directory, string mode = "embedded") => LoomClusterOptions.From(new ConfigurationBuilder()
+        .AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Loom:Cluster:Mode"] = mode,
+            ["Loom:Cluster:RedisConnectionString"] = "127.0.0.1:6379",
+            ["Loom:Cluster:GrainDirectory"] = directory,
+        })
         .Build());
 
     [Fact]
-    public void The_grain_directory_is_the_distributed_one_unless_legacy_is_named_and_a_typo_fails_start_up_naming_the_key()
+    public void The_grain_directory_is_the_distributed_one_in_a_cluster_and_legacy_for_a_silo_of_its_own_unless_named()
     {
-        Assert.Equal(GrainDirectoryKind.Distributed, From(null).GrainDirectory);
-        Assert.Equal(GrainDirectoryKind.Legacy, WithDirectory("legacy").GrainDirectory);
-        Assert.Equal(GrainDirectoryKind.Distributed, WithDirectory("Distributed").GrainDirectory);
+        Assert.Equal(GrainDirectoryKind.Legacy, From(null).Directory);
+        Assert.Equal(GrainDirectoryKind.Legacy, WithDirectory(null).Directory);
+        Assert.Equal(GrainDirectoryKind.Distributed, WithDirectory(null, mode: "redis").Directory);
+        Assert.Equal(GrainDirectoryKind.Distributed, WithDirectory("Distributed").Directory);
+        Assert.Equal(GrainDirectoryKind.Legacy, WithDirectory("legacy", mode: "redis").Directory);
+    }
+
+    [Fact]
+    public void A_typo_in_the_grain_directory_fails_start_up_naming_the_key()
+    {
         var refused = Assert.Throws<InvalidOperationException>(() => WithDirectory("consistent"));
         Assert.Contains("Loom:Cluster:GrainDirectory", refused.Message);
     }
