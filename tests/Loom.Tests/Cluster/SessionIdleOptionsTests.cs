@@ -10,7 +10,8 @@ public sealed class SessionIdleOptionsTests
         .AddInMemoryCollection(minutes is null ? [] : new Dictionary<string, string?> { ["Loom:Cluster:SessionIdleMinutes"] = minutes })
         .Build());
 
-    private static LoomClusterOptions WithDirectory(string? directory, string mode = "embedded") => LoomClusterOptions.From(new ConfigurationBuilder()
+    /// <summary>Cluster options as configuration gives them (the Redis string is never dialled).</summary>
+    internal static LoomClusterOptions WithDirectory(string? directory, string mode = "embedded") => LoomClusterOptions.From(new ConfigurationBuilder()
         .AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Loom:Cluster:Mode"] = mode,

@@ -1,5 +1,5 @@
 using Loom.Silo.Hosting;
-using Microsoft.Extensions.Configuration;
+using Loom.Tests.Cluster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.GrainDirectory;
@@ -15,12 +15,7 @@ public sealed class GrainDirectoryChoiceTests
 {
     private static bool HasDistributedDirectory(string mode, string? directory)
     {
-        var cluster = LoomClusterOptions.From(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Loom:Cluster:Mode"] = mode,
-            ["Loom:Cluster:RedisConnectionString"] = "127.0.0.1:1",
-            ["Loom:Cluster:GrainDirectory"] = directory,
-        }).Build());
+        var cluster = SessionIdleOptionsTests.WithDirectory(directory, mode);
         using var host = Host.CreateDefaultBuilder().UseOrleans(silo => silo.UseLoomCluster(cluster)).Build();
         return host.Services.GetRequiredService<IServiceProviderIsKeyedService>()
             .IsKeyedService(typeof(IGrainDirectory), GrainDirectoryAttribute.DEFAULT_GRAIN_DIRECTORY);
