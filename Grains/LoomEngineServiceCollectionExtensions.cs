@@ -27,6 +27,7 @@ public static class LoomEngineServiceCollectionExtensions
         // The turn pipeline's stateless parts; the session grain builds its per-activation parts around them.
         services.AddSingleton<InterventionPlanner>();
         services.AddSingleton<TurnRunner>();
+        services.AddSingleton<Sessions.SessionFounder>();
         services.AddSingleton<Lore.LorePlanner>();
         services.AddOptions<BudgetOptions>().Bind(configuration.GetSection(BudgetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<QuotaOptions>().Bind(configuration.GetSection(QuotaOptions.Section)).ValidateDataAnnotations().ValidateOnStart();

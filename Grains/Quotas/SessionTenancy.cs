@@ -60,7 +60,10 @@ public sealed partial class SessionTenancy(
         + Encoding.UTF8.GetByteCount(turn.OocReply ?? "");
 
     /// <summary>One grain call to the owner, and only when a session or storage quota is configured.</summary>
-    public Task CheckCreateQuotaAsync(string ownerId) =>
+    public Task CheckCreateQuotaAsync(string ownerId) => CheckCreateQuotaAsync(grains, quotas, ownerId);
+
+    /// <inheritdoc cref="CheckCreateQuotaAsync(string)"/>
+    public static Task CheckCreateQuotaAsync(IGrainFactory grains, QuotaOptions quotas, string ownerId) =>
         quotas.MaxSessions is null && quotas.MaxStoredBytes is null
             ? Task.CompletedTask
             : grains.GetGrain<IOwnerGrain>(ownerId).CheckCreateQuota();

@@ -59,7 +59,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     private readonly SessionEventHub _events = new();
     private readonly TurnWaiters _waiters = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CanonCache _canons; // greetings (issue 13)
+    private readonly SessionFounder _founder;
     private Task? _pump;
     private Task? _reminderRegistration;
     // Trace context of the request that submitted each queued turn (in memory only: a reactivated queue starts new traces).
@@ -81,6 +81,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         IGrainRowStore rows,
         TurnRunner runner,
         CanonCache canons,
+        SessionFounder founder,
         ILlmSettingsResolver llm,
         WorldMemoryFactory memoryFactory,
         IOptions<TurnOptions> options,
@@ -107,7 +108,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _tenancy = new SessionTenancy(this, SessionId, _state, GrainFactory, quotas.Value, budgets.Value, logger);
         _storageRetrying = (ex, delay) => LogStorageRetry(ex, SessionId, delay.TotalMilliseconds);
         _turns = new TurnContext(SessionId, _state, _journal, _memory, _events, canons, _stopping.Token);
-        _canons = canons; // greetings (issue 13)
+        _founder = founder;
     }
 
     private SessionState S => _state.State;
@@ -118,8 +119,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         _metrics.SessionActivated();
         try
         {
-            // A session created under a fresh id has no row to read (see NewSession).
-            if (!NewSession.IsBeingCreated(SessionId)) await _state.ReadHeaderAsync();
+            await _state.ReadHeaderAsync();
         }
         catch (Exception ex) when (StorageFaults.IsOutage(ex))
         {
@@ -223,10 +223,11 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
     // ---------------------------------------------------------------- lifecycle of the session
 
+    /// <summary>A create under a chosen name (a conversation's session); fresh ids go to <see cref="SessionFounderGrain"/>.</summary>
     public async Task<SessionInfo> Create(SessionSpec spec)
     {
         if (S.Exists) throw Problems.Conflict("session_exists", $"Session '{SessionId}' already exists.");
-        return await FoundAsync(() => CreateCoreAsync(spec));
+        return await FoundAsync(() => _founder.FoundAsync(SessionId, spec, _state, _memory));
     }
 
     /// <summary>
@@ -245,28 +246,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             DeactivateOnIdle();
             throw;
         }
-    }
-
-    private async Task<SessionInfo> CreateCoreAsync(SessionSpec spec)
-    {
-        // The world must be playable by the caller (404 like an unknown world otherwise); the session then pins its version.
-        var caller = spec.Caller ?? new Caller { OwnerId = spec.OwnerId };
-        var canon = await GrainFactory.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
-        await _tenancy.CheckCreateQuotaAsync(spec.OwnerId);
-        var llm = _llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));
-        var world = await _canons.GetAsync(spec.WorldId, canon.Version); // greetings and card character (issue 13)
-        var opening = Loom.Import.Greetings.Pick(world.Files, spec.Greeting); // greetings (issue 13)
-        _state.State = SessionSeeds.New(spec, canon, llm);
-        _state.State.Opening = opening; // greetings (issue 13)
-        _memory.StartEmpty();
-        var seeded = _state.Begin(); // card character (issue 13): in memory from the start, written with the header
-        if (Loom.Import.CardCharacter.Op(world, _memory.Options) is { } character) _memory.Stage(seeded, Loom.Import.CardCharacter.Seed(await _memory.GetAsync(), character));
-        var owner = GrainFactory.GetGrain<IOwnerGrain>(spec.OwnerId);
-        var entry = OwnerIndexRows.Stage(seeded, owner.GetGrainId(), new OwnedSession { SessionId = SessionId, CreatedAt = S.CreatedAt });
-        await WriteHeaderOrRevertAsync(seeded, undo: () => _state.State = new SessionState());
-        await owner.Add(entry);
-        _metrics.SessionCreated();
-        return Info();
     }
 
     public Task<SessionInfo> GetInfo(string ownerId)

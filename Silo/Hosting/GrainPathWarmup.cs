@@ -13,8 +13,8 @@ namespace Loom.Silo.Hosting;
 /// <summary>
 /// The start-up warm-up: once the silo is active and before it reports ready, it calls its own grains the way sessions
 /// arriving here do, so that code is compiled (QuickJit is off: full optimisation on first call) before they come. A
-/// probe session of an example world, placed here and narrated by the built-in narrator, is created, deactivated,
-/// read back from storage (as a session handed over in a rolling upgrade is), played for two turns and erased for
+/// probe session of an example world, placed here and narrated by the built-in narrator, is created (which activates
+/// nothing), read from storage (as a session handed over in a rolling upgrade is), played for two turns and erased for
 /// good: the create, the activation's reads, the submit, the queue's reminder, the accept and commit writes, recall
 /// over stored memory, usage and the LLM worker's stream. What stays behind: the probe owner's empty session index and
 /// usage rows, and one session, two turns and two offline model calls per silo start in the metrics. Without an
@@ -75,8 +75,7 @@ internal sealed partial class GrainPathWarmup(IGrainFactory grains, ILocalSiloDe
         }
         try
         {
-            // Read back from storage, as a session handed over in a rolling upgrade is, then played.
-            await session.Cast<IGrainManagementExtension>().DeactivateOnIdle();
+            // Created without an activation: read from storage here, as a session handed over in a rolling upgrade is, then played.
             await HereAsync(() => session.GetInfo(ProbeOwner));
             foreach (var input in Inputs)
             {

@@ -22,6 +22,8 @@ public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFi
         var grains = app.Services.GetRequiredService<IGrainFactory>();
         var management = grains.GetGrain<IManagementGrain>(0);
         var owned = await alice.CreateSessionAsync();
+        Assert.DoesNotContain(owned, local.Snapshot()); // a create activates nothing; its first use does
+        await alice.GetAsync($"/api/sessions/{owned}").ExpectAsync(HttpStatusCode.OK);
         var before = local.Snapshot().ToHashSet(StringComparer.Ordinal);
 
         var unknown = Enumerable.Range(0, 20).Select(_ => SessionIds.New()).ToList();

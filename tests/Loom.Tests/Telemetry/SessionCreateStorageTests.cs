@@ -1,13 +1,15 @@
 using Loom.LoadTests.Monitoring;
+using Loom.Sessions;
 using Loom.Silo.Telemetry;
 using Loom.Telemetry;
 using Loom.Tests.Api;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Loom.Tests.Telemetry;
 
 /// <summary>
-/// Creating a session under a fresh id reads no storage row (there is none to read), and the session it creates is
-/// whole: it answers, plays and is listed like any other.
+/// Creating a session under a fresh id reads no storage row (there is none to read) and activates nothing, and the
+/// session it creates is whole: its first use activates it from its rows, and it answers, plays and is listed like any other.
 /// </summary>
 [Collection(MetricsCollection.Name)]
 public sealed class SessionCreateStorageTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
@@ -26,9 +28,12 @@ public sealed class SessionCreateStorageTests(LoomAppFactory app) : IClassFixtur
         Assert.Equal(0, MetricsSnapshot.Delta(before, after, PrometheusNames.StorageOperations, "operation=\"read\""));
         Assert.True(MetricsSnapshot.Delta(before, after, PrometheusNames.StorageOperations, "operation=\"transaction\"") >= 1,
             "the create's header was not written");
+        var local = app.Services.GetRequiredService<LocalSessions>();
+        Assert.DoesNotContain(sessionId, local.Snapshot());
 
         var turn = await client.PlayAsync(sessionId, "I look for the lamplighter.");
         Assert.Equal("completed", turn["status"]!.GetValue<string>());
+        Assert.Contains(sessionId, local.Snapshot());
         var listed = await client.GetStringAsync("/api/sessions?limit=100");
         Assert.Contains(sessionId, listed, StringComparison.Ordinal);
     }
