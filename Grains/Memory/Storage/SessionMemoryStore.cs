@@ -26,6 +26,8 @@ public sealed partial class SessionMemoryStore
     private const string ShardPrefix = "memory.shard";
     private const string DeltaPrefix = "memory.delta";
     private const string ManifestPrefix = "memory.manifest";
+    /// <summary>What every memory row's name starts with.</summary>
+    private const string MemoryRowPrefix = "memory.";
 
     /// <summary>Delta rows read per round trip when loading.</summary>
     private const int DeltaReadBatch = 32;
@@ -224,11 +226,23 @@ public sealed partial class SessionMemoryStore
             _firstDelta = _nextDelta = 0;
             return _factory.Create();
         }
-        var manifest = Manifest.ReadAsync(0);
-        var shards = Shards.ReadManyAsync(Enumerable.Range(0, StoredShardCount).Select(i => (long)i));
-        var first = (await manifest)?.FirstDelta ?? 0;
-        var deltas = await ReadDeltasAsync(first);
-        var memory = _factory.Load(await shards, deltas);
+        // One range read of every memory row the session has (manifest, shards, deltas): reading them by name took
+        // three statements, and a session's first load after a create or an idle spell is on its turn's path.
+        MemoryManifest? manifest = null;
+        var shards = new SortedDictionary<long, MemoryShard>();
+        var stored = new Dictionary<long, MemoryDelta>();
+        foreach (var row in await _rows.ListAsync(_header.Grain, MemoryRowPrefix))
+        {
+            if (row.Payload is not { } payload) continue;
+            if (Numbered(row.Name, ManifestPrefix) == 0) manifest = _rows.Deserialize<MemoryManifest>(payload);
+            else if (Numbered(row.Name, ShardPrefix) is { } index && index < StoredShardCount) shards[index] = _rows.Deserialize<MemoryShard>(payload);
+            else if (Numbered(row.Name, DeltaPrefix) is { } number) stored[number] = _rows.Deserialize<MemoryDelta>(payload);
+        }
+        var first = manifest?.FirstDelta ?? 0;
+        // The live deltas: from the manifest's mark up to the first missing one.
+        var deltas = new List<MemoryDelta>();
+        for (var n = first; stored.TryGetValue(n, out var delta); n++) deltas.Add(delta);
+        var memory = _factory.Load([.. shards.Values], deltas);
         _firstDelta = first;
         _nextDelta = first + deltas.Count;
         var committed = S.CommittedSeq();
@@ -240,6 +254,12 @@ public sealed partial class SessionMemoryStore
         }
         return memory;
     }
+
+    /// <summary>n for a row named "{prefix}.{n}", else null.</summary>
+    private static long? Numbered(string name, string prefix) =>
+        name.Length > prefix.Length + 1 && name.StartsWith(prefix, StringComparison.Ordinal) && name[prefix.Length] == '.'
+        && long.TryParse(name.AsSpan(prefix.Length + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n : null;
 
     /// <summary>Deltas from <paramref name="first"/> on, up to the first missing one (read a batch at a time).</summary>
     private async Task<List<MemoryDelta>> ReadDeltasAsync(long first)

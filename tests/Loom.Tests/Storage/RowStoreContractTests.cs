@@ -134,6 +134,24 @@ public abstract class RowStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reading_many_names_finds_one_grains_rows_in_the_order_asked()
+    {
+        await using var cluster = await StartClusterAsync();
+        var store = cluster.Services.GetRequiredService<SqlGrainRowStore>();
+        var mine = GrainId.Create("rows", "mine");
+        var other = GrainId.Create("rows", "other");
+        string[] names = ["memory.shard.1", "it's \"quoted\" \\ ünïcode", "memory.shard.0"];
+        await store.CommitAsync(new RowCommit { Grain = mine, Rows = [.. names.Select(n => Row(store, mine, n, "mine " + n))] });
+        await store.CommitAsync(new RowCommit { Grain = other, Rows = [.. names.Select(n => Row(store, other, n, "other " + n)), Row(store, other, "memory.shard.2", "other's")] });
+
+        var asked = new[] { "memory.shard.0", "memory.shard.2", names[1], "memory.shard.1" };
+        var rows = await store.ReadManyAsync(mine, asked);
+        Assert.Equal(["memory.shard.0", names[1], "memory.shard.1"], rows.Select(r => r.Name));
+        Assert.Equal(["mine memory.shard.0", "mine " + names[1], "mine memory.shard.1"], rows.Select(r => store.Deserialize<string>(r.Payload!)));
+        Assert.Empty(await store.ReadManyAsync(mine, ["memory.shard.2", "memory.shard.3"]));
+    }
+
+    [Fact]
     public async Task List_finds_one_grains_rows_by_prefix()
     {
         await using var cluster = await StartClusterAsync();
