@@ -24,6 +24,8 @@ public sealed partial class FailoverTests
         try
         {
             // A new world: the first silo to need its canon reads it from storage; every other silo reads it from Redis.
+            // Each session plays a turn: a create activates nothing, so a session reaches the silo it is placed on (and
+            // needs the canon there) when it is first used.
             var world = "cache-" + Guid.NewGuid().ToString("N")[..8];
             await PublishAsync(cluster.Http, world);
             var before = await CanonCountersAsync();
@@ -32,6 +34,9 @@ public sealed partial class FailoverTests
             {
                 using var created = await cluster.Http.PostAsJsonAsync("/api/sessions", new { worldId = world, name = $"cache {i}" });
                 Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+                var sessionId = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["sessionId"]!.GetValue<string>();
+                using var played = await cluster.Http.PostAsJsonAsync($"/api/sessions/{sessionId}/turns?wait=true", new { input = "I read the harbour board." });
+                Assert.True(played.IsSuccessStatusCode, await played.Content.ReadAsStringAsync());
                 if (i > 0) continue;
                 // HybridCache writes Redis in the background once the first silo has the canon; the others find it after.
                 var written = System.Diagnostics.Stopwatch.StartNew();
