@@ -8,12 +8,18 @@ public interface IMayHoldNothing
 }
 
 /// <summary>
-/// Grain-level call filter body for <see cref="IMayHoldNothing"/> grains: after each call (failed ones too) an
-/// activation that holds nothing goes once idle, so ids probed by a client do not keep empty activations in memory
-/// until idle collection (docs/security.md, bounded work).
+/// Retires activations that hold nothing, so ids probed by a client do not keep empty activations in memory until idle
+/// collection (docs/security.md, bounded work). Such an activation stays for <see cref="Linger"/> first: the calls
+/// already queued for it or on their way are answered by it. Deactivating at once forwarded them to a new activation
+/// that went as well, and after Orleans' forward limit they were rejected — a burst of reads of one unknown id answered
+/// 503 instead of 404.
 /// </summary>
 public static class EmptyActivations
 {
+    /// <summary>How long an empty activation stays after it was asked; a prober at N ids/s keeps about N × this many.</summary>
+    public static readonly TimeSpan Linger = TimeSpan.FromSeconds(2);
+
+    /// <summary>Grain-level call filter body: after each call (failed ones too) an activation that holds nothing retires.</summary>
     public static async Task InvokeAsync<TGrain>(IIncomingGrainCallContext context, TGrain grain)
         where TGrain : IGrainBase, IMayHoldNothing
     {
@@ -23,7 +29,34 @@ public static class EmptyActivations
         }
         finally
         {
-            if (grain.HoldsNothing) grain.DeactivateOnIdle();
+            Retire(grain);
         }
+    }
+
+    /// <summary>
+    /// Deactivates the activation after <see cref="Linger"/> if it still holds nothing then (a create in between keeps
+    /// it). One pending retirement per activation; call it on the activation's own scheduler, like any grain code.
+    /// </summary>
+    public static void Retire<TGrain>(TGrain grain) where TGrain : IGrainBase, IMayHoldNothing
+    {
+        if (!grain.HoldsNothing) return;
+        var context = grain.GrainContext;
+        if (context.GetComponent<Retirement>() is not null) return;
+        var retirement = new Retirement();
+        context.SetComponent(retirement);
+        retirement.Timer = grain.RegisterGrainTimer(static (state, _) =>
+        {
+            var (grain, retirement) = state;
+            retirement.Timer?.Dispose();
+            grain.GrainContext.SetComponent<Retirement>(null);
+            if (grain.HoldsNothing) grain.DeactivateOnIdle();
+            return Task.CompletedTask;
+        }, (grain, retirement), new GrainTimerCreationOptions(Linger, Timeout.InfiniteTimeSpan));
+    }
+
+    /// <summary>The pending retirement of one activation, kept as a component of its grain context.</summary>
+    private sealed class Retirement
+    {
+        public IGrainTimer? Timer { get; set; }
     }
 }

@@ -14,7 +14,7 @@ public sealed class InviteState
 /// <summary>Finds the session of an invite code, so a joiner needs only the code (the room still checks it).</summary>
 public sealed class InviteGrain(
     [PersistentState("invite", StorageNames.Provider)] IPersistentState<InviteState> state,
-    TimeProvider clock) : Grain, IInviteGrain
+    TimeProvider clock) : Grain, IInviteGrain, IMayHoldNothing
 {
     public async Task Register(string sessionId, DateTime expiresAt)
     {
@@ -32,9 +32,12 @@ public sealed class InviteGrain(
     {
         if (state.State.SessionId is not { } sessionId || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime)
         {
-            DeactivateOnIdle(); // guessed or spent codes must not pile up as idle activations
+            EmptyActivations.Retire(this); // guessed or spent codes must not pile up as idle activations
             throw Problems.NotFound("Invite", this.GetPrimaryKeyString());
         }
         return GrainFactory.GetGrain<ISessionRoomGrain>(sessionId).Join(caller, this.GetPrimaryKeyString(), displayName, persona);
     }
+
+    bool IMayHoldNothing.HoldsNothing =>
+        state.State.SessionId is null || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime;
 }

@@ -15,7 +15,7 @@ public sealed class ApiKeyState
 /// </summary>
 public sealed class ApiKeyGrain(
     [PersistentState("apikey", StorageNames.Provider)] IPersistentState<ApiKeyState> state,
-    TimeProvider clock) : Grain, IApiKeyGrain
+    TimeProvider clock) : Grain, IApiKeyGrain, IMayHoldNothing
 {
     public async Task<ApiKeyInfo> Create(string keyId, ApiKeyDraft draft)
     {
@@ -38,9 +38,11 @@ public sealed class ApiKeyGrain(
     public Task<ApiKeyInfo?> Get()
     {
         // Guessed keys must not pile up as idle activations.
-        if (state.State.Key is null) DeactivateOnIdle();
+        EmptyActivations.Retire(this);
         return Task.FromResult(state.State.Key);
     }
+
+    bool IMayHoldNothing.HoldsNothing => state.State.Key is null;
 
     public async Task<ApiKeyInfo?> Revoke()
     {
@@ -61,7 +63,8 @@ public sealed class ApiKeyGrain(
     public async Task Forget()
     {
         await state.ClearStateAsync();
-        DeactivateOnIdle();
+        state.State = new ApiKeyState();
+        EmptyActivations.Retire(this);
     }
 
     private async Task WriteOrRevertAsync(ApiKeyInfo? previous)

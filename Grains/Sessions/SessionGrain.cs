@@ -33,7 +33,7 @@ namespace Loom.Sessions;
 // Sessions go to the silo with the fewest activations: Orleans' default (resource-optimized, preferring the silo that
 // received the call) put 94 % of one gateway's new sessions on one of two silos (docs/performance.md, cluster runs).
 [Orleans.Placement.ActivationCountBasedPlacement]
-public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGrain, IRemindable
+public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGrain, IRemindable, IMayHoldNothing
 {
     private const string PumpReminder = "pump";
     /// <summary>The header row's name (the grain storage state name the session has always used).</summary>
@@ -696,14 +696,17 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     }
 
     /// <summary>
-    /// The 404 of a session that does not exist. Such an activation holds nothing worth keeping, so it goes once idle:
-    /// a client probing ids (or failing creates) must not fill the silo with empty sessions until idle collection.
+    /// The 404 of a session that does not exist. Such an activation holds nothing worth keeping, so it retires shortly
+    /// (<see cref="EmptyActivations"/>): a client probing ids must not fill the silo with empty sessions until idle
+    /// collection, and a burst of reads of the id is still answered by this activation.
     /// </summary>
     private LoomProblemException Unknown()
     {
-        DeactivateOnIdle();
+        EmptyActivations.Retire(this);
         return Problems.NotFound("Session", SessionId);
     }
+
+    bool IMayHoldNothing.HoldsNothing => !S.Exists;
 
     private SessionInfo Info() => S.ToInfo(SessionId);
 

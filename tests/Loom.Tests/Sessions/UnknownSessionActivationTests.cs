@@ -71,4 +71,45 @@ public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFi
         Assert.Contains(owned, local.Snapshot());
         await alice.GetAsync($"/api/sessions/{owned}").ExpectAsync(HttpStatusCode.OK);
     }
+
+    [Fact]
+    public async Task A_burst_of_requests_for_an_id_that_names_nothing_is_answered_not_rejected()
+    {
+        // Many concurrent reads of one unknown id used to answer 503: the empty activation went after its first 404, the
+        // rest were forwarded to a new one that went too, until Orleans' forward limit rejected them.
+        var alice = app.Alice();
+        var stranger = app.ClientFor("no-such-key-" + Guid.NewGuid().ToString("N"));
+        var session = SessionIds.New();
+        var world = "w" + SessionIds.New().ToLowerInvariant();
+        var code = "c" + SessionIds.New();
+        var bursts = new (string What, Func<Task<HttpResponseMessage>> Send, HttpStatusCode Expected)[]
+        {
+            ("session", () => alice.GetAsync($"/api/sessions/{session}"), HttpStatusCode.NotFound),
+            ("turns", () => alice.GetAsync($"/api/sessions/{session}/turns"), HttpStatusCode.NotFound),
+            ("world", () => alice.GetAsync($"/api/worlds/{world}"), HttpStatusCode.NotFound),
+            ("invite", () => alice.PostJsonAsync($"/api/invites/{code}/join", new { displayName = "Alice" }), HttpStatusCode.NotFound),
+            ("wrong key", () => stranger.GetAsync("/api/sessions"), HttpStatusCode.Unauthorized),
+        };
+        foreach (var (what, send, expected) in bursts)
+        {
+            var answers = await Task.WhenAll(Enumerable.Range(0, 100).Select(async _ =>
+            {
+                using var response = await send();
+                return response.StatusCode;
+            }));
+            var counts = answers.GroupBy(s => s).ToDictionary(g => g.Key, g => g.Count());
+            Assert.True(counts.Count == 1 && counts.ContainsKey(expected),
+                $"{what}: " + string.Join(", ", counts.Select(c => $"{(int)c.Key} ×{c.Value}")));
+        }
+
+        // The lingering activations still go: the probed session holds no activation shortly after the burst.
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (await management.GetGrainActivationCount((GrainReference)grains.GetGrain<ISessionGrain>(session)) > 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The probed session's activation was still there after 20 s");
+            await Task.Delay(50);
+        }
+    }
 }
