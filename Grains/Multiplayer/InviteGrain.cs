@@ -30,7 +30,7 @@ public sealed class InviteGrain(
 
     public Task<RoomView> Join(Caller caller, string displayName, string? persona)
     {
-        if (state.State.SessionId is not { } sessionId || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime)
+        if (Spent || state.State.SessionId is not { } sessionId)
         {
             EmptyActivations.Retire(this); // guessed or spent codes must not pile up as idle activations
             throw Problems.NotFound("Invite", this.GetPrimaryKeyString());
@@ -38,6 +38,8 @@ public sealed class InviteGrain(
         return GrainFactory.GetGrain<ISessionRoomGrain>(sessionId).Join(caller, this.GetPrimaryKeyString(), displayName, persona);
     }
 
-    bool IMayHoldNothing.HoldsNothing =>
-        state.State.SessionId is null || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime;
+    /// <summary>Never registered, revoked or expired: the code leads nowhere.</summary>
+    private bool Spent => state.State.SessionId is null || state.State.ExpiresAt <= clock.GetUtcNow().UtcDateTime;
+
+    bool IMayHoldNothing.HoldsNothing => Spent;
 }
