@@ -647,6 +647,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         }
 
         _metrics.TurnCommitted(turn, SessionType);
+        // The owner counts the turn before anyone hears it finished: a usage read or budget check after the answer sees it.
+        await _tenancy.RecordUsageAsync(turn);
         if (turn.MemoryUpdates.Count > 0)
             Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, TurnId = turn.TurnId, Memory = turn.MemoryUpdates });
         Publish(new SessionEvent
@@ -657,7 +659,6 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             Turn = turn,
         });
         _waiters.Finished(turn);
-        await _tenancy.RecordUsageAsync(turn);
     }
 
     /// <summary>The header after a turn's commit: off the queue, counted, its tone in force, its text in the stored size.</summary>
