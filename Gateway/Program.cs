@@ -39,6 +39,7 @@ app.UseSwaggerUI(o =>
 app.UseAuthentication();
 app.UseAuthorization();
 app.UseRateLimiter();
+app.UseSessionRouteIds();
 
 app.MapOpenApi().AllowAnonymous();
 app.MapOperationsEndpoints();

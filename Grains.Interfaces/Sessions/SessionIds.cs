@@ -15,7 +15,21 @@ public static class SessionIds
     private const int TimeChars = 10;
     private const int RandomChars = 16;
 
+    /// <summary>Longer than any id LOOM has minted ("s" + 26 today, "s" or "c" + 20 before), with room to spare.</summary>
+    public const int MaxLength = 64;
+
     public static string New() => New(DateTimeOffset.UtcNow);
+
+    /// <summary>
+    /// False for a string no session can be named by: empty, longer than <see cref="MaxLength"/>, or holding anything but
+    /// ASCII letters, digits, '-' and '_'. Every id ever minted (these, the OpenAI facade's "c…" ids) passes, so such a
+    /// string is answered as an unknown session without asking a grain.
+    /// </summary>
+    public static bool CouldExist(string? id) =>
+        id is { Length: > 0 and <= MaxLength } && !id.AsSpan().ContainsAnyExcept(IdChars);
+
+    private static readonly System.Buffers.SearchValues<char> IdChars =
+        System.Buffers.SearchValues.Create("-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz");
 
     public static string New(DateTimeOffset minted) => string.Create(1 + TimeChars + RandomChars, minted.ToUnixTimeMilliseconds(), static (id, ms) =>
     {

@@ -54,4 +54,22 @@ public sealed class SessionIdsTests
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.Equal("s2222222222", SessionIds.New(DateTimeOffset.UnixEpoch)[..11]);
     }
+
+    [Fact]
+    public void Every_minted_id_could_exist_and_strings_no_session_has_cannot()
+    {
+        Assert.All(Enumerable.Range(0, 1_000).Select(_ => SessionIds.New()), id => Assert.True(SessionIds.CouldExist(id), id));
+        Assert.True(SessionIds.CouldExist(Loom.Conversations.ConversationIds.SessionId("alice", "my story")));
+        Assert.True(SessionIds.CouldExist("s" + new string('a', 20))); // the shape minted before time-ordered ids
+        Assert.True(SessionIds.CouldExist(new string('x', SessionIds.MaxLength)));
+
+        Assert.False(SessionIds.CouldExist(null));
+        Assert.False(SessionIds.CouldExist(""));
+        Assert.False(SessionIds.CouldExist(new string('x', SessionIds.MaxLength + 1)));
+        Assert.False(SessionIds.CouldExist(new string('s', 2_000)));
+        Assert.False(SessionIds.CouldExist("s1 s2"));
+        Assert.False(SessionIds.CouldExist("../s1"));
+        Assert.False(SessionIds.CouldExist("s\0"));
+        Assert.False(SessionIds.CouldExist("s\u00e9t\u00e9"));
+    }
 }

@@ -112,4 +112,37 @@ public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFi
             await Task.Delay(50);
         }
     }
+
+    [Fact]
+    public async Task A_string_no_session_can_be_named_by_is_a_404_without_an_activation()
+    {
+        var alice = app.Alice();
+        var local = app.Services.GetRequiredService<LocalSessions>();
+        var before = local.Snapshot().ToHashSet(StringComparer.Ordinal);
+        var huge = new string('s', 2_000);
+        foreach (var id in new[] { huge, "s%20s", "%C3%A9t%C3%A9", "s%2F..%2Fx", "%3Cscript%3E" })
+        {
+            foreach (var send in new Func<Task<HttpResponseMessage>>[]
+            {
+                () => alice.GetAsync($"/api/sessions/{id}"),
+                () => alice.GetAsync($"/api/sessions/{id}/turns"),
+                () => alice.PostJsonAsync($"/api/sessions/{id}/turns", new { input = "Hello?" }),
+                () => alice.GetAsync($"/api/sessions/{id}/memory"),
+            })
+            {
+                var problem = await send().ExpectProblemAsync(HttpStatusCode.NotFound);
+                Assert.Equal("Session not found", problem["title"]!.GetValue<string>()); // the answer an unknown id gets
+                Assert.True(problem["detail"]!.GetValue<string>().Length < 200, "a hostile id is not echoed whole");
+            }
+        }
+
+        // Asked of no grain: no session or room was activated for them, not even briefly.
+        Assert.DoesNotContain(local.Snapshot(), id => !before.Contains(id) && !SessionIds.CouldExist(id));
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var management = grains.GetGrain<IManagementGrain>(0);
+        Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)grains.GetGrain<ISessionGrain>(huge)));
+        Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)grains.GetGrain<ISessionRoomGrain>(huge)));
+        // Unauthenticated, such a route is still a 401 first.
+        await app.ClientFor("no-such-key-" + Guid.NewGuid().ToString("N")).GetAsync($"/api/sessions/{huge}").ExpectProblemAsync(HttpStatusCode.Unauthorized);
+    }
 }
