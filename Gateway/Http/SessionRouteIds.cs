@@ -16,8 +16,7 @@ internal static class SessionRouteIds
     {
         if (http.Request.RouteValues.TryGetValue(RouteValue, out var value) && value is string id && !SessionIds.CouldExist(id))
         {
-            // The detail quotes at most the id's first characters: a hostile id is not echoed whole.
-            throw Problems.NotFound("Session", id.Length <= SessionIds.MaxLength ? id : id[..SessionIds.MaxLength] + "…");
+            throw Problems.NotFound("Session", id);
         }
         return next(http);
     });

@@ -142,6 +142,18 @@ public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFi
         var management = grains.GetGrain<IManagementGrain>(0);
         Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)grains.GetGrain<ISessionGrain>(huge)));
         Assert.Equal(0, await management.GetGrainActivationCount((GrainReference)grains.GetGrain<ISessionRoomGrain>(huge)));
+        // Nor is any other 404 an echo of a hostile id: a world, an invite, a create in an unknown world.
+        var world = new string('w', 2_000);
+        foreach (var send in new Func<Task<HttpResponseMessage>>[]
+        {
+            () => alice.GetAsync($"/api/worlds/{world}"),
+            () => alice.PostJsonAsync($"/api/invites/{world}/join", new { displayName = "Alice" }),
+            () => alice.PostJsonAsync("/api/sessions", new { worldId = world }),
+        })
+        {
+            var problem = await send().ExpectProblemAsync(HttpStatusCode.NotFound);
+            Assert.True(problem["detail"]!.GetValue<string>().Length < 200, problem["detail"]!.GetValue<string>()[..100]);
+        }
         // Unauthenticated, such a route is still a 401 first.
         await app.ClientFor("no-such-key-" + Guid.NewGuid().ToString("N")).GetAsync($"/api/sessions/{huge}").ExpectProblemAsync(HttpStatusCode.Unauthorized);
     }
