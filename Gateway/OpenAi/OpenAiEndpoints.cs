@@ -234,5 +234,5 @@ public static class OpenAiEndpoints
 
     private static LoomProblemException UnknownModel(string model) =>
         new(404, "model_not_found", "Model not found",
-            $"The model '{model}' does not exist or you cannot play it: models are loom/{{worldId}}, listed by GET /v1/models.");
+            $"The model '{Problems.QuoteId(model)}' does not exist or you cannot play it: models are loom/{{worldId}}, listed by GET /v1/models.");
 }

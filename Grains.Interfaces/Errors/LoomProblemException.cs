@@ -33,12 +33,13 @@ public static class Problems
     /// <summary>The 404 of an id that names nothing (or nothing of the caller's). The detail quotes at most
     /// <see cref="QuotedIdChars"/> characters of the id: a hostile 2,000-character "id" is not echoed whole.</summary>
     public static LoomProblemException NotFound(string what, string id) =>
-        new(404, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} '{Quoted(id)}' exists (or it is not yours).");
+        new(404, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} '{QuoteId(id)}' exists (or it is not yours).");
 
     /// <summary>Longest part of an id a problem's detail quotes (longer than any id LOOM mints or accepts).</summary>
     public const int QuotedIdChars = 64;
 
-    private static string Quoted(string id) => id.Length <= QuotedIdChars ? id : string.Concat(id.AsSpan(0, QuotedIdChars), "…");
+    /// <summary>An id from the client as a problem's detail quotes it: at most <see cref="QuotedIdChars"/> characters.</summary>
+    public static string QuoteId(string id) => id.Length <= QuotedIdChars ? id : string.Concat(id.AsSpan(0, QuotedIdChars), "…");
 
     /// <summary>True for the 404 that <see cref="NotFound"/> made for <paramref name="what"/> (e.g. the session itself, not one of its turns).</summary>
     public static bool IsNotFound(this LoomProblemException problem, string what) =>

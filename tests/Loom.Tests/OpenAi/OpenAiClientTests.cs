@@ -153,6 +153,9 @@ public sealed class OpenAiClientTests(OpenAiApp app) : IClassFixture<OpenAiApp>
         var unknownModel = await AssertOpenAiErrorAsync(
             await alice.PostAsJsonAsync("/v1/chat/completions", body with { model = "loom/no-such-world" }), 404, "invalid_request_error", null);
         Assert.Equal("model_not_found", unknownModel["code"]!.GetValue<string>());
+        var hostileModel = await AssertOpenAiErrorAsync(
+            await alice.PostAsJsonAsync("/v1/chat/completions", body with { model = "loom/" + new string('x', 5_000) }), 404, "invalid_request_error", null);
+        Assert.True(hostileModel["message"]!.GetValue<string>().Length < 300, "a hostile model name is not echoed whole");
         await AssertOpenAiErrorAsync(await alice.PostAsJsonAsync("/v1/chat/completions", new { model = Model, messages = body.messages }), 400, "invalid_request_error", "user");
         await AssertOpenAiErrorAsync(await alice.PostAsJsonAsync("/v1/chat/completions",
             new { model = Model, user = NewName(), messages = new[] { new { role = "assistant", content = "Hi" } } }), 400, "invalid_request_error", "messages");
