@@ -54,7 +54,7 @@ public static class TurnEndpoints
 
     private static async Task<Results<Accepted<TurnView>, Ok<TurnView>>> SubmitAsync(
         string sessionId, SubmitTurnBody body, bool? wait, int? timeout,
-        HttpContext http, IGrainFactory grains)
+        HttpContext http, IGrainFactory grains, SubmitDeadline deadline)
     {
         var caller = http.GetCaller();
         if (body.Input is null) throw Problems.Invalid("input", "input is required.");
@@ -63,7 +63,7 @@ public static class TurnEndpoints
 
         // The owner of a solo session queues straight into the session; members, and everyone once it is shared, through
         // the room (member check, turn order, attribution).
-        var turn = await grains.SubmitAsync(caller, sessionId, new TurnSubmission { Input = body.Input, IdempotencyKey = key });
+        var turn = await grains.SubmitAsync(caller, sessionId, new TurnSubmission { Input = body.Input, IdempotencyKey = key, NotAfter = deadline.NotAfter() });
         if (wait == true)
         {
             var turnId = turn.TurnId;

@@ -36,6 +36,7 @@ public static class GatewayHostingExtensions
             });
         }
 
+        builder.Services.AddSingleton(new Endpoints.SubmitDeadline(TimeSpan.FromSeconds(cluster.CallDeadlineSeconds)));
         ListenGuard.EnsureAuthForConfiguredAddresses(builder.Configuration);
         builder.Services.AddLoomAuth(builder.Configuration);
         builder.Services.AddLoomRateLimits(builder.Configuration);

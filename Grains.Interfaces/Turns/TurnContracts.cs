@@ -78,6 +78,12 @@ public sealed record TurnSubmission
     [Id(2)] public string? Speaker { get; init; }
     /// <summary>Shared sessions: who plays (names and personas, Markdown) for the narrator's prompt.</summary>
     [Id(3)] public string? Players { get; init; }
+    /// <summary>
+    /// When the caller stops waiting for this submit's answer (UTC, with a margin for clocks). A submission that reaches
+    /// the session later is refused unless its key already names a turn: it sat somewhere (a stopped silo's socket
+    /// buffer, where Orleans' relative message lifetime does not count) while the client was told 503 and retried.
+    /// </summary>
+    [Id(4)] public DateTime? NotAfter { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnQuery")]

@@ -73,7 +73,7 @@ public sealed class SessionRoomGrain(
         {
             throw Problems.Conflict("not_your_turn", $"It is {current.DisplayName}'s turn ({current.MemberId}); wait for it, or ask them to pass.");
         }
-        var turn = await SubmitAsAsync(member, submission.Input, submission.IdempotencyKey);
+        var turn = await SubmitAsAsync(member, submission.Input, submission.IdempotencyKey, submission.NotAfter);
         if (S.Mode == TurnMode.Round)
         {
             AdvanceRound();
@@ -358,11 +358,12 @@ public sealed class SessionRoomGrain(
 
     // ---------------------------------------------------------------- helpers
 
-    private async Task<TurnView> SubmitAsAsync(RoomMember member, string input, string? idempotencyKey) =>
+    private async Task<TurnView> SubmitAsAsync(RoomMember member, string input, string? idempotencyKey, DateTime? notAfter = null) =>
         await Session.Submit(S.OwnerId, new TurnSubmission
         {
             Input = $"{member.DisplayName}: {input}",
             IdempotencyKey = idempotencyKey,
+            NotAfter = notAfter,
             Speaker = member.MemberId,
             Players = Cast(),
         });

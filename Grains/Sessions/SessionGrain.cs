@@ -350,6 +350,13 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             EnsurePump();
             return seen;
         }
+        if (submission.NotAfter is { } notAfter && DateTime.UtcNow > notAfter)
+        {
+            // Its client gave up on it long ago and retried with the same key; that retry may already be outside the
+            // key window, so queueing this one would play the input twice.
+            throw new LoomProblemException(503, "submit_expired", "Service unavailable",
+                "The submission arrived after its deadline and was not queued; send it again.", retryAfterSeconds: 1);
+        }
         if (S.Status != SessionStatus.Active)
         {
             throw Problems.Conflict("session_not_active", $"The session is {S.Status.ToString().ToLowerInvariant()}; set it active to play.");

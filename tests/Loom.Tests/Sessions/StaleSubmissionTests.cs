@@ -1,0 +1,40 @@
+using System.Net;
+using Loom.Errors;
+using Loom.Sessions;
+using Loom.Tests.Api;
+using Loom.Turns;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Loom.Tests.Sessions;
+
+/// <summary>
+/// A submission that reaches its session after the deadline its gateway stamped (it sat in a stopped silo's socket while
+/// the client was told 503 and retried with the same key) must not be played again once its key has left the window.
+/// </summary>
+public sealed class StaleSubmissionTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+{
+    [Fact]
+    public async Task A_submission_past_its_deadline_is_refused_unless_its_key_names_a_turn()
+    {
+        var alice = app.Alice();
+        var sessionId = await alice.CreateSessionAsync();
+        var session = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId);
+        var past = DateTime.UtcNow - TimeSpan.FromSeconds(1);
+
+        // Played in time, then the same key arrives late (the first attempt, delivered at last): the same turn, nothing new.
+        var played = await session.Submit("alice", new TurnSubmission { Input = "I open the door.", IdempotencyKey = "k1", NotAfter = DateTime.UtcNow.AddMinutes(1) });
+        var late = await session.Submit("alice", new TurnSubmission { Input = "I open the door.", IdempotencyKey = "k1", NotAfter = past });
+        Assert.Equal(played.TurnId, late.TurnId);
+
+        // Late under a key the session does not hold (or no longer does): refused, nothing queued.
+        var refused = await Assert.ThrowsAsync<LoomProblemException>(() =>
+            session.Submit("alice", new TurnSubmission { Input = "I open the door again.", IdempotencyKey = "k2", NotAfter = past }));
+        Assert.Equal(503, refused.Status);
+        Assert.Equal("submit_expired", refused.Code);
+        Assert.Single((await session.ListTurns("alice", new TurnQuery { Limit = 50 })).Items);
+
+        // Through the gateway a live request meets the deadline it is given.
+        await alice.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true", new { input = "I look around." }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(2, (await session.ListTurns("alice", new TurnQuery { Limit = 50 })).Items.Count);
+    }
+}
