@@ -48,17 +48,28 @@ internal sealed class PostgresRowSql(string serviceId) : RowSql(serviceId)
 
     private const string NoHeader = $"WITH h AS (SELECT 0 AS version), {Rows}";
 
-    public override async Task<int?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RowCommit> commits)
+    /// <remarks>
+    /// No BEGIN and COMMIT: a batch sent without a transaction runs as one implicit transaction that PostgreSQL commits
+    /// at the batch's Sync and rolls back whole if any statement fails, so the whole write is one round trip (an
+    /// explicit transaction's COMMIT was a second one: 0.15 ms and a fifth of the client's CPU per transaction).
+    /// </remarks>
+    public override async Task<int?[]> WriteAsync(DbConnection connection, IReadOnlyList<RowCommit> commits)
     {
-        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection, (NpgsqlTransaction)transaction);
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)connection);
         foreach (var commit in commits) batch.BatchCommands.Add(Command(commit));
         var results = new int?[commits.Count];
-        await using var reader = await batch.ExecuteReaderAsync();
-        for (var i = 0; i < commits.Count; i++)
+        await using (var reader = await batch.ExecuteReaderAsync())
         {
-            if (i > 0) await reader.NextResultAsync();
-            await reader.ReadAsync();
-            results[i] = reader.IsDBNull(0) ? null : reader.GetInt32(0);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                if (i > 0) await reader.NextResultAsync();
+                await reader.ReadAsync();
+                results[i] = reader.IsDBNull(0) ? null : reader.GetInt32(0);
+            }
+            // Read to the end of the batch: the implicit transaction is committed (or its failure reported) only there.
+            while (await reader.NextResultAsync())
+            {
+            }
         }
         return results;
     }

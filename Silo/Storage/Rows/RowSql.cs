@@ -23,10 +23,10 @@ internal abstract class RowSql(string serviceId)
     }
 
     /// <summary>
-    /// Writes the commits inside <paramref name="transaction"/>. Per commit: its header's new version, or null when
-    /// the header's version was stale, in which case none of that commit's rows were written.
+    /// Writes the commits in ONE transaction, durable when the task completes. Per commit: its header's new version,
+    /// or null when the header's version was stale, in which case none of that commit's rows were written.
     /// </summary>
-    public abstract Task<int?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RowCommit> commits);
+    public abstract Task<int?[]> WriteAsync(DbConnection connection, IReadOnlyList<RowCommit> commits);
 
     public abstract Task<List<StoredRow>> ReadAsync(DbConnection connection, RowKey key, IReadOnlyList<string> names);
 

@@ -126,9 +126,7 @@ public sealed partial class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 
     private async Task<int?[]> WriteOnAsync(DbConnection connection, IReadOnlyList<RowCommit> commits)
     {
-        await using var transaction = await connection.BeginTransactionAsync();
-        var results = await _sql.WriteAsync(connection, transaction, commits);
-        await transaction.CommitAsync();
+        var results = await _sql.WriteAsync(connection, commits);
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _commits, results.Count(r => r is not null));
         _metrics.Operation(StorageOperation.Transaction);

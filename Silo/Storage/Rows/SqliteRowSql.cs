@@ -55,18 +55,21 @@ internal sealed class SqliteRowSql(string serviceId) : RowSql(serviceId)
         await pragma.ExecuteNonQueryAsync();
     }
 
-    public override async Task<int?[]> WriteAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<RowCommit> commits)
+    public override async Task<int?[]> WriteAsync(DbConnection connection, IReadOnlyList<RowCommit> commits)
     {
         var sqlite = (SqliteConnection)connection;
-        var tx = (SqliteTransaction)transaction;
         // A kept writer connection keeps its four statements prepared (parsing them was ~2 % of a turn's CPU);
         // a connection opened for one write gets commands that go with it.
         var reuse = _kept.TryGetValue(sqlite, out var kept);
         var commands = kept ?? new WriterCommands(this, sqlite);
         try
         {
-            commands.Enlist(tx);
-            return await WriteAsync(commands, commits);
+            // BEGIN IMMEDIATE: the write lock is taken up front, so the transaction never fails half-way to upgrade it.
+            await using var transaction = sqlite.BeginTransaction(deferred: false);
+            commands.Enlist(transaction);
+            var results = await WriteAsync(commands, commits);
+            await transaction.CommitAsync();
+            return results;
         }
         finally
         {

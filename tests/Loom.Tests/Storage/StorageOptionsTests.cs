@@ -1,5 +1,6 @@
 using Loom.Storage;
 using Microsoft.Extensions.Configuration;
+using Npgsql;
 
 namespace Loom.Tests.Storage;
 
@@ -97,6 +98,20 @@ public sealed class StorageOptionsTests
         Assert.Contains("Maximum Pool Size=20", database.ConnectionString);
         Assert.Equal("Npgsql", database.Invariant);
         Assert.DoesNotContain("pw", database.Describe());
+    }
+
+    [Theory]
+    [InlineData("", 32)]
+    [InlineData(";Max Auto Prepare=0", 0)]
+    [InlineData(";maxautoprepare=5", 5)]
+    public void Postgres_statements_are_prepared_unless_the_connection_string_says_otherwise(string extra, int expected)
+    {
+        var database = StorageDatabase.From(new StorageOptions
+        {
+            Provider = "postgres",
+            ConnectionString = "Host=db;Database=loom;Username=loom" + extra,
+        });
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(database.ConnectionString).MaxAutoPrepare);
     }
 
     [Fact]
