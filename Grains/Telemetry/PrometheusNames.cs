@@ -21,11 +21,12 @@ public static class PrometheusNames
     public const string TokenEfficiency = "loom_token_efficiency";
     public const string StorageOperations = "loom_storage_operations_total";
     public const string StorageBytesWritten = "loom_storage_bytes_written_total";
+    public const string StorageTransactionDuration = "loom_storage_transaction_duration_seconds";
 
     public static IReadOnlyList<string> All { get; } =
     [
         TurnProcessingDuration, TurnsProcessed, TurnStageDuration, Errors, MemoryUsage, MemoryLimit, CpuUsage,
         SessionsActive, SessionsCreated, LlmTokensUsed, CostUsd, TurnCostUsd, TokenEfficiency, StorageOperations,
-        StorageBytesWritten,
+        StorageBytesWritten, StorageTransactionDuration,
     ];
 }

@@ -14,6 +14,7 @@ public sealed class StorageMetrics
 
     private readonly long[] _operations = new long[OperationNames.Length];
     private long _bytesWritten;
+    private readonly Histogram<double> _transactionDuration;
 
     public StorageMetrics(IMeterFactory meterFactory)
     {
@@ -23,6 +24,9 @@ public sealed class StorageMetrics
             "Database operations of the storage layer: read, list (grain rows), write and clear (grain state), transaction (row-store commits; a group commit counts once), checkpoint (SQLite write-ahead log copied into the database, off the commit path).");
         meter.CreateObservableCounter("loom_storage_bytes_written", () => Interlocked.Read(ref _bytesWritten), null,
             "Payload bytes the storage layer wrote (grain state and rows; not keys, indexes or the database's own journal).");
+        _transactionDuration = meter.CreateHistogram("loom_storage_transaction_duration", "s",
+            "Time from sending a row-store transaction until the database reported it durable, as this process saw it (a group commit counts once).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = LoomMetrics.StageDurationBuckets });
     }
 
     /// <summary>The <c>operation</c> label values, in a fixed order.</summary>
@@ -33,6 +37,9 @@ public sealed class StorageMetrics
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public void Operation(StorageOperation operation) => Interlocked.Increment(ref _operations[(int)operation]);
+
+    /// <summary>One row-store transaction, from sending it to its durable commit.</summary>
+    public void TransactionTook(double seconds) => _transactionDuration.Record(seconds);
 
     public void Written(long bytes)
     {

@@ -10,6 +10,7 @@ namespace Loom.LoadTests.Scenarios;
 public static class StageBudget
 {
     private const string Histogram = "loom_turn_stage_duration_seconds";
+    private const string Transaction = "loom_storage_transaction_duration_seconds";
 
     /// <summary>The stages of a turn in order, as the engine measures them (llm_total includes llm_first_token).</summary>
     private static readonly string[] Stages =
@@ -26,6 +27,16 @@ public static class StageBudget
             stage, Mean(lightBefore, lightAfter, stage), Mean(loadBefore, loadAfter, stage),
             Cells.Ms(MetricsSnapshot.Quantile(loadBefore, loadAfter, Histogram, 0.95, Label(stage)) * 1000),
         ]).ToList();
+        // The database's share of accept and commit: each storage transaction as the silos saw it (summed over processes).
+        if (loadAfter.Has(Transaction + "_count"))
+        {
+            rows.Add(
+            [
+                "storage transaction", Cells.Ms(MetricsSnapshot.Mean(lightBefore, lightAfter, Transaction) * 1000),
+                Cells.Ms(MetricsSnapshot.Mean(loadBefore, loadAfter, Transaction) * 1000),
+                Cells.Ms(MetricsSnapshot.Quantile(loadBefore, loadAfter, Transaction, 0.95) * 1000),
+            ]);
+        }
         return new ReportTable($"Turn budget by stage (the engine's {Histogram})",
             ["stage", $"mean, {light}", $"mean, {load}", $"p95, {load} (bucket bounds)"], rows);
     }

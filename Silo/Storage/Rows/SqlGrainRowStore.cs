@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Diagnostics;
 using Loom.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -126,7 +127,9 @@ public sealed partial class SqlGrainRowStore : IGrainRowStore, IAsyncDisposable
 
     private async Task<int?[]> WriteOnAsync(DbConnection connection, IReadOnlyList<RowCommit> commits)
     {
+        var started = Stopwatch.GetTimestamp();
         var results = await _sql.WriteAsync(connection, commits);
+        _metrics.TransactionTook(Stopwatch.GetElapsedTime(started).TotalSeconds);
         Interlocked.Increment(ref _transactions);
         Interlocked.Add(ref _commits, results.Count(r => r is not null));
         _metrics.Operation(StorageOperation.Transaction);

@@ -81,6 +81,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Metrics.TurnCompleted("openai", "gpt-4o-mini", 0.004m, 200, 180);
         Storage.Operation(StorageOperation.Transaction);
         Storage.Written(1234);
+        Storage.TransactionTook(0.004);
     }
 
     [Fact]
@@ -150,6 +151,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(0, SampleValue(text, "loom_token_efficiency_bucket", "provider=\"openai\"", "le=\"0.85\""));
         Assert.True(SampleValue(text, "loom_storage_operations_total", "operation=\"transaction\"") >= 1, LoomLines(text));
         Assert.True(SampleValue(text, "loom_storage_bytes_written_total") >= 1234, LoomLines(text));
+        Assert.True(SampleValue(text, "loom_storage_transaction_duration_seconds_bucket", "le=\"0.005\"") >= 1, LoomLines(text));
+        Assert.Equal(0, SampleValue(text, "loom_storage_transaction_duration_seconds_bucket", "le=\"0.0025\""));
         foreach (var stage in TurnStages.All)
         {
             Assert.True(SampleValue(text, "loom_turn_stage_duration_seconds_count", $"stage=\"{stage}\"") >= 1, LoomLines(text));
