@@ -9,5 +9,8 @@ public sealed class SubmitDeadline(TimeSpan callDeadline)
 {
     public static readonly TimeSpan ClockMargin = TimeSpan.FromSeconds(10);
 
+    /// <summary>The deadline of the call a submission travels in.</summary>
+    public TimeSpan CallDeadline => callDeadline;
+
     public DateTime NotAfter() => DateTime.UtcNow + callDeadline + ClockMargin;
 }

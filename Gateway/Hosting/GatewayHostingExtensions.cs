@@ -36,7 +36,10 @@ public static class GatewayHostingExtensions
             });
         }
 
-        builder.Services.AddSingleton(new Endpoints.SubmitDeadline(TimeSpan.FromSeconds(cluster.CallDeadlineSeconds)));
+        // A submission's deadline is the deadline of the call that carries it: the client's (redis mode) or the co-hosted
+        // silo's (embedded, where Loom:Cluster:CallDeadlineSeconds bounds nothing).
+        var callDeadline = cluster.Mode == ClusterMode.Embedded ? SiloHostingExtensions.CallDeadline : TimeSpan.FromSeconds(cluster.CallDeadlineSeconds);
+        builder.Services.AddSingleton(new Endpoints.SubmitDeadline(callDeadline));
         ListenGuard.EnsureAuthForConfiguredAddresses(builder.Configuration);
         builder.Services.AddLoomAuth(builder.Configuration);
         builder.Services.AddLoomRateLimits(builder.Configuration);

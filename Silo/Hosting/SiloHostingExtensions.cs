@@ -6,6 +6,9 @@ namespace Loom.Silo.Hosting;
 /// <summary>Composes a LOOM silo: the same code runs co-hosted in the gateway (embedded) and alone (production).</summary>
 public static class SiloHostingExtensions
 {
+    /// <summary>How long a call made inside a silo (or by an embedded gateway through its co-hosted silo) may take.</summary>
+    public static readonly TimeSpan CallDeadline = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// The silo on the shared cluster wiring (<see cref="LoomHostDefaults"/>; a gateway that co-hosts it has already
     /// named the process), with the engine, storage, collection ages and the shutdown budget.
@@ -47,7 +50,7 @@ public static class SiloHostingExtensions
             // Leave grains time to flush when a silo stops (SIGTERM), within the host's shutdown budget.
             silo.Configure<SiloMessagingOptions>(o =>
             {
-                o.ResponseTimeout = TimeSpan.FromSeconds(30);
+                o.ResponseTimeout = CallDeadline;
                 // When a silo stops, its gateway tells connected gateways to send it nothing new, then waits this long
                 // (Orleans' default: not at all) so the calls already sent through it are answered before its connections
                 // close; a call cut off there is answered only by the caller's deadline (10-13 s turns in Step4b).

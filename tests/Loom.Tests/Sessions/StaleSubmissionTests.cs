@@ -37,4 +37,16 @@ public sealed class StaleSubmissionTests(LoomAppFactory app) : IClassFixture<Loo
         await alice.PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true", new { input = "I look around." }).ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(2, (await session.ListTurns("alice", new TurnQuery { Limit = 50 })).Items.Count);
     }
+
+    [Fact]
+    public async Task An_embedded_gateway_stamps_the_deadline_of_its_co_hosted_silo_not_the_client_setting()
+    {
+        // Loom:Cluster:CallDeadlineSeconds bounds a redis-mode client; an embedded gateway's calls end at the silo's deadline,
+        // and a longer stamp would let a late copy of a submission play after the client was told 503.
+        await using var embedded = LoomAppFactory.With(null, new Dictionary<string, string?> { ["Loom:Cluster:CallDeadlineSeconds"] = "300" });
+        _ = embedded.Server;
+        var deadline = embedded.Services.GetRequiredService<Loom.Gateway.Endpoints.SubmitDeadline>();
+        Assert.Equal(Loom.Silo.Hosting.SiloHostingExtensions.CallDeadline, deadline.CallDeadline);
+        Assert.InRange(deadline.NotAfter() - DateTime.UtcNow, TimeSpan.FromSeconds(39), TimeSpan.FromSeconds(41));
+    }
 }
