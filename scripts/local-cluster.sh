@@ -16,6 +16,7 @@
 # loopback port (written to $DIR/fake-llm-port) that the load runner serves when given --cluster-dir, so cluster
 # runs at a latency L (e.g. e2e at L = 1.5 s) compare with embedded ones. LOOM_LLM_ENDPOINT=URL uses another
 # OpenAI-compatible endpoint instead (with LOOM_LLM_MODEL and LOOM_LLM_API_KEY).
+# LOOM_PG_STATEMENTS=1 loads pg_stat_statements into PostgreSQL (per-statement calls and server time, database loom).
 #
 # State lives in ${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}. Needs PostgreSQL binaries (run as user postgres)
 # and redis-server; build first: dotnet build Loom.Orleans.sln -c Release
@@ -57,10 +58,17 @@ start() {
   redis_pw=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 
   runuser -u postgres -- "$PG_BIN/initdb" -D "$DIR/pg" -U postgres -A trust -E UTF8 --no-locale >"$DIR/initdb.log"
-  runuser -u postgres -- "$PG_BIN/postgres" -D "$DIR/pg" -p "$pg_port" -k "$DIR" -c listen_addresses=127.0.0.1 >"$DIR/postgres.log" 2>&1 &
+  # LOOM_PG_STATEMENTS=1: PostgreSQL keeps per-statement figures (pg_stat_statements in database loom): what each
+  # statement costs the server, beside what the silos see (loom_storage_transaction_duration_seconds).
+  local pg_extra=()
+  if [ "${LOOM_PG_STATEMENTS:-0}" = 1 ]; then pg_extra=(-c shared_preload_libraries=pg_stat_statements); fi
+  runuser -u postgres -- "$PG_BIN/postgres" -D "$DIR/pg" -p "$pg_port" -k "$DIR" -c listen_addresses=127.0.0.1 "${pg_extra[@]}" >"$DIR/postgres.log" 2>&1 &
   echo $! >"$DIR/postgres.pid"
   wait_for postgres 30 runuser -u postgres -- "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$pg_port"
   runuser -u postgres -- "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE loom" >/dev/null
+  if [ "${LOOM_PG_STATEMENTS:-0}" = 1 ]; then
+    runuser -u postgres -- "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d loom -qc "CREATE EXTENSION pg_stat_statements" >/dev/null
+  fi
 
   redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$DIR" --appendonly yes --save "" --requirepass "$redis_pw" >"$DIR/redis.log" 2>&1 &
   echo $! >"$DIR/redis.pid"

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Loom.Conversations;
 using Loom.Errors;
 using Loom.Events;
+using Loom.Gateway.Endpoints;
 using Loom.Gateway.Auth;
 using Loom.Security;
 using Loom.Sessions;
@@ -58,10 +59,11 @@ public static class OpenAiEndpoints
     }
 
     private static async Task<Results<Ok<ChatCompletion>, EmptyHttpResult>> CompleteAsync(
-        ChatCompletionBody body, HttpContext http, IGrainFactory grains, IOptions<JsonOptions> json, CancellationToken cancellationToken)
+        ChatCompletionBody body, HttpContext http, IGrainFactory grains, IOptions<JsonOptions> json, SubmitDeadline deadline,
+        CancellationToken cancellationToken)
     {
         var caller = http.GetCaller();
-        var request = ToRequest(body, http, caller);
+        var request = ToRequest(body, http, caller) with { NotAfter = deadline.NotAfter() };
         var conversation = grains.GetGrain<IConversationGrain>(request.ConversationKey);
         var target = await conversation.Open(request);
         var session = grains.GetGrain<ISessionGrain>(target.SessionId);

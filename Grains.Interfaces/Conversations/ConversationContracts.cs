@@ -25,6 +25,9 @@ public sealed record ConversationRequest
     /// <summary>An existing session named by its id (<c>X-Loom-Session-Id</c>): one the caller owns or joined. Never
     /// created; <see cref="SessionName"/> is then that id.</summary>
     [Id(4)] public string? SessionId { get; init; }
+    /// <summary>The gateway's deadline for this request (<see cref="Loom.Turns.TurnSubmission.NotAfter"/>): a copy that
+    /// arrives later changes nothing.</summary>
+    [Id(5)] public DateTime? NotAfter { get; init; }
 
     /// <summary>The conversation grain's key: the named session, or the session the caller's name derives to.</summary>
     public string ConversationKey => SessionId ?? ConversationIds.SessionId(Caller.OwnerId, SessionName);

@@ -53,6 +53,12 @@ public static class Problems
     public static LoomProblemException NotPermitted(string detail) =>
         new(403, "forbidden", "Forbidden", detail);
 
+    /// <summary>A submission reached its grain after the deadline its gateway stamped: its client was told 503 long ago and
+    /// retried, so acting on this copy could play the input twice. Nothing was done.</summary>
+    public static LoomProblemException SubmitExpired() =>
+        new(503, "submit_expired", "Service unavailable", "The submission arrived after its deadline and was not queued; send it again.",
+            retryAfterSeconds: 1);
+
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);
 

@@ -61,6 +61,9 @@ public sealed class ConversationGrain : Grain, IConversationGrain
     public async Task<ConversationStep> Continue(ConversationRequest request)
     {
         CheckKey(request);
+        // A chat request has no idempotency key: a copy delivered after its client was told 503 (and resent the messages)
+        // would be planned against a story that already answered it, as a regenerate or a new turn. It does nothing.
+        if (request.NotAfter is { } notAfter && DateTime.UtcNow > notAfter) throw Problems.SubmitExpired();
         var caller = request.Caller;
         var acting = await ActingOwnerAsync(request);
         var member = acting != caller.OwnerId;
@@ -88,7 +91,7 @@ public sealed class ConversationGrain : Grain, IConversationGrain
             await session.Rollback(acting, new RollbackRequest { ToSeq = toSeq, Reason = reason });
             if (member) await Room.Record(caller, "rollback", $"to turn {toSeq}: {reason}");
         }
-        var submission = new TurnSubmission { Input = plan.Input };
+        var submission = new TurnSubmission { Input = plan.Input, NotAfter = request.NotAfter };
         var turn = member ? await Room.Submit(caller, submission) : await SubmitAsync(session, caller, submission);
         return new ConversationStep { SessionId = SessionId, TurnId = turn.TurnId, Action = plan.Action, RolledBackToSeq = plan.RollbackToSeq };
     }

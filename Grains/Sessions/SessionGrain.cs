@@ -354,8 +354,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         {
             // Its client gave up on it long ago and retried with the same key; that retry may already be outside the
             // key window, so queueing this one would play the input twice.
-            throw new LoomProblemException(503, "submit_expired", "Service unavailable",
-                "The submission arrived after its deadline and was not queued; send it again.", retryAfterSeconds: 1);
+            throw Problems.SubmitExpired();
         }
         if (S.Status != SessionStatus.Active)
         {

@@ -1,5 +1,7 @@
 using System.Net;
+using Loom.Conversations;
 using Loom.Errors;
+using Loom.Security;
 using Loom.Sessions;
 using Loom.Tests.Api;
 using Loom.Turns;
@@ -48,5 +50,43 @@ public sealed class StaleSubmissionTests(LoomAppFactory app) : IClassFixture<Loo
         var deadline = embedded.Services.GetRequiredService<Loom.Gateway.Endpoints.SubmitDeadline>();
         Assert.Equal(Loom.Silo.Hosting.SiloHostingExtensions.CallDeadline, deadline.CallDeadline);
         Assert.InRange(deadline.NotAfter() - DateTime.UtcNow, TimeSpan.FromSeconds(39), TimeSpan.FromSeconds(41));
+    }
+
+    [Fact]
+    public async Task A_chat_request_past_its_deadline_changes_nothing()
+    {
+        // The OpenAI facade has no idempotency key: a late copy of a request whose client already resent it must not be
+        // planned at all (it would replay the input, or regenerate the reply the resend got).
+        var grains = app.Services.GetRequiredService<IGrainFactory>();
+        var request = new ConversationRequest
+        {
+            Caller = new Caller { OwnerId = "alice", Roles = [LoomRoles.Player] },
+            SessionName = "late-chat",
+            WorldId = "ember-vale",
+            Messages = [new ConversationMessage { Role = "user", Content = "I open the door." }],
+        };
+        var conversation = grains.GetGrain<IConversationGrain>(request.ConversationKey);
+        var target = await conversation.Open(request);
+        var session = grains.GetGrain<ISessionGrain>(target.SessionId);
+
+        var refused = await Assert.ThrowsAsync<LoomProblemException>(() =>
+            conversation.Continue(request with { NotAfter = DateTime.UtcNow - TimeSpan.FromSeconds(1) }));
+        Assert.Equal(503, refused.Status);
+        Assert.Equal("submit_expired", refused.Code);
+        Assert.Empty((await session.ListTurns("alice", new TurnQuery { Limit = 50 })).Items);
+
+        var step = await conversation.Continue(request with { NotAfter = DateTime.UtcNow.AddMinutes(1) });
+        Assert.Equal(ConversationAction.Submitted, step.Action);
+        var played = await session.WaitForTurn("alice", step.TurnId, TimeSpan.FromSeconds(30));
+        Assert.Equal(TurnStatus.Completed, played.Status);
+
+        // The same messages once more, late: in time they would ask for that reply again (a regenerate); late, nothing.
+        refused = await Assert.ThrowsAsync<LoomProblemException>(() =>
+            conversation.Continue(request with { NotAfter = DateTime.UtcNow - TimeSpan.FromSeconds(1) }));
+        Assert.Equal("submit_expired", refused.Code);
+        var after = Assert.Single((await session.ListTurns("alice", new TurnQuery { Limit = 50 })).Items);
+        Assert.Equal(TurnStatus.Completed, after.Status);
+        Assert.Equal(played.Narrative, after.Narrative);
+        Assert.Null(after.Alternatives);
     }
 }
