@@ -67,12 +67,12 @@ public static class CharxArchive
         }
         catch (InvalidDataException ex)
         {
-            throw ImportProblems.Invalid("invalid_charx", $"'{entry.FullName}' in the CHARX archive cannot be read: {ex.Message}");
+            throw ImportProblems.Invalid("invalid_charx", $"'{Errors.Problems.QuoteId(entry.FullName)}' in the CHARX archive cannot be read: {ex.Message}");
         }
     }
 
     private static Errors.LoomProblemException ZipBomb(string? entry) =>
         ImportProblems.TooLarge(entry is null
             ? $"The CHARX archive would expand to more than {ImportProblems.MaxArchiveBytes} bytes (a zip bomb?)."
-            : $"'{entry}' in the CHARX archive expands far beyond its compressed size or the limits (a zip bomb?).");
+            : $"'{Errors.Problems.QuoteId(entry)}' in the CHARX archive expands far beyond its compressed size or the limits (a zip bomb?).");
 }

@@ -134,6 +134,11 @@ public sealed class MemoryApiTests(LoomAppFactory app) : IClassFixture<LoomAppFa
         Assert.NotNull(bad["errors"]!["entityId"]);
         var mismatch = await PutAsync(client, $"{memory}/fact:a-thing", new { type = "item", name = "A thing", content = "" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         Assert.NotNull(mismatch["errors"]!["type"]);
+        // A 2,000-character id (longer than any slug): refused as no entity id, and not echoed back.
+        var longId = "fact:" + new string('a', 2000);
+        var longMismatch = await PutAsync(client, $"{memory}/{longId}", new { type = "item", name = "A thing", content = "" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.DoesNotContain(longId, longMismatch.ToJsonString());
+        Assert.True(longMismatch["detail"]!.GetValue<string>().Length <= 200, longMismatch.ToJsonString());
         await PutAsync(client, $"{memory}/fact:a-thing", new { type = "dragon", name = "A thing", content = "" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await PutAsync(client, $"{memory}/fact:a-thing", new { type = "fact", content = "no name" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await PutAsync(client, $"{memory}/fact:a-thing", new { type = "fact", name = "A thing" }).ExpectProblemAsync(HttpStatusCode.BadRequest);

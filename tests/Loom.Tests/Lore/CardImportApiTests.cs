@@ -189,6 +189,8 @@ public sealed class CardImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
         var badCrc = (byte[])goodPng.Clone();
         badCrc[^20] ^= 0xFF; // inside the last text chunk
         var bomb = CardSamples.Charx(CardSamples.V2Card(), ("assets/other/zeros.bin", new byte[80 * 1024 * 1024]));
+        // The same, under an entry name of 2,000 characters: the problem names the entry, but not all of it.
+        var namedBomb = CardSamples.Charx(CardSamples.V2Card(), ("assets/other/" + new string('z', 2000) + ".bin", new byte[80 * 1024 * 1024]));
         return new()
         {
             { "empty", [], "application/octet-stream", HttpStatusCode.BadRequest, "not_a_card" },
@@ -201,6 +203,7 @@ public sealed class CardImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
             { "png with bad checksum", badCrc, "image/png", HttpStatusCode.UnprocessableEntity, "invalid_png" },
             { "png chunk not base64", InsertText(CardSamples.Png(), Encoding.Latin1.GetBytes("chara\0!!!")), "image/png", HttpStatusCode.UnprocessableEntity, "invalid_card" },
             { "zip bomb", bomb, "application/zip", HttpStatusCode.RequestEntityTooLarge, "import_too_large" },
+            { "zip bomb with a 2,000-character entry name", namedBomb, "application/zip", HttpStatusCode.RequestEntityTooLarge, "import_too_large" },
             { "zip without card.json", Encoding.UTF8.GetBytes("PK\u0003\u0004 not really a zip"), "application/zip", HttpStatusCode.UnprocessableEntity, "invalid_charx" },
             { "oversize", new byte[17 * 1024 * 1024], "application/octet-stream", HttpStatusCode.RequestEntityTooLarge, "import_too_large" },
             { "card without name", Encoding.UTF8.GetBytes("{\"spec\":\"chara_card_v2\",\"data\":{\"description\":\"x\"}}"), "application/json", HttpStatusCode.UnprocessableEntity, "invalid_card" },
@@ -232,6 +235,8 @@ public sealed class CardImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
         var before = (await client.GetAsync("/api/worlds").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count;
         var problem = await client.PostAsync("/api/worlds/import", Body(data, type)).ExpectProblemAsync(status);
         Assert.True(code == problem["code"]?.GetValue<string>(), $"{what}: {problem.ToJsonString()}");
+        // A refusal explains itself without echoing the file back (names and ids from it are quoted short).
+        Assert.True(problem["detail"]!.GetValue<string>().Length <= 400, $"{what}: {problem.ToJsonString()}");
         var after = (await client.GetAsync("/api/worlds").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count;
         Assert.Equal(before, after);
     }
