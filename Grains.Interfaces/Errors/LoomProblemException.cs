@@ -55,9 +55,15 @@ public static class Problems
 
     /// <summary>A submission reached its grain after the deadline its gateway stamped: its client was told 503 long ago and
     /// retried, so acting on this copy could play the input twice. Nothing was done.</summary>
-    public static LoomProblemException SubmitExpired() =>
+    private static LoomProblemException SubmitExpired() =>
         new(503, "submit_expired", "Service unavailable", "The submission arrived after its deadline and was not queued; send it again.",
             retryAfterSeconds: 1);
+
+    /// <summary>Throws <see cref="SubmitExpired"/> when the gateway's deadline <paramref name="notAfter"/> has passed.</summary>
+    public static void ThrowIfSubmitExpired(DateTime? notAfter)
+    {
+        if (notAfter is { } deadline && DateTime.UtcNow > deadline) throw SubmitExpired();
+    }
 
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);

@@ -63,7 +63,7 @@ public sealed class ConversationGrain : Grain, IConversationGrain
         CheckKey(request);
         // A chat request has no idempotency key: a copy delivered after its client was told 503 (and resent the messages)
         // would be planned against a story that already answered it, as a regenerate or a new turn. It does nothing.
-        if (request.NotAfter is { } notAfter && DateTime.UtcNow > notAfter) throw Problems.SubmitExpired();
+        Problems.ThrowIfSubmitExpired(request.NotAfter);
         var caller = request.Caller;
         var acting = await ActingOwnerAsync(request);
         var member = acting != caller.OwnerId;

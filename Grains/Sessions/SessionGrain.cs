@@ -350,12 +350,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             EnsurePump();
             return seen;
         }
-        if (submission.NotAfter is { } notAfter && DateTime.UtcNow > notAfter)
-        {
-            // Its client gave up on it long ago and retried with the same key; that retry may already be outside the
-            // key window, so queueing this one would play the input twice.
-            throw Problems.SubmitExpired();
-        }
+        // Past its deadline its client gave up on it and retried with the same key; that retry may already be outside the
+        // key window, so queueing this one would play the input twice.
+        Problems.ThrowIfSubmitExpired(submission.NotAfter);
         if (S.Status != SessionStatus.Active)
         {
             throw Problems.Conflict("session_not_active", $"The session is {S.Status.ToString().ToLowerInvariant()}; set it active to play.");

@@ -21,22 +21,16 @@ public static class StageBudget
         string load, string light = "1 session")
     {
         if (!loadAfter.Has(Histogram + "_count")) return null;
-        string Mean(MetricsSnapshot a, MetricsSnapshot b, string stage) => Cells.Ms(MetricsSnapshot.Mean(a, b, Histogram, Label(stage)) * 1000);
-        var rows = Stages.Select(stage => (IReadOnlyList<string>)
+        // One row: mean in each phase and the loaded phase's p95, of one histogram's series.
+        IReadOnlyList<string> Row(string name, string histogram, params string[] labels) =>
         [
-            stage, Mean(lightBefore, lightAfter, stage), Mean(loadBefore, loadAfter, stage),
-            Cells.Ms(MetricsSnapshot.Quantile(loadBefore, loadAfter, Histogram, 0.95, Label(stage)) * 1000),
-        ]).ToList();
+            name, Cells.Ms(MetricsSnapshot.Mean(lightBefore, lightAfter, histogram, labels) * 1000),
+            Cells.Ms(MetricsSnapshot.Mean(loadBefore, loadAfter, histogram, labels) * 1000),
+            Cells.Ms(MetricsSnapshot.Quantile(loadBefore, loadAfter, histogram, 0.95, labels) * 1000),
+        ];
+        var rows = Stages.Select(stage => Row(stage, Histogram, Label(stage))).ToList();
         // The database's share of accept and commit: each storage transaction as the silos saw it (summed over processes).
-        if (loadAfter.Has(Transaction + "_count"))
-        {
-            rows.Add(
-            [
-                "storage transaction", Cells.Ms(MetricsSnapshot.Mean(lightBefore, lightAfter, Transaction) * 1000),
-                Cells.Ms(MetricsSnapshot.Mean(loadBefore, loadAfter, Transaction) * 1000),
-                Cells.Ms(MetricsSnapshot.Quantile(loadBefore, loadAfter, Transaction, 0.95) * 1000),
-            ]);
-        }
+        if (loadAfter.Has(Transaction + "_count")) rows.Add(Row("storage transaction", Transaction));
         return new ReportTable($"Turn budget by stage (the engine's {Histogram})",
             ["stage", $"mean, {light}", $"mean, {load}", $"p95, {load} (bucket bounds)"], rows);
     }
