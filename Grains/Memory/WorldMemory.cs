@@ -59,9 +59,10 @@ public sealed partial class WorldMemory
     private int _floorSeq;
     private int _liveCount;
 
-    // A new session knows a handful of entities; indexes start small (the vector matrix alone is capacity × dimensions
-    // floats, 64 KiB at 64 × 256) and double as they fill. A load presizes them to what it reads.
-    private const int InitialCapacity = 8;
+    // A new session knows a handful of entities (a first turn writes three or four); indexes start that small (the
+    // vector matrix alone is capacity × dimensions floats, 1 KiB per slot at 256) and double as they fill. A load
+    // presizes them to what it reads.
+    private const int InitialCapacity = 4;
 
     private WorldMemory(MemoryOptions options, ITokenCounter tokens, IEmbeddingGenerator<string, Embedding<float>> embedder, int capacity = InitialCapacity)
     {
@@ -601,13 +602,15 @@ public sealed partial class WorldMemory
         _ => 0.5,
     };
 
-    private readonly StringBuilder _indexText = new(1024);
-    private char[] _indexTextBuffer = new char[1024];
+    // One scratch per thread, not per memory: an idle session kept 4 KiB of builder and buffer for nothing. Safe
+    // because the text is used synchronously (hashed and indexed) before the thread can build another.
+    [ThreadStatic] private static StringBuilder? t_indexText;
+    [ThreadStatic] private static char[]? t_indexTextBuffer;
 
-    /// <summary>The text BM25 indexes for an entity, in a buffer reused until the next call.</summary>
-    private ReadOnlySpan<char> IndexText(MemoryEntity entity)
+    /// <summary>The text BM25 indexes for an entity, in this thread's buffer, valid until its next call.</summary>
+    private static ReadOnlySpan<char> IndexText(MemoryEntity entity)
     {
-        var sb = _indexText.Clear();
+        var sb = (t_indexText ??= new StringBuilder(1024)).Clear();
         // The name twice: a query naming an entity should rank it above ones that merely mention it.
         sb.Append(entity.Name).Append(' ').Append(entity.Name).Append(' ');
         foreach (var alias in entity.Aliases) sb.Append(alias).Append(' ');
@@ -617,10 +620,13 @@ public sealed partial class WorldMemory
             if (key is RollingSummarizer.FromSeqAttribute or RollingSummarizer.ToSeqAttribute) continue;
             sb.Append(' ').Append(value);
         }
-        if (_indexTextBuffer.Length < sb.Length) _indexTextBuffer = new char[Math.Max(sb.Length, _indexTextBuffer.Length * 2)];
-        sb.CopyTo(0, _indexTextBuffer, sb.Length);
-        if (sb.Capacity > 64 * 1024) sb.Capacity = 1024; // one huge entity should not pin a huge builder
-        return _indexTextBuffer.AsSpan(0, sb.Length);
+        var buffer = t_indexTextBuffer ??= new char[1024];
+        if (buffer.Length < sb.Length) t_indexTextBuffer = buffer = new char[Math.Max(sb.Length, buffer.Length * 2)];
+        sb.CopyTo(0, buffer, sb.Length);
+        var length = sb.Length;
+        if (sb.Capacity > 64 * 1024) sb.Clear().Capacity = 1024; // one huge entity should not pin a huge builder
+        if (buffer.Length > 64 * 1024) t_indexTextBuffer = null; // nor a huge buffer, once this text is used
+        return buffer.AsSpan(0, length);
     }
 
     private static string EmbeddingText(MemoryEntity entity)

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Loom.Memory;
 
 /// <summary>
@@ -11,14 +13,50 @@ internal sealed class Bm25Index
     private const float B = 0.75f;
     private const int MaxQueryTerms = 64;
 
-    /// <summary>One term and the documents that contain it (slot → term frequency).</summary>
+    /// <summary>
+    /// One term and the documents that contain it (slot → term frequency). Most terms of a small memory occur in one
+    /// document, so the first posting is held inline and a dictionary is made only for a second one: a dictionary
+    /// per term was a third of what a new session's memory held.
+    /// </summary>
     private sealed class Term(string text)
     {
         public string Text { get; } = text;
-        public Dictionary<int, int> Postings { get; } = new();
+
+        private int _slot = -1;
+        private int _frequency;
+        private Dictionary<int, int>? _more;
 
         // Identity semantics with the text's hash (the runtime's object-header hash is slower and can lock).
         private readonly int _hash = string.GetHashCode(text);
+
+        /// <summary>Documents that contain the term.</summary>
+        public int Count => _more?.Count ?? (_slot >= 0 ? 1 : 0);
+
+        public void Set(int slot, int frequency)
+        {
+            if (_more is not null) _more[slot] = frequency;
+            else if (_slot < 0 || _slot == slot) (_slot, _frequency) = (slot, frequency);
+            else
+            {
+                _more = new Dictionary<int, int> { [_slot] = _frequency, [slot] = frequency };
+                _slot = -1;
+            }
+        }
+
+        public void Remove(int slot)
+        {
+            if (_more is not null) _more.Remove(slot);
+            else if (_slot == slot) _slot = -1;
+        }
+
+        /// <summary>The single posting when there is exactly one held inline; otherwise use <see cref="Many"/>.</summary>
+        public bool TryGetSingle(out int slot, out int frequency)
+        {
+            (slot, frequency) = (_slot, _frequency);
+            return _more is null && _slot >= 0;
+        }
+
+        public Dictionary<int, int>? Many => _more;
 
         public override int GetHashCode() => _hash;
 
@@ -27,18 +65,22 @@ internal sealed class Bm25Index
 
     private readonly Dictionary<string, Term> _terms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Term>.AlternateLookup<ReadOnlySpan<char>> _termLookup;
-    private readonly Dictionary<Term, int> _scratch = new();
+    // Per thread, not per index: a document's term counts are gathered and cleared within one call.
+    [ThreadStatic] private static Dictionary<Term, int>? t_scratch;
     private readonly List<int> _touched = [];
-    private KeyValuePair<Term, int>[]?[] _docTerms = new KeyValuePair<Term, int>[]?[64];
-    private int[] _docLength = new int[64];
-    private float[] _scores = new float[64];
+    private KeyValuePair<Term, int>[]?[] _docTerms;
+    private int[] _docLength;
+    private float[] _scores;
     private long _totalLength;
     private int _docCount;
 
     public Bm25Index(int capacity = 64)
     {
         _termLookup = _terms.GetAlternateLookup<ReadOnlySpan<char>>();
-        Grow(Math.Max(capacity, 1) - 1);
+        capacity = Math.Max(capacity, 1);
+        _docTerms = new KeyValuePair<Term, int>[]?[capacity];
+        _docLength = new int[capacity];
+        _scores = new float[capacity];
     }
 
     public void Set(int slot, ReadOnlySpan<char> text)
@@ -46,6 +88,8 @@ internal sealed class Bm25Index
         Remove(slot);
         Grow(slot);
         var length = 0;
+        var scratch = t_scratch ??= new Dictionary<Term, int>();
+        scratch.Clear(); // empty unless a call on this thread threw half-way: another index's terms must not leak in
         var terms = new IndexTermEnumerator(text, stackalloc char[IndexTermEnumerator.BufferLength]);
         while (terms.MoveNext())
         {
@@ -55,17 +99,18 @@ internal sealed class Bm25Index
                 term = new Term(span.ToString());
                 _terms.Add(term.Text, term);
             }
-            _scratch[term] = _scratch.GetValueOrDefault(term) + 1;
+            scratch[term] = scratch.GetValueOrDefault(term) + 1;
             length++;
         }
-        var docTerms = new KeyValuePair<Term, int>[_scratch.Count];
+        var docTerms = new KeyValuePair<Term, int>[scratch.Count];
         var k = 0;
-        foreach (var pair in _scratch)
+        foreach (var pair in scratch)
         {
-            pair.Key.Postings[slot] = pair.Value;
+            pair.Key.Set(slot, pair.Value);
             docTerms[k++] = pair;
         }
-        _scratch.Clear();
+        scratch.Clear();
+        if (scratch.EnsureCapacity(0) > 4096) t_scratch = null; // one huge document should not pin a huge table
         _docTerms[slot] = docTerms;
         _docLength[slot] = length;
         _totalLength += length;
@@ -77,8 +122,8 @@ internal sealed class Bm25Index
         if (slot >= _docTerms.Length || _docTerms[slot] is not { } docTerms) return;
         foreach (var (term, _) in docTerms)
         {
-            term.Postings.Remove(slot);
-            if (term.Postings.Count == 0) _terms.Remove(term.Text);
+            term.Remove(slot);
+            if (term.Count == 0) _terms.Remove(term.Text);
         }
         _docTerms[slot] = null;
         _totalLength -= _docLength[slot];
@@ -99,21 +144,26 @@ internal sealed class Bm25Index
         }
         if (unique.Count == 0) return result;
         // Rarest first (stable, so ties keep query order): the most telling terms survive the cap.
-        unique = [.. unique.OrderBy(t => t.Postings.Count).Take(MaxQueryTerms)];
+        unique = [.. unique.OrderBy(t => t.Count).Take(MaxQueryTerms)];
 
         var touched = _touched;
         touched.Clear();
         var avgdl = (float)_totalLength / _docCount;
         foreach (var term in unique)
         {
-            var df = term.Postings.Count;
+            var df = term.Count;
             var idf = MathF.Log(1 + (_docCount - df + 0.5f) / (df + 0.5f));
-            foreach (var (slot, tf) in term.Postings)
-            {
-                if (_scores[slot] == 0) touched.Add(slot);
-                var norm = tf + K1 * (1 - B + B * _docLength[slot] / avgdl);
-                _scores[slot] += idf * tf * (K1 + 1) / norm;
-            }
+            if (term.TryGetSingle(out var single, out var frequency)) Score(single, frequency, idf);
+            else
+                foreach (var (slot, tf) in term.Many!) Score(slot, tf, idf);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        void Score(int slot, int tf, float idf)
+        {
+            if (_scores[slot] == 0) touched.Add(slot);
+            var norm = tf + K1 * (1 - B + B * _docLength[slot] / avgdl);
+            _scores[slot] += idf * tf * (K1 + 1) / norm;
         }
 
         // Common terms touch thousands of documents: keep the best `limit` in a min-heap (root = weakest kept,

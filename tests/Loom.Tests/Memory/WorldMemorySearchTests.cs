@@ -41,6 +41,45 @@ public class WorldMemorySearchTests
     }
 
     [Fact]
+    public async Task A_term_found_in_one_entity_then_several_then_one_again_is_scored_for_exactly_those()
+    {
+        var memory = NewMemory();
+        memory.Apply([Upsert(EntityType.Item, "Lantern", "a brass lantern")], 1);
+        Assert.Equal(["item:lantern"], (await memory.SearchAsync("brass", SearchMode.Keyword, 5)).Select(h => h.Entity.EntityId));
+
+        memory.Apply([Upsert(EntityType.Item, "Bell", "a brass bell"), Upsert(EntityType.Item, "Key", "a brass key")], 2);
+        Assert.Equal(["item:bell", "item:key", "item:lantern"],
+            (await memory.SearchAsync("brass", SearchMode.Keyword, 5)).Select(h => h.Entity.EntityId).Order());
+
+        // Rewritten without the term, then deleted: each leaves the term's postings.
+        memory.Apply([Upsert(EntityType.Item, "Lantern", "a tin lantern")], 3);
+        memory.Apply([Delete("item:bell")], 4);
+        Assert.Equal(["item:key"], (await memory.SearchAsync("brass", SearchMode.Keyword, 5)).Select(h => h.Entity.EntityId));
+        Assert.Equal(["item:lantern"], (await memory.SearchAsync("tin", SearchMode.Keyword, 5)).Select(h => h.Entity.EntityId));
+
+        memory.Apply([Upsert(EntityType.Item, "Key", "an iron key")], 5);
+        Assert.Empty(await memory.SearchAsync("brass", SearchMode.Keyword, 5));
+
+        // Rolled back, the story's memory is as it stood: the term is back where it was.
+        memory.RollbackTo(2);
+        Assert.Equal(["item:bell", "item:key", "item:lantern"],
+            (await memory.SearchAsync("brass", SearchMode.Keyword, 5)).Select(h => h.Entity.EntityId).Order());
+    }
+
+    [Fact]
+    public async Task An_entity_whose_indexed_text_is_longer_than_64K_characters_is_indexed_and_found()
+    {
+        // Content, attributes and the name twice make the indexed text; past 64K the reused builder is shrunk after use.
+        var memory = NewMemory(Options(o => o.MaxContentChars = 80_000));
+        var content = string.Join(' ', Enumerable.Repeat("tide", 15_000)) + " cormorant";
+        memory.Apply([Upsert(EntityType.Fact, "Long tide", content)], 1);
+        memory.Apply([Upsert(EntityType.Fact, "Short", "a cormorant on the pier")], 1);
+
+        var hits = await memory.SearchAsync("cormorant", SearchMode.Keyword, 5);
+        Assert.Equal(["fact:long-tide", "fact:short"], hits.Select(h => h.Entity.EntityId).Order());
+    }
+
+    [Fact]
     public async Task Keyword_search_finds_entities_named_by_alias()
     {
         var hits = await Harbor().SearchAsync("what does the fox want", SearchMode.Keyword, 1);
