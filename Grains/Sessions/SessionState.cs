@@ -41,6 +41,12 @@ public sealed class SessionState
     [Id(18)] public bool ReminderRegistered { get; set; }
     /// <summary>Memory shard rows that may exist ("memory.shard.0".."n-1"); survives a change of Loom:Memory:ShardCount.</summary>
     [Id(19)] public int MemoryShards { get; set; }
+    /// <summary>
+    /// True from a create until the session's first memory row is staged: the first load (usually the first turn, on
+    /// a silo that never saw the create) need not list rows that cannot exist. A header from before this field reads
+    /// false and loads as it always did.
+    /// </summary>
+    [Id(26)] public bool MemoryUnwritten { get; set; }
     /// <summary>The session's own intervention policy (null: only the world's applies).</summary>
     [Id(20)] public InterventionPolicy? Policy { get; set; }
     /// <summary>Tones set on the live timeline, oldest first (a rollback drops those after its seq).</summary>

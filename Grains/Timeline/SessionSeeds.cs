@@ -52,6 +52,7 @@ public static class SessionSeeds
             Llm = llm,
             Segments = [new TimelineSegment { StartSeq = 1, StartOrdinal = 0 }],
             Policy = spec.Policy,
+            MemoryUnwritten = true,
         };
     }
 

@@ -221,7 +221,7 @@ public sealed partial class SessionMemoryStore
 
     private async Task<WorldMemory> LoadAsync()
     {
-        if (!S.Exists)
+        if (!S.Exists || S.MemoryUnwritten)
         {
             _firstDelta = _nextDelta = 0;
             return _factory.Create();
@@ -299,11 +299,21 @@ public sealed partial class SessionMemoryStore
     /// <summary>Stages the shards of a brand-new session (fork or import), which has no deltas yet.</summary>
     public void StageShards(RowUnit unit, IEnumerable<MemoryShard> shards)
     {
+        MarkWritten(unit);
         foreach (var shard in shards) Shards.Put(unit, shard.Index, shard);
+    }
+
+    /// <summary>Every staging of memory rows passes here: from this commit on, a load must read them.</summary>
+    private void MarkWritten(RowUnit unit)
+    {
+        if (!S.MemoryUnwritten) return;
+        S.MemoryUnwritten = false;
+        unit.OnAbandoned(() => S.MemoryUnwritten = true);
     }
 
     private void StageDelta(RowUnit unit, WorldMemory memory)
     {
+        MarkWritten(unit);
         var delta = memory.TakeChanges();
         delta.Number = _nextDelta++;
         Deltas.Put(unit, delta.Number, delta);
@@ -317,6 +327,7 @@ public sealed partial class SessionMemoryStore
 
     private void StageSnapshot(RowUnit unit, WorldMemory memory)
     {
+        MarkWritten(unit);
         var through = _nextDelta;
         var obsolete = _firstDelta;
         var dirty = memory.TakeDirtyShards();
@@ -350,6 +361,10 @@ public sealed partial class SessionMemoryStore
         if (Loaded is not null)
         {
             (first, next) = (_firstDelta, _nextDelta);
+        }
+        else if (S.MemoryUnwritten)
+        {
+            first = next = 0;
         }
         else
         {

@@ -23,7 +23,8 @@ public sealed class MemoryScaleTests(ITestOutputHelper output)
         var client = app.Alice();
         var sessionId = await client.CreateSessionAsync();
 
-        // Seed storage directly (as an import would) before the session first loads its memory.
+        // Seed storage directly before the session first loads its memory, as an import's commit would: the shard rows
+        // and a header that says memory rows exist (a new session's says none were written, and its first load skips them).
         var memory = MemoryTestKit.NewMemory();
         for (var start = 0; start < Entities; start += 100)
         {
@@ -32,10 +33,13 @@ public sealed class MemoryScaleTests(ITestOutputHelper output)
         await memory.RefreshEmbeddingsAsync();
         var rows = app.Services.GetRequiredService<IGrainRowStore>();
         var grainId = app.Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionGrain>(sessionId).GetGrainId();
-        await rows.PutRowsAsync(grainId, unit =>
-        {
-            foreach (var shard in memory.AllShards()) unit.Put($"memory.shard.{shard.Index}", shard);
-        });
+        var header = new GrainRows<SessionState>(rows, grainId, SessionRows.Header);
+        await header.ReadHeaderAsync();
+        Assert.True(header.State.MemoryUnwritten);
+        header.State.MemoryUnwritten = false;
+        var seeded = header.Begin();
+        foreach (var shard in memory.AllShards()) seeded.Put($"memory.shard.{shard.Index}", shard);
+        await header.CommitAsync(seeded);
         // The session was created in an activation that knows its memory is empty; load it afresh from what is stored.
         await app.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
 
