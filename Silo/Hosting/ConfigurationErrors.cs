@@ -30,6 +30,26 @@ public static class ConfigurationErrors
         return ExitCode;
     }
 
+    /// <summary>True when a start failed because another process listens on one of our addresses (Kestrel's bind).</summary>
+    public static bool AddressInUse(Exception exception)
+    {
+        for (var inner = exception.InnerException; inner is not null; inner = inner.InnerException)
+            if (inner is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// An address another process holds (often a LOOM already running) is the operator's to free or change, like a
+    /// setting: one line saying which address and what to do, the same exit code, no stack trace.
+    /// </summary>
+    public static int ReportAddressInUse(Exception bind, TextWriter error)
+    {
+        error.WriteLine($"LOOM cannot start: {bind.Message}");
+        error.WriteLine("  Another process is listening there (perhaps LOOM itself): stop it, or give this one another address "
+            + "(--urls or ASPNETCORE_URLS).");
+        return ExitCode;
+    }
+
     /// <summary>Runs the options validation the host would run at start (every ValidateOnStart registration) now.</summary>
     public static void ValidateNow(IServiceProvider services) => services.GetService<IStartupValidator>()?.Validate();
 }

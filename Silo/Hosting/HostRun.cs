@@ -52,6 +52,13 @@ public static class HostRun
         {
             return ConfigurationErrors.Report(faults, error);
         }
+        catch (IOException bind) when (ConfigurationErrors.AddressInUse(bind))
+        {
+            // The co-hosted silo had started before the bind failed: stop it in order, not under disposed services.
+            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await host.StopAsync(budget.Token);
+            return ConfigurationErrors.ReportAddressInUse(bind, error);
+        }
         finally
         {
             if (host is IAsyncDisposable disposable) await disposable.DisposeAsync();

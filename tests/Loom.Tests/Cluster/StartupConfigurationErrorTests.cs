@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Loom.Silo.Hosting;
 using Loom.Tests.Fixtures;
@@ -37,6 +39,21 @@ public sealed class StartupConfigurationErrorTests
     }
 
     [Fact]
+    public async Task A_gateway_whose_address_another_process_holds_says_so_and_exits()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var (exitCode, output) = await RunAsync("Gateway", "Loom.Gateway.dll", [], url);
+
+        Assert.True(exitCode == ConfigurationErrors.ExitCode, $"exit code {exitCode}, expected {ConfigurationErrors.ExitCode}:\n{output}");
+        Assert.Contains($"LOOM cannot start: Failed to bind to address {url}: address already in use.", output);
+        Assert.Contains("--urls or ASPNETCORE_URLS", output);
+        Assert.DoesNotContain("Unhandled exception", output);
+    }
+
+    [Fact]
     public void Only_configuration_refusals_are_described()
     {
         var invalid = new OptionsValidationException("Loom:X", typeof(object), ["Loom:X:A is wrong.", "Loom:X:B is wrong."]);
@@ -53,7 +70,8 @@ public sealed class StartupConfigurationErrorTests
         Assert.Equal($"LOOM cannot start: the configuration is invalid.{Environment.NewLine}  - Loom:X:A is wrong.{Environment.NewLine}", report.ToString());
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string project, string dll, Dictionary<string, string> env)
+    private static async Task<(int ExitCode, string Output)> RunAsync(string project, string dll, Dictionary<string, string> env,
+        string url = "http://127.0.0.1:0")
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
         var directory = Path.Combine(ChartFiles.RepoRoot, project, "bin", configuration, "net10.0");
@@ -61,7 +79,7 @@ public sealed class StartupConfigurationErrorTests
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = directory };
         info.ArgumentList.Add(Path.Combine(directory, dll));
         info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add("http://127.0.0.1:0");
+        info.ArgumentList.Add(url);
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("Loom", StringComparison.OrdinalIgnoreCase)).ToList())
         {
             info.Environment.Remove(key);
