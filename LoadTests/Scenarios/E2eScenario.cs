@@ -59,7 +59,8 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
                 var input = $"{ScenarioRun.TurnInput(u.Iteration)} [player {u.UserIndex + 1}]";
                 var sent = System.Diagnostics.Stopwatch.GetTimestamp();
                 var outcome = await run.SendTurnAsync(steps, "turn", sessions[u.UserIndex], input, u.Cancellation);
-                if (outcome.Status == StepStatus.Ok) split?.Record(input, sent, System.Diagnostics.Stopwatch.GetTimestamp());
+                if (outcome.Status == StepStatus.Ok)
+                    split?.Record(input, sent, System.Diagnostics.Stopwatch.GetTimestamp(), u.UserIndex + 1, (int)u.Iteration + 1);
             }, ct);
         split?.Dispose();
         var m3 = await MetricsSnapshot.TakeAsync(run.Metrics, ct);
@@ -96,7 +97,9 @@ public sealed class E2eScenario(string name, E2eTargets targets, bool singleSess
                 Row("target peak RSS", (p, _) => Cells.Mb(p.Report.Target?.PeakRssMb ?? double.NaN), "–", $"≤ {targets.PeakRssMb} MB", "–", "–"),
                 Row("runner CPU", (p, _) => Cells.CpuPercent(p.Report.Runner?.CpuPercent ?? double.NaN), "–", "–", "–", "–"),
             ]));
-        if (split is not null && TurnTimeSplit.Table(split.Splits(), $"{users:N0} users") is { } parts) report.Tables.Add(parts);
+        var splits = split?.Splits() ?? [];
+        if (TurnTimeSplit.Table(splits, $"{users:N0} users") is { } parts) report.Tables.Add(parts);
+        if (TurnTimeSplit.ByTurn(splits, $"{users:N0} users") is { } waves) report.Tables.Add(waves);
         if (lateness?.Summarise(many.Run.Elapsed) is { Ok: > 0 } late)
         {
             // The fake model runs in the runner, beside the target on the same cores: its own delay is not the engine's.

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using Loom.LoadTests.FakeLlm;
 using Loom.LoadTests.Reporting;
 
@@ -18,7 +19,7 @@ public sealed class TurnTimeSplit : IDisposable
     private readonly FakeLlmServer _fake;
     private readonly ConcurrentDictionary<string, long> _arrived = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _lastChunk = new(StringComparer.Ordinal);
-    private readonly ConcurrentBag<(string Input, long Sent, long Answered)> _turns = [];
+    private readonly ConcurrentBag<(string Input, long Sent, long Answered, int User, int Turn)> _turns = [];
 
     public TurnTimeSplit(FakeLlmServer fake)
     {
@@ -27,19 +28,53 @@ public sealed class TurnTimeSplit : IDisposable
         fake.ChunkWritten = (input, _, at) => _lastChunk[input] = at;
     }
 
-    /// <summary>A turn the client saw completed: its input, and when it was sent and answered (<see cref="Stopwatch"/>).</summary>
-    public void Record(string input, long sent, long answered) => _turns.Add((input, sent, answered));
+    /// <summary>A turn the client saw completed: its input, when it was sent and answered (<see cref="Stopwatch"/>), and
+    /// which user sent it as its how-manieth turn (both from 1; 0 when not known, which leaves it out of <see cref="ByTurn"/>).</summary>
+    public void Record(string input, long sent, long answered, int user = 0, int turn = 0) => _turns.Add((input, sent, answered, user, turn));
 
-    /// <summary>Milliseconds before, in and after the model for every turn matched to its model request.</summary>
+    /// <summary>Milliseconds before, in and after the model for every turn matched to its model request; the send and the
+    /// answer in milliseconds from the earliest send of all.</summary>
     public IReadOnlyList<Split> Splits()
     {
         var splits = new List<Split>();
-        foreach (var (input, sent, answered) in _turns)
+        if (_turns.IsEmpty) return splits;
+        var start = _turns.Min(t => t.Sent);
+        foreach (var (input, sent, answered, user, turn) in _turns)
         {
             if (!_arrived.TryGetValue(input, out var arrived) || !_lastChunk.TryGetValue(input, out var last)) continue;
-            splits.Add(new Split(Ms(sent, arrived), Ms(arrived, last), Ms(last, answered)));
+            splits.Add(new Split(Ms(sent, arrived), Ms(arrived, last), Ms(last, answered)) { User = user, Turn = turn, SentMs = Ms(start, sent), AnsweredMs = Ms(start, answered) });
         }
         return splits;
+    }
+
+    /// <summary>
+    /// The same split, one row per turn number: users who start together send their n-th turns in a wave, and a phase
+    /// ends with its last user, so where each wave queues (before the model, after it) is what the phase's length and TPS
+    /// are made of. Null unless the turns carry their user and turn number.
+    /// </summary>
+    public static ReportTable? ByTurn(IReadOnlyList<Split> splits, string phase)
+    {
+        var known = splits.Where(s => s is { Turn: > 0, User: > 0 }).ToList();
+        if (known.Count == 0) return null;
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var wave in known.GroupBy(s => s.Turn).OrderBy(g => g.Key))
+        {
+            var before = wave.Select(s => s.BeforeMs).Order().ToList();
+            var after = wave.Select(s => s.AfterMs).Order().ToList();
+            rows.Add([
+                wave.Key.ToString(CultureInfo.InvariantCulture),
+                Cells.Count(wave.Count()),
+                $"{Cells.Ms(wave.Min(s => s.SentMs))} – {Cells.Ms(wave.Max(s => s.SentMs))}",
+                $"{Cells.Ms(At(before, 0.50))} / {Cells.Ms(At(before, 0.95))} / {Cells.Ms(before[^1])}",
+                $"{Cells.Ms(At(after, 0.50))} / {Cells.Ms(At(after, 0.95))} / {Cells.Ms(after[^1])}",
+                $"{Cells.Ms(wave.Min(s => s.AnsweredMs))} – {Cells.Ms(wave.Max(s => s.AnsweredMs))}",
+            ]);
+        }
+        var done = known.GroupBy(s => s.User).Select(g => g.Max(s => s.AnsweredMs)).Order().ToList();
+        rows.Add(["users done", Cells.Count(done.Count), "–", "–", "–",
+            $"median {Cells.Ms(At(done, 0.50))}, last {Cells.Ms(done[^1])}"]);
+        return new ReportTable($"Turn by turn, {phase} (the runner's clock, from the phase's first send)",
+            ["turn", "turns", "sent", "before the model p50 / p95 / max", "after the model p50 / p95 / max", "answered"], rows);
     }
 
     /// <summary>The split's table: p50 / p95 / max of each part over all turns, and the parts of the slowest 5 %.</summary>
@@ -75,5 +110,13 @@ public sealed class TurnTimeSplit : IDisposable
     public readonly record struct Split(double BeforeMs, double ModelMs, double AfterMs)
     {
         public double Total => BeforeMs + ModelMs + AfterMs;
+
+        /// <summary>The user who sent the turn and its turn number (from 1; 0 when not recorded).</summary>
+        public int User { get; init; }
+        public int Turn { get; init; }
+
+        /// <summary>When the turn was sent and answered, in milliseconds from the earliest send of the split.</summary>
+        public double SentMs { get; init; }
+        public double AnsweredMs { get; init; }
     }
 }

@@ -44,10 +44,36 @@ public class FakeLlmServerTests
         var table = TurnTimeSplit.Table(split.Splits(), "1 user")!;
         Assert.Equal(["before", "the", "after", "whole"], table.Rows.Select(r => r[0].Split(' ')[0]));
         Assert.Null(TurnTimeSplit.Table([], "nobody"));
+        Assert.Null(TurnTimeSplit.ByTurn(split.Splits(), "turns without a user or number"));
 
         split.Dispose();
         Assert.Null(server.RequestArrived);
         Assert.Null(server.ChunkWritten);
+    }
+
+    [Fact]
+    public void Turns_by_number_show_where_each_wave_queued_and_when_the_last_user_finished()
+    {
+        // Two users, two turns each: user 2 waits 300 ms before the model on its first turn and finishes last.
+        TurnTimeSplit.Split Turn(int user, int turn, double sent, double before, double after) =>
+            new(before, 1_500, after) { User = user, Turn = turn, SentMs = sent, AnsweredMs = sent + before + 1_500 + after };
+        var splits = new[]
+        {
+            Turn(1, 1, 0, 20, 10), Turn(2, 1, 5, 300, 45),
+            Turn(1, 2, 1_530, 5, 15), Turn(2, 2, 1_850, 8, 12),
+            new TurnTimeSplit.Split(1, 1_500, 1), // not numbered: left out
+        };
+
+        var table = TurnTimeSplit.ByTurn(splits, "2 users")!;
+
+        Assert.Equal(["1", "2", "users done"], table.Rows.Select(r => r[0]));
+        Assert.Equal(["2", "2", "2"], table.Rows.Select(r => r[1]));
+        Assert.Equal("0 ms – 5.0 ms", table.Rows[0][2]);
+        Assert.Equal("20.0 ms / 300.0 ms / 300.0 ms", table.Rows[0][3]);
+        Assert.Equal("10.0 ms / 45.0 ms / 45.0 ms", table.Rows[0][4]);
+        Assert.Equal("1.53 s – 1.85 s", table.Rows[1][2]);
+        Assert.Equal("1.53 s – 1.85 s", table.Rows[0][5]);
+        Assert.Equal("median 3.05 s, last 3.37 s", table.Rows[2][5]);
     }
 
     [Fact]
