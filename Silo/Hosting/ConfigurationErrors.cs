@@ -42,9 +42,15 @@ public static class ConfigurationErrors
     /// An address another process holds (often a LOOM already running) is the operator's to free or change, like a
     /// setting: one line saying which address and what to do, the same exit code, no stack trace.
     /// </summary>
-    public static int ReportAddressInUse(Exception bind, TextWriter error)
+    public static int ReportAddressInUse(Exception bind, TextWriter error) => ReportAddressInUseMessage(bind.Message, error);
+
+    /// <summary>The same report for an address found taken before the bind (Kestrel's wording).</summary>
+    public static int ReportAddressInUse(string url, TextWriter error) =>
+        ReportAddressInUseMessage($"Failed to bind to address {url}: address already in use.", error);
+
+    private static int ReportAddressInUseMessage(string message, TextWriter error)
     {
-        error.WriteLine($"LOOM cannot start: {bind.Message}");
+        error.WriteLine($"LOOM cannot start: {message}");
         error.WriteLine("  Another process is listening there (perhaps LOOM itself): stop it, or give this one another address "
             + "(--urls or ASPNETCORE_URLS).");
         return ExitCode;

@@ -51,6 +51,10 @@ public sealed class StartupConfigurationErrorTests
         Assert.Contains($"LOOM cannot start: Failed to bind to address {url}: address already in use.", output);
         Assert.Contains("--urls or ASPNETCORE_URLS", output);
         Assert.DoesNotContain("Unhandled exception", output);
+        // Found before the host started: no silo warm-up, no host error with Kestrel's stack trace.
+        Assert.DoesNotContain("Warmed the grain path", output);
+        Assert.DoesNotContain("Hosting failed to start", output);
+        Assert.DoesNotContain("   at ", output);
     }
 
     [Fact]

@@ -43,6 +43,24 @@ public sealed class HostRunTests
         Assert.True(started.StoppedBeforeDisposal);
     }
 
+    [Fact]
+    public async Task A_bind_that_finds_its_address_taken_stops_what_had_started_and_says_which_address()
+    {
+        // The gateway's preflight misses an address taken between its check and Kestrel's bind: this path reports it.
+        var builder = Host.CreateApplicationBuilder();
+        var started = new StartedService();
+        builder.Services.AddHostedService(_ => started); // the silo, started before the web server binds
+        builder.Services.AddHostedService<AddressTaken>();
+        var host = builder.Build();
+        var error = new StringWriter();
+
+        var exit = await HostRun.RunAsync(host, error).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(ConfigurationErrors.ExitCode, exit);
+        Assert.True(started.StoppedBeforeDisposal, "the started service was not stopped before the host was disposed");
+        Assert.StartsWith("LOOM cannot start: Failed to bind to address http://127.0.0.1:5080: address already in use.", error.ToString());
+    }
+
     private sealed class StartedService : IHostedService, IDisposable
     {
         private bool _disposed;
@@ -62,6 +80,16 @@ public sealed class HostRunTests
         }
 
         public void Dispose() => _disposed = true;
+    }
+
+    /// <summary>Fails its start as Kestrel does when another process listens on its address.</summary>
+    private sealed class AddressTaken : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) =>
+            throw new IOException("Failed to bind to address http://127.0.0.1:5080: address already in use.",
+                new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.AddressAlreadyInUse));
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>Asks for the stop (as SIGTERM does) and then waits, as a slow start step would, until the start is cancelled.</summary>

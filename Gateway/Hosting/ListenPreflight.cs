@@ -1,0 +1,63 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Http;
+
+namespace Loom.Gateway.Hosting;
+
+/// <summary>
+/// Finds an address another process already listens on before the host starts. Kestrel binds last, after the co-hosted
+/// silo has started and warmed its grain path (seconds), so a second LOOM on the same port would otherwise spend those
+/// seconds and print the host's stack trace before failing. Best effort: only the <c>urls</c> setting is checked, and
+/// only "address in use" counts — anything it cannot judge is left to Kestrel's own bind (which is still reported).
+/// </summary>
+public static class ListenPreflight
+{
+    /// <summary>The first of <paramref name="urls"/> (the <c>urls</c> setting, <c>;</c>-separated) that another process
+    /// listens on, or null.</summary>
+    public static string? TakenAddress(string? urls)
+    {
+        if (string.IsNullOrWhiteSpace(urls)) return null;
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            BindingAddress address;
+            try
+            {
+                address = BindingAddress.Parse(url);
+            }
+            catch (FormatException)
+            {
+                continue; // Kestrel reports a malformed address itself
+            }
+
+            if (address.IsNamedPipe || address.IsUnixPipe || address.Port == 0) continue;
+            if (Endpoints(address.Host, address.Port).Any(InUse)) return url;
+        }
+
+        return null;
+    }
+
+    /// <summary>Where Kestrel binds for a host: both loopbacks for localhost, any address for a wildcard or a name.</summary>
+    private static IEnumerable<IPEndPoint> Endpoints(string host, int port)
+    {
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+            return [new(IPAddress.Loopback, port), new(IPAddress.IPv6Loopback, port)];
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var ip)) return [new(ip, port)];
+        return [new(IPAddress.IPv6Any, port)];
+    }
+
+    private static bool InUse(IPEndPoint endpoint)
+    {
+        try
+        {
+            // As Kestrel's socket transport binds: the runtime's own socket options, dual mode for the IPv6 wildcard.
+            using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            if (endpoint.Address.Equals(IPAddress.IPv6Any)) socket.DualMode = true;
+            socket.Bind(endpoint);
+            return false;
+        }
+        catch (SocketException ex)
+        {
+            return ex.SocketErrorCode == SocketError.AddressAlreadyInUse;
+        }
+    }
+}
