@@ -63,7 +63,7 @@ app.Lifetime.ApplicationStarted.Register(() =>
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
 // A second LOOM on a taken port stops here, before its silo starts; Kestrel's own bind failure stays the fallback.
-if (ListenPreflight.TakenAddress(app.Configuration[WebHostDefaults.ServerUrlsKey]) is { } taken)
+if (ListenPreflight.TakenAddress(app.Configuration) is { } taken)
 {
     await app.DisposeAsync();
     return ConfigurationErrors.ReportAddressInUse(taken, Console.Error);

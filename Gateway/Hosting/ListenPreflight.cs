@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Loom.Gateway.Hosting;
@@ -12,9 +13,14 @@ namespace Loom.Gateway.Hosting;
 /// </summary>
 public static class ListenPreflight
 {
+    /// <summary>The first address of the <c>urls</c> setting another process listens on, or null. Null as well when
+    /// Kestrel's own endpoints are configured (<c>Kestrel:Endpoints</c>): Kestrel then ignores <c>urls</c>.</summary>
+    public static string? TakenAddress(IConfiguration configuration) =>
+        configuration.GetSection("Kestrel:Endpoints").Exists() ? null : FirstTaken(configuration[WebHostDefaults.ServerUrlsKey]);
+
     /// <summary>The first of <paramref name="urls"/> (the <c>urls</c> setting, <c>;</c>-separated) that another process
     /// listens on, or null.</summary>
-    public static string? TakenAddress(string? urls)
+    public static string? FirstTaken(string? urls)
     {
         if (string.IsNullOrWhiteSpace(urls)) return null;
         foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -24,12 +30,12 @@ public static class ListenPreflight
             {
                 address = BindingAddress.Parse(url);
             }
-            catch (FormatException)
+            catch (Exception ex) when (ex is FormatException or ArgumentException or OverflowException)
             {
                 continue; // Kestrel reports a malformed address itself
             }
 
-            if (address.IsNamedPipe || address.IsUnixPipe || address.Port == 0) continue;
+            if (address.IsNamedPipe || address.IsUnixPipe || address.Port is < IPEndPoint.MinPort + 1 or > IPEndPoint.MaxPort) continue;
             if (Endpoints(address.Host, address.Port).Any(InUse)) return url;
         }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Loom.Gateway.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace Loom.Tests.Hosting;
 
@@ -14,30 +15,48 @@ public class ListenPreflightTests
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
         var free = FreePort();
 
-        Assert.Equal($"http://127.0.0.1:{port}", ListenPreflight.TakenAddress($"http://127.0.0.1:{port}"));
-        Assert.Equal($"http://localhost:{port}", ListenPreflight.TakenAddress($"http://localhost:{port}"));
-        Assert.Equal($"http://127.0.0.1:{port}", ListenPreflight.TakenAddress($"http://127.0.0.1:{free}; http://127.0.0.1:{port}"));
+        Assert.Equal($"http://127.0.0.1:{port}", ListenPreflight.FirstTaken($"http://127.0.0.1:{port}"));
+        Assert.Equal($"http://localhost:{port}", ListenPreflight.FirstTaken($"http://localhost:{port}"));
+        Assert.Equal($"http://127.0.0.1:{port}", ListenPreflight.FirstTaken($"http://127.0.0.1:{free}; http://127.0.0.1:{port}"));
         // The IPv4 wildcard overlaps the loopback listener, as Kestrel's own bind would find.
-        Assert.Equal($"http://0.0.0.0:{port}", ListenPreflight.TakenAddress($"http://0.0.0.0:{port}"));
+        Assert.Equal($"http://0.0.0.0:{port}", ListenPreflight.FirstTaken($"http://0.0.0.0:{port}"));
     }
 
     [Fact]
     public void Free_ports_and_addresses_it_cannot_judge_are_left_to_the_server()
     {
-        Assert.Null(ListenPreflight.TakenAddress($"http://127.0.0.1:{FreePort()}"));
-        Assert.Null(ListenPreflight.TakenAddress($"http://localhost:{FreePort()}"));
-        Assert.Null(ListenPreflight.TakenAddress("http://127.0.0.1:0")); // any free port
-        Assert.Null(ListenPreflight.TakenAddress("http://unix:/tmp/loom-preflight.sock"));
-        Assert.Null(ListenPreflight.TakenAddress("not a url"));
-        Assert.Null(ListenPreflight.TakenAddress(null));
-        Assert.Null(ListenPreflight.TakenAddress(""));
+        Assert.Null(ListenPreflight.FirstTaken($"http://127.0.0.1:{FreePort()}"));
+        Assert.Null(ListenPreflight.FirstTaken($"http://localhost:{FreePort()}"));
+        Assert.Null(ListenPreflight.FirstTaken("http://127.0.0.1:0")); // any free port
+        Assert.Null(ListenPreflight.FirstTaken("http://unix:/tmp/loom-preflight.sock"));
+        Assert.Null(ListenPreflight.FirstTaken("not a url"));
+        Assert.Null(ListenPreflight.FirstTaken("http://127.0.0.1:99999")); // Kestrel refuses it itself
+        Assert.Null(ListenPreflight.FirstTaken("http://127.0.0.1:port"));
+        Assert.Null(ListenPreflight.FirstTaken("http://[::1:5080"));
+        Assert.Null(ListenPreflight.FirstTaken(null));
+        Assert.Null(ListenPreflight.FirstTaken(""));
+    }
+
+    [Fact]
+    public void The_urls_setting_is_checked_unless_Kestrel_has_endpoints_of_its_own()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+        IConfiguration Settings(params (string Key, string Value)[] values) =>
+            new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
+
+        Assert.Equal(url, ListenPreflight.TakenAddress(Settings(("urls", url))));
+        Assert.Null(ListenPreflight.TakenAddress(Settings()));
+        // Kestrel then listens where its endpoints say and ignores urls, so a taken urls address must not stop the start.
+        Assert.Null(ListenPreflight.TakenAddress(Settings(("urls", url), ("Kestrel:Endpoints:Http:Url", $"http://127.0.0.1:{FreePort()}"))));
     }
 
     [Fact]
     public void Checking_an_address_leaves_it_free_for_the_server()
     {
         var port = FreePort();
-        Assert.Null(ListenPreflight.TakenAddress($"http://127.0.0.1:{port}"));
+        Assert.Null(ListenPreflight.FirstTaken($"http://127.0.0.1:{port}"));
 
         using var server = new TcpListener(IPAddress.Loopback, port);
         server.Start(); // the check's socket is closed: the server binds the same port at once
