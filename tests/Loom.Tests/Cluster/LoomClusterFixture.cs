@@ -99,6 +99,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         }
 
         await WaitForActiveSilosAsync(SiloCount, StartDeadline);
+        for (var i = 0; i < SiloCount; i++) await WaitForSiloReadyAsync(i);
         await WaitUntilAsync("the gateway is ready and the example world is seeded", StartDeadline, async () =>
             (await Http.GetAsync("/readyz")).IsSuccessStatusCode &&
             (await Http.GetAsync("/api/worlds/ember-vale")).IsSuccessStatusCode);
@@ -190,8 +191,7 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         Extra.Add(successor);
         await WaitForActiveSilosAsync(SiloCount + 1, StartDeadline);
         // Like the chart's rollout: the old pod goes once the new one is ready (its start-up warm-up done), not just joined.
-        var ready = new Uri(SiloHttpUrls[index], "/readyz");
-        await WaitUntilAsync($"{successor.Name}'s successor is ready", StartDeadline, async () => (await Http.GetAsync(ready)).IsSuccessStatusCode);
+        await WaitForSiloReadyAsync(index);
         var joined = joining.Elapsed;
         ExpectedDown.Add(old);
         var (exited, exitCode, took) = await old.TerminateAsync(TimeSpan.FromSeconds(TerminationGraceSeconds));
@@ -213,6 +213,17 @@ public sealed class LoomClusterFixture : IAsyncLifetime
         Retired.Add(Silos[index]);
         Silos[index] = silo;
         await WaitForActiveSilosAsync(SiloCount, StartDeadline);
+        await WaitForSiloReadyAsync(index);
+    }
+
+    /// <summary>
+    /// Waits until silo <paramref name="index"/>'s HTTP endpoint reports ready. A silo is Active in the membership table
+    /// before its grain-path warm-up ends and Kestrel listens, so tests that scrape a silo wait for this, not for Active.
+    /// </summary>
+    public async Task WaitForSiloReadyAsync(int index)
+    {
+        var ready = new Uri(SiloHttpUrls[index], "/readyz");
+        await WaitUntilAsync($"silo-{index} is ready at {ready}", StartDeadline, async () => (await Http.GetAsync(ready)).IsSuccessStatusCode);
     }
 
     public List<LoomProcess> Retired { get; } = [];
