@@ -8,15 +8,32 @@ namespace Loom.Gateway.Hosting;
 /// <summary>
 /// Finds an address another process already listens on before the host starts. Kestrel binds last, after the co-hosted
 /// silo has started and warmed its grain path (seconds), so a second LOOM on the same port would otherwise spend those
-/// seconds and print the host's stack trace before failing. Best effort: only the <c>urls</c> setting is checked, and
-/// only "address in use" counts — anything it cannot judge is left to Kestrel's own bind (which is still reported).
+/// seconds and print the host's stack trace before failing. Best effort: only "address in use" counts — anything it
+/// cannot judge is left to Kestrel's own bind (which is still reported).
 /// </summary>
 public static class ListenPreflight
 {
-    /// <summary>The first address of the <c>urls</c> setting another process listens on, or null. Null as well when
-    /// Kestrel's own endpoints are configured (<c>Kestrel:Endpoints</c>): Kestrel then ignores <c>urls</c>.</summary>
-    public static string? TakenAddress(IConfiguration configuration) =>
-        configuration.GetSection("Kestrel:Endpoints").Exists() ? null : FirstTaken(configuration[WebHostDefaults.ServerUrlsKey]);
+    /// <summary>The first address Kestrel is configured to listen on that another process listens on, or null.</summary>
+    public static string? TakenAddress(IConfiguration configuration) => FirstTaken(ListenUrls(configuration));
+
+    /// <summary>
+    /// The addresses Kestrel will listen on, <c>;</c>-separated, in its order of precedence: its own endpoints
+    /// (<c>Kestrel:Endpoints:*:Url</c>, which make it ignore the rest), else <c>urls</c>, else <c>http_ports</c> and
+    /// <c>https_ports</c> (any address). Null when none is configured.
+    /// </summary>
+    public static string? ListenUrls(IConfiguration configuration)
+    {
+        var endpoints = configuration.GetSection("Kestrel:Endpoints");
+        if (endpoints.Exists()) return Join(endpoints.GetChildren().Select(e => e["Url"]));
+        if (configuration[WebHostDefaults.ServerUrlsKey] is { } urls && !string.IsNullOrWhiteSpace(urls)) return urls;
+        return Join(Ports(configuration[WebHostDefaults.HttpPortsKey], "http").Concat(Ports(configuration[WebHostDefaults.HttpsPortsKey], "https")));
+
+        static IEnumerable<string?> Ports(string? ports, string scheme) =>
+            (ports ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(p => $"{scheme}://*:{p}");
+
+        static string? Join(IEnumerable<string?> urls) =>
+            string.Join(';', urls.Where(u => !string.IsNullOrWhiteSpace(u))) is { Length: > 0 } joined ? joined : null;
+    }
 
     /// <summary>The first of <paramref name="urls"/> (the <c>urls</c> setting, <c>;</c>-separated) that another process
     /// listens on, or null.</summary>

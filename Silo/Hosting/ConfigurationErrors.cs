@@ -52,7 +52,7 @@ public static class ConfigurationErrors
     {
         error.WriteLine($"LOOM cannot start: {message}");
         error.WriteLine("  Another process is listening there (perhaps LOOM itself): stop it, or give this one another address "
-            + "(--urls or ASPNETCORE_URLS).");
+            + "(--urls or ASPNETCORE_URLS, or its Kestrel:Endpoints entry).");
         return ExitCode;
     }
 

@@ -38,18 +38,27 @@ public class ListenPreflightTests
     }
 
     [Fact]
-    public void The_urls_setting_is_checked_unless_Kestrel_has_endpoints_of_its_own()
+    public void Kestrels_own_endpoints_then_urls_then_the_port_settings_are_checked_as_Kestrel_would_listen()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
-        var url = $"http://127.0.0.1:{((IPEndPoint)taken.LocalEndpoint).Port}";
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var url = $"http://127.0.0.1:{port}";
+        var free = $"http://127.0.0.1:{FreePort()}";
         IConfiguration Settings(params (string Key, string Value)[] values) =>
             new ConfigurationBuilder().AddInMemoryCollection(values.Select(v => KeyValuePair.Create(v.Key, (string?)v.Value))).Build();
 
         Assert.Equal(url, ListenPreflight.TakenAddress(Settings(("urls", url))));
         Assert.Null(ListenPreflight.TakenAddress(Settings()));
-        // Kestrel then listens where its endpoints say and ignores urls, so a taken urls address must not stop the start.
-        Assert.Null(ListenPreflight.TakenAddress(Settings(("urls", url), ("Kestrel:Endpoints:Http:Url", $"http://127.0.0.1:{FreePort()}"))));
+        Assert.Null(ListenPreflight.ListenUrls(Settings()));
+        // Kestrel's endpoints win over urls: a taken urls address must not stop the start, a taken endpoint must.
+        Assert.Null(ListenPreflight.TakenAddress(Settings(("urls", url), ("Kestrel:Endpoints:Http:Url", free))));
+        Assert.Equal(url, ListenPreflight.TakenAddress(Settings(("urls", free), ("Kestrel:Endpoints:Http:Url", free),
+            ("Kestrel:Endpoints:Other:Url", url))));
+        // The port settings apply to any address, and only when urls is empty.
+        Assert.Equal($"http://*:{port}", ListenPreflight.TakenAddress(Settings(("http_ports", $"{FreePort()};{port}"))));
+        Assert.Equal($"https://*:{port}", ListenPreflight.TakenAddress(Settings(("https_ports", port.ToString()))));
+        Assert.Null(ListenPreflight.TakenAddress(Settings(("urls", free), ("http_ports", port.ToString()))));
     }
 
     [Fact]
