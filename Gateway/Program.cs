@@ -62,12 +62,6 @@ app.Lifetime.ApplicationStarted.Register(() =>
         app.Services.GetRequiredService<ConfigApiKeyLookup>(), app.Lifetime, app.Logger);
     foreach (var url in app.Urls) Console.WriteLine($"LOOM is running: open {url} in your browser (API reference: {url.TrimEnd('/')}/docs).");
 });
-// A second LOOM on a taken port stops here, before its silo starts; Kestrel's own bind failure stays the fallback.
-if (ListenPreflight.TakenAddress(app.Configuration) is { } taken)
-{
-    await app.DisposeAsync();
-    return ConfigurationErrors.ReportAddressInUse(taken, Console.Error);
-}
 return await HostRun.RunAsync(app, Console.Error) ?? Environment.ExitCode;
 
 /// <summary>Entry point marker for WebApplicationFactory in tests.</summary>

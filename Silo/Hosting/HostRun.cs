@@ -29,8 +29,8 @@ public static class HostRun
     /// host is still starting (SIGTERM during the example seed or a slow bind) stops what had started, within the
     /// shutdown budget: <c>RunAsync</c> lets the cancelled start escape and disposes the services under a running silo,
     /// so its sessions' turns failed on disposed services and the process aborted (exit 134, seen in
-    /// FailoverTests.Step4). A refused setting ends with <see cref="ConfigurationErrors"/>'s report. Returns the exit code
-    /// for a refusal, otherwise null.
+    /// FailoverTests.Step4). A refused setting, or an address another process listens on (<see cref="ListenPreflight"/>),
+    /// ends with <see cref="ConfigurationErrors"/>'s report. Returns the exit code for a refusal, otherwise null.
     /// </summary>
     public static async Task<int?> RunAsync(IHost host, TextWriter error)
     {
@@ -38,6 +38,12 @@ public static class HostRun
         var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         try
         {
+            // A taken address ends the run before anything starts; Kestrel's bind failure below stays the fallback.
+            if (ListenPreflight.TakenAddress(host.Services.GetRequiredService<IConfiguration>()) is { } taken)
+            {
+                return ConfigurationErrors.ReportAddressInUse(taken, error);
+            }
+
             try
             {
                 await host.StartAsync();

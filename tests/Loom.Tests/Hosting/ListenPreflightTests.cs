@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Loom.Gateway.Hosting;
+using Loom.Silo.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace Loom.Tests.Hosting;

@@ -3,13 +3,14 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 
-namespace Loom.Gateway.Hosting;
+namespace Loom.Silo.Hosting;
 
 /// <summary>
-/// Finds an address another process already listens on before the host starts. Kestrel binds last, after the co-hosted
-/// silo has started and warmed its grain path (seconds), so a second LOOM on the same port would otherwise spend those
-/// seconds and print the host's stack trace before failing. Best effort: only "address in use" counts — anything it
-/// cannot judge is left to Kestrel's own bind (which is still reported).
+/// Finds an address another process already listens on before the host starts. Kestrel binds last, after the silo (a
+/// silo's own, or a gateway's co-hosted one) has joined its cluster and warmed its grain path, so a second process on
+/// the same port would otherwise spend those seconds and print the host's stack trace before failing. Best effort: only
+/// "address in use" counts — anything it cannot judge is left to Kestrel's own bind (which <see cref="HostRun"/> still
+/// reports).
 /// </summary>
 public static class ListenPreflight
 {
