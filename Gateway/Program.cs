@@ -12,6 +12,7 @@ if (args is ["keys", .. var keyArgs]) return await KeysCommand.RunAsync(keyArgs,
 var app = HostRun.Build(() =>
 {
     var builder = WebApplication.CreateBuilder(args);
+    builder.ListenOnLoopbackUnlessConfigured(OperationalEndpoints.GatewayHttpPort);
     builder.AddLoomGateway();
     return builder.Build();
 }, Console.Error, out var refused);

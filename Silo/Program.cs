@@ -25,12 +25,8 @@ public static class SiloProgram
         var app = HostRun.Build(() =>
         {
             var builder = WebApplication.CreateBuilder(args);
-            // A "Urls" in appsettings.json would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP),
-            // so the loopback default for a bare `dotnet run` applies only when no URL or port is configured at all.
-            if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["http_ports"]))
-            {
-                builder.WebHost.UseUrls($"http://localhost:{OperationalEndpoints.SiloHttpPort}");
-            }
+            // Not a "Urls" in appsettings.json: it would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP).
+            builder.ListenOnLoopbackUnlessConfigured(OperationalEndpoints.SiloHttpPort);
             builder.AddLoomSilo();
             builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false); // nothing about the server in any answer
 

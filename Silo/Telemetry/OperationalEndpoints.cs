@@ -17,7 +17,10 @@ public static class OperationalEndpoints
     /// <summary>Silo HTTP port (health, readiness, metrics) in containers and by default.</summary>
     public const int SiloHttpPort = 8081;
 
-    /// <summary>Gateway HTTP port in containers (dev default is 5080).</summary>
+    /// <summary>Gateway HTTP port when nothing configures one (on loopback; also launchSettings.json's).</summary>
+    public const int GatewayHttpPort = 5080;
+
+    /// <summary>Gateway HTTP port in containers.</summary>
     public const int GatewayContainerHttpPort = 8080;
 
     public const int SiloPort = 11111;
