@@ -85,6 +85,7 @@ internal sealed class LlmClientFactory(IOptions<LlmOptions> options, ITokenCount
 
         return builder
             .UseOpenTelemetry(sourceName: LlmTelemetry.SourceName, configure: telemetry => telemetry.EnableSensitiveData = false)
+            .Use(next => new RawRepresentationRelease(next)) // below the telemetry, which keeps every update until the end
             .Build();
     }
 }

@@ -91,6 +91,29 @@ public sealed class OpenAiProviderTests : IAsyncLifetime
         Assert.Equal("other-model", _stub.Requests.Single().Model);
     }
 
+    [Fact]
+    public async Task The_factory_client_hands_out_answers_without_the_sdks_own_objects()
+    {
+        // The GenAI telemetry keeps every update until the answer ends; the OpenAI SDK's graph must not ride along.
+        _stub.Enqueue(StubReply.Ok("Rain on the slate roofs of the lower town.", new StubUsage(11, 9)) with { WordsPerChunk = 2 });
+        _stub.Enqueue(StubReply.Ok("Whole answer at once.", new StubUsage(9, 4)));
+        var client = _services.GetRequiredService<ILlmClientFactory>().GetClient("openai");
+        Assert.NotNull(client.GetService<RawRepresentationRelease>());
+
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, "hi")])) updates.Add(update);
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "hi")]);
+
+        Assert.Equal("Rain on the slate roofs of the lower town.", string.Concat(updates.Select(u => u.Text)));
+        Assert.Equal(9, updates.SelectMany(u => u.Contents).OfType<UsageContent>().Single().Details.OutputTokenCount);
+        Assert.All(updates, u => Assert.Null(u.RawRepresentation));
+        Assert.All(updates.SelectMany(u => u.Contents), c => Assert.Null(c.RawRepresentation));
+        Assert.Equal("Whole answer at once.", response.Text);
+        Assert.Null(response.RawRepresentation);
+        Assert.All(response.Messages, m => Assert.Null(m.RawRepresentation));
+        Assert.All(response.Messages.SelectMany(m => m.Contents), c => Assert.Null(c.RawRepresentation));
+    }
+
     [Theory]
     [InlineData(401, LlmErrorCodes.Unauthorized, false)]
     [InlineData(403, LlmErrorCodes.Unauthorized, false)]
