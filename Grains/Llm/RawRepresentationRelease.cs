@@ -18,7 +18,11 @@ internal sealed class RawRepresentationRelease(IChatClient inner) : DelegatingCh
     {
         var response = await base.GetResponseAsync(messages, options, cancellationToken);
         response.RawRepresentation = null;
-        foreach (var message in response.Messages) Release(message.Contents, message);
+        foreach (var message in response.Messages)
+        {
+            message.RawRepresentation = null;
+            Release(message.Contents);
+        }
         return response;
     }
 
@@ -28,14 +32,13 @@ internal sealed class RawRepresentationRelease(IChatClient inner) : DelegatingCh
         await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
         {
             update.RawRepresentation = null;
-            Release(update.Contents, null);
+            Release(update.Contents);
             yield return update;
         }
     }
 
-    private static void Release(IList<AIContent> contents, ChatMessage? message)
+    private static void Release(IList<AIContent> contents)
     {
-        if (message is not null) message.RawRepresentation = null;
         foreach (var content in contents) content.RawRepresentation = null;
     }
 }
