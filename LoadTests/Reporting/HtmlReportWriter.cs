@@ -38,7 +38,7 @@ public static class HtmlReportWriter
         Meta(h, "LLM", report.Llm);
         Meta(h, "Machine", report.Machine);
         Meta(h, "Command", report.CommandLine);
-        h.Append($"<tr><td>Result</td><td class=\"{(report.GatesPassed ? "pass" : "fail")}\">{(report.GatesPassed ? "all gates passed" : "a gate failed")}</td></tr></table>");
+        h.Append($"<tr><td>Result</td><td class=\"{(report.GatesPassed && report.TargetsMissed == 0 ? "pass" : "fail")}\">{E(report.Result)}</td></tr></table>");
 
         var allChecks = report.Scenarios.SelectMany(s => s.Checks.Select(c => (s.Name, c))).ToArray();
         if (allChecks.Length > 0)

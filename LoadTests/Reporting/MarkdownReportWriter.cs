@@ -14,7 +14,7 @@ public static class MarkdownReportWriter
         md.AppendLine($"- LLM: {report.Llm}");
         md.AppendLine($"- Machine: {report.Machine}");
         md.AppendLine($"- Command: `{report.CommandLine}`");
-        md.AppendLine($"- Result: {(report.GatesPassed ? "all gates passed" : "**a gate failed**")}").AppendLine();
+        md.AppendLine($"- Result: {(report.GatesPassed ? report.Result : $"**{report.Result}**")}").AppendLine();
 
         foreach (var s in report.Scenarios)
         {

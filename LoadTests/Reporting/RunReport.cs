@@ -104,4 +104,17 @@ public sealed class RunReport
     public List<ScenarioReport> Scenarios { get; } = [];
 
     public bool GatesPassed => Scenarios.All(s => s.Error is null && s.Checks.All(c => !c.Gate || c.Status != CheckStatus.Fail));
+
+    /// <summary>The targets that were judged (a figure that could not be measured is neither met nor missed).</summary>
+    public int TargetsJudged => Scenarios.Sum(s => s.Checks.Count(c => c.Status != CheckStatus.NotAvailable));
+
+    public int TargetsMissed => Scenarios.Sum(s => s.Checks.Count(c => c.Status == CheckStatus.Fail));
+
+    /// <summary>
+    /// The run's verdict in words. Only gates decide the exit code (smoke's, or every target under --strict), so "all
+    /// gates passed" alone read as a clean run beside a table of misses; the count of missed targets says otherwise.
+    /// </summary>
+    public string Result =>
+        (GatesPassed ? "all gates passed" : "a gate failed")
+        + (TargetsJudged == 0 ? "" : TargetsMissed == 0 ? $"; all {TargetsJudged} targets met" : $"; {TargetsMissed} of {TargetsJudged} targets missed");
 }

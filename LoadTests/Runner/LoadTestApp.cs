@@ -211,7 +211,7 @@ public sealed class LoadTestApp(TextWriter stdout, TextWriter stderr, bool inPla
             stdout.WriteLine();
             stdout.WriteLine($"Reports: {Path.Combine(outDir, "report.md")}, report.json and report.html");
             if (fake is not null) stdout.WriteLine($"Fake LLM served {fake.Requests} requests ({fake.StreamedRequests} streamed, {fake.AbortedRequests} aborted, {fake.BadRequests} malformed).");
-            stdout.WriteLine(report.GatesPassed ? "Result: all gates passed." : "Result: A GATE FAILED.");
+            stdout.WriteLine($"Result: {(report.GatesPassed ? report.Result : report.Result.ToUpperInvariant())}.");
             return interrupted ? ExitInterrupted : report.GatesPassed ? ExitOk : ExitGateFailed;
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

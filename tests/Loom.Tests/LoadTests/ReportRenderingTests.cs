@@ -73,6 +73,25 @@ public class ReportRenderingTests
     }
 
     [Fact]
+    public void The_result_counts_missed_targets_beside_the_gates()
+    {
+        var clean = SampleReport(gateFails: false);
+        Assert.Equal("all gates passed; all 2 targets met", clean.Result); // the unmeasured RSS is neither met nor missed
+
+        var missed = SampleReport(gateFails: false);
+        missed.Scenarios[0].Checks.Add(CheckResult.AtMost("turn p95", 1.97, 1.6, v => $"{v:0.00} s"));
+        Assert.True(missed.GatesPassed); // a target that is not a gate does not fail the run...
+        Assert.Equal("all gates passed; 1 of 3 targets missed", missed.Result); // ...but the verdict says it was missed
+        Assert.Contains("- Result: all gates passed; 1 of 3 targets missed", MarkdownReportWriter.Render(missed));
+        Assert.Contains("<td class=\"fail\">all gates passed; 1 of 3 targets missed</td>", HtmlReportWriter.Render(missed));
+        Assert.Contains("\"result\":", JsonReportWriter.Render(missed));
+
+        var failed = SampleReport(gateFails: true);
+        Assert.Equal("a gate failed; 1 of 2 targets missed", failed.Result);
+        Assert.Contains("- Result: **a gate failed; 1 of 2 targets missed**", MarkdownReportWriter.Render(failed));
+    }
+
+    [Fact]
     public void Pipes_in_cells_are_escaped()
     {
         Assert.Equal("a \\| b", MarkdownReportWriter.Escape("a | b"));
