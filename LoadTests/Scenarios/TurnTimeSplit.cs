@@ -50,17 +50,23 @@ public sealed class TurnTimeSplit : IDisposable
     /// <summary>
     /// The same split, one row per turn number: users who start together send their n-th turns in a wave, and a phase
     /// ends with its last user, so where each wave queues (before the model, after it) is what the phase's length and TPS
-    /// are made of. Null unless the turns carry their user and turn number.
+    /// are made of. Two columns say who that last user is: whether users are answered in the same order as in the wave
+    /// before (the rank correlation of their answer times: 1 when the order holds, so the last user is whoever the first
+    /// wave served last), and the time the user done last spent outside the model in each wave. Null unless the turns
+    /// carry their user and turn number.
     /// </summary>
     public static ReportTable? ByTurn(IReadOnlyList<Split> splits, string phase)
     {
         var known = splits.Where(s => s is { Turn: > 0, User: > 0 }).ToList();
         if (known.Count == 0) return null;
+        var last = known.GroupBy(s => s.User).MaxBy(g => g.Max(s => s.AnsweredMs))!.ToDictionary(s => s.Turn);
         var rows = new List<IReadOnlyList<string>>();
+        Dictionary<int, double>? answeredBefore = null;
         foreach (var wave in known.GroupBy(s => s.Turn).OrderBy(g => g.Key))
         {
             var before = wave.Select(s => s.BeforeMs).Order().ToList();
             var after = wave.Select(s => s.AfterMs).Order().ToList();
+            var answered = wave.GroupBy(s => s.User).ToDictionary(g => g.Key, g => g.First().AnsweredMs);
             rows.Add([
                 wave.Key.ToString(CultureInfo.InvariantCulture),
                 Cells.Count(wave.Count()),
@@ -68,13 +74,46 @@ public sealed class TurnTimeSplit : IDisposable
                 $"{Cells.Ms(At(before, 0.50))} / {Cells.Ms(At(before, 0.95))} / {Cells.Ms(before[^1])}",
                 $"{Cells.Ms(At(after, 0.50))} / {Cells.Ms(At(after, 0.95))} / {Cells.Ms(after[^1])}",
                 $"{Cells.Ms(wave.Min(s => s.AnsweredMs))} – {Cells.Ms(wave.Max(s => s.AnsweredMs))}",
+                answeredBefore is null ? "–" : OrderKept(answeredBefore, answered),
+                last.TryGetValue(wave.Key, out var own) ? Cells.Ms(own.BeforeMs + own.AfterMs) : "–",
             ]);
+            answeredBefore = answered;
         }
         var done = known.GroupBy(s => s.User).Select(g => g.Max(s => s.AnsweredMs)).Order().ToList();
         rows.Add(["users done", Cells.Count(done.Count), "–", "–", "–",
-            $"median {Cells.Ms(At(done, 0.50))}, last {Cells.Ms(done[^1])}"]);
+            $"median {Cells.Ms(At(done, 0.50))}, last {Cells.Ms(done[^1])}", "–",
+            Cells.Ms(last.Values.Sum(s => s.BeforeMs + s.AfterMs))]);
         return new ReportTable($"Turn by turn, {phase} (the runner's clock, from the phase's first send)",
-            ["turn", "turns", "sent", "before the model p50 / p95 / max", "after the model p50 / p95 / max", "answered"], rows);
+            ["turn", "turns", "sent", "before the model p50 / p95 / max", "after the model p50 / p95 / max", "answered",
+             "answer order against the turn before (rank correlation)", "the user done last: outside the model"], rows);
+    }
+
+    /// <summary>Spearman's rank correlation of the users' answer times in two waves (users in both; "–" under two).</summary>
+    private static string OrderKept(Dictionary<int, double> previous, Dictionary<int, double> current)
+    {
+        var users = current.Keys.Where(previous.ContainsKey).ToList();
+        if (users.Count < 2) return "–";
+        var a = Ranks(users.Select(u => previous[u]).ToList());
+        var b = Ranks(users.Select(u => current[u]).ToList());
+        var mean = (users.Count - 1) / 2.0;
+        double cov = 0, va = 0, vb = 0;
+        for (var i = 0; i < users.Count; i++)
+        {
+            cov += (a[i] - mean) * (b[i] - mean);
+            va += (a[i] - mean) * (a[i] - mean);
+            vb += (b[i] - mean) * (b[i] - mean);
+        }
+        return (cov / Math.Sqrt(va * vb)).ToString("0.00", CultureInfo.InvariantCulture);
+
+        // Ties (answers in the same millisecond tick) take their order of appearance: with many users that moves the
+        // figure by less than its two decimals.
+        static int[] Ranks(List<double> values)
+        {
+            var ranks = new int[values.Count];
+            var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToList();
+            for (var rank = 0; rank < order.Count; rank++) ranks[order[rank]] = rank;
+            return ranks;
+        }
     }
 
     /// <summary>The split's table: p50 / p95 / max of each part over all turns, and the parts of the slowest 5 %.</summary>

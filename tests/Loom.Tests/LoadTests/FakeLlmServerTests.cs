@@ -52,28 +52,35 @@ public class FakeLlmServerTests
     }
 
     [Fact]
-    public void Turns_by_number_show_where_each_wave_queued_and_when_the_last_user_finished()
+    public void Turns_by_number_show_where_each_wave_queued_who_finished_last_and_whether_the_order_held()
     {
-        // Two users, two turns each: user 2 waits 300 ms before the model on its first turn and finishes last.
+        // Two users, three turns each: user 2 waits 300 ms before the model on its first turn and stays behind user 1
+        // in turn 2; in turn 3 user 1 waits 400 ms, is answered after user 2 and so finishes last.
         TurnTimeSplit.Split Turn(int user, int turn, double sent, double before, double after) =>
             new(before, 1_500, after) { User = user, Turn = turn, SentMs = sent, AnsweredMs = sent + before + 1_500 + after };
         var splits = new[]
         {
             Turn(1, 1, 0, 20, 10), Turn(2, 1, 5, 300, 45),
             Turn(1, 2, 1_530, 5, 15), Turn(2, 2, 1_850, 8, 12),
+            Turn(1, 3, 3_050, 400, 100), Turn(2, 3, 3_370, 5, 5),
             new TurnTimeSplit.Split(1, 1_500, 1), // not numbered: left out
         };
 
         var table = TurnTimeSplit.ByTurn(splits, "2 users")!;
 
-        Assert.Equal(["1", "2", "users done"], table.Rows.Select(r => r[0]));
-        Assert.Equal(["2", "2", "2"], table.Rows.Select(r => r[1]));
+        Assert.Equal(["1", "2", "3", "users done"], table.Rows.Select(r => r[0]));
+        Assert.Equal(["2", "2", "2", "2"], table.Rows.Select(r => r[1]));
         Assert.Equal("0 ms – 5.0 ms", table.Rows[0][2]);
         Assert.Equal("20.0 ms / 300.0 ms / 300.0 ms", table.Rows[0][3]);
         Assert.Equal("10.0 ms / 45.0 ms / 45.0 ms", table.Rows[0][4]);
         Assert.Equal("1.53 s – 1.85 s", table.Rows[1][2]);
         Assert.Equal("1.53 s – 1.85 s", table.Rows[0][5]);
-        Assert.Equal("median 3.05 s, last 3.37 s", table.Rows[2][5]);
+        Assert.Equal("median 4.88 s, last 5.05 s", table.Rows[3][5]);
+        // The order: none to compare with in turn 1, held in turn 2, reversed in turn 3.
+        Assert.Equal(["–", "1.00", "-1.00", "–"], table.Rows.Select(r => r[6]));
+        // User 1 finished last: 30, 20 and 500 ms outside the model, 550 ms in all.
+        Assert.Equal(["30.0 ms", "20.0 ms", "500.0 ms", "550.0 ms"], table.Rows.Select(r => r[7]));
+        Assert.Equal(8, table.Columns.Count);
     }
 
     [Fact]
