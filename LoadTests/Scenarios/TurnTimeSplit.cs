@@ -105,8 +105,8 @@ public sealed class TurnTimeSplit : IDisposable
         }
         return (cov / Math.Sqrt(va * vb)).ToString("0.00", CultureInfo.InvariantCulture);
 
-        // Ties (answers in the same millisecond tick) take their order of appearance: with many users that moves the
-        // figure by less than its two decimals.
+        // Equal answer times take their order of appearance: with many users that moves the figure by less than its
+        // two decimals.
         static int[] Ranks(List<double> values)
         {
             var ranks = new int[values.Count];
