@@ -59,7 +59,8 @@ public sealed class TurnTimeSplit : IDisposable
     {
         var known = splits.Where(s => s is { Turn: > 0, User: > 0 }).ToList();
         if (known.Count == 0) return null;
-        var last = known.GroupBy(s => s.User).MaxBy(g => g.Max(s => s.AnsweredMs))!.ToDictionary(s => s.Turn);
+        var users = known.GroupBy(s => s.User).Select(g => (Done: g.Max(s => s.AnsweredMs), Turns: g.ToList())).ToList();
+        var last = users.MaxBy(u => u.Done).Turns.ToDictionary(s => s.Turn);
         var rows = new List<IReadOnlyList<string>>();
         Dictionary<int, double>? answeredBefore = null;
         foreach (var wave in known.GroupBy(s => s.Turn).OrderBy(g => g.Key))
@@ -79,7 +80,7 @@ public sealed class TurnTimeSplit : IDisposable
             ]);
             answeredBefore = answered;
         }
-        var done = known.GroupBy(s => s.User).Select(g => g.Max(s => s.AnsweredMs)).Order().ToList();
+        var done = users.Select(u => u.Done).Order().ToList();
         rows.Add(["users done", Cells.Count(done.Count), "–", "–", "–",
             $"median {Cells.Ms(At(done, 0.50))}, last {Cells.Ms(done[^1])}", "–",
             Cells.Ms(last.Values.Sum(s => s.BeforeMs + s.AfterMs))]);
