@@ -23,6 +23,7 @@ public sealed class SessionFounder(IGrainFactory grains, CanonCache canons, ILlm
     public async Task<SessionInfo> FoundAsync(string sessionId, SessionSpec spec, GrainRows<SessionState> state, SessionMemoryStore memory)
     {
         var caller = spec.Caller ?? new Caller { OwnerId = spec.OwnerId };
+        CanonVersions.RequireWellFormed(spec.CanonVersion, "canonVersion");
         var canon = await grains.GetGrain<IWorldGrain>(spec.WorldId).GetCanon(caller, spec.CanonVersion, includeFiles: false);
         await SessionTenancy.CheckCreateQuotaAsync(grains, quotas.Value, spec.OwnerId);
         var settings = llm.Resolve(WorldLlmDefaults.Apply(spec.Llm, canon.Metadata));

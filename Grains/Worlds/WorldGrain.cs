@@ -138,6 +138,7 @@ public sealed class WorldGrain(
 
     public Task<CanonVersion> GetCanon(Caller caller, int? version, bool includeFiles)
     {
+        CanonVersions.RequireWellFormed(version, "version");
         RequireSee(caller);
         var stored = Find(version);
         return Task.FromResult(includeFiles ? WithFiles(stored) : Summary(stored));
@@ -151,6 +152,8 @@ public sealed class WorldGrain(
 
     public Task<CanonDiff> Diff(Caller caller, int from, int to)
     {
+        CanonVersions.RequireWellFormed(from, "from");
+        CanonVersions.RequireWellFormed(to, "to");
         RequireSee(caller);
         var a = Find(from);
         var b = Find(to);

@@ -82,6 +82,13 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
 
         var version = await Problem(client, Post("/api/sessions", """{"worldId":"ember-vale","canonVersion":"abc"}""", "application/json"));
         Assert.Equal("canonVersion must be an integer.", version["errors"]!["canonVersion"]![0]!.GetValue<string>());
+        // Versions count from 1: a number below it is malformed (400 naming the field), not an unknown version (404).
+        var zero = await Problem(client, Post("/api/sessions", """{"worldId":"ember-vale","canonVersion":0}""", "application/json"));
+        Assert.Equal("canonVersion must be 1 or more.", zero["errors"]!["canonVersion"]![0]!.GetValue<string>());
+        var negative = await Problem(client, new(HttpMethod.Get, "/api/worlds/ember-vale/canon?version=-3"));
+        Assert.Equal("version must be 1 or more.", negative["errors"]!["version"]![0]!.GetValue<string>());
+        var from = await Problem(client, new(HttpMethod.Get, "/api/worlds/ember-vale/diff?from=0&to=1"));
+        Assert.Equal("from must be 1 or more.", from["errors"]!["from"]![0]!.GetValue<string>());
         var temperature = await Problem(client, Post("/api/sessions", """{"worldId":"ember-vale","llm":{"temperature":"hot"}}""", "application/json"));
         Assert.Equal("llm.temperature must be a number.", temperature["errors"]!["llm.temperature"]![0]!.GetValue<string>());
         var status = await Problem(client, new(HttpMethod.Patch, "/api/sessions/s1") { Content = new StringContent("""{"status":"asleep"}""", Encoding.UTF8, "application/json") });

@@ -119,7 +119,7 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     }
 
     [Fact]
-    public async Task Unknown_world_and_version_are_404()
+    public async Task Unknown_world_and_version_are_404_and_a_version_below_1_is_400()
     {
         var id = NewWorldId();
         Assert.Null(await World(id).GetInfo(Author));
@@ -127,8 +127,13 @@ public class WorldGrainTests(WorldClusterFixture fixture)
 
         await World(id).Publish(Author, CanonSamples.Valid(), null);
         Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, 2, false))).Status);
-        Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, 0, false))).Status);
         Assert.Equal(404, (await Assert.ThrowsAsync<LoomProblemException>(() => World(id).Diff(Author, 1, 3))).Status);
+
+        // Versions count from 1, so 0 is a malformed number (400 naming the field) whether or not the world exists.
+        var zero = await Assert.ThrowsAsync<LoomProblemException>(() => World(id).GetCanon(Author, 0, false));
+        Assert.Equal(400, zero.Status);
+        Assert.True(zero.Errors!.ContainsKey("version"));
+        Assert.Equal(400, (await Assert.ThrowsAsync<LoomProblemException>(() => World(NewWorldId()).Diff(Author, 1, -1))).Status);
     }
 
     [Fact]
