@@ -20,14 +20,14 @@ public static class ProblemsExtensions
 
     /// <summary>
     /// Exceptions and bodiless error statuses (404 route, 405, a 401 challenge, ...) become problem+json. Then requests
-    /// whose body declares a charset other than UTF-8 are refused before any endpoint reads them.
+    /// whose body is compressed or declares a charset other than UTF-8 are refused before any endpoint reads them.
     /// </summary>
     public static IApplicationBuilder UseLoomProblems(this IApplicationBuilder app)
     {
         var writer = app.ApplicationServices.GetRequiredService<ProblemJsonWriter>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => writer.WriteAsync(context.HttpContext, new ProblemDetails { Status = context.HttpContext.Response.StatusCode }));
-        app.UseMiddleware<RequestCharset>();
+        app.UseMiddleware<RequestBodyEncoding>();
         return app;
     }
 }

@@ -36,6 +36,7 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
         ["validation 400"] = (() => Post("/api/sessions", """{"name":"no world"}""", "application/json"), HttpStatusCode.BadRequest),
         ["unknown charset"] = (() => Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json; charset=no-such-charset"), HttpStatusCode.UnsupportedMediaType),
         ["non-UTF-8 charset"] = (() => Post("/api/canon/validate", "# World\n", "text/markdown; charset=iso-8859-1"), HttpStatusCode.UnsupportedMediaType),
+        ["compressed body"] = (() => Gzipped(Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json")), HttpStatusCode.UnsupportedMediaType),
         ["SSE on an unknown session"] = (() => new(HttpMethod.Get, "/api/sessions/no-such-session/events"), HttpStatusCode.NotFound),
         ["SSE with a wrong API key"] = (() => new(HttpMethod.Get, "/api/sessions/s1/events") { Headers = { Authorization = new("Bearer", "not-a-key") } }, HttpStatusCode.Unauthorized),
         ["wrong API key"] = (() => new(HttpMethod.Get, "/api/sessions") { Headers = { Authorization = new("Bearer", "not-a-key") } }, HttpStatusCode.Unauthorized),
@@ -158,6 +159,53 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
             using var response = await client.SendAsync(request);
             return AssertProblem(response, await response.Content.ReadAsStringAsync());
         }
+    }
+
+    /// <summary>The request's body gzip-compressed and labelled so, as a client that compresses uploads sends it.</summary>
+    private static HttpRequestMessage Gzipped(HttpRequestMessage request)
+    {
+        var plain = request.Content!.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+        var packed = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)) gzip.Write(plain);
+        var content = new ByteArrayContent(packed.ToArray());
+        content.Headers.ContentType = request.Content.Headers.ContentType;
+        content.Headers.ContentEncoding.Add("gzip");
+        request.Content = content;
+        return request;
+    }
+
+    [Fact]
+    public async Task A_body_with_a_content_coding_is_refused_with_the_codings_that_would_do_and_nothing_is_created()
+    {
+        using var client = app.Client();
+        var before = await CountSessions(client);
+
+        // A real gzip body, and a plain one that only claims a coding: the gateway reads neither as JSON.
+        using var gzip = await client.SendAsync(Gzipped(Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json")));
+        var labelled = Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json");
+        labelled.Content!.Headers.ContentEncoding.Add("br");
+        using var label = await client.SendAsync(labelled);
+        foreach (var response in new[] { gzip, label })
+        {
+            var problem = AssertProblem(response, await response.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+            Assert.Equal("unsupported_content_encoding", problem["code"]!.GetValue<string>());
+            Assert.Equal("identity", string.Join(",", response.Headers.GetValues("Accept-Encoding")));
+        }
+
+        // identity means no coding at all: such a body is read as usual.
+        var identity = Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json");
+        identity.Content!.Headers.ContentEncoding.Add("identity");
+        using var created = await client.SendAsync(identity);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(before + 1, await CountSessions(client));
+    }
+
+    private static async Task<int> CountSessions(HttpClient client)
+    {
+        using var response = await client.GetAsync("/api/sessions?limit=200");
+        response.EnsureSuccessStatusCode();
+        return System.Text.Json.Nodes.JsonNode.Parse(await response.Content.ReadAsStringAsync())!["items"]!.AsArray().Count;
     }
 
     private static HttpRequestMessage Post(string path, string body, string contentType)
