@@ -95,8 +95,7 @@ public static class SessionStateExtensions
     /// <summary>Applies a PATCH after checking all of it (400 on a bad field, and then nothing changes).</summary>
     public static void Apply(this SessionState s, SessionPatch patch)
     {
-        var name = patch.Name?.Trim();
-        if (name is { Length: 0 or > SessionSeeds.MaxNameChars }) throw Problems.Invalid("name", "name must be 1 to 200 characters.");
+        var name = SessionSeeds.CheckName(patch.Name, required: true);
         if (patch.Status == SessionStatus.Archived) throw Problems.Invalid("status", "status must be active, paused or completed (DELETE archives).");
         if (patch.Policy is not null) EffectivePolicy.Validate(patch.Policy);
         if (name is not null) s.Name = name;

@@ -19,6 +19,21 @@ public static class SessionSeeds
 {
     public const int MaxNameChars = 200;
 
+    /// <summary>
+    /// A session name as a caller gave it, trimmed: one line of at most 200 characters without control characters
+    /// (a NUL or a line break in a name breaks lists, logs and exports), else 400. Null or empty means "no name given",
+    /// which create and fork fill in and a PATCH refuses (<paramref name="required"/>).
+    /// </summary>
+    public static string? CheckName(string? name, bool required = false)
+    {
+        var trimmed = name?.Trim();
+        if (string.IsNullOrEmpty(trimmed) ? required && name is not null : trimmed.Length > MaxNameChars || trimmed.Any(char.IsControl))
+        {
+            throw Problems.Invalid("name", $"name must be 1 to {MaxNameChars} characters, without control characters.");
+        }
+        return string.IsNullOrEmpty(trimmed) ? null : trimmed;
+    }
+
     public static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
 
     /// <summary>A rollback or fork reason: trimmed, null when blank, refused (400) when too long.</summary>
@@ -34,8 +49,7 @@ public static class SessionSeeds
     /// <summary>The header of a brand-new session of <paramref name="canon"/> (refused with 400 on a bad name or policy).</summary>
     public static SessionState New(SessionSpec spec, CanonVersion canon, LlmSettings llm)
     {
-        var name = spec.Name?.Trim();
-        if (name is { Length: > MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var name = CheckName(spec.Name);
         EffectivePolicy.Validate(spec.Policy);
         var now = DateTime.UtcNow;
         return new SessionState
@@ -74,8 +88,7 @@ public static class SessionSeeds
     public static (string? Reason, string? Name) CheckFork(SessionState s, ForkRequest request)
     {
         var reason = CheckReason(request.Reason);
-        var name = request.Name?.Trim();
-        if (name is { Length: > MaxNameChars }) throw Problems.Invalid("name", "name must be at most 200 characters.");
+        var name = CheckName(request.Name);
         var atSeq = request.AtSeq;
         if (atSeq < 0 || atSeq > s.LastSeq) throw Problems.Invalid("atSeq", $"atSeq must be between 0 and {s.LastSeq}.");
         var committed = s.CommittedSeq();
@@ -235,11 +248,18 @@ public static class SessionSeeds
         MaxAttributes = memory.MaxAttributes,
     };
 
+    /// <summary>An exported name kept as far as <see cref="CheckName"/> allows: control characters become spaces, then trimmed and cut.</summary>
+    private static string ImportedName(string? name)
+    {
+        var line = name is null ? "" : string.Concat(name.Select(c => char.IsControl(c) ? ' ' : c)).Trim();
+        return line.Length == 0 ? "Imported session" : Truncate(line, MaxNameChars).Trim();
+    }
+
     /// <summary>The seed of an imported session (turns and shards already checked), owned by the importer.</summary>
     public static SessionSeed Import(string ownerId, SessionExport export, List<TurnRecord> records, List<MemoryShard> shards, LlmSettings llm) => new()
     {
         OwnerId = ownerId,
-        Name = string.IsNullOrWhiteSpace(export.Session.Name) ? "Imported session" : Truncate(export.Session.Name.Trim(), MaxNameChars),
+        Name = ImportedName(export.Session.Name),
         Canon = export.Canon!,
         Llm = llm,
         Usage = export.Session.Usage ?? Usage.Zero,

@@ -82,6 +82,15 @@ public sealed class SessionApiTests(LoomAppFactory app) : IClassFixture<LoomAppF
         var id = await client.CreateSessionAsync();
         await client.PatchAsJsonAsync($"/api/sessions/{id}", new { status = "sleeping" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await client.PatchAsJsonAsync($"/api/sessions/{id}", new { name = "" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+
+        // A name is one line of text: a NUL or a line break is refused on create, rename and fork, and nothing changes.
+        await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", name = "bad\u0000name" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await client.PatchAsJsonAsync($"/api/sessions/{id}", new { name = "two\nlines" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        await client.PostJsonAsync($"/api/sessions/{id}/fork", new { atSeq = 0, name = "tab\there" }).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        var kept = await client.GetAsync($"/api/sessions/{id}").ExpectAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain("\n", kept["name"]!.GetValue<string>());
+        var renamed = await client.PatchAsJsonAsync($"/api/sessions/{id}", new { name = "  The long road  " }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("The long road", renamed["name"]!.GetValue<string>());
     }
 
     [Fact]
