@@ -65,6 +65,12 @@ public static class Problems
         if (notAfter is { } deadline && DateTime.UtcNow > deadline) throw SubmitExpired();
     }
 
+    /// <summary>An Idempotency-Key already used for a different request of the same session: a client bug, not a retry.
+    /// Answering the first request's result would silently drop this one (the IETF idempotency-key draft: 422).</summary>
+    public static LoomProblemException IdempotencyKeyReused() =>
+        new(422, "idempotency_key_reused", "Unprocessable content",
+            "This Idempotency-Key was already used for a different input on this session; use a new key for a new turn.");
+
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);
 

@@ -346,6 +346,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         var key = submission.IdempotencyKey;
         if (key is not null && await _journal.FindByKeyAsync(key) is { } seen)
         {
+            // The same key with another input is a key reused for a new turn, not a retry: answering the old turn would
+            // drop this input without a word.
+            if (!string.Equals(seen.Input, submission.Input, StringComparison.Ordinal)) throw Problems.IdempotencyKeyReused();
             // A retry after an ambiguous write that did commit: make sure the queued turn runs.
             EnsurePump();
             return seen;

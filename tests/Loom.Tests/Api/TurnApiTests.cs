@@ -55,8 +55,14 @@ public sealed class TurnApiTests(LoomAppFactory app) : IClassFixture<LoomAppFact
             Assert.Equal(first["turnId"]!.GetValue<string>(), (await r.ReadJsonAsync())["turnId"]!.GetValue<string>());
         }
         await client.PollAsync($"/api/sessions/{sessionId}", s => s["turnCount"]!.GetValue<int>() == 1 && s["pendingTurns"]!.GetValue<int>() == 0);
+
+        // The key reused for another input is not a retry: refused, and neither turn is lost or doubled.
+        var reused = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I walk away." }, key)
+            .ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("idempotency_key_reused", reused["code"]!.GetValue<string>());
         var turns = await client.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK);
         Assert.Single(turns["items"]!.AsArray());
+        Assert.Equal("I knock twice.", turns["items"]![0]!["input"]!.GetValue<string>());
     }
 
     [Fact]
