@@ -19,6 +19,10 @@ public sealed class RoomState
     [Id(10)] public List<Proposal> Proposals { get; set; } = [];
     /// <summary>Newest last, bounded by <see cref="RoomLimits.AuditEntries"/>.</summary>
     [Id(11)] public List<RoomAuditEntry> Audit { get; set; } = [];
+    /// <summary>Round mode: who played the turn that last advanced the round, and its Idempotency-Key, so that the
+    /// client's retry of that submit is answered with its turn instead of "not your turn".</summary>
+    [Id(12)] public string? RoundPlayedBy { get; set; }
+    [Id(13)] public string? RoundPlayedKey { get; set; }
 }
 
 public static class RoomLimits

@@ -65,6 +65,12 @@ public sealed class SessionRoomGrain(
         var member = RequireMember(caller);
         Authorize(member, RoomAction.Play);
         CheckInterventions(member, submission.Input);
+        if (S.Mode == TurnMode.Round && submission.IdempotencyKey is { } key && key == S.RoundPlayedKey && member.MemberId == S.RoundPlayedBy)
+        {
+            // A retry of the submit that advanced the round: the session answers it from its key (or refuses another
+            // input under it); the round must not move again.
+            return await SubmitAsAsync(member, submission.Input, key, submission.NotAfter);
+        }
         if (S.Mode == TurnMode.Host && member.Role != MemberRole.Owner)
         {
             throw Problems.Conflict("host_mode", $"{OwnerName()} decides the turns: propose yours with POST /api/sessions/{SessionId}/proposals.");
@@ -77,6 +83,7 @@ public sealed class SessionRoomGrain(
         if (S.Mode == TurnMode.Round)
         {
             AdvanceRound();
+            (S.RoundPlayedBy, S.RoundPlayedKey) = (member.MemberId, submission.IdempotencyKey);
             await state.WriteStateAsync();
             PublishRoom(RoomEventTypes.TurnNext);
         }

@@ -111,7 +111,12 @@ public sealed class MultiplayerTests(LoomAppFactory app) : IClassFixture<LoomApp
         Assert.Equal("not_your_turn", early["code"]!.GetValue<string>());
         Assert.Contains("Aria", early["detail"]!.GetValue<string>());
 
-        await app.Alice().PlayAsync(sessionId, "I open the gate.");
+        var played = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns?wait=true&timeout=60", new { input = "I open the gate." }, "gate-1")
+            .ExpectAsync(HttpStatusCode.OK);
+        // Her client retries that submit (its answer was lost): the same turn, and the round stays with Bob.
+        var retried = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I open the gate." }, "gate-1")
+            .ExpectAsync(HttpStatusCode.Accepted);
+        Assert.Equal(played["turnId"]!.GetValue<string>(), retried["turnId"]!.GetValue<string>());
         await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "Again." }).ExpectProblemAsync(HttpStatusCode.Conflict);
         await app.Bob().PlayAsync(sessionId, "I ride through.");
         // Alice's turn again: she passes, so it is Bob's; Bob cannot pass Alice's turn for her.
