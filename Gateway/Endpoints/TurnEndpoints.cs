@@ -19,7 +19,7 @@ public static class TurnEndpoints
 
         turns.MapPost("/", SubmitAsync)
             .RequireRateLimiting(LoomPolicies.Turns)
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(429);
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(422).ProducesProblem(429);
 
         turns.MapGet("/", async (string sessionId, string? after, int? limit, bool? includeRetconned,
             HttpContext http, IGrainFactory grains) =>
