@@ -60,7 +60,12 @@ public static partial class RequestProblems
     {
         var field = Field(json.Path);
         string reason;
-        if (json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && BodyType(endpoint) is { } bodyType)
+        if (json.InnerException is InvalidOperationException { Message: var inner } && inner.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            // A string with an unpaired surrogate escape (e.g. "\ud800"): it is a string, just not text.
+            reason = $"{field ?? "the body"} is not valid Unicode text (it has an unpaired surrogate)";
+        }
+        else if (json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && BodyType(endpoint) is { } bodyType)
         {
             var type = Resolve(bodyType, json.Path);
             reason = field is null

@@ -4,6 +4,7 @@ using Loom.Interventions;
 using Loom.Memory;
 using Loom.Quotas;
 using Loom.Sessions;
+using Loom.Text;
 using Loom.Turns;
 using Loom.Worlds;
 
@@ -34,7 +35,7 @@ public static class SessionSeeds
         return string.IsNullOrEmpty(trimmed) ? null : trimmed;
     }
 
-    public static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+    public static string Truncate(string text, int max) => TextClip.Clip(text, max);
 
     /// <summary>A rollback or fork reason: trimmed, null when blank, refused (400) when too long.</summary>
     public static string? CheckReason(string? reason)

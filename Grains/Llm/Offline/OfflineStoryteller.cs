@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Loom.Text;
 using Loom.Prompt;
 using Microsoft.Extensions.AI;
 
@@ -272,7 +273,7 @@ internal static partial class OfflineStoryteller
         return name;
     }
 
-    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..(max - 1)].TrimEnd() + "…";
+    private static string Truncate(string text, int max) => TextClip.Ellipsize(text, max, atWord: false);
 
     [GeneratedRegex(@"[.!?](?=\s|$)|[.!?]”(?=\s|$)|[。！？]")]
     private static partial Regex SentenceEnd();

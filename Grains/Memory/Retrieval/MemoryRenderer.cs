@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using Loom.Text;
 
 namespace Loom.Memory;
 
@@ -73,12 +74,7 @@ internal static partial class MemoryRenderer
         return sb.ToString();
     }
 
-    public static string Truncate(string text, int maxChars)
-    {
-        if (text.Length <= maxChars) return text;
-        var cut = text.LastIndexOf(' ', maxChars - 1, Math.Min(maxChars, 40));
-        return (cut > 0 ? text[..cut] : text[..(maxChars - 1)]).TrimEnd() + "…";
-    }
+    public static string Truncate(string text, int maxChars) => TextClip.Ellipsize(text, maxChars);
 
     private static string OneLine(string text) => Spaces().Replace(text, " ").Trim();
 

@@ -90,6 +90,8 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
         Assert.Equal("version must be 1 or more.", negative["errors"]!["version"]![0]!.GetValue<string>());
         var from = await Problem(client, new(HttpMethod.Get, "/api/worlds/ember-vale/diff?from=0&to=1"));
         Assert.Equal("from must be 1 or more.", from["errors"]!["from"]![0]!.GetValue<string>());
+        var surrogate = await Problem(client, Post("/api/sessions/s1/turns", """{"input":"I say \ud800"}""", "application/json"));
+        Assert.Equal("input is not valid Unicode text (it has an unpaired surrogate).", surrogate["errors"]!["input"]![0]!.GetValue<string>());
         var temperature = await Problem(client, Post("/api/sessions", """{"worldId":"ember-vale","llm":{"temperature":"hot"}}""", "application/json"));
         Assert.Equal("llm.temperature must be a number.", temperature["errors"]!["llm.temperature"]![0]!.GetValue<string>());
         var status = await Problem(client, new(HttpMethod.Patch, "/api/sessions/s1") { Content = new StringContent("""{"status":"asleep"}""", Encoding.UTF8, "application/json") });
