@@ -69,7 +69,7 @@ public static class Problems
     /// Answering the first request's result would silently drop this one (the IETF idempotency-key draft: 422).</summary>
     public static LoomProblemException IdempotencyKeyReused() =>
         new(422, "idempotency_key_reused", "Unprocessable content",
-            "This Idempotency-Key was already used for a different input on this session; use a new key for a new turn.");
+            "This Idempotency-Key was already used for a different request on this session; use a new key for a new request.");
 
     public static LoomProblemException Conflict(string code, string detail) =>
         new(409, code, "Conflict", detail);

@@ -19,7 +19,9 @@ public sealed partial class SessionGrain
         Require(ownerId);
         ArgumentNullException.ThrowIfNull(request);
         var stored = await ReworkTargetAsync(turnId);
-        if (request.IdempotencyKey is { } key && TurnAlternatives.WasApplied(stored, key))
+        var keyUse = request.IdempotencyKey is { } key ? TurnAlternatives.UseOf(stored, key, request) : TurnAlternatives.KeyUse.New;
+        if (keyUse == TurnAlternatives.KeyUse.Reused) throw Problems.IdempotencyKeyReused();
+        if (keyUse == TurnAlternatives.KeyUse.Retry)
         {
             // A retry of an accepted rework: answer with the turn as it is now, and make sure the rework runs.
             EnsurePump();

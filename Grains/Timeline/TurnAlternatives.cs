@@ -45,9 +45,31 @@ public static class TurnAlternatives
     public static (int Count, int Chosen) CountOf(TurnRecord record) =>
         record.Alternatives is { } set ? (set.Items.Count, set.Chosen + 1) : (1, 1);
 
-    /// <summary>True when a rework with this idempotency key was already accepted for the turn.</summary>
-    public static bool WasApplied(TurnRecord record, string key) =>
-        record.Rework?.IdempotencyKey == key || record.Alternatives?.Keys.Contains(key, StringComparer.Ordinal) == true;
+    /// <summary>What a rework's Idempotency-Key means for a turn: unseen, a retry of the accepted request, or the key of
+    /// an accepted request sent again with another kind or input.</summary>
+    public enum KeyUse { New, Retry, Reused }
+
+    /// <summary>How <paramref name="key"/> on <paramref name="request"/> stands against the reworks accepted for the turn.</summary>
+    public static KeyUse UseOf(TurnRecord record, string key, ReworkRequest request)
+    {
+        var entry = KeyEntry(key, request);
+        var prefix = key + " ";
+        foreach (var stored in (IEnumerable<string>)[.. record.Alternatives?.Keys ?? [], .. record.Rework?.IdempotencyKey is { } pending ? [pending] : Array.Empty<string>()])
+        {
+            // A bare key was stored before requests were printed beside it: a retry as far as anyone can tell.
+            if (stored == entry || stored == key) return KeyUse.Retry;
+            if (stored.StartsWith(prefix, StringComparison.Ordinal)) return KeyUse.Reused;
+        }
+        return KeyUse.New;
+    }
+
+    /// <summary>
+    /// A rework's key as the turn keeps it: the key, a space (never in a key, which is visible ASCII) and a print of the
+    /// request (its kind, and for a resend a hash of the new input), so a reused key can be told from a retry.
+    /// </summary>
+    public static string KeyEntry(string key, ReworkRequest request) => request.Kind == ReworkKind.Resend
+        ? $"{key} resend:{IdempotencyEntry.Hash(request.Input ?? ""):x16}"
+        : $"{key} {request.Kind.ToString().ToLowerInvariant()}";
 
     // ---------------------------------------------------------------- checks
 
@@ -112,7 +134,7 @@ public static class TurnAlternatives
             Rework = new PendingRework
             {
                 Kind = request.Kind,
-                IdempotencyKey = request.IdempotencyKey,
+                IdempotencyKey = request.IdempotencyKey is { } key ? KeyEntry(key, request) : null,
                 BaseNarrative = request.Kind == ReworkKind.Continue ? old.Narrative : null,
             },
         };

@@ -181,6 +181,18 @@ public sealed class AlternativesApiTests(TimelineAppFactory app) : IClassFixture
         var replay = await client.PostJsonAsync(Turn(id, latestId, "regenerate") + "?wait=true", new { }, "regen-1").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal(2, replay["alternatives"]!["count"]!.GetValue<int>());
         Assert.Single(await client.AuditAsync(id), a => a["action"].Str() == "regenerate");
+
+        // That key on another kind of rework, or one resend's key on another input, is not a retry: 422, nothing queued.
+        var reused = await client.PostJsonAsync(Turn(id, latestId, "continue"), new { }, "regen-1").ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("idempotency_key_reused", reused["code"].Str());
+        var resent = await client.PostJsonAsync(Turn(id, latestId, "resend") + "?wait=true&timeout=60", new { input = "I knock harder." }, "resend-1")
+            .ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(3, resent["alternatives"]!["count"]!.GetValue<int>());
+        var retried = await client.PostJsonAsync(Turn(id, latestId, "resend"), new { input = "I knock harder." }, "resend-1").ExpectAsync(HttpStatusCode.Accepted);
+        Assert.Equal(3, retried["alternatives"]!["count"]!.GetValue<int>());
+        await client.PostJsonAsync(Turn(id, latestId, "resend"), new { input = "I leave." }, "resend-1").ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        var after = await client.GetAsync(Turn(id, latestId)).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(("I knock harder.", 3), (after["input"].Str(), after["alternatives"]!["count"]!.GetValue<int>()));
     }
 
     [Fact]
