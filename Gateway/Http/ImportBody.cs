@@ -11,7 +11,7 @@ public static class ImportBody
         Stream source = request.Body;
         if (request.HasFormContentType)
         {
-            var form = await request.ReadFormAsync(ct);
+            var form = await ReadFormAsync(request, ct);
             if (form.Files.Count != 1) throw Problems.Invalid("file", $"Send exactly one file ({what}).");
             source = form.Files[0].OpenReadStream();
         }
@@ -26,5 +26,24 @@ public static class ImportBody
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// The form, or 400 when the body is not the form its Content-Type says (a missing or wrong boundary, a truncated
+    /// part): the framework's reader throws <see cref="InvalidDataException"/> or a bare <see cref="IOException"/> for
+    /// those. Kestrel's own refusals (<see cref="BadHttpRequestException"/>, e.g. 413) and a client that went away keep
+    /// their own answers.
+    /// </summary>
+    private static async Task<IFormCollection> ReadFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return await request.ReadFormAsync(ct);
+        }
+        catch (Exception ex) when (ex is InvalidDataException || (ex is IOException and not BadHttpRequestException && !ct.IsCancellationRequested))
+        {
+            throw new LoomProblemException(400, "malformed_form", "Malformed request",
+                "The body is not a valid form of its Content-Type: send the file as the raw body, or as the one part of a multipart/form-data body with the boundary its Content-Type names.");
+        }
     }
 }

@@ -36,6 +36,7 @@ public sealed class ErrorAnswerTests(ErrorMatrixApp app) : IClassFixture<ErrorMa
         ["validation 400"] = (() => Post("/api/sessions", """{"name":"no world"}""", "application/json"), HttpStatusCode.BadRequest),
         ["unknown charset"] = (() => Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json; charset=no-such-charset"), HttpStatusCode.UnsupportedMediaType),
         ["non-UTF-8 charset"] = (() => Post("/api/canon/validate", "# World\n", "text/markdown; charset=iso-8859-1"), HttpStatusCode.UnsupportedMediaType),
+        ["malformed multipart"] = (() => Post("/api/worlds/import", "{}", "multipart/form-data; boundary=x"), HttpStatusCode.BadRequest),
         ["compressed body"] = (() => Gzipped(Post("/api/sessions", """{"worldId":"ember-vale"}""", "application/json")), HttpStatusCode.UnsupportedMediaType),
         ["SSE on an unknown session"] = (() => new(HttpMethod.Get, "/api/sessions/no-such-session/events"), HttpStatusCode.NotFound),
         ["SSE with a wrong API key"] = (() => new(HttpMethod.Get, "/api/sessions/s1/events") { Headers = { Authorization = new("Bearer", "not-a-key") } }, HttpStatusCode.Unauthorized),
