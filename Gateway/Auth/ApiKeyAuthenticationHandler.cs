@@ -32,9 +32,11 @@ public sealed class ApiKeyAuthenticationHandler(
         var header = Request.Headers.Authorization;
         if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
         {
-            return await callers.LocalUserAsync(Context.RequestAborted) is { } local
+            if (await callers.LocalUserAsync(Context.RequestAborted) is not { } local) return AuthenticateResult.NoResult();
+            return CallerResolver.IsLoopbackHost(Request.Host.Host)
                 ? Success(local, LocalKey)
-                : AuthenticateResult.NoResult();
+                : Failure("invalid_request",
+                    $"Without an API key only requests to a loopback name (localhost, 127.0.0.1, [::1]) act as the local user; this one names '{Errors.Problems.QuoteId(Request.Host.Host)}'. Send 'Authorization: Bearer <api-key>'.");
         }
         if (header.Count > 1 || !AuthenticationHeaderValue.TryParse(header[0], out var value)
             || !value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(value.Parameter))

@@ -53,6 +53,20 @@ public sealed class CallerResolver(IEnumerable<IApiKeyLookup> lookups, IOptions<
         return result;
     }
 
+    /// <summary>
+    /// True for a Host header naming this machine by a loopback name: <c>localhost</c> or a <c>*.localhost</c> name
+    /// (RFC 6761: browsers resolve those themselves), or a loopback IP literal. Anonymous access needs it: a web page
+    /// whose DNS name was re-pointed at 127.0.0.1 (DNS rebinding) reaches a loopback server as its own origin, so the
+    /// browser lets it read the answers — but its requests carry the page's name, never a loopback one. So does a
+    /// reverse proxy on this machine that forwards the public name.
+    /// </summary>
+    public static bool IsLoopbackHost(string host)
+    {
+        if (host.Length == 0) return false;
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        return IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
+    }
+
     public static bool IsLoopbackAddress(string address)
     {
         if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)) return false;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using Loom.Gateway.Auth;
 using Loom.Security;
 using Loom.Tests.Api;
@@ -62,6 +63,30 @@ public sealed class LoopbackAnonymousTests
         // Revoking the last key brings the single-user mode back.
         await ops.DeleteAsync($"/api/admin/keys/{created["keyId"]}").ExpectAsync(HttpStatusCode.NoContent);
         await DatabaseKeyTests.WaitForStatusAsync(anonymous, "/api/sessions", HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Anonymous_access_needs_a_loopback_host_name_so_a_rebound_dns_name_or_a_proxied_one_is_401()
+    {
+        await using var app = LoomAppFactory.WithoutKeys();
+        using var anonymous = new HttpClient { BaseAddress = StartKestrel(app) };
+        foreach (var host in new[] { "localhost", "127.0.0.1:5080", "[::1]", "studio.localhost:8080" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/sessions") { Headers = { Host = host } };
+            Assert.Equal(HttpStatusCode.OK, (await anonymous.SendAsync(request)).StatusCode);
+        }
+
+        // A page on evil.example whose name now resolves to 127.0.0.1 sends its own name; so does a public proxy.
+        foreach (var host in new[] { "evil.example", "evil.example:5080", "192.168.1.20", "localhost.evil.example" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/sessions") { Headers = { Host = host } };
+            var problem = await anonymous.SendAsync(request).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+            Assert.Contains("loopback name", problem["detail"]!.GetValue<string>());
+        }
+        using var write = new HttpRequestMessage(HttpMethod.Post, "/api/sessions") { Headers = { Host = "evil.example" }, Content = JsonContent.Create(new { worldId = "ember-vale" }) };
+        await anonymous.SendAsync(write).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+        using var listed = new HttpRequestMessage(HttpMethod.Get, "/api/sessions") { Headers = { Host = "localhost" } };
+        Assert.Empty((await anonymous.SendAsync(listed).ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray());
     }
 
     [Fact]
