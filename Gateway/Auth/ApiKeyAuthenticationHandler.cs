@@ -33,10 +33,17 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header.Count == 0 || string.IsNullOrEmpty(header[0]))
         {
             if (await callers.LocalUserAsync(Context.RequestAborted) is not { } local) return AuthenticateResult.NoResult();
-            return CallerResolver.IsLoopbackHost(Request.Host.Host)
-                ? Success(local, LocalKey)
-                : Failure("invalid_request",
+            if (!CallerResolver.IsLoopbackHost(Request.Host.Host))
+            {
+                return Failure("invalid_request",
                     $"Without an API key only requests to a loopback name (localhost, 127.0.0.1, [::1]) act as the local user; this one names '{Errors.Problems.QuoteId(Request.Host.Host)}'. Send 'Authorization: Bearer <api-key>'.");
+            }
+            if (Request.Headers.Origin is { Count: > 0 } origin && !CallerResolver.IsLoopbackOrigin(origin[0]))
+            {
+                return Failure("invalid_request",
+                    $"Without an API key only pages served from a loopback name act as the local user; this request comes from '{Errors.Problems.QuoteId(origin[0] ?? "")}'. Send 'Authorization: Bearer <api-key>'.");
+            }
+            return Success(local, LocalKey);
         }
         if (header.Count > 1 || !AuthenticationHeaderValue.TryParse(header[0], out var value)
             || !value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(value.Parameter))

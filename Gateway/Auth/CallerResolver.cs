@@ -67,6 +67,16 @@ public sealed class CallerResolver(IEnumerable<IApiKeyLookup> lookups, IOptions<
         return IPAddress.TryParse(host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
     }
 
+    /// <summary>
+    /// True for an Origin header of a page served from a loopback name. A page on any other site can still make a
+    /// browser send a form (multipart/form-data needs no CORS preflight) to a loopback server under that server's own
+    /// Host; the browser names the page in Origin, so anonymous access refuses it (cross-site request forgery).
+    /// "null" (a sandboxed or file page) is not loopback.
+    /// </summary>
+    public static bool IsLoopbackOrigin(string? origin) =>
+        Uri.TryCreate(origin, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+        && IsLoopbackHost(uri.Host);
+
     public static bool IsLoopbackAddress(string address)
     {
         if (!Uri.TryCreate(address.Replace("://+", "://0.0.0.0", StringComparison.Ordinal).Replace("://*", "://0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri)) return false;

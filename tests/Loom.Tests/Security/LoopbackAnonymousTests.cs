@@ -90,6 +90,37 @@ public sealed class LoopbackAnonymousTests
     }
 
     [Fact]
+    public async Task Anonymous_access_refuses_a_form_sent_by_a_page_of_another_site()
+    {
+        await using var app = LoomAppFactory.WithoutKeys();
+        using var anonymous = new HttpClient { BaseAddress = StartKestrel(app) };
+
+        // What a page on evil.example makes a browser send with a plain HTML form: multipart needs no CORS preflight.
+        HttpRequestMessage Form(string? origin)
+        {
+            var card = Lore.CardSamples.V2Card();
+            card["data"]!["name"] = "Mallory";
+            var form = new MultipartFormDataContent { { new StringContent(card.ToJsonString()), "file", "card.json" } };
+            var request = new HttpRequestMessage(HttpMethod.Post, "/api/worlds/import") { Content = form };
+            if (origin is not null) request.Headers.Add("Origin", origin);
+            return request;
+        }
+
+        foreach (var origin in new[] { "https://evil.example", "null", "http://localhost.evil.example:5080" })
+        {
+            using var request = Form(origin);
+            var problem = await anonymous.SendAsync(request).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+            Assert.Contains("pages served from a loopback name", problem["detail"]!.GetValue<string>());
+        }
+        var worlds = await anonymous.GetAsync("/api/worlds").ExpectAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain(worlds["items"]!.AsArray(), w => w!["title"]?.GetValue<string>().Contains("Mallory") == true);
+
+        // The studio's own page (a loopback origin) and tools that send no Origin (curl, the CLI) still work.
+        using (var own = Form(anonymous.BaseAddress!.GetLeftPart(UriPartial.Authority))) await anonymous.SendAsync(own).ExpectAsync(HttpStatusCode.Created);
+        using (var tool = Form(null)) await anonymous.SendAsync(tool).ExpectAsync(HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task On_loopback_with_configured_keys_a_request_without_a_key_is_401()
     {
         await using var app = LoomAppFactory.With(null, null);
