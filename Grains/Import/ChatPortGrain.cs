@@ -131,7 +131,7 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
             Session = new SessionInfo
             {
                 SessionId = SillyTavernChat.Format,
-                Name = SessionSeeds.Truncate(name, SessionSeeds.MaxNameChars),
+                Name = name, // cut to a session name's length by the import itself
                 WorldId = world.WorldId,
                 CanonVersion = world.Version,
                 Status = SessionStatus.Active,

@@ -35,8 +35,6 @@ public static class SessionSeeds
         return string.IsNullOrEmpty(trimmed) ? null : trimmed;
     }
 
-    public static string Truncate(string text, int max) => TextClip.Clip(text, max);
-
     /// <summary>A rollback or fork reason: trimmed, null when blank, refused (400) when too long.</summary>
     public static string? CheckReason(string? reason)
     {
@@ -105,7 +103,7 @@ public static class SessionSeeds
         return new SessionSeed
         {
             OwnerId = s.OwnerId,
-            Name = string.IsNullOrEmpty(name) ? Truncate($"{s.Name} (fork at turn {atSeq})", MaxNameChars) : name,
+            Name = string.IsNullOrEmpty(name) ? TextClip.Clip($"{s.Name} (fork at turn {atSeq})", MaxNameChars) : name,
             Canon = new CanonRef { WorldId = s.WorldId, Version = s.CanonVersion, Hash = s.CanonHash },
             Llm = s.Llm,
             Usage = turns.Aggregate(Usage.Zero, (sum, t) => sum.Add(t.Turn.Usage)),
@@ -253,7 +251,7 @@ public static class SessionSeeds
     private static string ImportedName(string? name)
     {
         var line = name is null ? "" : string.Concat(name.Select(c => char.IsControl(c) ? ' ' : c)).Trim();
-        return line.Length == 0 ? "Imported session" : Truncate(line, MaxNameChars).Trim();
+        return line.Length == 0 ? "Imported session" : TextClip.Clip(line, MaxNameChars).Trim();
     }
 
     /// <summary>The seed of an imported session (turns and shards already checked), owned by the importer.</summary>

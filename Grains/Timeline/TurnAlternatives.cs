@@ -53,14 +53,18 @@ public static class TurnAlternatives
     public static KeyUse UseOf(TurnRecord record, string key, ReworkRequest request)
     {
         var entry = KeyEntry(key, request);
-        var prefix = key + " ";
-        foreach (var stored in (IEnumerable<string>)[.. record.Alternatives?.Keys ?? [], .. record.Rework?.IdempotencyKey is { } pending ? [pending] : Array.Empty<string>()])
+        if (record.Rework?.IdempotencyKey is { } pending && Against(pending) is var use and not KeyUse.New) return use;
+        foreach (var stored in record.Alternatives?.Keys ?? [])
         {
-            // A bare key was stored before requests were printed beside it: a retry as far as anyone can tell.
-            if (stored == entry || stored == key) return KeyUse.Retry;
-            if (stored.StartsWith(prefix, StringComparison.Ordinal)) return KeyUse.Reused;
+            if (Against(stored) is var applied and not KeyUse.New) return applied;
         }
         return KeyUse.New;
+
+        // A bare key was stored before requests were printed beside it: a retry as far as anyone can tell.
+        KeyUse Against(string stored) =>
+            stored == entry || stored == key ? KeyUse.Retry
+            : stored.Length > key.Length && stored[key.Length] == ' ' && stored.StartsWith(key, StringComparison.Ordinal) ? KeyUse.Reused
+            : KeyUse.New;
     }
 
     /// <summary>

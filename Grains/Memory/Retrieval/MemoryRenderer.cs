@@ -38,12 +38,12 @@ internal static partial class MemoryRenderer
         if (entity.Content.Length > 0)
         {
             var limit = entity.Type == EntityType.Summary ? maxContentChars * 3 : maxContentChars;
-            sb.Append(": ").Append(Truncate(OneLine(entity.Content), limit));
+            sb.Append(": ").Append(TextClip.Ellipsize(OneLine(entity.Content), limit));
         }
         var attributes = entity.Attributes
             .Where(a => entity.Type != EntityType.Summary || a.Key is not ("fromSeq" or "toSeq"))
             .Take(MaxRenderedAttributes)
-            .Select(a => $"{OneLine(a.Key)}: {Truncate(OneLine(a.Value), MaxAttributeValueChars)}")
+            .Select(a => $"{OneLine(a.Key)}: {TextClip.Ellipsize(OneLine(a.Value), MaxAttributeValueChars)}")
             .ToList();
         if (attributes.Count > 0) sb.Append(" [").Append(string.Join("; ", attributes)).Append(']');
         return sb.Append('\n').ToString();
@@ -73,8 +73,6 @@ internal static partial class MemoryRenderer
         }
         return sb.ToString();
     }
-
-    public static string Truncate(string text, int maxChars) => TextClip.Ellipsize(text, maxChars);
 
     private static string OneLine(string text) => Spaces().Replace(text, " ").Trim();
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Loom.Text;
 
 namespace Loom.Memory;
 
@@ -39,7 +40,7 @@ public sealed partial class RollingSummarizer(MemoryOptions options)
         Op = MemoryOpNormalizer.Upsert,
         Type = EntityType.Summary,
         Name = $"Turns {range.FromSeq}-{range.ToSeq}",
-        Content = Shorten(summary.Trim(), options.MaxSummaryChars),
+        Content = TextClip.Ellipsize(summary.Trim(), options.MaxSummaryChars),
         Attributes = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [FromSeqAttribute] = range.FromSeq.ToString(CultureInfo.InvariantCulture),
@@ -111,8 +112,6 @@ public sealed partial class RollingSummarizer(MemoryOptions options)
 
     internal static List<string> Sentences(string text) =>
         SentenceEnd().Split(text.Trim()).Select(s => Spaces().Replace(s, " ").Trim()).Where(s => s.Length > 0).ToList();
-
-    private static string Shorten(string text, int max) => text.Length <= max ? text : MemoryRenderer.Truncate(text, max);
 
     // Split after . ! ? (and their CJK forms) plus closing quotes, where whitespace or a CJK mark ends the sentence.
     [GeneratedRegex(@"(?<=[.!?…][""'”’)]?)\s+|(?<=[。！？][」』”’]?)")]
