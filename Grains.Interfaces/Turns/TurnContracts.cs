@@ -84,6 +84,9 @@ public sealed record TurnSubmission
     /// buffer, where Orleans' relative message lifetime does not count) while the client was told 503 and retried.
     /// </summary>
     [Id(4)] public DateTime? NotAfter { get; init; }
+    /// <summary>Shared sessions: the member's own words (<see cref="Input"/> without their name). A retry under the same key
+    /// must repeat them; a rename in between changes only the name.</summary>
+    [Id(5)] public string? Words { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.TurnQuery")]

@@ -369,6 +369,7 @@ public sealed class SessionRoomGrain(
         await Session.Submit(S.OwnerId, new TurnSubmission
         {
             Input = $"{member.DisplayName}: {input}",
+            Words = input,
             IdempotencyKey = idempotencyKey,
             NotAfter = notAfter,
             Speaker = member.MemberId,

@@ -343,12 +343,12 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
     {
         Require(ownerId);
         if (S.Shared && submission.Speaker is null) throw Loom.Multiplayer.RoomProblems.SubmitThroughRoom(SessionId); // multiplayer
-        var key = submission.IdempotencyKey;
+        var key = SubmitKeys.Of(submission, S.OwnerId);
         if (key is not null && await _journal.FindByKeyAsync(key) is { } seen)
         {
             // The same key with another input is a key reused for a new turn, not a retry: answering the old turn would
             // drop this input without a word.
-            if (!string.Equals(seen.Input, submission.Input, StringComparison.Ordinal)) throw Problems.IdempotencyKeyReused();
+            if (!SubmitKeys.IsRetry(submission, seen)) throw Problems.IdempotencyKeyReused();
             // A retry after an ambiguous write that did commit: make sure the queued turn runs.
             EnsurePump();
             return seen;

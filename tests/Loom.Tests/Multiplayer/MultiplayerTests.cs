@@ -220,6 +220,33 @@ public sealed class MultiplayerTests(LoomAppFactory app) : IClassFixture<LoomApp
     }
 
     [Fact]
+    public async Task Each_members_idempotency_keys_are_their_own_and_a_rename_before_a_retry_is_still_the_retry()
+    {
+        var sessionId = await SharedSessionAsync();
+        // Both clients count their keys from 1: Bob's "1" is not Alice's, whatever either says.
+        var alices = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I wait." }, "1").ExpectAsync(HttpStatusCode.Accepted);
+        var bobs = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I wait." }, "1").ExpectAsync(HttpStatusCode.Accepted);
+        Assert.NotEqual(alices["turnId"]!.GetValue<string>(), bobs["turnId"]!.GetValue<string>());
+        Assert.Equal("Bran: I wait.", bobs["input"]!.GetValue<string>());
+        var bobsNext = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I draw." }, "2").ExpectAsync(HttpStatusCode.Accepted);
+        var alicesNext = await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I run." }, "2").ExpectAsync(HttpStatusCode.Accepted);
+        Assert.NotEqual(bobsNext["turnId"]!.GetValue<string>(), alicesNext["turnId"]!.GetValue<string>());
+
+        // Bob renames himself, then his client retries key 2 (its answer was lost): the same turn, nothing new.
+        await app.Bob().PatchAsJsonAsync($"/api/sessions/{sessionId}/members/me", new { displayName = "Brandon" }).ExpectAsync(HttpStatusCode.OK);
+        var retried = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I draw." }, "2").ExpectAsync(HttpStatusCode.Accepted);
+        Assert.Equal(bobsNext["turnId"]!.GetValue<string>(), retried["turnId"]!.GetValue<string>());
+        // His key with other words is still a key reused for a new turn.
+        var reused = await app.Bob().PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I sheathe it." }, "2").ExpectProblemAsync((HttpStatusCode)422);
+        Assert.Equal("idempotency_key_reused", reused["code"]!.GetValue<string>());
+
+        var turns = await app.Alice().PollAsync($"/api/sessions/{sessionId}/turns",
+            t => t["items"]!.AsArray().Count == 4 && t["items"]!.AsArray().All(x => x!["status"]!.GetValue<string>() == "completed"), Deadline);
+        Assert.Equal(["Aria: I wait.", "Bran: I wait.", "Bran: I draw.", "Aria: I run."],
+            turns["items"]!.AsArray().Select(t => t!["input"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Membership_survives_a_restart()
     {
         var dataDirectory = Directory.CreateTempSubdirectory("loom-room-restart-").FullName;
