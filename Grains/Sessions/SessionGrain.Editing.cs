@@ -146,6 +146,7 @@ public sealed partial class SessionGrain
         }));
 
         S.Segments.Add(new TimelineSegment { StartSeq = toSeq + 1, StartOrdinal = S.NextOrdinal });
+        S.Segments = TimelineSegments.Unshadowed(S.Segments, x => x.StartSeq);
         S.LastSeq = toSeq;
         S.TurnCount = kept.Count(r => r.Turn.Status == TurnStatus.Completed);
         S.Tones.RemoveAll(t => t.Seq > toSeq);
@@ -244,6 +245,9 @@ public sealed partial class SessionGrain
             throw Problems.Invalid("format", $"format must be \"{SessionExport.FormatV1}\".");
         if (export.Session is null || export.Canon is null || export.Timeline is null)
             throw Problems.Invalid("session", "session, canon and timeline are required.");
+        // Exports of older builds list segments that later rollbacks shadowed; they place no turn.
+        if (export.Timeline.Segments is { } segments && segments.All(x => x is not null))
+            export = export with { Timeline = export.Timeline with { Segments = TimelineSegments.Unshadowed(segments, x => x.StartSeq) } };
         // Counters and sizes against the export's own content first: linear in the body, before any storage call.
         ImportGuard.Check(export, SessionSeeds.ImportLimits(_options, _memory.Options));
 

@@ -215,7 +215,7 @@ public static class SessionSeeds
     {
         LastSeq = committedSeq,
         NextOrdinal = s.Pending.Count > 0 ? s.Pending[0].Ordinal : s.NextOrdinal,
-        Segments = s.Segments.Select(x => new ExportedSegment { StartSeq = x.StartSeq, StartOrdinal = x.StartOrdinal }).ToList(),
+        Segments = TimelineSegments.Unshadowed(s.Segments, x => x.StartSeq).Select(x => new ExportedSegment { StartSeq = x.StartSeq, StartOrdinal = x.StartOrdinal }).ToList(),
         Tones = [.. s.Tones],
         Policy = s.Policy,
         MemoryFloorSeq = memoryFloorSeq,

@@ -182,6 +182,32 @@ public sealed class RollbackApiTests(TimelineAppFactory app) : IClassFixture<Tim
     }
 
     [Fact]
+    public async Task Export_after_rollbacks_to_ever_earlier_turns_imports_and_plays_on()
+    {
+        var client = app.Alice();
+        var id = await PlayAllAsync(client, Inputs.Take(5));
+        await client.RollbackAsync(id, 3, "not this way").ExpectAsync(HttpStatusCode.OK);
+        await client.RollbackAsync(id, 1, "further back").ExpectAsync(HttpStatusCode.OK);
+        await client.PlayAsync(id, "I take the other road.");
+        var export = await client.ExportAsync(id);
+        // The first rollback's segment (from turn 4) places no turn any more: the second one starts before it.
+        Assert.Equal([1, 2], export["timeline"]!["segments"]!.AsArray().Select(s => s!["startSeq"]!.GetValue<int>()));
+
+        var copy = (await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created))["sessionId"].Str();
+        var again = await client.ExportAsync(copy);
+        foreach (var part in new[] { "turns", "memory", "timeline" })
+            Assert.Equal(export[part]!.ToJsonString(), again[part]!.ToJsonString());
+        Assert.Equal(3, (await client.PlayAsync(copy, "I look back at the vale."))["seq"]!.GetValue<int>());
+
+        // An export of an older build still lists the shadowed segment; it imports all the same.
+        var segments = export["timeline"]!["segments"]!.AsArray();
+        segments.Insert(1, new JsonObject { ["startSeq"] = 4, ["startOrdinal"] = 5 });
+        var older = (await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created))["sessionId"].Str();
+        Assert.Equal(again["turns"]!.ToJsonString(), (await client.ExportAsync(older))["turns"]!.ToJsonString());
+        Assert.Equal(3, (await client.PlayAsync(older, "I look back at the vale."))["seq"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Import_takes_bodies_larger_than_the_default_limit()
     {
         var client = app.Alice();
