@@ -225,7 +225,7 @@ public static partial class CardWorld
         if (start < 0 || end <= start) return null;
         try
         {
-            return JsonNode.Parse(text[(start + 8)..end]) as JsonObject;
+            return JsonNode.Parse(text[(start + 8)..end], documentOptions: JsonValues.DocumentOptions) as JsonObject;
         }
         catch (System.Text.Json.JsonException)
         {

@@ -25,28 +25,41 @@ public static class CharxArchive
 
         using (archive)
         {
-            if (archive.Entries.Count > ImportProblems.MaxArchiveEntries)
-                throw ImportProblems.TooLarge($"The CHARX archive has {archive.Entries.Count} entries; at most {ImportProblems.MaxArchiveEntries} are accepted.");
-            long declared = 0;
-            foreach (var entry in archive.Entries)
+            try
             {
-                declared += entry.Length;
-                if (entry.CompressedLength > 0 && entry.Length / entry.CompressedLength > ImportProblems.MaxCompressionRatio)
-                    throw ZipBomb(entry.FullName);
+                return ReadEntries(archive);
             }
-            if (declared > ImportProblems.MaxArchiveBytes) throw ZipBomb(null);
-
-            var card = archive.GetEntry("card.json")
-                ?? throw ImportProblems.Invalid("card_missing", "The CHARX archive has no card.json at its root.");
-            var json = Inflate(card, ImportProblems.MaxJsonBytes);
-            var imageEntry = archive.Entries
-                .Where(e => e.FullName.StartsWith("assets/", StringComparison.Ordinal) && e.FullName.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-                .OrderBy(e => e.FullName.Contains("/main", StringComparison.OrdinalIgnoreCase) ? 0 : 1)
-                .ThenBy(e => e.FullName, StringComparer.Ordinal)
-                .FirstOrDefault();
-            var image = imageEntry is not null && imageEntry.Length <= ImportProblems.MaxFileBytes ? Inflate(imageEntry, ImportProblems.MaxFileBytes) : null;
-            return (json, image);
+            catch (InvalidDataException ex)
+            {
+                // The central directory is read on first use of the entries, so a damaged one surfaces here.
+                throw ImportProblems.Invalid("invalid_charx", $"The CHARX archive's directory is damaged: {ex.Message}");
+            }
         }
+    }
+
+    private static (byte[] Json, byte[]? Image) ReadEntries(ZipArchive archive)
+    {
+        if (archive.Entries.Count > ImportProblems.MaxArchiveEntries)
+            throw ImportProblems.TooLarge($"The CHARX archive has {archive.Entries.Count} entries; at most {ImportProblems.MaxArchiveEntries} are accepted.");
+        long declared = 0;
+        foreach (var entry in archive.Entries)
+        {
+            declared += entry.Length;
+            if (entry.CompressedLength > 0 && entry.Length / entry.CompressedLength > ImportProblems.MaxCompressionRatio)
+                throw ZipBomb(entry.FullName);
+        }
+        if (declared > ImportProblems.MaxArchiveBytes) throw ZipBomb(null);
+
+        var card = archive.GetEntry("card.json")
+            ?? throw ImportProblems.Invalid("card_missing", "The CHARX archive has no card.json at its root.");
+        var json = Inflate(card, ImportProblems.MaxJsonBytes);
+        var imageEntry = archive.Entries
+            .Where(e => e.FullName.StartsWith("assets/", StringComparison.Ordinal) && e.FullName.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+            .OrderBy(e => e.FullName.Contains("/main", StringComparison.OrdinalIgnoreCase) ? 0 : 1)
+            .ThenBy(e => e.FullName, StringComparer.Ordinal)
+            .FirstOrDefault();
+        var image = imageEntry is not null && imageEntry.Length <= ImportProblems.MaxFileBytes ? Inflate(imageEntry, ImportProblems.MaxFileBytes) : null;
+        return (json, image);
     }
 
     /// <summary>Inflates at most <paramref name="limit"/> bytes; an entry that produces more is refused whatever it declared.</summary>

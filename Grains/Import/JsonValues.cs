@@ -35,11 +35,15 @@ internal static class JsonValues
 
     public static JsonObject Obj(this JsonObject o, string name) => o[name] as JsonObject ?? [];
 
+    /// <summary>How imported JSON is read: nesting bounded, and a key twice in one object refused (a JSON object's lookups
+    /// would otherwise throw on it later, far from the file that caused it).</summary>
+    public static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = ImportProblems.MaxJsonDepth, AllowDuplicateProperties = false };
+
     public static JsonNode Parse(string json, string what)
     {
         try
         {
-            return JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = ImportProblems.MaxJsonDepth })
+            return JsonNode.Parse(json, documentOptions: DocumentOptions)
                 ?? throw ImportProblems.Invalid("invalid_json", $"The {what} is JSON null.");
         }
         catch (JsonException ex)

@@ -60,7 +60,9 @@ public static class PngCard
     /// <summary>The image with the card's chunks (both when V3) inserted before IEND; any old card chunks are dropped.</summary>
     public static byte[] Write(byte[]? image, string? v2Json, string? v3Json)
     {
-        var source = image is { Length: > 0 } && LooksLikePng(image) ? image : Placeholder();
+        // The image came from an import or an author's edit: one whose chunks do not add up (a length past the end, or so
+        // large that the walk below would wrap round) is replaced, never walked.
+        var source = image is { Length: > 0 } && IsWellFormed(image) ? image : Placeholder();
         using var output = new MemoryStream(source.Length + (v2Json?.Length ?? 0) * 2 + (v3Json?.Length ?? 0) * 2);
         output.Write(Signature);
         var pos = Signature.Length;
@@ -76,8 +78,24 @@ public static class PngCard
             var isCard = type == "tEXt" && source.AsSpan(pos + 8, length) is var b && (b.StartsWith("chara\0"u8) || b.StartsWith("ccv3\0"u8));
             if (!isCard) output.Write(source, pos, 12 + length);
             pos += 12 + length;
+            if (type == "IEND") break; // bytes after it are not part of the image
         }
         return output.ToArray();
+    }
+
+    /// <summary>A PNG signature, then chunks that each fit in what is left, up to an IEND.</summary>
+    private static bool IsWellFormed(byte[] png)
+    {
+        if (!LooksLikePng(png)) return false;
+        var pos = (long)Signature.Length;
+        for (var count = 0; count <= MaxChunks && png.Length - pos >= 12; count++)
+        {
+            var length = BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan((int)pos));
+            if (length > png.Length - pos - 12) return false;
+            if (png.AsSpan((int)pos + 4, 4).SequenceEqual("IEND"u8)) return true;
+            pos += 12 + length;
+        }
+        return false;
     }
 
     private static void WriteText(Stream output, string keyword, string json)

@@ -196,7 +196,7 @@ public static partial class SillyTavernChat
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(line.Bytes.Span, documentOptions: new JsonDocumentOptions { MaxDepth = ImportProblems.MaxJsonDepth });
+            node = JsonNode.Parse(line.Bytes.Span, documentOptions: JsonValues.DocumentOptions);
         }
         catch (JsonException)
         {

@@ -118,6 +118,20 @@ public sealed class CardImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
     }
 
     [Fact]
+    public async Task A_charx_image_whose_chunks_do_not_add_up_exports_as_a_png_with_a_placeholder_image()
+    {
+        var client = app.Alice();
+        var card = CardSamples.V3Card();
+        // A chunk length of 0xFFFFFFF4: twelve bytes more wraps to zero, so a walk that trusts it never moves on.
+        byte[] hostile = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0xFF, 0xFF, 0xFF, 0xF4, (byte)'I', (byte)'D', (byte)'A', (byte)'T', 0, 0, 0, 0];
+        var worldId = (await ImportAsync(client, CardSamples.Charx(card, ("assets/icon/images/main.png", hostile)), "application/zip"))["worldId"]!.GetValue<string>();
+        var png = await ExportAsync(client, worldId, "png");
+        AssertSame(card, JsonNode.Parse(CardSamples.TextChunks(png)["ccv3"])!);
+        var reimported = await ImportAsync(client, png, "image/png");
+        AssertSame(card, Json(await ExportAsync(client, reimported["worldId"]!.GetValue<string>(), "card-v3")));
+    }
+
+    [Fact]
     public async Task World_info_lorebook_maps_every_setting_and_round_trips()
     {
         var client = app.Alice();
@@ -191,8 +205,14 @@ public sealed class CardImportApiTests(LoomAppFactory app) : IClassFixture<LoomA
         var bomb = CardSamples.Charx(CardSamples.V2Card(), ("assets/other/zeros.bin", new byte[80 * 1024 * 1024]));
         // The same, under an entry name of 2,000 characters: the problem names the entry, but not all of it.
         var namedBomb = CardSamples.Charx(CardSamples.V2Card(), ("assets/other/" + new string('z', 2000) + ".bin", new byte[80 * 1024 * 1024]));
+        // A zip whose end record points its central directory at the first local header: the directory is read late.
+        var damaged = CardSamples.Charx(CardSamples.V2Card());
+        var end = damaged.AsSpan().LastIndexOf("PK\u0005\u0006"u8);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(damaged.AsSpan(end + 16), 0);
         return new()
         {
+            { "charx with a damaged directory", damaged, "application/zip", HttpStatusCode.UnprocessableEntity, "invalid_charx" },
+            { "json card with a key twice", Encoding.UTF8.GetBytes("{\"name\":\"A\",\"name\":\"B\",\"first_mes\":\"hi\"}"), "application/json", HttpStatusCode.UnprocessableEntity, "invalid_json" },
             { "empty", [], "application/octet-stream", HttpStatusCode.BadRequest, "not_a_card" },
             { "random bytes", [1, 2, 3, 4, 5, 6, 7, 8, 9], "application/octet-stream", HttpStatusCode.BadRequest, "not_a_card" },
             { "json array", Encoding.UTF8.GetBytes("[1,2]"), "application/json", HttpStatusCode.BadRequest, "not_a_card" },
