@@ -179,6 +179,8 @@ public sealed partial class SessionGrain
         // A copy as of atSeq: a running turn's uncommitted changes are later than atSeq, so they are dropped too.
         var copy = _memory.CopyAsOf(memory, atSeq);
         var forkOwner = request.NewOwnerId ?? S.OwnerId; // multiplayer hook: a member's fork is theirs alone
+        // A fork is a new session: like a create, only in a world its owner may still play (404 like an unknown world).
+        await GrainFactory.GetGrain<IWorldGrain>(S.WorldId).GetCanon(new Caller { OwnerId = forkOwner }, S.CanonVersion, includeFiles: false);
         await _tenancy.CheckCreateQuotaAsync(forkOwner);
         var seed = SessionSeeds.Fork(S, SessionId, atSeq, await _journal.LiveAsync(atSeq), copy, name) with { OwnerId = forkOwner };
         var details = SessionSeeds.ForkDetails(SessionId, request.NewSessionId, seed);

@@ -94,6 +94,13 @@ public sealed class WorldAccessApiTests(LoomAppFactory app) : IClassFixture<Loom
         await bob.PostJsonAsync("/api/sessions", new { worldId = id }).ExpectProblemAsync(HttpStatusCode.NotFound);
         var turn = await bob.PlayAsync(session, "I look around the square.");
         Assert.Equal("completed", turn["status"]!.GetValue<string>());
+        // A fork is a new session too: not in a world he can no longer see, and nothing is made.
+        var before = (await bob.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count;
+        await bob.PostJsonAsync($"/api/sessions/{session}/fork", new { atSeq = 1 }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(before, (await bob.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count);
+        // Alice shares again: the fork is allowed.
+        await PatchAsync(app.Alice(), id, new { sharedWith = new[] { "bob" } }).ExpectAsync(HttpStatusCode.OK);
+        await bob.PostJsonAsync($"/api/sessions/{session}/fork", new { atSeq = 1 }).ExpectAsync(HttpStatusCode.Created);
     }
 
     [Fact]
