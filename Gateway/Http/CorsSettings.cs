@@ -14,8 +14,15 @@ public sealed class CorsSettings
 
     public static readonly string[] Methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
+    // Declared before RequestHeaders, which spreads it: static fields initialise in text order.
+    private static readonly string[] OpenAiClientHeaders =
+        ["X-Stainless-Arch", "X-Stainless-Lang", "X-Stainless-OS", "X-Stainless-Package-Version", "X-Stainless-Retry-Count",
+            "X-Stainless-Runtime", "X-Stainless-Runtime-Version", "X-Stainless-Timeout"];
+
     public static readonly string[] RequestHeaders =
-        [HeaderNames.Authorization, HeaderNames.ContentType, HeaderNames.Accept, "Idempotency-Key", "Last-Event-ID", "X-Loom-Session", "X-Loom-Session-Id"];
+        [HeaderNames.Authorization, HeaderNames.ContentType, HeaderNames.Accept, "Idempotency-Key", "Last-Event-ID", "X-Loom-Session", "X-Loom-Session-Id",
+            // What OpenAI's npm client sends on every call, in a browser too: without them its preflight fails on /v1.
+            .. OpenAiClientHeaders];
 
     // The /v1 answer names its session, turn and action in headers a browser client must be allowed to read.
     public static readonly string[] ExposedHeaders =

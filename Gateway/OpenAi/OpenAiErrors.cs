@@ -19,8 +19,13 @@ public static class OpenAiErrors
         return new OpenAiError(new OpenAiErrorBody(problem.Detail ?? problem.Title ?? "Error", TypeOf(status), param, code));
     }
 
-    public static Task WriteAsync(HttpContext http, ProblemDetails problem, Microsoft.AspNetCore.Http.Json.JsonOptions json) =>
-        http.Response.WriteAsJsonAsync(From(problem), json.SerializerOptions, "application/json", http.RequestAborted);
+    public static Task WriteAsync(HttpContext http, ProblemDetails problem, Microsoft.AspNetCore.Http.Json.JsonOptions json)
+    {
+        // OpenAI's SDKs resend on 409 and every 5xx, twice by default. A conflict stays a conflict, and a 502 is a turn the
+        // narrator failed after LOOM's own retries: each resend would only fail another turn. The SDKs honour this header.
+        if (problem.Status is 409 or 502) http.Response.Headers["x-should-retry"] = "false";
+        return http.Response.WriteAsJsonAsync(From(problem), json.SerializerOptions, "application/json", http.RequestAborted);
+    }
 
     /// <summary>OpenAI's error types by status.</summary>
     private static string TypeOf(int status) => status switch

@@ -124,6 +124,9 @@ public sealed class OpenAiClientTests(OpenAiApp app) : IClassFixture<OpenAiApp>
         var refused = await Assert.ThrowsAsync<ClientResultException>(() => chat.GetResponseAsync(rewritten));
         Assert.Equal(409, refused.Status);
         Assert.Contains("conversation_diverged", refused.Message);
+        // The SDK is told not to resend it (it would otherwise, twice by default).
+        Assert.True(refused.GetRawResponse()!.Headers.TryGetValue("x-should-retry", out var retry));
+        Assert.Equal("false", retry);
         Assert.Equal(2, (await app.Client().TurnsAsync(id)).Count);
     }
 

@@ -77,6 +77,16 @@ public sealed class TransportTests(ErrorMatrixApp app) : IClassFixture<ErrorMatr
         Assert.Contains("POST", string.Join(",", preflight.Headers.GetValues("Access-Control-Allow-Methods")));
         Assert.False(preflight.Headers.Contains("Access-Control-Allow-Credentials"));
 
+        // OpenAI's npm client in a browser sends its own headers on every /v1 call.
+        using var sdk = new HttpRequestMessage(HttpMethod.Options, "/v1/chat/completions");
+        sdk.Headers.Add("Origin", Origin);
+        sdk.Headers.Add("Access-Control-Request-Method", "POST");
+        sdk.Headers.Add("Access-Control-Request-Headers", "authorization, content-type, x-stainless-arch, x-stainless-lang, x-stainless-os, "
+            + "x-stainless-package-version, x-stainless-retry-count, x-stainless-runtime, x-stainless-runtime-version, x-stainless-timeout");
+        using var sdkPreflight = await client.SendAsync(sdk);
+        Assert.Equal(HttpStatusCode.NoContent, sdkPreflight.StatusCode);
+        Assert.Contains("x-stainless-retry-count", string.Join(",", sdkPreflight.Headers.GetValues("Access-Control-Allow-Headers")).ToLowerInvariant());
+
         using var stranger = await client.SendAsync(Preflight("https://evil.example"));
         Assert.False(stranger.Headers.Contains("Access-Control-Allow-Origin"));
 
