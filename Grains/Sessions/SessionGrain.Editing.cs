@@ -247,6 +247,7 @@ public sealed partial class SessionGrain
             throw Problems.Invalid("format", $"format must be \"{SessionExport.FormatV1}\".");
         if (export.Session is null || export.Canon is null || export.Timeline is null)
             throw Problems.Invalid("session", "session, canon and timeline are required.");
+        if (string.IsNullOrEmpty(export.Canon.WorldId)) throw Problems.Invalid("canon.worldId", "canon.worldId is required.");
         // Exports of older builds list segments that later rollbacks shadowed; they place no turn.
         if (export.Timeline.Segments is { } segments && segments.All(x => x is not null))
             export = export with { Timeline = export.Timeline with { Segments = TimelineSegments.Unshadowed(segments, x => x.StartSeq) } };

@@ -11,6 +11,9 @@ public sealed record ImportLimits
     public required int MaxContentChars { get; init; }
     public required int MaxNameChars { get; init; }
     public required int MaxAttributes { get; init; }
+    /// <summary>What a live session's memory op may give an attribute (<see cref="Memory.MemoryOpNormalizer"/>).</summary>
+    public const int MaxAttributeKeyChars = Memory.MemoryOpNormalizer.MaxAttributeKeyChars;
+    public const int MaxAttributeValueChars = Memory.MemoryOpNormalizer.MaxAttributeValueChars;
     /// <summary>A narrative is the model's answer; no configured model writes more than this in one turn.</summary>
     public int MaxNarrativeChars { get; init; } = 256 * 1024;
 }
@@ -77,13 +80,19 @@ public static class ImportGuard
             // Revision seqs are checked to increase (ImportMemory), so bounding them bounds each history's length too.
             foreach (var revision in memory[i]?.History ?? [])
             {
-                if (revision is null) continue;
+                // A null here would be stored, and every later memory load of the session would fail on it.
+                if (revision is null) throw Problems.Invalid($"memory[{i}].history", "a revision must not be null.");
                 if (revision.Seq < 0 || revision.Seq > timeline.LastSeq)
                     throw Lie($"memory[{i}].history", $"a revision's seq must be between 0 and lastSeq ({timeline.LastSeq}).");
-                if (revision.Value is { } value
-                    && (value.Content?.Length > limits.MaxContentChars || value.Name?.Length > limits.MaxNameChars
-                        || value.Attributes?.Count > limits.MaxAttributes))
-                    throw Large($"memory[{i}]", $"an entity holds at most {limits.MaxContentChars} characters of content, a {limits.MaxNameChars}-character name and {limits.MaxAttributes} attributes.");
+                if (revision.Value is not { } value) continue;
+                if (value.Name is null || value.Aliases?.Any(a => a is null) == true || value.Attributes?.Values.Any(v => v is null) == true)
+                    throw Problems.Invalid($"memory[{i}].history", "an entity needs a name, and its aliases and attribute values must not be null.");
+                if (value.Content?.Length > limits.MaxContentChars || value.Name.Length > limits.MaxNameChars
+                    || value.Attributes?.Count > limits.MaxAttributes || value.Aliases?.Count > limits.MaxAttributes
+                    || value.Aliases?.Any(a => a.Length > limits.MaxNameChars) == true
+                    || value.Attributes?.Any(a => a.Key.Length > ImportLimits.MaxAttributeKeyChars || a.Value.Length > ImportLimits.MaxAttributeValueChars) == true)
+                    throw Large($"memory[{i}]", $"an entity holds at most {limits.MaxContentChars} characters of content, a {limits.MaxNameChars}-character name, "
+                        + $"{limits.MaxAttributes} aliases of that length and {limits.MaxAttributes} attributes ({ImportLimits.MaxAttributeKeyChars}-character keys, {ImportLimits.MaxAttributeValueChars}-character values).");
             }
         }
     }

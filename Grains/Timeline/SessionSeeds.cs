@@ -159,7 +159,7 @@ public static class SessionSeeds
             TurnCount = live.Count(t => t.Status == TurnStatus.Completed),
             NextOrdinal = timeline.NextOrdinal,
             Segments = timeline.Segments.Select(x => new TimelineSegment { StartSeq = x.StartSeq, StartOrdinal = x.StartOrdinal }).ToList(),
-            Tones = [.. timeline.Tones],
+            Tones = [.. timeline.Tones ?? []],
             Policy = timeline.Policy,
             MemoryShards = shardCount,
             ForkedFrom = seed.ForkedFrom,
@@ -376,7 +376,12 @@ public static class SessionSeeds
             shards[WorldMemory.ShardOf(entity.EntityId, shardCount)].Entities.Add(new StoredEntity
             {
                 EntityId = entity.EntityId,
-                Revisions = history.Select(r => new EntityRevision { Seq = r.Seq, Value = r.Value }).ToList(),
+                // Lists an export left out (null) are empty, as a live session's entity always has them.
+                Revisions = history.Select(r => new EntityRevision
+                {
+                    Seq = r.Seq,
+                    Value = r.Value is { } v ? v with { Content = v.Content ?? "", Aliases = v.Aliases ?? [], Attributes = v.Attributes ?? new(StringComparer.Ordinal) } : null,
+                }).ToList(),
             });
         }
         return shards.Where(s => s.Entities.Count > 0).ToList();

@@ -10,8 +10,8 @@ public static partial class MemoryOpNormalizer
 {
     public const string Upsert = "upsert";
     public const string Delete = "delete";
-    private const int MaxAttributeKeyChars = 64;
-    private const int MaxAttributeValueChars = 1000;
+    public const int MaxAttributeKeyChars = 64;
+    public const int MaxAttributeValueChars = 1000;
 
     public static bool TryNormalize(MemoryOp op, MemoryOptions options, out MemoryOp normalized, out string? error)
     {

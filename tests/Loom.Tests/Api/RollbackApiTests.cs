@@ -208,6 +208,47 @@ public sealed class RollbackApiTests(TimelineAppFactory app) : IClassFixture<Tim
     }
 
     [Fact]
+    public async Task Import_reads_left_out_lists_as_empty_and_refuses_nulls_and_oversized_memory_before_storing_anything()
+    {
+        var client = app.Alice();
+        var id = await PlayAllAsync(client, Inputs.Take(1));
+        var export = await client.ExportAsync(id);
+        JsonObject Entity(JsonNode value) => new()
+        {
+            ["entityId"] = "fact:bridge",
+            ["history"] = new JsonArray(new JsonObject { ["seq"] = 1, ["value"] = value.DeepClone() }),
+        };
+        JsonNode With(JsonNode entity, Action<JsonObject>? change = null)
+        {
+            var copy = export.DeepClone().AsObject();
+            copy["memory"]!.AsArray().Add(entity);
+            change?.Invoke(copy);
+            return copy;
+        }
+        var bridge = new JsonObject { ["entityId"] = "fact:bridge", ["type"] = "fact", ["name"] = "Bridge", ["content"] = "out", ["aliases"] = null, ["attributes"] = null };
+
+        // Lists left out or null are empty (as an entity always has them), and tones too: the copy reads and plays.
+        var copy = (await client.PostJsonAsync("/api/sessions/import", With(Entity(bridge), e => e["timeline"]!["tones"] = null))
+            .ExpectAsync(HttpStatusCode.Created))["sessionId"].Str();
+        var fact = await client.GetAsync($"/api/sessions/{copy}/memory/fact:bridge").ExpectAsync(HttpStatusCode.OK);
+        Assert.Empty(fact["aliases"]!.AsArray());
+        Assert.Equal("completed", (await client.PlayAsync(copy, "I look at the bridge."))["status"].Str());
+
+        var before = (await client.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count;
+        var nullRevision = new JsonObject { ["entityId"] = "fact:bridge", ["history"] = new JsonArray((JsonNode?)null) };
+        await client.PostJsonAsync("/api/sessions/import", With(nullRevision)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        var nullAlias = (JsonObject)bridge.DeepClone();
+        nullAlias["aliases"] = new JsonArray((JsonNode?)null);
+        await client.PostJsonAsync("/api/sessions/import", With(Entity(nullAlias))).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        var bigAttribute = (JsonObject)bridge.DeepClone();
+        bigAttribute["attributes"] = new JsonObject { ["state"] = new string('x', 5000) };
+        var large = await client.PostJsonAsync("/api/sessions/import", With(Entity(bigAttribute))).ExpectProblemAsync((HttpStatusCode)422);
+        Assert.Equal("import_too_large", large["code"].Str());
+        await client.PostJsonAsync("/api/sessions/import", With(Entity(bridge), e => e["canon"]!["worldId"] = null)).ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(before, (await client.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task Import_takes_bodies_larger_than_the_default_limit()
     {
         var client = app.Alice();
