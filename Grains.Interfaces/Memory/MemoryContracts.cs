@@ -13,6 +13,9 @@ public sealed record MemoryOp
     [Id(3)] public required string Name { get; init; }
     [Id(4)] public string? Content { get; init; }
     [Id(5)] public Dictionary<string, string>? Attributes { get; init; }
+    /// <summary>A player's PUT: <see cref="Content"/> replaces the entity's text as given, even empty (a narrator's op
+    /// without content keeps the text it had). Not part of the API's shape.</summary>
+    [Id(6), System.Text.Json.Serialization.JsonIgnore] public bool ReplaceContent { get; init; }
 }
 
 /// <summary>API: MemoryEntity.</summary>

@@ -34,6 +34,7 @@ public static class MemoryEdits
             Type = edit.Type,
             Name = edit.Name,
             Content = edit.Content,
+            ReplaceContent = true,
             Attributes = attributes,
         };
     }

@@ -308,7 +308,7 @@ public sealed partial class WorldMemory
             }
             var name = op.Name.Length > 0 ? op.Name : current.Name;
             var mergedAliases = aliases is { Count: 0 } ? [] : MergeAliases(current.Aliases, aliases ?? [], name);
-            var content = string.IsNullOrEmpty(op.Content) ? current.Content : op.Content;
+            var content = op.ReplaceContent ? op.Content ?? "" : string.IsNullOrEmpty(op.Content) ? current.Content : op.Content;
             var newImportance = importance ?? current.Importance;
             var changed = name != current.Name || content != current.Content || newImportance != current.Importance
                 || !SameAttributes(merged, current.Attributes) || !mergedAliases.SequenceEqual(current.Aliases, StringComparer.Ordinal);

@@ -76,6 +76,7 @@ public static partial class MemoryOpNormalizer
             Type = type,
             Name = name,
             Content = kind == Delete ? null : content,
+            ReplaceContent = op.ReplaceContent,
             Attributes = kind == Delete ? null : attributes,
         };
         return true;

@@ -82,6 +82,12 @@ public sealed class MemoryApiTests(LoomAppFactory app) : IClassFixture<LoomAppFa
         var turn = await client.PlayAsync(sessionId, "I walk down to the bridge to see the damage.");
         Assert.Contains("fact:the-bridge-is-out", turn["memoryUsed"]!.AsArray().Select(n => n!.GetValue<string>()));
 
+        // PUT replaces the text as given: empty content clears it (a narrator's op without content keeps it).
+        var cleared = await PutAsync(client, path, new { type = "fact", name = "The bridge is out", content = "" }).ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("", cleared["content"]!.GetValue<string>());
+        Assert.Equal(3, cleared["version"]!.GetValue<int>());
+        Assert.Equal("", (await client.GetAsync(path).ExpectAsync(HttpStatusCode.OK))["content"]!.GetValue<string>());
+
         var deleted = await client.DeleteAsync(path);
         Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
         await client.GetAsync(path).ExpectProblemAsync(HttpStatusCode.NotFound);
