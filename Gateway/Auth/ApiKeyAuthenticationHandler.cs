@@ -23,6 +23,9 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string KeyClaim = "loom:key";
     public const string LocalKey = "local";
 
+    /// <summary>The SHA-256 hex of the request's key (in <c>HttpContext.Items</c>), for streams that re-check it (<see cref="StreamCallerCheck"/>).</summary>
+    public const string KeyHashItem = "loom:key-sha256";
+
     private const string ErrorItem = "bearer-error";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -51,9 +54,10 @@ public sealed class ApiKeyAuthenticationHandler(
             return Failure("invalid_request", "Send one header 'Authorization: Bearer <api-key>'.");
         }
         var hash = CallerResolver.Hash(value.Parameter.Trim());
-        return await callers.FindAsync(hash, Context.RequestAborted) is { } caller
-            ? Success(caller, hash[..16])
-            : Failure("invalid_token", "The API key is not valid: unknown, revoked or expired.");
+        if (await callers.FindAsync(hash, Context.RequestAborted) is not { } caller)
+            return Failure("invalid_token", "The API key is not valid: unknown, revoked or expired.");
+        Context.Items[KeyHashItem] = hash;
+        return Success(caller, hash[..16]);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -30,7 +30,7 @@ public static class EventStreamEndpoint
     }
 
     private static async Task StreamAsync(string sessionId, HttpContext http, IGrainFactory grains, SessionFeeds feeds,
-        IOptions<JsonOptions> json, CancellationToken requestAborted)
+        IOptions<JsonOptions> json, CallerResolver callers, CancellationToken requestAborted)
     {
         var caller = http.GetCaller();
         var lastEventId = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? http.Request.Query["lastEventId"].FirstOrDefault();
@@ -77,11 +77,19 @@ public static class EventStreamEndpoint
         response.Headers.CacheControl = "no-cache";
         response.Headers["X-Accel-Buffering"] = "no";
         using var writing = new SemaphoreSlim(1, 1);
+        var key = new StreamCallerCheck(callers, http);
         async Task WriteAsync(string text)
         {
             await writing.WaitAsync(cancellationToken);
             try
             {
+                // A key revoked or expired since the stream opened ends it before anything else is sent; the client's
+                // reconnect then gets 401.
+                if (!ReferenceEquals(text, SseFrame.Heartbeat.Text) && !await key.StillValidAsync(cancellationToken))
+                {
+                    await stop.CancelAsync();
+                    throw new OperationCanceledException(cancellationToken);
+                }
                 await response.WriteAsync(text, cancellationToken);
                 await response.Body.FlushAsync(cancellationToken);
             }

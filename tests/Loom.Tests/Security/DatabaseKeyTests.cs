@@ -44,6 +44,37 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     }
 
     [Fact]
+    public async Task An_open_event_stream_ends_once_its_key_is_revoked_and_sends_nothing_more()
+    {
+        var admin = app.Root();
+        async Task<(string Key, string Id)> KeyAsync()
+        {
+            var created = await admin.PostJsonAsync("/api/admin/keys", new { owner = "erin", roles = new[] { "player" } }).ExpectAsync(HttpStatusCode.Created);
+            return (created["key"]!.GetValue<string>(), created["keyId"]!.GetValue<string>());
+        }
+        var (watching, watchingId) = await KeyAsync();
+        var (playing, _) = await KeyAsync(); // erin's other device
+        var player = app.ClientFor(playing);
+        var session = await player.CreateSessionAsync();
+
+        var viewer = app.ClientFor(watching);
+        viewer.Timeout = Timeout.InfiniteTimeSpan;
+        using var response = await viewer.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{session}/events"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sse = new SseReader(new StreamReader(await response.Content.ReadAsStreamAsync()));
+        await player.PostJsonAsync($"/api/sessions/{session}/turns", new { input = "I light the lamp." }).ExpectAsync(HttpStatusCode.Accepted);
+        await sse.UntilAsync("turn.completed", Deadline);
+
+        await admin.DeleteAsync($"/api/admin/keys/{watchingId}").ExpectAsync(HttpStatusCode.NoContent);
+        await WaitForUnauthorizedAsync(viewer, "/api/sessions");
+        await player.PlayAsync(session, "I step into the dark.");
+        // The next event the stream would send finds the key revoked: the stream ends without it.
+        var after = new List<SseReader.Event>();
+        while (await sse.NextAsync(Deadline) is { } ev) after.Add(ev);
+        Assert.DoesNotContain(after, e => e.Type.StartsWith("turn.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_expired_key_is_refused()
     {
         var admin = app.Root();
