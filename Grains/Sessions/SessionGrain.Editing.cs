@@ -231,6 +231,10 @@ public sealed partial class SessionGrain
     public async Task<SessionExport> Export(string ownerId)
     {
         Require(ownerId);
+        // A rework rewrites a committed turn in place: until it commits, the journal holds neither a whole old nor a
+        // whole new story to export.
+        if (S.Pending.FirstOrDefault(p => p.Rework is not null) is { } rework)
+            throw Problems.Conflict("rework_running", $"Turn {rework.Turn.Seq} is being reworked (regenerate, continue or resend); export once it has finished.");
         return await SessionSeeds.ExportAsync(S, SessionId, _journal, _memory, _audit);
     }
 

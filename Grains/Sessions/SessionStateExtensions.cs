@@ -12,6 +12,17 @@ public static class SessionStateExtensions
     /// <summary>Seq of the newest committed turn on the live timeline.</summary>
     public static int CommittedSeq(this SessionState s) => s.LastSeq - s.Pending.Count;
 
+    /// <summary>
+    /// Where the journal's committed records end: the first queued new turn's position, or the next free one. A pending
+    /// rework (regenerate, continue, resend) rewrites a committed record in place, so it does not end the journal: the
+    /// records after it (retconned ones) are still there.
+    /// </summary>
+    public static long JournalEnd(this SessionState s)
+    {
+        foreach (var pending in s.Pending) if (pending.Rework is null) return pending.Ordinal;
+        return s.NextOrdinal;
+    }
+
     /// <summary>Journal position of live seq <paramref name="seq"/> (through the timeline segments rollbacks start).</summary>
     public static long OrdinalOfSeq(this SessionState s, int seq)
     {

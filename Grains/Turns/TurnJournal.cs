@@ -154,16 +154,20 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
         }
 
         // A missing committed record is the journal's end (journals have no gaps).
-        var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
+        var journalEnd = S.JournalEnd();
         var start = Math.Max(0, query.AfterOrdinal is { } after ? after + 1 : 0);
         var end = Math.Min(S.NextOrdinal, start + limit);
         var ordinal = start;
         for (; ordinal < end; ordinal++)
         {
             TurnView? turn;
-            if (ordinal >= firstPending)
+            if (S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } pending)
             {
-                turn = S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) is { } p ? CurrentView(p) : null;
+                turn = CurrentView(pending); // a queued turn, or a rework of a committed one in progress
+            }
+            else if (ordinal >= journalEnd)
+            {
+                turn = null;
             }
             else if (await _records.ReadAsync(ordinal) is { } stored)
             {
@@ -171,7 +175,7 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
             }
             else
             {
-                ordinal = firstPending - 1;
+                ordinal = journalEnd - 1;
                 continue;
             }
             if (turn is not null && (query.AfterSeq is null || turn.Seq > query.AfterSeq)) items.Add(turn);
@@ -255,11 +259,11 @@ public sealed class TurnJournal(IGrainRowStore rows, GrainRows<SessionState> hea
     public async Task StageEraseAsync(RowUnit unit)
     {
         foreach (var pending in S.Pending) _records.Delete(unit, pending.Ordinal);
-        var firstPending = S.Pending.Count > 0 ? S.Pending[0].Ordinal : S.NextOrdinal;
+        var journalEnd = S.JournalEnd();
         long end = 0;
-        for (long from = 0; from < firstPending && end == from; from += Batch)
+        for (long from = 0; from < journalEnd && end == from; from += Batch)
         {
-            var batch = Numbers.Range(from, Math.Min(firstPending, from + Batch)).ToList();
+            var batch = Numbers.Range(from, Math.Min(journalEnd, from + Batch)).ToList();
             var read = await Task.WhenAll(batch.Select(_records.ReadAsync));
             var present = Array.FindIndex(read, r => r is null);
             end = from + (present < 0 ? read.Length : present);

@@ -251,5 +251,28 @@ public sealed class AlternativesPendingTests(SlowNarratorAppFactory app) : IClas
         await client.PollAsync($"/api/sessions/{id}/turns/{queued["turnId"].Str()}", t => t["alternatives"]?["count"]?.GetValue<int>() == 2);
     }
 
+    [Fact]
+    public async Task While_a_rework_runs_the_full_timeline_still_lists_every_turn_and_export_waits_for_it()
+    {
+        var client = app.Alice();
+        var id = await client.CreateSessionAsync();
+        var first = await client.PlayAsync(id, "I walk to the mill.");
+        await client.PlayAsync(id, "I climb the ridge.");
+        await client.RollbackAsync(id, 1, "back to the mill").ExpectAsync(HttpStatusCode.OK);
+
+        // Regenerating turn 1 rewrites its record in place; the retconned turn 2 after it is still in the journal.
+        await client.PostAsync($"/api/sessions/{id}/turns/{first["turnId"].Str()}/regenerate", null).ExpectAsync(HttpStatusCode.Accepted);
+        var all = await client.GetAsync($"/api/sessions/{id}/turns?includeRetconned=true").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(["I walk to the mill.", "I climb the ridge."], all["items"]!.AsArray().Select(t => t!["input"].Str()));
+        Assert.Equal("retconned", all["items"]![1]!["status"].Str());
+        var busy = await client.GetAsync($"/api/sessions/{id}/export").ExpectProblemAsync(HttpStatusCode.Conflict);
+        Assert.Equal("rework_running", busy["code"].Str());
+
+        await client.PollAsync($"/api/sessions/{id}/turns/{first["turnId"].Str()}", t => t["alternatives"]?["count"]?.GetValue<int>() == 2);
+        var export = await client.ExportAsync(id);
+        Assert.Equal(2, export["turns"]!.AsArray().Count);
+        await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created);
+    }
+
 }
 
