@@ -14,7 +14,7 @@ namespace Loom.Sessions;
 /// terminal event carries the whole text). Anything else buffered lives minutes: the GC copies it through both
 /// young generations into gen2, where it dies (measured at 1,000 unwatched sessions, docs/performance.md).
 /// </summary>
-public sealed class SessionEventHub(TimeProvider? time = null)
+public sealed class SessionEventHub
 {
     private const int ReplayCapacity = 1024;
     /// <summary>
@@ -23,10 +23,23 @@ public sealed class SessionEventHub(TimeProvider? time = null)
     /// active.
     /// </summary>
     public static readonly TimeSpan ReplayAge = TimeSpan.FromMinutes(2);
-    private readonly TimeProvider _time = time ?? TimeProvider.System;
-    private readonly Queue<(SessionEvent Event, DateTimeOffset At)> _replay = new();
+    private readonly TimeProvider _time;
+    private readonly Queue<(SessionEvent Event, DateTimeOffset At, long Id)> _replay = new();
     private readonly List<Channel<SessionEvent>> _watchers = [];
-    private long _next = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+    private long _next;
+    /// <summary>
+    /// The newest id a reconnect can no longer be replayed from: events up to it were dropped (by age, capacity, or while
+    /// nobody watched) or came before this activation. A turn's chunks superseded by its terminal event do not count: the
+    /// terminal event is still there and carries their text.
+    /// </summary>
+    private long _evictedUpTo;
+
+    public SessionEventHub(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        _next = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        _evictedUpTo = _next; // ids of earlier activations are not replayable here
+    }
     /// <summary>When the last watcher left; MinValue while nobody has watched in this activation.</summary>
     private DateTimeOffset _lastWatched = DateTimeOffset.MinValue;
     /// <summary>Buffered chunks of the turn that is streaming (dropped when its terminal event comes).</summary>
@@ -42,18 +55,20 @@ public sealed class SessionEventHub(TimeProvider? time = null)
 
     public SessionEvent Publish(SessionEvent draft)
     {
-        var ev = draft with { Id = (++_next).ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var id = ++_next;
+        var ev = draft with { Id = id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         var now = _time.GetUtcNow();
         Trim(now);
         if (Listens(now))
         {
-            Buffer(ev, now);
+            Buffer(ev, now, id);
         }
-        else if (_replay.Count > 0)
+        else
         {
-            // Unwatched for longer than the replay age: no reconnect can be served from what is left.
+            // Unwatched for longer than the replay age: no reconnect can be served from what is left, nor from this event.
             _replay.Clear();
             _chunksOf = null;
+            _evictedUpTo = id;
         }
         foreach (var watcher in _watchers)
         {
@@ -63,7 +78,7 @@ public sealed class SessionEventHub(TimeProvider? time = null)
         return ev;
     }
 
-    private void Buffer(SessionEvent ev, DateTimeOffset now)
+    private void Buffer(SessionEvent ev, DateTimeOffset now, long id)
     {
         if (ev.Type == SessionEventTypes.TurnDelta)
         {
@@ -78,8 +93,8 @@ public sealed class SessionEventHub(TimeProvider? time = null)
             _replay.Clear();
             foreach (var entry in kept) _replay.Enqueue(entry);
         }
-        if (_replay.Count == ReplayCapacity) _replay.Dequeue();
-        _replay.Enqueue((ev, now));
+        if (_replay.Count == ReplayCapacity) _evictedUpTo = Math.Max(_evictedUpTo, _replay.Dequeue().Id);
+        _replay.Enqueue((ev, now, id));
     }
 
     /// <summary>Subscribes; returns the buffered events after <paramref name="lastEventId"/> when it is still
@@ -104,18 +119,14 @@ public sealed class SessionEventHub(TimeProvider? time = null)
     private List<SessionEvent>? ReplayAfter(string? lastEventId)
     {
         Trim(_time.GetUtcNow());
-        List<SessionEvent>? replay = null;
+        // Covered when nothing after the client's last event was dropped; its chunks of a finished turn may be gone, but
+        // that turn's terminal event (with the whole text) is then among what follows.
         if (long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
-            && _replay.TryPeek(out var oldest)
-            && last >= long.Parse(oldest.Event.Id, System.Globalization.CultureInfo.InvariantCulture) - 1)
+            && last > 0 && last >= _evictedUpTo)
         {
-            replay = _replay.Select(e => e.Event).Where(e => long.Parse(e.Id, System.Globalization.CultureInfo.InvariantCulture) > last).ToList();
+            return _replay.Where(e => e.Id > last).Select(e => e.Event).ToList();
         }
-        else if (last > 0 && last >= _next)
-        {
-            replay = []; // up to date: nothing was published since
-        }
-        return replay;
+        return null;
     }
 
     /// <summary>
@@ -146,7 +157,7 @@ public sealed class SessionEventHub(TimeProvider? time = null)
     /// <summary>Drops the events older than <see cref="ReplayAge"/> (the queue is in publishing order).</summary>
     private void Trim(DateTimeOffset now)
     {
-        while (_replay.TryPeek(out var oldest) && now - oldest.At > ReplayAge) _replay.Dequeue();
+        while (_replay.TryPeek(out var oldest) && now - oldest.At > ReplayAge) _evictedUpTo = Math.Max(_evictedUpTo, _replay.Dequeue().Id);
     }
 
     /// <summary>How many events a reconnecting watcher could still be replayed (for tests and diagnostics).</summary>

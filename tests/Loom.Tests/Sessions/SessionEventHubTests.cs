@@ -138,6 +138,25 @@ public sealed class SessionEventHubTests
     }
 
     [Fact]
+    public void A_resume_from_among_a_long_turns_chunks_gets_its_ending_after_its_start_left_the_buffer()
+    {
+        var clock = new ManualClock();
+        var hub = Watched(clock);
+        hub.Publish(new SessionEvent { Id = "", Type = SessionEventTypes.TurnStarted, TurnId = "t1" });
+        clock.Now += TimeSpan.FromSeconds(30);
+        var chunks = Enumerable.Range(0, 1500).Select(i => hub.Publish(Delta(i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).ToList();
+        clock.Now += SessionEventHub.ReplayAge; // the start is older than the replay age now; later chunks are not
+        var last = chunks[1400]; // still buffered when the turn ended
+        hub.Publish(Ended("t1"));
+
+        // The client saw that chunk, then its connection dropped: the ending (with the whole text) is all it needs.
+        var resumed = hub.Catchup(last.Id, () => []).Events;
+        Assert.Equal(SessionEventTypes.TurnCompleted, Assert.Single(resumed).Type);
+        // One whose last event was among chunks the capacity bound pushed out missed those: a snapshot.
+        Assert.Equal("snapshot", Assert.Single(hub.Catchup(chunks[10].Id, () => [new SessionEvent { Id = "", Type = "snapshot" }]).Events).Type);
+    }
+
+    [Fact]
     public void Another_turns_event_keeps_the_streaming_turns_chunks()
     {
         var hub = Watched(new ManualClock());
