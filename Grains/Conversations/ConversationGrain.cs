@@ -4,6 +4,8 @@ using Loom.Security;
 using Loom.Sessions;
 using Loom.Timeline;
 using Loom.Turns;
+using Loom.Worlds;
+using Microsoft.Extensions.Options;
 
 namespace Loom.Conversations;
 
@@ -12,7 +14,7 @@ namespace Loom.Conversations;
 /// (see <see cref="ConversationPlanner"/>). Holds no state of its own: the session's timeline is the truth, so a
 /// restart or a move to another silo changes nothing.
 /// </summary>
-public sealed class ConversationGrain : Grain, IConversationGrain
+public sealed class ConversationGrain(IOptions<TurnOptions> turns) : Grain, IConversationGrain
 {
     private const int PageSize = 200;
 
@@ -32,9 +34,13 @@ public sealed class ConversationGrain : Grain, IConversationGrain
         }
         catch (LoomProblemException e) when (e.Status == 404 && request.SessionId is null)
         {
-            // First use of this name: the session is the caller's, playing the model's world.
+            // First use of this name: the session is the caller's, playing the model's world. A request its first turn
+            // would refuse (messages that end in a reply or hold replies LOOM never wrote, an empty or oversized input)
+            // is refused before the session exists, so it leaves nothing behind; an unknown model is named first.
             try
             {
+                await GrainFactory.GetGrain<IWorldGrain>(request.WorldId).GetCanon(request.Caller, null, includeFiles: false);
+                turns.Value.CheckInput(ConversationPlanner.Plan(request.Messages, [], request.Caller.OwnerId).Input);
                 info = await session.Create(new SessionSpec
                 {
                     OwnerId = acting,

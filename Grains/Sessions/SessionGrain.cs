@@ -361,11 +361,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             throw Problems.Conflict("session_not_active", $"The session is {S.Status.ToString().ToLowerInvariant()}; set it active to play.");
         }
         var input = submission.Input;
-        if (string.IsNullOrWhiteSpace(input)) throw Problems.Invalid("input", "input must not be empty.");
-        if (input.Length > _options.MaxInputChars)
-        {
-            throw Problems.Invalid("input", $"input must be at most {_options.MaxInputChars} characters (got {input.Length}).");
-        }
+        _options.CheckInput(input);
         if (S.Pending.Count >= _options.MaxPending)
         {
             throw Problems.TooMany("queue_full", $"The session already has {S.Pending.Count} pending turns.", retryAfterSeconds: 5);

@@ -18,4 +18,11 @@ public sealed class TurnOptions
     /// <summary>Committed turns kept in the activation for prompts and reads.</summary>
     [Range(4, 10_000)] public int RecentTurnsCached { get; set; } = 48;
 
+    /// <summary>Refuses (400) an input no turn may take: empty, or longer than <see cref="MaxInputChars"/>.</summary>
+    public void CheckInput(string? input)
+    {
+        if (string.IsNullOrWhiteSpace(input)) throw Errors.Problems.Invalid("input", "input must not be empty.");
+        if (input.Length > MaxInputChars)
+            throw Errors.Problems.Invalid("input", $"input must be at most {MaxInputChars} characters (got {input.Length}).");
+    }
 }

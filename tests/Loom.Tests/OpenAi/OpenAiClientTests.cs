@@ -160,8 +160,13 @@ public sealed class OpenAiClientTests(OpenAiApp app) : IClassFixture<OpenAiApp>
             await alice.PostAsJsonAsync("/v1/chat/completions", body with { model = "loom/" + new string('x', 5_000) }), 404, "invalid_request_error", null);
         Assert.True(hostileModel["message"]!.GetValue<string>().Length < 300, "a hostile model name is not echoed whole");
         await AssertOpenAiErrorAsync(await alice.PostAsJsonAsync("/v1/chat/completions", new { model = Model, messages = body.messages }), 400, "invalid_request_error", "user");
+        var sessionsBefore = (await alice.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count;
         await AssertOpenAiErrorAsync(await alice.PostAsJsonAsync("/v1/chat/completions",
             new { model = Model, user = NewName(), messages = new[] { new { role = "assistant", content = "Hi" } } }), 400, "invalid_request_error", "messages");
+        await AssertOpenAiErrorAsync(await alice.PostAsJsonAsync("/v1/chat/completions",
+            new { model = Model, user = NewName(), messages = new[] { new { role = "user", content = new string('x', 9_000) } } }), 400, "invalid_request_error", "input");
+        // A refused first request leaves no session behind under its name.
+        Assert.Equal(sessionsBefore, (await alice.GetAsync("/api/sessions?limit=200").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray().Count);
         await AssertOpenAiErrorAsync(await alice.PostAsync("/v1/chat/completions", new StringContent("{", Encoding.UTF8, "application/json")), 400, "invalid_request_error", null);
         await AssertOpenAiErrorAsync(await alice.GetAsync("/v1/nothing-here"), 404, "invalid_request_error", null);
 
