@@ -332,10 +332,12 @@ public static class SessionSeeds
     {
         if (turn.Alternatives is not { } view) return null;
         if (view.Items is not { Count: > 1 } items || items.Count > TurnAlternatives.MaxAlternatives || view.Chosen < 1 || view.Chosen > items.Count
-            || items.Any(a => a is null || a.Input is null || a.Narrative is null || a.Status != TurnStatus.Completed))
+            || items.Any(a => a is null || a.Input is null || a.Narrative is null || a.Status is not (TurnStatus.Completed or TurnStatus.Failed))
+            || items[view.Chosen - 1].Status != TurnStatus.Completed)
         {
+            // A failed attempt stays beside the one regenerated from it (a regenerate of a failed last turn keeps it).
             throw Problems.Invalid($"turns[{index}].alternatives",
-                $"alternatives need 2 to {TurnAlternatives.MaxAlternatives} completed items with input and narrative, and chosen among them (1-based).");
+                $"alternatives need 2 to {TurnAlternatives.MaxAlternatives} completed or failed items with input and narrative, and a completed one chosen among them (1-based).");
         }
         var chosen = view.Chosen - 1;
         return new AlternativeSet
@@ -348,6 +350,8 @@ public static class SessionSeeds
                     Input = a.Input,
                     StoryInput = a.Input == turn.Input ? turn.StoryInput : InterventionParser.Parse(a.Input).StoryText,
                     Narrative = a.Narrative,
+                    Status = a.Status,
+                    Error = a.Status == TurnStatus.Failed ? new TurnError { Code = "turn_failed", Message = "This attempt failed (its error is not in the export)." } : null,
                     CompletedAt = a.CompletedAt ?? turn.CompletedAt,
                     Interventions = turn.Interventions ?? [],
                     MemoryUpdates = [],

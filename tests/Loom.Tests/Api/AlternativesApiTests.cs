@@ -252,6 +252,26 @@ public sealed class AlternativesPendingTests(SlowNarratorAppFactory app) : IClas
     }
 
     [Fact]
+    public async Task A_failed_turn_regenerated_exports_with_its_failed_attempt_and_imports()
+    {
+        var client = app.Alice();
+        var id = await client.CreateSessionAsync();
+        await client.PostJsonAsync($"/api/sessions/{id}/turns", new { input = "I walk to the mill." }).ExpectAsync(HttpStatusCode.Accepted);
+        var second = await client.PostJsonAsync($"/api/sessions/{id}/turns", new { input = "I climb the ridge." }).ExpectAsync(HttpStatusCode.Accepted);
+        var secondId = second["turnId"].Str();
+        await client.PostAsync($"/api/sessions/{id}/turns/{secondId}/cancel", null).ExpectAsync(HttpStatusCode.Accepted);
+        await client.PollAsync($"/api/sessions/{id}/turns/{secondId}", t => t["status"].Str() == "failed");
+        await client.PostAsync($"/api/sessions/{id}/turns/{secondId}/regenerate", null).ExpectAsync(HttpStatusCode.Accepted);
+        await client.PollAsync($"/api/sessions/{id}/turns/{secondId}", t => t["status"].Str() == "completed" && t["alternatives"]?["count"]?.GetValue<int>() == 2);
+
+        var export = await client.ExportAsync(id);
+        var items = export["turns"]![1]!["alternatives"]!["items"]!.AsArray();
+        Assert.Equal(["failed", "completed"], items.Select(a => a!["status"].Str()));
+        var copy = (await client.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created))["sessionId"].Str();
+        Assert.Equal(export["turns"]!.ToJsonString(), (await client.ExportAsync(copy))["turns"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task While_a_rework_runs_the_full_timeline_still_lists_every_turn_and_export_waits_for_it()
     {
         var client = app.Alice();
