@@ -502,6 +502,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             try
             {
                 TurnRecord finished;
+                var deferred = false;
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
                 _running = (queued.Turn.TurnId, stop);
                 _turns.BeginTurn(stop.Token);
@@ -528,6 +529,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 catch (Exception ex) when (TurnRunner.IsDeferrable(ex) || TurnRunner.IsInterrupted(ex, _stopping.Token))
                 {
                     if (!await IsHeadAsync(queued, acceptance)) continue;
+                    deferred = true; // a stop that arrives while it waits must still find it when the pump comes back
                     try { await DeferTurnAsync(queued, ex); } catch (OperationCanceledException) { return; }
                     continue;
                 }
@@ -535,7 +537,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
                 {
                     _turns.EndTurn();
                     _running = null;
-                    _cancelled.Remove(queued.Turn.TurnId);
+                    if (!deferred) _cancelled.Remove(queued.Turn.TurnId);
                 }
                 if (!await IsHeadAsync(queued, acceptance))
                 {

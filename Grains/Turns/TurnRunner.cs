@@ -177,9 +177,10 @@ public sealed partial class TurnRunner
                 Context = TurnContexts.Of(canon, prompt, _prompts.Options, lore, recall.Used, history, turn.StoryInput, recall.Scores), // context viewer (issue 13)
             };
         }
-        catch (Exception ex) when (IsInterrupted(ex, session.Stopping))
+        catch (Exception ex) when (IsInterrupted(ex, session.Stopping) || IsDeferrable(ex))
         {
-            // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation).
+            // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation). Its markers'
+            // changes leave memory meanwhile: a cancel while it waits, or a read, must not see them as if it had run.
             session.Memory.ForgetTurn(memory, turn.Seq);
             throw;
         }

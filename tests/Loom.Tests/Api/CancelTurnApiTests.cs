@@ -49,6 +49,39 @@ public sealed class CancelTurnApiTests
     }
 
     [Fact]
+    public async Task A_turn_waiting_for_a_busy_narrator_holds_none_of_its_edits_and_a_cancel_then_keeps_nothing()
+    {
+        // One narration at a time and no queue: a second session's turn finds the narrator overloaded and waits its turn.
+        await using var app = LoomAppFactory.With(null, new Dictionary<string, string?>
+        {
+            ["Loom:Llm:Offline:ChunkDelayMs"] = "150",
+            ["Loom:Llm:Resilience:MaxConcurrency"] = "1",
+            ["Loom:Llm:Resilience:QueueLimit"] = "0",
+            ["Loom:Llm:Resilience:OverloadRetryDelay"] = "00:00:01",
+        });
+        var client = app.Alice();
+        var busy = await client.CreateSessionAsync();
+        var sessionId = await client.CreateSessionAsync();
+        var memoryBefore = (await client.ExportAsync(sessionId))["memory"]!.ToJsonString();
+        var occupying = (await client.PostJsonAsync(Turns(busy), new { input = "I tell a long story." }).ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        await client.PollAsync($"{Turns(busy)}/{occupying}", t => t["status"]!.GetValue<string>() == "running");
+
+        using var events = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/sessions/{sessionId}/events"), HttpCompletionOption.ResponseHeadersRead);
+        var sse = new SseReader(new StreamReader(await events.Content.ReadAsStreamAsync()));
+        var waiting = (await client.PostJsonAsync(Turns(sessionId), new { input = "[EDIT: fact: the bridge is out] I cross the river." })
+            .ExpectAsync(HttpStatusCode.Accepted))["turnId"]!.GetValue<string>();
+        // Started, refused by the busy narrator, queued again: it waits with its edit not applied.
+        await sse.UntilAsync("turn.started", TimeSpan.FromSeconds(30));
+        await sse.UntilAsync("turn.queued", TimeSpan.FromSeconds(30));
+        await client.GetAsync($"/api/sessions/{sessionId}/memory/fact:the-bridge-is-out").ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        await client.PostJsonAsync($"{Turns(sessionId)}/{waiting}/cancel", new { }).ExpectAsync(HttpStatusCode.Accepted);
+        var stopped = await client.PollAsync($"{Turns(sessionId)}/{waiting}", t => t["status"]!.GetValue<string>() == "failed", TimeSpan.FromSeconds(30));
+        Assert.Equal("cancelled", stopped["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(memoryBefore, (await client.ExportAsync(sessionId))["memory"]!.ToJsonString());
+    }
+
+    [Fact]
     public async Task Stopping_an_unknown_turn_or_another_owners_is_404()
     {
         await using var app = SlowApp();
