@@ -119,6 +119,13 @@ public static class OpenAiEndpoints
                     sent.Append(text);
                     await Chunk(null, text, null);
                 }
+                else if (sent.Length == 0 && ev.Turn is { Status: TurnStatus.Running, Narrative.Length: > 0 } running)
+                {
+                    // Attached to a turn already narrating (the same request sent again): the text so far comes first,
+                    // then the chunks published after it.
+                    sent.Append(running.Narrative);
+                    await Chunk(null, running.Narrative, null);
+                }
                 else if (ev.Turn is { } turn && turn.Status.IsFinished()) final = turn;
                 await response.Body.FlushAsync(cancellationToken);
             }

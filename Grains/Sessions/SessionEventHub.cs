@@ -138,10 +138,13 @@ public sealed class SessionEventHub
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var (channel, replay) = Subscribe(lastEventId);
+        // Taken in the same step as the subscription: the live events that follow are exactly those published after it,
+        // so a reader that joins a running turn can add its chunks to the snapshot's text without counting one twice.
+        var start = replay ?? snapshot().ToList();
         try
         {
             yield return new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat };
-            foreach (var ev in replay ?? snapshot()) yield return ev;
+            foreach (var ev in start) yield return ev;
 
             await foreach (var ev in channel.Reader.ReadWithHeartbeatsAsync(heartbeat, () => new SessionEvent { Id = "", Type = SessionEventTypes.Heartbeat }, cancellationToken))
             {

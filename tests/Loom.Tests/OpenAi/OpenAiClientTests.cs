@@ -198,3 +198,58 @@ public sealed class OpenAiClientTests(OpenAiApp app) : IClassFixture<OpenAiApp>
 
 /// <summary>The gateway on Kestrel for OpenAI clients, which need a real socket.</summary>
 public sealed class OpenAiApp() : KestrelLoomApp();
+
+/// <summary>A streamed request sent again while its turn is still narrating (a client that lost its connection).</summary>
+public sealed class OpenAiAttachTests
+{
+    [Fact]
+    public async Task The_same_streamed_request_again_mid_narration_gets_the_whole_reply()
+    {
+        await using var app = new KestrelLoomApp(new Dictionary<string, string?> { ["Loom:Llm:Offline:ChunkDelayMs"] = "100" });
+        using var client = app.Client();
+        var body = new { model = "loom/ember-vale", user = "attach-" + Guid.NewGuid().ToString("N")[..8], stream = true,
+            messages = new[] { new { role = "user", content = "I light a lantern and walk to the old mill." } } };
+
+        static async Task<(HttpResponseMessage Response, IAsyncEnumerator<string> Content)> OpenAsync(HttpClient client, object body)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = JsonContent.Create(body) };
+            var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (response, Contents(new StreamReader(await response.Content.ReadAsStreamAsync())).GetAsyncEnumerator());
+        }
+
+        // The first connection reads a few chunks of the reply, then drops.
+        var (first, firstContent) = await OpenAsync(client, body);
+        var seen = 0;
+        while (seen < 4 && await firstContent.MoveNextAsync()) if (firstContent.Current.Length > 0) seen++;
+        Assert.Equal(4, seen);
+        var sessionId = first.Headers.GetValues("X-Loom-Session").Single();
+        await firstContent.DisposeAsync();
+        first.Dispose();
+
+        var (second, secondContent) = await OpenAsync(client, body);
+        using var _ = second;
+        Assert.Equal("attached", second.Headers.GetValues("X-Loom-Action").Single());
+        var reply = new StringBuilder();
+        while (await secondContent.MoveNextAsync()) reply.Append(secondContent.Current);
+
+        var turns = await app.Client().TurnsAsync(sessionId);
+        var turn = Assert.Single(turns);
+        Assert.Equal("completed", turn["status"]!.GetValue<string>());
+        Assert.Equal(turn["narrative"]!.GetValue<string>(), reply.ToString());
+    }
+
+    /// <summary>The content of each chunk of an OpenAI stream, until [DONE].</summary>
+    private static async IAsyncEnumerable<string> Contents(StreamReader reader)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            var data = line["data: ".Length..];
+            if (data == "[DONE]") yield break;
+            var chunk = JsonNode.Parse(data)!;
+            if (chunk["choices"] is JsonArray { Count: > 0 } choices && choices[0]!["delta"]?["content"] is JsonValue content)
+                yield return content.GetValue<string>();
+        }
+    }
+}
