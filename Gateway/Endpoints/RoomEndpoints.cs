@@ -48,9 +48,14 @@ public static class RoomEndpoints
 
         session.MapPatch("/room", async (string sessionId, RoomBody body, HttpContext http, IGrainFactory grains) =>
         {
-            TurnMode? mode = body.Mode is null ? null
-                : Enum.TryParse<TurnMode>(body.Mode, ignoreCase: true, out var parsed) && !int.TryParse(body.Mode, out _) ? parsed
-                : throw Problems.Invalid("mode", "mode must be free, round or host.");
+            TurnMode? mode = body.Mode?.Trim().ToLowerInvariant() switch
+            {
+                null => null,
+                "free" => TurnMode.Free,
+                "round" => TurnMode.Round,
+                "host" => TurnMode.Host,
+                _ => throw Problems.Invalid("mode", "mode must be free, round or host."),
+            };
             return TypedResults.Ok(await Room(grains, sessionId).Configure(http.GetCaller(),
                 new RoomSettings { Mode = mode, RoundTimeoutSeconds = body.RoundTimeoutSeconds, Policy = body.Policy }));
         }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404);

@@ -46,7 +46,7 @@ public static class TurnEndpoints
 
         // What went into the turn's prompt and why (docs/lore.md, context viewer).
         turns.MapGet("/{turnId}/context", async (string sessionId, string turnId, HttpContext http, IGrainFactory grains) =>
-            TypedResults.Ok(await grains.GetGrain<ISessionGrain>(sessionId).GetTurnContext(http.GetCaller().OwnerId, turnId)))
+            TypedResults.Ok(await grains.ReadAsync(http, sessionId, (s, a) => s.GetTurnContext(a.ActingOwnerId, turnId))))
             .ProducesProblem(404);
 
         return app;

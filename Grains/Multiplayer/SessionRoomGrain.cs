@@ -19,7 +19,8 @@ namespace Loom.Multiplayer;
 /// </summary>
 public sealed class SessionRoomGrain(
     [PersistentState("room", StorageNames.Provider)] IPersistentState<RoomState> state,
-    TimeProvider clock) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter, IMayHoldNothing
+    TimeProvider clock,
+    Microsoft.Extensions.Options.IOptions<TurnOptions> turns) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter, IMayHoldNothing
 {
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
     private readonly List<Watcher> _watchers = [];
@@ -64,7 +65,7 @@ public sealed class SessionRoomGrain(
         if (!S.Exists) return await Session.Submit(caller.OwnerId, submission);
         var member = RequireMember(caller);
         Authorize(member, RoomAction.Play);
-        CheckInterventions(member, submission.Input);
+        CheckInput(member, submission.Input);
         if (S.Mode == TurnMode.Round && submission.IdempotencyKey is { } key && key == S.RoundPlayedKey && member.MemberId == S.RoundPlayedBy)
         {
             // A retry of the submit that advanced the round: the session answers it from its key (or refuses another
@@ -111,8 +112,7 @@ public sealed class SessionRoomGrain(
         var member = RequireRoom(caller);
         Authorize(member, RoomAction.Play);
         if (S.Mode != TurnMode.Host) throw Problems.Conflict("not_host_mode", "Proposals are for host mode; submit the turn instead.");
-        if (string.IsNullOrWhiteSpace(input)) throw Problems.Invalid("input", "input must not be empty.");
-        CheckInterventions(member, input);
+        CheckInput(member, input);
         if (S.Proposals.Count >= RoomLimits.MaxProposals)
         {
             throw Problems.TooMany("proposals_full", $"{RoomLimits.MaxProposals} proposals are already waiting for the host.", 5);
@@ -136,6 +136,8 @@ public sealed class SessionRoomGrain(
         var proposal = FindProposal(proposalId);
         var proposer = S.Members.FirstOrDefault(m => m.MemberId == proposal.MemberId)
             ?? throw Problems.Conflict("proposer_gone", "The member who proposed this has left; reject it.");
+        if (proposer.Role == MemberRole.Spectator)
+            throw Problems.Conflict("proposer_spectator", "The member who proposed this only watches now; reject it, or make them a player again.");
         var input = string.IsNullOrWhiteSpace(editedInput) ? proposal.Input : editedInput;
         var turn = await SubmitAsAsync(proposer, input, "proposal:" + proposal.ProposalId);
         S.Proposals.Remove(proposal);
@@ -170,26 +172,34 @@ public sealed class SessionRoomGrain(
 
     public async Task<RoomView> Configure(Caller caller, RoomSettings settings)
     {
-        await OpenAsync(caller);
+        // Every argument is checked before the room opens: a refused first call must not leave the session marked shared.
         if (settings.RoundTimeoutSeconds is < 0 or > RoomLimits.MaxRoundTimeoutSeconds)
         {
             throw Problems.Invalid("roundTimeoutSeconds", $"roundTimeoutSeconds must be 0 (no timeout) to {RoomLimits.MaxRoundTimeoutSeconds}.");
         }
+        if (settings.Mode is { } asked && !Enum.IsDefined(asked)) throw Problems.Invalid("mode", "mode must be free, round or host.");
         if (settings.Policy is { } p)
         {
             foreach (var (field, value) in new[] { ("interventions", p.Interventions), ("rollback", p.Rollback), ("fork", p.Fork), ("worldEdits", p.WorldEdits) })
             {
                 if (!RolePolicies.IsValid(value)) throw Problems.Invalid($"policy.{field}", $"policy.{field} must be owner or player.");
             }
-            S.Policy = p;
         }
+        await OpenAsync(caller);
+        if (settings.Policy is { } policy) S.Policy = policy;
         if (settings.Mode is { } mode && mode != S.Mode)
         {
             S.Mode = mode;
             S.RoundMember = null;
             S.RoundSince = Now;
         }
-        if (settings.RoundTimeoutSeconds is { } timeout) S.RoundTimeoutSeconds = timeout;
+        if (settings.RoundTimeoutSeconds is { } timeout && timeout != S.RoundTimeoutSeconds)
+        {
+            // Time already spent counted under the old timeout: the round restarts from whoever holds it now.
+            S.RoundMember = CurrentRound()?.MemberId;
+            S.RoundSince = Now;
+            S.RoundTimeoutSeconds = timeout;
+        }
         Audit(caller.OwnerId, "room.configure", $"mode={S.Mode.ToString().ToLowerInvariant()} timeout={S.RoundTimeoutSeconds}");
         await state.WriteStateAsync();
         PublishRoom(RoomEventTypes.Members);
@@ -198,12 +208,12 @@ public sealed class SessionRoomGrain(
 
     public async Task<RoomInvite> Invite(Caller caller, MemberRole role, TimeSpan validFor)
     {
-        await OpenAsync(caller);
-        if (role == MemberRole.Owner) throw Problems.Invalid("role", "role must be player or spectator.");
+        if (role is not (MemberRole.Player or MemberRole.Spectator)) throw Problems.Invalid("role", "role must be player or spectator.");
         if (validFor <= TimeSpan.Zero || validFor > RoomLimits.MaxInviteLifetime)
         {
             throw Problems.Invalid("expiresInMinutes", $"expiresInMinutes must be 1 to {RoomLimits.MaxInviteLifetime.TotalMinutes:0}.");
         }
+        await OpenAsync(caller); // only once the arguments hold: a refused first call must not leave the session marked shared
         S.Invites.RemoveAll(i => i.ExpiresAt <= Now);
         var invite = new RoomInvite
         {
@@ -275,6 +285,7 @@ public sealed class SessionRoomGrain(
             if (me.Role != MemberRole.Owner) throw Problems.NotPermitted("Only the session's owner changes roles.");
             if (target.Role == MemberRole.Owner || role == MemberRole.Owner) throw Problems.Invalid("role", "role must be player or spectator, and the owner stays the owner.");
             Audit(caller.OwnerId, "member.role", $"{target.MemberId}: {target.Role.ToString().ToLowerInvariant()} -> {role.ToString().ToLowerInvariant()}");
+            if (role == MemberRole.Spectator) PassRoundFrom(target.MemberId);
             target = target with { Role = role };
         }
         if (patch.DisplayName is not null) target = target with { DisplayName = CheckName(patch.DisplayName) };
@@ -293,6 +304,7 @@ public sealed class SessionRoomGrain(
         var targetId = memberId == "me" ? me.MemberId : memberId;
         if (targetId != me.MemberId && me.Role != MemberRole.Owner) throw Problems.NotPermitted("Only the session's owner removes other members.");
         if (targetId == S.OwnerId) throw Problems.Conflict("owner_stays", "The owner cannot leave their own session; delete it instead.");
+        PassRoundFrom(targetId);
         var removed = S.Members.RemoveAll(m => m.MemberId == targetId) > 0;
         if (block && me.Role == MemberRole.Owner && !S.Blocked.Contains(targetId)) S.Blocked.Add(targetId);
         else if (!removed) throw Problems.NotFound("Member", memberId);
@@ -368,7 +380,7 @@ public sealed class SessionRoomGrain(
     private async Task<TurnView> SubmitAsAsync(RoomMember member, string input, string? idempotencyKey, DateTime? notAfter = null) =>
         await Session.Submit(S.OwnerId, new TurnSubmission
         {
-            Input = $"{member.DisplayName}: {input}",
+            Input = Attributed(member, input),
             Words = input,
             IdempotencyKey = idempotencyKey,
             NotAfter = notAfter,
@@ -387,6 +399,23 @@ public sealed class SessionRoomGrain(
             lines.Append('\n');
         }
         return lines.ToString();
+    }
+
+    /// <summary>How a member's words enter the story: after their display name.</summary>
+    private static string Attributed(RoomMember member, string input) => $"{member.DisplayName}: {input}";
+
+    /// <summary>
+    /// A member's input as the story will hold it: within the session's input limit, and free of out-of-story markers
+    /// unless the policy lets the member use them. The attributed text is checked, not the words alone: a display name
+    /// such as "(OOC" would otherwise turn "the traitor is Alice.)" into a marker.
+    /// </summary>
+    private void CheckInput(RoomMember member, string? input)
+    {
+        if (string.IsNullOrWhiteSpace(input)) throw Problems.Invalid("input", "input must not be empty.");
+        var attributed = Attributed(member, input);
+        if (attributed.Length > turns.Value.MaxInputChars)
+            throw Problems.Invalid("input", $"input must be at most {turns.Value.MaxInputChars - (attributed.Length - input.Length)} characters here (your name comes before it; got {input.Length}).");
+        CheckInterventions(member, attributed);
     }
 
     private void CheckInterventions(RoomMember member, string input)
@@ -488,6 +517,15 @@ public sealed class SessionRoomGrain(
             index = (int)((index + skipped) % players.Count);
         }
         return players[index];
+    }
+
+    /// <summary>Round mode: a member who stops playing (leaves, is removed, becomes a spectator) while it is their turn
+    /// hands it to the next player, not back to the first.</summary>
+    private void PassRoundFrom(string memberId)
+    {
+        if (S.Mode != TurnMode.Round || CurrentRound()?.MemberId != memberId) return;
+        AdvanceRound();
+        PublishRoom(RoomEventTypes.TurnNext);
     }
 
     private void AdvanceRound()

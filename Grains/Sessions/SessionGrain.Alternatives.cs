@@ -29,7 +29,14 @@ public sealed partial class SessionGrain
         }
         if (S.Status != SessionStatus.Active)
             throw Problems.Conflict("session_not_active", $"The session is {S.Status.ToString().ToLowerInvariant()}; set it active to play.");
-        if (request.Kind == ReworkKind.Resend) CheckInput(request.Input);
+        if (request.Kind == ReworkKind.Resend)
+        {
+            // A resend puts new words in a turn's place; in a shared session words go through the room (turn order, the
+            // intervention policy, the speaker's name), which a rework does not. Regenerate and continue keep the words.
+            if (S.Shared)
+                throw Problems.Conflict("resend_in_shared_session", "A shared session's turns are sent through its room: roll back to the turn before and play the new words instead.");
+            _options.CheckInput(request.Input);
+        }
         TurnAlternatives.CheckLatest(S, stored);
         if (request.Kind != ReworkKind.Continue) await RequireRetconsAllowedAsync();
         await _tenancy.CheckBudgetAsync();
@@ -114,13 +121,6 @@ public sealed partial class SessionGrain
         if (!TurnIds.TryGetOrdinal(turnId, out var ordinal) || ordinal >= S.NextOrdinal) throw Problems.NotFound("Turn", turnId);
         var record = S.Pending.FirstOrDefault(p => p.Ordinal == ordinal) ?? await _journal.ReadAsync(ordinal);
         return record?.Turn.TurnId == turnId ? record : throw Problems.NotFound("Turn", turnId);
-    }
-
-    private void CheckInput(string? input)
-    {
-        if (string.IsNullOrWhiteSpace(input)) throw Problems.Invalid("input", "input must not be empty.");
-        if (input.Length > _options.MaxInputChars)
-            throw Problems.Invalid("input", $"input must be at most {_options.MaxInputChars} characters (got {input.Length}).");
     }
 
     /// <summary>Replacing what the latest turn said is a retcon: refused (403) where the world or session forbids retcons.</summary>
