@@ -118,8 +118,11 @@ public sealed record CanonFileDiff
 {
     [Id(0)] public required string File { get; init; }
     [Id(1)] public required FileDiffStatus Status { get; init; }
-    /// <summary>Unified diff text ("" when unchanged).</summary>
+    /// <summary>Unified diff text ("" when unchanged, or when <see cref="TooLarge"/>).</summary>
     [Id(2)] public string Diff { get; init; } = "";
+    /// <summary>The file changed but is too long to compare line by line (the diff's time grows with length × changes).</summary>
+    [Id(3), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool TooLarge { get; init; }
 }
 
 [GenerateSerializer, Alias("loom.CanonDiff")]

@@ -10,6 +10,12 @@ namespace Loom.Canon;
 public static class CanonDiffer
 {
     private const int Context = 3;
+    /// <summary>
+    /// Lines (both sides together) past which a file is not compared line by line: the diff takes time in proportion to
+    /// length × changes, on the world's grain, so two versions of a megabyte of short lines would hold every call to that
+    /// world for minutes. Canon files are far shorter; such a file is reported with its status and no text.
+    /// </summary>
+    public const int MaxDiffLines = 20_000;
     private static readonly Differ Differ = new();
     private static readonly IChunker Lines = new LineWithTerminatorChunker();
 
@@ -31,6 +37,11 @@ public static class CanonDiffer
                 _ => FileDiffStatus.Modified,
             };
 
+            if (status != FileDiffStatus.Unchanged && LineCount(oldText) + LineCount(newText) > MaxDiffLines)
+            {
+                result.Add(new CanonFileDiff { File = name, Status = status, TooLarge = true });
+                continue;
+            }
             var diff = status == FileDiffStatus.Unchanged
                 ? ""
                 : Unified(hasOld ? "a/" + name : "/dev/null", hasNew ? "b/" + name : "/dev/null", oldText, newText);
@@ -39,6 +50,8 @@ public static class CanonDiffer
 
         return result;
     }
+
+    private static int LineCount(string text) => text.AsSpan().Count('\n') + 1;
 
     /// <summary>Renders a unified diff (<c>---</c>/<c>+++</c> headers, <c>@@ -a,b +c,d @@</c> hunks).</summary>
     public static string Unified(string oldLabel, string newLabel, string oldText, string newText)

@@ -50,6 +50,7 @@ internal static class CanonFrontMatter
     {
         try
         {
+            if (Refused(yaml) is { } refused) return refused;
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             if (stream.Documents.Count == 0)
@@ -77,6 +78,34 @@ internal static class CanonFrontMatter
             // The representation model throws this for duplicate keys.
             return ($"Front matter is not valid YAML: {ex.Message}", 1);
         }
+    }
+
+    /// <summary>Deeper than any metadata needs; the tree is built recursively, so depth is bounded before it is built.</summary>
+    private const int MaxDepth = 16;
+
+    /// <summary>
+    /// Reads the YAML's events (an iterative parser) before any tree is built. Aliases are refused: a node may contain an
+    /// alias of itself (<c>x: &amp;a {y: *a}</c>), and the tree then has a loop that flattening would follow until the
+    /// process dies; nesting is bounded for the same reason.
+    /// </summary>
+    private static (string Message, int Line)? Refused(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.AnchorAlias alias:
+                    return ("Front matter must not use YAML aliases (*name): write the value out where it is needed.", (int)Math.Max(1, alias.Start.Line));
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart when ++depth > MaxDepth:
+                    return ($"Front matter nests deeper than {MaxDepth} levels.", (int)Math.Max(1, parser.Current.Start.Line));
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
+        return null;
     }
 
     private static void Flatten(YamlMappingNode mapping, string prefix, IDictionary<string, string> into)

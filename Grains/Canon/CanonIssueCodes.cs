@@ -11,6 +11,7 @@ public static class CanonIssueCodes
     public const string FileTooLarge = "file_too_large";
     public const string InvalidUtf8 = "invalid_utf8";
     public const string InvalidFrontMatter = "invalid_front_matter";
+    public const string InvalidMarkdown = "invalid_markdown";
     public const string EmptySection = "empty_section";
     public const string MissingWorldSection = "missing_world_section";
     public const string MissingToneSection = "missing_tone_section";

@@ -146,7 +146,17 @@ public static partial class CanonParser
 
         var bodyStart = front.BodyStart;
         var body = text[bodyStart..];
-        var document = Markdown.Parse(body, Pipeline);
+        MarkdownDocument document;
+        try
+        {
+            document = Markdown.Parse(body, Pipeline);
+        }
+        catch (ArgumentException ex)
+        {
+            // Markdig refuses blocks nested past its limit (e.g. hundreds of '>' quotes): an error in this file, not a crash.
+            errors.Add(Issue(CanonIssueCodes.InvalidMarkdown, $"The Markdown cannot be read: {ex.Message}", file, front.BodyLineOffset + 1));
+            return;
+        }
         var headings = document.OfType<HeadingBlock>().Where(h => h.Level == 1).ToList();
 
         var preambleEnd = headings.Count > 0 ? headings[0].Span.Start : body.Length;
@@ -252,7 +262,7 @@ public static partial class CanonParser
     private static CanonIssue Issue(string code, string message, string? file, int? line) =>
         new() { Code = code, Message = message, File = file, Line = line };
 
-    [GeneratedRegex(@"^(?:(?:lore|card)/)?[A-Za-z0-9._-]{1,128}$")]
+    [GeneratedRegex(@"^(?:(?:lore|card)/)?[A-Za-z0-9._-]{1,128}\z")] // \z: "$" would let a final line break through
     private static partial Regex FileName();
 
     [GeneratedRegex(@"\s+")]

@@ -53,11 +53,14 @@ public sealed partial class LoreKey
         }
     }
 
-    /// <summary>Whether the key occurs in <paramref name="text"/>. Case and whole-word settings apply to plain keys only.</summary>
-    public bool Matches(string text, bool caseSensitive, bool wholeWords)
+    /// <summary>Whether the key occurs in <paramref name="text"/>. Case and whole-word settings apply to plain keys only.
+    /// Regex keys run within <paramref name="budget"/>: once a turn has spent it, they no longer match.</summary>
+    public bool Matches(string text, bool caseSensitive, bool wholeWords, LoreRegexBudget? budget = null)
     {
         if (_regex is not null)
         {
+            if (budget is { Spent: true }) return false;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 return _regex.IsMatch(text);
@@ -65,6 +68,10 @@ public sealed partial class LoreKey
             catch (RegexMatchTimeoutException)
             {
                 return false; // a pathological pattern never fires rather than stalling the turn
+            }
+            finally
+            {
+                budget?.Charge(started);
             }
         }
 
@@ -90,4 +97,20 @@ public sealed partial class LoreKey
 
     [GeneratedRegex(@"^/(?<pattern>.+)/(?<flags>[a-z]*)$", RegexOptions.Singleline)]
     private static partial Regex RegexKey();
+}
+
+/// <summary>
+/// The time one turn's lore plan may spend in regex keys, all keys together. Each match is bounded (50 ms), but a world
+/// may hold thousands of keys, and every turn of every session in it would pay for them: past the budget regex keys
+/// count as not matching (plain keys still do), so a hostile or careless lorebook costs a turn at most this much.
+/// </summary>
+public sealed class LoreRegexBudget(TimeSpan limit)
+{
+    public static readonly TimeSpan PerTurn = TimeSpan.FromMilliseconds(250);
+
+    private long _spent;
+
+    public bool Spent => System.Diagnostics.Stopwatch.GetElapsedTime(0, _spent) >= limit;
+
+    public void Charge(long startedTimestamp) => _spent += System.Diagnostics.Stopwatch.GetTimestamp() - startedTimestamp;
 }

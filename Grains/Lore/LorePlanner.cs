@@ -50,6 +50,7 @@ public sealed class LorePlanner(IOptions<PromptOptions> options, ITokenCounter t
         if (book.Entries.Count == 0) return LorePlacement.None;
 
         var timers = new LoreTimers(scan.Seq, scan.Earlier);
+        var budget = new LoreRegexBudget(LoreRegexBudget.PerTurn);
         var chosen = new List<(LoreEntry Entry, LoreFired Why)>();
         var decided = new HashSet<string>(StringComparer.Ordinal); // activated, or rolled and lost: never reconsidered
         var groupsTaken = new HashSet<string>(StringComparer.Ordinal);
@@ -72,7 +73,7 @@ public sealed class LorePlanner(IOptions<PromptOptions> options, ITokenCounter t
                 continue;
             }
             var text = ScanText(scan, entry.ScanDepth ?? book.ScanDepth);
-            if (Match(entry, text, text) is { } key && Roll(entry))
+            if (Match(entry, text, text, budget) is { } key && Roll(entry))
                 round.Add((entry, new LoreFired { Entry = entry.Id, Reason = LoreReasons.Key, Key = key }));
         }
         var added = Admit(round);
@@ -86,7 +87,7 @@ public sealed class LorePlanner(IOptions<PromptOptions> options, ITokenCounter t
             foreach (var entry in candidates.Where(e => !decided.Contains(e.Id) && !e.ExcludeRecursion && !e.Constant))
             {
                 var secondaryText = ScanText(scan, entry.ScanDepth ?? book.ScanDepth) + "\n" + recursed;
-                if (Match(entry, recursed, secondaryText) is { } key && Roll(entry))
+                if (Match(entry, recursed, secondaryText, budget) is { } key && Roll(entry))
                     round.Add((entry, new LoreFired { Entry = entry.Id, Reason = LoreReasons.Recursion, Key = key }));
             }
             added = Admit(round);
@@ -130,12 +131,12 @@ public sealed class LorePlanner(IOptions<PromptOptions> options, ITokenCounter t
     }
 
     /// <summary>The first primary key found in <paramref name="primaryText"/>, if the secondary keys agree.</summary>
-    internal static string? Match(LoreEntry entry, string primaryText, string secondaryText)
+    internal static string? Match(LoreEntry entry, string primaryText, string secondaryText, LoreRegexBudget? budget = null)
     {
-        var key = entry.Keys.FirstOrDefault(k => k.Matches(primaryText, entry.CaseSensitive, entry.WholeWords));
+        var key = entry.Keys.FirstOrDefault(k => k.Matches(primaryText, entry.CaseSensitive, entry.WholeWords, budget));
         if (key is null) return null;
         if (entry.SecondaryKeys.Count == 0) return key.Text;
-        var hits = entry.SecondaryKeys.Count(k => k.Matches(secondaryText, entry.CaseSensitive, entry.WholeWords));
+        var hits = entry.SecondaryKeys.Count(k => k.Matches(secondaryText, entry.CaseSensitive, entry.WholeWords, budget));
         var pass = entry.Logic switch
         {
             LoreLogic.AndAny => hits > 0,

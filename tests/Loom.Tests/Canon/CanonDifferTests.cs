@@ -22,6 +22,20 @@ public class CanonDifferTests
     }
 
     [Fact]
+    public void A_file_too_long_to_compare_line_by_line_is_reported_without_text()
+    {
+        var many = string.Concat(Enumerable.Repeat("a\n", CanonDiffer.MaxDiffLines));
+        var other = string.Concat(Enumerable.Repeat("b\n", CanonDiffer.MaxDiffLines));
+        var diff = CanonDiffer.Diff(CanonSamples.Files(("big.md", many), ("small.md", "x\n")), CanonSamples.Files(("big.md", other), ("small.md", "y\n")));
+
+        var big = diff.Single(d => d.File == "big.md");
+        Assert.Equal((FileDiffStatus.Modified, true, ""), (big.Status, big.TooLarge, big.Diff));
+        var small = diff.Single(d => d.File == "small.md");
+        Assert.False(small.TooLarge);
+        Assert.Contains("-x\n+y\n", small.Diff);
+    }
+
+    [Fact]
     public void Modified_file_gives_unified_hunk_with_three_lines_of_context()
     {
         var old = string.Join("\n", Enumerable.Range(1, 10).Select(i => $"line {i}")) + "\n";

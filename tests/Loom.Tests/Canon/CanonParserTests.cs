@@ -12,6 +12,32 @@ public class CanonParserTests
     private static string Body(string heading) => $"# {heading}\n\n{CanonSamples.Long}\n";
 
     [Fact]
+    public void Hostile_nesting_is_an_error_in_its_file_not_a_crash()
+    {
+        var deepYaml = Validate(("w.md", "---\nx: " + new string('[', 5_000) + new string(']', 5_000) + "\n---\n" + Body("World") + Body("Tone")));
+        Assert.Contains(deepYaml.Errors, e => e.Code == CanonIssueCodes.InvalidFrontMatter && e.File == "w.md");
+
+        var deepQuotes = Validate(("w.md", Body("World") + Body("Tone")), ("x.md", new string('>', 300) + " deep\n"));
+        Assert.Contains(deepQuotes.Errors, e => e.Code == CanonIssueCodes.InvalidMarkdown && e.File == "x.md");
+        Assert.False(deepQuotes.Valid);
+    }
+
+    [Theory]
+    [InlineData("w.md\n")]
+    [InlineData("lore/a.md\n")]
+    public void A_file_name_ending_in_a_line_break_is_refused(string name)
+    {
+        var result = Validate((name, Body("World") + Body("Tone")));
+        Assert.Contains(result.Errors, e => e.Code == CanonIssueCodes.InvalidFileName);
+    }
+
+    [Theory]
+    [InlineData("abc", true)]
+    [InlineData("abc\n", false)]
+    [InlineData("a-b-1", true)]
+    public void World_ids_are_checked_to_their_end(string id, bool valid) => Assert.Equal(valid, WorldIds.IsValid(id));
+
+    [Fact]
     public void Valid_english_canon_gives_sections_metadata_and_title()
     {
         var result = CanonParser.Validate(CanonSamples.Valid());
@@ -187,6 +213,9 @@ public class CanonParserTests
     [InlineData("---\ntitle: a\n  bad: indent: here\n---\n", 3)]
     [InlineData("---\n- just\n- a list\n---\n", 2)]
     [InlineData("---\ntitle: never closed\n", 1)]
+    // A node that contains an alias of itself: a loop in the tree (flattening it used to take the process down).
+    [InlineData("---\nx: &a\n  y: *a\n---\n", 3)]
+    [InlineData("---\nx: &a [1, *a]\n---\n", 2)]
     public void Invalid_front_matter_is_an_error_with_line(string frontMatter, int line)
     {
         var result = Validate(("w.md", frontMatter + Body("World") + Body("Tone")));

@@ -14,6 +14,18 @@ public sealed class LorePlannerTests
         Planner().Plan(book, Scan(seq, [input, .. earlierNewestFirst]));
 
     [Fact]
+    public void Regex_keys_stop_matching_once_a_turn_has_spent_its_regex_budget_and_plain_keys_still_match()
+    {
+        var regex = LoreKey.TryParse("/drag(on|oon)/i", out _)!;
+        var plain = LoreKey.TryParse("dragon", out _)!;
+        var fresh = new LoreRegexBudget(LoreRegexBudget.PerTurn);
+        Assert.True(regex.Matches("A Dragon lands.", caseSensitive: false, wholeWords: true, fresh));
+        var spent = new LoreRegexBudget(TimeSpan.Zero);
+        Assert.False(regex.Matches("A Dragon lands.", caseSensitive: false, wholeWords: true, spent));
+        Assert.True(plain.Matches("A Dragon lands.", caseSensitive: false, wholeWords: true, spent));
+    }
+
+    [Fact]
     public void Plain_key_fires_case_insensitively_by_default_and_a_missing_key_does_not()
     {
         var book = Book(Entry("mira", "keys: [Mira, harbour girl]"), Entry("tower", "keys: [tower]"));
