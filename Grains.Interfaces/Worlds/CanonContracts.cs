@@ -8,6 +8,9 @@ public sealed record CanonSubmission
 {
     [Id(0)] public string? Title { get; init; }
     [Id(1)] public Dictionary<string, string> Files { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>The version these files were built on (an import merged into the latest): a publish that finds a newer
+    /// one is refused (409) rather than dropping what was published in between. Not part of the API's body.</summary>
+    [Id(2), System.Text.Json.Serialization.JsonIgnore] public int? BaseVersion { get; init; }
 }
 
 /// <summary>A problem found in canon (error or warning) with its place.</summary>

@@ -20,18 +20,21 @@ public sealed class WorldPortGrain(ILogger<WorldPortGrain> logger) : Grain, IWor
         var id = worldId ?? NewWorldId(imported.Title);
         var world = GrainFactory.GetGrain<IWorldGrain>(id);
         var files = imported.Files;
+        int? basis = null;
         var existing = worldId is null ? null : await world.GetInfo(caller);
         if (existing is not null)
         {
-            // A new version of the caller's world: what the import brings replaces its counterpart, the rest stays.
+            // A new version of the caller's world: what the import brings replaces its counterpart, the rest stays. The
+            // publish names the version it merged into, so one that lands in between is not silently undone.
             var latest = await world.GetCanon(caller, null, includeFiles: true);
+            basis = latest.Version;
             files = (latest.Files ?? [])
                 .Where(f => !imported.Replaces(f.Key))
                 .Concat(imported.Files.Where(f => !(imported.Kind == "lorebook" && f.Key == CardWorld.WorldFile)))
                 .ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
         }
 
-        var result = await world.Publish(caller, new CanonSubmission { Title = imported.Title, Files = files }, access: null);
+        var result = await world.Publish(caller, new CanonSubmission { Title = imported.Title, Files = files, BaseVersion = basis }, access: null);
         logger.LogInformation("Imported a {Kind} into world {WorldId} v{Version} ({Lore} lore entries) for {Owner}",
             imported.Kind, id, result.Canon.Version, imported.LoreEntries, caller.OwnerId);
         return new WorldImportResult

@@ -53,6 +53,11 @@ public sealed class WorldGrain(
         }
 
         if (!Exists) await RequireWorldQuotaAsync(caller);
+        if (submission.BaseVersion is { } basis && state.State.Versions.Count > 0 && state.State.Versions[^1].Version != basis)
+        {
+            throw Problems.Conflict("canon_changed",
+                $"World '{WorldId}' has version {state.State.Versions[^1].Version} now, published after version {basis} that this change was built on; nothing was stored. Send it again.");
+        }
 
         var files = submission.Files.ToDictionary(f => f.Key, f => CanonText.NormalizeNewlines(f.Value ?? ""), StringComparer.Ordinal);
         var hash = CanonHasher.Compute(files);

@@ -20,6 +20,21 @@ public class WorldGrainTests(WorldClusterFixture fixture)
     };
 
     [Fact]
+    public async Task A_change_built_on_an_older_version_is_refused_and_stores_nothing()
+    {
+        var id = NewWorldId();
+        await World(id).Publish(Author, CanonSamples.Valid(), null);
+        // An import read version 1 to merge into; meanwhile the author published version 2.
+        await World(id).Publish(Author, WithExtra("# Conflict\nA rival guild moves in by night."), null);
+        var stale = await Assert.ThrowsAsync<LoomProblemException>(() =>
+            World(id).Publish(Author, WithExtra("# Conflict\nThe merged import.") with { BaseVersion = 1 }, null));
+        Assert.Equal((409, "canon_changed"), (stale.Status, stale.Code));
+        Assert.Equal(2, (await World(id).GetInfo(Author))!.LatestVersion);
+        // Built on the latest, it is published.
+        Assert.Equal(3, (await World(id).Publish(Author, WithExtra("# Conflict\nThe merged import.") with { BaseVersion = 2 }, null)).Canon.Version);
+    }
+
+    [Fact]
     public async Task First_publish_creates_version_one_and_the_world()
     {
         var id = NewWorldId();
