@@ -39,6 +39,13 @@ public interface IWorldCatalogGrain : IGrainWithIntegerKey
 
     /// <summary>How many worlds <paramref name="ownerId"/> owns (for the Loom:Quotas:MaxWorlds check).</summary>
     [ReadOnly] Task<int> CountOwnedBy(string ownerId);
+
+    /// <summary>
+    /// A new world's first publish: counts <paramref name="ownerId"/>'s worlds, listed or reserved, and below
+    /// <paramref name="max"/> reserves <paramref name="worldId"/> until it is listed, so two first publishes at once cannot
+    /// both take the last slot. Returns the count before the reservation (at or past <paramref name="max"/>: none made).
+    /// </summary>
+    Task<int> ReserveNew(string ownerId, string worldId, int max);
 }
 
 /// <summary>Side-effect-free canon tools (parse, validate) as a stateless worker on the calling silo.</summary>

@@ -201,7 +201,7 @@ public sealed class WorldGrain(
     private async Task RequireWorldQuotaAsync(Caller caller)
     {
         if (quotas.Value.MaxWorlds is not { } max || caller.OwnerId == Caller.SystemOwner) return;
-        var owned = await GrainFactory.GetGrain<IWorldCatalogGrain>(0).CountOwnedBy(caller.OwnerId);
+        var owned = await GrainFactory.GetGrain<IWorldCatalogGrain>(0).ReserveNew(caller.OwnerId, WorldId, max);
         if (owned >= max)
         {
             throw QuotaCodes.Exceeded(QuotaCodes.Worlds, $"Owner '{caller.OwnerId}' already owns {owned} world(s); the quota is {max}.");

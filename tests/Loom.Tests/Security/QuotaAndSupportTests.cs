@@ -56,6 +56,16 @@ public sealed class QuotaAndSupportTests(QuotaAppFactory app) : IClassFixture<Qu
     }
 
     [Fact]
+    public async Task First_publishes_at_once_cannot_pass_the_world_quota_together()
+    {
+        var alice = app.Alice(); // owns no world in this fixture; the quota is one
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            alice.PutAsJsonAsync($"/api/worlds/race-{Guid.NewGuid().ToString("N")[..10]}", Canon())));
+        Assert.Equal(1, answers.Count(a => a.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(5, answers.Count(a => a.StatusCode == HttpStatusCode.TooManyRequests));
+    }
+
+    [Fact]
     public async Task Stored_turn_text_beyond_the_quota_refuses_new_sessions_and_turns_with_429_quota_storage()
     {
         var alice = app.Alice();
