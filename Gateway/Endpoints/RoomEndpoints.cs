@@ -97,7 +97,7 @@ public static class RoomEndpoints
         {
             var turn = await Room(grains, sessionId).Accept(http.GetCaller(), proposalId, body?.Input);
             return TypedResults.Accepted($"/api/sessions/{sessionId}/turns/{turn.TurnId}", turn);
-        }).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+        }).RequireRateLimiting(LoomPolicies.Turns).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapPost("/proposals/{proposalId}/reject", async (string sessionId, string proposalId, HttpContext http, IGrainFactory grains) =>
         {

@@ -44,17 +44,19 @@ public static class TimelineEndpoints
         // Alternatives of the latest turn (docs/api.md "Alternatives"): reworks are queued and stream like a turn.
         session.MapPost("/turns/{turnId}/regenerate", (string sessionId, string turnId, ReworkBody? body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
             ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Regenerate, Reason = body?.Reason }, wait, timeout, http, grains))
+            .RequireRateLimiting(LoomPolicies.Turns) // a rework calls the narrator like a turn
             .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapPost("/turns/{turnId}/continue", (string sessionId, string turnId, ReworkBody? body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
             ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Continue, Reason = body?.Reason }, wait, timeout, http, grains))
+            .RequireRateLimiting(LoomPolicies.Turns) // a rework calls the narrator like a turn
             .ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapPost("/turns/{turnId}/resend", (string sessionId, string turnId, ResendBody body, bool? wait, int? timeout, HttpContext http, IGrainFactory grains) =>
         {
             if (body.Input is null) throw Problems.Invalid("input", "input is required.");
             return ReworkAsync(sessionId, turnId, new ReworkRequest { Kind = ReworkKind.Resend, Input = body.Input, Reason = body.Reason }, wait, timeout, http, grains);
-        }).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
+        }).RequireRateLimiting(LoomPolicies.Turns).ProducesProblem(400).ProducesProblem(403).ProducesProblem(404).ProducesProblem(409);
 
         session.MapPut("/turns/{turnId}/choice", async (string sessionId, string turnId, ChoiceBody body, HttpContext http, IGrainFactory grains) =>
         {

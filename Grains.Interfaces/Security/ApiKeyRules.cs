@@ -16,6 +16,16 @@ public static class ApiKeyRules
 
     public const string OwnerRule = "1-64 characters: letters, digits, '.', '_', '-', '@'";
 
+    /// <summary>A key's name as stored: trimmed, null when blank. Null also when it holds control or format characters
+    /// (see <see cref="IsValidName"/>), which the caller refuses first.</summary>
+    public static string? NormalizeName(string? name) => string.IsNullOrWhiteSpace(name) ? null : name.Trim();
+
+    /// <summary>At most <see cref="MaxNameChars"/> once trimmed, with no control or format characters: names are printed
+    /// by <c>keys list</c> and the admin API, where an escape sequence or a line break could pass for another key.</summary>
+    public static bool IsValidName(string? name) =>
+        NormalizeName(name) is not { } trimmed
+        || (trimmed.Length <= MaxNameChars && !trimmed.Any(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format));
+
     /// <summary>A lower-case hex SHA-256.</summary>
     public static bool IsSha256Hex(string? text) =>
         text is { Length: 64 } && text.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');

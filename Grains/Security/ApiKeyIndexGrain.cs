@@ -45,7 +45,7 @@ public sealed partial class ApiKeyIndexGrain(
 
         var keyId = "k" + RandomNumberGenerator.GetString("abcdefghijkmnpqrstuvwxyz23456789", 16);
         var key = grains.GetGrain<IApiKeyGrain>(draft.Sha256);
-        var info = await key.Create(keyId, draft with { Owner = draft.Owner!.Trim(), Roles = roles, Name = draft.Name?.Trim() });
+        var info = await key.Create(keyId, draft with { Owner = draft.Owner!.Trim(), Roles = roles, Name = ApiKeyRules.NormalizeName(draft.Name) });
         var entry = new ApiKeyIndexEntry { KeyId = keyId, Sha256 = draft.Sha256, Owner = info.Owner, ExpiresAt = info.ExpiresAt };
         state.State.Keys.Add(entry);
         try
@@ -122,13 +122,15 @@ public sealed partial class ApiKeyIndexGrain(
         {
             throw Problems.Invalid("roles", $"roles must name at least one of {string.Join(", ", LoomRoles.All)}.");
         }
-        if (roles.FirstOrDefault(r => !LoomRoles.IsKnown(r)) is { } unknown)
+        // A null role is as unknown as a misspelt one (it used to be stored, and every request with the key then failed).
+        if (roles.Any(r => r is null || !LoomRoles.IsKnown(r)))
         {
-            throw Problems.Invalid("roles", $"Unknown role '{unknown}': roles are {string.Join(", ", LoomRoles.All)}.");
+            var unknown = roles.First(r => r is null || !LoomRoles.IsKnown(r));
+            throw Problems.Invalid("roles", $"Unknown role '{unknown ?? "null"}': roles are {string.Join(", ", LoomRoles.All)}.");
         }
-        if (draft.Name is { Length: > ApiKeyRules.MaxNameChars })
+        if (!ApiKeyRules.IsValidName(draft.Name))
         {
-            throw Problems.Invalid("name", $"name must be at most {ApiKeyRules.MaxNameChars} characters.");
+            throw Problems.Invalid("name", $"name must be at most {ApiKeyRules.MaxNameChars} characters, without control characters.");
         }
         if (draft.ExpiresAt is { } expires && expires <= clock.GetUtcNow())
         {

@@ -8,13 +8,23 @@ public sealed class LlmPricing(IOptions<LlmOptions> options)
     private const decimal PerMillion = 1_000_000m;
 
     /// <summary>Cost in USD (rounded to 1e-8); 0 when neither the model nor the provider's "*" has a price.</summary>
-    public decimal Cost(string provider, string model, long promptTokens, long completionTokens, long cachedTokens)
+    public decimal Cost(string provider, string model, long promptTokens, long completionTokens, long cachedTokens) =>
+        Cost(provider, [model], promptTokens, completionTokens, cachedTokens);
+
+    /// <summary>
+    /// Cost under the first of <paramref name="models"/> that has a price, else the provider's "*". A provider names the
+    /// snapshot that answered (<c>gpt-4o-mini-2024-07-18</c> for <c>gpt-4o-mini</c>), so the model asked for comes first:
+    /// priced by the answer's name alone, a turn cost nothing and budgets in USD never filled.
+    /// </summary>
+    public decimal Cost(string provider, IReadOnlyList<string?> models, long promptTokens, long completionTokens, long cachedTokens)
     {
-        if (!options.Value.Pricing.TryGetValue(provider, out var models)
-            || !(models.TryGetValue(model, out var price) || models.TryGetValue("*", out price)))
+        if (!options.Value.Pricing.TryGetValue(provider, out var prices)) return 0m;
+        ModelPrice? price = null;
+        foreach (var model in models)
         {
-            return 0m;
+            if (model is not null && prices.TryGetValue(model, out price)) break;
         }
+        if (price is null && !prices.TryGetValue("*", out price)) return 0m;
 
         var cached = Math.Clamp(cachedTokens, 0, promptTokens);
         var cost = ((promptTokens - cached) * price.Input

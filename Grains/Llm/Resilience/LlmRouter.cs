@@ -43,6 +43,7 @@ public sealed partial class LlmRouter(
         var retries = 0;
         LlmCallException? last = null;
         OpenedStream? opened = null;
+        string? asked = null; // the model the answering attempt asked for (prices are set by that name)
         var fallbacks = 0;
         for (var i = 0; i < chain.Count && opened is null; i++)
         {
@@ -60,6 +61,7 @@ public sealed partial class LlmRouter(
             if (result is not null)
             {
                 opened = result;
+                asked = attempt.Model;
                 break;
             }
 
@@ -87,7 +89,7 @@ public sealed partial class LlmRouter(
             {
                 if (chunk.Final)
                 {
-                    yield return Priced(chunk, retries, fallbacks);
+                    yield return Priced(chunk, asked, retries, fallbacks);
                     yield break;
                 }
 
@@ -208,10 +210,10 @@ public sealed partial class LlmRouter(
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
     }));
 
-    private LlmChunk Priced(LlmChunk final, int retries, int fallbacks)
+    private LlmChunk Priced(LlmChunk final, string? asked, int retries, int fallbacks)
     {
         // A cached answer cost nothing this time; its tokens still show what the turn contains.
-        var cost = final.CacheHit ? 0m : pricing.Cost(final.Provider ?? "", final.Model ?? "", final.PromptTokens ?? 0, final.CompletionTokens ?? 0, final.CachedTokens ?? 0);
+        var cost = final.CacheHit ? 0m : pricing.Cost(final.Provider ?? "", [asked, final.Model], final.PromptTokens ?? 0, final.CompletionTokens ?? 0, final.CachedTokens ?? 0);
         metrics.Answered(final.Provider ?? "unknown", retries, fallbacks);
         return final with { CostUsd = cost, Retries = retries, Fallbacks = fallbacks };
     }

@@ -59,6 +59,20 @@ public sealed class LlmRouterTests : IAsyncLifetime
         LlmTestServices.Collect(services.GetRequiredService<LlmRouter>().StreamAsync(LlmTestServices.Request(provider, "stub-model")));
 
     [Fact]
+    public async Task An_answer_from_a_dated_snapshot_is_priced_by_the_model_asked_for()
+    {
+        await using var services = Services();
+        _openai.Enqueue(StubReply.Ok("Priced all the same.", new StubUsage(11, 7, 3)) with { AnsweredBy = "stub-model-2024-07-18" });
+
+        var (chunks, error) = await Run(services);
+
+        Assert.Null(error);
+        var final = chunks[^1];
+        Assert.Equal("stub-model-2024-07-18", final.Model); // the turn names the model that answered
+        Assert.Equal(0.00009375m, final.CostUsd); // priced as stub-model, not 0
+    }
+
+    [Fact]
     public async Task A_429_is_retried_on_the_same_provider_after_its_retry_after()
     {
         await using var services = Services();

@@ -91,6 +91,8 @@ public sealed class DatabaseKeyTests(SecurityAppFactory app) : IClassFixture<Sec
     [InlineData("""{"owner":"ok","roles":[]}""", 400, "roles")]
     [InlineData("""{"owner":"ok"}""", 400, "roles")]
     [InlineData("""{"owner":"ok","roles":["root"]}""", 400, "roles")]
+    [InlineData("""{"owner":"ok","roles":["player",null]}""", 400, "roles")] // was stored, and every request with it was a 500
+    [InlineData("""{"owner":"ok","roles":["viewer"],"name":"x\u001b[2J\nk123 active"}""", 400, "name")]
     [InlineData("""{"owner":"ok","roles":["player"],"expiresAt":"2001-01-01T00:00:00Z"}""", 422, "expiresAt")]
     [InlineData("""{"owner":"ok","roles":"player"}""", 400, null)]
     public async Task Bad_key_requests_get_clear_problems(string body, int status, string? field)

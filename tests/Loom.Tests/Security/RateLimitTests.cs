@@ -58,5 +58,10 @@ public sealed class RateLimitTests(RateLimitTests.LimitedAppFactory app) : IClas
         Assert.InRange(response.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 30, 60);
         // Reads are not turns.
         await second.GetAsync($"/api/sessions/{session}/turns").ExpectAsync(HttpStatusCode.OK);
+        // A rework calls the narrator as a turn does: it counts too.
+        var turns = await second.GetAsync($"/api/sessions/{session}/turns").ExpectAsync(HttpStatusCode.OK);
+        var first = turns["items"]![0]!["turnId"]!.GetValue<string>();
+        var rework = await second.PostAsync($"/api/sessions/{session}/turns/{first}/regenerate", null);
+        Assert.Equal("rate_limited", (await Task.FromResult(rework).ExpectProblemAsync(HttpStatusCode.TooManyRequests))["code"]!.GetValue<string>());
     }
 }

@@ -96,6 +96,7 @@ public abstract class LlmStubServer : IAsyncDisposable
         _requests.Enqueue(request);
 
         var reply = Responder?.Invoke(request) ?? (_script.TryDequeue(out var scripted) ? scripted : Default);
+        if (reply.AnsweredBy is { } snapshot) model = snapshot; // a provider names the snapshot that answered
         if (reply.Delay > TimeSpan.Zero)
         {
             try

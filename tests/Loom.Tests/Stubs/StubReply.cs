@@ -17,6 +17,8 @@ public enum StubFault
 public sealed record StubReply
 {
     public string Text { get; init; } = "Hello from the stub narrator.";
+    /// <summary>The model the answer names (a dated snapshot); the model asked for when null.</summary>
+    public string? AnsweredBy { get; init; }
     /// <summary>Words per streamed chunk.</summary>
     public int WordsPerChunk { get; init; } = 2;
     public StubUsage? Usage { get; init; } = new(11, 7, 3);
