@@ -21,4 +21,9 @@ public sealed record PendingUsage
 
     /// <summary>Unique across sessions (turn ids are unique only within their session).</summary>
     public static string TurnKey(string sessionId, string turnId) => $"{sessionId}.{turnId}";
+
+    /// <summary>A rework's run (regenerate, continue, resend) keeps its turn's id, so it is keyed by when it was accepted
+    /// too: under the turn's own key the owner took it for the first run again and never counted it.</summary>
+    public static string ReworkKey(string sessionId, string turnId, DateTime acceptedAt) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{sessionId}.{turnId}.{acceptedAt.Ticks}");
 }

@@ -93,23 +93,27 @@ public sealed partial class SessionTenancy(
         }
     }
 
+    /// <summary>What the owner counts a run of <paramref name="turn"/> under (a rework's run is keyed by its accept time).</summary>
+    private string UsageKey(TurnView turn, bool rework) =>
+        rework ? PendingUsage.ReworkKey(sessionId, turn.TurnId, turn.CreatedAt) : PendingUsage.TurnKey(sessionId, turn.TurnId);
+
     /// <summary>The turn's usage rides in its own commit as a pending row of the owner (folded there in batches).</summary>
-    public void StageUsage(RowUnit unit, TurnView turn)
+    public void StageUsage(RowUnit unit, TurnView turn, bool rework)
     {
         if (turn.Status != TurnStatus.Completed) return;
         var owner = Usage.GetGrainId();
-        unit.Put(owner, PendingUsage.RowName(PendingUsage.TurnKey(sessionId, turn.TurnId)),
+        unit.Put(owner, PendingUsage.RowName(UsageKey(turn, rework)),
             new PendingUsage { Usage = turn.Usage, At = turn.CompletedAt ?? DateTime.UtcNow });
     }
 
     /// <summary>Tells the owner at once (in memory, no storage write) so its reads and budget checks include the turn.
     /// The turn and its usage row are already durable, so a failure here is logged, not thrown: the owner folds the row later.</summary>
-    public async Task RecordUsageAsync(TurnView turn)
+    public async Task RecordUsageAsync(TurnView turn, bool rework)
     {
         if (turn.Status != TurnStatus.Completed) return;
         try
         {
-            await Usage.Record(PendingUsage.TurnKey(sessionId, turn.TurnId), turn.Usage);
+            await Usage.Record(UsageKey(turn, rework), turn.Usage);
         }
         catch (Exception ex)
         {

@@ -643,7 +643,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             _memory.StageLoaded(unit);
             _journal.Put(unit, stored);
             _audit.Stage(unit, InterventionPlanner.AuditOf(finished.Turn, S.OwnerId));
-            _tenancy.StageUsage(unit, turn);
+            _tenancy.StageUsage(unit, turn, rework: finished.Rework is not null);
             if (finished.Rework is null) ApplyCommitted(finished);
             else ApplyReworkCommitted(stored, turn);
             await _state.CommitUntilDurableAsync(unit, _stopping.Token, _storageRetrying);
@@ -652,7 +652,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
 
         _metrics.TurnCommitted(turn, SessionType);
         // The owner counts the turn before anyone hears it finished: a usage read or budget check after the answer sees it.
-        await _tenancy.RecordUsageAsync(turn);
+        await _tenancy.RecordUsageAsync(turn, rework: finished.Rework is not null);
         if (turn.MemoryUpdates.Count > 0)
             Publish(new SessionEvent { Id = "", Type = SessionEventTypes.MemoryUpdated, TurnId = turn.TurnId, Memory = turn.MemoryUpdates });
         Publish(new SessionEvent

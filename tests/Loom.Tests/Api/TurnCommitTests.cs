@@ -43,6 +43,26 @@ public sealed class TurnCommitTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Every_run_of_a_turn_counts_for_its_owner_reworks_included_once_each_across_a_restart()
+    {
+        var dataDirectory = Directory.CreateTempSubdirectory("loom-usage-").FullName;
+        await using (var app = LoomAppFactory.With(dataDirectory, NoUsageFlush))
+        {
+            var client = app.Alice();
+            var sessionId = await client.CreateSessionAsync();
+            var turn = await client.PlayAsync(sessionId, "I cross the ford at dawn.");
+            // Two more narrations of the same turn: each called the narrator, so each is the owner's.
+            for (var i = 0; i < 2; i++)
+                await client.PostAsync($"/api/sessions/{sessionId}/turns/{turn["turnId"]!.GetValue<string>()}/regenerate?wait=true&timeout=60", null).ExpectAsync(HttpStatusCode.OK);
+            Assert.Equal(3, (await client.GetAsync("/api/usage").ExpectAsync(HttpStatusCode.OK))["turns"]!.GetValue<int>());
+        }
+        await using (var app = LoomAppFactory.With(dataDirectory, NoUsageFlush))
+        {
+            Assert.Equal(3, (await app.Alice().GetAsync("/api/usage").ExpectAsync(HttpStatusCode.OK))["turns"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
     public async Task Owner_usage_reads_its_writes_at_once_and_counts_each_turn_once_across_restarts()
     {
         var dataDirectory = Directory.CreateTempSubdirectory("loom-usage-").FullName;
