@@ -21,7 +21,9 @@ internal sealed class LoomResponseCache(IChatClient inner, LoomCache cache, LlmC
     private readonly string _endpoint = provider.Endpoint?.ToString() ?? "(default)";
 
     protected override bool EnableCaching(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions) =>
-        base.EnableCaching(messages, chatOptions) && (options.AllowNonZeroTemperature || chatOptions?.Temperature is null or 0f);
+        // Only an answer asked for at temperature 0 is meant to repeat: no temperature means the provider's default (1.0
+        // for OpenAI and Anthropic), a sampled answer like any other.
+        base.EnableCaching(messages, chatOptions) && (options.AllowNonZeroTemperature || chatOptions?.Temperature is 0f);
 
     protected override string GetCacheKey(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, params ReadOnlySpan<object?> additionalValues) =>
         AIJsonUtilities.HashDataToString([messages, chatOptions, .. additionalValues, _provider, _endpoint], Json);

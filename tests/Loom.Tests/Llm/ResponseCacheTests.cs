@@ -101,6 +101,11 @@ public sealed class ResponseCacheTests : IAsyncLifetime
             await Run(services, warm);
             await Run(services, warm);
             Assert.Equal(2, _stub.RequestCount);
+            // No temperature is the provider's default (1.0 for OpenAI): sampled too.
+            var unset = LlmTestServices.Request("openai", "stub-model") with { Temperature = null };
+            await Run(services, unset);
+            await Run(services, unset);
+            Assert.Equal(4, _stub.RequestCount);
         }
 
         await using (var services = Services(allowTemperature: true))
@@ -108,7 +113,7 @@ public sealed class ResponseCacheTests : IAsyncLifetime
             var warm = LlmTestServices.Request("openai", "stub-model") with { Temperature = 0.8 };
             await Run(services, warm);
             await Run(services, warm);
-            Assert.Equal(3, _stub.RequestCount);
+            Assert.Equal(5, _stub.RequestCount); // one more: the second answer came from the cache
         }
     }
 }
