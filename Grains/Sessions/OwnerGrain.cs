@@ -154,7 +154,7 @@ public sealed partial class OwnerGrain(
                 items.Add(info);
                 if (items.Count == limit) break;
             }
-            var last = page.Count > 0 ? page[consumed - 1].SessionId : null;
+            var last = page.Count > 0 ? Cursor(page[consumed - 1]) : null;
             if (items.Count == limit)
             {
                 next = more is not null || consumed < page.Count ? last : null;
@@ -216,20 +216,41 @@ public sealed partial class OwnerGrain(
         return found;
     }
 
-    /// <summary>Index entries newest first after the cursor <paramref name="after"/> (a session id), and the cursor of
-    /// the page after them (null at the end).</summary>
+    /// <summary>Index entries newest first after the cursor <paramref name="after"/>, and the cursor of the page after
+    /// them (null at the end). A cursor is the last entry's place in that order (its creation time and id), so it still
+    /// resolves once that session is gone (deleted, left, kicked); a bare session id (a cursor of an older build) is
+    /// looked up.</summary>
     private (List<OwnedSession> Page, string? Next) PageOf(string? after, int limit, bool includeJoined = false)
     {
         var owned = (includeJoined ? _sessions.Concat(state.State.Joined) : _sessions).OrderByDescending(s => s.CreatedAt).ThenBy(s => s.SessionId, StringComparer.Ordinal).ToList();
         var start = 0;
         if (!string.IsNullOrEmpty(after))
         {
-            var index = owned.FindIndex(s => s.SessionId == after);
-            if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
-            start = index + 1;
+            if (TryParseCursor(after, out var ticks, out var id))
+            {
+                start = owned.FindIndex(s => s.CreatedAt.Ticks < ticks || (s.CreatedAt.Ticks == ticks && string.CompareOrdinal(s.SessionId, id) > 0));
+                if (start < 0) start = owned.Count;
+            }
+            else
+            {
+                var index = owned.FindIndex(s => s.SessionId == after);
+                if (index < 0) throw Problems.Invalid("after", "after is not a cursor from this list.");
+                start = index + 1;
+            }
         }
         var page = owned.Skip(start).Take(limit).ToList();
-        return (page, start + page.Count < owned.Count && page.Count > 0 ? page[^1].SessionId : null);
+        return (page, start + page.Count < owned.Count && page.Count > 0 ? Cursor(page[^1]) : null);
+    }
+
+    private static string Cursor(OwnedSession entry) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{entry.CreatedAt.Ticks}.{entry.SessionId}");
+
+    private static bool TryParseCursor(string cursor, out long ticks, out string id)
+    {
+        var dot = cursor.IndexOf('.', StringComparison.Ordinal);
+        id = dot > 0 ? cursor[(dot + 1)..] : "";
+        return long.TryParse(cursor.AsSpan(0, Math.Max(0, dot)), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ticks)
+            && id.Length > 0;
     }
 
     public Task ReportStoredBytes(string sessionId, long bytes)

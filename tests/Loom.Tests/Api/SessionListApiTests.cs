@@ -29,6 +29,23 @@ public sealed class SessionListApiTests
         await client.GetAsync("/api/sessions?after=not-a-cursor").ExpectProblemAsync(HttpStatusCode.BadRequest);
     }
 
+    [Fact]
+    public async Task A_cursor_still_pages_on_after_its_session_is_deleted()
+    {
+        await using var app = LoomAppFactory.With(null, null);
+        var client = app.Alice();
+        var created = new List<string>();
+        for (var i = 0; i < 3; i++) created.Add(await client.CreateSessionAsync());
+        var first = await client.GetAsync("/api/sessions?limit=1").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(created[2], first["items"]![0]!["sessionId"]!.GetValue<string>());
+        var cursor = first["next"]!.GetValue<string>();
+
+        // The session the cursor stopped at goes; the next page is still the one after it.
+        await client.DeleteAsync($"/api/sessions/{created[2]}?permanent=true").ExpectAsync(HttpStatusCode.NoContent);
+        var rest = await client.GetAsync($"/api/sessions?limit=5&after={Uri.EscapeDataString(cursor)}").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal([created[1], created[0]], rest["items"]!.AsArray().Select(s => s!["sessionId"]!.GetValue<string>()));
+    }
+
     private static async Task<List<string>> WalkAsync(HttpClient client, string first)
     {
         var ids = new List<string>();
