@@ -7,14 +7,10 @@ public sealed class LlmPricing(IOptions<LlmOptions> options)
 {
     private const decimal PerMillion = 1_000_000m;
 
-    /// <summary>Cost in USD (rounded to 1e-8); 0 when neither the model nor the provider's "*" has a price.</summary>
-    public decimal Cost(string provider, string model, long promptTokens, long completionTokens, long cachedTokens) =>
-        Cost(provider, [model], promptTokens, completionTokens, cachedTokens);
-
     /// <summary>
-    /// Cost under the first of <paramref name="models"/> that has a price, else the provider's "*". A provider names the
+    /// Cost in USD (rounded to 1e-8) under the first of <paramref name="models"/> that has a price, else the provider's "*". A provider names the
     /// snapshot that answered (<c>gpt-4o-mini-2024-07-18</c> for <c>gpt-4o-mini</c>), so the model asked for comes first:
-    /// priced by the answer's name alone, a turn cost nothing and budgets in USD never filled.
+    /// priced by the answer's name alone, a turn cost nothing and budgets in USD never filled. 0 without any price.
     /// </summary>
     public decimal Cost(string provider, IReadOnlyList<string?> models, long promptTokens, long completionTokens, long cachedTokens)
     {
