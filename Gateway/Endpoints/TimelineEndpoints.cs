@@ -81,7 +81,7 @@ public static class TimelineEndpoints
                     throw Problems.Invalid("after", "after must be a cursor from a previous page.");
                 cursor = position;
             }
-            var page = await grains.ReadAsync(http, sessionId, (s, a) => s.ListAudit(a.ActingOwnerId, Paging.Limit(limit), cursor));
+            var page = await grains.ReadAsync(http, sessionId, (s, a) => s.ListAudit(a.ActingOwnerId, Paging.Limit(limit), cursor, a.Role));
             return TypedResults.Ok(new Page<AuditEntry>(page.Items, page.Next));
         }).ProducesProblem(400).ProducesProblem(404);
 
@@ -99,7 +99,7 @@ public static class TimelineEndpoints
                 var file = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<IChatPortGrain>(0).Export(a.ActingOwnerId, sessionId, kind));
                 return TypedResults.File(file.Content, file.ContentType, file.FileName);
             }
-            var export = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<ISessionArchiveGrain>(0).Export(s.GetPrimaryKeyString(), a.ActingOwnerId));
+            var export = await grains.ReadAsync(http, sessionId, (s, a) => grains.GetGrain<ISessionArchiveGrain>(0).Export(s.GetPrimaryKeyString(), a.ActingOwnerId, a.Role));
             return kind == "markdown"
                 ? Results.Text(MarkdownExport.Render(export), "text/markdown; charset=utf-8")
                 : TypedResults.Ok(export);

@@ -1,5 +1,6 @@
 using Loom.Events;
 using Loom.Memory;
+using Loom.Multiplayer;
 using Loom.Security;
 using Loom.Timeline;
 using Loom.Turns;
@@ -89,7 +90,8 @@ public interface ISessionGrain : IGrainWithStringKey
     /// <summary>The session's branches: live turns with their alternatives, retconned stretches, forks.</summary>
     [AlwaysInterleave] Task<StoryTreeView> GetTree(string ownerId);
 
-    [AlwaysInterleave] Task<AuditPage> ListAudit(string ownerId, int limit, long? after);
+    /// <summary>A page of the audit log as a reader in <paramref name="viewer"/>'s role sees it (<see cref="AuditEntry.IsVisibleTo"/>).</summary>
+    [AlwaysInterleave] Task<AuditPage> ListAudit(string ownerId, int limit, long? after, MemberRole viewer);
 
     /// <summary>The whole session: committed turns (retconned included), memory with history, audit.</summary>
     [AlwaysInterleave] Task<SessionExport> Export(string ownerId);
@@ -157,7 +159,8 @@ public interface IOwnerGrain : IGrainWithStringKey
 public interface ISessionArchiveGrain : IGrainWithIntegerKey
 {
     /// <summary>What <see cref="ISessionGrain.Export"/> answers, without waking an idle session.</summary>
-    Task<SessionExport> Export(string sessionId, string ownerId);
+    /// <remarks>The audit log is as a reader in <paramref name="viewer"/>'s role sees it.</remarks>
+    Task<SessionExport> Export(string sessionId, string ownerId, MemberRole viewer);
 
     /// <summary>What <see cref="ISessionGrain.ReadForSupport"/> answers; an idle session's read is audited on the
     /// primary and answered from the replica without waking the session.</summary>

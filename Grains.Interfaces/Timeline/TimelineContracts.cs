@@ -32,6 +32,12 @@ public sealed record AuditEntry
     [Id(3)] public string? Reason { get; init; }
     [Id(4)] public int Seq { get; init; }
     [Id(5)] public Dictionary<string, string> Details { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The action of an admin's support read: the owner sees who read their session and why; room members do not.</summary>
+    public const string SupportReadAction = "admin.read";
+
+    /// <summary>Whether a reader of the session's log in <paramref name="role"/> sees this entry.</summary>
+    public bool IsVisibleTo(Multiplayer.MemberRole role) => role == Multiplayer.MemberRole.Owner || Action != SupportReadAction;
 }
 
 [GenerateSerializer, Alias("loom.AuditPage")]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Loom.Errors;
 using Loom.Memory;
+using Loom.Multiplayer;
 using Loom.Security;
 using Loom.Sessions;
 using Loom.Timeline;
@@ -46,7 +47,7 @@ public sealed class ChatPortGrain(WorldMemoryFactory memoryFactory, RollingSumma
     {
         CheckFormat(format);
         // Through the archive: an idle session is read from the read replica when there is one (docs/operations.md).
-        var export = await GrainFactory.GetGrain<ISessionArchiveGrain>(0).Export(sessionId, actingOwnerId);
+        var export = await GrainFactory.GetGrain<ISessionArchiveGrain>(0).Export(sessionId, actingOwnerId, MemberRole.Spectator); // a chat file carries no audit log
         var world = await canons.GetAsync(export.Canon.WorldId, export.Canon.Version);
         var live = export.Turns.Where(t => t.Status == TurnStatus.Completed).OrderBy(t => t.Seq).ToList();
         var userName = live.Select(t => t.Speaker).FirstOrDefault(s => !string.IsNullOrWhiteSpace(s)) ?? "User";

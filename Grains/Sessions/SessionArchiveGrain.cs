@@ -1,4 +1,5 @@
 using Loom.Memory;
+using Loom.Multiplayer;
 using Loom.Security;
 using Loom.Storage;
 using Loom.Timeline;
@@ -49,14 +50,13 @@ public sealed partial class SessionArchiveGrain(IReplicaRowReader replica, IGrai
         }
     }
 
-    public async Task<SessionExport> Export(string sessionId, string ownerId)
+    public async Task<SessionExport> Export(string sessionId, string ownerId, MemberRole viewer)
     {
-        if (replica.Enabled && await GrainFactory.GetGrain<IOwnerGrain>(ownerId).IdleVersion(sessionId) is { } version &&
-            await FromReplicaAsync(sessionId, ownerId, version) is { } export)
-        {
-            return export;
-        }
-        return await GrainFactory.GetGrain<ISessionGrain>(sessionId).Export(ownerId);
+        var export = replica.Enabled && await GrainFactory.GetGrain<IOwnerGrain>(ownerId).IdleVersion(sessionId) is { } version
+            ? await FromReplicaAsync(sessionId, ownerId, version)
+            : null;
+        export ??= await GrainFactory.GetGrain<ISessionGrain>(sessionId).Export(ownerId);
+        return viewer == MemberRole.Owner ? export : export with { Audit = [.. export.Audit.Where(e => e.IsVisibleTo(viewer))] };
     }
 
     private async Task<SessionExport?> FromReplicaAsync(string sessionId, string ownerId, int idleVersion)

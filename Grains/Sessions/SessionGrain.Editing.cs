@@ -3,6 +3,7 @@ using System.Globalization;
 using Loom.Errors;
 using Loom.Events;
 using Loom.Memory;
+using Loom.Multiplayer;
 using Loom.Security;
 using Loom.Timeline;
 using Loom.Turns;
@@ -276,10 +277,12 @@ public sealed partial class SessionGrain
 
     // ---------------------------------------------------------------- audit
 
-    public Task<AuditPage> ListAudit(string ownerId, int limit, long? after)
+    public async Task<AuditPage> ListAudit(string ownerId, int limit, long? after, MemberRole viewer)
     {
         Require(ownerId);
-        return _audit.ListAsync(limit, after);
+        var page = await _audit.ListAsync(limit, after);
+        // The cursor stays the position of the last entry read, so a page thinned for a member still pages on.
+        return page with { Items = [.. page.Items.Where(e => e.IsVisibleTo(viewer))] };
     }
 
     public async Task<AdminSessionView> ReadForSupport(Caller admin, string? reason)

@@ -21,7 +21,7 @@ public static class SupportReads
     {
         At = DateTime.UtcNow,
         Actor = admin.OwnerId,
-        Action = "admin.read",
+        Action = AuditEntry.SupportReadAction,
         Reason = reason,
         Seq = header.CommittedSeq(),
         Details = new Dictionary<string, string>(StringComparer.Ordinal) { ["scope"] = "metadata" },

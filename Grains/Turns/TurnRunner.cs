@@ -411,9 +411,14 @@ public sealed partial class TurnRunner
             var usage = Usage.Zero;
             try
             {
-                (var text, usage) = await SummarizeWithNarratorAsync(session, turns, cancel.Token);
-                if (text.Length > 0) return new SummaryOutcome(_summarizer.CreateOp(range, text), usage, null);
-                warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
+                (var text, usage, var servedBy) = await SummarizeWithNarratorAsync(session, turns, cancel.Token);
+                if (servedBy == LlmProviders.Offline)
+                    // The fallback chain ended at the offline narrator, whose "summary" is invented prose, not a summary.
+                    warning = $"memory: the narrator fell back to the offline narrator for the summary of turns {range.FromSeq}-{range.ToSeq}; summarized extractively";
+                else if (text.Length > 0)
+                    return new SummaryOutcome(_summarizer.CreateOp(range, text), usage, null);
+                else
+                    warning = $"memory: the narrator's summary of turns {range.FromSeq}-{range.ToSeq} was empty; summarized extractively";
             }
             catch (LlmCallException ex)
             {
@@ -435,7 +440,7 @@ public sealed partial class TurnRunner
         }
     }
 
-    private async Task<(string Text, Usage Usage)> SummarizeWithNarratorAsync(TurnContext session, IReadOnlyList<TurnText> turns, CancellationToken cancellation)
+    private async Task<(string Text, Usage Usage, string? ServedBy)> SummarizeWithNarratorAsync(TurnContext session, IReadOnlyList<TurnText> turns, CancellationToken cancellation)
     {
         var instruction = _summarizer.BuildInstruction(turns);
         List<LlmMessage> messages =
@@ -447,7 +452,7 @@ public sealed partial class TurnRunner
         var (answer, final) = await NarrateAsync(session, Request(session, messages, Math.Max(64, _memoryOptions.MaxSummaryChars / 3)), liveTurnId: null, cancellation);
         // A model that answers in the narration format anyway: keep the prose, drop the memory block.
         var text = MemoryBlockParser.Split(answer, _memoryOptions).Narrative.Trim();
-        return (text, UsageOf(final, _tokens.Count(instruction), _tokens.Count(text)));
+        return (text, UsageOf(final, _tokens.Count(instruction), _tokens.Count(text)), final?.Provider);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: turn {TurnId} failed")]

@@ -239,4 +239,24 @@ public sealed class SharedSessionAccessTests(LoomAppFactory app) : IClassFixture
         await app.Bob().PostJsonAsync($"/api/invites/{code}/join", new { displayName = new string('b', 61) }).ExpectProblemAsync(HttpStatusCode.BadRequest);
         await app.Alice().PostJsonAsync($"/api/sessions/{sessionId}/chat", new { text = new string('c', 2001) }).ExpectProblemAsync(HttpStatusCode.BadRequest);
     }
+
+    [Fact]
+    public async Task Support_reads_are_the_owners_to_see_room_members_do_not_see_them_in_the_audit_or_the_export()
+    {
+        var alice = app.Alice();
+        var sessionId = await alice.CreateSessionAsync();
+        await app.Bob().PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId)}/join", new { displayName = "Bran" }).ExpectAsync(HttpStatusCode.OK);
+        await alice.PutAsync($"/api/sessions/{sessionId}/memory/fact:bridge", JsonContent.Create(new { type = "fact", name = "Bridge", content = "The bridge is out." })).ExpectAsync(HttpStatusCode.OK);
+        await app.Admin().GetAsync($"/api/admin/sessions/{sessionId}?reason=ticket%207").ExpectAsync(HttpStatusCode.OK);
+
+        static bool IsSupportRead(JsonNode? entry) => entry!["action"]!.GetValue<string>() == "admin.read";
+        var owners = (await alice.GetAsync($"/api/sessions/{sessionId}/audit").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Single(owners, IsSupportRead);
+        var members = (await app.Bob().GetAsync($"/api/sessions/{sessionId}/audit").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.Contains(members, e => e!["action"]!.GetValue<string>() == "memory.put"); // the session's own entries stay
+        Assert.DoesNotContain(members, IsSupportRead);
+        var export = await app.Bob().GetAsync($"/api/sessions/{sessionId}/export").ExpectAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain(export["audit"]!.AsArray(), IsSupportRead);
+        Assert.Contains((await alice.GetAsync($"/api/sessions/{sessionId}/export").ExpectAsync(HttpStatusCode.OK))["audit"]!.AsArray(), IsSupportRead);
+    }
 }

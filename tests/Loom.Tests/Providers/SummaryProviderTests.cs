@@ -18,6 +18,48 @@ public sealed class SummaryAppFixture : ProviderAppFixture
     }
 }
 
+/// <summary>As <see cref="SummaryAppFixture"/>, but a provider that is down falls back to the offline narrator.</summary>
+public sealed class SummaryOfflineFallbackFixture : ProviderAppFixture
+{
+    protected override void Tune(Dictionary<string, string?> settings)
+    {
+        settings["Loom:Memory:SummaryEveryTurns"] = "2";
+        settings["Loom:Memory:RecentWindowTurns"] = "1";
+        settings["Loom:Llm:Resilience:MaxRetries"] = "0";
+        settings["Loom:Llm:Resilience:Fallbacks:0"] = "offline";
+        settings.Remove("Loom:Llm:Resilience:Fallbacks:1");
+    }
+}
+
+/// <summary>The offline narrator tells a story; it cannot summarize one, so its answer is never kept as a summary.</summary>
+public sealed class SummaryOfflineFallbackTests(SummaryOfflineFallbackFixture fixture) : IClassFixture<SummaryOfflineFallbackFixture>
+{
+    [Fact]
+    public async Task A_summary_the_offline_fallback_answered_is_replaced_by_an_extractive_one()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        fixture.OpenAi.Enqueue(StubReply.Ok("The bell tower leans over the square."), StubReply.Ok("Crows circle the broken bell."),
+            StubReply.Ok("Night falls on the square."));
+        // The provider is down for summaries only: the chain falls through to the offline narrator.
+        fixture.OpenAi.Responder = request => request.Body.Contains("Summarize the following turns", StringComparison.Ordinal)
+            ? StubReply.Error(503, "overloaded") : null;
+        await client.PlayAsync(sessionId, "I look at the bell tower.");
+        await client.PlayAsync(sessionId, "I climb the stairs.");
+
+        var third = await client.PlayAsync(sessionId, "I wait for night.");
+
+        Assert.Equal("completed", third["status"]!.GetValue<string>());
+        Assert.Contains(third["warnings"]!.AsArray(), w => w!.GetValue<string>().Contains("offline narrator") && w.GetValue<string>().Contains("summarized extractively"));
+        var summary = await client.GetAsync($"/api/sessions/{sessionId}/memory/summary:turns-1-2").ExpectAsync(HttpStatusCode.OK);
+        // Sentences of the turns themselves, not the offline narrator's invented prose.
+        var content = summary["content"]!.GetValue<string>();
+        Assert.Contains("The bell tower leans over the square.", content);
+        Assert.Contains("Crows circle the broken bell.", content);
+    }
+}
+
 /// <summary>Rolling summaries written by the session's real narrator (an OpenAI-compatible stub on loopback).</summary>
 public sealed class SummaryProviderTests(SummaryAppFixture fixture) : IClassFixture<SummaryAppFixture>
 {
