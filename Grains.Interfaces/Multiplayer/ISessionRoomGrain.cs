@@ -46,6 +46,13 @@ public interface ISessionRoomGrain : IGrainWithStringKey
     [AlwaysInterleave] Task<List<ChatLine>> ListChat(Caller caller);
     [AlwaysInterleave] Task<List<RoomAuditEntry>> ListAudit(Caller caller);
 
+    /// <summary>
+    /// The session is being erased: members, invites, proposals, blocks and the room's audit go, members' lists drop the
+    /// session and their streams end, so a later session under the same id (a /v1 name used again) starts unshared.
+    /// Interleaves, because the room may itself be waiting on the session that calls it.
+    /// </summary>
+    [AlwaysInterleave] Task Close(string ownerId);
+
     /// <summary>The room's live events for one connection; while it is read the member counts as online.</summary>
     IAsyncEnumerable<RoomEvent> Watch(Caller caller, CancellationToken cancellationToken = default);
 }

@@ -321,6 +321,23 @@ public sealed class SessionRoomGrain(
         PublishRoom(RoomEventTypes.Members);
     }
 
+    public async Task Close(string ownerId)
+    {
+        if (!S.Exists) return;
+        if (S.OwnerId != ownerId) throw Problems.NotFound("Session", SessionId);
+        var members = S.Members.Where(m => m.Role != MemberRole.Owner).Select(m => m.MemberId).ToList();
+        var invites = S.Invites.Select(i => i.Code).ToList();
+        // The room goes first: once its state is cleared nobody acts through it, even if a list entry below is left.
+        await state.ClearStateAsync();
+        state.State = new RoomState();
+        _chat.Clear();
+        foreach (var w in _watchers) w.Channel.Writer.TryComplete();
+        _watchers.Clear();
+        await Task.WhenAll(invites.Select(code => GrainFactory.GetGrain<IInviteGrain>(code).Revoke())
+            .Concat(members.Select(member => GrainFactory.GetGrain<IOwnerGrain>(member).Leave(SessionId))));
+        DeactivateOnIdle();
+    }
+
     // ---------------------------------------------------------------- side channel, audit, events
 
     public Task<ChatLine> Say(Caller caller, string text)

@@ -6,6 +6,7 @@ using Loom.Events;
 using Loom.Interventions;
 using Loom.Llm;
 using Loom.Memory;
+using Loom.Multiplayer;
 using Loom.Quotas;
 using Loom.Security;
 using Loom.Storage;
@@ -277,8 +278,9 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             return;
         }
 
-        // Erase: stop the pump, then remove every journal, memory and audit row with the header in one transaction,
-        // then the owner's index entry.
+        // Erase: close the room (members lose access before anything else goes), stop the pump, then remove every
+        // journal, memory and audit row with the header in one transaction, then the owner's index entry.
+        if (S.Shared) await GrainFactory.GetGrain<ISessionRoomGrain>(SessionId).Close(ownerId);
         _stopping.Cancel();
         if (_pump is { IsCompleted: false } pump) await pump.ContinueWith(_ => { }, TaskScheduler.Current);
         var erase = _state.Begin();

@@ -259,4 +259,32 @@ public sealed class SharedSessionAccessTests(LoomAppFactory app) : IClassFixture
         Assert.DoesNotContain(export["audit"]!.AsArray(), IsSupportRead);
         Assert.Contains((await alice.GetAsync($"/api/sessions/{sessionId}/export").ExpectAsync(HttpStatusCode.OK))["audit"]!.AsArray(), IsSupportRead);
     }
+
+    [Fact]
+    public async Task Erasing_a_shared_session_closes_its_room_so_the_same_v1_name_used_again_is_not_open_to_old_members()
+    {
+        var alice = app.Alice();
+        var bob = app.Bob();
+        var first = await CompleteAsync(alice, "erased-tale", "I knock.");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var sessionId = first.Headers.GetValues("X-Loom-Session").Single();
+        await bob.PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId)}/join", new { displayName = "Bran" }).ExpectAsync(HttpStatusCode.OK);
+        var unused = await InviteAsync(alice, sessionId);
+        await bob.GetAsync($"/api/sessions/{sessionId}/turns").ExpectAsync(HttpStatusCode.OK);
+
+        (await alice.DeleteAsync($"/api/sessions/{sessionId}?permanent=true")).EnsureSuccessStatusCode();
+
+        await bob.GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
+        var bobs = (await bob.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray();
+        Assert.DoesNotContain(bobs, s => s!["sessionId"]!.GetValue<string>() == sessionId);
+        await app.Carol().PostJsonAsync($"/api/invites/{unused}/join", new { displayName = "Cara" }).ExpectProblemAsync(HttpStatusCode.NotFound);
+
+        // The name used again makes a new session under the same id: it is Alice's alone.
+        var again = await CompleteAsync(alice, "erased-tale", "I knock again.");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal(sessionId, again.Headers.GetValues("X-Loom-Session").Single());
+        await bob.GetAsync($"/api/sessions/{sessionId}/turns").ExpectProblemAsync(HttpStatusCode.NotFound);
+        await bob.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I barge in." }).ExpectProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(["I knock again."], await InputsAsync(sessionId));
+    }
 }
