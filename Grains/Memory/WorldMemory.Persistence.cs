@@ -168,8 +168,12 @@ public sealed partial class WorldMemory
 
         var memory = new WorldMemory(options, tokens, embedder, latest.Count);
         memory._floorSeq = floor;
+        // Shards whose stored row lacks what a live delta holds: the next snapshot deletes those deltas, so it must
+        // rewrite these shards too, removals included, or the deltas' entities would be lost with them.
+        var heldInDeltas = new HashSet<int>();
         foreach (var (id, (stored, _, model, row)) in latest)
         {
+            if (row < 0) heldInDeltas.Add(ShardOf(id, options.ShardCount));
             if (stored.Revisions is not { Count: > 0 }) continue;
             var state = memory.AddState(id);
             reshard |= row >= 0 && state.Shard != row;
@@ -189,6 +193,7 @@ public sealed partial class WorldMemory
                 memory.UseVector(state, MemoryMarshal.Cast<byte, float>(bytes), memory._storeVectors ? bytes : null);
         }
         memory._dirtyShards.Clear();
+        memory._dirtyShards.UnionWith(heldInDeltas);
         memory._changed.Clear();
         if (reshard)
         {

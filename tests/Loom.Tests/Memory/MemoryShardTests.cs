@@ -157,6 +157,46 @@ public class MemoryShardTests
     }
 
     [Fact]
+    public void A_snapshot_after_a_reload_keeps_what_only_the_deleted_deltas_held()
+    {
+        // The store's protocol across a restart: changes go to deltas; a reload rebuilds memory from rows plus deltas;
+        // the next snapshot writes the dirty shards and deletes every delta before it. What only a delta held, in a
+        // shard no turn after the reload touched, must be in that snapshot, and so must a removal only a delta held.
+        var options = Options(o => o.ShardCount = 8);
+        var memory = NewMemory(options);
+        memory.Apply([Upsert(EntityType.Fact, "Gone", "removed after the first snapshot")], 1);
+        var rows = memory.TakeDirtyShards().Select(shard => RoundTrip(shard)).ToDictionary(shard => shard.Index);
+        var deltas = new List<MemoryDelta>();
+        long next = 0;
+        void Delta()
+        {
+            var delta = memory.TakeChanges();
+            delta.Number = next++;
+            deltas.Add(RoundTrip(delta));
+        }
+        memory.Apply([Upsert(EntityType.Fact, "Alpha", "only in a delta")], 2);
+        memory.Apply([Delete("fact:gone")], 2);
+        Delta();
+
+        memory = WorldMemory.Load(rows.Values, options, TiktokenCounter.Instance, new HashingEmbeddingGenerator(), deltas); // restart
+        var other = Enumerable.Range(0, 64).Select(i => $"Beta {i}").First(name =>
+            WorldMemory.ShardOf($"fact:{name.ToLowerInvariant().Replace(' ', '-')}", 8) is var shard &&
+            shard != WorldMemory.ShardOf("fact:alpha", 8) && shard != WorldMemory.ShardOf("fact:gone", 8));
+        memory.Apply([Upsert(EntityType.Fact, other, "in another shard")], 3);
+        foreach (var shard in memory.TakeDirtyShards())
+        {
+            shard.ThroughDelta = next;
+            rows[shard.Index] = RoundTrip(shard);
+        }
+        deltas.Clear(); // the snapshot's unit deletes the deltas it covers
+
+        var reloaded = WorldMemory.Load(rows.Values, options, TiktokenCounter.Instance, new HashingEmbeddingGenerator(), deltas);
+        Assert.Equal("only in a delta", reloaded.Get("fact:alpha")?.Content);
+        Assert.Null(reloaded.Get("fact:gone"));
+        Assert.Equal(Picture(memory), Picture(reloaded));
+    }
+
+    [Fact]
     public void A_delta_carries_only_the_revisions_storage_does_not_have()
     {
         var memory = NewMemory();
