@@ -380,11 +380,19 @@ public static class SessionSeeds
             shards[WorldMemory.ShardOf(entity.EntityId, shardCount)].Entities.Add(new StoredEntity
             {
                 EntityId = entity.EntityId,
-                // Lists an export left out (null) are empty, as a live session's entity always has them.
+                // Lists an export left out (null) are empty, as a live session's entity always has them. A revision's
+                // value last changed at the revision's own seq: recall walks seqs down from the highest lastSeq, so a
+                // claimed lastSeq of 2^31 would have every turn count down two billion steps.
                 Revisions = history.Select(r => new EntityRevision
                 {
                     Seq = r.Seq,
-                    Value = r.Value is { } v ? v with { Content = v.Content ?? "", Aliases = v.Aliases ?? [], Attributes = v.Attributes ?? new(StringComparer.Ordinal) } : null,
+                    Value = r.Value is { } v
+                        ? v with
+                        {
+                            Content = v.Content ?? "", Aliases = v.Aliases ?? [], Attributes = v.Attributes ?? new(StringComparer.Ordinal),
+                            FirstSeq = Math.Clamp(v.FirstSeq, 0, r.Seq), LastSeq = r.Seq,
+                        }
+                        : null,
                 }).ToList(),
             });
         }

@@ -115,4 +115,26 @@ public sealed class HostileImportTests(LoomAppFactory app, ITestOutputHelper out
         output.WriteLine($"permanent delete: {clock.ElapsedMilliseconds} ms");
         await alice.GetAsync($"/api/sessions/{sessionId}").ExpectProblemAsync(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task An_imported_entity_claiming_a_last_change_far_ahead_of_its_revision_does_not_stall_the_sessions_turns()
+    {
+        var alice = app.Alice();
+        var played = await alice.CreateSessionAsync();
+        await alice.PlayAsync(played, "I light a lantern.");
+        (await alice.PutAsync($"/api/sessions/{played}/memory/fact:lantern", System.Net.Http.Json.JsonContent.Create(
+            new { type = "fact", name = "Lantern", content = "The lantern burns blue." }))).EnsureSuccessStatusCode();
+        var export = await alice.ExportAsync(played);
+        var entity = export["memory"]!.AsArray().Single(m => m!["entityId"]!.GetValue<string>() == "fact:lantern")!;
+        var revision = entity["history"]!.AsArray()[^1]!;
+        revision["value"]!["lastSeq"] = int.MaxValue; // recall walks seqs down from the highest lastSeq it holds
+
+        var imported = (await alice.PostJsonAsync("/api/sessions/import", export).ExpectAsync(HttpStatusCode.Created))["sessionId"]!.GetValue<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var turn = await alice.PlayAsync(imported, "I raise the lantern.").WaitAsync(Deadline);
+        output.WriteLine($"a turn of the imported session: {clock.ElapsedMilliseconds} ms");
+        Assert.Equal("completed", turn["status"]!.GetValue<string>());
+        var stored = await alice.GetAsync($"/api/sessions/{imported}/memory/fact:lantern").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal(revision["seq"]!.GetValue<int>(), stored["lastSeq"]!.GetValue<int>());
+    }
 }
