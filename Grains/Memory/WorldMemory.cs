@@ -167,7 +167,9 @@ public sealed partial class WorldMemory
             .Take(limit)
             .ToList();
 
-        static bool Contains(string field, string text) => field.Contains(text, StringComparison.CurrentCultureIgnoreCase);
+        // Ordinal: the same answer on every silo whatever its culture, and no code point that culture-aware search
+        // ignores (a soft hyphen) matches everything.
+        static bool Contains(string field, string text) => field.Contains(text, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>The live entity a name (or alias) refers to; ties go to the lowest entity type, then the id.</summary>

@@ -150,6 +150,9 @@ public class WorldMemoryApplyTests
         Assert.Equal(["character:ada", "character:mira", "location:harbor"], memory.List(null, "SALT", 50).Select(e => e.EntityId));
         Assert.Equal(["character:mira"], memory.List(EntityType.Character, null, 1, "character:ada").Select(e => e.EntityId));
         Assert.Throws<LoomProblemException>(() => memory.List(null, null, 0));
+        // A code point culture-aware search ignores (a soft hyphen, a zero-width joiner) matches nothing here, not everything.
+        Assert.Empty(memory.List(null, "\u00AD", 50));
+        Assert.Empty(memory.List(null, "\u200D", 50));
     }
 
     [Fact]
