@@ -28,6 +28,9 @@ public sealed record TurnError
 {
     [Id(0)] public required string Code { get; init; }
     [Id(1)] public required string Message { get; init; }
+
+    /// <summary>The code of a turn the player stopped (<c>POST …/cancel</c>).</summary>
+    public const string CancelledCode = "cancelled";
 }
 
 /// <summary>API: Turn. Default members are not written (a turn without alternatives stores no bytes for them).</summary>

@@ -469,7 +469,7 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
         {
             Status = TurnStatus.Failed,
             CompletedAt = DateTime.UtcNow,
-            Error = new TurnError { Code = "cancelled", Message = "Stopped before the narrator finished; nothing of it was kept." },
+            Error = new TurnError { Code = TurnError.CancelledCode, Message = "Stopped before the narrator finished; nothing of it was kept." },
         },
     };
 

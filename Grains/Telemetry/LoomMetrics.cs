@@ -131,7 +131,13 @@ public sealed class LoomMetrics
     {
         var provider = turn.Provider ?? "unknown";
         var completed = turn.Status == Turns.TurnStatus.Completed;
-        TurnProcessed(completed ? "completed" : "failed", provider, sessionType, (turn.LatencyMs ?? 0) / 1000.0);
+        if (!completed && turn.Error?.Code == Turns.TurnError.CancelledCode)
+        {
+            // A player's stop is no fault: it must not feed the error alert, nor a 0 s sample into the turn latency.
+            _turnsProcessed.AddOrUpdate(TurnOutcomes.Cancelled, 1, static (_, n) => n + 1);
+            return;
+        }
+        TurnProcessed(completed ? TurnOutcomes.Completed : TurnOutcomes.Failed, provider, sessionType, (turn.LatencyMs ?? 0) / 1000.0);
         if (completed)
         {
             Tokens(provider, turn.Model ?? "unknown", turn.Usage.PromptTokens + turn.Usage.CompletionTokens);

@@ -68,4 +68,6 @@ public static class TurnOutcomes
 {
     public const string Completed = "completed";
     public const string Failed = "failed";
+    /// <summary>Stopped by the player: not an error, and no latency to record.</summary>
+    public const string Cancelled = "cancelled";
 }

@@ -160,6 +160,24 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_turn_the_player_stopped_counts_as_cancelled_not_as_an_error_and_records_no_latency()
+    {
+        var stopped = new Turns.TurnView
+        {
+            TurnId = "t-stopped", Input = "I wait.", Status = Turns.TurnStatus.Failed, Provider = "offline",
+            Error = new Turns.TurnError { Code = Turns.TurnError.CancelledCode, Message = "Stopped." },
+        };
+        Metrics.TurnCommitted(stopped, "story");
+        Metrics.TurnCommitted(stopped with { TurnId = "t-broken", LatencyMs = 900, Error = new Turns.TurnError { Code = "llm_stream_broken", Message = "x" } }, "story");
+        var text = await ScrapeUntil(t => t.Contains("status=\"cancelled\"", StringComparison.Ordinal) && t.Contains("llm_stream_broken", StringComparison.Ordinal));
+
+        Assert.Equal(1, SampleValue(text, "loom_turns_processed_total", "status=\"cancelled\""));
+        Assert.DoesNotContain("error_type=\"cancelled\"", text);
+        Assert.Equal(1, SampleValue(text, "loom_errors_total", "error_type=\"llm_stream_broken\"", "component=\"llm\""));
+        Assert.Equal(1, SampleValue(text, "loom_turn_processing_duration_seconds_count", "llm_provider=\"offline\"")); // the broken turn's only
+    }
+
+    [Fact]
     public async Task Process_gauges_report_plausible_values()
     {
         var text = await ScrapeUntil(t => t.Contains("loom_memory_limit_bytes", StringComparison.Ordinal));
