@@ -144,7 +144,9 @@ public static class TurnAlternatives
         };
         s.Pending.Add(pending);
         if (old.Status == TurnStatus.Completed) s.TurnCount--;
-        s.Tones.RemoveAll(t => t.Seq == seq);
+        // A fresh take replays the turn's markers, its tone among them; a continuation carries on under the tone the
+        // turn set, so it stays in force (and in the prompt) while the continuation runs.
+        if (request.Kind != ReworkKind.Continue) s.Tones.RemoveAll(t => t.Seq == seq);
         s.UpdatedAt = queued.CreatedAt;
         return pending;
     }

@@ -163,4 +163,24 @@ public sealed class ProviderApiTests(ProviderAppFixture fixture) : IClassFixture
         Assert.Equal("ollama", turn["provider"]!.GetValue<string>());
         Assert.Equal("island-model", fixture.Ollama.Requests.Last().Model);
     }
+
+    [Fact]
+    public async Task A_continuation_is_narrated_under_the_tone_its_turn_set()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var sessionId = await client.CreateSessionAsync();
+        await client.PlayAsync(sessionId, "I walk to the harbour. [TONE: bleak]");
+        var turn = await client.PlayAsync(sessionId, "I step into the tavern. [TONE: noir and rain-soaked]");
+        var before = fixture.OpenAi.RequestCount;
+
+        var continued = await client.PostAsync($"/api/sessions/{sessionId}/turns/{turn["turnId"]!.GetValue<string>()}/continue?wait=true&timeout=60", null)
+            .ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal("completed", continued["status"]!.GetValue<string>());
+        var request = Assert.Single(fixture.OpenAi.Requests.Skip(before));
+        Assert.Contains("noir and rain-soaked", request.Body);
+        var session = await client.GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK);
+        Assert.Equal("noir and rain-soaked", session["tone"]!.GetValue<string>());
+    }
 }
