@@ -63,8 +63,7 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
                 $"The canon and the input need {fixedTokens} tokens, more than Loom:Prompt:MaxPromptTokens ({_options.MaxPromptTokens}).");
         }
 
-        var contextBudget = Math.Min(_options.MemoryTokens, _options.MaxPromptTokens - fixedTokens);
-        var (context, contextTokens, truncated) = BuildContext(request, contextBudget);
+        var (context, contextTokens, truncated) = BuildContext(request, fixedTokens);
 
         var historyBudget = Math.Min(_options.HistoryTokens, _options.MaxPromptTokens - fixedTokens - contextTokens);
         var history = SelectHistory(request.History, historyBudget, out var historyTokens);
@@ -148,11 +147,13 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
     private int CachedCost(string text) => _textCosts.GetValue(text, t => new StrongBox<int>(Cost(t))).Value;
 
     /// <summary>
-    /// Tone and intent are short and always kept; then summaries keep their newest lines and memory its first
-    /// (most relevant) lines, while the budget lasts. Lines are counted one by one (cached: they repeat turn after
-    /// turn); the whole text, which changes every turn, is tokenized once, and that count is the one reported.
+    /// What the turn's markers say (tone, players, intent, retcons, out-of-character notes) is always kept: the player
+    /// is told it reached the narrator. Then summaries keep their newest lines and memory its first (most relevant)
+    /// lines, while the budget lasts (<see cref="PromptOptions.MemoryTokens"/>, or what the markers need if more).
+    /// Lines are counted one by one (cached: they repeat turn after turn); the whole text, which changes every turn,
+    /// is tokenized once, and that count is the one reported.
     /// </summary>
-    private (string Text, int Tokens, bool Truncated) BuildContext(PromptRequest request, int budget)
+    private (string Text, int Tokens, bool Truncated) BuildContext(PromptRequest request, int fixedTokens)
     {
         var sections = new List<ContextSection>();
         if (!string.IsNullOrWhiteSpace(request.Tone))
@@ -181,7 +182,14 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
             sections.Add(new(NarratorFormat.OutOfCharacterHeading, request.OutOfCharacter.Trim()));
         }
 
+        var markers = sections.Count;
         var used = ContextCost(sections, empty: MessageOverheadTokens);
+        if (markers > 0 && fixedTokens + used > _options.MaxPromptTokens)
+        {
+            throw Problems.Unprocessable("prompt_too_large",
+                $"The canon, the input and its markers need {fixedTokens + used} tokens, more than Loom:Prompt:MaxPromptTokens ({_options.MaxPromptTokens}).");
+        }
+        var budget = Math.Min(Math.Max(_options.MemoryTokens, used), _options.MaxPromptTokens - fixedTokens);
         var truncated = false;
 
         if (!string.IsNullOrWhiteSpace(request.Summaries))
@@ -206,8 +214,9 @@ public sealed class PromptAssembler(IOptions<PromptOptions> options, ITokenCount
         }
 
         var tokens = ContextCost(sections, empty: 0);
-        // Headings and joins are estimated above; drop whole sections from the end if the estimate was short.
-        while (tokens > budget)
+        // Headings and joins are estimated above; drop whole sections from the end if the estimate was short (never
+        // the markers', which fit on their own).
+        while (tokens > budget && sections.Count > markers)
         {
             sections.RemoveAt(sections.Count - 1);
             truncated = true;

@@ -36,6 +36,42 @@ public sealed class InterventionPromptTests
     }
 
     [Fact]
+    public void Markers_longer_than_the_memory_budget_are_kept_whole_and_memory_yields_to_them()
+    {
+        var note = string.Join(" ", Enumerable.Range(0, 400).Select(i => $"note{i}")); // far more than 100 tokens
+        var assembler = new PromptAssembler(Options.Create(new PromptOptions { MemoryTokens = 100 }), TiktokenCounter.Instance);
+        var prompt = assembler.Assemble(new PromptRequest
+        {
+            CanonFiles = Canon,
+            Input = "I open the door.",
+            Retcons = "the bridge was never out",
+            OutOfCharacter = note,
+            Memory = "- Mira: a smuggler of salt",
+        });
+
+        var context = prompt.Messages[1].Content;
+        Assert.Contains(NarratorFormat.OutOfCharacterHeading, context);
+        Assert.Contains("note399", context);
+        Assert.Contains("the bridge was never out", context);
+        Assert.DoesNotContain("Mira", context); // no room left for memory
+        Assert.True(prompt.ContextTruncated);
+    }
+
+    [Fact]
+    public void Markers_that_cannot_fit_the_prompt_refuse_the_turn_instead_of_vanishing_from_it()
+    {
+        var note = string.Join(" ", Enumerable.Range(0, 2000).Select(i => $"note{i}"));
+        var assembler = new PromptAssembler(Options.Create(new PromptOptions { MaxPromptTokens = 2000, MemoryTokens = 100 }), TiktokenCounter.Instance);
+        var refused = Assert.Throws<Loom.Errors.LoomProblemException>(() => assembler.Assemble(new PromptRequest
+        {
+            CanonFiles = Canon,
+            Input = "I open the door.",
+            OutOfCharacter = note,
+        }));
+        Assert.Equal("prompt_too_large", refused.Code);
+    }
+
+    [Fact]
     public void The_offline_narrator_answers_ooc_notes_in_the_memory_block_only()
     {
         var messages = Assemble().Messages.Select(m => new ChatMessage(m.Role == LlmRole.System ? ChatRole.System : ChatRole.User, m.Content)).ToList();
