@@ -6,8 +6,9 @@ namespace Loom.Memory;
 /// <summary>Edits of a session's memory through the API: checked, then turned into the operations a turn would apply.</summary>
 public static class MemoryEdits
 {
-    /// <summary>Refuses (400) a PUT whose id or body is invalid, before anything is read or changed.</summary>
-    public static void Check(string entityId, MemoryEdit edit)
+    /// <summary>Refuses a PUT whose id or body is invalid (400), or whose fields pass the memory's limits (422 naming
+    /// the field), before anything is read or changed.</summary>
+    public static void Check(string entityId, MemoryEdit edit, MemoryOptions options)
     {
         ArgumentNullException.ThrowIfNull(edit);
         if (!EntityIds.TryParse(entityId, out var idType))
@@ -15,6 +16,8 @@ public static class MemoryEdits
         if (edit.Type != idType)
             throw Problems.Invalid("type", $"type must be {EntityIds.TypeName(idType)} for entity '{entityId}'.");
         if (string.IsNullOrWhiteSpace(edit.Name)) throw Problems.Invalid("name", "name must not be empty.");
+        if (!MemoryOpNormalizer.TryNormalize(Upsert(entityId, edit, existing: null), options, out _, out var error, out var field))
+            throw Problems.Unprocessable("invalid_memory_op", $"The memory edit is invalid: {error}; nothing was changed.", new() { [field ?? "body"] = [error!] });
     }
 
     /// <summary>A checked PUT as an upsert. PUT replaces the attribute map: keys it leaves out are removed (an empty

@@ -53,7 +53,7 @@ public sealed partial class SessionGrain
     public async Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit)
     {
         Require(ownerId);
-        MemoryEdits.Check(entityId, edit);
+        MemoryEdits.Check(entityId, edit, _memory.Options);
         await RequireEditsAllowedAsync();
         var memory = await _memory.GetAsync();
         await _memory.SettledAsync();

@@ -153,6 +153,13 @@ public sealed class MemoryApiTests(LoomAppFactory app) : IClassFixture<LoomAppFa
         var tooLong = await PutAsync(client, $"{memory}/fact:a-thing", new { type = "fact", name = "A thing", content = new string('x', 9000) })
             .ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal("invalid_memory_op", tooLong["code"]!.GetValue<string>());
+        Assert.NotNull(tooLong["errors"]!["content"]); // the body's field, not an internal op index
+        var longName = await PutAsync(client, $"{memory}/fact:a-thing", new { type = "fact", name = "A " + new string('n', 300), content = "" })
+            .ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.NotNull(longName["errors"]!["name"]);
+        var badAttribute = await PutAsync(client, $"{memory}/fact:a-thing", new { type = "fact", name = "A thing", content = "", attributes = new Dictionary<string, string> { ["mood"] = new string('m', 1500) } })
+            .ExpectProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.NotNull(badAttribute["errors"]!["attributes"]);
         await client.GetAsync($"{memory}?type=dragon").ExpectProblemAsync(HttpStatusCode.BadRequest);
         await client.GetAsync($"{memory}?limit=0").ExpectProblemAsync(HttpStatusCode.BadRequest);
 
