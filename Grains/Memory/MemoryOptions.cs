@@ -36,6 +36,12 @@ public sealed class MemoryOptions
     public int MaxOpsPerBlock { get; set; } = 64;
 
     /// <summary>
+    /// Live entities a player may bring a session's memory to through the API (<c>PUT …/memory/{id}</c> of a new id):
+    /// every entity is loaded, searched and snapshotted with the session, so edits cannot grow it without bound.
+    /// </summary>
+    public int MaxEntities { get; set; } = 10_000;
+
+    /// <summary>
     /// Writes between shard snapshots: each turn appends a delta row with only the entities it changed, and after
     /// this many deltas the dirty shards are rewritten and the deltas dropped (1 = rewrite dirty shards every turn).
     /// </summary>
@@ -60,6 +66,7 @@ public sealed class MemoryOptions
         if (MaxContentChars < 1) yield return "Loom:Memory:MaxContentChars must be positive.";
         if (MaxAttributes < 0) yield return "Loom:Memory:MaxAttributes must not be negative.";
         if (MaxOpsPerBlock < 1) yield return "Loom:Memory:MaxOpsPerBlock must be positive.";
+        if (MaxEntities is < 1 or > 1_000_000) yield return "Loom:Memory:MaxEntities must be 1..1000000.";
         if (DeltasPerSnapshot is < 1 or > 1024) yield return "Loom:Memory:DeltasPerSnapshot must be 1..1024.";
         if (EmbeddingDimensions is < 16 or > 4096) yield return "Loom:Memory:EmbeddingDimensions must be 16..4096.";
         foreach (var error in Embedder.Validate()) yield return error;

@@ -57,7 +57,13 @@ public sealed partial class SessionGrain
         await RequireEditsAllowedAsync();
         var memory = await _memory.GetAsync();
         await _memory.SettledAsync();
-        var op = MemoryEdits.Upsert(entityId, edit, memory.Get(entityId));
+        var existing = memory.Get(entityId);
+        if (existing is null && memory.Count >= _memory.Options.MaxEntities)
+        {
+            throw Problems.Conflict("memory_full",
+                $"The session's memory holds {memory.Count} entities, the most Loom:Memory:MaxEntities allows; delete some before adding more.");
+        }
+        var op = MemoryEdits.Upsert(entityId, edit, existing);
         // Invalid content is refused (422) before anything changes.
         var seq = EditSeq(memory);
         var previous = memory.History(entityId);
