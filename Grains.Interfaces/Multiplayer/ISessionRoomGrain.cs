@@ -20,6 +20,10 @@ public interface ISessionRoomGrain : IGrainWithStringKey
     /// <summary>Queues the caller's input as a turn after the turn-taking and role checks, attributed to the member.</summary>
     Task<TurnView> Submit(Caller caller, TurnSubmission submission);
 
+    /// <summary>Whether <see cref="Submit"/> would take this input from the caller now (the same 403/409/400), without
+    /// queueing it: for steps that must not start what the submit would then refuse (a /v1 rewind before its new turn).</summary>
+    [AlwaysInterleave] Task CheckPlay(Caller caller, string input);
+
     [AlwaysInterleave] Task<RoomView> Get(Caller caller);
     Task<RoomView> Configure(Caller caller, RoomSettings settings);
 

@@ -93,6 +93,9 @@ public sealed class ConversationGrain(IOptions<TurnOptions> turns) : Grain, ICon
                 : "Earlier messages edited or removed in an OpenAI-compatible client.";
             // A member rewinds only when the room's policy lets their role (403 otherwise), and the room records who did.
             if (member) await Room.Resolve(caller, RoomAction.Rollback);
+            // Nor may anyone rewind a shared story for a new turn the room would then refuse (host mode, another's
+            // round): the story would lose its turns and gain nothing. A solo session has no room: no check.
+            await Room.CheckPlay(caller, plan.Input);
             // Refused with 403 when the world or session forbids retcons, 409 while other turns are pending.
             await session.Rollback(acting, new RollbackRequest { ToSeq = toSeq, Reason = reason });
             if (member) await Room.Record(caller, "rollback", $"to turn {toSeq}: {reason}");

@@ -72,14 +72,7 @@ public sealed class SessionRoomGrain(
             // input under it); the round must not move again.
             return await SubmitAsAsync(member, submission.Input, key, submission.NotAfter);
         }
-        if (S.Mode == TurnMode.Host && member.Role != MemberRole.Owner)
-        {
-            throw Problems.Conflict("host_mode", $"{OwnerName()} decides the turns: propose yours with POST /api/sessions/{SessionId}/proposals.");
-        }
-        if (S.Mode == TurnMode.Round && CurrentRound() is { } current && current.MemberId != member.MemberId)
-        {
-            throw Problems.Conflict("not_your_turn", $"It is {current.DisplayName}'s turn ({current.MemberId}); wait for it, or ask them to pass.");
-        }
+        CheckTurnTaking(member);
         var turn = await SubmitAsAsync(member, submission.Input, submission.IdempotencyKey, submission.NotAfter);
         if (S.Mode == TurnMode.Round)
         {
@@ -89,6 +82,29 @@ public sealed class SessionRoomGrain(
             PublishRoom(RoomEventTypes.TurnNext);
         }
         return turn;
+    }
+
+    public Task CheckPlay(Caller caller, string input)
+    {
+        if (!S.Exists) return Task.CompletedTask;
+        var member = RequireMember(caller);
+        Authorize(member, RoomAction.Play);
+        CheckInput(member, input);
+        CheckTurnTaking(member);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>409 when the room's mode does not let <paramref name="member"/> play now (host mode, another's round).</summary>
+    private void CheckTurnTaking(RoomMember member)
+    {
+        if (S.Mode == TurnMode.Host && member.Role != MemberRole.Owner)
+        {
+            throw Problems.Conflict("host_mode", $"{OwnerName()} decides the turns: propose yours with POST /api/sessions/{SessionId}/proposals.");
+        }
+        if (S.Mode == TurnMode.Round && CurrentRound() is { } current && current.MemberId != member.MemberId)
+        {
+            throw Problems.Conflict("not_your_turn", $"It is {current.DisplayName}'s turn ({current.MemberId}); wait for it, or ask them to pass.");
+        }
     }
 
     public async Task<RoomView> Pass(Caller caller)

@@ -287,4 +287,23 @@ public sealed class SharedSessionAccessTests(LoomAppFactory app) : IClassFixture
         await bob.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input = "I barge in." }).ExpectProblemAsync(HttpStatusCode.NotFound);
         Assert.Equal(["I knock again."], await InputsAsync(sessionId));
     }
+
+    [Fact]
+    public async Task An_edit_in_v1_that_the_room_would_refuse_to_play_does_not_rewind_the_shared_story_first()
+    {
+        var alice = app.Alice();
+        var first = await CompleteAsync(alice, "round-rewind", "I knock.").ExpectAsync(HttpStatusCode.OK);
+        var reply1 = first["choices"]![0]!["message"]!["content"]!.GetValue<string>();
+        var second = await CompleteAsync(alice, "round-rewind", "I knock.", reply1, "I wait.");
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        var sessionId = second.Headers.GetValues("X-Loom-Session").Single();
+        await app.Bob().PostJsonAsync($"/api/invites/{await InviteAsync(alice, sessionId)}/join", new { displayName = "Bran" }).ExpectAsync(HttpStatusCode.OK);
+        await alice.PatchAsJsonAsync($"/api/sessions/{sessionId}/room", new { mode = "round", roundTimeoutSeconds = 0 }).ExpectAsync(HttpStatusCode.OK);
+        await alice.PostJsonAsync($"/api/sessions/{sessionId}/room/pass", new { }).ExpectAsync(HttpStatusCode.OK); // Bran's turn now
+
+        // Editing her last line would rewind to turn 1 and play the new line, which the round refuses: nothing happens.
+        var edited = await CompleteAsync(alice, "round-rewind", "I knock.", reply1, "I hide instead.");
+        Assert.Equal("not_your_turn", await ErrorCodeAsync(edited, HttpStatusCode.Conflict));
+        Assert.Equal(["I knock.", "I wait."], await InputsAsync(sessionId));
+    }
 }
