@@ -75,6 +75,11 @@ public static class OpenAiEndpoints
             var step = await conversation.Continue(request);
             Describe(http, step);
             var turn = await session.WaitForTurn(acting, step.TurnId, WaitLimit);
+            if (!step.IsAnswer(turn))
+            {
+                throw new LoomProblemException(502, "turn_failed", "Narration failed",
+                    "The narrator failed to regenerate this reply; the previous reply is kept. Send again to retry.");
+            }
             return TypedResults.Ok(ChatCompletion.From(Finished(turn), body.Model!));
         }
 

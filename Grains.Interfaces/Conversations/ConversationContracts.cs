@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Loom.Security;
+using Loom.Turns;
 
 namespace Loom.Conversations;
 
@@ -63,6 +64,16 @@ public sealed record ConversationStep
     [Id(2)] public ConversationAction Action { get; init; }
     /// <summary>Set for <see cref="ConversationAction.Regenerated"/> and <see cref="ConversationAction.Rewound"/>.</summary>
     [Id(3)] public int? RolledBackToSeq { get; init; }
+    /// <summary>A reply regenerated beside the old one: how many alternatives the turn has once the new one is in.</summary>
+    [Id(4)] public int? AlternativesAfter { get; init; }
+
+    /// <summary>
+    /// Whether <paramref name="turn"/>, read once the step's turn finished, is the reply the step asked for. A failed
+    /// regenerate leaves the turn as it was (completed, the old reply); a wait that began after that failure reads the
+    /// old reply, and only the count of alternatives tells the two apart.
+    /// </summary>
+    public bool IsAnswer(TurnView turn) =>
+        AlternativesAfter is not { } after || turn.Status != TurnStatus.Completed || (turn.Alternatives?.Count ?? 1) >= after;
 }
 
 public static class ConversationIds

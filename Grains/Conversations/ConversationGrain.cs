@@ -84,7 +84,10 @@ public sealed class ConversationGrain(IOptions<TurnOptions> turns) : Grain, ICon
         if (plan.Action == ConversationAction.Regenerated && !member && live.LastOrDefault() is { } last && last.Seq == plan.RollbackToSeq + 1 &&
             await RegenerateAsync(session, acting, last) is { } alternative)
         {
-            return new ConversationStep { SessionId = SessionId, TurnId = alternative.TurnId, Action = plan.Action };
+            return new ConversationStep
+            {
+                SessionId = SessionId, TurnId = alternative.TurnId, Action = plan.Action, AlternativesAfter = (last.Alternatives?.Count ?? 1) + 1,
+            };
         }
         if (plan.RollbackToSeq is { } toSeq)
         {
