@@ -50,6 +50,23 @@ public sealed class AuthOptionsValidator : IValidateOptions<AuthOptions>
             foreach (var role in key.Roles.Where(r => !LoomRoles.IsKnown(r)))
                 failures.Add($"{prefix}:Roles has unknown role '{role}' (roles: {string.Join(", ", LoomRoles.All)}).");
         }
+        // One key configured twice (its hash in another case, or copied under a second index) would give the lookup two
+        // entries for one hash: refused here, naming both, instead of every request failing once the gateway runs.
+        var firstIndexByHash = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < options.Keys.Count; i++)
+        {
+            var hash = options.Keys[i].Sha256?.Trim().ToLowerInvariant();
+            if (!ApiKeyRules.IsSha256Hex(hash)) continue; // already reported above
+            if (firstIndexByHash.TryGetValue(hash!, out var first))
+            {
+                failures.Add($"{AuthOptions.Section}:Keys:{first}:Sha256 and {AuthOptions.Section}:Keys:{i}:Sha256 are the same key " +
+                    "(hashes compare case-insensitively): configure each key once.");
+            }
+            else
+            {
+                firstIndexByHash[hash!] = i;
+            }
+        }
         if (!ApiKeyRules.IsValidOwner(options.LocalUser)) failures.Add($"{AuthOptions.Section}:LocalUser must be {ApiKeyRules.OwnerRule}.");
         if (options.KeyCacheSeconds is < 0 or > 60) failures.Add($"{AuthOptions.Section}:KeyCacheSeconds must be between 0 and 60 (got {options.KeyCacheSeconds}).");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

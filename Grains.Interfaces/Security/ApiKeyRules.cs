@@ -10,11 +10,21 @@ public static class ApiKeyRules
     /// <summary>How stale a key's lastUsedAt may be: bounds the writes a busy key causes to one a minute.</summary>
     public static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
-    /// <summary>1-64 characters: ASCII letters, digits, '.', '_', '-', '@' (safe in grain keys, logs and metric labels).</summary>
+    /// <summary>
+    /// 1-64 characters: ASCII letters, digits, '.', '_', '-', '@' (safe in grain keys, logs and metric labels), and not a
+    /// reserved id: <see cref="Caller.SystemOwner"/> owns the example and legacy worlds (no world quota applies to it and
+    /// only admins change its worlds), so no key may act as it, in any case. (<see cref="Caller.WarmUpOwner"/> is kept
+    /// out by its ':'.)
+    /// </summary>
     public static bool IsValidOwner(string? owner) =>
-        owner is { Length: >= 1 and <= MaxOwnerChars } && owner.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@');
+        owner is { Length: >= 1 and <= MaxOwnerChars }
+        && owner.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '@')
+        && !IsReservedOwner(owner);
 
-    public const string OwnerRule = "1-64 characters: letters, digits, '.', '_', '-', '@'";
+    /// <summary>True for an owner id LOOM keeps for itself (compared case-insensitively).</summary>
+    public static bool IsReservedOwner(string? owner) => string.Equals(owner, Caller.SystemOwner, StringComparison.OrdinalIgnoreCase);
+
+    public const string OwnerRule = "1-64 characters: letters, digits, '.', '_', '-', '@', and not the reserved '" + Caller.SystemOwner + "'";
 
     /// <summary>A key's name as stored: trimmed, null when blank. Null also when it holds control or format characters
     /// (see <see cref="IsValidName"/>), which the caller refuses first.</summary>

@@ -30,7 +30,9 @@ public static class HostRun
     /// shutdown budget: <c>RunAsync</c> lets the cancelled start escape and disposes the services under a running silo,
     /// so its sessions' turns failed on disposed services and the process aborted (exit 134, seen in
     /// FailoverTests.Step4). A refused setting, or an address another process listens on (<see cref="ListenPreflight"/>),
-    /// ends with <see cref="ConfigurationErrors"/>'s report. Returns the exit code for a refusal, otherwise null.
+    /// ends with <see cref="ConfigurationErrors"/>'s report; a database or Redis it cannot use (found by the
+    /// <see cref="IStartupCheck"/>s before the host starts, or by the start itself) with <see cref="StartupFailures"/>'.
+    /// Returns the exit code for a refusal or failure, otherwise null.
     /// </summary>
     public static async Task<int?> RunAsync(IHost host, TextWriter error)
     {
@@ -43,6 +45,9 @@ public static class HostRun
             {
                 return ConfigurationErrors.ReportAddressInUse(taken, error);
             }
+
+            // What the process needs from outside (its database schema, the cluster's Redis), before anything starts.
+            foreach (var check in host.Services.GetServices<IStartupCheck>()) await check.CheckAsync(stopping);
 
             try
             {
@@ -57,6 +62,10 @@ public static class HostRun
         catch (Exception ex) when (ConfigurationErrors.Describe(ex) is { } faults)
         {
             return ConfigurationErrors.Report(faults, error);
+        }
+        catch (Exception ex) when (StartupFailures.Describe(ex) is { } failure)
+        {
+            return StartupFailures.Report(failure, error);
         }
         catch (IOException bind) when (ConfigurationErrors.AddressInUse(bind))
         {

@@ -54,6 +54,7 @@ public static class LoomHostDefaults
             var advertised = string.IsNullOrWhiteSpace(cluster.AdvertisedAddress) ? LocalAddress() : IPAddress.Parse(cluster.AdvertisedAddress);
             silo.ConfigureEndpoints(advertised, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: true);
             silo.UseRedisClustering(o => o.ConfigurationOptions = Redis(cluster));
+            silo.Services.AddSingleton<IStartupCheck>(new ClusterRedisCheck(cluster));
             if (cluster.MembershipCheckSeconds > 0)
             {
                 silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, MembershipTableRepair>();

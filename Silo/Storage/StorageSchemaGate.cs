@@ -1,3 +1,4 @@
+using Loom.Silo.Hosting;
 using Loom.Storage.Migrations;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,25 @@ namespace Loom.Storage;
 /// <summary>
 /// Runs before the grain storage and reminder providers read their queries: migrates an embedded SQLite file,
 /// and for PostgreSQL only checks the version, failing start-up with instructions when migrate has not been run.
+/// Also a <see cref="IStartupCheck"/>: a process started through <see cref="HostRun"/> does this before its host
+/// starts, so a database it cannot use is one line on stderr; the silo lifecycle then finds it done.
 /// </summary>
 internal sealed class StorageSchemaGate(IOptions<StorageOptions> options, ILogger<StorageSchemaGate> logger)
-    : ILifecycleParticipant<ISiloLifecycle>
+    : ILifecycleParticipant<ISiloLifecycle>, IStartupCheck
 {
-    public void Participate(ISiloLifecycle lifecycle) =>
-        lifecycle.Subscribe(nameof(StorageSchemaGate), ServiceLifecycleStage.RuntimeInitialize, OnStartAsync);
+    private readonly Lock _lock = new();
+    private Task? _checked;
 
-    private async Task OnStartAsync(CancellationToken cancellationToken)
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(StorageSchemaGate), ServiceLifecycleStage.RuntimeInitialize, CheckAsync);
+
+    /// <summary>The check, run once per process: a second caller gets the first one's outcome.</summary>
+    public Task CheckAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock) return _checked ??= RunAsync(cancellationToken);
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
     {
         var database = StorageDatabase.From(options.Value);
         var migrator = SchemaMigrator.Create(database, logger);

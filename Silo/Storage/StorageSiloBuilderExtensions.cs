@@ -30,7 +30,9 @@ public static class StorageSiloBuilderExtensions
             .Bind(configuration.GetSection(StorageOptions.SectionName))
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, StorageSchemaGate>();
+        services.AddSingleton<StorageSchemaGate>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<StorageSchemaGate>());
+        services.AddSingleton<Loom.Silo.Hosting.IStartupCheck>(sp => sp.GetRequiredService<StorageSchemaGate>());
         // Session and owner-usage rows: our own ADO.NET commits (one transaction each, or shared) on the same table.
         services.AddSingleton<SqlGrainRowStore>();
         services.AddSingleton<IGrainRowStore>(sp => sp.GetRequiredService<SqlGrainRowStore>());

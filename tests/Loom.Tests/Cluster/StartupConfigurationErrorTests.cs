@@ -24,8 +24,16 @@ public sealed class StartupConfigurationErrorTests
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Http__Limits__ListenBacklog=0", "Loom:Http:Limits:ListenBacklog must be between 1 and 65535 (got 0).")]
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Http__Limits__MaxBodyBytes=-1", "Loom:Http:Limits:MaxBodyBytes must be positive (got -1).")]
     [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Cors__Origins__0=*", "Loom:Cors:Origins holds '*'")]
+    // One key under two indexes (its hash once in upper case): every request was a 500 once the gateway ran.
+    [InlineData("Gateway", "Loom.Gateway.dll", "Loom__Auth__Keys__0__Owner=a;Loom__Auth__Keys__0__Sha256=8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a;Loom__Auth__Keys__1__Owner=b;Loom__Auth__Keys__1__Sha256=8254C329A92850F6D539DD376F4816EE2764517DA5E0235514AF433164480D7A",
+        "Loom:Auth:Keys:0:Sha256 and Loom:Auth:Keys:1:Sha256 are the same key")]
     [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=", "Loom:Cluster:RedisConnectionString")]
     [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=127.0.0.1:1;Loom__Storage__MaxPoolSize=0", "Loom:Storage:MaxPoolSize must be between 1 and 1000")]
+    // Parsed at start-up as the clustering parses it: it first failed inside Orleans' start, with stack traces.
+    [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=127.0.0.1:6379,bogusOption=1",
+        "Loom:Cluster:RedisConnectionString is not a StackExchange.Redis connection string ('host:port,password=...'): Keyword 'bogusOption' is not supported")]
+    [InlineData("Silo", "Loom.Silo.dll", "Loom__Cluster__RedisConnectionString=password=secret",
+        "Loom:Cluster:RedisConnectionString is not a StackExchange.Redis connection string ('host:port,password=...'): it names no server.")]
     public async Task A_refused_setting_ends_the_process_with_one_line_per_fault(string project, string dll, string settings, string expected)
     {
         var env = settings.Split(';').Select(s => s.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
@@ -74,7 +82,8 @@ public sealed class StartupConfigurationErrorTests
         Assert.Equal($"LOOM cannot start: the configuration is invalid.{Environment.NewLine}  - Loom:X:A is wrong.{Environment.NewLine}", report.ToString());
     }
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string project, string dll, Dictionary<string, string> env,
+    /// <summary>Runs a built host as an operator would, with only <paramref name="env"/>'s Loom settings; its exit code and output.</summary>
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string project, string dll, Dictionary<string, string> env,
         string url = "http://127.0.0.1:0")
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;

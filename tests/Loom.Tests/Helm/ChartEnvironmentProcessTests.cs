@@ -59,6 +59,10 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
             // Kubernetes expands the chart's $(Loom__Cluster__RedisConnectionString) in the default value.
             ["Loom__Cache__Redis"] = $"{_redis.ConnectionString},defaultDatabase={values["cache"]!["redis"]!["database"]}",
             ["Loom__Cache__LocalMegabytes"] = values["cache"]!["localMegabytes"]!.ToString(),
+        };
+        // Silos only: the gateways are Orleans clients, and only grains read Loom:Turns.
+        var turns = new Dictionary<string, string>
+        {
             ["Loom__Turns__MaxInputChars"] = values["turns"]!["maxInputChars"]!.ToString(),
             ["Loom__Turns__MaxPending"] = values["turns"]!["maxPending"]!.ToString(),
         };
@@ -82,7 +86,7 @@ public sealed class ChartEnvironmentProcessTests(PostgresServer postgres) : IAsy
 
         // 2. A silo with the Deployment's variables ($(POD_NAME)/$(POD_IP) expanded as the kubelet does).
         var siloHttp = FreePort.Next();
-        var siloEnv = Pick(common, storage);
+        var siloEnv = Pick(common, turns, storage);
         siloEnv["Loom__Cluster__SiloName"] = podName;
         siloEnv["Loom__Cluster__AdvertisedAddress"] = "127.0.0.1";
         siloEnv["Loom__Cluster__SiloPort"] = FreePort.Next().ToString();

@@ -241,10 +241,123 @@ public sealed partial class DeploymentContractTests
     public void Migration_job_is_a_hook_running_the_silo_image_with_migrate()
     {
         var job = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "migration-job.yaml"));
-        Assert.Contains("pre-install,pre-upgrade", job, StringComparison.Ordinal);
+        // devPostgres: pre-upgrade only (its silos migrate on install); otherwise before install and upgrade. Never
+        // post-install: under `helm --wait` that runs only once the silos are ready, and they cannot be without the schema.
+        Assert.Contains("helm.sh/hook: {{ ternary \"pre-upgrade\" \"pre-install,pre-upgrade\" .Values.devPostgres.enabled }}", job, StringComparison.Ordinal);
+        Assert.DoesNotContain(job.Split('\n'), l => l.Contains("helm.sh/hook:", StringComparison.Ordinal) && l.Contains("post-install", StringComparison.Ordinal));
         Assert.Contains("args: [\"migrate\"]", job, StringComparison.Ordinal);
         Assert.Contains(".Values.silo.image", job, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void With_dev_postgres_each_silo_migrates_in_an_init_container_before_it_starts()
+    {
+        var text = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "silo-deployment.yaml"));
+        Assert.Contains("{{- if and .Values.migration.enabled .Values.devPostgres.enabled }}\n      # devPostgres only", text, StringComparison.Ordinal);
+
+        var podSpec = PodSpec("silo-deployment.yaml");
+        var init = (YamlMappingNode)Assert.Single(((YamlSequenceNode)podSpec["initContainers"]).Children);
+        Assert.Equal("migrate", init["name"].ToString());
+        Assert.Equal(new[] { "migrate" }, ((YamlSequenceNode)init["args"]).Children.Select(c => c.ToString()));
+        // The migration Job's image and variables, on the read-only root filesystem with the pod's writable /tmp.
+        var initBlock = text[text.IndexOf("initContainers:", StringComparison.Ordinal)..text.IndexOf("      containers:", StringComparison.Ordinal)];
+        Assert.Contains("image: {{ include \"loom.image\" (dict \"ctx\" . \"image\" .Values.silo.image) }}", initBlock, StringComparison.Ordinal);
+        Assert.Contains("{{- include \"loom.storageEnv\" . | nindent 12 }}", initBlock, StringComparison.Ordinal);
+        Assert.Contains("{{- toYaml .Values.containerSecurityContext | nindent 12 }}", initBlock, StringComparison.Ordinal);
+        Assert.Equal("/tmp", ((YamlMappingNode)((YamlSequenceNode)init["volumeMounts"]).Children[0])["mountPath"].ToString());
+        Assert.True(EnvNames("migration-job.yaml").SetEquals(StorageEnvNames()), "the init container's variables are the Job's");
+    }
+
+    /// <summary>
+    /// Kubernetes does not restart a pod when a Secret it reads changes: each Secret a Deployment's pods read has a
+    /// revision value among the pod annotations, so raising it rolls them (docs/kubernetes.md, "Rotating secrets").
+    /// </summary>
+    [Theory]
+    [InlineData("gateway-deployment.yaml", new[] { "auth", "redis" })]
+    [InlineData("silo-deployment.yaml", new[] { "redis", "storage", "llm" })]
+    public void Every_secret_a_deployment_reads_has_a_revision_that_rolls_its_pods(string template, string[] expected)
+    {
+        var text = TemplateWithIncludes(template);
+        var sections = SecretValue().Matches(text)
+            .Select(m => m.Groups[1].Value switch { "cache.redis" => "redis", "storage.readReplica" => "storage", var v => v })
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), sections.Order(StringComparer.Ordinal));
+
+        var annotations = (YamlMappingNode)((YamlMappingNode)Deployment(template)["spec"]["template"]["metadata"])["annotations"];
+        var raw = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template));
+        foreach (var section in sections)
+        {
+            Assert.True(annotations.Children.ContainsKey($"loom.io/{section}-revision"), $"{template}: no loom.io/{section}-revision annotation");
+            Assert.Contains($"loom.io/{section}-revision: {{{{ .Values.{section}.revision | quote }}}}", raw, StringComparison.Ordinal);
+            Assert.Equal("", (string?)ChartStructureTests.LoadValues()[section]!["revision"]);
+        }
+    }
+
+    [Fact]
+    public void Gateway_refuses_to_render_without_the_auth_secret()
+    {
+        // Not inside an if/with: the required call runs on every render, with a message saying what to give.
+        var text = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml"));
+        var line = text.Split('\n').Single(l => l.Contains(".Values.auth.existingSecret", StringComparison.Ordinal));
+        Assert.Matches(@"^\s+name: \{\{ required ""auth\.existingSecret is required: name a Secret with the gateways' API keys \(Loom__Auth__Keys__0__Owner, Loom__Auth__Keys__0__Sha256; docs/kubernetes\.md, Install\)\. Without keys a gateway refuses to serve on its pod address\."" \.Values\.auth\.existingSecret \}\}$", line);
+        Assert.Equal(0, BlockDepthAt(text, text.IndexOf(line, StringComparison.Ordinal)));
+        Assert.Matches(@"envFrom:\s+- secretRef:\s+name: \{\{ required", text);
+        // The default leaves it empty, so an install that does not name the Secret stops there.
+        Assert.Equal("", (string?)ChartStructureTests.LoadValues()["auth"]!["existingSecret"]);
+    }
+
+    [Fact]
+    public void Gateway_is_a_redis_mode_client_that_gets_no_turn_settings()
+    {
+        // The chart's gateway is always an Orleans client (the cluster env fixes redis mode); only silos read Loom:Turns.
+        Assert.Contains("include \"loom.clusterEnv\"", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml")), StringComparison.Ordinal);
+        Assert.Matches(@"define ""loom\.clusterEnv"" -\}\}\s+- name: Loom__Cluster__Mode\s+value: redis", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "_helpers.tpl")));
+        Assert.DoesNotContain(EnvNames("gateway-deployment.yaml"), n => n.StartsWith("Loom__Turns__", StringComparison.Ordinal));
+        Assert.DoesNotContain(".Values.turns", File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "gateway-deployment.yaml")), StringComparison.Ordinal);
+        Assert.Contains(EnvForm("Loom:Turns:MaxPending"), EnvNames("silo-deployment.yaml"));
+
+        // And a redis-mode gateway composition binds no TurnOptions at all (an embedded one, co-hosting a silo, does).
+        Assert.False(BindsTurnOptions("--Loom:Cluster:Mode=redis", "--Loom:Cluster:RedisConnectionString=127.0.0.1:6379"));
+        Assert.True(BindsTurnOptions("--Loom:Cluster:Mode=embedded", "--Loom:Storage:Provider=sqlite",
+            $"--Loom:Storage:SqlitePath={Path.Combine(Path.GetTempPath(), $"loom-unused-{Guid.NewGuid():N}.db")}"));
+    }
+
+    private static bool BindsTurnOptions(params string[] args)
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder(new Microsoft.AspNetCore.Builder.WebApplicationOptions { Args = args });
+        Loom.Gateway.Hosting.GatewayHostingExtensions.AddLoomGateway(builder);
+        return builder.Services.Any(d => d.ServiceType == typeof(Microsoft.Extensions.Options.IConfigureOptions<Loom.Sessions.TurnOptions>));
+    }
+
+    private static YamlMappingNode Deployment(string template)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(ChartFiles.Destructure(File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template)))));
+        return (YamlMappingNode)stream.Documents.First(d => d.RootNode is YamlMappingNode { Children.Count: > 0 }).RootNode;
+    }
+
+    private static YamlMappingNode PodSpec(string template) => (YamlMappingNode)Deployment(template)["spec"]["template"]["spec"];
+
+    private static string Helper(string name) =>
+        Regex.Match(File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, "_helpers.tpl")),
+            $@"define ""{Regex.Escape(name)}"".*?\n(.*?)\{{\{{- end -\}}\}}", RegexOptions.Singleline).Groups[1].Value;
+
+    /// <summary>A template with the text of each helper it includes appended.</summary>
+    private static string TemplateWithIncludes(string template)
+    {
+        var text = File.ReadAllText(Path.Combine(ChartFiles.TemplatesDir, template));
+        return text + string.Concat(Include().Matches(text).Select(m => "\n" + Helper(m.Groups[1].Value)));
+    }
+
+    private static HashSet<string> StorageEnvNames() =>
+        EnvName().Matches(Helper("loom.storageEnv")).Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>How many if/with/range blocks are open at <paramref name="index"/> in a template.</summary>
+    private static int BlockDepthAt(string text, int index) =>
+        Regex.Matches(text[..index], @"\{\{-?\s*(if|with|range)\b").Count - Regex.Matches(text[..index], @"\{\{-?\s*end\b").Count;
+
+    [GeneratedRegex(@"\.Values\.(auth|redis|storage|llm|cache\.redis|storage\.readReplica)\.(?:existingSecret|apiKeySecret)\b")]
+    private static partial Regex SecretValue();
 
     // "- name: X" followed (possibly after template action lines) by "value:" or "valueFrom:".
     [GeneratedRegex(@"-\s+name:\s+([A-Za-z_][A-Za-z0-9_]*)\s*\n(?:[ \t]*\{\{[^\n]*\}\}[ \t]*\n)*\s+(?:value|valueFrom)\b")]

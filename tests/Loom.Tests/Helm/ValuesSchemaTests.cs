@@ -35,7 +35,25 @@ public sealed class ValuesSchemaTests
         { "turns.maxPending", "8", "NumberTooSmall" },
         { "silo.shutdownTimeoutSeconds", "900", "NumberTooBig" },
         { "cluster.clusterId", "\"has spaces\"", "PatternMismatch" },
+        { "auth.existingSecret", "\"Loom_Auth\"", "PatternMismatch" },
+        { "auth.revison", "1", "NoAdditionalPropertiesAllowed" },
     };
+
+    [Theory]
+    [InlineData("auth")]
+    [InlineData("llm")]
+    [InlineData("storage")]
+    [InlineData("redis")]
+    public void Secret_revisions_take_a_number_or_a_string_and_nothing_else(string section)
+    {
+        foreach (var (json, valid) in new[] { ("3", true), ("\"2025-01-31\"", true), ("\"\"", true), ("{}", false), ("[1]", false), ("true", false) })
+        {
+            var values = ChartStructureTests.LoadValues();
+            values[section]!.AsObject()["revision"] = JsonNode.Parse(json);
+            var errors = Flatten(Validate(values)).ToList();
+            Assert.True(valid == (errors.Count == 0), $"{section}.revision = {json}: {string.Join(", ", errors.Select(e => $"{e.Path}: {e.Kind}"))}");
+        }
+    }
 
     [Theory]
     [MemberData(nameof(BadValues))]

@@ -13,6 +13,9 @@ public sealed class SecurityOptionsTests
     [InlineData("Loom:Auth:Keys:0:Roles:0", "superuser", "unknown role 'superuser'")]
     [InlineData("Loom:Auth:Keys:0:Sha256", "not-a-hash", "Loom:Auth:Keys:0:Sha256")]
     [InlineData("Loom:Auth:Keys:0:Owner", "has space", "Loom:Auth:Keys:0:Owner")]
+    [InlineData("Loom:Auth:Keys:0:Owner", "system", "Loom:Auth:Keys:0:Owner must be 1-64 characters: letters, digits, '.', '_', '-', '@', and not the reserved 'system'")]
+    [InlineData("Loom:Auth:Keys:0:Owner", "SYSTEM", "Loom:Auth:Keys:0:Owner")]
+    [InlineData("Loom:Auth:LocalUser", "system", "Loom:Auth:LocalUser")]
     [InlineData("Loom:Auth:KeyCacheSeconds", "-1", "KeyCacheSeconds")]
     public void Bad_auth_settings_are_refused(string key, string value, string message)
     {
@@ -24,6 +27,31 @@ public sealed class SecurityOptionsTests
         };
         var ex = Assert.Throws<OptionsValidationException>(() => Resolve<AuthOptions>(settings));
         Assert.Contains(message, ex.Message);
+    }
+
+    [Fact]
+    public async Task The_same_key_configured_twice_is_refused_naming_both_entries()
+    {
+        // The same hash in upper case: both entries are valid alone, but they are one key.
+        var hash = CallerResolver.Hash("k");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Loom:Auth:Keys:0:Owner"] = "alice",
+            ["Loom:Auth:Keys:0:Sha256"] = hash,
+            ["Loom:Auth:Keys:1:Owner"] = "bob",
+            ["Loom:Auth:Keys:1:Sha256"] = CallerResolver.Hash("other"),
+            ["Loom:Auth:Keys:2:Owner"] = "carol",
+            ["Loom:Auth:Keys:2:Sha256"] = " " + hash.ToUpperInvariant(),
+        };
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve<AuthOptions>(settings));
+        var failure = Assert.Single(ex.Failures);
+        Assert.Contains("Loom:Auth:Keys:0:Sha256 and Loom:Auth:Keys:2:Sha256 are the same key", failure);
+
+        // Distinct keys still pass, and the lookup built from them answers for each.
+        settings["Loom:Auth:Keys:2:Sha256"] = CallerResolver.Hash("third");
+        var lookup = new ConfigApiKeyLookup(Options.Create(Resolve<AuthOptions>(settings)));
+        Assert.Equal("alice", (await lookup.FindAsync(hash, CancellationToken.None))?.OwnerId);
+        Assert.Equal("carol", (await lookup.FindAsync(CallerResolver.Hash("third"), CancellationToken.None))?.OwnerId);
     }
 
     [Theory]
