@@ -44,6 +44,15 @@ internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
             errors.Add("Loom:Llm:MaxTokens must be positive.");
         }
 
+        if (options.MaxTokensLimit is < 1 or > 1_000_000)
+        {
+            errors.Add("Loom:Llm:MaxTokensLimit must be 1..1000000.");
+        }
+        else if (options.MaxTokens > options.MaxTokensLimit)
+        {
+            errors.Add($"Loom:Llm:MaxTokens ({options.MaxTokens}) must not exceed Loom:Llm:MaxTokensLimit ({options.MaxTokensLimit}).");
+        }
+
         if (options.RequestTimeout <= TimeSpan.Zero || options.RequestTimeout > TimeSpan.FromMinutes(10))
         {
             errors.Add("Loom:Llm:RequestTimeout must be more than 0 and at most 00:10:00.");

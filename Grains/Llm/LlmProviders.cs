@@ -25,6 +25,14 @@ public static class LlmProviders
         _ => throw new ArgumentOutOfRangeException(nameof(provider), provider, "Unknown LLM provider."),
     };
 
+    /// <summary>The highest sampling temperature the provider's API takes (Anthropic's scale ends at 1; OpenAI's at 2).</summary>
+    public static double MaxTemperature(string provider) => provider == Anthropic ? 1.0 : 2.0;
+
+    /// <summary>The temperature to send <paramref name="provider"/>: a fallback keeps the session's choice, within the
+    /// provider's own range (a session's 1.5 for OpenAI would make Anthropic refuse every fallback call).</summary>
+    public static double? TemperatureFor(string provider, double? temperature) =>
+        temperature is { } t ? Math.Min(t, MaxTemperature(provider)) : null;
+
     /// <summary>The environment variable each hosted provider's key may come from.</summary>
     public static string? ApiKeyEnvironmentVariable(string provider) => provider switch
     {

@@ -40,7 +40,7 @@ public sealed partial class LlmStreamer(
         var chatOptions = new ChatOptions
         {
             ModelId = model,
-            Temperature = request.Temperature is { } t ? (float)t : null,
+            Temperature = LlmProviders.TemperatureFor(request.Provider, request.Temperature) is { } t ? (float)t : null,
             MaxOutputTokens = request.MaxTokens,
         };
 

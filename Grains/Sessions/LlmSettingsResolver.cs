@@ -20,13 +20,15 @@ public sealed class LlmSettingsResolver(ILlmClientFactory factory, IOptions<LlmO
         {
             throw Problems.Invalid("llm.model", "llm.model must be 1 to 200 printable characters.");
         }
-        if (requested?.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > 2))
+        var hottest = LlmProviders.MaxTemperature(provider);
+        if (requested?.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > hottest))
         {
-            throw Problems.Invalid("llm.temperature", "llm.temperature must be between 0 and 2.");
+            throw Problems.Invalid("llm.temperature", $"llm.temperature must be between 0 and {hottest:0} for {provider}.");
         }
-        if (requested?.MaxTokens is { } max && (max < 1 || max > 64_000))
+        var limit = options.Value.MaxTokensLimit;
+        if (requested?.MaxTokens is { } max && (max < 1 || max > limit))
         {
-            throw Problems.Invalid("llm.maxTokens", "llm.maxTokens must be between 1 and 64000.");
+            throw Problems.Invalid("llm.maxTokens", $"llm.maxTokens must be between 1 and {limit} (Loom:Llm:MaxTokensLimit).");
         }
         if (requested?.Model is { } wanted && !factory.IsKnownModel(provider, wanted.Trim()))
         {

@@ -183,4 +183,19 @@ public sealed class ProviderApiTests(ProviderAppFixture fixture) : IClassFixture
         var session = await client.GetAsync($"/api/sessions/{sessionId}").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("noir and rain-soaked", session["tone"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Temperature_and_max_tokens_are_checked_against_each_providers_range_and_the_operators_limit()
+    {
+        fixture.Reset();
+        var client = fixture.App.Alice();
+        var tooHot = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "anthropic", temperature = 1.5 } })
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(tooHot["errors"]!["llm.temperature"]);
+        var tooLong = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "openai", maxTokens = 64_001 } })
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(tooLong["errors"]!["llm.maxTokens"]);
+
+        await client.CreateSessionAsync(extra: new { llm = new { provider = "openai", temperature = 1.5, maxTokens = 64_000 } });
+    }
 }
