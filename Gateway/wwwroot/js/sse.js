@@ -20,6 +20,7 @@ export function follow(path, handlers) {
           headers: headers({ accept: "text/event-stream", ...(lastId ? { "last-event-id": lastId } : {}) }),
           signal: controller.signal,
         });
+        if (stopped) { controller.abort(); return; }
         if (!res.ok || !res.body) {
           // 404/403: the session is gone or no longer ours, retrying will not help.
           if (res.status >= 400 && res.status < 500 && res.status !== 429) { handlers.lost?.(true); return; }
@@ -43,7 +44,7 @@ export function follow(path, handlers) {
     let buffer = "";
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done || stopped) return;
       buffer += decoder.decode(value, { stream: true });
       let end;
       while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
@@ -55,6 +56,7 @@ export function follow(path, handlers) {
   }
 
   function dispatch(block) {
+    if (stopped) return;
     let type = "message";
     let id = null;
     const data = [];
