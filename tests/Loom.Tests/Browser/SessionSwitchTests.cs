@@ -5,7 +5,7 @@ namespace Loom.Tests.Browser;
 
 /// <summary>
 /// Opening another session leaves nothing of the one before on the page: not its live events, not a slower answer
-/// for a session clicked earlier, not the edit-and-resend mode.
+/// for a session clicked earlier, not the entity in the memory editor, not the edit-and-resend mode.
 /// </summary>
 public sealed class SessionSwitchTests
 {
@@ -75,6 +75,34 @@ public sealed class SessionSwitchTests
 
         await Assertions.Expect(page.Locator("#session-title")).ToHaveTextAsync("First");
         Assert.Equal(first, await page.EvaluateAsync<string>("() => localStorage.getItem('loom.session')"));
+        Assert.Empty(studio.Errors);
+    }
+
+    [Fact]
+    public async Task Another_session_opened_clears_the_memory_editor()
+    {
+        await using var app = new KestrelLoomApp(apiKeys: false);
+        await using var studio = await StudioPage.OpenAsync(app.BaseAddress);
+        var page = studio.Page;
+        await studio.StartSessionAsync("Empty");
+        await studio.StartSessionAsync("Remembered");
+        await studio.SendAsync("I light a lantern and walk to the old mill.");
+        await studio.WaitForFinishedTurnsAsync(1);
+
+        // An entity of Remembered is open in the memory editor.
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Memory" }).ClickAsync();
+        await page.Locator("#memory-list button[data-entity]").First.ClickAsync();
+        await Assertions.Expect(page.Locator("#memory-edit")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#mem-name")).Not.ToHaveValueAsync("");
+
+        // Empty opens (the sidebar goes back to Play): its memory editor holds nothing of Remembered to save into it.
+        await studio.ClickSessionAsync("Empty");
+        await Assertions.Expect(page.Locator("#session-title")).ToHaveTextAsync("Empty");
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Memory" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#memory-session")).ToContainTextAsync("Empty");
+        await Assertions.Expect(page.Locator("#memory-edit")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("#memory-detail")).ToBeEmptyAsync();
+        await Assertions.Expect(page.Locator("#mem-name")).ToHaveValueAsync("");
         Assert.Empty(studio.Errors);
     }
 
