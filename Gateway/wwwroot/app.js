@@ -3,12 +3,12 @@
 import { $, showError, act } from "./js/dom.js";
 import { api, auth, whenUnauthorized } from "./js/api.js";
 import { state, on, emit } from "./js/state.js";
-import { initPlay, openSession } from "./js/play.js";
+import { initPlay, openSession, closeSession } from "./js/play.js";
 import * as tree from "./js/tree.js";
 import * as memory from "./js/memory.js";
 import * as usage from "./js/usage.js";
 import { initWorld, loadWorldList } from "./js/world.js";
-import { initSessions, loadSessions } from "./js/sessions.js";
+import { initSessions, loadSessions, clearSessions } from "./js/sessions.js";
 
 const tabs = ["play", "tree", "world", "memory", "usage", "sessions"];
 const renderers = { tree: tree.render, memory: memory.render, usage: usage.render, world: loadWorldList, sessions: loadSessions };
@@ -56,7 +56,19 @@ $("signin").addEventListener("submit", async (e) => {
     $("signin-status").textContent = "Signed in.";
   });
 });
-$("signout").addEventListener("click", () => { auth.set(""); $("api-key").value = ""; $("signin-status").textContent = "Signed out."; });
+// Signing out leaves nothing of the key's owner on the page: no stream, story, session to resume, lists or worlds.
+$("signout").addEventListener("click", () => {
+  auth.set("");
+  closeSession();
+  clearSessions();
+  memory.clear();
+  state.worlds = [];
+  for (const id of ["world", "import-world"]) $(id).replaceChildren();
+  $("world-info").textContent = "";
+  selectTab("play");
+  $("api-key").value = "";
+  $("signin-status").textContent = "Signed out.";
+});
 
 // ---- worlds and the new-story form
 

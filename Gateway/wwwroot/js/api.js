@@ -30,6 +30,8 @@ export function headers(extra = {}) {
 
 let onUnauthorized = () => {};
 export function whenUnauthorized(handler) { onUnauthorized = handler; }
+/** A 401 met outside api() (the event stream): the same sign-in path. */
+export function reportUnauthorized() { onUnauthorized(); }
 
 /** JSON in, JSON out; `raw: true` returns the Response (exports), `body` may be a string or an object. */
 export async function api(path, { method = "GET", body, raw = false, headers: extra = {}, signal } = {}) {

@@ -2,20 +2,40 @@
 // with a reason, and the context viewer of a turn (GET …/turns/{turnId}/context: what the narrator saw).
 import { $, h, showError, act } from "./dom.js";
 import { api, sessionPath, all, enc } from "./api.js";
-import { state } from "./state.js";
+import { state, on } from "./state.js";
 
 const ERR = "memory-error";
 let entities = [];
-let selected = null;
+let selected = null;   // the entity in the detail pane and the edit form, with the session it belongs to
+let shownSession = null;
+
+/** Forgets what the panel shows (another session opened, or signed out): nothing of it can be saved into another session. */
+export function clear() {
+  entities = [];
+  selected = null;
+  shownSession = null;
+  $("memory-list").replaceChildren();
+  $("memory-detail").replaceChildren();
+  $("memory-graph").replaceChildren();
+  $("memory-edit").hidden = true;
+  for (const id of ["mem-name", "mem-content", "mem-attributes", "mem-reason", "memory-query"]) $(id).value = "";
+  $("context-turn").replaceChildren();
+  $("context-view").replaceChildren();
+}
 
 export async function render() {
   showError(null, ERR);
+  if (state.sessionId !== shownSession) clear();
   $("memory-session").textContent = state.session ? `Session: ${state.session.name} (${state.session.worldId})` : "Open a session first.";
-  if (!state.sessionId) { $("memory-list").replaceChildren(); return; }
+  if (!state.sessionId) return;
+  const sessionId = state.sessionId;
+  shownSession = sessionId;
   await act(null, ERR, async () => {
-    entities = await all(sessionPath(state.sessionId, "/memory"), 1000);
+    const read = await all(sessionPath(sessionId, "/memory"), 1000);
+    if (shownSession !== sessionId) return;
+    entities = read;
     listEntities(filter(entities));
-    await fillTurns();
+    await fillTurns(sessionId);
   });
 }
 
@@ -37,10 +57,12 @@ function listEntities(items, scores) {
 async function search(event) {
   event.preventDefault();
   const query = $("memory-query").value.trim();
-  if (!state.sessionId) return;
+  const sessionId = shownSession;
+  if (!sessionId) return;
   if (!query) { listEntities(filter(entities)); return; }
   await act($("memory-search"), ERR, async () => {
-    const { items } = await api(sessionPath(state.sessionId, "/memory/search"), { method: "POST", body: { query, mode: "hybrid", limit: 20 } });
+    const { items } = await api(sessionPath(sessionId, "/memory/search"), { method: "POST", body: { query, mode: "hybrid", limit: 20 } });
+    if (shownSession !== sessionId) return;
     const scores = new Map(items.map((i) => [i.entity.entityId, i.score]));
     listEntities(filter(items.map((i) => i.entity)), scores);
   });
@@ -69,9 +91,12 @@ function graph(entity, related) {
 }
 
 async function showEntity(entityId) {
+  const sessionId = shownSession;
+  if (!sessionId) return;
   await act(null, ERR, async () => {
-    const e = await api(sessionPath(state.sessionId, `/memory/${enc(entityId)}`));
-    selected = e;
+    const e = await api(sessionPath(sessionId, `/memory/${enc(entityId)}`));
+    if (shownSession !== sessionId) return;
+    selected = { ...e, sessionId };
     const attrs = Object.entries(e.attributes || {});
     const related = relationsOf(e);
     $("memory-detail").replaceChildren(
@@ -95,22 +120,27 @@ async function showEntity(entityId) {
 
 async function saveEdit(event) {
   event.preventDefault();
-  if (!selected) return;
+  // The entity is saved into the session it was read from, and only while that session is the open one.
+  const entity = selected;
+  if (!entity || entity.sessionId !== state.sessionId) return;
   await act($("mem-save"), ERR, async () => {
     const attributes = Object.fromEntries($("mem-attributes").value.split("\n").map((l) => l.trim()).filter(Boolean)
       .map((l) => { const i = l.indexOf("="); return i < 0 ? [l, ""] : [l.slice(0, i).trim(), l.slice(i + 1).trim()]; }));
-    await api(sessionPath(state.sessionId, `/memory/${enc(selected.entityId)}`), {
+    await api(sessionPath(entity.sessionId, `/memory/${enc(entity.entityId)}`), {
       method: "PUT",
-      body: { type: selected.type, name: $("mem-name").value.trim(), content: $("mem-content").value, attributes, reason: $("mem-reason").value.trim() },
+      body: { type: entity.type, name: $("mem-name").value.trim(), content: $("mem-content").value, attributes, reason: $("mem-reason").value.trim() },
     });
-    entities = await all(sessionPath(state.sessionId, "/memory"), 1000);
+    const read = await all(sessionPath(entity.sessionId, "/memory"), 1000);
+    if (shownSession !== entity.sessionId) return;
+    entities = read;
     listEntities(filter(entities));
-    await showEntity(selected.entityId);
+    await showEntity(entity.entityId);
   });
 }
 
-async function fillTurns() {
-  const turns = await all(sessionPath(state.sessionId, "/turns"));
+async function fillTurns(sessionId) {
+  const turns = await all(sessionPath(sessionId, "/turns"));
+  if (shownSession !== sessionId) return;
   const select = $("context-turn");
   const previous = select.value;
   select.replaceChildren(...turns.map((t) => new Option(`#${t.seq} ${(t.storyInput || t.input || "").slice(0, 50)}`, t.turnId)));
@@ -120,9 +150,11 @@ async function fillTurns() {
 
 async function showContext() {
   const turnId = $("context-turn").value;
-  if (!turnId || !state.sessionId) return;
+  const sessionId = shownSession;
+  if (!turnId || !sessionId) return;
   await act($("context-show"), ERR, async () => {
-    const view = await api(sessionPath(state.sessionId, `/turns/${enc(turnId)}/context`));
+    const view = await api(sessionPath(sessionId, `/turns/${enc(turnId)}/context`));
+    if (shownSession !== sessionId) return;
     const c = view.context || {};
     const t = c.tokens || {};
     const name = (id) => entities.find((e) => e.entityId === id)?.name || id;
@@ -147,6 +179,8 @@ async function showContext() {
 }
 
 export function initMemory() {
+  // The panel keeps nothing of a session once another one opens, even while it is not the tab on view.
+  on("session", (session) => { if (session?.sessionId !== shownSession) clear(); });
   $("memory-search-form").addEventListener("submit", search);
   $("memory-type").addEventListener("change", () => listEntities(filter(entities)));
   $("memory-edit").addEventListener("submit", saveEdit);

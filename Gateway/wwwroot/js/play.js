@@ -1,50 +1,83 @@
-// Play: streamed narration with Stop, intervention chips, OOC replies apart, status and cost per turn,
-// alternatives (regenerate, continue, ‹ n/m ›) and the room panel of shared sessions (docs/multiplayer.md).
-import { $, h, showError, act, money, tokens } from "./dom.js";
-import { api, sessionPath, enc, ApiError } from "./api.js";
+// Play: the open session (header, story, live stream), sending turns with Stop, and the alternatives of the latest
+// turn (regenerate, continue, edit and resend, ‹ n/m ›). What the story shows and when: story.js; playing together:
+// room.js; the intervention chips: chips.js.
+import { $, showError, act, money, tokens } from "./dom.js";
+import { api, all, sessionPath, enc, ApiError } from "./api.js";
 import { follow } from "./sse.js";
 import { state, emit, on, alternativesOf } from "./state.js";
+import { renderTurn, applyDelta, beginRework, cancelRework, noteFailedRework, reworking, clearStory, latestTurn, openTurns, pendingCount, turnIds, isFinished } from "./story.js";
+import { initRoom, loadRoom, clearRoom, renderRoom, renderChat, loadProposals, proposing, propose } from "./room.js";
+import { initChips } from "./chips.js";
 
-const turns = new Map();   // turnId -> { li, you, chips, narrative, ooc, meta, failure, rank, turn }
 let stream = null;
-let order = [];            // turnIds in timeline order
-
-// A turn only moves forward: the POST answer (queued) can arrive after the stream already said completed.
-const statusRank = { queued: 0, running: 1, completed: 2, failed: 2, retconned: 3 };
+// Changes whenever another session starts opening or the page closes its session: work begun for an earlier one
+// (a slow read, a second click on another session) sees that it is stale and drops its result. The last click wins.
+let generation = 0;
 
 export async function openSession(sessionId) {
+  const ticket = ++generation;
+  // Nothing of the session shown so far may reach the next one: its stream stops now, before any read.
+  stopStream();
+  stopResend(true);
   showError();
   let session;
   try { session = await api(sessionPath(sessionId)); }
-  catch (err) { localStorage.removeItem("loom.session"); state.sessionId = null; showError(err); return; }
+  catch (err) {
+    if (ticket !== generation) return;
+    localStorage.removeItem("loom.session");
+    state.sessionId = null;
+    showError(err);
+    return;
+  }
+  if (ticket !== generation) return;
   state.sessionId = sessionId;
   state.session = session;
   localStorage.setItem("loom.session", sessionId);
-  turns.clear();
-  order = [];
-  $("story").replaceChildren();
+  clearStory();
+  updateAlternatives();
   $("empty").hidden = true;
   $("session-header").hidden = false;
   $("turn-form").hidden = false;
   $("opening").hidden = !session.opening;
   $("opening").textContent = session.opening || "";
   renderHeader(session);
-  await loadTurns(sessionId);
+  try { await loadTurns(sessionId, ticket); } catch (err) { if (ticket === generation) showError(err); }
   await loadRoom(sessionId);
+  if (ticket !== generation) return;
   watch(sessionId);
   emit("session", session);
   // Whoever already started typing (a chip's form, the action itself) keeps the focus.
   if (!$("turn-form").contains(document.activeElement)) $("input").focus();
 }
 
-async function loadTurns(sessionId) {
+/** Sign out: the page forgets the session (stream, story, the one to resume) without asking the server anything. */
+export function closeSession() {
+  generation++;
+  stopStream();
+  stopResend(true);
+  clearStory();
+  clearRoom();
+  state.sessionId = null;
+  state.session = null;
+  localStorage.removeItem("loom.session");
+  for (const id of ["session-header", "turn-form", "opening", "alternatives"]) $(id).hidden = true;
+  $("empty").hidden = false;
+  $("session-title").textContent = "";
+  $("session-meta").textContent = "";
+  $("input").value = "";
+  showError();
+  updateStatus();
+}
+
+async function loadTurns(sessionId, ticket = generation) {
   let after = null;
   do {
     const page = await api(`${sessionPath(sessionId, "/turns")}?limit=200${after ? `&after=${enc(after)}` : ""}`);
-    if (state.sessionId !== sessionId) return;
-    page.items.forEach(renderTurn);
+    if (ticket !== generation) return;
+    page.items.forEach((t) => renderTurn(t));
     after = page.next;
   } while (after);
+  updateStatus();
   updateAlternatives();
 }
 
@@ -57,117 +90,81 @@ function renderHeader(session) {
     ` · ${tokens(usage)} tokens · ${money(usage.costUsd)}`;
 }
 
-function turnElement(turnId) {
-  let entry = turns.get(turnId);
-  if (!entry) {
-    const you = h("div", { class: "you" });
-    const chips = h("div", { class: "chips" });
-    const narrative = h("div", { class: "narrative" });
-    const ooc = h("aside", { class: "ooc-reply", hidden: true, "aria-label": "Out-of-character reply" });
-    const meta = h("div", { class: "turn-meta muted" });
-    const failure = h("div", { class: "failed" });
-    const li = h("li", { dataset: { turn: turnId } }, you, chips, narrative, ooc, meta, failure);
-    $("story").append(li);
-    entry = { li, you, chips, narrative, ooc, meta, failure };
-    turns.set(turnId, entry);
-    order.push(turnId);
-  }
-  return entry;
-}
-
-function renderTurn(turn) {
-  const e = turnElement(turn.turnId);
-  const rank = statusRank[turn.status] ?? 0;
-  if (e.rank !== undefined && rank < e.rank) return;
-  e.rank = rank;
-  e.turn = turn;
-  if (turn.status === "retconned") { e.li.remove(); turns.delete(turn.turnId); order = order.filter((id) => id !== turn.turnId); updateAlternatives(); return; }
-  // In a shared session storyInput already names the speaker ("Bran: …").
-  e.you.textContent = turn.storyInput || turn.input;
-  e.chips.replaceChildren(...(turn.interventions || []).map((i) =>
-    h("span", { class: `chip ${i.status || ""}`, title: i.detail || "" }, `${i.type}: ${i.content}`)));
-  if (turn.narrative || turn.status !== "running") e.narrative.textContent = turn.narrative || "";
-  const pending = turn.status === "running" || turn.status === "queued";
-  e.narrative.classList.toggle("streaming", pending);
-  e.ooc.hidden = !turn.oocReply;
-  e.ooc.textContent = turn.oocReply ? `OOC: ${turn.oocReply}` : "";
-  const usage = turn.usage || {};
-  const { count, chosen } = alternativesOf(turn);
-  e.meta.textContent = `#${turn.seq} · ${turn.status}` + (turn.status === "completed"
-    ? ` · ${tokens(usage)} tokens · ${money(usage.costUsd)}${turn.latencyMs ? ` · ${(turn.latencyMs / 1000).toFixed(1)} s` : ""}` : "") +
-    (count > 1 ? ` · alternative ${chosen + 1}/${count}` : "");
-  e.failure.textContent = turn.status === "failed" ? `This turn failed: ${turn.error?.message ?? "unknown error"}` : "";
-  e.li.scrollIntoView({ block: "end" });
-  updateStatus();
-  updateAlternatives();
-}
-
-function pendingCount() {
-  return [...turns.values()].filter((e) => e.narrative.classList.contains("streaming")).length;
-}
-
 function updateStatus() {
   const pending = pendingCount();
   $("status").textContent = pending ? `${pending} turn(s) in progress…` : "";
   $("stop").hidden = !pending;
 }
 
-/** The latest turn carries the alternatives controls; they act on it only when it is committed. */
-function latestTurn() {
-  for (let i = order.length - 1; i >= 0; i--) {
-    const e = turns.get(order[i]);
-    if (e && e.turn) return e.turn;
-  }
-  return null;
-}
-
+/** The latest turn carries the alternatives controls; they act on it only when it has finished. */
 function updateAlternatives() {
   const turn = latestTurn();
   $("alternatives").hidden = !turn;
   if (!turn) return;
   const { count, chosen } = alternativesOf(turn);
-  const done = turn.status === "completed";
+  // A failed latest turn can be narrated again (regenerate, resend); only a completed one can be continued.
+  const finished = isFinished(turn) && !reworking(turn.turnId);
   $("alt-count").textContent = `${chosen + 1}/${count}`;
-  $("alt-prev").disabled = !done || chosen <= 0;
-  $("alt-next").disabled = !done || chosen >= count - 1;
-  $("regenerate").disabled = !done;
-  $("continue").disabled = !done;
-  $("edit-resend").disabled = !done && !resending;
+  $("alt-prev").disabled = !finished || chosen <= 0;
+  $("alt-next").disabled = !finished || chosen >= count - 1;
+  $("regenerate").disabled = !finished;
+  $("continue").disabled = !finished || turn.status !== "completed";
+  $("edit-resend").disabled = !finished && !resending;
 }
 
-function onEvent(type, data) {
-  if (["turn.queued", "turn.started", "turn.completed", "turn.failed", "turn.regenerated", "turn.continued", "turn.chosen"].includes(type)) {
-    if (data && data.turnId) renderTurn(data);
+const turnEvents = ["turn.queued", "turn.started", "turn.completed", "turn.failed", "turn.regenerated", "turn.continued", "turn.chosen"];
+
+function onEvent(sessionId, type, data) {
+  if (turnEvents.includes(type)) {
+    if (data && data.turnId && renderTurn(data, true) === "reread") reread(sessionId, data);
     if (type !== "turn.queued" && type !== "turn.started") { refreshHeader(); emit("turns"); emit("sessions"); }
   } else if (type === "turn.delta") {
-    const e = turnElement(data.turnId);
-    if ((e.rank ?? 0) >= statusRank.completed && !e.regenerating) return;
-    if (e.regenerating) { e.narrative.textContent = ""; e.regenerating = false; }
-    e.narrative.textContent += data.text;
-    e.narrative.classList.add("streaming");
-    e.li.scrollIntoView({ block: "end" });
-    updateStatus();
+    applyDelta(data);
   } else if (type === "session.rolledback" || type === "memory.updated") {
     if (type === "session.rolledback") reload();
     emit("turns");
   } else if (type === "room.members" || type === "room.turn") renderRoom(data);
+  else if (type === "room.proposal") loadProposals();
   else if (type === "chat.message") renderChat(data);
+  updateStatus();
+  updateAlternatives();
+}
+
+/** A turn the stream said failed, read again: a failed rework leaves the turn as it was, and the page shows that. */
+async function reread(sessionId, failed) {
+  const ticket = generation;
+  const turn = await api(sessionPath(sessionId, `/turns/${enc(failed.turnId)}`)).catch(() => null);
+  if (!turn || ticket !== generation) return;
+  renderTurn(turn);
+  if (turn.status === "completed") noteFailedRework(failed.turnId, failed.error);
+  updateStatus();
+  updateAlternatives();
 }
 
 function watch(sessionId) {
-  stream?.stop();
-  stream = follow(sessionPath(sessionId, "/events"), {
-    event: onEvent,
+  stopStream();
+  const ticket = generation;
+  const current = () => ticket === generation && following === stream && state.sessionId === sessionId;
+  const following = follow(sessionPath(sessionId, "/events"), {
+    // Only the stream of the session on the page: a stopped one may still hand over what it had already read.
+    event: (type, data) => { if (current()) onEvent(sessionId, type, data); },
     open: () => {
+      if (!current()) return;
       updateStatus();
       // Re-read the turns whenever the stream (re)opens: a turn sent before the first connection was up (a fast
       // narrator, a slow key check) may have finished unseen, and a resumed stream's server may no longer hold
-      // the events it missed. Rendering never moves a turn back to an earlier status.
-      loadTurns(sessionId).then(refreshHeader).catch(showError);
+      // the events it missed. A read never moves a turn back, nor overwrites text the stream has shown (story.js).
+      loadTurns(sessionId, ticket).then(refreshHeader).catch(showError);
     },
-    lost: (final) => { $("status").textContent = final ? "The story's live updates are not available." : "Reconnecting to the story…"; },
+    lost: (final) => { if (current()) $("status").textContent = final ? "The story's live updates are not available." : "Reconnecting to the story…"; },
   });
+  stream = following;
   updateStatus();
+}
+
+function stopStream() {
+  stream?.stop();
+  stream = null;
 }
 
 /**
@@ -177,7 +174,7 @@ function watch(sessionId) {
 async function stopTurns() {
   const sessionId = state.sessionId;
   if (!sessionId) return;
-  const open = [...turns.values()].map((e) => e.turn).filter((t) => t.status === "running" || t.status === "queued").reverse();
+  const open = openTurns().reverse();
   $("stop").disabled = true;
   $("status").textContent = "Stopping…";
   try {
@@ -194,20 +191,30 @@ async function stopTurns() {
   }
 }
 
+/** After a rollback: every page of the live timeline; what is no longer on it was retconned. */
 async function reload() {
-  if (!state.sessionId) return;
   const sessionId = state.sessionId;
-  const items = await api(`${sessionPath(sessionId, "/turns")}?limit=200`).then((p) => p.items).catch(() => null);
-  if (!items || state.sessionId !== sessionId) return;
+  if (!sessionId) return;
+  const ticket = generation;
+  stopResend(true);
+  const items = await all(sessionPath(sessionId, "/turns"), Infinity).catch(() => null);
+  if (!items || ticket !== generation) return;
   const live = new Set(items.map((t) => t.turnId));
-  for (const id of [...order]) if (!live.has(id)) renderTurn({ ...turns.get(id).turn, status: "retconned" });
-  items.forEach(renderTurn);
+  for (const id of turnIds()) if (!live.has(id)) renderTurn({ turnId: id, status: "retconned" });
+  items.forEach((t) => renderTurn(t));
+  updateStatus();
+  updateAlternatives();
   refreshHeader();
 }
 
 async function refreshHeader() {
-  if (!state.sessionId) return;
-  try { renderHeader(await api(sessionPath(state.sessionId))); } catch { /* the next event will retry */ }
+  const sessionId = state.sessionId;
+  if (!sessionId) return;
+  const ticket = generation;
+  try {
+    const session = await api(sessionPath(sessionId));
+    if (ticket === generation) renderHeader(session);
+  } catch { /* the next event will retry */ }
 }
 
 async function sendTurn(event) {
@@ -215,21 +222,25 @@ async function sendTurn(event) {
   const input = $("input").value;
   if (!input.trim() || !state.sessionId) return;
   if (resending) return resend(input);
+  const sessionId = state.sessionId;
   // The box is cleared at once and Send stays usable: the next action can be typed and sent while this one is being
   // accepted (a refused one comes back into an empty box).
   $("input").value = "";
   await act(null, "error", async () => {
-    if (!stream) watch(state.sessionId);
+    if (!stream) watch(sessionId);
     try {
-      const turn = await api(sessionPath(state.sessionId, "/turns"), {
+      if (proposing()) { await propose(input); return; }
+      const turn = await api(sessionPath(sessionId, "/turns"), {
         method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
       });
-      renderTurn(turn);
+      if (state.sessionId === sessionId) renderTurn(turn);
     } catch (err) {
       if (!$("input").value) $("input").value = input;
       throw err;
     }
   });
+  updateStatus();
+  updateAlternatives();
   $("input").focus();
 }
 
@@ -242,198 +253,99 @@ function startResend() {
   if (!turn) return;
   resending = turn.turnId;
   $("input").value = turn.input || "";
-  $("send").textContent = "Resend";
+  sendLabel();
   $("edit-resend").textContent = "Cancel edit";
   $("input").focus();
 }
 
-function stopResend() {
+/** Leaves resend mode; `clear` also empties the box it filled (another session opened, the timeline changed). */
+function stopResend(clear = false) {
+  if (clear && resending) $("input").value = "";
   resending = null;
-  $("send").textContent = "Send";
+  sendLabel();
   $("edit-resend").textContent = "Edit and resend";
 }
 
+const sendLabel = () => { $("send").textContent = resending ? "Resend" : proposing() ? "Propose" : "Send"; };
+
 async function resend(input) {
   const turnId = resending;
-  const e = turns.get(turnId);
-  await act($("send"), "error", async () => {
-    if (!stream) watch(state.sessionId);
-    if (e) { e.rank = statusRank.running; e.narrative.classList.add("streaming"); }
-    const answer = await api(sessionPath(state.sessionId, `/turns/${enc(turnId)}/resend`), {
-      method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { input },
-    });
-    renderReworkAnswer(e, answer);
-    $("input").value = "";
-    stopResend();
-  });
+  // Refused, the edited words stay in the box, still in resend mode, to be corrected and sent again.
+  if (await rework($("send"), turnId, "resend", { input }) && resending === turnId) { $("input").value = ""; stopResend(); }
   updateAlternatives();
   $("input").focus();
 }
 
-/** Regenerate, Continue and choosing an alternative: timeline operations on the latest turn (docs/api.md, wave 3). */
-async function alternative(button, action) {
+/** Regenerate, continue and resend: the latest turn narrated again (docs/api.md, Alternatives); the stream shows it. */
+async function rework(button, turnId, action, body) {
+  const sessionId = state.sessionId;
+  const labels = { regenerate: "Regenerate", continue: "Continue", resend: "Resend" };
+  beginRework(turnId, labels[action]);
+  updateStatus();
+  updateAlternatives();
+  let accepted = false;
+  await act(button, "error", async () => {
+    if (!stream) watch(sessionId);
+    const answer = await api(sessionPath(sessionId, `/turns/${enc(turnId)}/${action}`), {
+      method: "POST", headers: { "Idempotency-Key": crypto.randomUUID() }, ...(body ? { body } : {}),
+    });
+    accepted = true;
+    // The answer (queued) may come after the stream's first chunks, or after it said the rework finished: story.js
+    // takes only what is newer than what the page shows.
+    if (state.sessionId === sessionId) renderTurn(answer);
+  }, explainMissingRoute(button, turnId));
+  if (!accepted && state.sessionId === sessionId) cancelRework(turnId);
+  updateStatus();
+  updateAlternatives();
+  emit("turns");
+  return accepted;
+}
+
+async function choose(button, index) {
   const turn = latestTurn();
   if (!turn) return;
-  const e = turns.get(turn.turnId);
+  const sessionId = state.sessionId;
   await act(button, "error", async () => {
-    if (!stream) watch(state.sessionId);
-    const path = sessionPath(state.sessionId, `/turns/${enc(turn.turnId)}`);
-    const headers = { "Idempotency-Key": crypto.randomUUID() };
-    let answer;
-    if (action === "regenerate" || action === "continue") {
-      e.regenerating = action === "regenerate";
-      e.rank = statusRank.running;
-      e.narrative.classList.add("streaming");
-      answer = await api(`${path}/${action}`, { method: "POST", headers });
-    } else {
-      answer = await api(`${path}/choice`, { method: "PUT", headers, body: { alternative: action + 1 } }); // 1-based on the wire
-    }
-    if (action === "regenerate" || action === "continue") renderReworkAnswer(e, answer);
-    else if (answer && answer.turnId) renderTurn(answer); // a choice answers with the turn as it now is
-  }, (err) => {
-    // An older gateway has no alternatives routes: say so, with the server's own detail.
-    e.regenerating = false;
-    e.rank = statusRank.completed;
-    return err instanceof ApiError && err.status === 404 && err.code === "not_found" && !err.problem?.detail?.includes(turn.turnId)
-      ? new Error(`${button.getAttribute("aria-label") || button.textContent.trim()} is not available on this server: ${err.message}`)
-      : err;
-  }).finally(() => { if (e) { e.regenerating = false; if (e.turn?.status === "completed" && !pendingStream(e)) e.narrative.classList.remove("streaming"); updateAlternatives(); } });
+    const answer = await api(sessionPath(sessionId, `/turns/${enc(turn.turnId)}/choice`), {
+      method: "PUT", headers: { "Idempotency-Key": crypto.randomUUID() }, body: { alternative: index + 1 }, // 1-based on the wire
+    });
+    if (state.sessionId === sessionId) renderTurn(answer); // a choice answers with the turn as it now is
+  }, explainMissingRoute(button, turn.turnId));
+  updateAlternatives();
   emit("turns");
 }
 
-/**
- * A rework's POST answers with the turn queued again. The stream can report the rework finished before that answer
- * arrives (a fast narrator, a busy server): then the answer is stale and must not put the turn back to queued.
- */
-function renderReworkAnswer(e, answer) {
-  if (!answer || !answer.turnId) return;
-  if (e && (e.rank ?? 0) >= statusRank.completed) return;
-  if (e) e.rank = undefined; // the turn goes back to queued once, from the completed it was
-  renderTurn(answer);
-}
+/** An older gateway has no alternatives routes: say so, with the server's own detail. */
+const explainMissingRoute = (button, turnId) => (err) =>
+  err instanceof ApiError && err.status === 404 && err.code === "not_found" && !err.problem?.detail?.includes(turnId)
+    ? new Error(`${button.getAttribute("aria-label") || button.textContent.trim()} is not available on this server: ${err.message}`)
+    : err;
 
-const pendingStream = (e) => e.turn && (e.turn.status === "running" || e.turn.status === "queued");
-
-// ---- intervention chips: each opens a short form that writes the inline marker into "Your action"
-
-const chipForms = {
-  ooc: { fields: [["Note to the narrator", "text"]], marker: ([t]) => `(OOC: ${t})` },
-  edit: { fields: [["What to change (an entity type or name)", "target"], ["The change", "change"]], marker: ([a, b]) => `[EDIT: ${a}: ${b}]` },
-  retcon: { fields: [["What was never so", "change"], ["Why (justification)", "why"]], marker: ([a, b]) => (b ? `[RETCON: ${a} | ${b}]` : `[RETCON: ${a}]`) },
-  tone: { fields: [["Tone from now on", "tone"]], marker: ([t]) => `[TONE: ${t}]` },
-  intent: { fields: [["What you mean to achieve", "intent"]], marker: ([t]) => `[INTENT: ${t}]` },
-};
-
-function openChip(button) {
-  const kind = button.dataset.chip;
-  const form = $("chip-form");
-  const open = button.getAttribute("aria-expanded") === "true";
-  document.querySelectorAll(".chip-button").forEach((b) => b.setAttribute("aria-expanded", "false"));
-  if (open) { form.hidden = true; return; }
-  button.setAttribute("aria-expanded", "true");
-  const spec = chipForms[kind];
-  const inputs = spec.fields.map(([label, name]) => h("input", { id: `chip-${kind}-${name}`, "aria-label": label, placeholder: label }));
-  const add = h("button", { type: "button", id: "chip-add" }, `Add ${button.textContent}`);
-  const apply = () => {
-    const values = inputs.map((i) => i.value.trim());
-    if (!values[0]) { inputs[0].focus(); return; }
-    const text = $("input").value;
-    $("input").value = (text && !text.endsWith(" ") ? text + " " : text) + spec.marker(values);
-    form.hidden = true;
-    button.setAttribute("aria-expanded", "false");
-    $("input").focus();
-  };
-  add.addEventListener("click", apply);
-  inputs.forEach((i) => i.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); apply(); } if (ev.key === "Escape") { form.hidden = true; button.focus(); } }));
-  form.replaceChildren(...inputs.flatMap((i) => [h("label", { for: i.id }, i.getAttribute("aria-label")), i]), add);
-  form.hidden = false;
-  inputs[0].focus();
-}
-
-// ---- playing together (docs/multiplayer.md)
-
-async function loadRoom(sessionId) {
-  $("chat-lines").replaceChildren();
-  $("invite-code").textContent = "";
-  try {
-    const room = await api(sessionPath(sessionId, "/room"));
-    if (state.sessionId !== sessionId) return;
-    state.role = room.yourRole;
-    renderRoom(room);
-    if (room.members.length > 1 && room.yourRole !== "spectator") {
-      const { items } = await api(sessionPath(sessionId, "/chat"));
-      items.forEach(renderChat);
-    }
-  } catch { $("together").hidden = true; }
-}
-
-function renderRoom(room) {
-  $("together").hidden = false;
-  $("invite").hidden = state.role !== "owner";
-  $("side-chat").hidden = room.members.length < 2 || state.role === "spectator";
-  $("members").replaceChildren(...room.members.map((m) => {
-    const li = h("li", { dataset: { member: m.memberId }, title: m.persona || undefined }, `${m.displayName} (${m.role})`);
-    li.classList.toggle("online", m.online);
-    li.classList.toggle("turn", room.currentTurn === m.memberId);
-    return li;
-  }));
-  const current = room.members.find((m) => m.memberId === room.currentTurn);
-  $("whose-turn").textContent = room.mode === "round" && current ? `${current.displayName}'s turn`
-    : room.mode === "host" ? "the owner accepts proposals" : "";
-}
-
-function renderChat(line) {
-  const li = h("li", {}, h("span", { class: "who" }, line.displayName), line.text);
-  $("chat-lines").append(li);
-  li.scrollIntoView({ block: "nearest" });
-}
-
-async function invite() {
-  await act($("invite"), "error", async () => {
-    const created = await api(sessionPath(state.sessionId, "/invites"), { method: "POST", body: { role: "player" } });
-    // A stream opened while the session was solo carries no room events: reconnect to get members, presence and chat.
-    if ($("members").children.length < 2) { await loadRoom(state.sessionId); watch(state.sessionId); }
-    $("invite-code").textContent = `Invite code: ${created.code} (valid until ${new Date(created.expiresAt).toLocaleString()})`;
-    $("invite-code").dataset.code = created.code;
-  });
-}
-
-async function join() {
-  await act($("join"), "error", async () => {
-    const body = { displayName: $("join-name").value.trim() };
-    const persona = $("join-persona").value.trim();
-    if (persona) body.persona = persona;
-    const room = await api(`/api/invites/${enc($("join-code").value.trim())}/join`, { method: "POST", body });
-    $("join-code").value = "";
-    await openSession(room.sessionId);
-  });
-}
-
-async function say(event) {
-  event.preventDefault();
-  const text = $("chat-input").value;
-  if (!text.trim() || !state.sessionId) return;
-  await act(null, "error", async () => {
-    await api(sessionPath(state.sessionId, "/chat"), { method: "POST", body: { text } });
-    $("chat-input").value = "";
-  });
+function alternative(button, action) {
+  const turn = latestTurn();
+  if (turn) return rework(button, turn.turnId, action);
+  return undefined;
 }
 
 export function initPlay() {
-  $("invite").addEventListener("click", invite);
-  $("join").addEventListener("click", join);
-  $("chat-form").addEventListener("submit", say);
+  initChips();
+  initRoom({
+    open: (id) => openSession(id),
+    rewatch: () => { if (state.sessionId) watch(state.sessionId); },
+    renderTurn: (turn) => { renderTurn(turn); updateStatus(); updateAlternatives(); },
+    changed: sendLabel,
+    ticket: () => generation,
+  });
   $("turn-form").addEventListener("submit", sendTurn);
   $("stop").addEventListener("click", stopTurns);
   $("regenerate").addEventListener("click", () => alternative($("regenerate"), "regenerate"));
   $("continue").addEventListener("click", () => alternative($("continue"), "continue"));
   $("edit-resend").addEventListener("click", () => (resending ? stopResend() : startResend()));
-  $("alt-prev").addEventListener("click", () => alternative($("alt-prev"), alternativesOf(latestTurn()).chosen - 1));
-  $("alt-next").addEventListener("click", () => alternative($("alt-next"), alternativesOf(latestTurn()).chosen + 1));
-  document.querySelectorAll(".chip-button").forEach((b) => b.addEventListener("click", () => openChip(b)));
+  $("alt-prev").addEventListener("click", () => choose($("alt-prev"), alternativesOf(latestTurn()).chosen - 1));
+  $("alt-next").addEventListener("click", () => choose($("alt-next"), alternativesOf(latestTurn()).chosen + 1));
   $("input").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("turn-form").requestSubmit(); }
-    if (e.key === "Escape" && resending) { stopResend(); $("input").value = ""; }
+    if (e.key === "Escape" && resending) stopResend(true);
   });
   on("reopen", (id) => openSession(id));
   on("timeline", () => reload());

@@ -17,6 +17,13 @@ export async function loadSessions() {
   renderTable();
 }
 
+/** Signed out: the lists forget the previous key's sessions. */
+export function clearSessions() {
+  sessions = [];
+  renderSidebar();
+  renderTable();
+}
+
 function renderSidebar() {
   $("sessions").replaceChildren(...sessions.filter((s) => s.status !== "archived").slice(0, 50).map((s) => {
     const b = h("button", { type: "button", class: "session-link" }, s.name, h("span", { class: "meta" }, `${s.worldId} · ${s.turnCount} turn(s) · ${s.status}`));

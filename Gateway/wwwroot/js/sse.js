@@ -1,6 +1,6 @@
 // Server-sent events over fetch: unlike EventSource it can send the API key, and it resumes with Last-Event-ID
 // after a dropped connection, so no narration chunk is lost or shown twice.
-import { headers } from "./api.js";
+import { headers, reportUnauthorized } from "./api.js";
 
 /**
  * Follows `path` until stop() is called. handlers: { event(type, data), open(), lost() }.
@@ -20,7 +20,10 @@ export function follow(path, handlers) {
           headers: headers({ accept: "text/event-stream", ...(lastId ? { "last-event-id": lastId } : {}) }),
           signal: controller.signal,
         });
+        if (stopped) { controller.abort(); return; }
         if (!res.ok || !res.body) {
+          // 401: the key is missing, wrong or revoked; the page asks for one (the same path as any other request).
+          if (res.status === 401) { reportUnauthorized(); handlers.lost?.(true); return; }
           // 404/403: the session is gone or no longer ours, retrying will not help.
           if (res.status >= 400 && res.status < 500 && res.status !== 429) { handlers.lost?.(true); return; }
           throw new Error(`HTTP ${res.status}`);
@@ -43,7 +46,7 @@ export function follow(path, handlers) {
     let buffer = "";
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done || stopped) return;
       buffer += decoder.decode(value, { stream: true });
       let end;
       while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {
@@ -55,6 +58,7 @@ export function follow(path, handlers) {
   }
 
   function dispatch(block) {
+    if (stopped) return;
     let type = "message";
     let id = null;
     const data = [];

@@ -56,7 +56,7 @@ public sealed class PlayPageTests
             var response = await route.FetchAsync();
             using var queued = System.Text.Json.JsonDocument.Parse(await response.TextAsync());
             var location = new Uri(new Uri(baseUrl), response.Headers["location"]);
-            await WaitUntilAsync(async () =>
+            await StudioPage.WaitUntilAsync(async () =>
             {
                 using var current = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(location));
                 return current.RootElement.GetProperty("status").GetString() == "completed";
@@ -79,15 +79,6 @@ public sealed class PlayPageTests
         await Assertions.Expect(page.Locator("#story li")).ToHaveCountAsync(2);
         await Assertions.Expect(page.Locator("#story li .narrative").First).ToHaveTextAsync(narrative!);
         Assert.Equal("", await page.Locator("#error").TextContentAsync());
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        using var deadline = new CancellationTokenSource(Deadline);
-        while (!await condition())
-        {
-            await Task.Delay(50, deadline.Token);
-        }
     }
 
     [Fact]
@@ -126,12 +117,7 @@ public sealed class PlayPageTests
         return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
     }
 
-    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new()
-    {
-        ExecutablePath = ChromiumPath(),
-        Headless = true,
-        Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-    });
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) => StudioPage.LaunchAsync(playwright);
 
     /// <summary>A page at <paramref name="baseUrl"/> with the test's deadline (Expect()'s own 5 s is too short for a loaded CI machine).</summary>
     private static async Task<IPage> OpenAsync(IBrowser browser, string baseUrl)

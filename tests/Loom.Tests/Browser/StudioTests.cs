@@ -295,12 +295,7 @@ public sealed class StudioTests
     private static async Task<(IBrowser Browser, IPage Page, List<string> Errors, IAsyncDisposable Dispose)> OpenAsync(string baseUrl)
     {
         var playwright = await Playwright.CreateAsync();
-        var browser = await playwright.Chromium.LaunchAsync(new()
-        {
-            ExecutablePath = PlayPageTests.ChromiumPath(),
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        });
+        var browser = await StudioPage.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 }, AcceptDownloads = true });
         page.SetDefaultTimeout((float)Deadline.TotalMilliseconds);
         Assertions.SetDefaultExpectTimeout((float)Deadline.TotalMilliseconds);
