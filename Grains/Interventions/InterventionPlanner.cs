@@ -114,11 +114,15 @@ public sealed class InterventionPlanner
     public static string? ToneOf(TurnView turn) =>
         turn.Interventions.LastOrDefault(i => i.Type == InterventionParser.Tone && i.Is(InterventionStatus.Applied))?.Content;
 
-    /// <summary>Audit records of a finished turn's markers (written when the turn commits).</summary>
+    /// <summary>Audit records of a finished turn's markers (written when the turn commits). A failed turn's markers had
+    /// no effect, except <c>[META]</c>, whose only place is the audit log: it is recorded whatever became of the turn.</summary>
     public static List<AuditEntry> AuditOf(TurnView turn, string ownerId)
     {
-        if (turn.Status != TurnStatus.Completed || turn.Interventions.Count == 0) return [];
-        return turn.Interventions.Select(marker =>
+        if (turn.Interventions.Count == 0 || turn.Status is not (TurnStatus.Completed or TurnStatus.Failed)) return [];
+        var markers = turn.Status == TurnStatus.Completed
+            ? turn.Interventions
+            : turn.Interventions.Where(m => m.Type == InterventionParser.Meta);
+        return markers.Select(marker =>
         {
             var details = new Dictionary<string, string>(StringComparer.Ordinal)
             {

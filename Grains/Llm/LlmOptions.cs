@@ -28,8 +28,8 @@ public sealed class LlmOptions
 
     public int? MaxTokens { get; set; }
 
-    /// <summary>The most output tokens a session may ask for (<c>llm.maxTokens</c>, and <see cref="MaxTokens"/>): what one
-    /// turn may cost is the operator's call, not the player's.</summary>
+    /// <summary>The most output tokens a session's turn asks for: a session's <c>llm.maxTokens</c> (or its world's) above
+    /// it is lowered to it, so what one turn may cost is the operator's call, not the player's.</summary>
     public int MaxTokensLimit { get; set; } = 64_000;
 
     /// <summary>Longest wait for the provider's next piece of an answer (the first token, then each chunk).</summary>

@@ -17,10 +17,11 @@ namespace Loom.Multiplayer;
 /// story goes to the session grain under the owner's id once this grain has checked the member; the session knows
 /// nothing of members except the attributed input (and the players block) each turn carries.
 /// </summary>
-public sealed class SessionRoomGrain(
+public sealed partial class SessionRoomGrain(
     [PersistentState("room", StorageNames.Provider)] IPersistentState<RoomState> state,
     TimeProvider clock,
-    Microsoft.Extensions.Options.IOptions<TurnOptions> turns) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter, IMayHoldNothing
+    Microsoft.Extensions.Options.IOptions<TurnOptions> turns,
+    Microsoft.Extensions.Logging.ILogger<SessionRoomGrain> logger) : Grain, ISessionRoomGrain, IIncomingGrainCallFilter, IMayHoldNothing
 {
     private static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(15);
     private readonly List<Watcher> _watchers = [];
@@ -349,9 +350,13 @@ public sealed class SessionRoomGrain(
         _chat.Clear();
         foreach (var w in _watchers) w.Channel.Writer.TryComplete();
         _watchers.Clear();
-        await Task.WhenAll(invites.Select(code => GrainFactory.GetGrain<IInviteGrain>(code).Revoke())
+        // Sent now, not awaited: the session waits on this call, and an invite's Join or a member's owner grain may
+        // itself be waiting on the session. An invite left registered leads to a room with no invites (404); a list
+        // entry left behind names a session that answers 404.
+        var tidying = Task.WhenAll(invites.Select(code => GrainFactory.GetGrain<IInviteGrain>(code).Revoke())
             .Concat(members.Select(member => GrainFactory.GetGrain<IOwnerGrain>(member).Leave(SessionId))));
-        DeactivateOnIdle();
+        _ = tidying.ContinueWith(t => LogTidyFailed(t.Exception!, SessionId), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Current);
     }
 
     // ---------------------------------------------------------------- side channel, audit, events
@@ -618,4 +623,8 @@ public sealed class SessionRoomGrain(
         if (persona is { Length: > RoomLimits.MaxPersona }) throw Problems.Invalid("persona", $"persona must be at most {RoomLimits.MaxPersona} characters.");
         return string.IsNullOrWhiteSpace(persona) ? null : persona.Trim();
     }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(Level = Microsoft.Extensions.Logging.LogLevel.Warning,
+        Message = "Session {SessionId}: after its room closed, revoking its invites or removing it from members' lists failed")]
+    private partial void LogTidyFailed(Exception ex, string sessionId);
 }

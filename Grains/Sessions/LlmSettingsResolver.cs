@@ -7,6 +7,9 @@ namespace Loom.Sessions;
 /// <summary>Fills a session's narrator settings from configuration and refuses what could never run.</summary>
 public sealed class LlmSettingsResolver(ILlmClientFactory factory, IOptions<LlmOptions> options) : ILlmSettingsResolver
 {
+    /// <summary>The most a session may name at all; <see cref="LlmOptions.MaxTokensLimit"/> then lowers it.</summary>
+    private const int MaxTokensCeiling = 1_000_000;
+
     public LlmSettings Resolve(LlmSettings? requested)
     {
         var provider = string.IsNullOrWhiteSpace(requested?.Provider) ? factory.DefaultProvider : requested.Provider.Trim().ToLowerInvariant();
@@ -20,15 +23,13 @@ public sealed class LlmSettingsResolver(ILlmClientFactory factory, IOptions<LlmO
         {
             throw Problems.Invalid("llm.model", "llm.model must be 1 to 200 printable characters.");
         }
-        var hottest = LlmProviders.MaxTemperature(provider);
-        if (requested?.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > hottest))
+        if (requested?.Temperature is { } t && (double.IsNaN(t) || t < 0 || t > 2))
         {
-            throw Problems.Invalid("llm.temperature", $"llm.temperature must be between 0 and {hottest:0} for {provider}.");
+            throw Problems.Invalid("llm.temperature", "llm.temperature must be between 0 and 2.");
         }
-        var limit = options.Value.MaxTokensLimit;
-        if (requested?.MaxTokens is { } max && (max < 1 || max > limit))
+        if (requested?.MaxTokens is { } max && (max < 1 || max > MaxTokensCeiling))
         {
-            throw Problems.Invalid("llm.maxTokens", $"llm.maxTokens must be between 1 and {limit} (Loom:Llm:MaxTokensLimit).");
+            throw Problems.Invalid("llm.maxTokens", $"llm.maxTokens must be between 1 and {MaxTokensCeiling}.");
         }
         if (requested?.Model is { } wanted && !factory.IsKnownModel(provider, wanted.Trim()))
         {
@@ -37,12 +38,16 @@ public sealed class LlmSettingsResolver(ILlmClientFactory factory, IOptions<LlmO
                 new Dictionary<string, string[]> { ["llm.model"] = [$"'{wanted.Trim()}' is not available for '{provider}'."] });
         }
         var defaults = options.Value;
+        // Within range but past what this provider takes or the operator allows: lowered, not refused, because the
+        // values may come from a world's metadata or an export made under other settings, not from the caller.
+        var temperature = requested?.Temperature ?? (provider == defaults.Provider ? defaults.Temperature : null);
+        var maxTokens = requested?.MaxTokens ?? (provider == defaults.Provider ? defaults.MaxTokens : null);
         return new LlmSettings
         {
             Provider = provider,
             Model = string.IsNullOrWhiteSpace(requested?.Model) ? factory.DefaultModel(provider) : requested.Model.Trim(),
-            Temperature = requested?.Temperature ?? (provider == defaults.Provider ? defaults.Temperature : null),
-            MaxTokens = requested?.MaxTokens ?? (provider == defaults.Provider ? defaults.MaxTokens : null),
+            Temperature = LlmProviders.TemperatureFor(provider, temperature),
+            MaxTokens = maxTokens is { } tokens ? Math.Min(tokens, defaults.MaxTokensLimit) : null,
         };
     }
 }

@@ -83,7 +83,7 @@ public sealed class LoomMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = TurnDurationBuckets });
         meter.CreateObservableCounter("loom_turns_processed",
             () => _turnsProcessed.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("status", kv.Key))),
-            null, "Turns finished, by status (completed or failed).");
+            null, "Turns finished, by status (completed, failed, or cancelled by the player).");
         _stageDuration = meter.CreateHistogram("loom_turn_stage_duration", "s",
             "Time spent in each stage of a turn: queue_wait, prompt_assembly, llm_first_token, llm_total, commit.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StageDurationBuckets });

@@ -65,6 +65,9 @@ public static class HostRun
         }
         catch (Exception ex) when (StartupFailures.Describe(ex) is { } failure)
         {
+            // Thrown by the checks, nothing started; thrown by the start, a co-hosted silo may be up: stop it in order.
+            using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await host.StopAsync(budget.Token);
             return StartupFailures.Report(failure, error);
         }
         catch (IOException bind) when (ConfigurationErrors.AddressInUse(bind))

@@ -24,8 +24,8 @@ export async function openSession(sessionId) {
   try { session = await api(sessionPath(sessionId)); }
   catch (err) {
     if (ticket !== generation) return;
-    localStorage.removeItem("loom.session");
-    state.sessionId = null;
+    // Its stream is stopped already: show no story rather than the previous one with a form that sends nowhere.
+    closeSession();
     showError(err);
     return;
   }

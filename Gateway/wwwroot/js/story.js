@@ -75,8 +75,23 @@ export function renderTurn(turn, fromStream = false) {
 
 function read(e, turn) {
   if (e.rework) {
-    // Only the stream reports a rework's progress; a read of the turn as it was before is older than the rework.
-    if (!isFinished(turn) || sameTake(turn, e.rework.before)) return undefined;
+    // Only the stream reports a rework's progress. A pending read (the POST's answer) shows the server has it.
+    if (!isFinished(turn)) {
+      e.rework.accepted = true;
+      return undefined;
+    }
+    if (sameTake(turn, e.rework.before)) {
+      // Before the server had the rework, this read is merely older than it. After, the server shows the turn as it
+      // was: the rework failed or was stopped while the stream was away (its turn.failed was missed).
+      if (!e.rework.accepted) return undefined;
+      const label = e.rework.label ?? "The new take";
+      e.rework = null;
+      e.live = false;
+      e.rank = undefined;
+      show(e, turn, { text: true });
+      e.notice.textContent = `${label} did not finish. The turn is as it was.`;
+      return undefined;
+    }
     e.rework = null; // it ended while the stream was away: the read has it whole
   }
   const rank = statusRank[turn.status] ?? 0;
@@ -89,6 +104,7 @@ function streamed(e, turn) {
   const wasFinished = isFinished(e.turn);
   // A finished turn queued or started again is being reworked (by this page or another of the story's players).
   if (isPending(turn) && wasFinished && !e.rework) beginRework(turn.turnId);
+  if (isPending(turn) && e.rework) e.rework.accepted = true;
   if (turn.status === "failed" && (e.rework || wasFinished)) {
     const before = e.rework?.before ?? e.turn;
     const label = e.rework?.label ?? "The new take";

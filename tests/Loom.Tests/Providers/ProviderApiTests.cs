@@ -185,17 +185,21 @@ public sealed class ProviderApiTests(ProviderAppFixture fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task Temperature_and_max_tokens_are_checked_against_each_providers_range_and_the_operators_limit()
+    public async Task Temperature_and_max_tokens_are_lowered_to_each_providers_range_and_the_operators_limit()
     {
         fixture.Reset();
         var client = fixture.App.Alice();
-        var tooHot = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "anthropic", temperature = 1.5 } })
-            .ExpectProblemAsync(HttpStatusCode.BadRequest);
-        Assert.NotNull(tooHot["errors"]!["llm.temperature"]);
-        var tooLong = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "openai", maxTokens = 64_001 } })
-            .ExpectProblemAsync(HttpStatusCode.BadRequest);
-        Assert.NotNull(tooLong["errors"]!["llm.maxTokens"]);
+        var anthropic = await client.CreateSessionAsync(extra: new { llm = new { provider = "anthropic", temperature = 1.5, maxTokens = 70_000 } });
+        var llm = (await client.ExportAsync(anthropic))["llm"]!; // the settings in force (the Session shape shows provider and model)
+        Assert.Equal((1.0, 64_000), (llm["temperature"]!.GetValue<double>(), llm["maxTokens"]!.GetValue<int>()));
+        var openAi = await client.CreateSessionAsync(extra: new { llm = new { provider = "openai", temperature = 1.5 } });
+        Assert.Equal(1.5, (await client.ExportAsync(openAi))["llm"]!["temperature"]!.GetValue<double>());
 
-        await client.CreateSessionAsync(extra: new { llm = new { provider = "openai", temperature = 1.5, maxTokens = 64_000 } });
+        var zero = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "openai", maxTokens = 0 } })
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(zero["errors"]!["llm.maxTokens"]);
+        var hot = await client.PostJsonAsync("/api/sessions", new { worldId = "ember-vale", llm = new { provider = "openai", temperature = 2.5 } })
+            .ExpectProblemAsync(HttpStatusCode.BadRequest);
+        Assert.NotNull(hot["errors"]!["llm.temperature"]);
     }
 }
