@@ -18,15 +18,42 @@
 # OpenAI-compatible endpoint instead (with LOOM_LLM_MODEL and LOOM_LLM_API_KEY).
 # LOOM_PG_STATEMENTS=1 loads pg_stat_statements into PostgreSQL (per-statement calls and server time, database loom).
 #
-# State lives in ${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}. Needs PostgreSQL binaries (run as user postgres)
-# and redis-server; build first: dotnet build Loom.Orleans.sln -c Release
+# State lives in ${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}, a directory owned by the user running this (mode 711; only
+# its pg/ and sock/ belong to postgres), which the script refuses to use when anyone else owns it or may write to it.
+# Needs root (PostgreSQL runs as user postgres), PostgreSQL binaries, redis-server, curl and python3; build first:
+# dotnet build Loom.Orleans.sln -c Release
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${LOOM_CLUSTER_DIR:-/tmp/loom-local-cluster}
 # LOOM_SILO_DLL: another silo build for the silos this call starts (e.g. `add` during a rolling upgrade to a new release).
 SILO_DLL=${LOOM_SILO_DLL:-"$ROOT/Silo/bin/Release/net10.0/Loom.Silo.dll"}
 GATEWAY_DLL="$ROOT/Gateway/bin/Release/net10.0/Loom.Gateway.dll"
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+PG_BIN=$( (ls -d /usr/lib/postgresql/*/bin 2>/dev/null || true) | sort -V | tail -n 1)
+
+# What start needs, each missing piece named on one line.
+require() {
+  local missing=0
+  [ "$(id -u)" = 0 ] || { echo "run as root (PostgreSQL is started as user postgres)" >&2; missing=1; }
+  [ -n "$PG_BIN" ] || { echo "PostgreSQL binaries not found under /usr/lib/postgresql: apt-get install -y postgresql" >&2; missing=1; }
+  for tool in redis-server curl python3; do
+    command -v "$tool" >/dev/null || { echo "$tool not found: apt-get install -y $tool" >&2; missing=1; }
+  done
+  [ "$missing" = 0 ] || exit 1
+}
+
+# The state directory is trusted (its env files are sourced, its pid files killed) only when it is ours and nobody
+# else may write to it: a directory under /tmp could have been made, or filled, by another user.
+trusted_dir() {
+  [ -d "$DIR" ] && [ ! -L "$DIR" ] || return 1
+  [ "$(stat -c %u "$DIR")" = "$(id -u)" ] || { echo "$DIR is not owned by $(id -un): refusing to use it" >&2; exit 1; }
+  case "$(stat -c %A "$DIR")" in ?????w????|????????w?) echo "$DIR is writable by others: refusing to use it" >&2; exit 1 ;; esac
+}
+
+# A pid file's number, only when it is one (a pid file holding -1 would make kill signal every process).
+pid_of() {
+  local pid; pid=$(cat "$1" 2>/dev/null || true)
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] && echo "$pid"
+}
 
 # A port nothing listens on now and that this script has not handed out before (the kernel may offer a released port
 # again before the process it was meant for binds it).
@@ -49,8 +76,10 @@ wait_for() { # what, deadline seconds, command...
 start() {
   local silos=${1:-2}
   [ -f "$SILO_DLL" ] && [ -f "$GATEWAY_DLL" ] || { echo "build first: dotnet build Loom.Orleans.sln -c Release" >&2; exit 1; }
+  require
   [ -e "$DIR" ] && { echo "$DIR exists: run '$0 stop' first" >&2; exit 1; }
-  mkdir -p "$DIR" && chown postgres:postgres "$DIR"
+  mkdir -m 711 "$DIR"
+  mkdir -m 700 "$DIR/pg" "$DIR/sock" && chown postgres:postgres "$DIR/pg" "$DIR/sock"
 
   local pg_port redis_port gw_port cluster redis_pw key hash
   pg_port=$(free_port); redis_port=$(free_port); gw_port=$(free_port)
@@ -62,7 +91,7 @@ start() {
   # statement costs the server, beside what the silos see (loom_storage_transaction_duration_seconds).
   local pg_extra=()
   if [ "${LOOM_PG_STATEMENTS:-0}" = 1 ]; then pg_extra=(-c shared_preload_libraries=pg_stat_statements); fi
-  runuser -u postgres -- "$PG_BIN/postgres" -D "$DIR/pg" -p "$pg_port" -k "$DIR" -c listen_addresses=127.0.0.1 "${pg_extra[@]}" >"$DIR/postgres.log" 2>&1 &
+  runuser -u postgres -- "$PG_BIN/postgres" -D "$DIR/pg" -p "$pg_port" -k "$DIR/sock" -c listen_addresses=127.0.0.1 "${pg_extra[@]}" >"$DIR/postgres.log" 2>&1 &
   echo $! >"$DIR/postgres.pid"
   wait_for postgres 30 runuser -u postgres -- "$PG_BIN/pg_isready" -h 127.0.0.1 -p "$pg_port"
   runuser -u postgres -- "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -qc "CREATE DATABASE loom" >/dev/null
@@ -127,6 +156,7 @@ start_silo() { # index
 add() {
   [ -f "$DIR/silo.env" ] || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
   # shellcheck disable=SC1091
+  trusted_dir || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
   . "$DIR/silo.env"
   local i=0
   while [ -e "$DIR/silo-$i.pid" ]; do i=$((i + 1)); done
@@ -136,8 +166,8 @@ add() {
 
 remove() { # index
   local f="$DIR/silo-$1.pid"
-  [ -f "$f" ] || { echo "no silo-$1 in $DIR" >&2; exit 1; }
-  local pid started; pid=$(cat "$f"); started=$(date +%s.%N)
+  trusted_dir && [ -f "$f" ] || { echo "no silo-$1 in $DIR" >&2; exit 1; }
+  local pid started; pid=$(pid_of "$f") || { echo "$f holds no pid" >&2; exit 1; }; started=$(date +%s.%N)
   kill -TERM "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   mv "$f" "$DIR/silo-$1.removed"
@@ -145,7 +175,7 @@ remove() { # index
 }
 
 surge_gateway() {
-  [ -f "$DIR/gateway.env" ] || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
+  trusted_dir && [ -f "$DIR/gateway.env" ] || { echo "no cluster in $DIR: run '$0 start' first" >&2; exit 1; }
   [ -e "$DIR/gateway-retiring.pid" ] && { echo "a gateway is still retiring: run '$0 retire-gateway' first" >&2; exit 1; }
   # shellcheck disable=SC1091
   . "$DIR/silo.env"
@@ -159,8 +189,8 @@ surge_gateway() {
 
 retire_gateway() {
   local f="$DIR/gateway-retiring.pid"
-  [ -f "$f" ] || { echo "no gateway is retiring in $DIR" >&2; exit 1; }
-  local pid started; pid=$(cat "$f"); started=$(date +%s.%N)
+  trusted_dir && [ -f "$f" ] || { echo "no gateway is retiring in $DIR" >&2; exit 1; }
+  local pid started; pid=$(pid_of "$f") || { echo "$f holds no pid" >&2; exit 1; }; started=$(date +%s.%N)
   kill -TERM "$pid" 2>/dev/null || true
   while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
   rm -f "$f"
@@ -169,10 +199,11 @@ retire_gateway() {
 
 status() {
   printf '%-10s %8s %8s %8s %8s\n' process pid rss_mb cpu_s sessions
+  trusted_dir || return 0
   for f in "$DIR"/gateway.pid "$DIR"/gateway-retiring.pid "$DIR"/silo-*.pid; do
     [ -f "$f" ] || continue
     local name pid rss cpu active=-
-    name=$(basename "$f" .pid); pid=$(cat "$f")
+    name=$(basename "$f" .pid); pid=$(pid_of "$f") || continue
     kill -0 "$pid" 2>/dev/null || { printf '%-10s %8s %8s\n' "$name" "$pid" gone; continue; }
     rss=$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$pid/status")
     cpu=$(awk -v t="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / t}' "/proc/$pid/stat")
@@ -184,10 +215,10 @@ status() {
 }
 
 stop() {
-  [ -d "$DIR" ] || return 0
+  trusted_dir || return 0
   for f in "$DIR"/gateway.pid "$DIR"/gateway-retiring.pid "$DIR"/gateway-next.pid "$DIR"/silo-*.pid "$DIR"/redis.pid "$DIR"/postgres.pid; do
     [ -f "$f" ] || continue
-    local pid; pid=$(cat "$f")
+    local pid; pid=$(pid_of "$f") || continue
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "$pid" 2>/dev/null || true

@@ -41,6 +41,12 @@ public sealed class ApiKeyAuthenticationHandler(
                 return Failure("invalid_request",
                     $"Without an API key only requests to a loopback name (localhost, 127.0.0.1, [::1]) act as the local user; this one names '{Errors.Problems.QuoteId(Request.Host.Host)}'. Send 'Authorization: Bearer <api-key>'.");
             }
+            if (CallerResolver.ForwardingHeader(Request.Headers) is { } forwarded)
+            {
+                // A proxy on this machine reaches a loopback name too, on behalf of anyone who can reach the proxy.
+                return Failure("invalid_request",
+                    $"Without an API key only direct requests act as the local user; this one came through a proxy ('{forwarded}' is set). Configure API keys to serve LOOM through a proxy.");
+            }
             if (Request.Headers.Origin is { Count: > 0 } origin && !CallerResolver.IsLoopbackOrigin(origin[0]))
             {
                 return Failure("invalid_request",
@@ -68,7 +74,7 @@ public sealed class ApiKeyAuthenticationHandler(
         var detail = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api-key>'.";
         Response.Headers.WWWAuthenticate = error is null
             ? "Bearer"
-            : $"Bearer error=\"{error}\", error_description=\"{detail.Replace("\"", "'", StringComparison.Ordinal)}\"";
+            : $"Bearer error=\"{error}\", error_description=\"{HeaderText(detail)}\"";
         await AuthProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", detail);
     }
 
@@ -93,4 +99,12 @@ public sealed class ApiKeyAuthenticationHandler(
 
     private static AuthenticateResult Failure(string error, string message) =>
         AuthenticateResult.Fail(message, new AuthenticationProperties(new Dictionary<string, string?> { [ErrorItem] = error }));
+
+    /// <summary>The detail as a header value may carry it: printable ASCII, no quotes. It can quote the request's own
+    /// Host or Origin, and Kestrel refuses any other character in a response header (the 401 became a 500).</summary>
+    private static string HeaderText(string detail) =>
+        string.Create(detail.Length, detail, static (span, text) =>
+        {
+            for (var i = 0; i < text.Length; i++) span[i] = text[i] is >= ' ' and <= '~' and not '"' ? text[i] : text[i] == '"' ? '\'' : '?';
+        });
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Loom.Security;
 using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 
@@ -27,6 +28,16 @@ public sealed class CallerResolver(IEnumerable<IApiKeyLookup> lookups, IOptions<
         foreach (var lookup in _lookups)
         {
             if (await lookup.FindAsync(keySha256Hex, cancellationToken) is { } caller) return caller;
+        }
+        return null;
+    }
+
+    /// <summary>Headers a proxy adds; the first one present, or null. A request that carries one did not come from this machine's user.</summary>
+    public static string? ForwardingHeader(IHeaderDictionary headers)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-IP", "Via"])
+        {
+            if (headers.ContainsKey(name)) return name;
         }
         return null;
     }

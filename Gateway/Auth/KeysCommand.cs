@@ -109,6 +109,17 @@ public static class KeysCommand
             error.WriteLine($"keys {command}: cannot reach the gateway at {baseUri} ({ex.Message}).");
             return Failure;
         }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            error.WriteLine($"keys {command}: the gateway at {baseUri} did not answer within {http.Timeout.TotalSeconds:0} s.");
+            return Failure;
+        }
+        catch (JsonException)
+        {
+            // A success status with a body that is not the API's JSON: a proxy's login page, another service.
+            error.WriteLine($"keys {command}: {baseUri} answered with something other than LOOM's API (not JSON); check --url.");
+            return Failure;
+        }
     }
 
     private static async Task<int> CreateAsync(IReadOnlyList<string> args, HttpClient http, TextWriter output, TextWriter error, CancellationToken ct)

@@ -14,6 +14,8 @@ public static class MigrateCommand
     public const int InvalidConfiguration = 2;
     public const int DatabaseUnreachable = 3;
     public const int MigrationRefused = 4;
+    /// <summary>Stopped by Ctrl+C (the shell's code for SIGINT).</summary>
+    public const int Cancelled = 130;
 
     /// <summary>Runs the migration, reporting on the console; returns the process exit code.</summary>
     public static Task<int> RunAsync(IConfiguration configuration, CancellationToken cancellationToken) =>
@@ -23,7 +25,16 @@ public static class MigrateCommand
         CancellationToken cancellationToken)
     {
         var options = new StorageOptions();
-        configuration.GetSection(StorageOptions.SectionName).Bind(options);
+        try
+        {
+            configuration.GetSection(StorageOptions.SectionName).Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong type (MaxPoolSize=abc): the binder's message names the key.
+            await error.WriteLineAsync($"migrate: {ex.Message}");
+            return InvalidConfiguration;
+        }
         var validation = new StorageOptionsValidator().Validate(null, options);
         if (validation.Failed)
         {
@@ -48,10 +59,26 @@ public static class MigrateCommand
                 : $"migrate: {database.Describe()} is now at version {migrator.TargetVersion}.");
             return Success;
         }
+        catch (SchemaMigrationException ex) when (ex.InnerException is DbException { IsTransient: true })
+        {
+            // The connection failed (refused, dropped, timed out), not the schema: exit as for an unreachable database.
+            await error.WriteLineAsync($"migrate: {ex.Message}");
+            return DatabaseUnreachable;
+        }
         catch (SchemaMigrationException ex)
         {
             await error.WriteLineAsync($"migrate: {ex.Message}");
             return MigrationRefused;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("migrate: cancelled.");
+            return Cancelled;
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"migrate: cannot use {database.Describe()}: {ex.Message}");
+            return DatabaseUnreachable;
         }
         catch (DbException ex)
         {

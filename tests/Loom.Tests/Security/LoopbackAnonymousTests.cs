@@ -87,6 +87,21 @@ public sealed class LoopbackAnonymousTests
         await anonymous.SendAsync(write).ExpectProblemAsync(HttpStatusCode.Unauthorized);
         using var listed = new HttpRequestMessage(HttpMethod.Get, "/api/sessions") { Headers = { Host = "localhost" } };
         Assert.Empty((await anonymous.SendAsync(listed).ExpectAsync(HttpStatusCode.OK))["items"]!.AsArray());
+
+        // A proxy on this machine that sends the backend's own name (nginx's default) but adds any forwarding header.
+        foreach (var header in new[] { "X-Forwarded-For", "X-Real-IP", "Forwarded", "Via", "X-Forwarded-Proto" })
+        {
+            using var proxied = new HttpRequestMessage(HttpMethod.Post, "/api/admin/keys") { Headers = { Host = "127.0.0.1:5080" }, Content = JsonContent.Create(new { owner = "x", roles = new[] { "admin" } }) };
+            proxied.Headers.TryAddWithoutValidation(header, header == "Via" ? "1.1 nginx" : "203.0.113.9");
+            var problem = await anonymous.SendAsync(proxied).ExpectProblemAsync(HttpStatusCode.Unauthorized);
+            Assert.Contains("proxy", problem["detail"]!.GetValue<string>());
+        }
+
+        // A long Host is quoted shortened (with an ellipsis) in the detail; the header's copy stays ASCII, so a 401, not a 500.
+        using var longHost = new HttpRequestMessage(HttpMethod.Get, "/api/sessions") { Headers = { Host = new string('a', 70) + ".example" } };
+        var refused = await anonymous.SendAsync(longHost);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.All(refused.Headers.WwwAuthenticate.ToString(), c => Assert.InRange(c, ' ', '~'));
     }
 
     [Fact]
