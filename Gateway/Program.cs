@@ -23,6 +23,7 @@ app.UseLoomProblems();
 // Routing first, so the body limit can see which endpoint a request is for (imports take more).
 app.UseRouting();
 app.UseLoomCors();
+app.UseLoomBodyEncoding();
 app.UseMiddleware<BodySizeLimit>();
 if (app.Services.GetService<ClusterConnection>() is not null) app.Use(ClusterConnection.Gate);
 // The page, its files and the API reference are public: served before authentication runs. The studio's files are

@@ -18,16 +18,16 @@ public static class ProblemsExtensions
         return services;
     }
 
-    /// <summary>
-    /// Exceptions and bodiless error statuses (404 route, 405, a 401 challenge, ...) become problem+json. Then requests
-    /// whose body is compressed or declares a charset other than UTF-8 are refused before any endpoint reads them.
-    /// </summary>
+    /// <summary>Exceptions and bodiless error statuses (404 route, 405, a 401 challenge, ...) become problem+json.</summary>
     public static IApplicationBuilder UseLoomProblems(this IApplicationBuilder app)
     {
         var writer = app.ApplicationServices.GetRequiredService<ProblemJsonWriter>();
         app.UseExceptionHandler();
         app.UseStatusCodePages(context => writer.WriteAsync(context.HttpContext, new ProblemDetails { Status = context.HttpContext.Response.StatusCode }));
-        app.UseMiddleware<RequestBodyEncoding>();
         return app;
     }
+
+    /// <summary>Requests whose body is compressed or declares a charset other than UTF-8 are refused (415) before any
+    /// endpoint reads them. After CORS, so a listed page can read the refusal.</summary>
+    public static IApplicationBuilder UseLoomBodyEncoding(this IApplicationBuilder app) => app.UseMiddleware<RequestBodyEncoding>();
 }

@@ -50,6 +50,10 @@ public sealed class GatewayWithoutClusterTests
 
             using var ready = await http.GetAsync("/readyz");
             Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            // As every other 503: problem+json with a Retry-After.
+            Assert.Equal("application/problem+json", ready.Content.Headers.ContentType?.MediaType);
+            Assert.NotNull(ready.Headers.RetryAfter);
+            Assert.Contains("not_ready", await ready.Content.ReadAsStringAsync());
 
             var watch = System.Diagnostics.Stopwatch.StartNew();
             using var create = await http.PostAsJsonAsync("/api/sessions", new { worldId = "ember-vale" });

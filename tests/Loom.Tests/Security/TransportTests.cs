@@ -98,6 +98,16 @@ public sealed class TransportTests(ErrorMatrixApp app) : IClassFixture<ErrorMatr
         Assert.Equal(Origin, Assert.Single(problem.Headers.GetValues("Access-Control-Allow-Origin")));
         var exposed = string.Join(",", problem.Headers.GetValues("Access-Control-Expose-Headers"));
         foreach (var header in new[] { "Retry-After", "X-Loom-Session", "X-Loom-Turn" }) Assert.Contains(header, exposed);
+
+        // So does a body refused for its encoding, before any endpoint reads it.
+        using var latin1 = new HttpRequestMessage(HttpMethod.Post, "/api/sessions")
+        {
+            Content = new StringContent("{}", System.Text.Encoding.Latin1, "application/json"),
+        };
+        latin1.Headers.Add("Origin", Origin);
+        using var unsupported = await client.SendAsync(latin1);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, unsupported.StatusCode);
+        Assert.Equal(Origin, Assert.Single(unsupported.Headers.GetValues("Access-Control-Allow-Origin")));
     }
 
     [Theory]
