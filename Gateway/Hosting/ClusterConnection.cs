@@ -40,11 +40,12 @@ public sealed partial class ClusterConnection(ILogger<ClusterConnection> logger)
             return Task.CompletedTask;
         });
 
-    /// <summary>Answers 503 problem+json with Retry-After for API calls until the first connection is made.</summary>
+    /// <summary>Answers 503 with Retry-After for API calls (<c>/api</c>, and <c>/v1</c> in OpenAI's error shape) until the
+    /// first connection is made.</summary>
     public static RequestDelegate Gate(RequestDelegate next) => context =>
     {
         var connection = context.RequestServices.GetRequiredService<ClusterConnection>();
-        if (!connection.Connected && context.Request.Path.StartsWithSegments("/api"))
+        if (!connection.Connected && (context.Request.Path.StartsWithSegments("/api") || context.Request.Path.StartsWithSegments("/v1")))
         {
             throw new LoomProblemException(503, "cluster_unavailable", "Service unavailable",
                 "The gateway has not connected to the LOOM cluster yet; retry shortly.", retryAfterSeconds: 5);

@@ -62,6 +62,13 @@ public sealed class GatewayWithoutClusterTests
             Assert.Equal("application/problem+json", create.Content.Headers.ContentType?.MediaType);
             Assert.NotNull(create.Headers.RetryAfter);
             Assert.Contains("cluster_unavailable", await create.Content.ReadAsStringAsync());
+
+            // The OpenAI-compatible surface too, in OpenAI's error shape, so an SDK retries after the Retry-After.
+            using var chat = await http.PostAsJsonAsync("/v1/chat/completions", new { model = "loom/ember-vale", user = "tale", messages = new[] { new { role = "user", content = "Hi." } } });
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, chat.StatusCode);
+            Assert.NotNull(chat.Headers.RetryAfter);
+            Assert.Contains("cluster_unavailable", await chat.Content.ReadAsStringAsync());
         }
         finally
         {
