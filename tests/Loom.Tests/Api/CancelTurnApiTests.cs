@@ -52,9 +52,11 @@ public sealed class CancelTurnApiTests
     public async Task A_turn_waiting_for_a_busy_narrator_holds_none_of_its_edits_and_a_cancel_then_keeps_nothing()
     {
         // One narration at a time and no queue: a second session's turn finds the narrator overloaded and waits its turn.
+        // The first session's narration must outlast the steps below on a loaded machine: a second a chunk (tens of
+        // seconds in all; the app's disposal stops it).
         await using var app = LoomAppFactory.With(null, new Dictionary<string, string?>
         {
-            ["Loom:Llm:Offline:ChunkDelayMs"] = "150",
+            ["Loom:Llm:Offline:ChunkDelayMs"] = "1000",
             ["Loom:Llm:Resilience:MaxConcurrency"] = "1",
             ["Loom:Llm:Resilience:QueueLimit"] = "0",
             ["Loom:Llm:Resilience:OverloadRetryDelay"] = "00:00:01",
