@@ -14,7 +14,9 @@ public sealed partial class WorldMemory
     /// Searches memory. keyword: BM25 over name, aliases, content and attribute values, plus a bonus for entities
     /// named in the query; vector: cosine similarity of embeddings; hybrid: reciprocal rank fusion of both.
     /// </summary>
-    public async Task<IReadOnlyList<ScoredEntity>> SearchAsync(string query, SearchMode mode, int limit, CancellationToken ct = default)
+    /// <remarks>With <paramref name="asOfSeq"/>, each hit is the entity as it was after that turn (hits that did not exist
+    /// then are left out); the ranking is the current one's.</remarks>
+    public async Task<IReadOnlyList<ScoredEntity>> SearchAsync(string query, SearchMode mode, int limit, CancellationToken ct = default, int? asOfSeq = null)
     {
         if (string.IsNullOrWhiteSpace(query)) throw Problems.Invalid("query", "query must not be empty.");
         if (limit < 1) throw Problems.Invalid("limit", "limit must be at least 1.");
@@ -26,7 +28,12 @@ public sealed partial class WorldMemory
             SearchMode.Vector => await VectorRankingAsync(query, limit, ct),
             _ => FuseScored([(KeywordRanking(query, depth), 1.0), (await VectorRankingAsync(query, depth, ct), 1.0)]),
         };
-        return ranked.Take(limit).Select(r => new ScoredEntity { Entity = r.State.Current!, Score = Math.Round(r.Score, 6) }).ToList();
+        return ranked
+            .Select(r => (Entity: ValueAsOf(r.State, asOfSeq), r.Score))
+            .Where(r => r.Entity is not null)
+            .Take(limit)
+            .Select(r => new ScoredEntity { Entity = r.Entity!, Score = Math.Round(r.Score, 6) })
+            .ToList();
     }
 
     /// <summary>

@@ -152,13 +152,29 @@ public sealed partial class WorldMemory
     public MemoryEntity? Get(string entityId) =>
         entityId is not null && _states.TryGetValue(entityId, out var state) ? state.Current : null;
 
-    /// <summary>Entities in id order, optionally of one type and containing <paramref name="query"/> (name, aliases or content).</summary>
-    public IReadOnlyList<MemoryEntity> List(EntityType? type, string? query, int limit, string? afterEntityId = null)
+    /// <summary>An entity as it was after turn <paramref name="seq"/> (null when it did not exist or was deleted then);
+    /// the current value when <paramref name="seq"/> is null.</summary>
+    public MemoryEntity? Get(string entityId, int? seq) =>
+        entityId is not null && _states.TryGetValue(entityId, out var state) ? ValueAsOf(state, seq) : null;
+
+    private static MemoryEntity? ValueAsOf(EntityState state, int? seq)
+    {
+        if (seq is not { } asOf) return state.Current;
+        for (var i = state.Revisions.Count - 1; i >= 0; i--)
+        {
+            if (state.Revisions[i].Seq <= asOf) return state.Revisions[i].Value;
+        }
+        return null;
+    }
+
+    /// <summary>Entities in id order, optionally of one type and containing <paramref name="query"/> (name, aliases or
+    /// content); as they were after turn <paramref name="asOfSeq"/> when it is given.</summary>
+    public IReadOnlyList<MemoryEntity> List(EntityType? type, string? query, int limit, string? afterEntityId = null, int? asOfSeq = null)
     {
         if (limit < 1) throw Problems.Invalid("limit", "limit must be at least 1.");
         var text = string.IsNullOrWhiteSpace(query) ? null : query.Trim();
         return _states.Values
-            .Select(s => s.Current)
+            .Select(s => ValueAsOf(s, asOfSeq))
             .OfType<MemoryEntity>()
             .Where(e => type is null || e.Type == type)
             .Where(e => afterEntityId is null || string.CompareOrdinal(e.EntityId, afterEntityId) > 0)

@@ -135,7 +135,7 @@ public sealed partial class SessionGrain
     private async Task PrepareReworkAsync(TurnRecord running)
     {
         var memory = await _memory.GetAsync();
-        _memory.TurnChanging();
+        _memory.TurnChanging(running.Turn.Seq);
         TurnAlternatives.Prepare(memory, running);
         // Readers that join mid-continuation see the narrative so far, then what streams.
         if (running.Rework!.BaseNarrative is { } basis) _journal.AppendLive(basis.TrimEnd() + "\n\n");

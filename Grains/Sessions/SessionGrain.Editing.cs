@@ -40,14 +40,14 @@ public sealed partial class SessionGrain
     {
         Require(ownerId);
         var memory = await _memory.GetAsync();
-        return memory.Get(entityId) ?? throw Problems.NotFound("Memory entity", entityId);
+        return memory.Get(entityId, _memory.ReadSeq) ?? throw Problems.NotFound("Memory entity", entityId);
     }
 
     public async Task<List<ScoredEntity>> SearchMemory(string ownerId, string query, SearchMode mode, int limit)
     {
         Require(ownerId);
         var memory = await _memory.GetAsync();
-        return [.. await memory.SearchAsync(query, mode, Math.Clamp(limit, 1, 200))];
+        return [.. await memory.SearchAsync(query, mode, Math.Clamp(limit, 1, 200), asOfSeq: _memory.ReadSeq)];
     }
 
     public async Task<MemoryEntity> PutMemory(string ownerId, string entityId, MemoryEdit edit)

@@ -92,7 +92,7 @@ public sealed partial class TurnRunner
             session.Step = "memory";
             memory = await session.Memory.GetAsync();
             // Markers act first: an edit is in memory before the narrator is asked.
-            if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging();
+            if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging(turn.Seq);
             var plan = _interventions.Plan(memory, session.PolicyOf(canon), turn);
             // A summary due after this turn folds turns that left the window before it, which this turn's answer does not
             // change: the narrator writes it while this turn's answer streams, so the player waits about one model call,
@@ -344,7 +344,7 @@ public sealed partial class TurnRunner
         else if (answer.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase) < 0)
             warnings.Add("memory block: missing; nothing was recorded in memory for this turn");
 
-        session.Memory.TurnChanging();
+        session.Memory.TurnChanging(seq);
         var applied = new List<MemoryOp>();
         try
         {

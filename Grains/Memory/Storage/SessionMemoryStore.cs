@@ -51,6 +51,7 @@ public sealed partial class SessionMemoryStore
 
     /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
     private TaskCompletionSource? _inFlight;
+    private int _inFlightSeq;
 
     public SessionMemoryStore(string sessionId, IGrainRowStore rows, GrainRows<SessionState> header, WorldMemoryFactory factory, ILogger logger)
     {
@@ -120,7 +121,7 @@ public sealed partial class SessionMemoryStore
         ArgumentNullException.ThrowIfNull(query);
         var limit = Math.Clamp(query.Limit, 1, 200);
         var memory = await GetAsync();
-        var items = memory.List(query.Type, query.Query, limit + 1, query.After).ToList();
+        var items = memory.List(query.Type, query.Query, limit + 1, query.After, ReadSeq).ToList();
         var next = items.Count > limit ? items[limit - 1].EntityId : null;
         if (items.Count > limit) items.RemoveAt(limit);
         return new MemoryPage { Items = items, Next = next };
@@ -136,8 +137,18 @@ public sealed partial class SessionMemoryStore
 
     // ---------------------------------------------------------------- turn changes in flight
 
-    /// <summary>A turn is changing memory: edits through the API wait until it is committed or forgotten.</summary>
-    public void TurnChanging() => _inFlight ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>A turn (<paramref name="seq"/>) is changing memory: edits through the API wait until it is committed or
+    /// forgotten, and reads see memory as it was before that turn (<see cref="ReadSeq"/>).</summary>
+    public void TurnChanging(int seq)
+    {
+        if (_inFlight is not null) return;
+        _inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _inFlightSeq = seq;
+    }
+
+    /// <summary>The turn whose memory reads may show while a turn is changing it (its changes may still be forgotten);
+    /// null when nothing is in flight, so reads show everything.</summary>
+    public int? ReadSeq => _inFlight is null ? null : _inFlightSeq - 1;
 
     public async Task SettledAsync()
     {

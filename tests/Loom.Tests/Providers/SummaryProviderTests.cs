@@ -4,30 +4,29 @@ using Loom.Tests.Stubs;
 
 namespace Loom.Tests.Providers;
 
-/// <summary>Summaries every two turns with a one-turn window, so the third turn folds turns 1-2.</summary>
-public sealed class SummaryAppFixture : ProviderAppFixture
+/// <summary>Summaries every two turns with a one-turn window, so the third turn folds turns 1-2; one attempt per provider.</summary>
+public abstract class SummaryFixtureBase : ProviderAppFixture
 {
     protected override void Tune(Dictionary<string, string?> settings)
     {
         settings["Loom:Memory:SummaryEveryTurns"] = "2";
         settings["Loom:Memory:RecentWindowTurns"] = "1";
-        // One attempt per provider and no fallback, so a scripted failure reaches the session.
         settings["Loom:Llm:Resilience:MaxRetries"] = "0";
         settings.Remove("Loom:Llm:Resilience:Fallbacks:0");
         settings.Remove("Loom:Llm:Resilience:Fallbacks:1");
     }
 }
 
-/// <summary>As <see cref="SummaryAppFixture"/>, but a provider that is down falls back to the offline narrator.</summary>
-public sealed class SummaryOfflineFallbackFixture : ProviderAppFixture
+/// <summary>No fallback, so a scripted failure reaches the session.</summary>
+public sealed class SummaryAppFixture : SummaryFixtureBase;
+
+/// <summary>A provider that is down falls back to the offline narrator.</summary>
+public sealed class SummaryOfflineFallbackFixture : SummaryFixtureBase
 {
     protected override void Tune(Dictionary<string, string?> settings)
     {
-        settings["Loom:Memory:SummaryEveryTurns"] = "2";
-        settings["Loom:Memory:RecentWindowTurns"] = "1";
-        settings["Loom:Llm:Resilience:MaxRetries"] = "0";
+        base.Tune(settings);
         settings["Loom:Llm:Resilience:Fallbacks:0"] = "offline";
-        settings.Remove("Loom:Llm:Resilience:Fallbacks:1");
     }
 }
 

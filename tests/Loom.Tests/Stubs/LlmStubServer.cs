@@ -97,11 +97,12 @@ public abstract class LlmStubServer : IAsyncDisposable
 
         var reply = Responder?.Invoke(request) ?? (_script.TryDequeue(out var scripted) ? scripted : Default);
         if (reply.AnsweredBy is { } snapshot) model = snapshot; // a provider names the snapshot that answered
-        if (reply.Delay > TimeSpan.Zero)
+        if (reply.Delay > TimeSpan.Zero || reply.Gate is not null)
         {
             try
             {
-                await Task.Delay(reply.Delay, aborted);
+                if (reply.Delay > TimeSpan.Zero) await Task.Delay(reply.Delay, aborted);
+                if (reply.Gate is { } gate) await gate.WaitAsync(aborted);
             }
             catch (OperationCanceledException)
             {

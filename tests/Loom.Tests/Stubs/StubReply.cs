@@ -27,6 +27,8 @@ public sealed record StubReply
     public Dictionary<string, string> Headers { get; init; } = [];
     /// <summary>Wait before the status line is sent.</summary>
     public TimeSpan Delay { get; init; }
+    /// <summary>Held until this task completes (after <see cref="Delay"/>), before the status line is sent.</summary>
+    public Task? Gate { get; init; }
     /// <summary>Wait between streamed chunks.</summary>
     public TimeSpan ChunkDelay { get; init; }
     public StubFault Fault { get; init; }
