@@ -651,6 +651,8 @@ public sealed partial class SessionGrain : Grain, ISessionGrain, ISessionSeedGra
             await _state.CommitUntilDurableAsync(unit, _stopping.Token, _storageRetrying);
             _metrics.StageSince(TurnStages.Commit, commitStarted);
         }
+        // Durable: memory reads show the turn from here on (a watcher told memory.updated reads it), and edits may go.
+        _memory.Settled();
 
         _metrics.TurnCommitted(turn, SessionType);
         // The owner counts the turn before anyone hears it finished: a usage read or budget check after the answer sees it.
