@@ -231,18 +231,23 @@ public sealed partial class WorldMemory
 
     /// <summary>
     /// Puts an entity's history back as <see cref="History"/> returned it (e.g. to undo an edit whose write failed);
-    /// the entity counts as changed, so the next write stores the restored form.
+    /// the entity counts as changed, so the next write stores the restored form. Revisions after
+    /// <paramref name="keepAfterSeq"/> are kept: a turn that ran while the edit was being written keeps its change.
     /// </summary>
-    public void Restore(string entityId, IReadOnlyList<EntityRevision> revisions)
+    public void Restore(string entityId, IReadOnlyList<EntityRevision> revisions, int keepAfterSeq = int.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(revisions);
-        if (!_states.TryGetValue(entityId, out var state))
+        _states.TryGetValue(entityId, out var state);
+        var later = state?.Revisions.Where(r => r.Seq > keepAfterSeq).ToList() ?? [];
+        if (state is null)
         {
             if (revisions.Count == 0) return;
             state = AddState(entityId);
         }
         var old = state.Current;
-        state.Revisions = [.. revisions];
+        state.Revisions = [.. revisions.Where(r => r.Seq <= keepAfterSeq), .. later];
+        // A history never starts with a deletion.
+        while (state.Revisions.Count > 0 && state.Revisions[0].Value is null) state.Revisions.RemoveAt(0);
         state.DurableSeq = -1; // what storage holds for it is uncertain now: store it whole next time
         AfterChange(state, old);
         _changed.Add(entityId);

@@ -69,7 +69,7 @@ public sealed partial class SessionGrain
         var previous = memory.History(entityId);
         var applied = memory.Apply([op], seq);
         var entity = memory.Get(entityId)!;
-        await PersistEditAsync(memory, entityId, previous, applied,
+        await PersistEditAsync(memory, entityId, previous, applied, seq,
             _audit.Entry("memory.put", edit.Reason, seq, MemoryEdits.Details(entity, withVersion: true)));
         return entity;
     }
@@ -84,7 +84,7 @@ public sealed partial class SessionGrain
         var seq = EditSeq(memory);
         var previous = memory.History(entityId);
         var applied = memory.Apply([MemoryEdits.Delete(existing)], seq);
-        await PersistEditAsync(memory, entityId, previous, applied,
+        await PersistEditAsync(memory, entityId, previous, applied, seq,
             _audit.Entry("memory.delete", reason, seq, MemoryEdits.Details(existing, withVersion: false)));
     }
 
@@ -103,7 +103,7 @@ public sealed partial class SessionGrain
     /// undone in the activation too; the next memory write stores the entity as it was before.
     /// </summary>
     private async Task PersistEditAsync(WorldMemory memory, string entityId, IReadOnlyList<EntityRevision> previous,
-        IReadOnlyList<MemoryOp> applied, AuditEntry audit)
+        IReadOnlyList<MemoryOp> applied, int seq, AuditEntry audit)
     {
         try
         {
@@ -115,7 +115,8 @@ public sealed partial class SessionGrain
         }
         catch
         {
-            memory.Restore(entityId, previous);
+            // The next queued turn may have started (and changed this entity) while the write was out.
+            memory.Restore(entityId, previous, keepAfterSeq: seq);
             throw;
         }
         if (applied.Count > 0)

@@ -99,3 +99,37 @@ public class WorldMemoryHistoryTests
         Assert.Equal(3, history[^1].Value!.Version);
     }
 }
+
+/// <summary>Undoing an API edit whose write failed (<see cref="WorldMemory.Restore"/>).</summary>
+public class WorldMemoryRestoreTests
+{
+    [Fact]
+    public void Restoring_an_edit_keeps_a_later_turns_change_to_the_same_entity()
+    {
+        var memory = NewMemory();
+        memory.Apply([Upsert(EntityType.Character, "Mira", "a smuggler")], 1);
+        var before = memory.History("character:mira");
+
+        memory.Apply([Upsert(EntityType.Character, "Mira", "a smuggler turned informer")], 2); // the edit, at seq 2
+        memory.Apply([Upsert(EntityType.Character, "Mira", "a smuggler on the run")], 3);     // the next turn, while the edit is written
+        memory.Restore("character:mira", before, keepAfterSeq: 2);
+
+        Assert.Equal([1, 3], memory.History("character:mira").Select(r => r.Seq));
+        Assert.Equal("a smuggler on the run", memory.Get("character:mira")!.Content);
+    }
+
+    [Fact]
+    public void Restoring_an_edit_that_created_an_entity_removes_it_unless_a_later_turn_changed_it()
+    {
+        var memory = NewMemory();
+        memory.Apply([Upsert(EntityType.Item, "Brass key", "opens the sea gate")], 2);
+        memory.Restore("item:brass-key", [], keepAfterSeq: 2);
+        Assert.Null(memory.Get("item:brass-key"));
+        Assert.Equal(0, memory.Count);
+
+        memory.Apply([Upsert(EntityType.Item, "Lamp", "unlit")], 2);
+        memory.Apply([Delete("item:lamp")], 3);
+        memory.Restore("item:lamp", [], keepAfterSeq: 2);
+        Assert.Empty(memory.History("item:lamp")); // a history never starts with a deletion
+    }
+}
