@@ -93,6 +93,9 @@ public interface ILlmGrain : IGrainWithIntegerKey
     /// The same call answered in one piece: one grain call, where a stream is one per chunk the provider sends. For
     /// answers nobody watches arrive (rolling summaries, turns of a session without watchers).
     /// </summary>
-    [ResponseTimeout("00:05:00")]
+    /// <remarks>The whole answer is one call, so its timeout bounds the answer's length, which a stream's per-chunk call
+    /// does not: a slow local model writing a long answer runs well past five minutes. A stalled provider is caught by
+    /// <c>Loom:Llm:RequestTimeout</c> (the longest gap between pieces) inside the worker; this only bounds a lost one.</remarks>
+    [ResponseTimeout("00:30:00")]
     Task<LlmAnswer> Complete(LlmRequest request, CancellationToken cancellationToken = default);
 }
