@@ -13,6 +13,9 @@ public sealed record MemoryBlock(string Narrative, IReadOnlyList<MemoryOp> Ops, 
 /// Splits a narrator answer into narrative and memory operations. Protocol: the narrative, then optionally one
 /// fenced block <c>```loom-memory</c> holding <c>{"ops":[...]}</c>. Everything before the fence is narrative. A
 /// broken block never fails a turn: the narrative is kept, unusable ops are skipped and a warning says why.
+/// <para>Models do not always keep to the fence's name: a block that ends the answer, fenced <c>```json</c>,
+/// <c>```memory</c> (any name with "memory" or "loom") or bare <c>```</c>, and holding <c>{"ops":[...]}</c>, is read as
+/// the memory block too (with a warning), so it never reaches the player as part of the story.</para>
 /// </summary>
 public static class MemoryBlockParser
 {
@@ -20,19 +23,26 @@ public static class MemoryBlockParser
     private const string FenceClose = "```";
 
     private static readonly MemoryOptions DefaultOptions = new();
+    private static readonly JsonDocumentOptions JsonOptions = new() { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = 16 };
 
     public static MemoryBlock Split(string? answer, MemoryOptions? options = null)
     {
         options ??= DefaultOptions;
         answer ??= "";
+        var warnings = new List<string>();
         var start = answer.IndexOf(FenceOpen, StringComparison.OrdinalIgnoreCase);
-        if (start < 0) return new MemoryBlock(answer.Trim(), [], null);
+        var bodyStart = start + FenceOpen.Length;
+        if (start < 0)
+        {
+            start = TrailingBlockStart(answer, lineStartAtZero: true);
+            if (start < 0) return new MemoryBlock(answer.Trim(), [], null);
+            bodyStart = answer.IndexOf('\n', start) + 1;
+            warnings.Add($"fenced as '{answer[start..(bodyStart - 1)].Trim()}', not '{FenceOpen}' (read all the same)");
+        }
 
         var narrative = answer[..start].Trim();
-        var bodyStart = start + FenceOpen.Length;
         var end = answer.IndexOf(FenceClose, bodyStart, StringComparison.Ordinal);
         var body = end < 0 ? answer[bodyStart..] : answer[bodyStart..end];
-        var warnings = new List<string>();
         if (end >= 0 && answer.AsSpan(end + FenceClose.Length).Trim().Length > 0)
             warnings.Add("text after the memory block was dropped");
 
@@ -53,7 +63,7 @@ public static class MemoryBlockParser
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip, MaxDepth = 16 });
+            document = JsonDocument.Parse(body, JsonOptions);
         }
         catch (JsonException e)
         {
@@ -87,6 +97,60 @@ public static class MemoryBlockParser
             }
         }
         return ops;
+    }
+
+    /// <summary>
+    /// Where a memory block fenced under another name starts: the last fenced block of <paramref name="text"/> (fences
+    /// at a line's start, paired in order), when nothing but whitespace follows it, its name is empty, "json" or has
+    /// "memory" or "loom" in it, and it holds a JSON object with "ops" (or "ooc"); otherwise -1. An unclosed block at the
+    /// end counts (the answer was cut). <paramref name="lineStartAtZero"/>: whether index 0 begins a line.
+    /// </summary>
+    public static int TrailingBlockStart(string text, bool lineStartAtZero)
+    {
+        for (var open = NextFence(text, 0, lineStartAtZero); open >= 0;)
+        {
+            var lineEnd = text.IndexOf('\n', open);
+            if (lineEnd < 0) return -1; // the fence's own line is still being written
+            var close = NextFence(text, lineEnd + 1, lineStartAtZero);
+            var after = close < 0 ? text.Length : close + FenceClose.Length;
+            if (text.AsSpan(after).Trim().Length == 0)
+            {
+                var name = text.AsSpan(open + FenceClose.Length, lineEnd - open - FenceClose.Length).Trim();
+                var named = name.IsEmpty || name.Equals("json", StringComparison.OrdinalIgnoreCase)
+                    || name.Contains("memory", StringComparison.OrdinalIgnoreCase) || name.Contains("loom", StringComparison.OrdinalIgnoreCase);
+                return named && HoldsOps(text[(lineEnd + 1)..(close < 0 ? text.Length : close)]) ? open : -1;
+            }
+            if (close < 0) return -1;
+            open = NextFence(text, after, lineStartAtZero);
+        }
+        return -1;
+    }
+
+    /// <summary>The next <c>```</c> at or after <paramref name="from"/> that begins a line (after spaces or tabs only).</summary>
+    internal static int NextFence(string text, int from, bool lineStartAtZero)
+    {
+        for (var i = text.IndexOf(FenceClose, from, StringComparison.Ordinal); i >= 0; i = text.IndexOf(FenceClose, i + FenceClose.Length, StringComparison.Ordinal))
+        {
+            var j = i - 1;
+            while (j >= 0 && text[j] is ' ' or '\t') j--;
+            if (j < 0 ? lineStartAtZero : text[j] == '\n') return i;
+        }
+        return -1;
+    }
+
+    private static bool HoldsOps(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body, JsonOptions);
+            var root = document.RootElement;
+            return root.ValueKind == JsonValueKind.Object
+                && ((TryGet(root, "ops", out var ops) && ops.ValueKind == JsonValueKind.Array) || (TryGet(root, "ooc", out var ooc) && ooc.ValueKind == JsonValueKind.String));
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static bool TryReadOp(JsonElement element, MemoryOptions options, out MemoryOp op, out string? error)

@@ -27,6 +27,33 @@ public class MemoryBlockParserTests
         Assert.Equal(("delete", "item:old-rope"), (ops[1].Op, ops[1].EntityId));
     }
 
+    [Theory]
+    [InlineData("```json")]
+    [InlineData("```memory")]
+    [InlineData("``` LOOM_MEMORY")]
+    [InlineData("```")]
+    public void A_trailing_block_fenced_under_another_name_is_read_with_a_warning(string fence)
+    {
+        var answer = Good.Replace("```loom-memory", fence, StringComparison.Ordinal);
+        var (narrative, ops, warning) = MemoryBlockParser.Split(answer);
+        Assert.Equal("The rain thins as Mira steps onto the pier. \"We leave at dawn,\" she says.", narrative);
+        Assert.Equal(2, ops.Count);
+        Assert.Contains($"fenced as '{fence}'", warning);
+    }
+
+    [Theory]
+    [InlineData("Mira shows the map:\n```\n{\"ops\":[]}\n```\nThen she folds it.")] // text follows: story
+    [InlineData("Mira shows the map:\n```python\n{\"ops\":[]}\n```")]                // another language
+    [InlineData("Mira shows the map:\n```json\n{\"route\":\"north\"}\n```")]         // JSON, not ops
+    [InlineData("Mira shows the map: ```json\n{\"ops\":[]}\n```")]                     // not at a line's start
+    public void A_fenced_block_that_is_not_a_memory_block_stays_in_the_story(string answer)
+    {
+        var (narrative, ops, warning) = MemoryBlockParser.Split(answer);
+        Assert.Equal(answer.Trim(), narrative);
+        Assert.Empty(ops);
+        Assert.Null(warning);
+    }
+
     [Fact]
     public void Missing_block_is_plain_narrative_without_warning()
     {

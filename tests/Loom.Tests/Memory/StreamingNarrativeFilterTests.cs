@@ -13,6 +13,17 @@ public class StreamingNarrativeFilterTests
         "雨停了。米拉笑了。\n\n```loom-memory\n{\"ops\":[{\"type\":\"character\",\"name\":\"米拉\"}]}\n```",
         "```loom-memory\n{\"ops\":[]}\n```",
         "Trailing spaces   \n\n   ",
+        // Memory blocks fenced under another name, and fenced blocks that are story.
+        "The tide turns.\n\n```json\n{\"ops\":[{\"op\":\"upsert\",\"type\":\"fact\",\"name\":\"Tide\"}]}\n```\n",
+        "She reads the sign:\n```\nKEEP OUT\n```\nand walks on.\n```memory\n{\"ops\":[]}\n```",
+        "A poem:\n  ```\nroses\n```",
+        "Not ops\n```json\n{\"a\":1}\n```",
+        "```memory\n{\"ops\":[]}\n```",
+        "Inline ```json\n{\"ops\":[]}\n```",
+        "Story.\n```json\n{\"ops\":[]}\n```\n```loom-memory\n{\"ops\":[]}\n```",
+        "Cut off.\n```json\n{\"ops\":[]}",
+        "Broken.\n```json\n{\"ops\":[",
+        "Two.\n```\nx\n```\n```\ny\n```\nend ```loom-mem",
     };
 
     [Theory]
@@ -60,6 +71,39 @@ public class StreamingNarrativeFilterTests
         var plain = new StreamingNarrativeFilter();
         Assert.Equal("A", plain.Push("A``"));
         Assert.Equal("``x", plain.Push("x")); // not a fence after all: released at once
+    }
+
+    [Fact]
+    public void Answers_built_from_fence_pieces_stream_exactly_the_parsed_narrative()
+    {
+        string[] pieces = ["Story.", " ", "\n", "```", "```json", "```memory", "```loom-memory", "{\"ops\":[]}", "{\"a\":1}", "x", "``", "`", "\t"];
+        var random = new Random(20261208);
+        for (var n = 0; n < 3000; n++)
+        {
+            var answer = string.Concat(Enumerable.Range(0, random.Next(1, 14)).Select(_ => pieces[random.Next(pieces.Length)]));
+            var expected = MemoryBlockParser.Split(answer).Narrative;
+            var chunks = new List<string>();
+            for (var i = 0; i < answer.Length;)
+            {
+                var size = Math.Min(answer.Length - i, random.Next(1, 6));
+                chunks.Add(answer.Substring(i, size));
+                i += size;
+            }
+            var filter = new StreamingNarrativeFilter();
+            var output = string.Concat(chunks.Select(filter.Push)) + filter.Complete();
+            Assert.True(expected == output, $"answer: {System.Text.Json.JsonSerializer.Serialize(answer)} chunks: {System.Text.Json.JsonSerializer.Serialize(chunks)} expected: {System.Text.Json.JsonSerializer.Serialize(expected)} got: {System.Text.Json.JsonSerializer.Serialize(output)}");
+        }
+    }
+
+    [Fact]
+    public void A_block_fenced_under_another_name_is_held_until_story_follows_it_or_the_answer_ends()
+    {
+        var filter = new StreamingNarrativeFilter();
+        Assert.Equal("She reads the sign:", filter.Push("She reads the sign:\n```\nKEEP"));
+        Assert.Equal("", filter.Push(" OUT\n```\n"));
+        Assert.Equal("\n```\nKEEP OUT\n```\nand", filter.Push("and"));
+        Assert.Equal("", filter.Push("\n```json\n{\"ops\":[]}\n```\n"));
+        Assert.Equal("", filter.Complete());
     }
 
     private static string Stream(params string[] chunks)
