@@ -10,21 +10,16 @@ public static class SiloProgram
     public static async Task<int> Main(string[] args)
     {
         // `dotnet run --project Silo -- migrate` creates or upgrades the database schema, then exits (also the Helm hook Job).
-        if (args.Length > 0 && args[0] == "migrate")
+        if (args is ["migrate", .. var migrateArgs])
         {
-            var configuration = new ConfigurationBuilder()
-                .AddJsonFile("appsettings.json", optional: true)
-                .AddEnvironmentVariables()
-                .AddCommandLine(args.Skip(1).ToArray())
-                .Build();
             using var cts = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; cts.Cancel(); };
-            return await MigrateCommand.RunAsync(configuration, cts.Token);
+            return await MigrateAsync(migrateArgs, Console.Out, Console.Error, cts.Token);
         }
 
         var app = HostRun.Build(() =>
         {
-            var builder = WebApplication.CreateBuilder(args);
+            var builder = CreateBuilder(args);
             // Not a "Urls" in appsettings.json: it would override ASPNETCORE_URLS (the image's and the chart's port on the pod IP).
             builder.ListenOnLoopbackUnlessConfigured(OperationalEndpoints.SiloHttpPort);
             builder.AddLoomSilo();
@@ -39,5 +34,22 @@ public static class SiloProgram
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapLoomMetrics();
         return await HostRun.RunAsync(app, Console.Error) ?? 0;
+    }
+
+    /// <summary>
+    /// The silo's builder. Its configuration is appsettings.json and appsettings.{Environment}.json (DOTNET_ENVIRONMENT or
+    /// ASPNETCORE_ENVIRONMENT) from the content root, which is the working directory (or --contentRoot), then the
+    /// environment and the command line.
+    /// </summary>
+    private static WebApplicationBuilder CreateBuilder(string[] args) => WebApplication.CreateBuilder(args);
+
+    /// <summary>
+    /// <c>migrate</c> with the configuration the silo would read from the same directory, environment and arguments
+    /// (the silo's own builder, nothing started), so both use one database. Returns the exit code.
+    /// </summary>
+    private static async Task<int> MigrateAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        using var configuration = CreateBuilder(args).Configuration;
+        return await MigrateCommand.RunAsync(configuration, output, error, cancellationToken);
     }
 }

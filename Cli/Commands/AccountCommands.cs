@@ -85,29 +85,40 @@ public static class AccountCommands
     }
 
     /// <summary>Checks the URL and key against the gateway, then saves them as the profile.</summary>
-    public static Command Login() => new Command("login", "Check a gateway URL and API key and save them to the profile (~/.config/loom/profile.json)").WithApi(async (parse, api, ct) =>
+    public static Command Login()
     {
-        var key = api.Connection.ApiKey;
-        var checkedApi = api;
-        if (string.IsNullOrEmpty(key) && !Console.IsInputRedirected)
+        // A key typed after --key stays in the shell's history and, while the command runs, in /proc/*/cmdline.
+        var keyStdin = new Option<bool>("--key-stdin") { Description = "Read the API key from standard input (its first line), e.g. < key.txt" };
+        return new Command("login", "Check a gateway URL and API key and save them to the profile (~/.config/loom/profile.json)").With(keyStdin).WithApi(async (parse, api, ct) =>
         {
-            Console.Error.Write("API key (empty for none): ");
-            key = ReadSecret();
-            checkedApi = new LoomApi(api.Connection with { ApiKey = key });
-        }
-        try
-        {
-            var usage = await checkedApi.GetAsync("api/usage", ApiJson.Default.OwnerUsage, ct);
-            var path = Profile.DefaultPath();
-            new Profile(api.Connection.BaseAddress.ToString(), string.IsNullOrEmpty(key) ? null : key).Save(path);
-            Printer.Out.WriteLine($"Logged in to {api.Connection.BaseAddress} as {usage.Value.OwnerId}; saved {path}");
-            return ExitCodes.Ok;
-        }
-        finally
-        {
-            if (!ReferenceEquals(checkedApi, api)) checkedApi.Dispose();
-        }
-    });
+            var key = api.Connection.ApiKey;
+            var checkedApi = api;
+            if (parse.GetValue(keyStdin))
+            {
+                if (!string.IsNullOrEmpty(parse.GetValue(Globals.Key))) throw CliException.Usage("Give the key with --key or --key-stdin, not both.");
+                key = Console.IsInputRedirected ? Console.In.ReadLine()?.Trim() : Prompt();
+                if (string.IsNullOrEmpty(key)) throw CliException.Usage("--key-stdin: standard input holds no key.");
+                checkedApi = new LoomApi(api.Connection with { ApiKey = key });
+            }
+            else if (string.IsNullOrEmpty(key) && !Console.IsInputRedirected)
+            {
+                key = Prompt();
+                checkedApi = new LoomApi(api.Connection with { ApiKey = key });
+            }
+            try
+            {
+                var usage = await checkedApi.GetAsync("api/usage", ApiJson.Default.OwnerUsage, ct);
+                var path = Profile.DefaultPath();
+                new Profile(api.Connection.BaseAddress.ToString(), string.IsNullOrEmpty(key) ? null : key).Save(path);
+                Printer.Out.WriteLine($"Logged in to {api.Connection.BaseAddress} as {usage.Value.OwnerId}; saved {path}");
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                if (!ReferenceEquals(checkedApi, api)) checkedApi.Dispose();
+            }
+        });
+    }
 
     public static Command Logout()
     {
@@ -120,6 +131,12 @@ public static class AccountCommands
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    private static string Prompt()
+    {
+        Console.Error.Write("API key (empty for none): ");
+        return ReadSecret();
     }
 
     private static string ReadSecret()

@@ -89,7 +89,7 @@ public sealed class LoomClusterOptions : IValidatableObject
                 "Loom:Cluster:Mode is 'redis' but Loom:Cluster:RedisConnectionString (env Loom__Cluster__RedisConnectionString) is empty.",
                 [nameof(RedisConnectionString)]);
         }
-        else if (Mode == ClusterMode.Redis && RedisStringFault(RedisConnectionString!) is { } fault)
+        else if (Mode == ClusterMode.Redis && Loom.Caching.RedisConnectionStrings.Fault(RedisConnectionString!) is { } fault)
         {
             // Parsed now as the clustering will parse it, so a typo is refused here, not as an Orleans start failure.
             yield return new ValidationResult(
@@ -99,20 +99,6 @@ public sealed class LoomClusterOptions : IValidatableObject
         if (!string.IsNullOrWhiteSpace(AdvertisedAddress) && !IPAddress.TryParse(AdvertisedAddress, out _))
         {
             yield return new ValidationResult($"Loom:Cluster:AdvertisedAddress '{AdvertisedAddress}' is not an IP address.", [nameof(AdvertisedAddress)]);
-        }
-    }
-
-    /// <summary>Why StackExchange.Redis cannot use <paramref name="connectionString"/>, or null when it can.</summary>
-    private static string? RedisStringFault(string connectionString)
-    {
-        try
-        {
-            var options = StackExchange.Redis.ConfigurationOptions.Parse(connectionString);
-            return options.EndPoints.Count == 0 ? "it names no server." : null;
-        }
-        catch (ArgumentException ex)
-        {
-            return ex.Message;
         }
     }
 

@@ -17,12 +17,14 @@ public static class MigrateCommand
     /// <summary>Stopped by Ctrl+C (the shell's code for SIGINT).</summary>
     public const int Cancelled = 130;
 
-    /// <summary>Runs the migration, reporting on the console; returns the process exit code.</summary>
-    public static Task<int> RunAsync(IConfiguration configuration, CancellationToken cancellationToken) =>
-        RunAsync(configuration, Console.Out, Console.Error, cancellationToken);
+    /// <summary>Runs the migration, reporting on <paramref name="output"/> and <paramref name="error"/>; returns the process exit code.</summary>
+    public static Task<int> RunAsync(IConfiguration configuration, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken) =>
+        RunAsync(configuration, null, output, error, cancellationToken);
 
-    public static async Task<int> RunAsync(IConfiguration configuration, TextWriter output, TextWriter error,
-        CancellationToken cancellationToken)
+    /// <param name="scripts">The scripts to apply; null for this build's (a test's own, e.g. one that runs long).</param>
+    internal static async Task<int> RunAsync(IConfiguration configuration, IReadOnlyList<MigrationScript>? scripts,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var options = new StorageOptions();
         try
@@ -46,7 +48,8 @@ public static class MigrateCommand
         }
 
         var database = StorageDatabase.From(options);
-        var migrator = SchemaMigrator.Create(database);
+        var migrator = new SchemaMigrator(database, scripts ?? MigrationCatalog.For(database.Kind),
+            commandTimeoutSeconds: options.MigrationCommandTimeoutSeconds);
         try
         {
             var applied = await migrator.MigrateAsync(cancellationToken);

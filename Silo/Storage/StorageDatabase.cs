@@ -110,9 +110,15 @@ public sealed class StorageDatabase
         }
     }
 
-    public DbConnection CreateConnection() => Kind == StorageProviderKind.Sqlite
+    /// <param name="commandTimeoutSeconds">
+    /// PostgreSQL: the timeout of every command on this connection in place of the connection string's (0 = none).
+    /// Ignored on SQLite, where the command timeout is the wait for a busy file and a running statement has no limit.
+    /// </param>
+    public DbConnection CreateConnection(int? commandTimeoutSeconds = null) => Kind == StorageProviderKind.Sqlite
         ? new SqliteConnection(ConnectionString)
-        : new NpgsqlConnection(ConnectionString);
+        : new NpgsqlConnection(commandTimeoutSeconds is { } timeout
+            ? new NpgsqlConnectionStringBuilder(ConnectionString) { CommandTimeout = timeout }.ToString()
+            : ConnectionString);
 
     /// <summary>A description safe for logs and error messages (no password).</summary>
     public string Describe()

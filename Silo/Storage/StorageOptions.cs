@@ -43,6 +43,12 @@ public sealed class StorageOptions
     /// <summary>Most commits one group transaction takes.</summary>
     public int GroupCommitMaxBatch { get; set; } = 256;
 
+    /// <summary>
+    /// The longest one command of the migrate command may take on PostgreSQL, in seconds; 0 (the default) = no limit.
+    /// A script that rebuilds a large table (postgres.0003) runs far past Npgsql's 30 s default; Ctrl+C still stops it.
+    /// </summary>
+    public int MigrationCommandTimeoutSeconds { get; set; }
+
     internal StorageProviderKind Kind =>
         string.Equals(Provider?.Trim(), "postgres", StringComparison.OrdinalIgnoreCase)
             ? StorageProviderKind.Postgres

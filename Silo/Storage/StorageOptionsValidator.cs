@@ -6,6 +6,9 @@ namespace Loom.Storage;
 /// <summary>Rejects unusable storage settings at start-up with messages that name the configuration key.</summary>
 public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
 {
+    /// <summary>A day: a longer script is better run with no limit (0).</summary>
+    internal const int MaxMigrationCommandTimeoutSeconds = 86_400;
+
     public ValidateOptionsResult Validate(string? name, StorageOptions options)
     {
         var failures = new List<string>();
@@ -87,6 +90,12 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
         if (options.GroupCommitMaxBatch is < 1 or > 10_000)
         {
             failures.Add($"Loom:Storage:GroupCommitMaxBatch must be between 1 and 10000 (got {options.GroupCommitMaxBatch}).");
+        }
+
+        if (options.MigrationCommandTimeoutSeconds is < 0 or > MaxMigrationCommandTimeoutSeconds)
+        {
+            failures.Add($"Loom:Storage:MigrationCommandTimeoutSeconds must be between 0 (no limit) and {MaxMigrationCommandTimeoutSeconds} " +
+                         $"(got {options.MigrationCommandTimeoutSeconds}).");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -21,17 +21,24 @@ public sealed class SchemaMigrator
     private readonly StorageDatabase _database;
     private readonly IReadOnlyList<MigrationScript> _scripts;
     private readonly ILogger _logger;
+    private readonly int? _commandTimeoutSeconds;
 
-    public SchemaMigrator(StorageDatabase database, IReadOnlyList<MigrationScript> scripts, ILogger? logger = null)
+    /// <param name="commandTimeoutSeconds">
+    /// PostgreSQL: the command timeout while migrating (0 = none; see <see cref="StorageOptions.MigrationCommandTimeoutSeconds"/>),
+    /// null for the connection string's. Reading the version (<see cref="GetStatusAsync"/>) always uses the latter.
+    /// </param>
+    public SchemaMigrator(StorageDatabase database, IReadOnlyList<MigrationScript> scripts, ILogger? logger = null,
+        int? commandTimeoutSeconds = null)
     {
         _database = database;
         _scripts = [.. scripts.OrderBy(s => s.Version)];
         _logger = logger ?? NullLogger.Instance;
+        _commandTimeoutSeconds = commandTimeoutSeconds;
     }
 
     /// <summary>A migrator for the scripts embedded in this build.</summary>
-    public static SchemaMigrator Create(StorageDatabase database, ILogger? logger = null) =>
-        new(database, MigrationCatalog.For(database.Kind), logger);
+    public static SchemaMigrator Create(StorageDatabase database, ILogger? logger = null, int? commandTimeoutSeconds = null) =>
+        new(database, MigrationCatalog.For(database.Kind), logger, commandTimeoutSeconds);
 
     public int TargetVersion => _scripts.Count == 0 ? 0 : _scripts[^1].Version;
 
@@ -50,7 +57,26 @@ public sealed class SchemaMigrator
     public async Task<IReadOnlyList<MigrationScript>> MigrateAsync(CancellationToken cancellationToken = default)
     {
         _database.EnsureDirectory();
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenAsync(cancellationToken, _commandTimeoutSeconds);
+        MigrationScript? current = null;
+        try
+        {
+            return await MigrateAsync(connection, script => current = script, cancellationToken);
+        }
+        catch (DbException ex) when (_database.Kind == StorageProviderKind.Postgres && ex.InnerException is TimeoutException timeout)
+        {
+            // Npgsql's command timeout (the connection is open: not a connect timeout). Not an unreachable database: the
+            // operator's fix is a longer limit, so it is reported as a failed migration, naming the setting.
+            var what = current is null ? "Preparing the migration" : $"Migration {current.Id}";
+            throw new SchemaMigrationException(
+                $"{what} did not finish within the command timeout of {CommandTimeoutSeconds(connection)} s on {_database.Describe()} " +
+                "and was rolled back; raise Loom:Storage:MigrationCommandTimeoutSeconds (0 = no limit).", timeout);
+        }
+    }
+
+    private async Task<IReadOnlyList<MigrationScript>> MigrateAsync(DbConnection connection, Action<MigrationScript> starting,
+        CancellationToken cancellationToken)
+    {
         await PrepareAsync(connection, cancellationToken);
 
         var before = Compare(await ReadHistoryAsync(connection, null, cancellationToken));
@@ -59,6 +85,7 @@ public sealed class SchemaMigrator
         var appliedNow = new List<MigrationScript>();
         foreach (var script in before.Pending)
         {
+            starting(script);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await LockAsync(connection, transaction, cancellationToken);
 
@@ -77,7 +104,7 @@ public sealed class SchemaMigrator
                 await RecordAsync(connection, transaction, script, cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
             }
-            catch (DbException ex)
+            catch (DbException ex) when (ex.InnerException is not TimeoutException)
             {
                 throw new SchemaMigrationException(
                     $"Migration {script.Id} failed on {_database.Describe()} and was rolled back: {ex.Message}", ex);
@@ -149,9 +176,9 @@ public sealed class SchemaMigrator
         return new SchemaStatus(current, TargetVersion, pending, problems);
     }
 
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken, int? commandTimeoutSeconds = null)
     {
-        var connection = _database.CreateConnection();
+        var connection = _database.CreateConnection(commandTimeoutSeconds);
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -272,6 +299,9 @@ public sealed class SchemaMigrator
         command.CommandText = sql;
         return await command.ExecuteScalarAsync(cancellationToken);
     }
+
+    private static int CommandTimeoutSeconds(DbConnection connection) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(connection.ConnectionString).CommandTimeout;
 
     private sealed record AppliedScript(int Version, string Name, string Checksum);
 }

@@ -70,6 +70,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/*
+A fingerprint of devPostgres.password for pod annotations, so the pods that read it roll when it changes. Sprig's
+derivePassword (scrypt, salted with the user and release) rather than sha256sum: annotations are readable by more
+people than the Secret, and a short dev password falls to a dictionary against its plain hash at once.
+*/}}
+{{- define "loom.devPostgresPasswordChecksum" -}}
+{{- derivePassword 1 "long" .Values.devPostgres.password .Values.devPostgres.username (include "loom.fullname" .) -}}
+{{- end -}}
+
 {{- define "loom.storageEnv" -}}
 - name: Loom__Storage__Provider
   value: {{ .Values.storage.provider | quote }}

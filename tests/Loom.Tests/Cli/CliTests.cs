@@ -188,6 +188,25 @@ public sealed class CliTests(CliApp app) : IClassFixture<CliApp>
     }
 
     [Fact]
+    public async Task Login_reads_the_key_from_standard_input_to_keep_it_out_of_history_and_the_process_list()
+    {
+        var tool = new LoomTool(new Uri("http://127.0.0.1:1"), apiKey: null);
+        var url = app.BaseAddress.ToString();
+
+        var login = await tool.RunAsync(["login", "--url", url, "--key-stdin"], LoomAppFactory.BobKey + "\n");
+        Assert.True(login.ExitCode == 0, login.ToString());
+        Assert.Contains("as bob", login.Stdout);
+        Assert.Contains(LoomAppFactory.BobKey, await File.ReadAllTextAsync(Path.Combine(tool.ConfigHome, "loom", "profile.json")));
+
+        var wrong = await tool.RunAsync(["login", "--url", url, "--key-stdin"], "wrong\n");
+        Assert.Equal(3, wrong.ExitCode);
+        var empty = await tool.RunAsync(["login", "--url", url, "--key-stdin"], "");
+        Assert.True(empty.ExitCode == 2 && empty.Stderr.Contains("standard input holds no key"), empty.ToString());
+        var both = await tool.RunAsync(["login", "--url", url, "--key", "a", "--key-stdin"], "b\n");
+        Assert.True(both.ExitCode == 2 && both.Stderr.Contains("--key or --key-stdin, not both"), both.ToString());
+    }
+
+    [Fact]
     public async Task An_admin_creates_uses_and_revokes_a_key()
     {
         var admin = new LoomTool(app.BaseAddress, LoomAppFactory.AdminKey);

@@ -228,7 +228,7 @@ public sealed class PostgresServer : IAsyncLifetime
     private static Task<string> RunAsPostgresAsync(string file, string[] arguments, TimeSpan timeout) =>
         ChildProcesses.RunAsync("runuser", ["-u", "postgres", "--", file, .. arguments], timeout);
 
-    private static string FindBinDirectory()
+    internal static string FindBinDirectory()
     {
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
         {
