@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using Loom.Gateway.Limits;
 using Loom.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -11,10 +13,12 @@ namespace Loom.Gateway.Auth;
 /// <summary>
 /// The API-key scheme: <c>Authorization: Bearer &lt;key&gt;</c>, checked against every key source by its SHA-256.
 /// Without a key the request is anonymous, unless <see cref="CallerResolver.LocalUserAsync"/> makes it the local
-/// user. Challenges answer 401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750), forbids 403; both problem+json.
+/// user. Challenges answer 401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750), forbids 403; both problem+json. A client
+/// over its failed-authentication limit (<see cref="FailedAuthLimiter"/>) is answered 429 instead of a key look-up.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
-    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CallerResolver callers)
+    IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, CallerResolver callers,
+    FailedAuthLimiter failures)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -27,6 +31,7 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string KeyHashItem = "loom:key-sha256";
 
     private const string ErrorItem = "bearer-error";
+    private const string RetryAfterItem = "retry-after";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -57,11 +62,22 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header.Count > 1 || !AuthenticationHeaderValue.TryParse(header[0], out var value)
             || !value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(value.Parameter))
         {
+            var malformed = failures.Admit(Context);
+            if (!malformed.Admitted) return Limited(malformed.RetryAfterSeconds);
+            failures.Failed(Context, malformed);
             return Failure("invalid_request", "Send one header 'Authorization: Bearer <api-key>'.");
         }
-        var hash = CallerResolver.Hash(value.Parameter.Trim());
-        if (await callers.FindAsync(hash, Context.RequestAborted) is not { } caller)
+        var key = value.Parameter.Trim();
+        var hash = CallerResolver.Hash(key);
+        // A key the gateway knows is looked up whatever its client's failures: someone guessing behind the same address
+        // (a NAT, a proxy) cannot lock it out. Any other key is not looked up for a client out of failure tokens.
+        var admission = callers.IsKnown(hash) ? FailedAuthLimiter.Admission.Exempt : failures.Admit(Context);
+        if (!admission.Admitted) return Limited(admission.RetryAfterSeconds);
+        if (await callers.FindAsync(key, hash, Context.RequestAborted) is not { } caller)
+        {
+            failures.Failed(Context, admission);
             return Failure("invalid_token", "The API key is not valid: unknown, revoked or expired.");
+        }
         Context.Items[KeyHashItem] = hash;
         return Success(caller, hash[..16]);
     }
@@ -69,6 +85,11 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         var result = await HandleAuthenticateOnceSafeAsync();
+        if (result.Properties?.Items.TryGetValue(RetryAfterItem, out var seconds) == true)
+        {
+            await RateLimits.WriteRejectedAsync(Context, int.Parse(seconds!, CultureInfo.InvariantCulture), result.Failure!.Message);
+            return;
+        }
         string? error = null;
         result.Properties?.Items.TryGetValue(ErrorItem, out error);
         var detail = result.Failure?.Message ?? "An API key is required: send 'Authorization: Bearer <api-key>'.";
@@ -99,6 +120,12 @@ public sealed class ApiKeyAuthenticationHandler(
 
     private static AuthenticateResult Failure(string error, string message) =>
         AuthenticateResult.Fail(message, new AuthenticationProperties(new Dictionary<string, string?> { [ErrorItem] = error }));
+
+    private AuthenticateResult Limited(int retryAfterSeconds) =>
+        AuthenticateResult.Fail(failures.Detail(retryAfterSeconds), new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [RetryAfterItem] = retryAfterSeconds.ToString(CultureInfo.InvariantCulture),
+        }));
 
     /// <summary>The detail as a header value may carry it: printable ASCII, no quotes. It can quote the request's own
     /// Host or Origin, and Kestrel refuses any other character in a response header (the 401 became a 500).</summary>

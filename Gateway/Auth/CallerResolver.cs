@@ -22,14 +22,37 @@ public sealed class CallerResolver(IEnumerable<IApiKeyLookup> lookups, IOptions<
 
     public static string Hash(string apiKey) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(apiKey)));
 
-    /// <summary>The caller behind a key hash, or null when no source knows it as a usable key.</summary>
-    public async ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken)
+    /// <summary>
+    /// The caller behind a key (<paramref name="keySha256Hex"/> is its <see cref="Hash"/>), asking only the sources
+    /// that may hold a key of its shape; null when none knows it as a usable key.
+    /// </summary>
+    public async ValueTask<Caller?> FindAsync(string apiKey, string keySha256Hex, CancellationToken cancellationToken)
+    {
+        foreach (var lookup in _lookups)
+        {
+            if (lookup.MayHold(apiKey) && await lookup.FindAsync(keySha256Hex, cancellationToken) is { } caller) return caller;
+        }
+        return null;
+    }
+
+    /// <summary>The caller behind a key that was found before (a stream re-checking the key it was opened with), by its hash alone.</summary>
+    public async ValueTask<Caller?> RecheckAsync(string keySha256Hex, CancellationToken cancellationToken)
     {
         foreach (var lookup in _lookups)
         {
             if (await lookup.FindAsync(keySha256Hex, cancellationToken) is { } caller) return caller;
         }
         return null;
+    }
+
+    /// <summary>True when a source knows the key from memory alone (<see cref="IApiKeyLookup.IsKnown"/>).</summary>
+    public bool IsKnown(string keySha256Hex)
+    {
+        foreach (var lookup in _lookups)
+        {
+            if (lookup.IsKnown(keySha256Hex)) return true;
+        }
+        return false;
     }
 
     /// <summary>Headers a proxy adds; the first one present, or null. A request that carries one did not come from this machine's user.</summary>

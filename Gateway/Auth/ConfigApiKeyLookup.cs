@@ -19,8 +19,13 @@ public sealed class ConfigApiKeyLookup : IApiKeyLookup
 
     public bool HasKeys => _callersByHash.Count > 0;
 
+    /// <summary>Configured keys are given by their hash: any string may be one.</summary>
+    public bool MayHold(string apiKey) => true;
+
     public ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken) =>
         ValueTask.FromResult(_callersByHash.GetValueOrDefault(keySha256Hex));
+
+    public bool IsKnown(string keySha256Hex) => _callersByHash.ContainsKey(keySha256Hex);
 
     public ValueTask<bool> HasActiveKeysAsync(CancellationToken cancellationToken) => ValueTask.FromResult(HasKeys);
 }

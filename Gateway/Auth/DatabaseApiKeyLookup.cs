@@ -15,8 +15,12 @@ public sealed partial class DatabaseApiKeyLookup(
 {
     // Wrong keys are cached too (they cost a grain activation each); the size bound keeps guessing from growing memory.
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+    // Keys found usable here, with their last recorded use: bounded by the keys issued, never by guesses.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _touched = new(StringComparer.Ordinal);
     private readonly TimeSpan _ttl = TimeSpan.FromSeconds(options.Value.KeyCacheSeconds);
+
+    /// <summary>Only <see cref="KeysCommand.NewKey"/> makes database keys: any other string is refused without a grain call.</summary>
+    public bool MayHold(string apiKey) => ApiKeyShape.IsIssued(apiKey);
 
     public async ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken)
     {
@@ -26,6 +30,8 @@ public sealed partial class DatabaseApiKeyLookup(
         Touch(keySha256Hex, now);
         return new Caller { OwnerId = key.Owner, Roles = key.Roles };
     }
+
+    public bool IsKnown(string keySha256Hex) => _touched.ContainsKey(keySha256Hex);
 
     public async ValueTask<bool> HasActiveKeysAsync(CancellationToken cancellationToken) =>
         await CachedAsync("any", () => grains.GetGrain<IApiKeyIndexGrain>(0).HasActiveKeys());

@@ -227,9 +227,9 @@ public static class KeysCommand
         return roles;
     }
 
-    /// <summary>256 random bits, URL-safe, with a prefix that secret scanners and humans recognise.</summary>
+    /// <summary>256 random bits, URL-safe, with a prefix that secret scanners and humans recognise (<see cref="ApiKeyShape"/>).</summary>
     public static string NewKey() =>
-        "loom_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        ApiKeyShape.Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private static string? Option(IReadOnlyList<string> args, string name)
     {

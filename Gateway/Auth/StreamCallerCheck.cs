@@ -16,7 +16,7 @@ public sealed class StreamCallerCheck(CallerResolver callers, HttpContext http)
         var now = Environment.TickCount64;
         if (now < _due) return true;
         var current = http.Items[ApiKeyAuthenticationHandler.KeyHashItem] is string hash
-            ? await callers.FindAsync(hash, cancellationToken)
+            ? await callers.RecheckAsync(hash, cancellationToken)
             : await callers.LocalUserAsync(cancellationToken);
         if (!string.Equals(current?.OwnerId, http.GetCaller().OwnerId, StringComparison.Ordinal)) return false;
         _due = now + EveryMilliseconds;

@@ -9,14 +9,16 @@ namespace Loom.Gateway.Limits;
 
 /// <summary>
 /// ASP.NET Core rate limiting: every authenticated request takes a token from its key's bucket; turn submissions
-/// also from the owner's turns-per-minute bucket (<see cref="LoomPolicies.Turns"/>). Over a limit: 429 problem+json
-/// with code <c>rate_limited</c> and <c>Retry-After</c>.
+/// also from the owner's turns-per-minute bucket (<see cref="LoomPolicies.Turns"/>). Failed authentications are
+/// limited per client address before that, by the authentication handler (<see cref="FailedAuthLimiter"/>). Over a
+/// limit: 429 problem+json with code <c>rate_limited</c> and <c>Retry-After</c>.
 /// </summary>
 public static class RateLimits
 {
     public static IServiceCollection AddLoomRateLimits(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<LimitOptions>().Bind(configuration.GetSection(LimitOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<FailedAuthLimiter>();
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -66,17 +68,23 @@ public static class RateLimits
 
     private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
     {
-        var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
-            ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
-            : 1;
+        var seconds = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? Seconds(retryAfter) : 1;
         var http = rejected.HttpContext;
-        http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
         var limits = Limits(http);
         var rules = new List<string>();
         if (limits.RequestsPerSecond > 0) rules.Add($"{limits.RequestsPerSecond} requests per second per API key");
         if (limits.TurnsPerMinute > 0 && http.GetEndpoint()?.Metadata.GetMetadata<EnableRateLimitingAttribute>()?.PolicyName == LoomPolicies.Turns)
             rules.Add($"{limits.TurnsPerMinute} turns per minute per owner");
-        var detail = $"Too many requests: the limits are {string.Join(" and ", rules)}. Retry after {seconds} s.";
-        await AuthProblems.WriteAsync(http, StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests", detail);
+        await WriteRejectedAsync(http, seconds, $"Too many requests: the limits are {string.Join(" and ", rules)}. Retry after {seconds} s.");
+    }
+
+    /// <summary>Whole seconds to wait, at least 1 (Retry-After has no fractions, and 0 would invite an instant retry).</summary>
+    public static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+
+    /// <summary>Every 429 of a limit here: problem+json, code <c>rate_limited</c>, <c>Retry-After</c>.</summary>
+    public static Task WriteRejectedAsync(HttpContext http, int retryAfterSeconds, string detail)
+    {
+        http.Response.Headers.RetryAfter = retryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return AuthProblems.WriteAsync(http, StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests", detail);
     }
 }

@@ -11,8 +11,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Loom.Tests.Security;
 
 /// <summary>Every mapped endpoint, found by enumeration rather than by a list that could miss one, refuses requests without a valid key.</summary>
-public sealed partial class EndpointAuthenticationTests(SecurityAppFactory app) : IClassFixture<SecurityAppFactory>
+public sealed partial class EndpointAuthenticationTests(EndpointAuthenticationTests.App app) : IClassFixture<EndpointAuthenticationTests.App>
 {
+    /// <summary>A wrong key on every endpoint is more failed authentications from one client than the default allows at once.</summary>
+    public sealed class App() : SecurityAppFactory(new Dictionary<string, string?> { ["Loom:Limits:FailedAuthBurst"] = "1000" });
+
     /// <summary>The only endpoints a request without a key may reach: probes, the scrape target and the API description.</summary>
     private static readonly string[] Anonymous = ["/healthz", "/readyz", "/metrics", "/openapi/{documentName}.json"];
 

@@ -66,6 +66,25 @@ public sealed class LoopbackAnonymousTests
     }
 
     [Fact]
+    public async Task The_local_user_is_not_limited_by_failed_keys_from_its_own_address()
+    {
+        await using var app = LoomAppFactory.WithoutKeys(new Dictionary<string, string?>
+        {
+            ["Loom:Limits:FailedAuthPerMinute"] = "1",
+            ["Loom:Limits:FailedAuthBurst"] = "1",
+        });
+        var baseUrl = StartKestrel(app);
+        using var wrong = new HttpClient { BaseAddress = baseUrl };
+        wrong.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", KeysCommand.NewKey());
+        await wrong.GetAsync("/api/sessions").ExpectProblemAsync(HttpStatusCode.Unauthorized);
+        await wrong.GetAsync("/api/sessions").ExpectProblemAsync(HttpStatusCode.TooManyRequests);
+
+        // 127.0.0.1 is out of failure tokens for a minute; a request without a key never needed one.
+        using var anonymous = new HttpClient { BaseAddress = baseUrl };
+        await anonymous.GetAsync("/api/sessions").ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Anonymous_access_needs_a_loopback_host_name_so_a_rebound_dns_name_or_a_proxied_one_is_401()
     {
         await using var app = LoomAppFactory.WithoutKeys();
@@ -154,7 +173,9 @@ public sealed class LoopbackAnonymousTests
 
     private sealed class FixedLookup(bool hasKeys) : IApiKeyLookup
     {
+        public bool MayHold(string apiKey) => true;
         public ValueTask<Caller?> FindAsync(string keySha256Hex, CancellationToken cancellationToken) => ValueTask.FromResult<Caller?>(null);
+        public bool IsKnown(string keySha256Hex) => false;
         public ValueTask<bool> HasActiveKeysAsync(CancellationToken cancellationToken) => ValueTask.FromResult(hasKeys);
     }
 

@@ -4,8 +4,13 @@ using Loom.Tests.Api;
 namespace Loom.Tests.Security;
 
 /// <summary>The gateway with one configured key per role besides alice and bob (author + player by default).</summary>
-public sealed class SecurityAppFactory() : LoomAppFactory(null, Keys())
+public class SecurityAppFactory : LoomAppFactory
 {
+    public SecurityAppFactory() : this(null) { }
+
+    /// <summary>With <paramref name="extra"/> settings besides the keys.</summary>
+    protected SecurityAppFactory(IDictionary<string, string?>? extra) : base(null, Keys(extra)) { }
+
     public const string ViewerKey = "viewer-test-key";
     public const string PlayerKey = "player-test-key";
     public const string AuthorKey = "author-test-key";
@@ -16,9 +21,9 @@ public sealed class SecurityAppFactory() : LoomAppFactory(null, Keys())
     public HttpClient Author() => ClientFor(AuthorKey);
     public HttpClient Root() => ClientFor(RootKey);
 
-    private static Dictionary<string, string?> Keys()
+    private static Dictionary<string, string?> Keys(IDictionary<string, string?>? extra)
     {
-        var settings = new Dictionary<string, string?>();
+        var settings = new Dictionary<string, string?>(extra ?? new Dictionary<string, string?>());
         var index = 10; // LoomAppFactory configures the first few (alice, bob, carol, ops)
         foreach (var (owner, key, role) in new[]
                  {

@@ -58,8 +58,13 @@ public sealed class SecurityOptionsTests
     [InlineData("Loom:Limits:RequestsPerSecond", "-1")]
     [InlineData("Loom:Limits:RequestBurst", "-5")]
     [InlineData("Loom:Limits:TurnsPerMinute", "-1")]
-    public void Bad_limits_are_refused(string key, string value) =>
-        Assert.Throws<OptionsValidationException>(() => Resolve<LimitOptions>(new() { [key] = value }));
+    [InlineData("Loom:Limits:FailedAuthPerMinute", "-1")]
+    [InlineData("Loom:Limits:FailedAuthBurst", "-3")]
+    public void Bad_limits_are_refused(string key, string value)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve<LimitOptions>(new() { [key] = value }));
+        Assert.Contains($"The field {key.Split(':')[^1]} must be between 0 and", ex.Message);
+    }
 
     [Fact]
     public void Defaults_are_valid_and_leave_turns_unlimited()
@@ -67,6 +72,7 @@ public sealed class SecurityOptionsTests
         var limits = Resolve<LimitOptions>([]);
         Assert.Equal(0, limits.TurnsPerMinute);
         Assert.True(limits.RequestsPerSecond >= 1000);
+        Assert.Equal(60, limits.FailedAuthPerMinute);
         Assert.Equal(2, Resolve<AuthOptions>([]).KeyCacheSeconds);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Loom.Gateway.Auth;
 using Loom.Multiplayer;
 using Loom.Sessions;
 using Loom.Tests.Api;
@@ -11,8 +12,11 @@ namespace Loom.Tests.Sessions;
 /// Requests for sessions, worlds and invites that do not exist (probed ids, a create or import that fails) leave no activation
 /// behind until idle collection, while a real session a stranger probes stays where it is.
 /// </summary>
-public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFixture<LoomAppFactory>
+public sealed class UnknownSessionActivationTests(UnknownSessionActivationTests.App app) : IClassFixture<UnknownSessionActivationTests.App>
 {
+    /// <summary>A burst of 100 requests with one wrong key is more failed authentications than one client may make at once by default.</summary>
+    public sealed class App() : LoomAppFactory(null, new Dictionary<string, string?> { ["Loom:Limits:FailedAuthBurst"] = "1000" });
+
     [Fact]
     public async Task Unknown_sessions_and_failed_creates_leave_no_activations()
     {
@@ -78,7 +82,8 @@ public sealed class UnknownSessionActivationTests(LoomAppFactory app) : IClassFi
         // Many concurrent reads of one unknown id used to answer 503: the empty activation went after its first 404, the
         // rest were forwarded to a new one that went too, until Orleans' forward limit rejected them.
         var alice = app.Alice();
-        var stranger = app.ClientFor("no-such-key-" + Guid.NewGuid().ToString("N"));
+        // A wrong key of the shape LOOM issues, so its look-up reaches the key grain (any other shape is refused before).
+        var stranger = app.ClientFor(KeysCommand.NewKey());
         var session = SessionIds.New();
         var world = "w" + SessionIds.New().ToLowerInvariant();
         var code = "c" + SessionIds.New();
