@@ -62,22 +62,17 @@ public sealed class ApiKeyAuthenticationHandler(
         if (header.Count > 1 || !AuthenticationHeaderValue.TryParse(header[0], out var value)
             || !value.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase) || string.IsNullOrWhiteSpace(value.Parameter))
         {
-            var malformed = failures.Admit(Context);
-            if (!malformed.Admitted) return Limited(malformed.RetryAfterSeconds);
-            failures.Failed(Context, malformed);
             return Failure("invalid_request", "Send one header 'Authorization: Bearer <api-key>'.");
         }
         var key = value.Parameter.Trim();
         var hash = CallerResolver.Hash(key);
-        // A key the gateway knows is looked up whatever its client's failures: someone guessing behind the same address
-        // (a NAT, a proxy) cannot lock it out. Any other key is not looked up for a client out of failure tokens.
-        var admission = callers.IsKnown(hash) ? FailedAuthLimiter.Admission.Exempt : failures.Admit(Context);
+        // Only a look-up in the key store costs: a key of the issued shape the gateway does not know yet takes one of its
+        // client's tokens first. A key the gateway knows passes whatever its client's count, so someone guessing behind
+        // the same address (a NAT, a proxy) cannot lock it out; other strings are refused from memory, never counted.
+        var admission = ApiKeyShape.IsIssued(key) && !callers.IsKnown(hash) ? failures.Admit(Context) : FailedAuthLimiter.Admission.Exempt;
         if (!admission.Admitted) return Limited(admission.RetryAfterSeconds);
         if (await callers.FindAsync(key, hash, Context.RequestAborted) is not { } caller)
-        {
-            failures.Failed(Context, admission);
             return Failure("invalid_token", "The API key is not valid: unknown, revoked or expired.");
-        }
         Context.Items[KeyHashItem] = hash;
         return Success(caller, hash[..16]);
     }

@@ -14,7 +14,6 @@ public sealed class FailedAuthLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<HttpContext>? _limiter;
     private readonly int _perMinute;
-    private readonly int _reserveBelow;
 
     public FailedAuthLimiter(IOptions<LimitOptions> options)
     {
@@ -29,30 +28,21 @@ public sealed class FailedAuthLimiter : IDisposable
             // The partitioned limiter's own 100 ms timer refills its partitions: no timer per client.
             AutoReplenishment = false,
         };
-        _reserveBelow = (bucket.TokenLimit + 1) / 2;
         _limiter = PartitionedRateLimiter.Create<HttpContext, IPAddress>(
             http => RateLimitPartition.GetTokenBucketLimiter(ClientOf(http.Connection.RemoteIpAddress), _ => bucket));
     }
 
     /// <summary>
-    /// Before a key check: whether the client may have one, and whether its token is already taken. A client with
-    /// tokens to spare is counted only when a check fails, so valid keys spend none. One down to half its bucket takes
-    /// the token first: otherwise every guess sent at once would be looked up on its last token.
+    /// Before a key is looked up in the key store: the client's token, taken up front so that guesses sent at once are
+    /// looked up no more often than the client has tokens. A valid key pays once per gateway (then the gateway knows it);
+    /// keys the gateway knows and keys that cannot be in the store are never counted.
     /// </summary>
     public Admission Admit(HttpContext http)
     {
         if (_limiter is null) return Admission.Exempt;
-        if (_limiter.GetStatistics(http)?.CurrentAvailablePermits >= _reserveBelow) return new(true, CountsFailure: true, 0);
         using var lease = _limiter.AttemptAcquire(http);
-        if (lease.IsAcquired) return new(true, CountsFailure: false, 0);
-        return new(false, false, lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? RateLimits.Seconds(wait) : 1);
-    }
-
-    /// <summary>A check failed: it takes the client's token, unless <see cref="Admit"/> took it already.</summary>
-    public void Failed(HttpContext http, Admission admission)
-    {
-        if (_limiter is null || !admission.CountsFailure) return;
-        _limiter.AttemptAcquire(http).Dispose();
+        if (lease.IsAcquired) return Admission.Exempt;
+        return new(false, lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? RateLimits.Seconds(wait) : 1);
     }
 
     public string Detail(int retryAfterSeconds) =>
@@ -72,11 +62,9 @@ public sealed class FailedAuthLimiter : IDisposable
 
     public void Dispose() => _limiter?.Dispose();
 
-    /// <summary><see cref="Admit"/>'s answer: refused ones wait <see cref="RetryAfterSeconds"/>; a failure of an admitted
-    /// check takes a token when <see cref="CountsFailure"/> (not when it was taken up front, nor for an exempt key).</summary>
-    public readonly record struct Admission(bool Admitted, bool CountsFailure, int RetryAfterSeconds)
+    /// <summary><see cref="Admit"/>'s answer: refused ones wait <see cref="RetryAfterSeconds"/>.</summary>
+    public readonly record struct Admission(bool Admitted, int RetryAfterSeconds)
     {
-        /// <summary>A key the gateway knows: looked up whatever the client's failures, and never counted.</summary>
-        public static Admission Exempt => new(true, false, 0);
+        public static Admission Exempt => new(true, 0);
     }
 }

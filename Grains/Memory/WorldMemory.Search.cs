@@ -15,17 +15,20 @@ public sealed partial class WorldMemory
     /// named in the query; vector: cosine similarity of embeddings; hybrid: reciprocal rank fusion of both.
     /// </summary>
     /// <remarks>With <paramref name="asOfSeq"/>, each hit is the entity as it was after that turn (hits that did not exist
-    /// then are left out); the ranking is the current one's.</remarks>
+    /// then are left out); the ranking is the current one's, so an entity a later turn deleted is not found, and one a
+    /// later turn changed ranks by its new text.</remarks>
     public async Task<IReadOnlyList<ScoredEntity>> SearchAsync(string query, SearchMode mode, int limit, CancellationToken ct = default, int? asOfSeq = null)
     {
         if (string.IsNullOrWhiteSpace(query)) throw Problems.Invalid("query", "query must not be empty.");
         if (limit < 1) throw Problems.Invalid("limit", "limit must be at least 1.");
         if (!Enum.IsDefined(mode)) throw Problems.Invalid("mode", "mode must be keyword, vector or hybrid.");
         var depth = Math.Max(limit, CandidateDepth);
+        // As of an earlier turn some hits drop out: rank deeper so that up to limit remain.
+        var wanted = asOfSeq is null ? limit : depth;
         List<(EntityState State, double Score)> ranked = mode switch
         {
-            SearchMode.Keyword => KeywordRanking(query, limit),
-            SearchMode.Vector => await VectorRankingAsync(query, limit, ct),
+            SearchMode.Keyword => KeywordRanking(query, wanted),
+            SearchMode.Vector => await VectorRankingAsync(query, wanted, ct),
             _ => FuseScored([(KeywordRanking(query, depth), 1.0), (await VectorRankingAsync(query, depth, ct), 1.0)]),
         };
         return ranked

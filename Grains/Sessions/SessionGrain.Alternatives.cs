@@ -135,7 +135,8 @@ public sealed partial class SessionGrain
     private async Task PrepareReworkAsync(TurnRecord running)
     {
         var memory = await _memory.GetAsync();
-        _memory.TurnChanging(running.Turn.Seq);
+        // Reads show the rework as it goes (the turn it replaces is committed, its memory is taken out meanwhile).
+        _memory.TurnChanging(readSeq: null);
         TurnAlternatives.Prepare(memory, running);
         // Readers that join mid-continuation see the narrative so far, then what streams.
         if (running.Rework!.BaseNarrative is { } basis) _journal.AppendLive(basis.TrimEnd() + "\n\n");

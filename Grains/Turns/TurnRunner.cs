@@ -92,7 +92,7 @@ public sealed partial class TurnRunner
             session.Step = "memory";
             memory = await session.Memory.GetAsync();
             // Markers act first: an edit is in memory before the narrator is asked.
-            if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging(turn.Seq);
+            if (InterventionPlanner.MayChangeMemory(turn)) session.Memory.TurnChanging(readSeq: turn.Seq - 1);
             var plan = _interventions.Plan(memory, session.PolicyOf(canon), turn);
             // A summary due after this turn folds turns that left the window before it, which this turn's answer does not
             // change: the narrator writes it while this turn's answer streams, so the player waits about one model call,
@@ -180,8 +180,10 @@ public sealed partial class TurnRunner
         catch (Exception ex) when (IsInterrupted(ex, session.Stopping) || IsDeferrable(ex))
         {
             // Not the narrator's fault: the turn runs again (here after a pause, or on the next activation). Its markers'
-            // changes leave memory meanwhile: a cancel while it waits, or a read, must not see them as if it had run.
+            // changes leave memory meanwhile: a cancel while it waits, or a read, must not see them as if it had run. With
+            // them gone, edits need not wait for the retry (a rework keeps its hold: it took the committed turn's memory out).
             session.Memory.ForgetTurn(memory, turn.Seq);
+            if (running.Rework is null) session.Memory.Settled();
             throw;
         }
         catch (Exception ex) when (!IsDeferrable(ex))
@@ -344,7 +346,7 @@ public sealed partial class TurnRunner
         else if (answer.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase) < 0)
             warnings.Add("memory block: missing; nothing was recorded in memory for this turn");
 
-        session.Memory.TurnChanging(seq);
+        session.Memory.TurnChanging(readSeq: seq - 1);
         var applied = new List<MemoryOp>();
         try
         {

@@ -32,16 +32,21 @@ public static class MemoryBlockParser
         var warnings = new List<string>();
         var start = answer.IndexOf(FenceOpen, StringComparison.OrdinalIgnoreCase);
         var bodyStart = start + FenceOpen.Length;
-        if (start < 0)
+        int end;
+        if (start >= 0)
+        {
+            end = answer.IndexOf(FenceClose, bodyStart, StringComparison.Ordinal);
+        }
+        else
         {
             start = TrailingBlockStart(answer, lineStartAtZero: true);
             if (start < 0) return new MemoryBlock(answer.Trim(), [], null);
             bodyStart = answer.IndexOf('\n', start) + 1;
+            end = NextFence(answer, bodyStart, lineStartAtZero: true); // closed as TrailingBlockStart closed it
             warnings.Add($"fenced as '{answer[start..(bodyStart - 1)].Trim()}', not '{FenceOpen}' (read all the same)");
         }
 
         var narrative = answer[..start].Trim();
-        var end = answer.IndexOf(FenceClose, bodyStart, StringComparison.Ordinal);
         var body = end < 0 ? answer[bodyStart..] : answer[bodyStart..end];
         if (end >= 0 && answer.AsSpan(end + FenceClose.Length).Trim().Length > 0)
             warnings.Add("text after the memory block was dropped");
@@ -103,7 +108,8 @@ public static class MemoryBlockParser
     /// Where a memory block fenced under another name starts: the last fenced block of <paramref name="text"/> (fences
     /// at a line's start, paired in order), when nothing but whitespace follows it, its name is empty, "json" or has
     /// "memory" or "loom" in it, and it holds a JSON object with "ops" (or "ooc"); otherwise -1. An unclosed block at the
-    /// end counts (the answer was cut). <paramref name="lineStartAtZero"/>: whether index 0 begins a line.
+    /// end counts (the answer was cut), also when its JSON was cut short after <c>{"ops":</c>.
+    /// <paramref name="lineStartAtZero"/>: whether index 0 begins a line.
     /// </summary>
     public static int TrailingBlockStart(string text, bool lineStartAtZero)
     {
@@ -118,7 +124,8 @@ public static class MemoryBlockParser
                 var name = text.AsSpan(open + FenceClose.Length, lineEnd - open - FenceClose.Length).Trim();
                 var named = name.IsEmpty || name.Equals("json", StringComparison.OrdinalIgnoreCase)
                     || name.Contains("memory", StringComparison.OrdinalIgnoreCase) || name.Contains("loom", StringComparison.OrdinalIgnoreCase);
-                return named && HoldsOps(text[(lineEnd + 1)..(close < 0 ? text.Length : close)]) ? open : -1;
+                var body = text[(lineEnd + 1)..(close < 0 ? text.Length : close)];
+                return named && (HoldsOps(body) || (close < 0 && StartsLikeOps(body))) ? open : -1;
             }
             if (close < 0) return -1;
             open = NextFence(text, after, lineStartAtZero);
@@ -136,6 +143,15 @@ public static class MemoryBlockParser
             if (j < 0 ? lineStartAtZero : text[j] == '\n') return i;
         }
         return -1;
+    }
+
+    /// <summary>An unclosed block cut off mid-JSON (the answer hit its token limit) that began as <c>{"ops":</c>.</summary>
+    private static bool StartsLikeOps(string body)
+    {
+        var text = body.AsSpan().TrimStart();
+        if (text.IsEmpty || text[0] != '{') return false;
+        text = text[1..].TrimStart();
+        return text.StartsWith("\"ops\"", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool HoldsOps(string body)

@@ -14,6 +14,10 @@ public sealed class StreamingNarrativeFilter
     private readonly StringBuilder _held = new();
     private bool _inBlock;
     private bool _started;
+    // Holding an open block under another name with no closing fence yet: only a backtick can change that (a closing
+    // fence, or the memory fence), so chunks without one are kept without scanning the held text again. A model that
+    // fences its whole answer would otherwise cost a scan of everything held per chunk.
+    private bool _blockOpen;
 
     /// <summary>True once the memory block has begun: nothing more will be emitted.</summary>
     public bool InMemoryBlock => _inBlock;
@@ -23,6 +27,8 @@ public sealed class StreamingNarrativeFilter
     {
         if (_inBlock || string.IsNullOrEmpty(chunk)) return "";
         _held.Append(chunk);
+        if (_blockOpen && !chunk.Contains('`')) return "";
+        _blockOpen = false;
         var text = _held.ToString();
         var fence = text.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase);
         if (fence >= 0)
@@ -43,6 +49,8 @@ public sealed class StreamingNarrativeFilter
             var next = close < 0 || text.Length - PossibleFenceStart(text) < close + 3 ? -1 : FirstNonWhiteSpace(text, close + 3);
             if (next < 0)
             {
+                // Safe to skip backtick-less chunks only while no memory fence is half written at the end.
+                _blockOpen = close < 0 && PossibleFenceStart(text) == 0;
                 var keepFrom = other;
                 while (keepFrom > from && char.IsWhiteSpace(text[keepFrom - 1])) keepFrom--;
                 shown.Append(text, from, keepFrom - from);
@@ -67,7 +75,9 @@ public sealed class StreamingNarrativeFilter
         if (_inBlock) return "";
         var rest = _held.ToString();
         _held.Clear();
-        var block = MemoryBlockParser.TrailingBlockStart(rest, lineStartAtZero: !_started);
+        // The memory fence may have been completed by chunks kept unscanned (see _blockOpen).
+        var block = rest.IndexOf(MemoryBlockParser.FenceOpen, StringComparison.OrdinalIgnoreCase);
+        if (block < 0) block = MemoryBlockParser.TrailingBlockStart(rest, lineStartAtZero: !_started);
         return Emit((block < 0 ? rest : rest[..block]).TrimEnd());
     }
 

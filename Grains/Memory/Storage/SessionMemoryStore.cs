@@ -51,7 +51,7 @@ public sealed partial class SessionMemoryStore
 
     /// <summary>Set while a turn's memory changes are applied but the turn is not committed yet; edits wait for it.</summary>
     private TaskCompletionSource? _inFlight;
-    private int _inFlightSeq;
+    private int? _readSeq;
 
     public SessionMemoryStore(string sessionId, IGrainRowStore rows, GrainRows<SessionState> header, WorldMemoryFactory factory, ILogger logger)
     {
@@ -137,18 +137,18 @@ public sealed partial class SessionMemoryStore
 
     // ---------------------------------------------------------------- turn changes in flight
 
-    /// <summary>A turn (<paramref name="seq"/>) is changing memory: edits through the API wait until it is committed or
-    /// forgotten, and reads see memory as it was before that turn (<see cref="ReadSeq"/>).</summary>
-    public void TurnChanging(int seq)
+    /// <summary>A turn is changing memory: edits through the API wait until it is committed or forgotten, and reads see
+    /// memory as it was after turn <paramref name="readSeq"/> (<see cref="ReadSeq"/>; null: as it stands).</summary>
+    public void TurnChanging(int? readSeq)
     {
         if (_inFlight is not null) return;
         _inFlight = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _inFlightSeq = seq;
+        _readSeq = readSeq;
     }
 
-    /// <summary>The turn whose memory reads may show while a turn is changing it (its changes may still be forgotten);
-    /// null when nothing is in flight, so reads show everything.</summary>
-    public int? ReadSeq => _inFlight is null ? null : _inFlightSeq - 1;
+    /// <summary>The last turn memory reads show while a turn is changing memory (its changes may still be forgotten);
+    /// null when reads show everything.</summary>
+    public int? ReadSeq => _inFlight is null ? null : _readSeq;
 
     public async Task SettledAsync()
     {

@@ -41,6 +41,15 @@ public class MemoryBlockParserTests
         Assert.Contains($"fenced as '{fence}'", warning);
     }
 
+    [Fact]
+    public void A_block_under_another_name_cut_off_after_its_ops_began_is_held_back_with_a_warning()
+    {
+        var (narrative, ops, warning) = MemoryBlockParser.Split("Cut off.\n```json\n{ \"ops\": [{\"op\":\"upsert\",\"type\":");
+        Assert.Equal("Cut off.", narrative);
+        Assert.Empty(ops);
+        Assert.Contains("not valid JSON", warning);
+    }
+
     [Theory]
     [InlineData("Mira shows the map:\n```\n{\"ops\":[]}\n```\nThen she folds it.")] // text follows: story
     [InlineData("Mira shows the map:\n```python\n{\"ops\":[]}\n```")]                // another language

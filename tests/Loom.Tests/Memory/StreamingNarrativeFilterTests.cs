@@ -23,6 +23,8 @@ public class StreamingNarrativeFilterTests
         "Story.\n```json\n{\"ops\":[]}\n```\n```loom-memory\n{\"ops\":[]}\n```",
         "Cut off.\n```json\n{\"ops\":[]}",
         "Broken.\n```json\n{\"ops\":[",
+        "Broken early.\n```json\n{\"op",
+        "Fenced whole:\n```\nThe story, all of it, inside a fence, and long enough to stream in many chunks.\n```",
         "Two.\n```\nx\n```\n```\ny\n```\nend ```loom-mem",
     };
 
