@@ -96,13 +96,14 @@ public static class AccountCommands
             if (parse.GetValue(keyStdin))
             {
                 if (!string.IsNullOrEmpty(parse.GetValue(Globals.Key))) throw CliException.Usage("Give the key with --key or --key-stdin, not both.");
-                key = Console.IsInputRedirected ? Console.In.ReadLine()?.Trim() : Prompt();
+                // A key file saved by a Windows editor may start with a byte-order mark, which is not whitespace.
+                key = Console.IsInputRedirected ? Console.In.ReadLine()?.Trim().TrimStart('\uFEFF').Trim() : Prompt(allowEmpty: false);
                 if (string.IsNullOrEmpty(key)) throw CliException.Usage("--key-stdin: standard input holds no key.");
                 checkedApi = new LoomApi(api.Connection with { ApiKey = key });
             }
             else if (string.IsNullOrEmpty(key) && !Console.IsInputRedirected)
             {
-                key = Prompt();
+                key = Prompt(allowEmpty: true);
                 checkedApi = new LoomApi(api.Connection with { ApiKey = key });
             }
             try
@@ -133,9 +134,9 @@ public static class AccountCommands
         return command;
     }
 
-    private static string Prompt()
+    private static string Prompt(bool allowEmpty)
     {
-        Console.Error.Write("API key (empty for none): ");
+        Console.Error.Write(allowEmpty ? "API key (empty for none): " : "API key: ");
         return ReadSecret();
     }
 

@@ -228,6 +228,8 @@ async function sendTurn(event) {
   $("input").value = "";
   await act(null, "error", async () => {
     if (!stream) watch(sessionId);
+    // The server narrates a turn nobody watches in one piece: wait (briefly) for the live stream, so this turn streams.
+    await Promise.race([stream.opened, new Promise((resolve) => setTimeout(resolve, 3000))]);
     try {
       if (proposing()) { await propose(input); return; }
       const turn = await api(sessionPath(sessionId, "/turns"), {

@@ -3,10 +3,13 @@
 import { headers, reportUnauthorized } from "./api.js";
 
 /**
- * Follows `path` until stop() is called. handlers: { event(type, data), open(), lost() }.
+ * Follows `path` until stop() is called. handlers: { event(type, data), open(), lost() }. The result's `opened`
+ * resolves when the first connection is up.
  * Reconnects with a growing delay (at most 5 s) and the id of the last event received.
  */
 export function follow(path, handlers) {
+  let markOpened;
+  const opened = new Promise((resolve) => { markOpened = resolve; });
   let lastId = null;
   let stopped = false;
   let controller = null;
@@ -29,6 +32,7 @@ export function follow(path, handlers) {
           throw new Error(`HTTP ${res.status}`);
         }
         delay = 250;
+        markOpened();
         handlers.open?.(lastId !== null);
         await read(res.body.getReader());
       } catch (err) {
@@ -82,5 +86,7 @@ export function follow(path, handlers) {
   return {
     stop() { stopped = true; controller?.abort(); },
     get lastEventId() { return lastId; },
+    /** Resolves once the server has the stream (it counts as a watcher from then on). */
+    opened,
   };
 }

@@ -198,6 +198,10 @@ public sealed class CliTests(CliApp app) : IClassFixture<CliApp>
         Assert.Contains("as bob", login.Stdout);
         Assert.Contains(LoomAppFactory.BobKey, await File.ReadAllTextAsync(Path.Combine(tool.ConfigHome, "loom", "profile.json")));
 
+        // A key file that starts with a UTF-8 byte-order mark (as a Windows editor saves it).
+        var marked = await tool.RunAsync(["login", "--url", url, "--key-stdin"], "\uFEFF" + LoomAppFactory.BobKey + "\r\n");
+        Assert.True(marked.ExitCode == 0, marked.ToString());
+
         var wrong = await tool.RunAsync(["login", "--url", url, "--key-stdin"], "wrong\n");
         Assert.Equal(3, wrong.ExitCode);
         var empty = await tool.RunAsync(["login", "--url", url, "--key-stdin"], "");
