@@ -38,19 +38,9 @@ public sealed class MemoryReadIsolationTests : IAsyncLifetime
     [Fact]
     public async Task A_running_turns_changes_are_not_read_before_it_commits()
     {
-        var client = _app.Alice();
-        var sessionId = await client.CreateSessionAsync(extra: new { llm = new { provider = "openai" } });
-        var memory = $"/api/sessions/{sessionId}/memory";
-        _stub.Enqueue(StubReply.Ok(Answer("guarded")));
-        await client.PlayAsync(sessionId, "I climb the lighthouse stairs.");
-
         // Turn 2 edits the world by marker (applied before the narrator is asked) and its answer changes the keeper.
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _stub.Enqueue(StubReply.Ok(Answer("angry")) with { Gate = release.Task });
-        var submitted = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns",
-            new { input = "[EDIT: fact: the bridge is out] I wait by the lamp." }).ExpectAsync(HttpStatusCode.Accepted);
-        var turnId = submitted["turnId"]!.GetValue<string>();
-        await WaitUntilAsync(() => _stub.RequestCount >= 2);
+        var (client, sessionId, memory, turnId, release) =
+            await HoldSecondTurnAsync(StubReply.Ok(Answer("angry")), "[EDIT: fact: the bridge is out] I wait by the lamp.");
 
         await client.GetAsync($"{memory}/fact:the-bridge-is-out").ExpectAsync(HttpStatusCode.NotFound);
         var listed = await client.GetAsync($"{memory}?type=fact").ExpectAsync(HttpStatusCode.OK);
@@ -68,18 +58,8 @@ public sealed class MemoryReadIsolationTests : IAsyncLifetime
     [Fact]
     public async Task A_failed_turns_edit_is_never_read()
     {
-        var client = _app.Alice();
-        var sessionId = await client.CreateSessionAsync(extra: new { llm = new { provider = "openai" } });
-        var memory = $"/api/sessions/{sessionId}/memory";
-        _stub.Enqueue(StubReply.Ok(Answer("guarded")));
-        await client.PlayAsync(sessionId, "I climb the lighthouse stairs.");
-
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _stub.Enqueue(StubReply.Error(400, "the stub refuses") with { Gate = release.Task });
-        var submitted = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns",
-            new { input = "[EDIT: Odessa Vane: mood=furious] I shout." }).ExpectAsync(HttpStatusCode.Accepted);
-        var turnId = submitted["turnId"]!.GetValue<string>();
-        await WaitUntilAsync(() => _stub.RequestCount >= 2);
+        var (client, sessionId, memory, turnId, release) =
+            await HoldSecondTurnAsync(StubReply.Error(400, "the stub refuses"), "[EDIT: Odessa Vane: mood=furious] I shout.");
 
         var during = await client.GetAsync($"{memory}/character:odessa-vane").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("guarded", during["attributes"]!["mood"]!.GetValue<string>());
@@ -90,6 +70,23 @@ public sealed class MemoryReadIsolationTests : IAsyncLifetime
         await client.PollAsync($"/api/sessions/{sessionId}/turns/{turnId}", t => t["status"]!.GetValue<string>() == "failed");
         var after = await client.GetAsync($"{memory}/character:odessa-vane").ExpectAsync(HttpStatusCode.OK);
         Assert.Equal("guarded", after["attributes"]!["mood"]!.GetValue<string>());
+    }
+
+    /// <summary>A session whose first turn met the keeper (mood "guarded"), and a second turn sent with
+    /// <paramref name="input"/>, its narrator's <paramref name="reply"/> held until release is set.</summary>
+    private async Task<(HttpClient Client, string SessionId, string Memory, string TurnId, TaskCompletionSource Release)> HoldSecondTurnAsync(
+        StubReply reply, string input)
+    {
+        var client = _app.Alice();
+        var sessionId = await client.CreateSessionAsync(extra: new { llm = new { provider = "openai" } });
+        _stub.Enqueue(StubReply.Ok(Answer("guarded")));
+        await client.PlayAsync(sessionId, "I climb the lighthouse stairs.");
+
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _stub.Enqueue(reply with { Gate = release.Task });
+        var submitted = await client.PostJsonAsync($"/api/sessions/{sessionId}/turns", new { input }).ExpectAsync(HttpStatusCode.Accepted);
+        await WaitUntilAsync(() => _stub.RequestCount >= 2);
+        return (client, sessionId, $"/api/sessions/{sessionId}/memory", submitted["turnId"]!.GetValue<string>(), release);
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -47,14 +47,7 @@ public class StreamingNarrativeFilterTests
         var random = new Random(answer.Length);
         for (var round = 0; round < 50; round++)
         {
-            var chunks = new List<string>();
-            for (var i = 0; i < answer.Length;)
-            {
-                var size = Math.Min(answer.Length - i, random.Next(1, 9));
-                chunks.Add(answer.Substring(i, size));
-                i += size;
-            }
-            Assert.Equal(expected, Stream([.. chunks]));
+            Assert.Equal(expected, Stream(RandomChunks(answer, random, 8)));
         }
         Assert.Equal(expected, Stream(answer.Select(c => c.ToString()).ToArray()));
     }
@@ -84,15 +77,8 @@ public class StreamingNarrativeFilterTests
         {
             var answer = string.Concat(Enumerable.Range(0, random.Next(1, 14)).Select(_ => pieces[random.Next(pieces.Length)]));
             var expected = MemoryBlockParser.Split(answer).Narrative;
-            var chunks = new List<string>();
-            for (var i = 0; i < answer.Length;)
-            {
-                var size = Math.Min(answer.Length - i, random.Next(1, 6));
-                chunks.Add(answer.Substring(i, size));
-                i += size;
-            }
-            var filter = new StreamingNarrativeFilter();
-            var output = string.Concat(chunks.Select(filter.Push)) + filter.Complete();
+            var chunks = RandomChunks(answer, random, 5);
+            var output = Streamed(chunks);
             Assert.True(expected == output, $"answer: {System.Text.Json.JsonSerializer.Serialize(answer)} chunks: {System.Text.Json.JsonSerializer.Serialize(chunks)} expected: {System.Text.Json.JsonSerializer.Serialize(expected)} got: {System.Text.Json.JsonSerializer.Serialize(output)}");
         }
     }
@@ -108,10 +94,27 @@ public class StreamingNarrativeFilterTests
         Assert.Equal("", filter.Complete());
     }
 
-    private static string Stream(params string[] chunks)
+    private static string[] RandomChunks(string answer, Random random, int maxSize)
+    {
+        var chunks = new List<string>();
+        for (var i = 0; i < answer.Length;)
+        {
+            var size = Math.Min(answer.Length - i, random.Next(1, maxSize + 1));
+            chunks.Add(answer.Substring(i, size));
+            i += size;
+        }
+        return [.. chunks];
+    }
+
+    private static string Streamed(string[] chunks)
     {
         var filter = new StreamingNarrativeFilter();
-        var output = string.Concat(chunks.Select(filter.Push)) + filter.Complete();
+        return string.Concat(chunks.Select(filter.Push)) + filter.Complete();
+    }
+
+    private static string Stream(params string[] chunks)
+    {
+        var output = Streamed(chunks);
         Assert.DoesNotContain("loom-memory", output, StringComparison.OrdinalIgnoreCase);
         return output;
     }
